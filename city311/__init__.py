@@ -1,0 +1,1 @@
+"""city311: an open-source 311 platform."""

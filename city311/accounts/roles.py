@@ -1,0 +1,60 @@
+"""Staff roles as Django groups, and the permissions each carries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+
+CALL_TAKER = "Call taker"
+DEPARTMENT_STAFF = "Department staff"
+SUPERVISOR = "Supervisor"
+MANAGER = "Manager"
+ADMINISTRATOR = "Administrator"
+
+_SR = "servicerequests"
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    CALL_TAKER: [
+        f"{_SR}.add_servicerequest",
+        f"{_SR}.view_servicerequest",
+        f"{_SR}.view_all_requests",
+        f"{_SR}.view_contact",
+    ],
+    DEPARTMENT_STAFF: [
+        f"{_SR}.view_servicerequest",
+        f"{_SR}.work_request",
+        f"{_SR}.view_contact",
+    ],
+    SUPERVISOR: [
+        f"{_SR}.view_servicerequest",
+        f"{_SR}.work_request",
+        f"{_SR}.assign_request",
+        f"{_SR}.view_contact",
+        f"{_SR}.view_reports",
+    ],
+    MANAGER: [
+        f"{_SR}.view_servicerequest",
+        f"{_SR}.view_all_requests",
+        f"{_SR}.view_contact",
+        f"{_SR}.view_reports",
+    ],
+}
+# Administrators get every permission of these apps, and the admin site.
+ADMIN_APPS = ["catalog", "geo", "servicerequests", "accounts", "auth", "django_q", "axes"]
+
+
+def ensure_roles(**kwargs: Any) -> None:
+    """Create the role groups and give them their permissions. Safe to run again."""
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        perms = []
+        for name in names:
+            app_label, codename = name.split(".")
+            perm = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if perm is not None:
+                perms.append(perm)
+        group.permissions.set(perms)
+    admin, _ = Group.objects.get_or_create(name=ADMINISTRATOR)
+    admin.permissions.set(Permission.objects.filter(content_type__app_label__in=ADMIN_APPS))

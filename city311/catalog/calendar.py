@@ -1,0 +1,87 @@
+"""The business calendar: when the city works, and when an SLA falls due.
+
+Working hours come from `BusinessHours` rows; days off are the public holidays of the
+`holidays` package for CITY311_HOLIDAYS plus the city's own `Holiday` rows (a row with
+closed=False makes a public holiday a working day).
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays as holidays_lib
+from django.conf import settings
+from django.utils import timezone
+
+from city311.catalog.models import BusinessHours, Holiday, SlaUnit
+
+# A target so long it cannot be met within ten years is a configuration mistake; stop looking.
+_MAX_DAYS_SEARCHED = 3660
+
+
+@functools.lru_cache(maxsize=64)
+def public_holidays(year: int, spec: str) -> dict[date, str]:
+    """Public holidays of one year for a spec such as 'US' or 'US-NY'."""
+    country, _, subdiv = spec.partition("-")
+    found = holidays_lib.country_holidays(country, subdiv=subdiv or None, years=year)
+    return dict(found.items())
+
+
+class Calendar:
+    """The city's working time, loaded once for a computation."""
+
+    def __init__(self) -> None:
+        self.tz = ZoneInfo(settings.TIME_ZONE)
+        self.hours = {row.weekday: (row.opens, row.closes) for row in BusinessHours.objects.all()}
+        self.city_days = {row.date: row.closed for row in Holiday.objects.all()}
+        self.spec = settings.CITY311_HOLIDAYS
+
+    def is_holiday(self, day: date) -> bool:
+        if day in self.city_days:
+            return self.city_days[day]
+        return bool(self.spec) and day in public_holidays(day.year, self.spec)
+
+    def working_interval(self, day: date) -> tuple[datetime, datetime] | None:
+        """The working hours of one local day, in UTC, or None when the city is closed."""
+        if day.weekday() not in self.hours or self.is_holiday(day):
+            return None
+        opens, closes = self.hours[day.weekday()]
+        start = datetime.combine(day, opens, tzinfo=self.tz).astimezone(UTC)
+        end = datetime.combine(day, closes, tzinfo=self.tz).astimezone(UTC)
+        return start, end
+
+    def add_business_hours(self, start: datetime, hours: float) -> datetime:
+        """The moment `hours` of working time after `start`."""
+        remaining = timedelta(hours=hours)
+        moment = start.astimezone(UTC)
+        day = start.astimezone(self.tz).date()
+        if not self.hours:
+            return moment + remaining
+        for _ in range(_MAX_DAYS_SEARCHED):
+            interval = self.working_interval(day)
+            if interval is not None:
+                begin, end = max(interval[0], moment), interval[1]
+                if begin < end:
+                    if begin + remaining <= end:
+                        return begin + remaining
+                    remaining -= end - begin
+            day += timedelta(days=1)
+        raise ValueError(f"No working time found within {_MAX_DAYS_SEARCHED} days of {start}.")
+
+    def due_at(self, start: datetime, amount: int | None, unit: str) -> datetime | None:
+        if amount is None:
+            return None
+        if unit == SlaUnit.BUSINESS_HOURS:
+            return self.add_business_hours(start, amount)
+        # Calendar days count in the city's wall-clock time, so "2 days" across a DST change
+        # still ends at the same time of day.
+        local = start.astimezone(self.tz)
+        naive = local.replace(tzinfo=None) + timedelta(days=amount)
+        return naive.replace(tzinfo=self.tz).astimezone(UTC)
+
+
+def due_at(start: datetime | None, amount: int | None, unit: str) -> datetime | None:
+    """When a request opened at `start` falls due under an SLA of `amount` `unit`."""
+    return Calendar().due_at(start or timezone.now(), amount, unit)

@@ -1,0 +1,196 @@
+"""The service catalog: who handles what, what each type asks, and when the city works."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+code_validator = RegexValidator(
+    r"^[A-Za-z0-9_.-]+$", "Use letters, digits, dots, dashes and underscores only."
+)
+
+
+class Department(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    hours = models.CharField(max_length=200, blank=True, help_text="Shown to staff and callers.")
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", "Normal"
+    URGENT = "urgent", "Urgent: call 311 now, top of the queue"
+    EMERGENCY = "emergency", "Emergency: call 911, never a request"
+
+
+class SlaUnit(models.TextChoices):
+    BUSINESS_HOURS = "business_hours", "Business hours"
+    CALENDAR_DAYS = "calendar_days", "Calendar days"
+
+
+class ServiceType(models.Model):
+    """An Open311 service: something a resident can ask for."""
+
+    service_code = models.CharField(max_length=60, unique=True, validators=[code_validator])
+    service_name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    group = models.CharField(max_length=80, blank=True)
+    keywords = models.CharField(
+        max_length=300, blank=True, help_text="Comma-separated words residents use for it."
+    )
+    location_required = models.BooleanField(default=True)
+    contact_required = models.BooleanField(default=False)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="service_types", null=True, blank=True
+    )
+    urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
+    sla_amount = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Target time to close; empty for no target."
+    )
+    sla_unit = models.CharField(max_length=20, choices=SlaUnit.choices, default=SlaUnit.CALENDAR_DAYS)
+    referral = models.TextField(
+        blank=True,
+        help_text="For matters another agency handles (police non-emergency line, health line): "
+        "what to tell the resident. The request is still logged.",
+    )
+    active = models.BooleanField(default=True)
+    display_order = models.PositiveIntegerField(default=100)
+
+    class Meta:
+        ordering = ["group", "display_order", "service_name"]
+
+    def __str__(self) -> str:
+        return f"{self.service_name} ({self.service_code})"
+
+    def clean(self) -> None:
+        if self.urgency != Urgency.EMERGENCY and self.department_id is None:
+            raise ValidationError({"department": "Choose the department that handles this type."})
+
+    @property
+    def is_emergency(self) -> bool:
+        return self.urgency == Urgency.EMERGENCY
+
+    @property
+    def is_urgent(self) -> bool:
+        return self.urgency == Urgency.URGENT
+
+    @property
+    def has_questions(self) -> bool:
+        """Open311's `metadata`: whether the type has attributes to fetch."""
+        return self.attributes.exists()
+
+    def keyword_list(self) -> list[str]:
+        return [k.strip() for k in self.keywords.split(",") if k.strip()]
+
+
+class Datatype(models.TextChoices):
+    STRING = "string", "Short text"
+    NUMBER = "number", "Number"
+    DATETIME = "datetime", "Date and time"
+    TEXT = "text", "Long text"
+    SINGLEVALUELIST = "singlevaluelist", "Choose one"
+    MULTIVALUELIST = "multivaluelist", "Choose any"
+
+
+class ServiceAttribute(models.Model):
+    """A question a service type asks: an Open311 attribute."""
+
+    service_type = models.ForeignKey(
+        ServiceType, on_delete=models.CASCADE, related_name="attributes"
+    )
+    code = models.CharField(max_length=60, validators=[code_validator])
+    description = models.CharField(max_length=300, help_text="The question, as residents read it.")
+    datatype = models.CharField(max_length=20, choices=Datatype.choices, default=Datatype.STRING)
+    datatype_description = models.CharField(max_length=200, blank=True)
+    required = models.BooleanField(default=False)
+    # Open311's `variable`: false for an informational line that takes no answer.
+    variable = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["service_type", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["service_type", "code"], name="attribute_code_per_type")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_type.service_code}: {self.code}"
+
+    @property
+    def has_values(self) -> bool:
+        return self.datatype in (Datatype.SINGLEVALUELIST, Datatype.MULTIVALUELIST)
+
+
+class AttributeValue(models.Model):
+    """One choice of a singlevaluelist or multivaluelist question."""
+
+    attribute = models.ForeignKey(ServiceAttribute, on_delete=models.CASCADE, related_name="values")
+    key = models.CharField(max_length=60)
+    name = models.CharField(max_length=200)
+    order = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["attribute", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["attribute", "key"], name="value_key_per_attribute")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.name}"
+
+
+class BusinessHours(models.Model):
+    """The city's working hours on one weekday. A weekday with no row is not a working day."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, unique=True)
+    opens = models.TimeField(default=time(9, 0))
+    closes = models.TimeField(default=time(17, 0))
+
+    class Meta:
+        ordering = ["weekday"]
+        verbose_name_plural = "business hours"
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        if self.closes <= self.opens:
+            raise ValidationError({"closes": "Closing time must be after opening time."})
+
+
+class Holiday(models.Model):
+    """A day the city does not work, besides the public holidays of CITY311_HOLIDAYS.
+
+    A row with `closed=False` marks a public holiday the city works on after all.
+    """
+
+    date = models.DateField(unique=True)
+    name = models.CharField(max_length=120)
+    closed = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.name}"

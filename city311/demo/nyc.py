@@ -1,0 +1,114 @@
+"""Reading the real NYC 311 records shipped with the demo city and mapping them onto its catalog."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from city311.servicerequests.imports import HistoricalRecord
+from city311.servicerequests.models import Channel, Resolution
+
+DATA = Path(__file__).parent / "data"
+NYC = ZoneInfo("America/New_York")
+# The one file without a header: its columns by position.
+HEADERLESS = {
+    "nyc311_comp370_2020_5cols_noheader.csv.gz": [
+        "unique_key", "created_date", "closed_date", "complaint_type", "borough",
+    ]
+}
+CHANNELS = {"ONLINE": Channel.WEB, "MOBILE": Channel.MOBILE_APP, "PHONE": Channel.PHONE}
+NO_ACTION_WORDS = ("no evidence", "did not observe", "could not find", "was not found", "unfounded",
+                   "not necessary", "no violation", "was gone")
+
+
+def record_files() -> list[Path]:
+    return sorted((DATA / "nyc").glob("*.csv.gz"))
+
+
+class Mapping:
+    def __init__(self) -> None:
+        raw = json.loads((DATA / "nyc_mapping.json").read_text())
+        self.by_type: dict[str, str] = raw["complaint_type"]
+        self.by_descriptor: dict[str, str] = raw.get("descriptor", {})
+        self.default: str = raw["default"]
+
+    def service_code(self, complaint_type: str, descriptor: str) -> str:
+        return self.by_descriptor.get(
+            f"{complaint_type}|{descriptor}", self.by_type.get(complaint_type, self.default)
+        )
+
+
+def _parse_time(text: str) -> datetime | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    for fmt in ("%m/%d/%Y %I:%M:%S %p", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=NYC)
+        except ValueError:
+            continue
+    return None
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        value = float(text or "")
+    except ValueError:
+        return None
+    return value if value != 0.0 else None
+
+
+def read_records(path: Path, mapping: Mapping) -> Iterator[HistoricalRecord]:
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
+        if path.name in HEADERLESS:
+            reader: Iterator[dict[str, str]] = csv.DictReader(f, fieldnames=HEADERLESS[path.name])
+        else:
+            raw = csv.reader(f)
+            header = [h.strip().lower().replace(" ", "_") for h in next(raw)]
+            reader = (dict(zip(header, row, strict=False)) for row in raw)
+        for row in reader:
+            record = _record(row, mapping, path.name)
+            if record is not None:
+                yield record
+
+
+def _record(row: dict[str, str], mapping: Mapping, source: str) -> HistoricalRecord | None:
+    created = _parse_time(row.get("created_date", ""))
+    if created is None:
+        return None
+    closed = _parse_time(row.get("closed_date", ""))
+    if closed is not None and closed < created:
+        closed = None
+    if closed is None and (row.get("status") or "").lower() == "closed":
+        closed = _parse_time(row.get("resolution_action_updated_date", "")) or created
+    note = (row.get("resolution_description") or "").strip()
+    lowered = note.lower()
+    resolution = (
+        Resolution.NO_ACTION if any(w in lowered for w in NO_ACTION_WORDS) else Resolution.COMPLETED
+    )
+    complaint, descriptor = row.get("complaint_type", ""), row.get("descriptor", "")
+    address = (row.get("incident_address") or "").strip()
+    if not address and row.get("intersection_street_1"):
+        address = f"{row['intersection_street_1']} and {row.get('intersection_street_2', '')}"
+    borough = (row.get("borough") or "").strip()
+    if address and borough and borough != "Unspecified":
+        address = f"{address}, {borough.title()}"
+    return HistoricalRecord(
+        service_code=mapping.service_code(complaint, descriptor),
+        requested_at=created,
+        external_id=row.get("unique_key", ""),
+        description=" - ".join(p for p in (complaint, descriptor) if p),
+        lat=_float(row.get("latitude")),
+        long=_float(row.get("longitude")),
+        address_string=address,
+        zipcode=(row.get("incident_zip") or "").strip()[:5],
+        closed_at=closed,
+        resolution=resolution,
+        resolution_note=note or "Closed.",
+        channel=CHANNELS.get((row.get("open_data_channel_type") or "").upper(), Channel.IMPORT),
+    )

@@ -1,0 +1,19 @@
+"""Periodic work, registered with the task queue's scheduler."""
+
+from __future__ import annotations
+
+from django_q.models import Schedule
+
+SCHEDULES = [
+    # (task path, minutes between runs)
+    ("city311.servicerequests.tasks.flag_overdue_requests", 5),
+]
+
+
+def ensure_schedules() -> None:
+    """Register each periodic task once; safe for several workers to run at once."""
+    for func, minutes in SCHEDULES:
+        Schedule.objects.update_or_create(
+            name=func,
+            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes},
+        )

@@ -1,0 +1,14 @@
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "ops/home.html")
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For load balancers and `city311 up`'s checks: the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})

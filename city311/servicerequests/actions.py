@@ -1,0 +1,334 @@
+"""Every change to a service request goes through one of these functions.
+
+Each checks its precondition and raises a RequestError a person can read, changes the row,
+saves only the changed fields, writes the RequestEvent in the same transaction, and leaves
+side effects (notifications) to readers of those events after commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from city311.catalog.calendar import due_at
+from city311.catalog.models import Department
+from city311.servicerequests import events
+from city311.servicerequests.errors import RequestError, SubmissionInvalid
+from city311.servicerequests.models import (
+    Channel,
+    Contact,
+    RequestEvent,
+    Resolution,
+    ServiceRequest,
+    Status,
+)
+from city311.servicerequests.tracking import new_tracking_number
+from city311.servicerequests.validation import Checked, Submission, check_submission
+
+Actor = AbstractBaseUser | None
+_TRACKING_ATTEMPTS = 8
+
+
+def submit_request(sub: Submission, *, by: Actor = None) -> ServiceRequest:
+    """Create a request from any channel. Raises SubmissionInvalid listing every problem."""
+    checked, errors = check_submission(sub)
+    if checked is None:
+        raise SubmissionInvalid(errors)
+    with transaction.atomic():
+        sr = _insert(_build(sub, checked))
+        if any((sub.first_name, sub.last_name, sub.email, checked.phone)):
+            Contact.objects.create(
+                request=sr,
+                first_name=sub.first_name.strip(),
+                last_name=sub.last_name.strip(),
+                email=sub.email.strip(),
+                phone=checked.phone,
+                language=sub.language,
+            )
+        kind = events.IMPORTED if sub.channel == Channel.IMPORT else events.SUBMITTED
+        _record(sr, kind, by=by, label=_channel_label(sub), public=True, at=sr.requested_at)
+        if sr.department is not None:
+            _record(
+                sr,
+                events.ROUTED,
+                by=None,
+                label="city311",
+                public=True,
+                note=f"Sent to {sr.department.name}.",
+                data={"department": sr.department.slug, "rule": "service type default"},
+                at=sr.requested_at,
+            )
+    return sr
+
+
+def _build(sub: Submission, checked: Checked) -> ServiceRequest:
+    service_type = checked.service_type
+    requested_at = sub.requested_at or timezone.now()
+    department = service_type.department
+    return ServiceRequest(
+        service_type=service_type,
+        status=Status.OPEN if department else Status.NEW,
+        description=(sub.description or "").strip(),
+        answers=checked.answers,
+        lat=checked.lat,
+        long=checked.long,
+        address_string=(sub.address_string or "").strip(),
+        address_id=(sub.address_id or "").strip(),
+        zipcode=(sub.zipcode or "").strip(),
+        media_url=sub.media_url or "",
+        channel=sub.channel,
+        application=sub.application,
+        external_id=sub.external_id,
+        department=department,
+        urgent=service_type.is_urgent,
+        requested_at=requested_at,
+        updated_at=requested_at,
+        due_at=due_at(requested_at, service_type.sla_amount, service_type.sla_unit),
+    )
+
+
+def _insert(sr: ServiceRequest) -> ServiceRequest:
+    """Save with a fresh tracking number, drawing again on the rare collision."""
+    for _ in range(_TRACKING_ATTEMPTS):
+        sr.tracking_number = new_tracking_number()
+        try:
+            with transaction.atomic():
+                sr.save(force_insert=True)
+            return sr
+        except IntegrityError:
+            if not ServiceRequest.objects.filter(tracking_number=sr.tracking_number).exists():
+                raise
+            sr.pk = None
+    raise RuntimeError("Could not draw an unused tracking number; the number space is full.")
+
+
+def _channel_label(sub: Submission) -> str:
+    if sub.channel == Channel.OPEN311:
+        return f"{sub.application or 'Open311 app'} (Open311)"
+    if sub.channel == Channel.IMPORT:
+        return f"Imported from {sub.application or 'an earlier system'}"
+    return f"Resident via {Channel(sub.channel).label.lower()}"
+
+
+def _record(
+    sr: ServiceRequest,
+    kind: str,
+    *,
+    by: Actor,
+    public: bool,
+    note: str = "",
+    label: str = "",
+    data: dict[str, Any] | None = None,
+    at: Any = None,
+) -> RequestEvent:
+    return RequestEvent.objects.create(
+        request=sr,
+        kind=kind,
+        at=at or timezone.now(),
+        actor=by if by is not None and by.is_authenticated else None,
+        actor_label=label,
+        public=public,
+        note=note,
+        data=data or {},
+    )
+
+
+def _locked(sr: ServiceRequest) -> ServiceRequest:
+    # Two staff members may act on one request at the same moment. The row lock makes the second
+    # wait for the first to commit and then check its precondition against the new state, so no
+    # update is lost and none is applied twice. Callers are inside transaction.atomic().
+    return (
+        ServiceRequest.objects.select_for_update()
+        .select_related("service_type", "department")
+        .get(pk=sr.pk)
+    )
+
+
+def _not_closed(sr: ServiceRequest, doing: str) -> None:
+    if sr.is_closed:
+        raise RequestError(f"Request {sr.tracking_number} is closed: reopen it before {doing}.")
+
+
+@transaction.atomic
+def start_request(sr: ServiceRequest, *, by: Actor, note: str = "") -> ServiceRequest:
+    sr = _locked(sr)
+    _not_closed(sr, "starting work")
+    if sr.status == Status.IN_PROGRESS:
+        raise RequestError(f"Request {sr.tracking_number} is already in progress.")
+    sr.status = Status.IN_PROGRESS
+    sr.updated_at = timezone.now()
+    sr.save(update_fields=["status", "updated_at"])
+    _record(sr, events.STARTED, by=by, public=True, note=note.strip())
+    return sr
+
+
+@transaction.atomic
+def assign_request(sr: ServiceRequest, *, to: Any, by: Actor) -> ServiceRequest:
+    """Give the request to one staff member of its department, or to nobody (to=None)."""
+    sr = _locked(sr)
+    _not_closed(sr, "assigning it")
+    if to is not None and not to.memberships.filter(department_id=sr.department_id).exists():
+        raise RequestError(
+            f"{to.get_full_name() or to.get_username()} is not in {sr.department}: "
+            "transfer the request first, or choose someone from that department."
+        )
+    if to == sr.assignee:
+        raise RequestError("The request is already assigned to them.")
+    sr.assignee = to
+    sr.updated_at = timezone.now()
+    sr.save(update_fields=["assignee", "updated_at"])
+    name = (to.get_full_name() or to.get_username()) if to else "nobody"
+    _record(sr, events.ASSIGNED, by=by, public=False, note=f"Assigned to {name}.",
+            data={"assignee": to.pk if to else None})
+    return sr
+
+
+@transaction.atomic
+def transfer_request(
+    sr: ServiceRequest, *, department: Department, by: Actor, reason: str
+) -> ServiceRequest:
+    sr = _locked(sr)
+    _not_closed(sr, "transferring it")
+    if department.pk == sr.department_id:
+        raise RequestError(f"The request is already with {department.name}.")
+    if not reason.strip():
+        raise RequestError("Say why the request is transferred, so the next team knows.")
+    previous = sr.department
+    sr.department = department
+    sr.assignee = None
+    if sr.status == Status.NEW:
+        sr.status = Status.OPEN
+    sr.updated_at = timezone.now()
+    sr.save(update_fields=["department", "assignee", "status", "updated_at"])
+    _record(
+        sr,
+        events.TRANSFERRED,
+        by=by,
+        public=True,
+        note=f"Now handled by {department.name}.",
+        data={
+            "from": previous.slug if previous else None,
+            "to": department.slug,
+            "reason": reason.strip(),
+        },
+    )
+    return sr
+
+
+@transaction.atomic
+def add_note(sr: ServiceRequest, *, text: str, public: bool, by: Actor) -> ServiceRequest:
+    """A note on the request; a public one becomes its latest public word (status_notes)."""
+    sr = _locked(sr)
+    text = text.strip()
+    if not text:
+        raise RequestError("Write the note before saving it.")
+    sr.updated_at = timezone.now()
+    fields = ["updated_at"]
+    if public:
+        sr.status_notes = text
+        fields.append("status_notes")
+    sr.save(update_fields=fields)
+    _record(sr, events.NOTE, by=by, public=public, note=text)
+    return sr
+
+
+@transaction.atomic
+def close_request(
+    sr: ServiceRequest,
+    *,
+    resolution: str,
+    note: str,
+    by: Actor,
+    duplicate_of: ServiceRequest | None = None,
+) -> ServiceRequest:
+    """Close with a resolution and a public note saying what was done."""
+    sr = _locked(sr)
+    if sr.is_closed:
+        raise RequestError(
+            f"Request {sr.tracking_number} was already closed "
+            f"({Resolution(sr.resolution).label.lower()})."
+        )
+    if resolution not in Resolution.values:
+        choices = ", ".join(Resolution.values)
+        raise RequestError(f"Choose how the request was resolved: one of {choices}.")
+    note = note.strip()
+    if not note:
+        raise RequestError("Write a public note saying what was done; the resident will read it.")
+    if resolution == Resolution.DUPLICATE:
+        duplicate_of = _duplicate_parent(sr, duplicate_of)
+    elif duplicate_of is not None:
+        raise RequestError("Only a request closed as a duplicate links to another request.")
+    now = timezone.now()
+    sr.status = Status.CLOSED
+    sr.resolution = resolution
+    sr.status_notes = note
+    sr.duplicate_of = duplicate_of
+    sr.closed_at = now
+    sr.updated_at = now
+    sr.save(update_fields=[
+        "status", "resolution", "status_notes", "duplicate_of", "closed_at", "updated_at"
+    ])
+    data: dict[str, Any] = {"resolution": resolution}
+    if duplicate_of is not None:
+        data["duplicate_of"] = duplicate_of.tracking_number
+    _record(sr, events.CLOSED, by=by, public=True, note=note, data=data)
+    return sr
+
+
+def _duplicate_parent(sr: ServiceRequest, parent: ServiceRequest | None) -> ServiceRequest:
+    if parent is None:
+        raise RequestError("Give the tracking number of the request this one duplicates.")
+    # Follow a chain of duplicates to the request that is actually being worked.
+    seen = {sr.pk}
+    while parent.duplicate_of_id is not None and parent.pk not in seen:
+        seen.add(parent.pk)
+        parent = parent.duplicate_of  # type: ignore[assignment]
+    if parent.pk in seen:
+        raise RequestError("A request cannot be a duplicate of itself.")
+    return parent
+
+
+@transaction.atomic
+def reopen_request(sr: ServiceRequest, *, reason: str, by: Actor) -> ServiceRequest:
+    sr = _locked(sr)
+    if not sr.is_closed:
+        raise RequestError(f"Request {sr.tracking_number} is not closed, so it cannot reopen.")
+    reason = reason.strip()
+    if not reason:
+        raise RequestError("Say why the request is reopened: what is still wrong?")
+    now = timezone.now()
+    sr.status = Status.OPEN if sr.department_id else Status.NEW
+    sr.resolution = ""
+    sr.duplicate_of = None
+    sr.closed_at = None
+    sr.overdue_noted_at = None
+    sr.due_at = due_at(now, sr.service_type.sla_amount, sr.service_type.sla_unit)
+    sr.updated_at = now
+    sr.save(update_fields=[
+        "status", "resolution", "duplicate_of", "closed_at", "overdue_noted_at", "due_at",
+        "updated_at",
+    ])
+    _record(sr, events.REOPENED, by=by, public=True, note=reason)
+    return sr
+
+
+def note_overdue(sr: ServiceRequest) -> bool:
+    """Record once that a request passed its due date. Safe to call from racing workers."""
+    now = timezone.now()
+    with transaction.atomic():
+        # The conditional update claims the request: of two workers, one gets 1 row, the other 0.
+        claimed = ServiceRequest.objects.filter(
+            pk=sr.pk, overdue_noted_at__isnull=True, due_at__lt=now
+        ).exclude(status=Status.CLOSED).update(overdue_noted_at=now)
+        if claimed:
+            _record(sr, events.OVERDUE, by=None, label="city311", public=False,
+                    data={"due_at": sr.due_at.isoformat() if sr.due_at else None})
+    return bool(claimed)
+
+
+def note_contact_viewed(sr: ServiceRequest, *, by: Actor, reason: str) -> None:
+    """Staff looked at the reporter's details: personal data is shown only with a reason."""
+    _record(sr, events.CONTACT_VIEWED, by=by, public=False, note=reason.strip())

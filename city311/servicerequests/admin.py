@@ -1,0 +1,44 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from city311.servicerequests.models import RequestEvent, ServiceRequest
+
+
+class EventInline(admin.TabularInline):
+    model = RequestEvent
+    extra = 0
+    fields = ["at", "kind", "actor", "actor_label", "public", "note"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ServiceRequest)
+class ServiceRequestAdmin(admin.ModelAdmin):
+    """Read-only here: requests change through the work pages, which keep their history."""
+
+    list_display = [
+        "tracking_number", "service_type", "status", "department", "channel", "requested_at",
+        "due_at",
+    ]
+    list_filter = ["status", "channel", "urgent", "department"]
+    search_fields = ["tracking_number", "external_id"]
+    date_hierarchy = "requested_at"
+    list_select_related = ["service_type", "department"]
+    # Contact details are personal data: not shown in the admin at all.
+    exclude = ["answers"]
+    inlines = [EventInline]
+    show_full_result_count = False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,200 @@
+"""The service request, its reporter's contact details, and its history."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from city311.catalog.models import Department, ServiceType
+from city311.servicerequests import events
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    CLOSED = "closed", "Closed"
+
+
+class Resolution(models.TextChoices):
+    COMPLETED = "completed", "Completed"
+    DUPLICATE = "duplicate", "Duplicate of another request"
+    NO_ACTION = "no_action", "No action needed"
+    REFERRED = "referred", "Referred outside the city"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Channel(models.TextChoices):
+    PHONE = "phone", "Phone"
+    WEB = "web", "Web portal"
+    MOBILE_APP = "mobile_app", "Mobile app"
+    EMAIL = "email", "E-mail"
+    WALK_IN = "walk_in", "Walk-in"
+    OPEN311 = "open311", "Open311 application"
+    IMPORT = "import", "Imported record"
+
+
+class ServiceRequestQuerySet(models.QuerySet["ServiceRequest"]):
+    def unclosed(self) -> ServiceRequestQuerySet:
+        return self.exclude(status=Status.CLOSED)
+
+    def overdue(self, now: datetime | None = None) -> ServiceRequestQuerySet:
+        return self.unclosed().filter(due_at__lt=now or timezone.now())
+
+
+class ServiceRequest(models.Model):
+    tracking_number = models.CharField(max_length=12, unique=True)
+    service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="requests")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
+    resolution = models.CharField(max_length=12, choices=Resolution.choices, blank=True)
+    # The latest public word on the request (Open311's status_notes).
+    status_notes = models.TextField(blank=True)
+    description = models.TextField(blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+
+    lat = models.FloatField(null=True, blank=True)
+    long = models.FloatField(null=True, blank=True)
+    address_string = models.CharField(max_length=255, blank=True)
+    address_id = models.CharField(max_length=60, blank=True)
+    zipcode = models.CharField(max_length=10, blank=True)
+    media_url = models.URLField(max_length=500, blank=True)
+
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    # Which Open311 application, source system or import file it came from.
+    application = models.CharField(max_length=120, blank=True)
+    external_id = models.CharField(max_length=60, blank=True)
+
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="requests", null=True, blank=True
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="assigned_requests",
+        null=True,
+        blank=True,
+    )
+    urgent = models.BooleanField(default=False)
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, related_name="duplicates", null=True, blank=True
+    )
+
+    requested_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # When the overdue sweep recorded that this request passed its due date; cleared on reopen.
+    overdue_noted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ServiceRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at"]
+        permissions = [
+            ("view_all_requests", "Can see the requests of every department"),
+            ("work_request", "Can work the requests of their own departments"),
+            ("assign_request", "Can assign requests to staff of their departments"),
+            ("view_contact", "Can see a reporter's contact details"),
+            ("view_reports", "Can see reports"),
+        ]
+        indexes = [
+            # The department work queue: unclosed requests of one department, urgent first,
+            # then by due date (city311.work.queries.queue_for_department).
+            models.Index(
+                fields=["department", "-urgent", "due_at"],
+                name="sr_department_queue",
+                condition=~Q(status="closed"),
+            ),
+            # The overdue sweep (servicerequests.tasks.flag_overdue_requests).
+            models.Index(fields=["due_at"], name="sr_unclosed_due", condition=~Q(status="closed")),
+            # Open311 GET requests by date window and updates feeds.
+            models.Index(fields=["requested_at"], name="sr_requested_at"),
+            models.Index(fields=["updated_at"], name="sr_updated_at"),
+            models.Index(fields=["service_type", "status"], name="sr_type_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.tracking_number
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == Status.CLOSED
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        return (
+            not self.is_closed
+            and self.due_at is not None
+            and self.due_at < (now or timezone.now())
+        )
+
+    def can_reopen(self, now: datetime | None = None) -> bool:
+        """Within the reopen window after closing."""
+        if not self.is_closed or self.closed_at is None:
+            return False
+        days = settings.CITY311_REOPEN_DAYS
+        return (now or timezone.now()) - self.closed_at <= timezone.timedelta(days=days)
+
+
+class Contact(models.Model):
+    """The reporter's details: personal data, kept apart and shown only to staff with a reason."""
+
+    request = models.OneToOneField(
+        ServiceRequest, on_delete=models.CASCADE, related_name="contact", primary_key=True
+    )
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+
+    def __str__(self) -> str:
+        # Never the details themselves: this text can end up in logs and admin messages.
+        return f"Contact for {self.request_id}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class RequestEvent(models.Model):
+    """One change in a request's life: who, when, what, and whether the public sees it."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=40)
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="request_events",
+        null=True,
+        blank=True,
+    )
+    # Who did it, for actors without an account: "Resident via web", "Open311: FixMyStreet".
+    actor_label = models.CharField(max_length=120, blank=True)
+    public = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["request", "at"], name="event_request_at")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def label(self) -> str:
+        return events.LABELS.get(self.kind, self.kind)
+
+    @property
+    def who(self) -> str:
+        if self.actor_id is not None and self.actor is not None:
+            return self.actor.get_full_name() or self.actor.get_username()
+        return self.actor_label

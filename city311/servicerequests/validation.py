@@ -1,0 +1,265 @@
+"""Checking a new request: every problem at once, in words a resident understands."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator, URLValidator
+from django.utils.dateparse import parse_datetime
+
+from city311.catalog.models import Datatype, ServiceAttribute, ServiceType
+from city311.servicerequests.models import Channel
+
+MAX_DESCRIPTION = 4000
+MAX_STRING_ANSWER = 300
+Answer = str | list[str]
+
+
+@dataclass
+class Submission:
+    """What any channel hands to `submit_request`: raw values, checked there."""
+
+    service_code: str = ""
+    channel: str = Channel.WEB
+    description: str = ""
+    lat: Any = None
+    long: Any = None
+    address_string: str = ""
+    address_id: str = ""
+    zipcode: str = ""
+    answers: dict[str, Answer] = field(default_factory=dict)
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    phone: str = ""
+    language: str = "en"
+    media_url: str = ""
+    # The Open311 application, source system or import file.
+    application: str = ""
+    external_id: str = ""
+    requested_at: datetime | None = None
+
+
+@dataclass
+class Checked:
+    """A submission that passed: values in their stored form."""
+
+    service_type: ServiceType
+    lat: float | None
+    long: float | None
+    answers: dict[str, Answer]
+    phone: str
+
+
+class Problems:
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+
+def check_submission(sub: Submission) -> tuple[Checked | None, dict[str, list[str]]]:
+    problems = Problems()
+    service_type = _check_type(sub, problems)
+    lat, long = _check_location(sub, service_type, problems)
+    answers = _check_answers(sub, service_type, problems) if service_type else {}
+    phone = _check_contact(sub, service_type, problems)
+    _check_text(sub, problems)
+    if sub.channel not in Channel.values:
+        problems.add("channel", f"Unknown channel {sub.channel!r}: use one of {Channel.values}.")
+    if problems.errors or service_type is None:
+        return None, problems.errors
+    return Checked(service_type, lat, long, answers, phone), {}
+
+
+def _check_type(sub: Submission, problems: Problems) -> ServiceType | None:
+    code = (sub.service_code or "").strip()
+    if not code:
+        problems.add("service_code", "Choose what kind of problem this is.")
+        return None
+    service_type = (
+        ServiceType.objects.select_related("department")
+        .prefetch_related("attributes__values")
+        .filter(service_code=code, active=True)
+        .first()
+    )
+    if service_type is None:
+        problems.add(
+            "service_code",
+            f"There is no service {code!r}. Choose one from the list of services.",
+        )
+        return None
+    if service_type.is_emergency:
+        problems.add(
+            "service_code",
+            f"This is an emergency: call {settings.CITY311_EMERGENCY_PHONE} now. "
+            "Emergencies are not taken as 311 requests.",
+        )
+        return None
+    return service_type
+
+
+def _number(value: Any) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("not finite")
+    return number
+
+
+def _check_location(
+    sub: Submission, service_type: ServiceType | None, problems: Problems
+) -> tuple[float | None, float | None]:
+    lat = long = None
+    try:
+        lat = _number(sub.lat)
+        if lat is not None and not -90 <= lat <= 90:
+            problems.add("lat", "Latitude must be between -90 and 90 degrees.")
+    except (TypeError, ValueError):
+        problems.add("lat", f"Latitude {sub.lat!r} is not a number, such as 40.7128.")
+    try:
+        long = _number(sub.long)
+        if long is not None and not -180 <= long <= 180:
+            problems.add("long", "Longitude must be between -180 and 180 degrees.")
+    except (TypeError, ValueError):
+        problems.add("long", f"Longitude {sub.long!r} is not a number, such as -74.0060.")
+    if (lat is None) != (long is None) and not problems.errors.get("lat" if lat is None else "long"):
+        missing = "long" if long is None else "lat"
+        problems.add(missing, "Give both latitude and longitude, or neither.")
+    has_point = lat is not None and long is not None
+    has_address = bool((sub.address_string or "").strip() or (sub.address_id or "").strip())
+    if service_type and service_type.location_required and not (has_point or has_address):
+        problems.add(
+            "location",
+            "Tell us where the problem is: an address, a place on the map, or latitude and "
+            "longitude.",
+        )
+    if len(sub.address_string or "") > 255:
+        problems.add("address_string", "The address is too long: use at most 255 characters.")
+    return lat, long
+
+
+def _check_answers(
+    sub: Submission, service_type: ServiceType, problems: Problems
+) -> dict[str, Answer]:
+    answers: dict[str, Answer] = {}
+    given = {k: v for k, v in (sub.answers or {}).items() if not _blank(v)}
+    # Answers to questions the type does not ask are ignored: clients send extra fields.
+    for attribute in service_type.attributes.all():
+        if not attribute.variable:
+            continue
+        name = f"attribute[{attribute.code}]"
+        if attribute.code not in given:
+            if attribute.required:
+                problems.add(name, f"Answer the question “{attribute.description}”.")
+            continue
+        try:
+            answers[attribute.code] = _answer(attribute, given[attribute.code])
+        except ValueError as e:
+            problems.add(name, f"“{attribute.description}”: {e}")
+    return answers
+
+
+def _blank(value: Any) -> bool:
+    if isinstance(value, list | tuple):
+        return all(_blank(v) for v in value)
+    return value is None or str(value).strip() == ""
+
+
+def _answer(attribute: ServiceAttribute, value: Answer) -> Answer:
+    values = [str(v).strip() for v in (value if isinstance(value, list) else [value])]
+    values = [v for v in values if v]
+    datatype = attribute.datatype
+    if datatype == Datatype.MULTIVALUELIST:
+        return [_choice(attribute, v) for v in values]
+    if len(values) > 1:
+        raise ValueError("give one answer, not several.")
+    text = values[0]
+    if datatype == Datatype.SINGLEVALUELIST:
+        return _choice(attribute, text)
+    if datatype == Datatype.NUMBER:
+        try:
+            number = float(text.replace(",", ""))
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number; enter digits, such as 3.") from None
+        if not math.isfinite(number):
+            raise ValueError(f"{text!r} is not a number; enter digits, such as 3.")
+        return text.replace(",", "")
+    if datatype == Datatype.DATETIME:
+        moment = parse_datetime(text)
+        if moment is None:
+            raise ValueError(
+                f"{text!r} is not a date and time; use the form 2026-11-22T14:30:00-05:00."
+            )
+        return moment.isoformat()
+    limit = MAX_STRING_ANSWER if datatype == Datatype.STRING else MAX_DESCRIPTION
+    if len(text) > limit:
+        raise ValueError(f"the answer is too long: use at most {limit} characters.")
+    return text
+
+
+def _choice(attribute: ServiceAttribute, text: str) -> str:
+    """The key of a list value, accepting the key or (forgivingly) its name."""
+    choices = list(attribute.values.all())
+    for value in choices:
+        if text == value.key:
+            return value.key
+    for value in choices:
+        if text.casefold() in (value.key.casefold(), value.name.casefold()):
+            return value.key
+    names = ", ".join(f"{v.key} ({v.name})" for v in choices)
+    raise ValueError(f"{text!r} is not one of the choices: {names}.")
+
+
+_PHONE_NOISE = re.compile(r"[\s().\-/]+")
+
+
+def _check_contact(sub: Submission, service_type: ServiceType | None, problems: Problems) -> str:
+    email = (sub.email or "").strip()
+    if email:
+        try:
+            EmailValidator()(email)
+        except ValidationError:
+            problems.add("email", f"{email!r} is not an e-mail address, such as name@example.com.")
+    phone = _PHONE_NOISE.sub("", sub.phone or "")
+    if phone:
+        digits = phone[1:] if phone.startswith("+") else phone
+        if not digits.isdigit() or not 7 <= len(digits) <= 15:
+            problems.add(
+                "phone", "Enter a phone number of 7 to 15 digits, such as 212-555-0134."
+            )
+    if sub.language not in dict(settings.LANGUAGES):
+        languages = ", ".join(code for code, _ in settings.LANGUAGES)
+        problems.add("language", f"Choose a language from: {languages}.")
+    if service_type and service_type.contact_required and not (email or phone):
+        problems.add(
+            "contact", "This service needs a way to reach you: give an e-mail or phone number."
+        )
+    for name in ("first_name", "last_name"):
+        if len(getattr(sub, name) or "") > 100:
+            problems.add(name, "The name is too long: use at most 100 characters.")
+    return phone
+
+
+def _check_text(sub: Submission, problems: Problems) -> None:
+    if len(sub.description or "") > MAX_DESCRIPTION:
+        problems.add(
+            "description",
+            f"The description is too long: use at most {MAX_DESCRIPTION} characters "
+            f"(this has {len(sub.description)}).",
+        )
+    if "\x00" in (sub.description or ""):
+        problems.add("description", "The description contains a character that is not allowed.")
+    if sub.media_url:
+        try:
+            URLValidator(schemes=["http", "https"])(sub.media_url)
+        except ValidationError:
+            problems.add("media_url", "The photo link must be a web address starting http(s)://.")

@@ -1,0 +1,253 @@
+"""city311 settings: one file, driven by the environment.
+
+With nothing set, city311 runs locally on SQLite under ./var. Production sets DATABASE_URL,
+REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and CITY311_HTTPS=true; `city311 check --deploy` is then clean.
+A value city311 cannot use stops start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from city311.lib.env import (
+    envbool,
+    envdatabase,
+    envint,
+    envlist,
+    envstr,
+    envtimezone,
+    envurl,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(envstr("CITY311_DATA_DIR", str(Path.cwd() / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept under DATA_DIR."""
+    key = envstr("SECRET_KEY", "")
+    if key:
+        return key
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = envbool("DEBUG", "false")
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+
+# Behind TLS in production: secure cookies, HSTS and redirects. Off for a local http:// run.
+HTTPS = envbool("CITY311_HTTPS", "false")
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+if envbool("CITY311_BEHIND_PROXY", "false"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_q",
+    "axes",
+    "city311.accounts",
+    "city311.catalog",
+    "city311.geo",
+    "city311.servicerequests",
+    "city311.work",
+    "city311.demo",
+    "city311.ops",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it reads the outcome of authentication.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "city311.urls"
+WSGI_APPLICATION = "city311.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "city311.lib.context.city",
+            ],
+        },
+    },
+]
+
+# Database. SQLite runs in WAL mode so the web server and the task worker can read while the
+# other writes; IMMEDIATE transactions take the write lock up front, avoiding the deadlock of two
+# readers that both try to upgrade to writers.
+DATABASES = {
+    "default": envdatabase("DATABASE_URL", f"sqlite:///{DATA_DIR / 'city311.db'}"),
+}
+_db = DATABASES["default"]
+if "sqlite" in str(_db["ENGINE"]):
+    _db.setdefault("OPTIONS", {})
+    # Wait for a writer instead of failing at once with "database is locked".
+    _db["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **dict(_db["OPTIONS"]),  # type: ignore[call-overload]
+    }
+    # Tests share the database with a real worker process, so it must be a file, not memory.
+    _db["TEST"] = {"NAME": str(DATA_DIR / "test_city311.db")}
+else:
+    _db.setdefault("CONN_MAX_AGE", envint("CITY311_DB_CONN_MAX_AGE", "60", minimum=0))
+    _db["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = envurl("REDIS_URL", "", schemes=("redis", "rediss", "unix"))
+
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    # A file cache is shared by every process on the machine, unlike the in-memory one.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
+
+# The task queue: django-q2. Without REDIS_URL it keeps its queue in the database (durable, no
+# broker); with REDIS_URL it uses Redis and any number of workers on any number of machines.
+Q_CLUSTER: dict[str, object] = {
+    "name": "city311",
+    "workers": envint("CITY311_WORKER_PROCESSES", "2", minimum=1),
+    "timeout": envint("CITY311_TASK_TIMEOUT", "120", minimum=1),
+    "retry": envint("CITY311_TASK_TIMEOUT", "120", minimum=1) + 60,
+    "max_attempts": envint("CITY311_TASK_MAX_ATTEMPTS", "5", minimum=1),
+    "catch_up": False,
+    "save_limit": 1000,
+    "poll": 0.5,
+    "label": "Background tasks",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "work:queue"
+LOGOUT_REDIRECT_URL = "login"
+
+# Lock an account out from one address after repeated failed sign-ins.
+AXES_FAILURE_LIMIT = envint("CITY311_LOGIN_FAILURE_LIMIT", "5", minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("CITY311_LOGIN_LOCKOUT_MINUTES", "30", minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = envtimezone("CITY311_TIME_ZONE", "America/New_York")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "media/"
+
+# E-mail: Django's own variable names. Without EMAIL_HOST, messages are written to files under
+# DATA_DIR/mail so a local run sends nothing anywhere.
+EMAIL_HOST = envstr("EMAIL_HOST", "")
+EMAIL_PORT = envint("EMAIL_PORT", "25", minimum=1)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", "false")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "30", minimum=1)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "city311 <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(DATA_DIR / "mail")
+
+# The city itself.
+CITY311_CITY_NAME = envstr("CITY311_CITY_NAME", "New York City (demo)")
+CITY311_PHONE = envstr("CITY311_PHONE", "311")
+CITY311_OUTSIDE_PHONE = envstr("CITY311_OUTSIDE_PHONE", "212-639-9675")
+CITY311_EMERGENCY_PHONE = envstr("CITY311_EMERGENCY_PHONE", "911")
+CITY311_HOURS = envstr("CITY311_HOURS", "24 hours a day, 7 days a week")
+# Public holidays from the `holidays` package: COUNTRY or COUNTRY-SUBDIVISION, e.g. US-NY.
+CITY311_HOLIDAYS = envstr("CITY311_HOLIDAYS", "US-NY")
+CITY311_REOPEN_DAYS = envint("CITY311_REOPEN_DAYS", "30", minimum=0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": envstr("CITY311_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes logs user names and addresses on failed sign-ins: personal data.
+        "axes": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from city311.ops import views as ops_views
+
+admin.site.site_header = "city311 administration"
+admin.site.site_title = "city311"
+
+urlpatterns = [
+    path("", ops_views.home, name="home"),
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("work/", include("city311.work.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+]

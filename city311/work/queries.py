@@ -1,0 +1,28 @@
+"""Reads for the department work pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import F, QuerySet
+
+from city311.accounts.access import requests_visible_to
+from city311.servicerequests.models import ServiceRequest
+
+
+def queue_for_user(user: Any, *, department: str = "") -> QuerySet[ServiceRequest]:
+    """Unclosed requests the user may see: urgent first, then the soonest due.
+
+    Served by the partial index sr_department_queue when filtered to one department.
+    """
+    requests = requests_visible_to(user).unclosed()
+    if department:
+        requests = requests.filter(department__slug=department)
+    return requests.select_related("service_type", "department", "assignee").order_by(
+        "-urgent", F("due_at").asc(nulls_last=True), "requested_at"
+    )
+
+
+def department_staff(sr: ServiceRequest) -> QuerySet[User]:
+    return User.objects.filter(memberships__department_id=sr.department_id, is_active=True)

@@ -1,0 +1,182 @@
+"""Department work pages: the queue and one request, with its actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from city311.accounts import access
+from city311.catalog.models import Department
+from city311.servicerequests import actions
+from city311.servicerequests.errors import NoSuchRequest, RequestError
+from city311.servicerequests.models import ServiceRequest
+from city311.servicerequests.queries import get_by_tracking_number, history
+from city311.work import forms, queries
+
+
+def _staff_only(request: HttpRequest) -> None:
+    if not access.is_staff_member(request.user):
+        raise PermissionDenied("This page is for city staff.")
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    _staff_only(request)
+    department = request.GET.get("department", "")
+    page = Paginator(queries.queue_for_user(request.user, department=department), 50)
+    return render(request, "work/queue.html", {
+        "page": page.get_page(request.GET.get("page")),
+        "departments": Department.objects.filter(active=True),
+        "department": department,
+    })
+
+
+def _get(request: HttpRequest, tracking_number: str, *, write: bool = False) -> ServiceRequest:
+    try:
+        return access.get_request_for_user(request.user, tracking_number, write=write)
+    except NoSuchRequest as e:
+        raise Http404(e.message) from None
+
+
+@login_required
+def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
+    _staff_only(request)
+    sr = _get(request, tracking_number)
+    user = request.user
+    return render(request, "work/detail.html", {
+        "sr": sr,
+        "events": history(sr),
+        "answers": _answers(sr),
+        "can_work": access.can_work_request(user, sr),
+        "can_assign": access.can_assign_request(user, sr),
+        "can_see_contact": access.can_see_contact(user, sr),
+        "contact": _shown_contact(request, sr),
+        "staff": queries.department_staff(sr),
+        "note_form": forms.NoteForm(),
+        "close_form": forms.CloseForm(),
+        "reopen_form": forms.ReopenForm(),
+        "transfer_form": forms.TransferForm(),
+        "contact_form": forms.ContactReasonForm(),
+    })
+
+
+def _answers(sr: ServiceRequest) -> list[tuple[str, str]]:
+    shown = []
+    for attribute in sr.service_type.attributes.prefetch_related("values"):
+        value = sr.answers.get(attribute.code)
+        if value in (None, "", []):
+            continue
+        names = {v.key: v.name for v in attribute.values.all()}
+        values = value if isinstance(value, list) else [value]
+        shown.append((attribute.description, ", ".join(names.get(v, v) for v in values)))
+    return shown
+
+
+def _shown_contact(request: HttpRequest, sr: ServiceRequest) -> Any:
+    # Contact details appear only right after the viewer gave a reason (see act/contact).
+    if request.session.get("contact_shown") != sr.tracking_number:
+        return None
+    request.session.pop("contact_shown")
+    return getattr(sr, "contact", None)
+
+
+def _start(request: HttpRequest, sr: ServiceRequest) -> str:
+    actions.start_request(sr, by=request.user, note=request.POST.get("note", ""))
+    return "Work started."
+
+
+def _note(request: HttpRequest, sr: ServiceRequest) -> str:
+    form = forms.NoteForm(request.POST)
+    if not form.is_valid():
+        raise RequestError("Write the note (at most 4,000 characters) before saving it.")
+    actions.add_note(sr, text=form.cleaned_data["text"], public=form.cleaned_data["public"],
+                     by=request.user)
+    return "Note added."
+
+
+def _close(request: HttpRequest, sr: ServiceRequest) -> str:
+    form = forms.CloseForm(request.POST)
+    if not form.is_valid():
+        raise RequestError("Choose a resolution and write what was done.")
+    parent = None
+    if form.cleaned_data["duplicate_of"]:
+        try:
+            parent = get_by_tracking_number(form.cleaned_data["duplicate_of"])
+        except NoSuchRequest as e:
+            raise RequestError(f"Duplicate of: {e.message}") from None
+    actions.close_request(sr, resolution=form.cleaned_data["resolution"],
+                          note=form.cleaned_data["note"], duplicate_of=parent, by=request.user)
+    return "Request closed."
+
+
+def _reopen(request: HttpRequest, sr: ServiceRequest) -> str:
+    actions.reopen_request(sr, reason=request.POST.get("reason", ""), by=request.user)
+    return "Request reopened."
+
+
+def _transfer(request: HttpRequest, sr: ServiceRequest) -> str:
+    form = forms.TransferForm(request.POST)
+    if not form.is_valid():
+        raise RequestError("Choose the department and say why the request goes there.")
+    department = form.cleaned_data["department"]
+    actions.transfer_request(sr, department=department, reason=form.cleaned_data["reason"],
+                             by=request.user)
+    return f"Transferred to {department.name}."
+
+
+def _assign(request: HttpRequest, sr: ServiceRequest) -> str:
+    if not access.can_assign_request(request.user, sr):
+        raise PermissionDenied("Only a supervisor of this department can assign requests.")
+    form = forms.AssignForm(request.POST)
+    if not form.is_valid():
+        raise RequestError("Choose who to assign the request to.")
+    pk = form.cleaned_data["assignee"]
+    to = queries.department_staff(sr).filter(pk=pk).first() if pk else None
+    if pk and to is None:
+        raise RequestError("That person does not work in this department.")
+    actions.assign_request(sr, to=to, by=request.user)
+    return "Assignment saved."
+
+
+ACTIONS: dict[str, Callable[[HttpRequest, ServiceRequest], str]] = {
+    "start": _start, "note": _note, "close": _close, "reopen": _reopen, "transfer": _transfer,
+    "assign": _assign,
+}
+
+
+@login_required
+@require_POST
+def act(request: HttpRequest, tracking_number: str, action: str) -> HttpResponse:
+    _staff_only(request)
+    if action == "contact":
+        return _reveal_contact(request, tracking_number)
+    handler = ACTIONS.get(action)
+    if handler is None:
+        raise Http404("No such action.")
+    sr = _get(request, tracking_number, write=True)
+    try:
+        messages.success(request, handler(request, sr))
+    except RequestError as e:
+        messages.error(request, e.message)
+    return redirect("work:detail", tracking_number=sr.tracking_number)
+
+
+def _reveal_contact(request: HttpRequest, tracking_number: str) -> HttpResponse:
+    sr = _get(request, tracking_number)
+    if not access.can_see_contact(request.user, sr):
+        raise PermissionDenied("You may not see this reporter's details.")
+    form = forms.ContactReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why you need the reporter's details.")
+    else:
+        actions.note_contact_viewed(sr, by=request.user, reason=form.cleaned_data["reason"])
+        request.session["contact_shown"] = sr.tracking_number
+    return redirect("work:detail", tracking_number=sr.tracking_number)
