@@ -40,8 +40,13 @@ def can_see_request(user: Any, sr: ServiceRequest) -> bool:
 
 
 def can_work_request(user: Any, sr: ServiceRequest) -> bool:
-    """Start, note, transfer, close and reopen: staff of the request's own department."""
-    if user.is_authenticated and user.is_superuser:
+    """Start, note, transfer, close and reopen: staff of the request's own department.
+
+    Administrators (who hold change_servicerequest) may work any department's requests.
+    """
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or user.has_perm("servicerequests.change_servicerequest"):
         return True
     return bool(
         user.is_authenticated
@@ -51,7 +56,9 @@ def can_work_request(user: Any, sr: ServiceRequest) -> bool:
 
 
 def can_assign_request(user: Any, sr: ServiceRequest) -> bool:
-    if user.is_authenticated and user.is_superuser:
+    if user.is_authenticated and (
+        user.is_superuser or user.has_perm("servicerequests.change_servicerequest")
+    ):
         return True
     return can_work_request(user, sr) and user.has_perm("servicerequests.assign_request")
 

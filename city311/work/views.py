@@ -166,6 +166,10 @@ def act(request: HttpRequest, tracking_number: str, action: str) -> HttpResponse
         messages.success(request, handler(request, sr))
     except RequestError as e:
         messages.error(request, e.message)
+    sr.refresh_from_db(fields=["department"])
+    if not access.can_see_request(request.user, sr):
+        # Transferred out of the user's departments: back to their queue.
+        return redirect("work:queue")
     return redirect("work:detail", tracking_number=sr.tracking_number)
 
 
