@@ -154,7 +154,9 @@ else:
 # The task queue: django-q2. Without REDIS_URL it keeps its queue in the database (durable, no
 # broker); with REDIS_URL it uses Redis and any number of workers on any number of machines.
 Q_CLUSTER: dict[str, object] = {
-    "name": "city311",
+    # Workers take tasks only from queues of their own name: one city's workers never run
+    # another's tasks on a shared Redis.
+    "name": envstr("CITY311_QUEUE_NAME", "city311"),
     "workers": envint("CITY311_WORKER_PROCESSES", "2", minimum=1),
     "timeout": envint("CITY311_TASK_TIMEOUT", "120", minimum=1),
     "retry": envint("CITY311_TASK_TIMEOUT", "120", minimum=1) + 60,

@@ -35,6 +35,60 @@ from city311.servicerequests.validation import Submission
 PASSWORD = "correct horse battery staple"
 
 
+def add_questions(service_type: ServiceType) -> None:
+    """One question of every Open311 datatype."""
+    size = ServiceAttribute.objects.create(
+        service_type=service_type,
+        code="size",
+        description="How big is it?",
+        datatype=Datatype.SINGLEVALUELIST,
+        required=True,
+        order=1,
+    )
+    AttributeValue.objects.create(attribute=size, key="small", name="Smaller than a plate")
+    AttributeValue.objects.create(attribute=size, key="large", name="Larger than a plate")
+    lanes = ServiceAttribute.objects.create(
+        service_type=service_type,
+        code="lanes",
+        description="Which lanes?",
+        datatype=Datatype.MULTIVALUELIST,
+        order=2,
+    )
+    AttributeValue.objects.create(attribute=lanes, key="left", name="Left lane")
+    AttributeValue.objects.create(attribute=lanes, key="right", name="Right lane")
+    for order, (code, datatype) in enumerate(
+        [
+            ("depth_cm", Datatype.NUMBER),
+            ("seen_at", Datatype.DATETIME),
+            ("landmark", Datatype.STRING),
+            ("details", Datatype.TEXT),
+        ],
+        start=3,
+    ):
+        ServiceAttribute.objects.create(
+            service_type=service_type,
+            code=code,
+            description=code.replace("_", " "),
+            datatype=datatype,
+            order=order,
+        )
+
+
+def make_user(username: str, role: str, department: Department | None = None) -> User:
+    user = User.objects.create_user(
+        username,
+        f"{username}@city311.example",
+        PASSWORD,
+        first_name=username.title(),
+        last_name="Tester",
+        is_staff=role == roles.ADMINISTRATOR,
+    )
+    user.groups.add(Group.objects.get(name=role))
+    if department is not None:
+        Membership.objects.create(user=user, department=department)
+    return user
+
+
 class CityMixin:
     """Builds the small city. Used by TestCase and TransactionTestCase alike."""
 
@@ -46,77 +100,64 @@ class CityMixin:
         self.streets = Department.objects.create(name="Streets", slug="transportation")
         self.parks = Department.objects.create(name="Parks", slug="parks")
         self.pothole = ServiceType.objects.create(
-            service_code="pothole", service_name="Pothole", group="Streets",
-            department=self.streets, sla_amount=5, sla_unit=SlaUnit.CALENDAR_DAYS,
+            service_code="pothole",
+            service_name="Pothole",
+            group="Streets",
+            department=self.streets,
+            sla_amount=5,
+            sla_unit=SlaUnit.CALENDAR_DAYS,
         )
-        self._questions(self.pothole)
+        add_questions(self.pothole)
         self.tree = ServiceType.objects.create(
-            service_code="fallen_tree", service_name="Fallen tree", group="Parks",
-            department=self.parks, urgency=Urgency.URGENT, sla_amount=8,
+            service_code="fallen_tree",
+            service_name="Fallen tree",
+            group="Parks",
+            department=self.parks,
+            urgency=Urgency.URGENT,
+            sla_amount=8,
             sla_unit=SlaUnit.BUSINESS_HOURS,
         )
         self.fire = ServiceType.objects.create(
             service_code="fire", service_name="Fire", urgency=Urgency.EMERGENCY
         )
         self.permit = ServiceType.objects.create(
-            service_code="permit_question", service_name="Building permit question",
-            department=self.streets, location_required=False, contact_required=True,
+            service_code="permit_question",
+            service_name="Building permit question",
+            department=self.streets,
+            location_required=False,
+            contact_required=True,
         )
-        self.omar = self.make_user("omar", roles.CALL_TAKER)
-        self.dana = self.make_user("dana", roles.DEPARTMENT_STAFF, self.streets)
-        self.sofia = self.make_user("sofia", roles.SUPERVISOR, self.streets)
-        self.pat = self.make_user("pat", roles.DEPARTMENT_STAFF, self.parks)
-        self.max = self.make_user("max", roles.MANAGER)
-        self.ada = self.make_user("ada", roles.ADMINISTRATOR)
-
-    def _questions(self, service_type: ServiceType) -> None:
-        size = ServiceAttribute.objects.create(
-            service_type=service_type, code="size", description="How big is it?",
-            datatype=Datatype.SINGLEVALUELIST, required=True, order=1,
-        )
-        AttributeValue.objects.create(attribute=size, key="small", name="Smaller than a plate")
-        AttributeValue.objects.create(attribute=size, key="large", name="Larger than a plate")
-        lanes = ServiceAttribute.objects.create(
-            service_type=service_type, code="lanes", description="Which lanes?",
-            datatype=Datatype.MULTIVALUELIST, order=2,
-        )
-        AttributeValue.objects.create(attribute=lanes, key="left", name="Left lane")
-        AttributeValue.objects.create(attribute=lanes, key="right", name="Right lane")
-        for order, (code, datatype) in enumerate(
-            [("depth_cm", Datatype.NUMBER), ("seen_at", Datatype.DATETIME),
-             ("landmark", Datatype.STRING), ("details", Datatype.TEXT)], start=3
-        ):
-            ServiceAttribute.objects.create(
-                service_type=service_type, code=code, description=code.replace("_", " "),
-                datatype=datatype, order=order,
-            )
-
-    def make_user(self, username: str, role: str, department: Department | None = None) -> User:
-        user = User.objects.create_user(
-            username, f"{username}@city311.example", PASSWORD,
-            first_name=username.title(), last_name="Tester", is_staff=role == roles.ADMINISTRATOR,
-        )
-        user.groups.add(Group.objects.get(name=role))
-        if department is not None:
-            Membership.objects.create(user=user, department=department)
-        return user
+        self.omar = make_user("omar", roles.CALL_TAKER)
+        self.dana = make_user("dana", roles.DEPARTMENT_STAFF, self.streets)
+        self.sofia = make_user("sofia", roles.SUPERVISOR, self.streets)
+        self.pat = make_user("pat", roles.DEPARTMENT_STAFF, self.parks)
+        self.max = make_user("max", roles.MANAGER)
+        self.ada = make_user("ada", roles.ADMINISTRATOR)
 
     def report(self, **fields: Any) -> ServiceRequest:
         """Rosa reports a pothole (or what `fields` say) through the web portal."""
         values: dict[str, Any] = {
-            "service_code": "pothole", "channel": Channel.WEB, "lat": 40.6782, "long": -73.9442,
-            "address_string": "1382 Dumont Ave, Brooklyn", "description": "Deep hole by the curb",
-            "answers": {"size": "large"}, "first_name": "Rosa", "last_name": "Diaz",
-            "email": "rosa@example.org", "phone": "718-555-0199",
+            "service_code": "pothole",
+            "channel": Channel.WEB,
+            "lat": 40.6782,
+            "long": -73.9442,
+            "address_string": "1382 Dumont Ave, Brooklyn",
+            "description": "Deep hole by the curb",
+            "answers": {"size": "large"},
+            "first_name": "Rosa",
+            "last_name": "Diaz",
+            "email": "rosa@example.org",
+            "phone": "718-555-0199",
         }
         values.update(fields)
         return submit_request(Submission(**values))
 
 
 class BaseTestCase(CityMixin, TestCase):
-    def setUp(self) -> None:
-        super().setUp()
-        self.make_city()
+    @classmethod
+    def setUpTestData(cls) -> None:
+        # Once per class: hashing the personas' passwords with Argon2 is deliberately slow.
+        CityMixin.make_city(cls)  # type: ignore[arg-type]
 
     def sign_in(self, user: User) -> None:
         self.client.force_login(user)

@@ -50,8 +50,12 @@ class WorkPageLifecycleTests(BaseTestCase):
 
     def test_closing_as_a_duplicate_links_the_original(self):
         original = self.report(address_string="1380 Dumont Ave")
-        self.post("close", resolution="duplicate", note="Already reported.",
-                  duplicate_of=original.tracking_number)
+        self.post(
+            "close",
+            resolution="duplicate",
+            note="Already reported.",
+            duplicate_of=original.tracking_number,
+        )
         self.assertEqual(self.refreshed().duplicate_of, original)
 
     def test_closing_as_a_duplicate_needs_the_original(self):

@@ -54,11 +54,16 @@ class SubmitTests(BaseTestCase):
         self.assertEqual(len(numbers), 20)
 
     def test_answers_of_every_datatype_are_kept(self):
-        sr = self.report(answers={
-            "size": "Larger than a plate", "lanes": ["left", "right"], "depth_cm": "12.5",
-            "seen_at": "2026-11-20T08:15:00-05:00", "landmark": "by the bakery",
-            "details": "It keeps getting bigger",
-        })
+        sr = self.report(
+            answers={
+                "size": "Larger than a plate",
+                "lanes": ["left", "right"],
+                "depth_cm": "12.5",
+                "seen_at": "2026-11-20T08:15:00-05:00",
+                "landmark": "by the bakery",
+                "details": "It keeps getting bigger",
+            }
+        )
         self.assertEqual(sr.answers["size"], "large")
         self.assertEqual(sr.answers["lanes"], ["left", "right"])
         self.assertEqual(sr.answers["depth_cm"], "12.5")
@@ -79,11 +84,22 @@ class ValidationTests(BaseTestCase):
 
     def test_it_returns_every_problem_at_once(self):
         errors = self.errors(
-            lat="north", long="", address_string="", answers={"depth_cm": "deep"},
-            email="rosa-at-example", phone="12", description="x" * 5000,
+            lat="north",
+            long="",
+            address_string="",
+            answers={"depth_cm": "deep"},
+            email="rosa-at-example",
+            phone="12",
+            description="x" * 5000,
         )
-        for field in ("lat", "attribute[size]", "attribute[depth_cm]", "email", "phone",
-                      "description"):
+        for field in (
+            "lat",
+            "attribute[size]",
+            "attribute[depth_cm]",
+            "email",
+            "phone",
+            "description",
+        ):
             self.assertIn(field, errors)
 
     def test_it_asks_for_the_type_when_none_is_given(self):
@@ -148,8 +164,9 @@ class ValidationTests(BaseTestCase):
         self.assertIn("give an e-mail or phone number", errors["contact"][0])
 
     def test_a_type_without_location_needs_none(self):
-        sr = self.report(service_code="permit_question", answers={}, lat=None, long=None,
-                         address_string="")
+        sr = self.report(
+            service_code="permit_question", answers={}, lat=None, long=None, address_string=""
+        )
         self.assertIsNone(sr.lat)
 
     def test_an_unknown_language_is_refused(self):

@@ -46,8 +46,13 @@ class TrackingNumberTests(SimpleTestCase):
     def test_it_accepts_the_ways_people_type_it(self):
         number = new_tracking_number()
         digits = number.replace("-", "")
-        for typed in (digits, f" {number} ", number.replace("-", " "), f"#{number}",
-                      number.replace("-", ".")):
+        for typed in (
+            digits,
+            f" {number} ",
+            number.replace("-", " "),
+            f"#{number}",
+            number.replace("-", "."),
+        ):
             self.assertEqual(normalise(typed), number)
 
     def test_it_explains_what_is_wrong_with_a_bad_number(self):

@@ -8,9 +8,8 @@ from django.core.exceptions import PermissionDenied
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-    from django.db.models import QuerySet
 
-    from city311.servicerequests.models import ServiceRequest
+    from city311.servicerequests.models import ServiceRequest, ServiceRequestQuerySet
 
     User = AbstractBaseUser | AnonymousUser
 
@@ -26,9 +25,11 @@ def department_ids(user: Any) -> set[int]:
 
 
 def is_staff_member(user: Any) -> bool:
-    return bool(user.is_authenticated and user.is_active and (
-        user.is_superuser or user.has_perm("servicerequests.view_servicerequest")
-    ))
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or user.has_perm("servicerequests.view_servicerequest"))
+    )
 
 
 def can_see_request(user: Any, sr: ServiceRequest) -> bool:
@@ -71,11 +72,11 @@ def can_create_request(user: Any) -> bool:
     return bool(user.is_authenticated and user.has_perm("servicerequests.add_servicerequest"))
 
 
-def requests_visible_to(user: Any) -> QuerySet[ServiceRequest]:
+def requests_visible_to(user: Any) -> ServiceRequestQuerySet:
     from city311.servicerequests.models import ServiceRequest
 
     if not is_staff_member(user):
-        return ServiceRequest.objects.none()
+        return ServiceRequest.objects.none()  # type: ignore[return-value]
     if user.has_perm("servicerequests.view_all_requests"):
         return ServiceRequest.objects.all()
     return ServiceRequest.objects.filter(department_id__in=department_ids(user))

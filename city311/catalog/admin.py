@@ -27,7 +27,13 @@ class AttributeInline(admin.TabularInline):
 @admin.register(ServiceType)
 class ServiceTypeAdmin(admin.ModelAdmin):
     list_display = [
-        "service_name", "service_code", "group", "department", "urgency", "sla_amount", "sla_unit",
+        "service_name",
+        "service_code",
+        "group",
+        "department",
+        "urgency",
+        "sla_amount",
+        "sla_unit",
         "active",
     ]
     list_filter = ["group", "department", "urgency", "active"]
@@ -35,10 +41,20 @@ class ServiceTypeAdmin(admin.ModelAdmin):
     inlines = [AttributeInline]
     fieldsets = [
         (None, {"fields": ["service_code", "service_name", "description", "group", "keywords"]}),
-        ("Handling", {"fields": [
-            "department", "urgency", "sla_amount", "sla_unit", "referral", "active",
-            "display_order",
-        ]}),
+        (
+            "Handling",
+            {
+                "fields": [
+                    "department",
+                    "urgency",
+                    "sla_amount",
+                    "sla_unit",
+                    "referral",
+                    "active",
+                    "display_order",
+                ]
+            },
+        ),
         ("What the resident must give", {"fields": ["location_required", "contact_required"]}),
     ]
 

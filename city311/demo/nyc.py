@@ -18,12 +18,24 @@ NYC = ZoneInfo("America/New_York")
 # The one file without a header: its columns by position.
 HEADERLESS = {
     "nyc311_comp370_2020_5cols_noheader.csv.gz": [
-        "unique_key", "created_date", "closed_date", "complaint_type", "borough",
+        "unique_key",
+        "created_date",
+        "closed_date",
+        "complaint_type",
+        "borough",
     ]
 }
 CHANNELS = {"ONLINE": Channel.WEB, "MOBILE": Channel.MOBILE_APP, "PHONE": Channel.PHONE}
-NO_ACTION_WORDS = ("no evidence", "did not observe", "could not find", "was not found", "unfounded",
-                   "not necessary", "no violation", "was gone")
+NO_ACTION_WORDS = (
+    "no evidence",
+    "did not observe",
+    "could not find",
+    "was not found",
+    "unfounded",
+    "not necessary",
+    "no violation",
+    "was gone",
+)
 
 
 def record_files() -> list[Path]:

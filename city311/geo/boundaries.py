@@ -22,10 +22,20 @@ def replace_boundaries(
         if not geom.is_valid:
             geom = shapely.make_valid(geom)
         min_long, min_lat, max_long, max_lat = geom.bounds
-        rows.append(Boundary(
-            kind=kind, code=code, name=name, geometry=mapping(geom), properties=properties,
-            min_long=min_long, min_lat=min_lat, max_long=max_long, max_lat=max_lat, source=source,
-        ))
+        rows.append(
+            Boundary(
+                kind=kind,
+                code=code,
+                name=name,
+                geometry=mapping(geom),
+                properties=properties,
+                min_long=min_long,
+                min_lat=min_lat,
+                max_long=max_long,
+                max_lat=max_lat,
+                source=source,
+            )
+        )
     with transaction.atomic():
         Boundary.objects.filter(kind=kind).delete()
         Boundary.objects.bulk_create(rows, batch_size=200)
@@ -36,9 +46,7 @@ def union_as_city_limits(kind: str, *, name: str, source: str) -> None:
     """Make the city limits the union of every boundary of `kind` (e.g. the boroughs)."""
     parts = [shape(b.geometry) for b in Boundary.objects.filter(kind=kind)]
     city = shapely.union_all(parts)
-    replace_boundaries(
-        BoundaryKind.CITY_LIMITS, [("city", name, mapping(city), {})], source=source
-    )
+    replace_boundaries(BoundaryKind.CITY_LIMITS, [("city", name, mapping(city), {})], source=source)
 
 
 def areas_at(lat: float, long: float) -> list[Boundary]:

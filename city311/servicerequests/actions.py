@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -28,7 +28,7 @@ from city311.servicerequests.models import (
 from city311.servicerequests.tracking import new_tracking_number
 from city311.servicerequests.validation import Checked, Submission, check_submission
 
-Actor = AbstractBaseUser | None
+Actor = User | AnonymousUser | None
 _TRACKING_ATTEMPTS = 8
 
 
@@ -128,7 +128,7 @@ def _record(
         request=sr,
         kind=kind,
         at=at or timezone.now(),
-        actor=by if by is not None and by.is_authenticated else None,
+        actor=by if isinstance(by, User) else None,
         actor_label=label,
         public=public,
         note=note,
@@ -181,8 +181,14 @@ def assign_request(sr: ServiceRequest, *, to: Any, by: Actor) -> ServiceRequest:
     sr.updated_at = timezone.now()
     sr.save(update_fields=["assignee", "updated_at"])
     name = (to.get_full_name() or to.get_username()) if to else "nobody"
-    _record(sr, events.ASSIGNED, by=by, public=False, note=f"Assigned to {name}.",
-            data={"assignee": to.pk if to else None})
+    _record(
+        sr,
+        events.ASSIGNED,
+        by=by,
+        public=False,
+        note=f"Assigned to {name}.",
+        data={"assignee": to.pk if to else None},
+    )
     return sr
 
 
@@ -268,9 +274,16 @@ def close_request(
     sr.duplicate_of = duplicate_of
     sr.closed_at = now
     sr.updated_at = now
-    sr.save(update_fields=[
-        "status", "resolution", "status_notes", "duplicate_of", "closed_at", "updated_at"
-    ])
+    sr.save(
+        update_fields=[
+            "status",
+            "resolution",
+            "status_notes",
+            "duplicate_of",
+            "closed_at",
+            "updated_at",
+        ]
+    )
     data: dict[str, Any] = {"resolution": resolution}
     if duplicate_of is not None:
         data["duplicate_of"] = duplicate_of.tracking_number
@@ -283,12 +296,13 @@ def _duplicate_parent(sr: ServiceRequest, parent: ServiceRequest | None) -> Serv
         raise RequestError("Give the tracking number of the request this one duplicates.")
     # Follow a chain of duplicates to the request that is actually being worked.
     seen = {sr.pk}
-    while parent.duplicate_of_id is not None and parent.pk not in seen:
-        seen.add(parent.pk)
-        parent = parent.duplicate_of  # type: ignore[assignment]
-    if parent.pk in seen:
+    current: ServiceRequest = parent
+    while current.pk not in seen and current.duplicate_of is not None:
+        seen.add(current.pk)
+        current = current.duplicate_of
+    if current.pk in seen:
         raise RequestError("A request cannot be a duplicate of itself.")
-    return parent
+    return current
 
 
 @transaction.atomic
@@ -307,10 +321,17 @@ def reopen_request(sr: ServiceRequest, *, reason: str, by: Actor) -> ServiceRequ
     sr.overdue_noted_at = None
     sr.due_at = due_at(now, sr.service_type.sla_amount, sr.service_type.sla_unit)
     sr.updated_at = now
-    sr.save(update_fields=[
-        "status", "resolution", "duplicate_of", "closed_at", "overdue_noted_at", "due_at",
-        "updated_at",
-    ])
+    sr.save(
+        update_fields=[
+            "status",
+            "resolution",
+            "duplicate_of",
+            "closed_at",
+            "overdue_noted_at",
+            "due_at",
+            "updated_at",
+        ]
+    )
     _record(sr, events.REOPENED, by=by, public=True, note=reason)
     return sr
 
@@ -320,12 +341,20 @@ def note_overdue(sr: ServiceRequest) -> bool:
     now = timezone.now()
     with transaction.atomic():
         # The conditional update claims the request: of two workers, one gets 1 row, the other 0.
-        claimed = ServiceRequest.objects.filter(
-            pk=sr.pk, overdue_noted_at__isnull=True, due_at__lt=now
-        ).exclude(status=Status.CLOSED).update(overdue_noted_at=now)
+        claimed = (
+            ServiceRequest.objects.filter(pk=sr.pk, overdue_noted_at__isnull=True, due_at__lt=now)
+            .exclude(status=Status.CLOSED)
+            .update(overdue_noted_at=now)
+        )
         if claimed:
-            _record(sr, events.OVERDUE, by=None, label="city311", public=False,
-                    data={"due_at": sr.due_at.isoformat() if sr.due_at else None})
+            _record(
+                sr,
+                events.OVERDUE,
+                by=None,
+                label="city311",
+                public=False,
+                data={"due_at": sr.due_at.isoformat() if sr.due_at else None},
+            )
     return bool(claimed)
 
 

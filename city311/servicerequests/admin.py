@@ -9,7 +9,7 @@ from city311.servicerequests.models import RequestEvent, ServiceRequest
 class EventInline(admin.TabularInline):
     model = RequestEvent
     extra = 0
-    fields = ["at", "kind", "actor", "actor_label", "public", "note"]
+    fields = ("at", "kind", "actor", "actor_label", "public", "note")
     readonly_fields = fields
     can_delete = False
 
@@ -22,7 +22,12 @@ class ServiceRequestAdmin(admin.ModelAdmin):
     """Read-only here: requests change through the work pages, which keep their history."""
 
     list_display = [
-        "tracking_number", "service_type", "status", "department", "channel", "requested_at",
+        "tracking_number",
+        "service_type",
+        "status",
+        "department",
+        "channel",
+        "requested_at",
         "due_at",
     ]
     list_filter = ["status", "channel", "urgent", "department"]

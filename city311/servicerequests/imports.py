@@ -129,13 +129,26 @@ def _events(created: list[ServiceRequest], records: list[HistoricalRecord]) -> l
     out = []
     for sr, r in zip(created, records, strict=True):
         label = f"Imported from {sr.application}"
-        out.append(RequestEvent(
-            request=sr, kind=events.IMPORTED, at=r.requested_at, actor_label=label, public=True,
-            data={"external_id": r.external_id},
-        ))
+        out.append(
+            RequestEvent(
+                request=sr,
+                kind=events.IMPORTED,
+                at=r.requested_at,
+                actor_label=label,
+                public=True,
+                data={"external_id": r.external_id},
+            )
+        )
         if r.closed_at is not None:
-            out.append(RequestEvent(
-                request=sr, kind=events.CLOSED, at=r.closed_at, actor_label=label, public=True,
-                note=sr.status_notes, data={"resolution": sr.resolution, "imported": True},
-            ))
+            out.append(
+                RequestEvent(
+                    request=sr,
+                    kind=events.CLOSED,
+                    at=r.closed_at,
+                    actor_label=label,
+                    public=True,
+                    note=sr.status_notes,
+                    data={"resolution": sr.resolution, "imported": True},
+                )
+            )
     return out

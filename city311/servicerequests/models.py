@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -129,9 +130,7 @@ class ServiceRequest(models.Model):
 
     def is_overdue(self, now: datetime | None = None) -> bool:
         return (
-            not self.is_closed
-            and self.due_at is not None
-            and self.due_at < (now or timezone.now())
+            not self.is_closed and self.due_at is not None and self.due_at < (now or timezone.now())
         )
 
     def can_reopen(self, now: datetime | None = None) -> bool:
@@ -139,7 +138,7 @@ class ServiceRequest(models.Model):
         if not self.is_closed or self.closed_at is None:
             return False
         days = settings.CITY311_REOPEN_DAYS
-        return (now or timezone.now()) - self.closed_at <= timezone.timedelta(days=days)
+        return (now or timezone.now()) - self.closed_at <= timedelta(days=days)
 
 
 class Contact(models.Model):

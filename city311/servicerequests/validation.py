@@ -131,7 +131,9 @@ def _check_location(
             problems.add("long", "Longitude must be between -180 and 180 degrees.")
     except (TypeError, ValueError):
         problems.add("long", f"Longitude {sub.long!r} is not a number, such as -74.0060.")
-    if (lat is None) != (long is None) and not problems.errors.get("lat" if lat is None else "long"):
+    if (lat is None) != (long is None) and not problems.errors.get(
+        "lat" if lat is None else "long"
+    ):
         missing = "long" if long is None else "lat"
         problems.add(missing, "Give both latitude and longitude, or neither.")
     has_point = lat is not None and long is not None
@@ -233,9 +235,7 @@ def _check_contact(sub: Submission, service_type: ServiceType | None, problems: 
     if phone:
         digits = phone[1:] if phone.startswith("+") else phone
         if not digits.isdigit() or not 7 <= len(digits) <= 15:
-            problems.add(
-                "phone", "Enter a phone number of 7 to 15 digits, such as 212-555-0134."
-            )
+            problems.add("phone", "Enter a phone number of 7 to 15 digits, such as 212-555-0134.")
     if sub.language not in dict(settings.LANGUAGES):
         languages = ", ".join(code for code, _ in settings.LANGUAGES)
         problems.add("language", f"Choose a language from: {languages}.")

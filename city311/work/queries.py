@@ -25,4 +25,6 @@ def queue_for_user(user: Any, *, department: str = "") -> QuerySet[ServiceReques
 
 
 def department_staff(sr: ServiceRequest) -> QuerySet[User]:
+    if sr.department_id is None:
+        return User.objects.none()
     return User.objects.filter(memberships__department_id=sr.department_id, is_active=True)

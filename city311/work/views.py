@@ -32,11 +32,15 @@ def queue(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
     department = request.GET.get("department", "")
     page = Paginator(queries.queue_for_user(request.user, department=department), 50)
-    return render(request, "work/queue.html", {
-        "page": page.get_page(request.GET.get("page")),
-        "departments": Department.objects.filter(active=True),
-        "department": department,
-    })
+    return render(
+        request,
+        "work/queue.html",
+        {
+            "page": page.get_page(request.GET.get("page")),
+            "departments": Department.objects.filter(active=True),
+            "department": department,
+        },
+    )
 
 
 def _get(request: HttpRequest, tracking_number: str, *, write: bool = False) -> ServiceRequest:
@@ -51,21 +55,25 @@ def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
     _staff_only(request)
     sr = _get(request, tracking_number)
     user = request.user
-    return render(request, "work/detail.html", {
-        "sr": sr,
-        "events": history(sr),
-        "answers": _answers(sr),
-        "can_work": access.can_work_request(user, sr),
-        "can_assign": access.can_assign_request(user, sr),
-        "can_see_contact": access.can_see_contact(user, sr),
-        "contact": _shown_contact(request, sr),
-        "staff": queries.department_staff(sr),
-        "note_form": forms.NoteForm(),
-        "close_form": forms.CloseForm(),
-        "reopen_form": forms.ReopenForm(),
-        "transfer_form": forms.TransferForm(),
-        "contact_form": forms.ContactReasonForm(),
-    })
+    return render(
+        request,
+        "work/detail.html",
+        {
+            "sr": sr,
+            "events": history(sr),
+            "answers": _answers(sr),
+            "can_work": access.can_work_request(user, sr),
+            "can_assign": access.can_assign_request(user, sr),
+            "can_see_contact": access.can_see_contact(user, sr),
+            "contact": _shown_contact(request, sr),
+            "staff": queries.department_staff(sr),
+            "note_form": forms.NoteForm(),
+            "close_form": forms.CloseForm(),
+            "reopen_form": forms.ReopenForm(),
+            "transfer_form": forms.TransferForm(),
+            "contact_form": forms.ContactReasonForm(),
+        },
+    )
 
 
 def _answers(sr: ServiceRequest) -> list[tuple[str, str]]:
@@ -76,7 +84,7 @@ def _answers(sr: ServiceRequest) -> list[tuple[str, str]]:
             continue
         names = {v.key: v.name for v in attribute.values.all()}
         values = value if isinstance(value, list) else [value]
-        shown.append((attribute.description, ", ".join(names.get(v, v) for v in values)))
+        shown.append((attribute.description, ", ".join(names.get(v, str(v)) for v in values)))
     return shown
 
 
@@ -97,8 +105,9 @@ def _note(request: HttpRequest, sr: ServiceRequest) -> str:
     form = forms.NoteForm(request.POST)
     if not form.is_valid():
         raise RequestError("Write the note (at most 4,000 characters) before saving it.")
-    actions.add_note(sr, text=form.cleaned_data["text"], public=form.cleaned_data["public"],
-                     by=request.user)
+    actions.add_note(
+        sr, text=form.cleaned_data["text"], public=form.cleaned_data["public"], by=request.user
+    )
     return "Note added."
 
 
@@ -112,8 +121,13 @@ def _close(request: HttpRequest, sr: ServiceRequest) -> str:
             parent = get_by_tracking_number(form.cleaned_data["duplicate_of"])
         except NoSuchRequest as e:
             raise RequestError(f"Duplicate of: {e.message}") from None
-    actions.close_request(sr, resolution=form.cleaned_data["resolution"],
-                          note=form.cleaned_data["note"], duplicate_of=parent, by=request.user)
+    actions.close_request(
+        sr,
+        resolution=form.cleaned_data["resolution"],
+        note=form.cleaned_data["note"],
+        duplicate_of=parent,
+        by=request.user,
+    )
     return "Request closed."
 
 
@@ -127,8 +141,9 @@ def _transfer(request: HttpRequest, sr: ServiceRequest) -> str:
     if not form.is_valid():
         raise RequestError("Choose the department and say why the request goes there.")
     department = form.cleaned_data["department"]
-    actions.transfer_request(sr, department=department, reason=form.cleaned_data["reason"],
-                             by=request.user)
+    actions.transfer_request(
+        sr, department=department, reason=form.cleaned_data["reason"], by=request.user
+    )
     return f"Transferred to {department.name}."
 
 
@@ -147,7 +162,11 @@ def _assign(request: HttpRequest, sr: ServiceRequest) -> str:
 
 
 ACTIONS: dict[str, Callable[[HttpRequest, ServiceRequest], str]] = {
-    "start": _start, "note": _note, "close": _close, "reopen": _reopen, "transfer": _transfer,
+    "start": _start,
+    "note": _note,
+    "close": _close,
+    "reopen": _reopen,
+    "transfer": _transfer,
     "assign": _assign,
 }
 

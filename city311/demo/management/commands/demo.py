@@ -15,11 +15,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--history", type=int, default=0, metavar="N",
+            "--history",
+            type=int,
+            default=0,
+            metavar="N",
             help="Also add N generated historical requests, for reports and benchmarks.",
         )
-        parser.add_argument("--no-records", action="store_true",
-                            help="Skip the real NYC records (faster; for tests).")
+        parser.add_argument(
+            "--no-records",
+            action="store_true",
+            help="Skip the real NYC records (faster; for tests).",
+        )
 
     def handle(self, *args: Any, history: int, no_records: bool, **options: Any) -> None:
         if history < 0:
@@ -35,13 +41,23 @@ class Command(BaseCommand):
                 say("Real NYC 311 records: already loaded.")
             else:
                 total = loader.count_nyc_records()
-                with tqdm(total=total, desc="NYC 311 records", unit="req", file=self.stderr,
-                          disable=options["verbosity"] == 0) as bar:
+                with tqdm(
+                    total=total,
+                    desc="NYC 311 records",
+                    unit="req",
+                    file=self.stderr,
+                    disable=options["verbosity"] == 0,
+                ) as bar:
                     loader.load_nyc_history(progress=bar.update)
                 say(f"Real NYC 311 records: {total} imported.")
         if history:
-            with tqdm(total=history, desc="Generated history", unit="req", file=self.stderr,
-                      disable=options["verbosity"] == 0) as bar:
+            with tqdm(
+                total=history,
+                desc="Generated history",
+                unit="req",
+                file=self.stderr,
+                disable=options["verbosity"] == 0,
+            ) as bar:
                 loader.load_generated_history(history, progress=bar.update)
             say(f"Generated history: {history} requests added.")
         signins = loader.load_staff()

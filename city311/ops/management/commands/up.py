@@ -28,7 +28,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument(
-            "--no-demo", action="store_true", help="Do not load the demo city into an empty database."
+            "--no-demo",
+            action="store_true",
+            help="Do not load the demo city into an empty database.",
         )
 
     def handle(self, *args: Any, host: str, port: int, no_demo: bool, **options: Any) -> None:
@@ -43,14 +45,24 @@ class Command(BaseCommand):
     def _serve(self, host: str, port: int) -> None:
         python = sys.executable
         web = [
-            python, "-m", "gunicorn", "city311.wsgi:application",
-            "--bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-            "--workers", os.environ.get("CITY311_WEB_PROCESSES", "2"),
-            "--threads", "4",
-            "--worker-class", "gthread",
-            "--access-logfile", "-",
-            "--access-logformat", ACCESS_LOG_FORMAT,
-            "--graceful-timeout", "10",
+            python,
+            "-m",
+            "gunicorn",
+            "city311.wsgi:application",
+            "--bind",
+            f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+            "--workers",
+            os.environ.get("CITY311_WEB_PROCESSES", "2"),
+            "--threads",
+            "4",
+            "--worker-class",
+            "gthread",
+            "--access-logfile",
+            "-",
+            "--access-logformat",
+            ACCESS_LOG_FORMAT,
+            "--graceful-timeout",
+            "10",
         ]
         worker = [python, "-m", "city311", "worker"]
         children = [subprocess.Popen(web), subprocess.Popen(worker)]

@@ -1,0 +1,168 @@
+"""The `city311` command as a newcomer uses it, each run in its own data folder."""
+
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import free_port, run_city311, start_city311, stop, wait_for
+
+
+def local_env(tmp_path, **extra):
+    import os
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(
+        CITY311_DATA_DIR=str(tmp_path),
+        PYTHONUNBUFFERED="1",
+        CITY311_WEB_PROCESSES="1",
+        CITY311_WORKER_PROCESSES="1",
+    )
+    env.update(extra)
+    return env
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+def read_until(process, marker, timeout=240):
+    """Read the process's output until `marker` appears; returns all that was read."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            if process.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+    raise AssertionError(f"never printed {marker!r}:\n{''.join(seen)}")
+
+
+def request_count(tmp_path):
+    with sqlite3.connect(tmp_path / "city311.db") as db:
+        return db.execute("select count(*) from servicerequests_servicerequest").fetchone()[0]
+
+
+def test_up_serves_the_demo_city_and_stops_cleanly_and_keeps_its_data(tmp_path):
+    port = free_port()
+    up = start_city311("up", "--port", str(port), env=local_env(tmp_path))
+    try:
+        output = read_until(up, "Press Ctrl-C to stop.")
+        assert f"open http://127.0.0.1:{port}/" in output
+        assert re.search(r"dana\s+\S+\s+Department staff", output)
+        assert wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), timeout=30)
+        status, home = get(f"http://127.0.0.1:{port}/")
+        assert status == 200 and "311" in home
+        stylesheet = re.search(r'href="(/static/css/city311\.[0-9a-f]+\.css)"', home).group(1)
+        assert get(f"http://127.0.0.1:{port}{stylesheet}")[0] == 200
+        assert get(f"http://127.0.0.1:{port}/accounts/login/")[0] == 200
+    finally:
+        up.send_signal(signal.SIGINT)
+        rest = stop(up, signal.SIGINT)
+    assert up.returncode == 0, rest
+    assert "city311: stopped." in rest
+    loaded = request_count(tmp_path)
+    assert loaded > 20000
+
+    again = start_city311("up", "--port", str(port), env=local_env(tmp_path))
+    try:
+        output = read_until(again, "Press Ctrl-C to stop.", timeout=120)
+        assert "loading the demo city" not in output
+        assert "dana" in output
+    finally:
+        stop(again, signal.SIGINT)
+    assert again.returncode == 0
+    assert request_count(tmp_path) == loaded
+
+
+def _answers(url):
+    try:
+        return get(url)[0] == 200
+    except OSError:
+        return False
+
+
+def test_demo_adds_generated_history_with_progress(tmp_path):
+    env = local_env(tmp_path)
+    assert run_city311("migrate", "-v0", env=env).returncode == 0
+    result = run_city311("demo", "--no-records", "--history", "300", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Generated history: 300 requests added." in result.stdout
+    assert "300/300" in result.stderr
+    assert "Catalog: 11 departments" in result.stdout
+    assert re.search(r"ada\s+\S+\s+Administrator", result.stdout)
+    assert request_count(tmp_path) == 300
+
+
+def test_demo_refuses_a_negative_history(tmp_path):
+    result = run_city311("demo", "--history", "-5", env=local_env(tmp_path))
+    assert result.returncode != 0
+    assert "--history takes a number" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        (
+            "DATABASE_URL",
+            "mysql://root@localhost/city",
+            "DATABASE_URL='mysql://root@localhost/city'",
+        ),
+        ("DATABASE_URL", "sqlite://", "names no file"),
+        (
+            "CITY311_TIME_ZONE",
+            "Mars/Olympus",
+            "CITY311_TIME_ZONE='Mars/Olympus' is not a time zone",
+        ),
+        ("EMAIL_PORT", "twenty-five", "EMAIL_PORT='twenty-five' is not a whole number"),
+        ("EMAIL_USE_TLS", "maybe", "EMAIL_USE_TLS='maybe' is not a yes/no value"),
+        ("REDIS_URL", "localhost:6379", "REDIS_URL='localhost:6379' must start with"),
+    ],
+)
+def test_a_bad_setting_stops_start_up_naming_the_variable(tmp_path, name, value, says):
+    result = run_city311("check", env=local_env(tmp_path, **{name: value}))
+    assert result.returncode != 0
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    env = local_env(
+        tmp_path,
+        SECRET_KEY="k" * 10 + "Zq8#x!" + "mN3$vB7&" * 6,
+        ALLOWED_HOSTS="311.example.org",
+        CITY311_HTTPS="true",
+        DEBUG="false",
+    )
+    result = run_city311("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_every_django_command_is_available(tmp_path):
+    result = run_city311("help", env=local_env(tmp_path))
+    assert result.returncode == 0
+    for command in ("up", "worker", "demo", "migrate", "createsuperuser", "qcluster"):
+        assert command in result.stdout
+
+
+def test_the_console_script_is_installed():
+    script = Path(sys.executable).parent / "city311"
+    result = subprocess.run([str(script), "help", "up"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "--port" in result.stdout
