@@ -8,7 +8,7 @@ closed=False makes a public holiday a working day).
 from __future__ import annotations
 
 import functools
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
@@ -34,9 +34,16 @@ class Calendar:
 
     def __init__(self) -> None:
         self.tz = ZoneInfo(settings.TIME_ZONE)
-        self.hours = {row.weekday: (row.opens, row.closes) for row in BusinessHours.objects.all()}
-        self.city_days = {row.date: row.closed for row in Holiday.objects.all()}
         self.spec = settings.CITY311_HOLIDAYS
+
+    # Loaded on first use: calendar-day SLAs, the common case, need neither.
+    @functools.cached_property
+    def hours(self) -> dict[int, tuple[time, time]]:
+        return {row.weekday: (row.opens, row.closes) for row in BusinessHours.objects.all()}
+
+    @functools.cached_property
+    def city_days(self) -> dict[date, bool]:
+        return {row.date: row.closed for row in Holiday.objects.all()}
 
     def is_holiday(self, day: date) -> bool:
         if day in self.city_days:

@@ -141,7 +141,9 @@ def _locked(sr: ServiceRequest) -> ServiceRequest:
     # wait for the first to commit and then check its precondition against the new state, so no
     # update is lost and none is applied twice. Callers are inside transaction.atomic().
     return (
-        ServiceRequest.objects.select_for_update()
+        # of=self: lock the request row only; PostgreSQL cannot lock the nullable side of the
+        # department join, and the catalog rows need no lock.
+        ServiceRequest.objects.select_for_update(of=("self",))
         .select_related("service_type", "department")
         .get(pk=sr.pk)
     )
