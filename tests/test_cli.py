@@ -76,6 +76,8 @@ def test_up_serves_the_demo_city_and_stops_cleanly_and_keeps_its_data(tmp_path):
         rest = stop(up, signal.SIGINT)
     assert up.returncode == 0, rest
     assert "city311: stopped." in rest
+    with sqlite3.connect(tmp_path / "city311.db") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     loaded = request_count(tmp_path)
     assert loaded > 20000
 
@@ -166,3 +168,16 @@ def test_the_console_script_is_installed():
     result = subprocess.run([str(script), "help", "up"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "--port" in result.stdout
+
+
+def test_up_says_what_to_do_when_the_port_is_taken(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_city311("up", "--port", str(port), env=local_env(tmp_path))
+    assert result.returncode != 0
+    assert f"Cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert f"city311 up --port {port + 1}" in result.stderr

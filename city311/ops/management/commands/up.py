@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,19 @@ from city311.demo.signins import read_signins
 ACCESS_LOG_FORMAT = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 
+def _check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            raise CommandError(
+                f"Cannot listen on {host}:{port} ({e.strerror}). Stop what is using it, "
+                f"or choose another port: city311 up --port {port + 1}"
+            ) from None
+
+
 class Command(BaseCommand):
     help = "Migrate, load the demo city into an empty database, then serve the site and a worker."
 
@@ -34,6 +48,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, host: str, port: int, no_demo: bool, **options: Any) -> None:
+        _check_port_free(host, port)
         self.stdout.write("city311: preparing the database...")
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo and not ServiceType.objects.exists():
