@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "city311.catalog",
     "city311.geo",
     "city311.servicerequests",
+    "city311.portal",
     "city311.work",
     "city311.demo",
     "city311.ops",
@@ -240,6 +241,14 @@ CITY311_HOURS = envstr("CITY311_HOURS", "24 hours a day, 7 days a week")
 # Public holidays from the `holidays` package: COUNTRY or COUNTRY-SUBDIVISION, e.g. US-NY.
 CITY311_HOLIDAYS = envstr("CITY311_HOLIDAYS", "US-NY")
 CITY311_REOPEN_DAYS = envint("CITY311_REOPEN_DAYS", "30", minimum=0)
+# How often a process checks whether addresses or boundaries were re-imported.
+CITY311_GEO_RECHECK_SECONDS = envint("CITY311_GEO_RECHECK_SECONDS", "10", minimum=0)
+# What a resident is told about a place outside the city limits.
+CITY311_OUTSIDE_REFERRAL = envstr(
+    "CITY311_OUTSIDE_REFERRAL",
+    "This place is outside New York City, so the city cannot take this request. For Nassau County "
+    "call 516-571-3000; for Westchester County call 914-995-2000; in New Jersey, contact the town.",
+)
 
 LOGGING = {
     "version": 1,

@@ -14,5 +14,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("work/", include("city311.work.urls")),
+    path("", include("city311.portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

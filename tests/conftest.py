@@ -8,3 +8,5 @@ def _plain_static_files(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Each test loads its own geography: look at the database on every lookup.
+    settings.CITY311_GEO_RECHECK_SECONDS = 0

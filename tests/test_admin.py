@@ -37,6 +37,8 @@ class AdminTests(BaseTestCase):
                 "sla_unit": "calendar_days",
                 "referral": "",
                 "active": "on",
+                "duplicate_radius_m": "50",
+                "duplicate_window_days": "30",
                 "display_order": "100",
                 "location_required": "on",
                 "attributes-TOTAL_FORMS": "1",

@@ -39,6 +39,7 @@ class ServiceTypeAdmin(admin.ModelAdmin):
     list_filter = ["group", "department", "urgency", "active"]
     search_fields = ["service_name", "service_code", "keywords", "description"]
     inlines = [AttributeInline]
+    filter_horizontal = ["related_types"]
     fieldsets = [
         (None, {"fields": ["service_code", "service_name", "description", "group", "keywords"]}),
         (
@@ -56,6 +57,16 @@ class ServiceTypeAdmin(admin.ModelAdmin):
             },
         ),
         ("What the resident must give", {"fields": ["location_required", "contact_required"]}),
+        (
+            "Duplicates",
+            {
+                "fields": [
+                    "duplicate_radius_m",
+                    "duplicate_window_days",
+                    "related_types",
+                ]
+            },
+        ),
     ]
 
 

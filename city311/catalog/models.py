@@ -69,6 +69,18 @@ class ServiceType(models.Model):
     )
     active = models.BooleanField(default=True)
     display_order = models.PositiveIntegerField(default=100)
+    duplicate_radius_m = models.PositiveIntegerField(
+        default=50,
+        help_text="Open requests this close (metres) are offered as possible duplicates.",
+    )
+    duplicate_window_days = models.PositiveIntegerField(
+        default=30, help_text="... if they were reported within this many days."
+    )
+    related_types = models.ManyToManyField(
+        "self",
+        blank=True,
+        help_text="Other types whose open requests count as duplicates of this one.",
+    )
 
     class Meta:
         ordering = ["group", "display_order", "service_name"]

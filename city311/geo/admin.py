@@ -1,6 +1,9 @@
-from django.contrib import admin
+from typing import Any
 
-from city311.geo.models import Boundary
+from django.contrib import admin
+from django.http import HttpRequest
+
+from city311.geo.models import AddressPoint, Boundary, GeoDataset, Place
 
 
 @admin.register(Boundary)
@@ -10,3 +13,32 @@ class BoundaryAdmin(admin.ModelAdmin):
     search_fields = ["name", "code"]
     exclude = ["geometry"]
     readonly_fields = ["min_long", "min_lat", "max_long", "max_lat", "imported_at"]
+
+
+@admin.register(Place)
+class PlaceAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "lat", "long", "source"]
+    list_filter = ["kind"]
+    search_fields = ["name", "aliases"]
+    exclude = ["geometry"]
+
+
+@admin.register(AddressPoint)
+class AddressPointAdmin(admin.ModelAdmin):
+    """Addresses come from the city's file (city311 import_addresses); here they are read-only."""
+
+    list_display = ["number", "street", "city", "postcode", "lat", "long", "source_id"]
+    search_fields = ["street_key", "source_id", "number"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(GeoDataset)
+class GeoDatasetAdmin(admin.ModelAdmin):
+    list_display = ["name", "version", "rows", "source", "imported_at"]
+    readonly_fields = ["name", "version", "rows", "source", "imported_at"]

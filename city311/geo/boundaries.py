@@ -1,14 +1,17 @@
-"""Loading boundaries and asking which areas contain a point."""
+"""Boundaries: replacing them, and which areas contain a point."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import shapely
 from django.db import transaction
 from shapely.geometry import mapping, shape
 
+from city311.geo.datasets import VersionedCache, bump_version
 from city311.geo.models import Boundary, BoundaryKind
 
 
@@ -37,8 +40,31 @@ def replace_boundaries(
             )
         )
     with transaction.atomic():
-        Boundary.objects.filter(kind=kind).delete()
-        Boundary.objects.bulk_create(rows, batch_size=200)
+        # Routing rules point at areas by kind and code; keep their rows, update in place.
+        existing = {b.code: b for b in Boundary.objects.filter(kind=kind)}
+        keep = []
+        for row in rows:
+            old = existing.pop(row.code, None)
+            if old is not None:
+                row.pk = old.pk
+                keep.append(row)
+        Boundary.objects.bulk_update(
+            keep,
+            [
+                "name",
+                "geometry",
+                "properties",
+                "min_long",
+                "min_lat",
+                "max_long",
+                "max_lat",
+                "source",
+            ],
+            batch_size=100,
+        )
+        Boundary.objects.bulk_create([r for r in rows if r.pk is None], batch_size=100)
+        Boundary.objects.filter(pk__in=[b.pk for b in existing.values()]).delete()
+        bump_version("boundaries", source=source, rows=len(rows))
     return len(rows)
 
 
@@ -49,10 +75,53 @@ def union_as_city_limits(kind: str, *, name: str, source: str) -> None:
     replace_boundaries(BoundaryKind.CITY_LIMITS, [("city", name, mapping(city), {})], source=source)
 
 
-def areas_at(lat: float, long: float) -> list[Boundary]:
-    """Every boundary that contains the point."""
-    point = shapely.Point(long, lat)
-    candidates = Boundary.objects.filter(
-        min_long__lte=long, max_long__gte=long, min_lat__lte=lat, max_lat__gte=lat
-    )
-    return [b for b in candidates if shape(b.geometry).covers(point)]
+@dataclass(frozen=True)
+class Area:
+    kind: str
+    code: str
+    name: str
+    pk: int
+
+
+class AreaIndex:
+    """Every boundary in an STRtree of prepared polygons: point lookups in microseconds."""
+
+    def __init__(self, areas: list[Area], geometries: list[Any]) -> None:
+        self.areas = areas
+        self.geometries = np.array(geometries, dtype=object)
+        shapely.prepare(self.geometries)
+        self.tree = shapely.STRtree(self.geometries)
+        self.has_city_limits = any(a.kind == BoundaryKind.CITY_LIMITS for a in areas)
+
+    @classmethod
+    def load(cls) -> AreaIndex:
+        areas, geometries = [], []
+        for b in Boundary.objects.all().iterator():
+            areas.append(Area(b.kind, b.code, b.name, b.pk))
+            geometries.append(shape(b.geometry))
+        return cls(areas, geometries)
+
+    def at(self, lat: float, long: float) -> list[Area]:
+        point = shapely.Point(long, lat)
+        hits = self.tree.query(point, predicate="intersects")
+        return [self.areas[i] for i in sorted(hits)]
+
+
+_index: VersionedCache[AreaIndex] = VersionedCache(("boundaries",), AreaIndex.load)
+
+
+def area_index() -> AreaIndex:
+    return _index.get()
+
+
+def areas_at(lat: float, long: float) -> list[Area]:
+    """Every area that contains the point (on a border counts as inside)."""
+    return area_index().at(lat, long)
+
+
+def in_city(lat: float, long: float) -> bool:
+    """Inside the city limits; a city that loaded no limits takes every point."""
+    index = area_index()
+    if not index.has_city_limits:
+        return True
+    return any(a.kind == BoundaryKind.CITY_LIMITS for a in index.at(lat, long))

@@ -40,3 +40,71 @@ class Boundary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.name}"
+
+
+class AddressPoint(models.Model):
+    """One address from the city's address file (OpenAddresses columns)."""
+
+    source_id = models.CharField(max_length=60, blank=True, help_text="The file's ID column.")
+    number = models.CharField(max_length=20, help_text="House number as written: 12, 12A, 100-26.")
+    street = models.CharField(max_length=120, help_text="Street as written in the file.")
+    # The normalised street ("WEST 24 STREET"): what the geocoder matches on.
+    street_key = models.CharField(max_length=120)
+    unit = models.CharField(max_length=30, blank=True)
+    city = models.CharField(max_length=60, blank=True)
+    postcode = models.CharField(max_length=10, blank=True)
+    lat = models.FloatField()
+    long = models.FloatField()
+    # The GeoDataset("addresses") version this row belongs to. An import writes the next version
+    # beside the current one and then flips the dataset's version, so readers never see a mix.
+    version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["version", "street_key", "number"], name="address_street_number"),
+            models.Index(fields=["source_id"], name="address_source_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.street}, {self.city} {self.postcode}".strip()
+
+
+class PlaceKind(models.TextChoices):
+    PARK = "park", "Park"
+    FACILITY = "facility", "Facility"
+    LANDMARK = "landmark", "Landmark"
+
+
+class Place(models.Model):
+    """A named place people give as a location: "Chandler Park", "the Central Library"."""
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=PlaceKind.choices, default=PlaceKind.LANDMARK)
+    aliases = models.CharField(
+        max_length=500, blank=True, help_text="Other names, comma-separated."
+    )
+    lat = models.FloatField(help_text="A representative point inside the place.")
+    long = models.FloatField()
+    geometry = models.JSONField(null=True, blank=True, help_text="GeoJSON polygon, if any.")
+    address = models.CharField(max_length=255, blank=True)
+    source = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GeoDataset(models.Model):
+    """What was last imported of each kind of geography; its version tells every process's
+    in-memory index when to rebuild."""
+
+    name = models.CharField(max_length=40, unique=True)  # "addresses", "places", "boundaries"
+    version = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=300, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+    imported_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"

@@ -16,6 +16,7 @@ from django.utils import timezone
 from city311.catalog.calendar import due_at
 from city311.catalog.models import Department
 from city311.servicerequests import events
+from city311.servicerequests.duplicates import find_duplicates
 from city311.servicerequests.errors import RequestError, SubmissionInvalid
 from city311.servicerequests.models import (
     Channel,
@@ -25,6 +26,7 @@ from city311.servicerequests.models import (
     ServiceRequest,
     Status,
 )
+from city311.servicerequests.routing import Route, route
 from city311.servicerequests.tracking import new_tracking_number
 from city311.servicerequests.validation import Checked, Submission, check_submission
 
@@ -37,8 +39,10 @@ def submit_request(sub: Submission, *, by: Actor = None) -> ServiceRequest:
     checked, errors = check_submission(sub)
     if checked is None:
         raise SubmissionInvalid(errors)
+    located = checked.located
+    routed = route(checked.service_type, {a.pk for a in located.areas} if located else set())
     with transaction.atomic():
-        sr = _insert(_build(sub, checked))
+        sr = _insert(_build(sub, checked, routed))
         if any((sub.first_name, sub.last_name, sub.email, checked.phone)):
             Contact.objects.create(
                 request=sr,
@@ -57,26 +61,33 @@ def submit_request(sub: Submission, *, by: Actor = None) -> ServiceRequest:
                 by=None,
                 label="city311",
                 public=True,
-                note=f"Sent to {sr.department.name}.",
-                data={"department": sr.department.slug, "rule": "service type default"},
+                note=routed.explain(),
+                data=routed.data(),
                 at=sr.requested_at,
             )
     return sr
 
 
-def _build(sub: Submission, checked: Checked) -> ServiceRequest:
+def _build(sub: Submission, checked: Checked, routed: Route) -> ServiceRequest:
     service_type = checked.service_type
     requested_at = sub.requested_at or timezone.now()
-    department = service_type.department
+    department = routed.department
+    located = checked.located
+    lat, long = (located.lat, located.long) if located else (None, None)
+    duplicates = find_duplicates(service_type, lat, long, limit=1) if lat and long else []
     return ServiceRequest(
         service_type=service_type,
         status=Status.OPEN if department else Status.NEW,
         description=(sub.description or "").strip(),
         answers=checked.answers,
-        lat=checked.lat,
-        long=checked.long,
-        address_string=(sub.address_string or "").strip(),
-        address_id=(sub.address_id or "").strip(),
+        lat=lat,
+        long=long,
+        address_string=(located.address if located else "")[:255],
+        address_id=located.address_id if located else "",
+        location_match=located.match if located else "",
+        location_confidence=located.confidence if located else None,
+        areas=located.areas_snapshot() if located else {},
+        possible_duplicate_of=duplicates[0][0] if duplicates else None,
         zipcode=(sub.zipcode or "").strip(),
         media_url=sub.media_url or "",
         channel=sub.channel,
@@ -289,8 +300,49 @@ def close_request(
     data: dict[str, Any] = {"resolution": resolution}
     if duplicate_of is not None:
         data["duplicate_of"] = duplicate_of.tracking_number
+        _record(
+            duplicate_of,
+            events.MERGED,
+            by=by,
+            public=True,
+            note=f"Request {sr.tracking_number} was the same problem and now follows this one.",
+            data={"duplicate": sr.tracking_number},
+        )
     _record(sr, events.CLOSED, by=by, public=True, note=note, data=data)
+    _tell_duplicates(sr, by=by)
     return sr
+
+
+def _tell_duplicates(parent: ServiceRequest, *, by: Actor) -> None:
+    """Merged requests close with their parent: their history (and followers) hear of it."""
+    for child in parent.duplicates.filter(status=Status.CLOSED, resolution=Resolution.DUPLICATE):
+        _record(
+            child,
+            events.PARENT_CLOSED,
+            by=by,
+            public=True,
+            note=parent.status_notes,
+            data={"parent": parent.tracking_number, "resolution": parent.resolution},
+        )
+
+
+@transaction.atomic
+def merge_request(
+    sr: ServiceRequest, *, into: ServiceRequest, by: Actor, note: str = ""
+) -> ServiceRequest:
+    """Close `sr` as a duplicate of `into`; its followers hear when `into` closes."""
+    # Lock the parent too: it must not close between this check and the merge.
+    into = _locked(into)
+    if into.is_closed:
+        raise RequestError(
+            f"Request {into.tracking_number} is closed: reopen it first, or close this one "
+            "as a duplicate with its own note."
+        )
+    note = note.strip() or (
+        f"This is the same problem as request {into.tracking_number}; "
+        "we will tell you when that one is done."
+    )
+    return close_request(sr, resolution=Resolution.DUPLICATE, note=note, duplicate_of=into, by=by)
 
 
 def _duplicate_parent(sr: ServiceRequest, parent: ServiceRequest | None) -> ServiceRequest:

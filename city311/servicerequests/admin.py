@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from city311.servicerequests.models import RequestEvent, ServiceRequest
+from city311.servicerequests.models import RequestEvent, RoutingRule, ServiceRequest
 
 
 class EventInline(admin.TabularInline):
@@ -47,3 +47,12 @@ class ServiceRequestAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    """Which department gets a type (or group) in an area; the request's history names the rule."""
+
+    list_display = ["pk", "service_type", "group", "area", "department", "priority", "active"]
+    list_filter = ["department", "active", "area__kind"]
+    autocomplete_fields = ["area", "service_type"]

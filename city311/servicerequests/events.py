@@ -11,6 +11,10 @@ REOPENED = "request.reopened"
 OVERDUE = "request.overdue"
 CONTACT_VIEWED = "request.contact_viewed"
 IMPORTED = "request.imported"
+# On the parent, when another request is closed as its duplicate (merged into it).
+MERGED = "request.merged"
+# On each merged request when its parent closes, so the merged request's followers hear of it.
+PARENT_CLOSED = "request.parent_closed"
 
 LABELS = {
     SUBMITTED: "Received",
@@ -24,4 +28,6 @@ LABELS = {
     OVERDUE: "Past its due date",
     CONTACT_VIEWED: "Contact details viewed",
     IMPORTED: "Imported",
+    MERGED: "Duplicate merged in",
+    PARENT_CLOSED: "Original request closed",
 }

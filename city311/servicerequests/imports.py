@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 
 from city311.catalog.calendar import Calendar
 from city311.catalog.models import ServiceType
+from city311.geo.boundaries import AreaIndex, area_index
 from city311.servicerequests import events
 from city311.servicerequests.models import (
     Channel,
@@ -59,12 +60,13 @@ def import_history(
     """Create requests for `records`; returns how many. Unknown service codes are an error."""
     types = {t.service_code: t for t in ServiceType.objects.select_related("department")}
     calendar = Calendar()
+    areas = area_index()
     total = 0
     for batch in _batches(records, batch_size):
         unknown = {r.service_code for r in batch} - types.keys()
         if unknown:
             raise ValueError(f"Unknown service codes in {source}: {sorted(unknown)}")
-        rows = [_request(r, types[r.service_code], calendar, source) for r in batch]
+        rows = [_request(r, types[r.service_code], calendar, areas, source) for r in batch]
         _insert_batch(rows, batch)
         total += len(rows)
         if progress:
@@ -73,9 +75,17 @@ def import_history(
 
 
 def _request(
-    r: HistoricalRecord, service_type: ServiceType, calendar: Calendar, source: str
+    r: HistoricalRecord,
+    service_type: ServiceType,
+    calendar: Calendar,
+    areas: AreaIndex,
+    source: str,
 ) -> ServiceRequest:
     closed = r.closed_at is not None
+    snapshot: dict[str, dict[str, str]] = {}
+    if r.lat is not None and r.long is not None:
+        for area in areas.at(r.lat, r.long):
+            snapshot.setdefault(area.kind, {"code": area.code, "name": area.name})
     return ServiceRequest(
         service_type=service_type,
         status=Status.CLOSED if closed else Status.OPEN,
@@ -85,6 +95,7 @@ def _request(
         lat=r.lat,
         long=r.long,
         address_string=r.address_string[:255],
+        areas=snapshot,
         zipcode=r.zipcode[:10],
         channel=r.channel,
         application=source[:120],

@@ -66,6 +66,20 @@ class ServiceRequest(models.Model):
     address_id = models.CharField(max_length=60, blank=True)
     zipcode = models.CharField(max_length=10, blank=True)
     media_url = models.URLField(max_length=500, blank=True)
+    # How the location was found: "address", "interpolated", "intersection", "place", "point"...
+    location_match = models.CharField(max_length=20, blank=True)
+    location_confidence = models.FloatField(null=True, blank=True)
+    # The areas the point was in when filed: {kind: {"code": ..., "name": ...}}. Kept as filed,
+    # so re-importing boundaries later does not move old requests between districts.
+    areas = models.JSONField(default=dict, blank=True)
+    # An API report near an open one of the same type: created, and flagged for staff to merge.
+    possible_duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        related_name="possible_duplicates",
+        null=True,
+        blank=True,
+    )
 
     channel = models.CharField(max_length=12, choices=Channel.choices)
     # Which Open311 application, source system or import file it came from.
@@ -119,6 +133,13 @@ class ServiceRequest(models.Model):
             models.Index(fields=["requested_at"], name="sr_requested_at"),
             models.Index(fields=["updated_at"], name="sr_updated_at"),
             models.Index(fields=["service_type", "status"], name="sr_type_status"),
+            # Duplicate offers: unclosed requests of a type within a box around a point
+            # (city311.servicerequests.duplicates.find_duplicates).
+            models.Index(
+                fields=["service_type", "lat", "long"],
+                name="sr_unclosed_type_place",
+                condition=~Q(status="closed"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -197,3 +218,43 @@ class RequestEvent(models.Model):
         if self.actor_id is not None and self.actor is not None:
             return self.actor.get_full_name() or self.actor.get_username()
         return self.actor_label
+
+
+class RoutingRule(models.Model):
+    """Which department handles a type (or a whole group) in an area.
+
+    The most specific matching rule wins: a type rule before a group rule, a rule with an area
+    before one without, then the lowest `priority`. With no rule, the type's default department.
+    """
+
+    service_type = models.ForeignKey(
+        ServiceType, on_delete=models.CASCADE, null=True, blank=True, related_name="routing_rules"
+    )
+    group = models.CharField(
+        max_length=80, blank=True, help_text="A service group, for a rule on every type in it."
+    )
+    area = models.ForeignKey(
+        "geo.Boundary",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        help_text="Empty for anywhere in the city.",
+        related_name="routing_rules",
+    )
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    priority = models.PositiveIntegerField(default=100)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        what = self.service_type.service_name if self.service_type else f"group {self.group}"
+        where = self.area.name if self.area else "anywhere"
+        return f"Rule {self.pk}: {what}, {where} → {self.department}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if (self.service_type_id is None) == (not self.group):
+            raise ValidationError("Choose either a service type or a group, not both.")

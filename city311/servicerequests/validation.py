@@ -14,6 +14,7 @@ from django.core.validators import EmailValidator, URLValidator
 from django.utils.dateparse import parse_datetime
 
 from city311.catalog.models import Datatype, ServiceAttribute, ServiceType
+from city311.geo.locate import Located, LocationProblem, locate, outside_referral
 from city311.servicerequests.models import Channel
 
 MAX_DESCRIPTION = 4000
@@ -51,8 +52,7 @@ class Checked:
     """A submission that passed: values in their stored form."""
 
     service_type: ServiceType
-    lat: float | None
-    long: float | None
+    located: Located | None
     answers: dict[str, Answer]
     phone: str
 
@@ -68,7 +68,7 @@ class Problems:
 def check_submission(sub: Submission) -> tuple[Checked | None, dict[str, list[str]]]:
     problems = Problems()
     service_type = _check_type(sub, problems)
-    lat, long = _check_location(sub, service_type, problems)
+    located = _check_location(sub, service_type, problems)
     answers = _check_answers(sub, service_type, problems) if service_type else {}
     phone = _check_contact(sub, service_type, problems)
     _check_text(sub, problems)
@@ -76,7 +76,7 @@ def check_submission(sub: Submission) -> tuple[Checked | None, dict[str, list[st
         problems.add("channel", f"Unknown channel {sub.channel!r}: use one of {Channel.values}.")
     if problems.errors or service_type is None:
         return None, problems.errors
-    return Checked(service_type, lat, long, answers, phone), {}
+    return Checked(service_type, located, answers, phone), {}
 
 
 def _check_type(sub: Submission, problems: Problems) -> ServiceType | None:
@@ -117,7 +117,7 @@ def _number(value: Any) -> float | None:
 
 def _check_location(
     sub: Submission, service_type: ServiceType | None, problems: Problems
-) -> tuple[float | None, float | None]:
+) -> Located | None:
     lat = long = None
     try:
         lat = _number(sub.lat)
@@ -146,7 +146,18 @@ def _check_location(
         )
     if len(sub.address_string or "") > 255:
         problems.add("address_string", "The address is too long: use at most 255 characters.")
-    return lat, long
+    if any(f in problems.errors for f in ("lat", "long", "location", "address_string")):
+        return None
+    try:
+        located = locate(
+            lat=lat, long=long, address_string=sub.address_string, address_id=sub.address_id
+        )
+    except LocationProblem as e:
+        problems.add(e.field, e.message)
+        return None
+    if located and not located.in_city and service_type and service_type.location_required:
+        problems.add("location", outside_referral())
+    return located
 
 
 def _check_answers(

@@ -8,6 +8,8 @@ from django.contrib.auth.models import User
 from django.db.models import F, QuerySet
 
 from city311.accounts.access import requests_visible_to
+from city311.geo.models import BoundaryKind
+from city311.servicerequests.duplicates import find_duplicates
 from city311.servicerequests.models import ServiceRequest
 
 
@@ -28,3 +30,20 @@ def department_staff(sr: ServiceRequest) -> QuerySet[User]:
     if sr.department_id is None:
         return User.objects.none()
     return User.objects.filter(memberships__department_id=sr.department_id, is_active=True)
+
+
+def possible_duplicates(sr: ServiceRequest) -> list[tuple[ServiceRequest, float]]:
+    """Other unclosed requests of the same kind near this one, for staff to merge."""
+    if sr.is_closed or sr.lat is None or sr.long is None:
+        return []
+    return find_duplicates(sr.service_type, sr.lat, sr.long, exclude_pk=sr.pk)
+
+
+def area_labels(sr: ServiceRequest) -> list[tuple[str, str]]:
+    """The areas the request was filed in, as (kind label, area name), city limits left out."""
+    labels = dict(BoundaryKind.choices)
+    return [
+        (str(labels.get(kind, kind.replace("_", " ").capitalize())), area.get("name", ""))
+        for kind, area in sr.areas.items()
+        if kind != BoundaryKind.CITY_LIMITS
+    ]

@@ -67,6 +67,8 @@ def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
             "can_see_contact": access.can_see_contact(user, sr),
             "contact": _shown_contact(request, sr),
             "staff": queries.department_staff(sr),
+            "nearby": queries.possible_duplicates(sr),
+            "areas": queries.area_labels(sr),
             "note_form": forms.NoteForm(),
             "close_form": forms.CloseForm(),
             "reopen_form": forms.ReopenForm(),
@@ -147,6 +149,17 @@ def _transfer(request: HttpRequest, sr: ServiceRequest) -> str:
     return f"Transferred to {department.name}."
 
 
+def _merge(request: HttpRequest, sr: ServiceRequest) -> str:
+    try:
+        parent = get_by_tracking_number(request.POST.get("into", ""))
+    except NoSuchRequest as e:
+        raise RequestError(f"Merge into: {e.message}") from None
+    if parent.pk == sr.pk:
+        raise RequestError("A request cannot be merged into itself.")
+    actions.merge_request(sr, into=parent, note=request.POST.get("note", ""), by=request.user)
+    return f"Merged into {parent.tracking_number}."
+
+
 def _assign(request: HttpRequest, sr: ServiceRequest) -> str:
     if not access.can_assign_request(request.user, sr):
         raise PermissionDenied("Only a supervisor of this department can assign requests.")
@@ -168,6 +181,7 @@ ACTIONS: dict[str, Callable[[HttpRequest, ServiceRequest], str]] = {
     "reopen": _reopen,
     "transfer": _transfer,
     "assign": _assign,
+    "merge": _merge,
 }
 
 

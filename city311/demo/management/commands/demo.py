@@ -36,6 +36,12 @@ class Command(BaseCommand):
         say(f"Catalog: {departments} departments, {types} service types.")
         loader.load_calendar()
         say(f"Boundaries: {loader.load_boundaries()} areas of New York City.")
+        with tqdm(
+            desc="Addresses", unit=" rows", file=self.stderr, disable=options["verbosity"] == 0
+        ) as bar:
+            addresses, places = loader.load_addresses(progress=bar.update)
+        say(f"Addresses: {addresses} address points, {places} named places.")
+        say(f"Routing: {loader.load_routing()} area rules.")
         if not no_records:
             if ServiceRequest.objects.filter(application="NYC 311 open data").exists():
                 say("Real NYC 311 records: already loaded.")

@@ -1,0 +1,131 @@
+"""Point-to-areas and duplicate-lookup latency.
+
+Point-to-areas runs on the demo city's 293 NYC boundaries. Duplicate lookup runs with --requests
+stored requests (default 1,000,000), spread over the demo catalog and New York City; the rows are
+inserted in bulk for speed (no history events), once per database, and reused by later runs.
+
+    .venv/bin/python bench/areas_and_duplicates.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/city311_bench \\
+        .venv/bin/python bench/areas_and_duplicates.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1_000_000)
+    parser.add_argument("--lookups", type=int, default=2000)
+    args = parser.parse_args()
+
+    os.environ.setdefault("CITY311_DATA_DIR", str(Path.cwd() / "var" / "bench"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "city311.settings")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from city311.catalog.models import ServiceType
+    from city311.demo import loader
+    from city311.geo.boundaries import area_index
+    from city311.geo.models import Boundary
+    from city311.servicerequests.duplicates import find_duplicates
+    from city311.servicerequests.models import Channel, ServiceRequest, Status
+    from city311.servicerequests.tracking import new_tracking_number
+
+    call_command("migrate", verbosity=0)
+    if not ServiceType.objects.exists():
+        loader.load_catalog()
+    if not Boundary.objects.exists():
+        loader.load_boundaries()
+
+    rng = random.Random(311)
+    index = area_index()
+    points = [(40.5 + rng.random() * 0.4, -74.25 + rng.random() * 0.55) for _ in range(20000)]
+    index.at(*points[0])
+    timings = []
+    for lat, long in points:
+        t0 = time.perf_counter()
+        index.at(lat, long)
+        timings.append(time.perf_counter() - t0)
+    print(
+        f"point-to-areas:   {len(index.areas)} areas, {len(points):,} random points in the NYC "
+        f"box: p50 {percentile(timings, 0.5) * 1e6:.0f} µs, "
+        f"p99 {percentile(timings, 0.99) * 1e6:.0f} µs"
+    )
+
+    types = list(ServiceType.objects.exclude(urgency="emergency").select_related("department"))
+    have = ServiceRequest.objects.count()
+    if have < args.requests:
+        print(f"inserting {args.requests - have:,} requests...", flush=True)
+        now = timezone.now()
+        numbers: set[str] = set(ServiceRequest.objects.values_list("tracking_number", flat=True))
+        started = time.perf_counter()
+        for start in range(have, args.requests, 10000):
+            batch = []
+            for _ in range(min(10000, args.requests - start)):
+                number = new_tracking_number()
+                while number in numbers:
+                    number = new_tracking_number()
+                numbers.add(number)
+                service_type = rng.choice(types)
+                requested = now - timedelta(seconds=rng.randint(0, 730 * 86400))
+                closed = rng.random() < 0.85
+                batch.append(
+                    ServiceRequest(
+                        tracking_number=number,
+                        service_type=service_type,
+                        department=service_type.department,
+                        status=Status.CLOSED if closed else Status.OPEN,
+                        lat=40.5 + rng.random() * 0.4,
+                        long=-74.25 + rng.random() * 0.55,
+                        channel=Channel.IMPORT,
+                        requested_at=requested,
+                        updated_at=requested,
+                        closed_at=requested + timedelta(days=2) if closed else None,
+                    )
+                )
+            ServiceRequest.objects.bulk_create(batch)
+            done = start + len(batch)
+            print(
+                f"  {done:,} stored ({done / (time.perf_counter() - started):,.0f}/s)",
+                end="\r",
+                flush=True,
+            )
+        print()
+    stored = ServiceRequest.objects.count()
+    open_count = ServiceRequest.objects.exclude(status=Status.CLOSED).count()
+
+    lookups = []
+    found = 0
+    for _ in range(args.lookups):
+        service_type = rng.choice(types)
+        lat, long = 40.5 + rng.random() * 0.4, -74.25 + rng.random() * 0.55
+        t0 = time.perf_counter()
+        found += len(find_duplicates(service_type, lat, long))
+        lookups.append(time.perf_counter() - t0)
+    print(
+        f"duplicate lookup: {connection.vendor}, {stored:,} requests stored ({open_count:,} "
+        f"open), {args.lookups:,} lookups: p50 {percentile(lookups, 0.5) * 1000:.2f} ms, "
+        f"p99 {percentile(lookups, 0.99) * 1000:.2f} ms ({found} candidates found)"
+    )
+
+
+if __name__ == "__main__":
+    main()

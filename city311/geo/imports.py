@@ -1,0 +1,314 @@
+"""Importing the city's geography from files: address points, boundaries, named places.
+
+Each import reads the whole file first, reports bad rows with their line (or feature) numbers
+without stopping, and then replaces the old data in one transaction, so readers see either the old
+set or the new one, never half of each. A file with no usable row replaces nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import shapely
+from django.db import transaction
+from shapely.geometry import mapping, shape
+
+from city311.geo.datasets import bump_version
+from city311.geo.models import AddressPoint, GeoDataset, Place, PlaceKind
+
+Progress = Callable[[int], None]
+ADDRESS_COLUMNS = ["LON", "LAT", "NUMBER", "STREET", "UNIT", "CITY", "POSTCODE", "ID"]
+PLACE_COLUMNS = ["NAME", "KIND", "LAT", "LONG", "ALIASES"]
+
+
+class GeoImportError(Exception):
+    """The file as a whole cannot be imported; nothing was changed."""
+
+
+@dataclass
+class ImportReport:
+    loaded: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if not path.exists():
+        raise GeoImportError(f"There is no file {path}.")
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")  # type: ignore[return-value]
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def _is_geojson(path: Path) -> bool:
+    name = path.name.lower().removesuffix(".gz")
+    return name.endswith((".geojson", ".json"))
+
+
+def _features(path: Path) -> list[dict[str, Any]]:
+    with _open_text(path) as f:
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as e:
+            raise GeoImportError(
+                f"{path.name} is not valid JSON (line {e.lineno}: {e.msg})."
+            ) from None
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise GeoImportError(f"{path.name} is not a GeoJSON FeatureCollection.")
+    features = data.get("features")
+    if not isinstance(features, list):
+        raise GeoImportError(f"{path.name} has no list of features.")
+    return features
+
+
+def _coordinate(value: Any, name: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} {value!r} is not a number") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"{name} {number} is outside {low}..{high}")
+    return number
+
+
+# Addresses ---------------------------------------------------------------------------------
+
+
+def import_addresses(path: Path, *, progress: Progress | None = None) -> ImportReport:
+    """Replace every address point with those in an OpenAddresses CSV or GeoJSON file."""
+    report = ImportReport()
+    dataset, _ = GeoDataset.objects.get_or_create(name="addresses")
+    version = dataset.version + 1
+    # Leftovers of an import that died half-way carry this version too: clear them first.
+    AddressPoint.objects.filter(version__gt=dataset.version).delete()
+    try:
+        report.loaded = _write_addresses(path, version, report, progress)
+        if not report.loaded:
+            raise GeoImportError(f"{path.name} has no usable address; nothing was changed.")
+    except BaseException:
+        AddressPoint.objects.filter(version=version).delete()
+        raise
+    with transaction.atomic():
+        bump_version("addresses", source=path.name, rows=report.loaded)
+    AddressPoint.objects.filter(version__lt=version).delete()
+    return report
+
+
+def _write_addresses(
+    path: Path, version: int, report: ImportReport, progress: Progress | None
+) -> int:
+    """Insert the file's good rows under `version` in short batches; returns how many."""
+    from city311.geo.normalize import normalise_number, normalise_street
+
+    loaded = 0
+    points: list[AddressPoint] = []
+    rows = _geojson_addresses(path) if _is_geojson(path) else _csv_addresses(path)
+    for where, row in rows:
+        try:
+            lon = _coordinate(row.get("LON"), "LON", -180, 180)
+            lat = _coordinate(row.get("LAT"), "LAT", -90, 90)
+            number = normalise_number(str(row.get("NUMBER") or ""))
+            street = " ".join(str(row.get("STREET") or "").split())
+            if not number:
+                raise ValueError("NUMBER is empty")
+            if not street:
+                raise ValueError("STREET is empty")
+        except ValueError as e:
+            report.problem(where, str(e))
+            continue
+        points.append(
+            AddressPoint(
+                source_id=str(row.get("ID") or "")[:60],
+                number=number[:20],
+                street=street[:120],
+                street_key=normalise_street(street)[:120],
+                unit=str(row.get("UNIT") or "")[:30],
+                city=str(row.get("CITY") or "").strip()[:60],
+                postcode=str(row.get("POSTCODE") or "").strip()[:10],
+                lat=lat,
+                long=lon,
+                version=version,
+            )
+        )
+        if len(points) >= 5000:
+            loaded += _flush(points, progress)
+    return loaded + _flush(points, progress)
+
+
+def _flush(points: list[AddressPoint], progress: Progress | None) -> int:
+    count = len(points)
+    AddressPoint.objects.bulk_create(points)
+    points.clear()
+    if progress:
+        progress(count)
+    return count
+
+
+def _csv_addresses(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    with _open_text(path) as f:
+        reader = csv.reader(f)
+        try:
+            header = [h.strip().upper() for h in next(reader)]
+        except StopIteration:
+            raise GeoImportError(f"{path.name} is empty.") from None
+        missing = [c for c in ("LON", "LAT", "NUMBER", "STREET") if c not in header]
+        if missing:
+            raise GeoImportError(
+                f"{path.name} has no {', '.join(missing)} column: an address file needs the "
+                f"columns {', '.join(ADDRESS_COLUMNS)} (UNIT, CITY, POSTCODE and ID may be empty)."
+            )
+        for line, values in enumerate(reader, start=2):
+            if not any(v.strip() for v in values):
+                continue
+            yield f"line {line}", dict(zip(header, values, strict=False))
+
+
+def _geojson_addresses(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    for number, feature in enumerate(_features(path), start=1):
+        geometry = (feature or {}).get("geometry") or {}
+        props = {k.upper(): v for k, v in ((feature or {}).get("properties") or {}).items()}
+        if geometry.get("type") != "Point" or len(geometry.get("coordinates") or []) < 2:
+            yield f"feature {number}", {"LON": None, "LAT": "not a point"}
+            continue
+        props["LON"], props["LAT"] = geometry["coordinates"][:2]
+        yield f"feature {number}", props
+
+
+# Boundaries --------------------------------------------------------------------------------
+
+
+def import_boundaries(
+    path: Path, *, kind: str, name_property: str, code_property: str = ""
+) -> ImportReport:
+    """Replace every boundary of `kind` with the polygons of a GeoJSON file."""
+    report = ImportReport()
+    rows: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
+    codes: set[str] = set()
+    for number, feature in enumerate(_features(path), start=1):
+        where = f"feature {number}"
+        props = (feature or {}).get("properties") or {}
+        name = str(props.get(name_property) or "").strip()
+        code = str(props.get(code_property) if code_property else name).strip()
+        if not name:
+            report.problem(where, f"has no {name_property!r} property to name the area")
+            continue
+        try:
+            geometry = _polygon(feature.get("geometry"))
+        except ValueError as e:
+            report.problem(where, f"{name}: {e}")
+            continue
+        if code in codes:
+            report.problem(where, f"{name}: the code {code!r} is used twice")
+            continue
+        codes.add(code)
+        rows.append((code, name, geometry, props))
+    if not rows:
+        raise GeoImportError(f"{path.name} has no usable area; nothing was changed.")
+    from city311.geo.boundaries import replace_boundaries
+
+    report.loaded = replace_boundaries(kind, rows, source=path.name)
+    return report
+
+
+def _polygon(geometry: Any) -> dict[str, Any]:
+    if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+        kind = geometry.get("type") if isinstance(geometry, dict) else "no geometry"
+        raise ValueError(f"is a {kind}, not a Polygon or MultiPolygon")
+    try:
+        geom = shape(geometry)
+    except Exception as e:  # shapely raises several kinds on malformed coordinates
+        raise ValueError(f"has broken coordinates ({e})") from None
+    if geom.is_empty:
+        raise ValueError("is empty")
+    if not geom.is_valid:
+        geom = shapely.make_valid(geom)
+        if geom.is_empty or geom.area == 0:
+            raise ValueError("is not a valid polygon and cannot be repaired")
+    minx, miny, maxx, maxy = geom.bounds
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        raise ValueError("has coordinates outside longitude/latitude (use EPSG:4326)")
+    return mapping(geom)  # type: ignore[return-value]
+
+
+# Places ------------------------------------------------------------------------------------
+
+
+def import_places(path: Path) -> ImportReport:
+    """Replace every named place with those of a CSV (NAME, KIND, LAT, LONG, ALIASES) or GeoJSON."""
+    report = ImportReport()
+    places = []
+    rows = _geojson_places(path) if _is_geojson(path) else _csv_places(path)
+    for where, row in rows:
+        try:
+            name = " ".join(str(row.get("NAME") or "").split())
+            if not name:
+                raise ValueError("NAME is empty")
+            lat = _coordinate(row.get("LAT"), "LAT", -90, 90)
+            lon = _coordinate(row.get("LONG"), "LONG", -180, 180)
+        except ValueError as e:
+            report.problem(where, str(e))
+            continue
+        kind = str(row.get("KIND") or "").strip().lower()
+        places.append(
+            Place(
+                name=name[:200],
+                kind=kind if kind in PlaceKind.values else PlaceKind.LANDMARK,
+                aliases=str(row.get("ALIASES") or "")[:500],
+                lat=lat,
+                long=lon,
+                geometry=row.get("GEOMETRY"),
+                address=str(row.get("ADDRESS") or "")[:255],
+                source=path.name[:200],
+            )
+        )
+    if not places:
+        raise GeoImportError(f"{path.name} has no usable place; nothing was changed.")
+    with transaction.atomic():
+        Place.objects.all().delete()
+        Place.objects.bulk_create(places, batch_size=1000)
+        bump_version("places", source=path.name, rows=len(places))
+    report.loaded = len(places)
+    return report
+
+
+def _csv_places(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    with _open_text(path) as f:
+        reader = csv.reader(f)
+        try:
+            header = [h.strip().upper() for h in next(reader)]
+        except StopIteration:
+            raise GeoImportError(f"{path.name} is empty.") from None
+        missing = [c for c in ("NAME", "LAT", "LONG") if c not in header]
+        if missing:
+            raise GeoImportError(
+                f"{path.name} has no {', '.join(missing)} column: a places file needs the "
+                f"columns {', '.join(PLACE_COLUMNS)}."
+            )
+        for line, values in enumerate(reader, start=2):
+            if any(v.strip() for v in values):
+                yield f"line {line}", dict(zip(header, values, strict=False))
+
+
+def _geojson_places(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    for number, feature in enumerate(_features(path), start=1):
+        props = {k.upper(): v for k, v in ((feature or {}).get("properties") or {}).items()}
+        try:
+            geom = shape((feature or {}).get("geometry"))
+            point = geom.representative_point()
+        except Exception:
+            yield f"feature {number}", {"NAME": props.get("NAME"), "LAT": "no geometry"}
+            continue
+        props["LAT"], props["LONG"] = point.y, point.x
+        if geom.geom_type != "Point":
+            props["GEOMETRY"] = mapping(geom)
+        yield f"feature {number}", props

@@ -1,0 +1,118 @@
+"""JSON lookups for the portal's and console's forms: where is it, is it already reported.
+
+Public by design: nothing here carries a resident's personal data.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from city311.catalog.models import ServiceType
+from city311.geo import geocoding
+from city311.geo.boundaries import areas_at, in_city
+from city311.geo.locate import outside_referral
+from city311.servicerequests.duplicates import find_duplicates
+
+MAX_QUERY = 200
+
+
+def _problem(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _candidate(c: geocoding.Candidate) -> dict[str, Any]:
+    return {
+        "address": c.address,
+        "lat": round(c.lat, 6),
+        "long": round(c.long, 6),
+        "confidence": round(c.confidence, 2),
+        "match": c.match,
+        "address_id": c.address_id,
+    }
+
+
+def _point(request: HttpRequest) -> tuple[float, float] | JsonResponse:
+    try:
+        lat, long = float(request.GET["lat"]), float(request.GET["long"])
+    except (KeyError, ValueError):
+        return _problem("Give lat and long as numbers, for example ?lat=40.6782&long=-73.9442.")
+    if not (
+        math.isfinite(lat) and math.isfinite(long) and -90 <= lat <= 90 and -180 <= long <= 180
+    ):
+        return _problem("lat must be within -90..90 and long within -180..180.")
+    return lat, long
+
+
+@require_GET
+def geocode(request: HttpRequest) -> JsonResponse:
+    query = request.GET.get("q", "").strip()[:MAX_QUERY]
+    if not query:
+        return _problem("Give the address or place to find as ?q=, for example ?q=1382 Dumont Ave.")
+    return JsonResponse(
+        {"query": query, "candidates": [_candidate(c) for c in geocoding.geocode(query, limit=5)]}
+    )
+
+
+@require_GET
+def autocomplete(request: HttpRequest) -> JsonResponse:
+    prefix = request.GET.get("q", "").strip()[:MAX_QUERY]
+    suggestions = geocoding.autocomplete(prefix, limit=8) if len(prefix) >= 2 else []
+    return JsonResponse({"query": prefix, "suggestions": [_candidate(c) for c in suggestions]})
+
+
+@require_GET
+def reverse(request: HttpRequest) -> JsonResponse:
+    point = _point(request)
+    if isinstance(point, JsonResponse):
+        return point
+    lat, long = point
+    nearest = geocoding.reverse(lat, long)
+    areas = areas_at(lat, long)
+    inside = in_city(lat, long)
+    return JsonResponse(
+        {
+            "lat": lat,
+            "long": long,
+            "in_city": inside,
+            "referral": "" if inside else outside_referral(),
+            "nearest_address": _candidate(nearest)
+            | {"distance_m": round(nearest.distance_m or 0, 1)}
+            if nearest
+            else None,
+            "areas": [{"kind": a.kind, "code": a.code, "name": a.name} for a in areas],
+        }
+    )
+
+
+@require_GET
+def duplicates(request: HttpRequest) -> JsonResponse:
+    """Open requests of a type near a point: "is it one of these?"."""
+    code = request.GET.get("service_code", "")
+    service_type = ServiceType.objects.filter(service_code=code, active=True).first()
+    if service_type is None:
+        return _problem(f"There is no service {code[:60]!r}: give ?service_code= from the list.")
+    point = _point(request)
+    if isinstance(point, JsonResponse):
+        return point
+    found = find_duplicates(service_type, *point, limit=5)
+    return JsonResponse(
+        {
+            "service_code": code,
+            "requests": [
+                {
+                    "tracking_number": sr.tracking_number,
+                    "service_name": sr.service_type.service_name,
+                    "status": sr.get_status_display(),
+                    "address": sr.address_string,
+                    "requested_at": sr.requested_at.isoformat(),
+                    "distance_m": round(d, 1),
+                    "status_notes": sr.status_notes,
+                }
+                for sr, d in found
+            ],
+        }
+    )

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from city311.portal import api
+
+app_name = "portal"
+urlpatterns = [
+    path("api/geocode", api.geocode, name="geocode"),
+    path("api/autocomplete", api.autocomplete, name="autocomplete"),
+    path("api/reverse", api.reverse, name="reverse"),
+    path("api/duplicates", api.duplicates, name="duplicates"),
+]
