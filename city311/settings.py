@@ -241,6 +241,8 @@ CITY311_HOURS = envstr("CITY311_HOURS", "24 hours a day, 7 days a week")
 # Public holidays from the `holidays` package: COUNTRY or COUNTRY-SUBDIVISION, e.g. US-NY.
 CITY311_HOLIDAYS = envstr("CITY311_HOLIDAYS", "US-NY")
 CITY311_REOPEN_DAYS = envint("CITY311_REOPEN_DAYS", "30", minimum=0)
+# The state shown in geocoded addresses ("1382 Dumont Avenue, Brooklyn, NY 11208").
+CITY311_GEO_STATE = envstr("CITY311_GEO_STATE", "NY")
 # How often a process checks whether addresses or boundaries were re-imported.
 CITY311_GEO_RECHECK_SECONDS = envint("CITY311_GEO_RECHECK_SECONDS", "10", minimum=0)
 # What a resident is told about a place outside the city limits.

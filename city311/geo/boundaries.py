@@ -102,8 +102,11 @@ class AreaIndex:
         return cls(areas, geometries)
 
     def at(self, lat: float, long: float) -> list[Area]:
-        point = shapely.Point(long, lat)
-        hits = self.tree.query(point, predicate="intersects")
+        # The tree narrows to the areas whose boxes hold the point; the prepared polygons then
+        # answer in one vectorised call (a border counts as inside).
+        hits = self.tree.query(shapely.Point(long, lat))
+        if len(hits):
+            hits = hits[shapely.intersects_xy(self.geometries[hits], long, lat)]
         return [self.areas[i] for i in sorted(hits)]
 
 
