@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "city311.catalog",
     "city311.geo",
     "city311.servicerequests",
+    "city311.notifications",
+    "city311.open311",
     "city311.portal",
     "city311.work",
     "city311.demo",

@@ -15,5 +15,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("work/", include("city311.work.urls")),
     path("", include("city311.portal.urls")),
+    path("", include("city311.open311.urls")),
+    path("notifications/", include("city311.notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
