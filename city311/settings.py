@@ -245,6 +245,8 @@ CITY311_HOLIDAYS = envstr("CITY311_HOLIDAYS", "US-NY")
 CITY311_REOPEN_DAYS = envint("CITY311_REOPEN_DAYS", "30", minimum=0)
 # The state shown in geocoded addresses ("1382 Dumont Avenue, Brooklyn, NY 11208").
 CITY311_GEO_STATE = envstr("CITY311_GEO_STATE", "NY")
+# Task paths called with the id of every new request history event, after commit.
+CITY311_EVENT_HANDLERS = envlist("CITY311_EVENT_HANDLERS", "")
 # How often a process checks whether addresses or boundaries were re-imported.
 CITY311_GEO_RECHECK_SECONDS = envint("CITY311_GEO_RECHECK_SECONDS", "10", minimum=0)
 # What a resident is told about a place outside the city limits.

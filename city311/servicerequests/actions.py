@@ -7,7 +7,11 @@ side effects (notifications) to readers of those events after commit.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
+
+from django.conf import settings
+from django_q.tasks import async_task
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
@@ -53,7 +57,15 @@ def submit_request(sub: Submission, *, by: Actor = None) -> ServiceRequest:
                 language=sub.language,
             )
         kind = events.IMPORTED if sub.channel == Channel.IMPORT else events.SUBMITTED
-        _record(sr, kind, by=by, label=_channel_label(sub), public=True, at=sr.requested_at)
+        _record(
+            sr,
+            kind,
+            by=by,
+            label=_channel_label(sub),
+            public=True,
+            at=sr.requested_at,
+            data={"wants_updates": sub.wants_updates},
+        )
         if sr.department is not None:
             _record(
                 sr,
@@ -135,7 +147,7 @@ def _record(
     data: dict[str, Any] | None = None,
     at: Any = None,
 ) -> RequestEvent:
-    return RequestEvent.objects.create(
+    event = RequestEvent.objects.create(
         request=sr,
         kind=kind,
         at=at or timezone.now(),
@@ -145,6 +157,18 @@ def _record(
         note=note,
         data=data or {},
     )
+    transaction.on_commit(partial(_announce, event.pk))
+    return event
+
+
+def _announce(event_id: int) -> None:
+    """Queue the event for its readers (notifications...), named in CITY311_EVENT_HANDLERS.
+
+    After commit, so a reader never sees an event that was rolled back. A reader must be
+    idempotent: delivery is at least once, and readers also sweep for events they missed.
+    """
+    for handler in settings.CITY311_EVENT_HANDLERS:
+        async_task(handler, event_id)
 
 
 def _locked(sr: ServiceRequest) -> ServiceRequest:

@@ -40,6 +40,8 @@ class Submission:
     email: str = ""
     phone: str = ""
     language: str = "en"
+    # The reporter hears about the request unless they say no (or left no e-mail or phone).
+    wants_updates: bool = True
     media_url: str = ""
     # The Open311 application, source system or import file.
     application: str = ""
