@@ -112,11 +112,22 @@ def main() -> None:
     stored = ServiceRequest.objects.count()
     open_count = ServiceRequest.objects.exclude(status=Status.CLOSED).count()
 
+    # Half the lookups at random points, half beside existing open requests (real matches).
+    beside = list(
+        ServiceRequest.objects.exclude(status=Status.CLOSED)
+        .order_by("?")
+        .values_list("service_type_id", "lat", "long")[: args.lookups // 2]
+    )
+    by_id = {t.pk: t for t in types}
     lookups = []
     found = 0
-    for _ in range(args.lookups):
-        service_type = rng.choice(types)
-        lat, long = 40.5 + rng.random() * 0.4, -74.25 + rng.random() * 0.55
+    for i in range(args.lookups):
+        if i % 2 and beside:
+            type_id, lat, long = beside.pop()
+            service_type, lat, long = by_id[type_id], lat + 0.0001, long
+        else:
+            service_type = rng.choice(types)
+            lat, long = 40.5 + rng.random() * 0.4, -74.25 + rng.random() * 0.55
         t0 = time.perf_counter()
         found += len(find_duplicates(service_type, lat, long))
         lookups.append(time.perf_counter() - t0)

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "city311.notifications",
     "city311.open311",
     "city311.portal",
+    "city311.console",
     "city311.work",
     "city311.demo",
     "city311.ops",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("work/", include("city311.work.urls")),
+    path("console/", include("city311.console.urls")),
     path("", include("city311.portal.urls")),
     path("", include("city311.open311.urls")),
     path("notifications/", include("city311.notifications.urls")),

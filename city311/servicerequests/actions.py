@@ -11,11 +11,10 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django_q.tasks import async_task
-
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from city311.catalog.calendar import due_at
 from city311.catalog.models import Department

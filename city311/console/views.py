@@ -1,0 +1,139 @@
+"""The operator console: a call taker files a request for a caller, whatever the type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from city311.accounts import access
+from city311.catalog.models import ServiceType, Urgency
+from city311.geo.locate import LocationProblem, locate
+from city311.servicerequests.actions import submit_request
+from city311.servicerequests.duplicates import find_duplicates
+from city311.servicerequests.errors import NoSuchRequest, SubmissionInvalid
+from city311.servicerequests.models import Channel
+from city311.servicerequests.queries import get_by_tracking_number
+from city311.servicerequests.validation import Submission
+
+
+def _call_taker(request: HttpRequest) -> None:
+    if not access.can_create_request(request.user):
+        raise PermissionDenied("Only call takers and administrators file requests here.")
+
+
+@login_required
+def choose_type(request: HttpRequest) -> HttpResponse:
+    _call_taker(request)
+    query = request.GET.get("q", "").strip()
+    types = ServiceType.objects.filter(active=True)
+    if query:
+        types = types.filter(
+            Q(service_name__icontains=query)
+            | Q(keywords__icontains=query)
+            | Q(description__icontains=query)
+        )
+    return render(request, "console/choose_type.html", {"types": types, "q": query})
+
+
+def _submission(request: HttpRequest, service_type: ServiceType) -> Submission:
+    post = request.POST
+    answers: dict[str, str | list[str]] = {}
+    for attribute in service_type.attributes.all():
+        values = post.getlist(f"attribute[{attribute.code}]")
+        answers[attribute.code] = (
+            values if attribute.datatype == "multivaluelist" else (values[0] if values else "")
+        )
+    return Submission(
+        service_code=service_type.service_code,
+        channel=post.get("channel", Channel.PHONE),
+        description=post.get("description", ""),
+        address_string=post.get("address_string", ""),
+        lat=post.get("lat") or None,
+        long=post.get("long") or None,
+        answers=answers,
+        first_name=post.get("first_name", ""),
+        last_name=post.get("last_name", ""),
+        email=post.get("email", ""),
+        phone=post.get("phone", ""),
+        language=post.get("language", "en"),
+        wants_updates=bool(post.get("wants_updates")),
+    )
+
+
+def _nearby(sub: Submission, service_type: ServiceType) -> list[tuple[Any, float]]:
+    """Open requests of this kind where the caller says: "is it one of these?"."""
+    try:
+        lat = float(sub.lat) if sub.lat else None
+        long = float(sub.long) if sub.long else None
+        located = locate(lat=lat, long=long, address_string=sub.address_string)
+    except (LocationProblem, ValueError):
+        return []  # submit_request reports the location problem in words
+    if located is None or located.lat is None or located.long is None:
+        return []
+    return find_duplicates(service_type, located.lat, located.long)
+
+
+def _questions(
+    service_type: ServiceType, request: HttpRequest, errors: dict[str, list[str]]
+) -> list[dict[str, Any]]:
+    """Each question with what the caller answered so far and its error, for the template."""
+    shown = []
+    for attribute in service_type.attributes.all():
+        if not attribute.variable:
+            continue
+        name = f"attribute[{attribute.code}]"
+        given = request.POST.getlist(name) if request.method == "POST" else []
+        shown.append(
+            {
+                "attribute": attribute,
+                "name": name,
+                "value": given[0] if given else "",
+                "choices": [(v, v.key in given) for v in attribute.values.all()],
+                "error": (errors.get(name) or [""])[0],
+            }
+        )
+    return shown
+
+
+@login_required
+def new_request(request: HttpRequest, service_code: str) -> HttpResponse:
+    _call_taker(request)
+    service_type = get_object_or_404(
+        ServiceType.objects.prefetch_related("attributes__values"),
+        service_code=service_code,
+        active=True,
+    )
+    context: dict[str, Any] = {"type": service_type, "errors": {}, "values": {}, "nearby": []}
+    context["questions"] = _questions(service_type, request, {})
+    if service_type.urgency == Urgency.EMERGENCY or request.method != "POST":
+        return render(request, "console/new_request.html", context)
+    sub = _submission(request, service_type)
+    context["values"] = request.POST
+    if not request.POST.get("file_anyway"):
+        context["nearby"] = _nearby(sub, service_type)
+        if context["nearby"]:
+            return render(request, "console/new_request.html", context)
+    try:
+        sr = submit_request(sub, by=request.user)
+    except SubmissionInvalid as e:
+        context["errors"] = e.errors
+        context["questions"] = _questions(service_type, request, e.errors)
+        return render(request, "console/new_request.html", context, status=400)
+    return redirect("console:filed", tracking_number=sr.tracking_number)
+
+
+@login_required
+def filed(request: HttpRequest, tracking_number: str) -> HttpResponse:
+    _call_taker(request)
+    try:
+        sr = get_by_tracking_number(tracking_number)
+    except NoSuchRequest as e:
+        raise Http404(e.message) from None
+    digits = sr.tracking_number.replace("-", "")
+    spoken = ", ".join(" ".join(group) for group in (digits[:3], digits[3:7], digits[7:]))
+    return render(request, "console/filed.html", {"sr": sr, "spoken": spoken})
