@@ -29,9 +29,14 @@ class ConsoleTests(BaseTestCase):
         return self.client.post(f"/console/new/{code}/", values, follow=True)
 
     def test_omar_finds_the_service_by_a_word_the_caller_uses(self):
-        r = self.client.get("/console/", {"q": "pothole"})
+        r = self.client.get("/console/", {"q": "potholes"})
         self.assertContains(r, "/console/new/pothole/")
         self.assertNotContains(r, "/console/new/fallen_tree/")
+
+    def test_omar_sees_every_service_by_group_without_a_search(self):
+        r = self.client.get("/console/")
+        self.assertContains(r, "/console/new/pothole/")
+        self.assertContains(r, "/console/new/fallen_tree/")
 
     def test_omar_files_a_phone_request_and_reads_the_number_back(self):
         r = self.file()

@@ -6,12 +6,12 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from city311.accounts import access
 from city311.catalog.models import ServiceType, Urgency
+from city311.catalog.search import suggest_types
 from city311.geo.locate import LocationProblem, locate
 from city311.servicerequests.actions import submit_request
 from city311.servicerequests.duplicates import find_duplicates
@@ -29,14 +29,12 @@ def _call_taker(request: HttpRequest) -> None:
 @login_required
 def choose_type(request: HttpRequest) -> HttpResponse:
     _call_taker(request)
-    query = request.GET.get("q", "").strip()
-    types = ServiceType.objects.filter(active=True)
+    query = request.GET.get("q", "").strip()[:200]
     if query:
-        types = types.filter(
-            Q(service_name__icontains=query)
-            | Q(keywords__icontains=query)
-            | Q(description__icontains=query)
-        )
+        # The caller's own words, best match first; one group so the order is kept.
+        found = [t for t, _ in suggest_types(query, limit=8)]
+        return render(request, "console/choose_type.html", {"suggested": found, "q": query})
+    types = ServiceType.objects.filter(active=True)
     return render(request, "console/choose_type.html", {"types": types, "q": query})
 
 

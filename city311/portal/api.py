@@ -12,6 +12,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from city311.catalog.models import ServiceType
+from city311.catalog.search import suggest_types
 from city311.geo import geocoding
 from city311.geo.boundaries import areas_at, in_city
 from city311.geo.locate import outside_referral
@@ -45,6 +46,27 @@ def _point(request: HttpRequest) -> tuple[float, float] | JsonResponse:
     ):
         return _problem("lat must be within -90..90 and long within -180..180.")
     return lat, long
+
+
+@require_GET
+def suggest_services(request: HttpRequest) -> JsonResponse:
+    """Service types for a resident's own words: "there's a big hole in the road"."""
+    text = request.GET.get("q", "").strip()[:MAX_QUERY]
+    return JsonResponse(
+        {
+            "query": text,
+            "services": [
+                {
+                    "service_code": t.service_code,
+                    "service_name": t.service_name,
+                    "group": t.group,
+                    "urgent": t.is_urgent,
+                    "score": score,
+                }
+                for t, score in suggest_types(text, limit=6)
+            ],
+        }
+    )
 
 
 @require_GET

@@ -4,6 +4,7 @@ from city311.portal import api
 
 app_name = "portal"
 urlpatterns = [
+    path("api/services/suggest", api.suggest_services, name="suggest_services"),
     path("api/geocode", api.geocode, name="geocode"),
     path("api/autocomplete", api.autocomplete, name="autocomplete"),
     path("api/reverse", api.reverse, name="reverse"),

@@ -1,0 +1,119 @@
+"""Finding the service a resident means from their own words: "there's a big hole in my street".
+
+Each type's name, keywords, group and description become weighted words; a query's words are
+matched exactly, by a plural/singular fold, or fuzzily (typos), and weighted by how rare the word is
+across the catalog, so "hole" counts for more than "street".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+
+from rapidfuzz import fuzz, process
+
+from city311.catalog.models import ServiceType, Urgency
+
+STOPWORDS = frozenset(
+    """
+a an and are as at be been by can could do does for from had has have i i'm im in into is it its
+it's me my of off on or our please report request reporting so some someone that the their there
+there's theres they this to too up very was we were what when where which who will with you your
+just near next outside front behind across get got need needs want like since still again all
+""".split()
+)
+# Words residents add to anything ("pothole repair", "graffiti removal"): they say little about
+# which service is meant, however rare they are in the catalog.
+GENERIC = frozenset(
+    """
+repair repairs removal remove removed request inspection activity schedule problem issue
+complaint fix fixed service make safe help pick pickup outage
+""".split()
+)
+GENERIC_FACTOR = 0.25
+WEIGHTS = {"service_name": 3.0, "keywords": 2.5, "group": 0.5, "description": 0.5}
+# How much a name that reads like the whole query adds, relative to the rarest word.
+NAME_BONUS = 1.5
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def words(text: str) -> list[str]:
+    """Lowercase words without stopwords, plurals folded: "Potholes on 5th" -> [pothole, 5th]."""
+    found = []
+    for word in _WORD.findall(text.lower()):
+        if word in STOPWORDS or len(word) < 2:
+            continue
+        if len(word) > 4 and word.endswith("ies"):
+            word = word[:-3] + "y"
+        elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        found.append(word)
+    return found
+
+
+class CatalogIndex:
+    def __init__(self, types: list[ServiceType]) -> None:
+        self.types = types
+        self.names = [set(words(t.service_name)) for t in types]
+        self.weights: list[dict[str, float]] = []
+        documents: dict[str, int] = defaultdict(int)
+        for service_type in types:
+            bag: dict[str, float] = {}
+            for part, weight in WEIGHTS.items():
+                for word in words(getattr(service_type, part) or ""):
+                    bag[word] = max(bag.get(word, 0.0), weight)
+            self.weights.append(bag)
+            for word in bag:
+                documents[word] += 1
+        self.vocabulary = sorted(documents)
+        self.idf = {w: math.log(1 + len(types) / n) for w, n in documents.items()}
+
+    def _matches(self, word: str) -> list[tuple[str, float]]:
+        """Catalog words this query word may mean, with how sure (1.0 exact)."""
+        if word in self.idf:
+            return [(word, 1.0)]
+        if len(word) < 4:
+            return []
+        close = process.extract(word, self.vocabulary, scorer=fuzz.ratio, score_cutoff=80, limit=3)
+        return [(match, score / 100) for match, score, _ in close]
+
+    def suggest(self, text: str, *, limit: int) -> list[tuple[ServiceType, float]]:
+        query = words(text)
+        if not query:
+            return []
+        scores = [0.0] * len(self.types)
+        for word in query:
+            damp = GENERIC_FACTOR if word in GENERIC else 1.0
+            for match, sureness in self._matches(word):
+                idf = self.idf[match] * damp
+                for i, bag in enumerate(self.weights):
+                    if match in bag:
+                        scores[i] += bag[match] * idf * sureness
+        if not any(scores):
+            return []
+        # A name that says what the query says ("Graffiti" for "graffiti removal") breaks ties
+        # that description words would otherwise decide.
+        top_idf = max(self.idf.values())
+        asked = {w for w in query if w not in GENERIC} or set(query)
+        for i, name in enumerate(self.names):
+            shared = len(name & asked)
+            if scores[i] > 0 and shared:
+                scores[i] += NAME_BONUS * top_idf * (shared / len(name)) * (shared / len(asked))
+        best = max(scores)
+        if best <= 0:
+            return []
+        ranked = sorted(range(len(self.types)), key=lambda i: -scores[i])
+        return [
+            (self.types[i], round(scores[i] / best, 3))
+            for i in ranked[:limit]
+            if scores[i] >= best * 0.35
+        ]
+
+
+def suggest_types(text: str, *, limit: int = 5) -> list[tuple[ServiceType, float]]:
+    """Active service types for a resident's words, best first, each with a score (best = 1)."""
+    types = list(
+        ServiceType.objects.filter(active=True).exclude(urgency=Urgency.EMERGENCY).order_by("pk")
+    )
+    return CatalogIndex(types).suggest(text, limit=limit)
