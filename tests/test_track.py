@@ -1,0 +1,51 @@
+"""Rosa tracks her request by its number: public facts and history, nothing personal."""
+
+from city311.servicerequests import actions
+from city311.test import BaseTestCase
+
+
+class TrackTests(BaseTestCase):
+    def setUp(self):
+        super().setUp()
+        self.sr = self.report()
+        actions.add_note(self.sr, text="Needs the night crew", public=False, by=self.dana)
+        actions.add_note(self.sr, text="Crew booked for Tuesday", public=True, by=self.dana)
+
+    def test_rosa_finds_her_request_by_its_number(self):
+        r = self.client.get(
+            "/track/", {"number": self.sr.tracking_number.replace("-", " ")}, follow=True
+        )
+        self.assertContains(r, self.sr.tracking_number)
+        self.assertContains(r, "Pothole")
+        self.assertContains(r, "Crew booked for Tuesday")
+
+    def test_a_typo_is_caught_by_the_check_digit(self):
+        digits = self.sr.tracking_number.replace("-", "")
+        typo = digits[:-1] + str((int(digits[-1]) + 1) % 10)
+        r = self.client.get("/track/", {"number": typo})
+        self.assertContains(r, "Check the number", status_code=404)
+        self.assertNotContains(r, "Pothole", status_code=404)
+
+    def test_internal_notes_staff_names_and_personal_data_stay_private(self):
+        r = self.client.get(f"/track/{self.sr.tracking_number}")
+        for private in (
+            "Needs the night crew",
+            "Dana",
+            "Rosa",
+            "rosa@example.org",
+            "7185550199",
+            "Diaz",
+        ):
+            self.assertNotContains(r, private)
+
+    def test_a_closed_request_shows_what_was_done(self):
+        actions.close_request(
+            self.sr, resolution="completed", note="Filled the pothole.", by=self.dana
+        )
+        r = self.client.get(f"/track/{self.sr.tracking_number}")
+        self.assertContains(r, "Closed: completed")
+        self.assertContains(r, "Filled the pothole.")
+
+    def test_the_number_without_dashes_redirects_to_the_page(self):
+        r = self.client.get(f"/track/{self.sr.tracking_number.replace('-', '')}")
+        self.assertRedirects(r, f"/track/{self.sr.tracking_number}")
