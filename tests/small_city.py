@@ -89,3 +89,8 @@ def load(tmp_path: Path, *, skip: tuple[int, ...] = ()) -> None:
     )
     call_command("import_addresses", str(write_addresses(tmp_path / "a.csv", skip)), verbosity=0)
     call_command("import_places", str(places), verbosity=0)
+    corners = tmp_path / "corners.csv"
+    corners.write_text(
+        "STREET1,STREET2,CITY,LAT,LON\nDUMONT AVENUE,VAN SICLEN AVENUE,Brooklyn,40.67,-73.925\n"
+    )
+    call_command("import_intersections", str(corners), verbosity=0)

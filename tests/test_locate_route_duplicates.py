@@ -282,3 +282,10 @@ class LocationApiTests(LocatedCityTestCase):
     def test_duplicates_for_an_unknown_type_says_so(self):
         r = self.client.get("/api/duplicates", {"service_code": "nope", "lat": 1, "long": 1})
         self.assertEqual(r.status_code, 400)
+
+
+class CornerTests(LocatedCityTestCase):
+    def test_a_request_at_a_corner_is_located_there(self):
+        sr = self.report(lat=None, long=None, address_string="Dumont and Van Siclen")
+        self.assertEqual(sr.location_match, "intersection")
+        self.assertEqual((round(sr.lat, 4), round(sr.long, 4)), (40.67, -73.925))

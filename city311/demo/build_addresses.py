@@ -24,6 +24,7 @@ from pathlib import Path
 DATA = Path(__file__).parent / "data"
 ADDRESSES = DATA / "nyc_addresses.csv.gz"
 PLACES = DATA / "nyc_places.csv.gz"
+INTERSECTIONS = DATA / "nyc_intersections.csv.gz"
 # Has no header and no location columns.
 SKIPPED = {"nyc311_comp370_2020_5cols_noheader.csv.gz"}
 BOROUGHS = {"BROOKLYN", "BRONX", "MANHATTAN", "QUEENS", "STATEN ISLAND"}
@@ -156,6 +157,29 @@ def place_rows(paths: list[Path]) -> list[list[str]]:
     ]
 
 
+def intersection_rows(paths: list[Path]) -> list[list[str]]:
+    """Corners reported as INTERSECTION records: the two streets, the borough and the mean of
+    their records' coordinates; one row per unordered pair of streets in a borough."""
+    points: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
+    for path in paths:
+        for row in read_rows(path):
+            borough = (row.get("borough") or "").strip().upper()
+            first = " ".join((row.get("intersection_street_1") or "").upper().split())
+            second = " ".join((row.get("intersection_street_2") or "").upper().split())
+            point = coordinates(row)
+            if row.get("address_type") != "INTERSECTION" or borough not in BOROUGHS:
+                continue
+            if not first or not second or first == second or not point:
+                continue
+            a, b = sorted((first, second))
+            points[(a, b, borough.title())].append(point)
+    rows = []
+    for (a, b, city), found in sorted(points.items()):
+        lat, long = _mean(found)
+        rows.append([a, b, city, f"{lat:.6f}", f"{long:.6f}"])
+    return rows
+
+
 def _mean(points: list[tuple[float, float]]) -> tuple[float, float]:
     return sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)
 
@@ -177,6 +201,9 @@ def main() -> None:
     header = ["LON", "LAT", "NUMBER", "STREET", "UNIT", "CITY", "POSTCODE", "ID"]
     write_csv_gz(ADDRESSES, header, addresses)
     write_csv_gz(PLACES, ["NAME", "KIND", "LAT", "LONG", "ALIASES"], places)
+    intersections = intersection_rows(paths)
+    write_csv_gz(INTERSECTIONS, ["STREET1", "STREET2", "CITY", "LAT", "LON"], intersections)
+    print(f"{len(intersections)} intersections -> {INTERSECTIONS}")
     print(f"{len(addresses)} addresses -> {ADDRESSES}")
     print(f"{len(places)} places -> {PLACES}")
 

@@ -28,7 +28,7 @@ from city311.catalog.models import (
 from city311.demo import nyc
 from city311.demo.signins import write_signins
 from city311.geo.boundaries import replace_boundaries, union_as_city_limits
-from city311.geo.imports import import_addresses, import_places
+from city311.geo.imports import import_addresses, import_intersections, import_places
 from city311.geo.models import Boundary, BoundaryKind
 from city311.servicerequests.imports import HistoricalRecord, import_history
 from city311.servicerequests.models import Channel, Resolution, RoutingRule
@@ -38,6 +38,7 @@ DATA = Path(__file__).parent / "data"
 CATALOG = DATA / "catalog.json"
 ADDRESSES = DATA / "nyc_addresses.csv.gz"
 PLACES = DATA / "nyc_places.csv.gz"
+INTERSECTIONS = DATA / "nyc_intersections.csv.gz"
 
 # (username, first name, last name, role, department slugs)
 STAFF = [
@@ -133,10 +134,11 @@ def load_boundaries() -> int:
     return total
 
 
-def load_addresses(progress: Progress | None = None) -> tuple[int, int]:
-    """The address points and named places built from the real NYC records."""
+def load_addresses(progress: Progress | None = None) -> tuple[int, int, int]:
+    """The address points, named places and street corners built from the real NYC records."""
     addresses = import_addresses(ADDRESSES, progress=progress).loaded
-    return addresses, import_places(PLACES).loaded
+    corners = import_intersections(INTERSECTIONS).loaded
+    return addresses, import_places(PLACES).loaded, corners
 
 
 @transaction.atomic

@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 AddressRow = tuple[str, str, str, str, str, str, float, float]
 # (name, kind, aliases comma-separated, lat, long)
 PlaceRow = tuple[str, str, str, float, float]
+# (street1, street2, key1, key2, city, lat, long): a known corner, keys normalised and sorted.
+CrossingRow = tuple[str, str, str, str, str, float, float]
 
 ADDRESS = "address"
 INTERPOLATED = "interpolated"
@@ -155,6 +157,12 @@ class StringColumn:
         return self.blob[int(self.offsets[i]) : int(self.offsets[i + 1])]
 
 
+def _bare(key: str) -> str:
+    """A street key without its type: "VAN SICLEN AVENUE" -> "VAN SICLEN"."""
+    words = key.split()
+    return " ".join(words[:-1]) if len(words) > 1 and words[-1] in STREET_TYPES else key
+
+
 def _label(street: str) -> str:
     """The display form of a street as written: "WEST  187 STREET" -> "West 187 Street"."""
     return capwords(" ".join(street.split()).lower())
@@ -252,14 +260,28 @@ class AddressIndex:
         place_rows: Iterable[PlaceRow],
         *,
         state: str = "",
+        crossing_rows: Iterable[CrossingRow] = (),
     ) -> AddressIndex:
-        """Build an index from plain tuples (see AddressRow and PlaceRow); rows without a
-        usable street are skipped. `state` is appended to display addresses ("NY")."""
+        """Build an index from plain tuples (see AddressRow, PlaceRow and CrossingRow); rows
+        without a usable street are skipped. `state` is appended to display addresses ("NY")."""
         index = cls()
         index.state = state
         index._load_addresses(address_rows)
         index._load_places(place_rows)
+        index._load_crossings(crossing_rows)
         return index
+
+    def _load_crossings(self, rows: Iterable[CrossingRow]) -> None:
+        """Known corners, looked up by their two streets with or without the street type."""
+        self.crossings: dict[tuple[str, str], list[tuple[float, float, str, str]]] = {}
+        self.crossing_forms: dict[str, set[str]] = {}
+        for street1, street2, key1, key2, city, lat, long in rows:
+            label = f"{_label(street1)} & {_label(street2)}"
+            self.crossings.setdefault((key1, key2), []).append((lat, long, label, city))
+            for key in (key1, key2):
+                self.crossing_forms.setdefault(key, set()).add(key)
+                self.crossing_forms.setdefault(_bare(key), set()).add(key)
+        self.crossing_form_list = sorted(self.crossing_forms)
 
     # Building.
 
@@ -542,7 +564,7 @@ class AddressIndex:
             if query is None:
                 return []
             if len(query.streets) == 2:
-                found = self._intersections(query)
+                found = self._known_crossings(query) or self._intersections(query)
             else:
                 found = self._addresses(query)
             if not query.number and not any(c.confidence >= 0.9 for c in found):
@@ -708,6 +730,43 @@ class AddressIndex:
         return ", ".join(p for p in (head, self.street_city[street_id], tail) if p)
 
     # Intersections.
+
+    def _crossing_keys(self, text: str) -> list[tuple[str, float]]:
+        """The known corners' streets `text` may mean, with how sure."""
+        key = normalise_street(text)
+        if key in self.crossing_forms:
+            return [(k, 1.0 if k == key else 0.95) for k in self.crossing_forms[key]]
+        if len(key) < 4 or not self.crossing_form_list:
+            return []
+        close = process.extract(
+            key, self.crossing_form_list, scorer=fuzz.ratio, score_cutoff=85, limit=3
+        )
+        return [
+            (k, 0.9 * score / 100) for form, score, _ in close for k in self.crossing_forms[form]
+        ]
+
+    def _known_crossings(self, query: Query) -> list[Candidate]:
+        cities, soft = self._city_hint(query)
+        found = []
+        for key1, sure1 in self._crossing_keys(query.streets[0]):
+            for key2, sure2 in self._crossing_keys(query.streets[1]):
+                pair = (min(key1, key2), max(key1, key2))
+                for lat, long, label, city in self.crossings.get(pair, []):
+                    confidence = 0.97 * sure1 * sure2
+                    if cities and city not in cities:
+                        confidence *= 0.9 if soft else 0.6
+                    tail = ", ".join(p for p in (city, self.state) if p)
+                    found.append(
+                        Candidate(
+                            lat=lat,
+                            long=long,
+                            address=f"{label}, {tail}" if tail else label,
+                            confidence=round(confidence, 3),
+                            match=INTERSECTION,
+                            city=city,
+                        )
+                    )
+        return found
 
     def _intersections(self, query: Query) -> list[Candidate]:
         hint = self._city_hint(query)
@@ -1074,7 +1133,7 @@ def _index_from_database() -> AddressIndex:
     from django.conf import settings
     from django.db.models import Max
 
-    from city311.geo.models import AddressPoint, GeoDataset, Place
+    from city311.geo.models import AddressPoint, GeoDataset, Intersection, Place
 
     dataset = GeoDataset.objects.filter(name="addresses").first()
     current = dataset.version if dataset else 0
@@ -1092,8 +1151,11 @@ def _index_from_database() -> AddressIndex:
     places = Place.objects.values_list("name", "kind", "aliases", "lat", "long").iterator(
         chunk_size=10_000
     )
+    crossings = Intersection.objects.values_list(
+        "street1", "street2", "key1", "key2", "city", "lat", "long"
+    ).iterator(chunk_size=10_000)
     state = str(getattr(settings, "CITY311_GEO_STATE", ""))
-    return AddressIndex.build(addresses, places, state=state)
+    return AddressIndex.build(addresses, places, state=state, crossing_rows=crossings)
 
 
 @cache
@@ -1102,7 +1164,7 @@ def _cache() -> VersionedCache[AddressIndex]:
     # configured Django.
     from city311.geo.datasets import VersionedCache
 
-    return VersionedCache(("addresses", "places"), _index_from_database)
+    return VersionedCache(("addresses", "places", "intersections"), _index_from_database)
 
 
 def get_index() -> AddressIndex:

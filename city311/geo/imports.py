@@ -22,11 +22,12 @@ from django.db import transaction
 from shapely.geometry import mapping, shape
 
 from city311.geo.datasets import bump_version
-from city311.geo.models import AddressPoint, GeoDataset, Place, PlaceKind
+from city311.geo.models import AddressPoint, GeoDataset, Intersection, Place, PlaceKind
 
 Progress = Callable[[int], None]
 ADDRESS_COLUMNS = ["LON", "LAT", "NUMBER", "STREET", "UNIT", "CITY", "POSTCODE", "ID"]
 PLACE_COLUMNS = ["NAME", "KIND", "LAT", "LONG", "ALIASES"]
+INTERSECTION_COLUMNS = ["STREET1", "STREET2", "CITY", "LAT", "LON"]
 
 
 class GeoImportError(Exception):
@@ -312,3 +313,70 @@ def _geojson_places(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         if geom.geom_type != "Point":
             props["GEOMETRY"] = mapping(geom)
         yield f"feature {number}", props
+
+
+# Intersections -----------------------------------------------------------------------------
+
+
+def import_intersections(path: Path) -> ImportReport:
+    """Replace the known corners with a CSV of STREET1, STREET2, CITY, LAT, LON."""
+    from city311.geo.normalize import normalise_street
+
+    report = ImportReport()
+    corners = []
+    for where, row in _csv_rows(
+        path,
+        required=("STREET1", "STREET2", "LAT", "LON"),
+        columns=INTERSECTION_COLUMNS,
+        what="an intersections file",
+    ):
+        try:
+            first = " ".join(str(row.get("STREET1") or "").split())
+            second = " ".join(str(row.get("STREET2") or "").split())
+            if not first or not second:
+                raise ValueError("STREET1 and STREET2 are both needed")
+            lat = _coordinate(row.get("LAT"), "LAT", -90, 90)
+            lon = _coordinate(row.get("LON"), "LON", -180, 180)
+        except ValueError as e:
+            report.problem(where, str(e))
+            continue
+        key1, key2 = sorted((normalise_street(first)[:120], normalise_street(second)[:120]))
+        corners.append(
+            Intersection(
+                street1=first[:120],
+                street2=second[:120],
+                key1=key1,
+                key2=key2,
+                city=str(row.get("CITY") or "").strip()[:60],
+                lat=lat,
+                long=lon,
+            )
+        )
+    if not corners:
+        raise GeoImportError(f"{path.name} has no usable intersection; nothing was changed.")
+    with transaction.atomic():
+        Intersection.objects.all().delete()
+        Intersection.objects.bulk_create(corners, batch_size=2000)
+        bump_version("intersections", source=path.name, rows=len(corners))
+    report.loaded = len(corners)
+    return report
+
+
+def _csv_rows(
+    path: Path, *, required: tuple[str, ...], columns: list[str], what: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    with _open_text(path) as f:
+        reader = csv.reader(f)
+        try:
+            header = [h.strip().upper() for h in next(reader)]
+        except StopIteration:
+            raise GeoImportError(f"{path.name} is empty.") from None
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise GeoImportError(
+                f"{path.name} has no {', '.join(missing)} column: {what} needs the columns "
+                f"{', '.join(columns)}."
+            )
+        for line, values in enumerate(reader, start=2):
+            if any(v.strip() for v in values):
+                yield f"line {line}", dict(zip(header, values, strict=False))

@@ -96,6 +96,25 @@ class Place(models.Model):
         return self.name
 
 
+class Intersection(models.Model):
+    """A known corner of two streets, from the city's intersection file."""
+
+    street1 = models.CharField(max_length=120)
+    street2 = models.CharField(max_length=120)
+    # The two normalised streets in alphabetical order: the pair the geocoder looks up.
+    key1 = models.CharField(max_length=120)
+    key2 = models.CharField(max_length=120)
+    city = models.CharField(max_length=60, blank=True)
+    lat = models.FloatField()
+    long = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key1", "key2"], name="intersection_pair")]
+
+    def __str__(self) -> str:
+        return f"{self.street1} & {self.street2}"
+
+
 class GeoDataset(models.Model):
     """What was last imported of each kind of geography; its version tells every process's
     in-memory index when to rebuild."""

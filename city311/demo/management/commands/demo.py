@@ -39,8 +39,8 @@ class Command(BaseCommand):
         with tqdm(
             desc="Addresses", unit=" rows", file=self.stderr, disable=options["verbosity"] == 0
         ) as bar:
-            addresses, places = loader.load_addresses(progress=bar.update)
-        say(f"Addresses: {addresses} address points, {places} named places.")
+            addresses, places, corners = loader.load_addresses(progress=bar.update)
+        say(f"Addresses: {addresses} address points, {places} named places, {corners} corners.")
         say(f"Routing: {loader.load_routing()} area rules.")
         if not no_records:
             if ServiceRequest.objects.filter(application="NYC 311 open data").exists():
