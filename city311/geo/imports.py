@@ -156,22 +156,12 @@ def _flush(points: list[AddressPoint], progress: Progress | None) -> int:
 
 
 def _csv_addresses(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    with _open_text(path) as f:
-        reader = csv.reader(f)
-        try:
-            header = [h.strip().upper() for h in next(reader)]
-        except StopIteration:
-            raise GeoImportError(f"{path.name} is empty.") from None
-        missing = [c for c in ("LON", "LAT", "NUMBER", "STREET") if c not in header]
-        if missing:
-            raise GeoImportError(
-                f"{path.name} has no {', '.join(missing)} column: an address file needs the "
-                f"columns {', '.join(ADDRESS_COLUMNS)} (UNIT, CITY, POSTCODE and ID may be empty)."
-            )
-        for line, values in enumerate(reader, start=2):
-            if not any(v.strip() for v in values):
-                continue
-            yield f"line {line}", dict(zip(header, values, strict=False))
+    return _csv_rows(
+        path,
+        required=("LON", "LAT", "NUMBER", "STREET"),
+        columns=ADDRESS_COLUMNS,
+        what="an address file (UNIT, CITY, POSTCODE and ID may be empty)",
+    )
 
 
 def _geojson_addresses(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -283,21 +273,9 @@ def import_places(path: Path) -> ImportReport:
 
 
 def _csv_places(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    with _open_text(path) as f:
-        reader = csv.reader(f)
-        try:
-            header = [h.strip().upper() for h in next(reader)]
-        except StopIteration:
-            raise GeoImportError(f"{path.name} is empty.") from None
-        missing = [c for c in ("NAME", "LAT", "LONG") if c not in header]
-        if missing:
-            raise GeoImportError(
-                f"{path.name} has no {', '.join(missing)} column: a places file needs the "
-                f"columns {', '.join(PLACE_COLUMNS)}."
-            )
-        for line, values in enumerate(reader, start=2):
-            if any(v.strip() for v in values):
-                yield f"line {line}", dict(zip(header, values, strict=False))
+    return _csv_rows(
+        path, required=("NAME", "LAT", "LONG"), columns=PLACE_COLUMNS, what="a places file"
+    )
 
 
 def _geojson_places(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
