@@ -134,9 +134,10 @@ if "sqlite" in str(_db["ENGINE"]):
     }
     # Tests share the database with a real worker process, so it must be a file, not memory.
     _db["TEST"] = {"NAME": str(DATA_DIR / "test_city311.db")}
-else:
-    _db.setdefault("CONN_MAX_AGE", envint("CITY311_DB_CONN_MAX_AGE", "60", minimum=0))
-    _db["CONN_HEALTH_CHECKS"] = True
+# Keep connections: the task queue's database broker calls close_old_connections() on every
+# enqueue, which with CONN_MAX_AGE=0 would reconnect for every history event.
+_db.setdefault("CONN_MAX_AGE", envint("CITY311_DB_CONN_MAX_AGE", "600", minimum=0))
+_db["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = envurl("REDIS_URL", "", schemes=("redis", "rediss", "unix"))

@@ -7,13 +7,14 @@ side effects (notifications) to readers of those events after commit.
 
 from __future__ import annotations
 
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_q.brokers import Broker, get_broker
 from django_q.tasks import async_task
 
 from city311.catalog.calendar import due_at
@@ -160,6 +161,12 @@ def _record(
     return event
 
 
+@cache
+def _broker() -> Broker:
+    """One task-queue broker per process, instead of a new one for every event."""
+    return get_broker()
+
+
 def _announce(event_id: int) -> None:
     """Queue the event for its readers (notifications...), named in CITY311_EVENT_HANDLERS.
 
@@ -167,7 +174,7 @@ def _announce(event_id: int) -> None:
     idempotent: delivery is at least once, and readers also sweep for events they missed.
     """
     for handler in settings.CITY311_EVENT_HANDLERS:
-        async_task(handler, event_id)
+        async_task(handler, event_id, broker=_broker())
 
 
 def _locked(sr: ServiceRequest) -> ServiceRequest:

@@ -42,6 +42,7 @@ def find_duplicates(
     type_ids = [service_type.pk, *service_type.related_types.values_list("pk", flat=True)]
     dlat = radius / METRES_PER_DEGREE
     dlong = radius / (METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
+    # Positions first (cheap rows), whole requests only for the few that are near enough.
     nearby = (
         ServiceRequest.objects.unclosed()
         .filter(
@@ -50,16 +51,18 @@ def find_duplicates(
             long__range=(long - dlong, long + dlong),
             requested_at__gte=now - timedelta(days=service_type.duplicate_window_days),
         )
-        .select_related("service_type")
-        .order_by("-requested_at")[:200]
+        .exclude(pk=exclude_pk)
+        .values_list("pk", "lat", "long", "requested_at")[:500]
     )
-    found = []
-    for sr in nearby:
-        if sr.pk == exclude_pk or sr.lat is None or sr.long is None:
-            continue
-        d = distance_m(lat, long, sr.lat, sr.long)
+    near = []
+    for pk, other_lat, other_long, requested_at in nearby:
+        d = distance_m(lat, long, other_lat, other_long)
         if d <= radius:
-            found.append((sr, d))
+            near.append((pk, d, requested_at))
     # Nearest first; requests within a few metres of each other count as equally near.
-    found.sort(key=lambda pair: (round(pair[1] / 5), -pair[0].requested_at.timestamp()))
-    return found[:limit]
+    near.sort(key=lambda row: (round(row[1] / 5), -row[2].timestamp()))
+    near = near[:limit]
+    requests = ServiceRequest.objects.select_related("service_type").in_bulk(
+        [pk for pk, _, _ in near]
+    )
+    return [(requests[pk], d) for pk, d, _ in near if pk in requests]
