@@ -247,6 +247,10 @@ CITY311_HOLIDAYS = envstr("CITY311_HOLIDAYS", "US-NY")
 CITY311_REOPEN_DAYS = envint("CITY311_REOPEN_DAYS", "30", minimum=0)
 # The state shown in geocoded addresses ("1382 Dumont Avenue, Brooklyn, NY 11208").
 CITY311_GEO_STATE = envstr("CITY311_GEO_STATE", "NY")
+# Open311: the jurisdiction_id clients may send (empty: "city311" or this server's host name),
+# and the largest photo accepted (bytes).
+CITY311_JURISDICTION_ID = envstr("CITY311_JURISDICTION_ID", "")
+CITY311_MEDIA_MAX_BYTES = envint("CITY311_MEDIA_MAX_BYTES", str(5 * 1024 * 1024), minimum=1024)
 # Task paths called with the id of every new request history event, after commit.
 CITY311_EVENT_HANDLERS = envlist("CITY311_EVENT_HANDLERS", "")
 # How often a process checks whether addresses or boundaries were re-imported.

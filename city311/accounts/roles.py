@@ -40,7 +40,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
 }
 # Administrators get every permission of these apps, and the admin site.
-ADMIN_APPS = ["catalog", "geo", "servicerequests", "accounts", "auth", "django_q", "axes"]
+ADMIN_APPS = [
+    "catalog",
+    "geo",
+    "servicerequests",
+    "accounts",
+    "auth",
+    "django_q",
+    "axes",
+    "open311",
+    "notifications",
+]
 
 
 def ensure_roles(**kwargs: Any) -> None:

@@ -51,11 +51,12 @@ def find_duplicates(
             long__range=(long - dlong, long + dlong),
             requested_at__gte=now - timedelta(days=service_type.duplicate_window_days),
         )
-        .exclude(pk=exclude_pk)
         .values_list("pk", "lat", "long", "requested_at")[:500]
     )
     near = []
     for pk, other_lat, other_long, requested_at in nearby:
+        if pk == exclude_pk or other_lat is None or other_long is None:
+            continue
         d = distance_m(lat, long, other_lat, other_long)
         if d <= radius:
             near.append((pk, d, requested_at))

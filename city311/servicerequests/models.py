@@ -258,3 +258,26 @@ class RoutingRule(models.Model):
 
         if (self.service_type_id is None) == (not self.group):
             raise ValidationError("Choose either a service type or a group, not both.")
+
+
+def _attachment_path(attachment: Attachment, filename: str) -> str:
+    # A fresh random name: the uploaded file's own name can carry personal data.
+    return f"attachments/{attachment.uploaded_at:%Y/%m}/{filename}"
+
+
+class Attachment(models.Model):
+    """A photo or other media a reporter sent with a request; public, like the request itself."""
+
+    request = models.ForeignKey(
+        ServiceRequest, on_delete=models.CASCADE, related_name="attachments"
+    )
+    file = models.FileField(upload_to=_attachment_path, max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Attachment {self.pk} of {self.request_id}"

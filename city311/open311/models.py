@@ -1,0 +1,66 @@
+"""Open311 API keys: one per application, stored hashed, each with its own rate limit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.db import models
+from django.utils import timezone
+
+DEFAULT_RATE_LIMIT = 120
+
+
+def hash_key(raw: str) -> str:
+    # Keys are long random strings, so a plain SHA-256 is enough and lets a POST find its key
+    # with one indexed lookup (a slow password hash would not).
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
+    def authenticate(self, raw: str) -> ApiKey | None:
+        """The active key `raw` names, or None."""
+        if not raw:
+            return None
+        return self.filter(key_hash=hash_key(raw), active=True).first()
+
+
+class ApiKey(models.Model):
+    application = models.CharField(
+        max_length=120, help_text="The application's name, recorded on every request it sends."
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The key's first characters, to tell keys apart in lists without keeping the key.
+    prefix = models.CharField(max_length=8, editable=False)
+    active = models.BooleanField(default=True, help_text="Untick to revoke the key.")
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        default=DEFAULT_RATE_LIMIT, help_text="Requests this key may POST per minute."
+    )
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["application", "-created"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.application} ({self.prefix}…)"
+
+    def set_new_key(self) -> str:
+        """Give the key a fresh secret and return it: the only time it can be read."""
+        raw = secrets.token_urlsafe(32)
+        self.key_hash = hash_key(raw)
+        self.prefix = raw[:8]
+        return raw
+
+    @classmethod
+    def issue(
+        cls, application: str, *, rate_limit_per_minute: int | None = None
+    ) -> tuple[ApiKey, str]:
+        key = cls(application=application.strip())
+        if rate_limit_per_minute is not None:
+            key.rate_limit_per_minute = rate_limit_per_minute
+        raw = key.set_new_key()
+        key.save()
+        return key, raw

@@ -1,0 +1,225 @@
+"""What each Open311 resource says, as plain dictionaries in the spec's field order.
+
+Public by design: nothing here reads the reporter's Contact, and nothing that is only for staff
+(internal notes, assignees) goes out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NotRequired, TypedDict
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+
+from city311.catalog.models import ServiceAttribute, ServiceType
+from city311.servicerequests import events
+from city311.servicerequests.models import RequestEvent, ServiceRequest, Status
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+
+
+def w3c(moment: datetime | None) -> str | None:
+    """A W3C datetime in the city's time zone, always with its offset."""
+    if moment is None:
+        return None
+    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).isoformat(timespec="seconds")
+
+
+def _or_none(text: str) -> str | None:
+    return text or None
+
+
+class Service(TypedDict):
+    service_code: str
+    service_name: str
+    description: str | None
+    metadata: bool
+    type: str
+    keywords: str | None
+    group: str
+
+
+class Value(TypedDict):
+    key: str
+    name: str
+
+
+class Attribute(TypedDict):
+    variable: bool
+    code: str
+    datatype: str
+    required: bool
+    datatype_description: str | None
+    order: int
+    description: str
+    values: list[Value]
+
+
+class ServiceDefinition(TypedDict):
+    service_code: str
+    attributes: list[Attribute]
+
+
+def service(st: ServiceType, *, metadata: bool) -> Service:
+    return {
+        "service_code": st.service_code,
+        "service_name": st.service_name,
+        "description": _or_none(st.description),
+        "metadata": metadata,
+        "type": "realtime",
+        # FixMyStreet splits keywords on "," without trimming: no spaces after the commas.
+        "keywords": _or_none(",".join(st.keyword_list())),
+        "group": st.group,
+    }
+
+
+def attribute(a: ServiceAttribute) -> Attribute:
+    return {
+        "variable": a.variable,
+        "code": a.code,
+        "datatype": a.datatype,
+        "required": a.required,
+        "datatype_description": _or_none(a.datatype_description),
+        "order": a.order,
+        "description": a.description,
+        "values": [{"key": v.key, "name": v.name} for v in a.values.all()] if a.has_values else [],
+    }
+
+
+def service_definition(st: ServiceType) -> ServiceDefinition:
+    return {
+        "service_code": st.service_code,
+        "attributes": [attribute(a) for a in st.attributes.all()],
+    }
+
+
+class Area(TypedDict):
+    kind: str
+    code: str
+    name: str
+
+
+class Note(TypedDict):
+    datetime: str | None
+    type: str
+    summary: str
+    description: str | None
+
+
+class ExtendedAttributes(TypedDict):
+    channel: str
+    application: str | None
+    department: str | None
+    areas: list[Area]
+    duplicate: bool
+    parent_service_request_id: str | None
+    possible_duplicate_of: str | None
+    media: list[str]
+    notes: list[Note]
+
+
+class Request(TypedDict):
+    service_request_id: str
+    status: str
+    status_notes: str | None
+    service_name: str
+    service_code: str
+    description: str | None
+    agency_responsible: str | None
+    service_notice: str | None
+    requested_datetime: str | None
+    updated_datetime: str | None
+    expected_datetime: str | None
+    address: str
+    address_id: str | None
+    zipcode: str | None
+    lat: float | None
+    long: float | None
+    media_url: str | None
+    extended_attributes: NotRequired[ExtendedAttributes]
+
+
+def open311_status(sr: ServiceRequest) -> str:
+    return "closed" if sr.status == Status.CLOSED else "open"
+
+
+def note(event: RequestEvent) -> Note:
+    return {
+        "datetime": w3c(event.at),
+        "type": event.kind.removeprefix("request."),
+        "summary": event.label,
+        "description": _or_none(event.note),
+    }
+
+
+def request(sr: ServiceRequest, *, media_urls: list[str], extensions: bool = False) -> Request:
+    """One request. `media_urls`: its uploaded photos' public addresses, oldest first."""
+    st = sr.service_type
+    media = ([sr.media_url] if sr.media_url else []) + media_urls
+    out: Request = {
+        "service_request_id": sr.tracking_number,
+        "status": open311_status(sr),
+        "status_notes": _or_none(sr.status_notes),
+        "service_name": st.service_name,
+        "service_code": st.service_code,
+        "description": _or_none(sr.description),
+        "agency_responsible": sr.department.name if sr.department else None,
+        "service_notice": _or_none(st.referral),
+        "requested_datetime": w3c(sr.requested_at),
+        "updated_datetime": w3c(sr.closed_at or sr.updated_at),
+        "expected_datetime": w3c(sr.due_at),
+        "address": sr.address_string,
+        "address_id": _or_none(sr.address_id),
+        "zipcode": _or_none(sr.zipcode),
+        "lat": sr.lat,
+        "long": sr.long,
+        "media_url": media[0] if media else None,
+    }
+    if extensions:
+        parent = sr.duplicate_of
+        possible = sr.possible_duplicate_of
+        out["extended_attributes"] = {
+            "channel": sr.channel,
+            "application": _or_none(sr.application),
+            "department": sr.department.name if sr.department else None,
+            "areas": [
+                {"kind": kind, "code": area.get("code", ""), "name": area.get("name", "")}
+                for kind, area in sorted((sr.areas or {}).items())
+            ],
+            "duplicate": parent is not None,
+            "parent_service_request_id": parent.tracking_number if parent else None,
+            "possible_duplicate_of": possible.tracking_number if possible else None,
+            "media": media,
+            "notes": [note(e) for e in sr.events.all() if e.public],
+        }
+    return out
+
+
+class Update(TypedDict):
+    update_id: str
+    service_request_id: str
+    status: str
+    updated_datetime: str | None
+    description: str | None
+    media_url: str | None
+
+
+def update(event: RequestEvent) -> Update:
+    """A public event as an entry of the service request updates feed."""
+    sr = event.request
+    if event.kind == events.CLOSED:
+        status = "closed"
+    elif event.kind == events.REOPENED:
+        status = "open"
+    else:
+        closed = sr.closed_at is not None and event.at >= sr.closed_at
+        status = "closed" if closed else "open"
+    return {
+        "update_id": str(event.pk),
+        "service_request_id": sr.tracking_number,
+        "status": status,
+        "updated_datetime": w3c(event.at),
+        "description": event.note or event.label,
+        "media_url": None,
+    }

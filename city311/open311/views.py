@@ -1,0 +1,337 @@
+"""Open311 GeoReport v2 handlers: each parses, calls the domain, renders. Never a 500 or HTML."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import nullcontext
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+
+from city311.catalog.models import ServiceAttribute, ServiceType, Urgency
+from city311.open311 import keys, openapi
+from city311.open311 import render as shape
+from city311.open311.formats import JSON, XML, respond
+from city311.open311.params import BadParameter, Params
+from city311.open311.queries import (
+    MAX_RESULTS,
+    BadQuery,
+    Filters,
+    find_requests,
+    find_updates,
+    media_ids,
+)
+from city311.open311.queries import get_request as get_public_request
+from city311.servicerequests import attachments
+from city311.servicerequests.actions import submit_request
+from city311.servicerequests.errors import NoSuchRequest, SubmissionInvalid
+from city311.servicerequests.models import Attachment, ServiceRequest
+
+logger = logging.getLogger(__name__)
+
+MAX_UPLOADS = 5
+DEFAULT_JURISDICTION = "city311"
+# Open311 names for the fields submit_request reports problems with, where ours differ.
+FIELD_NAMES = {
+    "location": "location (lat and long, address_string or address_id)",
+    "contact": "contact (email or phone)",
+}
+Handler = Callable[..., HttpResponseBase]
+
+
+class Problem(Exception):
+    """An Open311 error response: the HTTP status and one description per error."""
+
+    def __init__(self, status: int, *descriptions: str, headers: dict[str, str] | None = None):
+        super().__init__(descriptions[0] if descriptions else "")
+        self.status, self.descriptions, self.headers = status, descriptions, headers or {}
+
+
+def errors(fmt: str, status: int, descriptions: tuple[str, ...] | list[str]) -> HttpResponse:
+    body = [{"code": status, "description": d} for d in descriptions]
+    return respond(fmt, "errors", body, status=status)
+
+
+def jurisdiction_ids(request: HttpRequest) -> set[str]:
+    """The configured jurisdiction_id, and this server's own host name (the spec's suggestion)."""
+    host = request.get_host().rsplit(":", 1)[0].removeprefix("www.")
+    return {getattr(settings, "CITY311_JURISDICTION_ID", "") or DEFAULT_JURISDICTION, host}
+
+
+def endpoint(*methods: str) -> Callable[[Handler], Handler]:
+    """An Open311 resource: errors in the requested format, whatever goes wrong inside."""
+
+    def decorate(view: Handler) -> Handler:
+        @csrf_exempt
+        @wraps(view)
+        def handle(request: HttpRequest, fmt: str = JSON, **kwargs: Any) -> HttpResponseBase:
+            response: HttpResponseBase
+            try:
+                if request.method not in methods:
+                    raise Problem(400, f"{request.method} is not supported here; use {methods[0]}.")
+                params = _params(request)
+                jurisdiction = params.get("jurisdiction_id")
+                if jurisdiction and jurisdiction not in jurisdiction_ids(request):
+                    raise Problem(404, f"jurisdiction_id {jurisdiction[:60]!r} was not found.")
+                response = view(request, fmt, params, **kwargs)
+            except Problem as p:
+                response = errors(fmt, p.status, p.descriptions)
+                for name, value in p.headers.items():
+                    response[name] = value
+            except Exception:
+                logger.exception("Open311 %s %s failed", request.method, request.path)
+                response = errors(
+                    fmt,
+                    400,
+                    ["The city's system could not complete this request; try again later."],
+                )
+            return response
+
+        return handle
+
+    return decorate
+
+
+def _params(request: HttpRequest) -> Params:
+    limit = attachments.max_bytes() * MAX_UPLOADS + 1024 * 1024
+    if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
+        raise Problem(400, f"The request is too large: send at most {limit:,} bytes.")
+    try:
+        return Params(request)
+    except (RequestDataTooBig, TooManyFieldsSent):
+        raise Problem(400, "The request has too many or too large fields.") from None
+
+
+def _base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/open311/v2/")
+
+
+@endpoint("GET")
+def discovery(request: HttpRequest, fmt: str, params: Params) -> HttpResponse:
+    return respond(fmt, "discovery", openapi.discovery(_base_url(request)))
+
+
+def _services() -> QuerySet[ServiceType]:
+    # Emergencies are not 311 requests: they are not offered (POSTing one is refused anyway).
+    return ServiceType.objects.filter(active=True).exclude(urgency=Urgency.EMERGENCY)
+
+
+@endpoint("GET")
+def services(request: HttpRequest, fmt: str, params: Params) -> HttpResponse:
+    asks = ServiceAttribute.objects.filter(service_type=OuterRef("pk"))
+    rows = _services().annotate(asks=Exists(asks))
+    return respond(
+        fmt,
+        "services",
+        [shape.service(st, metadata=st.asks) for st in rows],  # type: ignore[attr-defined]
+    )
+
+
+@endpoint("GET")
+def service_definition(
+    request: HttpRequest, fmt: str, params: Params, service_code: str
+) -> HttpResponse:
+    st = (
+        _services().filter(service_code=service_code).prefetch_related("attributes__values").first()
+    )
+    if st is None:
+        raise Problem(404, f"There is no service {service_code[:60]!r}; see services.{fmt}.")
+    return respond(fmt, "service_definition", shape.service_definition(st))
+
+
+@endpoint("GET", "POST")
+def service_requests(request: HttpRequest, fmt: str, params: Params) -> HttpResponse:
+    if request.method == "POST":
+        return _create(request, fmt, params)
+    statuses = [s.lower() for s in params.csv("status")]
+    if any(s not in ("open", "closed") for s in statuses):
+        raise Problem(400, "status must be open, closed, or both separated by a comma.")
+    try:
+        filters = Filters(
+            service_request_ids=params.csv("service_request_id"),
+            service_codes=params.csv("service_code"),
+            statuses=statuses,
+            start=params.datetime("start_date"),
+            end=params.datetime("end_date"),
+            updated_after=params.datetime("updated_after"),
+            updated_before=params.datetime("updated_before"),
+            page=params.integer("page", default=1, minimum=1, maximum=100_000),
+            page_size=params.integer(
+                "page_size", default=MAX_RESULTS, minimum=1, maximum=MAX_RESULTS
+            ),
+        )
+        rows = find_requests(filters, extensions=params.flag("extensions"))
+    except (BadParameter, BadQuery) as e:
+        raise Problem(400, str(e)) from None
+    return _requests(request, fmt, rows, extensions=params.flag("extensions"))
+
+
+def _requests(
+    request: HttpRequest, fmt: str, rows: list[ServiceRequest], *, extensions: bool
+) -> HttpResponse:
+    media = media_ids(rows)
+    root = request.build_absolute_uri("/")
+    body = [
+        shape.request(
+            sr,
+            media_urls=[f"{root}open311/v2/media/{pk}" for pk in media.get(sr.pk, [])],
+            extensions=extensions,
+        )
+        for sr in rows
+    ]
+    return respond(fmt, "service_requests", body)
+
+
+def _uploads(request: HttpRequest) -> list[UploadedFile]:
+    """The `media` part, and FixMyStreet's photo1..N parts."""
+    files = list(request.FILES.getlist("media"))
+    files += [
+        f
+        for name in sorted(request.FILES)
+        if name.startswith("photo")
+        for f in request.FILES.getlist(name)
+    ]
+    if len(files) > MAX_UPLOADS:
+        raise Problem(400, f"media: send at most {MAX_UPLOADS} photos with one request.")
+    problems = []
+    for upload in files:
+        try:
+            attachments.check_upload(upload)
+        except attachments.MediaInvalid as e:
+            problems.append(f"media: {e.message}")
+    if problems:
+        raise Problem(400, *problems)
+    return files
+
+
+def _create(request: HttpRequest, fmt: str, params: Params) -> HttpResponse:
+    try:
+        key = keys.authorise(params.get("api_key"))
+        keys.spend(key)
+    except keys.KeyRefused as e:
+        headers = {"Retry-After": str(e.retry_after)} if e.retry_after else None
+        raise Problem(e.status, e.message, headers=headers) from None
+    code = params.get("service_code")
+    if not code:
+        raise Problem(400, "service_code: send the code of a service from services.xml.")
+    # An emergency type exists but is refused by submit_request with what to do instead.
+    if not ServiceType.objects.filter(service_code=code, active=True).exists():
+        raise Problem(404, f"service_code: there is no service {code[:60]!r}; see services.{fmt}.")
+    uploads = _uploads(request)
+    submission = params.submission(code, application=key.application)
+    try:
+        # The photos are kept with the request or not at all.
+        with transaction.atomic() if uploads else nullcontext():
+            sr = submit_request(submission, by=None)
+            for upload in uploads:
+                attachments.attach(sr, upload)
+    except SubmissionInvalid as e:
+        raise Problem(
+            400,
+            *[
+                f"{FIELD_NAMES.get(field, field)}: {message}"
+                for field, messages in e.errors.items()
+                for message in messages
+            ],
+        ) from None
+    notice = sr.service_type.referral or None
+    body = [
+        {"service_request_id": sr.tracking_number, "service_notice": notice, "account_id": None}
+    ]
+    return respond(fmt, "service_requests", body)
+
+
+@endpoint("GET")
+def service_request(
+    request: HttpRequest, fmt: str, params: Params, service_request_id: str
+) -> HttpResponse:
+    extensions = params.flag("extensions")
+    try:
+        sr = get_public_request(service_request_id, extensions=extensions)
+    except NoSuchRequest as e:
+        raise Problem(404, e.message) from None
+    return _requests(request, fmt, [sr], extensions=extensions)
+
+
+@endpoint("GET")
+def token(request: HttpRequest, fmt: str, params: Params, token: str) -> HttpResponse:
+    # Every service is realtime, so city311 issues no tokens. A client that polls anyway may use
+    # the tracking number as the token: it resolves to itself.
+    try:
+        sr = get_public_request(token)
+    except NoSuchRequest:
+        raise Problem(
+            404, f"There is no token {token[:40]!r}: city311 returns ids at once."
+        ) from None
+    return respond(
+        fmt, "service_requests", [{"service_request_id": sr.tracking_number, "token": token}]
+    )
+
+
+@endpoint("GET")
+def updates(request: HttpRequest, fmt: str, params: Params) -> HttpResponse:
+    try:
+        rows = find_updates(
+            params.datetime("start_date"),
+            params.datetime("end_date"),
+            page=params.integer("page", default=1, minimum=1, maximum=100_000),
+            page_size=params.integer(
+                "page_size", default=MAX_RESULTS, minimum=1, maximum=MAX_RESULTS
+            ),
+        )
+    except (BadParameter, BadQuery) as e:
+        raise Problem(400, str(e)) from None
+    return respond(fmt, "service_request_updates", [shape.update(e) for e in rows])
+
+
+@endpoint("GET")
+def media(request: HttpRequest, fmt: str, params: Params, pk: int) -> HttpResponseBase:
+    attachment = Attachment.objects.filter(pk=pk).first()
+    if attachment is None:
+        raise Problem(404, f"There is no photo {pk}.")
+    response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
+    response["Content-Length"] = str(attachment.size)
+    return response
+
+
+@endpoint("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+def not_found(request: HttpRequest, fmt: str, params: Params, path: str = "") -> HttpResponse:
+    raise Problem(
+        404,
+        f"There is no resource /{request.path.lstrip('/')[:100]}; see /open311/v2/openapi.json.",
+    )
+
+
+@csrf_exempt
+def not_found_any(request: HttpRequest, path: str = "") -> HttpResponseBase:
+    fmt = XML if request.path.rstrip("/").endswith(".xml") else JSON
+    return not_found(request, fmt=fmt)
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    return redirect("/api/docs")
+
+
+def openapi_document(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(openapi.document(_base_url(request)), json_dumps_params={"indent": 1})
+
+
+def docs(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "open311/docs.html",
+        {
+            "doc": openapi.document(_base_url(request)),
+            "operations": openapi.operations(_base_url(request)),
+        },
+    )
