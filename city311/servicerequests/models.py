@@ -204,7 +204,11 @@ class RequestEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["request", "at"], name="event_request_at")]
+        indexes = [
+            models.Index(fields=["request", "at"], name="event_request_at"),
+            # Open311's servicerequestupdates feed: public events in a time window.
+            models.Index(fields=["at"], name="event_public_at", condition=Q(public=True)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
