@@ -115,6 +115,7 @@ def main() -> None:
     # Half the lookups at random points, half beside existing open requests (real matches).
     beside = list(
         ServiceRequest.objects.exclude(status=Status.CLOSED)
+        .filter(lat__isnull=False, long__isnull=False)
         .order_by("?")
         .values_list("service_type_id", "lat", "long")[: args.lookups // 2]
     )
