@@ -136,7 +136,8 @@ if "sqlite" in str(_db["ENGINE"]):
     _db["TEST"] = {"NAME": str(DATA_DIR / "test_city311.db")}
 # Keep connections: the task queue's database broker calls close_old_connections() on every
 # enqueue, which with CONN_MAX_AGE=0 would reconnect for every history event.
-_db.setdefault("CONN_MAX_AGE", envint("CITY311_DB_CONN_MAX_AGE", "600", minimum=0))
+# (Assigned, not defaulted: dj-database-url always sets CONN_MAX_AGE to 0.)
+_db["CONN_MAX_AGE"] = envint("CITY311_DB_CONN_MAX_AGE", "600", minimum=0)
 _db["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
