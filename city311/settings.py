@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from city311.lib.env import (
+    ConfigError,
     envbool,
     envdatabase,
     envint,
@@ -253,7 +254,44 @@ CITY311_GEO_STATE = envstr("CITY311_GEO_STATE", "NY")
 CITY311_JURISDICTION_ID = envstr("CITY311_JURISDICTION_ID", "")
 CITY311_MEDIA_MAX_BYTES = envint("CITY311_MEDIA_MAX_BYTES", str(5 * 1024 * 1024), minimum=1024)
 # Task paths called with the id of every new request history event, after commit.
-CITY311_EVENT_HANDLERS = envlist("CITY311_EVENT_HANDLERS", "")
+CITY311_EVENT_HANDLERS = envlist(
+    "CITY311_EVENT_HANDLERS", "city311.notifications.tasks.handle_event"
+)
+# Where residents open the links in messages: their request's page, unsubscribe, the survey.
+CITY311_SITE_URL = envurl("CITY311_SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
+# The right-hand side of the Message-ID of every e-mail sent.
+CITY311_MAIL_DOMAIN = envstr("CITY311_MAIL_DOMAIN", "city311.localhost")
+# Sending: a message that fails for a while is tried again after 1, 2, 4... times this many
+# seconds (at most CITY311_DELIVERY_RETRY_MAX_SECONDS apart), at most this many times.
+CITY311_DELIVERY_MAX_ATTEMPTS = envint("CITY311_DELIVERY_MAX_ATTEMPTS", "8", minimum=1)
+CITY311_DELIVERY_RETRY_SECONDS = envint("CITY311_DELIVERY_RETRY_SECONDS", "60", minimum=0)
+CITY311_DELIVERY_RETRY_MAX_SECONDS = envint("CITY311_DELIVERY_RETRY_MAX_SECONDS", "3600", minimum=0)
+# A message claimed by a worker that died is sent again after this long: more than any send takes.
+CITY311_DELIVERY_LEASE_SECONDS = envint("CITY311_DELIVERY_LEASE_SECONDS", "300", minimum=1)
+# SMS: "file" (written under DATA_DIR/sms), "console" (printed) or "twilio".
+CITY311_SMS_PROVIDER = envstr("CITY311_SMS_PROVIDER", "file")
+if CITY311_SMS_PROVIDER not in ("file", "console", "twilio"):
+    raise ConfigError(
+        f"CITY311_SMS_PROVIDER={CITY311_SMS_PROVIDER!r} is not a provider: "
+        "use file, console or twilio."
+    )
+CITY311_SMS_FILE_PATH = str(DATA_DIR / "sms")
+# The country code of phone numbers given without one.
+CITY311_SMS_COUNTRY_CODE = envstr("CITY311_SMS_COUNTRY_CODE", "1")
+TWILIO_ACCOUNT_SID = envstr("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = envstr("TWILIO_AUTH_TOKEN", "")
+# The city's number (+12125550100) or a messaging service; one of them for the Twilio provider.
+TWILIO_FROM_NUMBER = envstr("TWILIO_FROM_NUMBER", "")
+TWILIO_MESSAGING_SERVICE_SID = envstr("TWILIO_MESSAGING_SERVICE_SID", "")
+if CITY311_SMS_PROVIDER == "twilio" and not (
+    TWILIO_ACCOUNT_SID
+    and TWILIO_AUTH_TOKEN
+    and (TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID)
+):
+    raise ConfigError(
+        "CITY311_SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+        "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID."
+    )
 # How often a process checks whether addresses or boundaries were re-imported.
 CITY311_GEO_RECHECK_SECONDS = envint("CITY311_GEO_RECHECK_SECONDS", "10", minimum=0)
 # What a resident is told about a place outside the city limits.

@@ -68,6 +68,26 @@ class ConsoleTests(BaseTestCase):
         self.assertContains(r, "Request filed")
         self.assertEqual(ServiceRequest.objects.count(), 2)
 
+    def test_the_caller_follows_a_nearby_open_request_instead_of_filing(self):
+        from city311.notifications.models import Follower
+
+        first = self.report(lat=None, long=None, address_string="1382 Dumont Ave")
+        r = self.client.post(
+            f"/console/follow/{first.tracking_number}/",
+            {"phone": "917-555-0123", "language": "es"},
+            follow=True,
+        )
+        self.assertContains(r, "The caller now follows this request")
+        self.assertContains(r, first.tracking_number)
+        self.assertEqual(ServiceRequest.objects.count(), 1)
+        follower = Follower.objects.get(request=first, phone__endswith="9175550123")
+        self.assertEqual(follower.language, "es")
+
+    def test_following_without_a_phone_or_email_says_what_is_needed(self):
+        first = self.report(lat=None, long=None, address_string="1382 Dumont Ave")
+        r = self.client.post(f"/console/follow/{first.tracking_number}/", {}, follow=True)
+        self.assertContains(r, "Give an e-mail address or a phone number")
+
     def test_an_emergency_type_says_transfer_to_911_and_has_no_form(self):
         r = self.client.get("/console/new/fire/")
         self.assertContains(r, "Transfer the caller to 911")

@@ -4,21 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from city311.accounts import access
 from city311.catalog.models import ServiceType, Urgency
 from city311.catalog.search import suggest_types
 from city311.geo.locate import LocationProblem, locate
+from city311.notifications.actions import follow_request
 from city311.servicerequests.actions import submit_request
 from city311.servicerequests.duplicates import find_duplicates
-from city311.servicerequests.errors import NoSuchRequest, SubmissionInvalid
+from city311.servicerequests.errors import NoSuchRequest, RequestError, SubmissionInvalid
 from city311.servicerequests.models import Channel
 from city311.servicerequests.queries import get_by_tracking_number
 from city311.servicerequests.validation import Submission
+
+
+def _staff(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) else None
 
 
 def _call_taker(request: HttpRequest) -> None:
@@ -126,6 +135,30 @@ def new_request(request: HttpRequest, service_code: str) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def follow_instead(request: HttpRequest, tracking_number: str) -> HttpResponse:
+    """The caller means an open request already filed: they follow it instead of filing again."""
+    _call_taker(request)
+    try:
+        sr = get_by_tracking_number(tracking_number)
+    except NoSuchRequest as e:
+        raise Http404(e.message) from None
+    post = request.POST
+    try:
+        follow_request(
+            sr,
+            email=post.get("email", ""),
+            phone=post.get("phone", ""),
+            language=post.get("language", "en"),
+            by=_staff(request),
+        )
+    except RequestError as e:
+        messages.error(request, f"{e.message} Or file a new request below.")
+        return redirect("console:new", service_code=sr.service_type.service_code)
+    return redirect(reverse("console:filed", args=[sr.tracking_number]) + "?following=1")
+
+
+@login_required
 def filed(request: HttpRequest, tracking_number: str) -> HttpResponse:
     _call_taker(request)
     try:
@@ -134,4 +167,7 @@ def filed(request: HttpRequest, tracking_number: str) -> HttpResponse:
         raise Http404(e.message) from None
     digits = sr.tracking_number.replace("-", "")
     spoken = ", ".join(" ".join(group) for group in (digits[:3], digits[3:7], digits[7:]))
-    return render(request, "console/filed.html", {"sr": sr, "spoken": spoken})
+    following = request.GET.get("following") == "1"
+    return render(
+        request, "console/filed.html", {"sr": sr, "spoken": spoken, "following": following}
+    )

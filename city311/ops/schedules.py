@@ -7,6 +7,8 @@ from django_q.models import Schedule
 SCHEDULES = [
     # (task path, minutes between runs)
     ("city311.servicerequests.tasks.flag_overdue_requests", 5),
+    # Notifications: events nobody handled, claims of dead workers, retries that are due.
+    ("city311.notifications.tasks.sweep", 1),
 ]
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from city311.accounts import access
 from city311.catalog.models import Department
+from city311.notifications.queries import deliveries_for
 from city311.servicerequests import actions
 from city311.servicerequests.errors import NoSuchRequest, RequestError
 from city311.servicerequests.models import ServiceRequest
@@ -69,6 +70,7 @@ def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
             "staff": queries.department_staff(sr),
             "nearby": queries.possible_duplicates(sr),
             "areas": queries.area_labels(sr),
+            "deliveries": deliveries_for(sr),
             "note_form": forms.NoteForm(),
             "close_form": forms.CloseForm(),
             "reopen_form": forms.ReopenForm(),

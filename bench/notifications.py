@@ -1,0 +1,264 @@
+"""How fast notifications travel: a real worker, a real SMTP server, all on loopback.
+
+    .venv/bin/python bench/notifications.py [--messages 2000] [--rate 100] [--seconds 20]
+        [--redis redis://127.0.0.1:6379/14]
+
+Prints (1) messages delivered per second by one worker sending a backlog to a local SMTP
+server, and (2) the delay from a request's history event to the SMTP server accepting the
+message about it, p50 and p99, while events arrive at --rate per second.
+
+Runs on a fresh database under a temporary CITY311_DATA_DIR (SQLite), or on DATABASE_URL if set
+(it must be a database you can wipe: the benchmark migrates and fills it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("CITY311_DATA_DIR", tempfile.mkdtemp(prefix="city311-bench-"))
+os.environ["DJANGO_SETTINGS_MODULE"] = "city311.settings"
+# A queue of its own, so a shared Redis never hands these tasks to another worker.
+os.environ["CITY311_QUEUE_NAME"] = f"bench-{os.getpid()}"
+# The task queue: the database (the default) or, with --redis URL, Redis.
+if "--redis" in sys.argv:
+    os.environ["REDIS_URL"] = sys.argv[sys.argv.index("--redis") + 1]
+else:
+    os.environ.pop("REDIS_URL", None)
+
+import django  # noqa: E402
+
+django.setup()
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import override_settings  # noqa: E402
+from django_q.tasks import async_task  # noqa: E402
+
+from city311.catalog.models import Department, ServiceType, SlaUnit  # noqa: E402
+from city311.notifications.actions import plan_deliveries  # noqa: E402
+from city311.notifications.models import Delivery, Status  # noqa: E402
+from city311.servicerequests.actions import add_note, submit_request  # noqa: E402
+from city311.servicerequests.models import RequestEvent, ServiceRequest  # noqa: E402
+from city311.servicerequests.validation import Submission  # noqa: E402
+
+QUEUE = os.environ["CITY311_QUEUE_NAME"]
+
+
+class Stamps:
+    """An SMTP handler noting when it accepted each message, by Message-ID."""
+
+    def __init__(self) -> None:
+        self.accepted: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        now = time.time()
+        for line in envelope.content.split(b"\n", 60):
+            if line.lower().startswith(b"message-id:"):
+                key = line.split(b"<", 1)[1].split(b"@", 1)[0].decode()
+                with self.lock:
+                    self.accepted[key] = now
+                break
+        return "250 OK"
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.accepted)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def database_url() -> str:
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    return os.environ["DATABASE_URL"]
+
+
+def start_worker(port: int, processes: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(port),
+        "CITY311_WORKER_PROCESSES": str(processes),
+        "CITY311_LOG_LEVEL": "WARNING",
+        "CITY311_QUEUE_NAME": QUEUE,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "city311", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+
+
+def wait_until(check, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def setup_city() -> None:
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    streets = Department.objects.create(name="Streets", slug="streets")
+    ServiceType.objects.create(
+        service_code="pothole",
+        service_name="Pothole",
+        department=streets,
+        location_required=False,
+        sla_amount=5,
+        sla_unit=SlaUnit.CALENDAR_DAYS,
+    )
+
+
+def report(i: int) -> ServiceRequest:
+    return submit_request(
+        Submission(service_code="pothole", description="Bench", email=f"bench{i}@example.org")
+    )
+
+
+def throughput(stamps: Stamps, port: int, messages: int) -> float:
+    """A backlog of `messages` due deliveries, sent by one worker process."""
+    with override_settings(CITY311_EVENT_HANDLERS=[]):
+        for i in range(messages):
+            report(i)
+    for event in RequestEvent.objects.all():  # the routing events too: nothing left waiting
+        plan_deliveries(event)
+    assert Delivery.objects.filter(status=Status.PENDING).count() == messages
+    worker = start_worker(port, processes=1)
+    try:
+        time.sleep(4)  # let the worker start: the clock measures sending, not start-up
+        start = time.time()
+        for _ in range(messages // 1000 + 1):
+            async_task("city311.notifications.tasks.send_due_deliveries")
+        if not wait_until(lambda: stamps.count() >= messages, timeout=600):
+            raise SystemExit(f"only {stamps.count()} of {messages} messages arrived")
+        elapsed = max(stamps.accepted.values()) - start
+    finally:
+        stop_worker(worker)
+    return messages / elapsed
+
+
+THREADS = 4
+
+
+def note_at_rate(
+    pool: list[ServiceRequest], first: int, step: int, rate: int, total: int, start: float
+) -> None:
+    """Record events number first, first + step... each at start + n / rate."""
+    try:
+        for n in range(first, total, step):
+            lag = start + n / rate - time.monotonic()
+            if lag > 0:
+                time.sleep(lag)
+            add_note(pool[n % len(pool)], text=f"Update {n}", public=True, by=None)
+    finally:
+        connection.close()
+
+
+def latency(stamps: Stamps, port: int, rate: int, seconds: int) -> tuple[float, float, int]:
+    """Public notes at `rate` per second on followed requests; event → SMTP accepted."""
+    with override_settings(CITY311_EVENT_HANDLERS=[]):
+        pool = [report(100_000 + i) for i in range(50)]
+    for event in RequestEvent.objects.filter(request__in=pool):
+        plan_deliveries(event)  # the reporters follow; their "received" messages are not timed
+    Delivery.objects.filter(request__in=pool).update(status=Status.SENT)
+    worker = start_worker(port, processes=2)
+    try:
+        time.sleep(4)
+        total = rate * seconds
+        start = time.monotonic()
+        # A few threads share the rate: one alone cannot record 100 events a second here.
+        threads = [
+            threading.Thread(target=note_at_rate, args=(pool, t, THREADS, rate, total, start))
+            for t in range(THREADS)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        achieved = total / (time.monotonic() - start)
+        timed = Delivery.objects.filter(kind="request.note")
+        wait_until(lambda: timed.filter(status=Status.SENT).count() >= total, timeout=120 + seconds)
+    finally:
+        stop_worker(worker)
+    delays = []
+    for pk, at in timed.values_list("pk", "event__at"):
+        accepted = stamps.accepted.get(f"delivery-{pk}")
+        if accepted is not None:
+            delays.append(accepted - at.timestamp())
+    if len(delays) < total:
+        print(f"  warning: {total - len(delays)} of {total} messages did not arrive in time")
+    delays.sort()
+    p50 = statistics.median(delays)
+    p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
+    print(f"  events recorded at {achieved:.0f}/s")
+    return p50, p99, len(delays)
+
+
+def main() -> None:
+    # The SMTP server's and the queue's chatter.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    logging.getLogger("django-q").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--rate", type=int, default=100)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--redis", default="", help="use Redis as the task queue's broker")
+    args = parser.parse_args()
+    setup_city()
+    stamps = Stamps()
+    smtp = Controller(stamps, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    try:
+        print(f"database: {connection.vendor}")
+        rate = throughput(stamps, smtp.port, args.messages)
+        print(f"throughput: {rate:.0f} messages/s delivered by one worker process")
+        p50, p99, n = latency(stamps, smtp.port, args.rate, args.seconds)
+        print(
+            f"event → SMTP accepted at {args.rate} events/s: p50 {p50 * 1000:.0f} ms, "
+            f"p99 {p99 * 1000:.0f} ms ({n} messages, one worker of 2 processes, "
+            f"queue in {'Redis' if args.redis else 'the database'})"
+        )
+    finally:
+        smtp.stop()
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
+if __name__ == "__main__":
+    main()

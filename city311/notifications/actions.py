@@ -1,0 +1,344 @@
+"""Following requests, stopping, the survey, and planning who is told about an event."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from city311.notifications.models import (
+    Delivery,
+    Follower,
+    HandledEvent,
+    Role,
+    Status,
+    SurveyResponse,
+)
+from city311.servicerequests import events
+from city311.servicerequests.actions import reopen_request
+from city311.servicerequests.errors import RequestError
+from city311.servicerequests.models import (
+    Channel as RequestChannel,
+)
+from city311.servicerequests.models import (
+    Contact,
+    RequestEvent,
+    Resolution,
+    ServiceRequest,
+)
+
+# The events residents hear about.
+TELLS_FOLLOWERS = {
+    events.SUBMITTED,
+    events.ROUTED,
+    events.TRANSFERRED,
+    events.STARTED,
+    events.NOTE,
+    events.CLOSED,
+    events.REOPENED,
+    events.PARENT_CLOSED,
+}
+# The parent's news that also reaches the followers of requests merged into it. Its closing
+# reaches them through the request.parent_closed event on their own request instead.
+PASSED_TO_MERGED = {events.ROUTED, events.TRANSFERRED, events.STARTED, events.NOTE, events.REOPENED}
+# Every kind the planner reads (department alerts included).
+PLANNED = TELLS_FOLLOWERS
+
+_PHONE_NOISE = re.compile(r"[\s().\-/]+")
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ALTO", "PARAR"}
+
+
+def normalise_phone(text: str) -> str:
+    """A phone number in E.164 (+17185550199), or "" when it is not one."""
+    raw = _PHONE_NOISE.sub("", text or "")
+    if raw.startswith("+"):
+        digits = raw[1:]
+        return raw if digits.isdigit() and 8 <= len(digits) <= 15 else ""
+    if raw.startswith("00") and raw[2:].isdigit():
+        return "+" + raw[2:]
+    if not raw.isdigit():
+        return ""
+    country = settings.CITY311_SMS_COUNTRY_CODE
+    if country == "1" and len(raw) == 11 and raw.startswith("1"):
+        return "+" + raw
+    if country == "1" and len(raw) != 10:
+        return ""
+    return f"+{country}{raw.lstrip('0')}" if 7 <= len(raw) <= 14 else ""
+
+
+def _create_once(lookup: Q, **fields: Any) -> Follower:
+    """The follower matching `lookup`, creating it; two workers racing create one."""
+    existing = Follower.objects.filter(lookup).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Follower.objects.create(**fields)
+    except IntegrityError:
+        return Follower.objects.get(lookup)
+
+
+# Following
+
+
+def reporter_follows(sr: ServiceRequest, submitted: RequestEvent) -> Follower | None:
+    """The reporter follows their request unless they said no or left no way to reach them."""
+    if not submitted.data.get("wants_updates", True):
+        return None
+    contact = Contact.objects.filter(request=sr).first()
+    if contact is None:
+        return None
+    email, phone = contact.email.strip(), normalise_phone(contact.phone)
+    if not (email or phone):
+        return None
+    return _create_once(
+        Q(request=sr, role=Role.REPORTER),
+        request=sr,
+        role=Role.REPORTER,
+        email=email,
+        phone=phone,
+        language=contact.language,
+        confirmed_at=timezone.now(),
+        after_event_id=submitted.pk - 1,
+    )
+
+
+def follow_request(
+    sr: ServiceRequest,
+    *,
+    email: str = "",
+    phone: str = "",
+    language: str = "en",
+    by: User | None = None,
+) -> Follower:
+    """Anyone follows a request with an e-mail or phone number.
+
+    They are sent one confirmation message. Someone signed up by city staff (an operator on the
+    phone with them) follows at once; anyone else follows once they open the link in it.
+    Following again with the same address changes nothing and sends nothing.
+    """
+    email, phone = _checked_address(email, phone, language)
+    if sr.is_closed:
+        raise RequestError(
+            f"Request {sr.tracking_number} is closed, so there will be no more news about it."
+        )
+    same = Q(request=sr) & ((Q(email=email) & ~Q(email="")) | (Q(phone=phone) & ~Q(phone="")))
+    with transaction.atomic():
+        existing = Follower.objects.filter(same).first()
+        if existing is not None:
+            if existing.unsubscribed_at is not None:
+                existing.unsubscribed_at = None
+                existing.save(update_fields=["unsubscribed_at"])
+            return existing
+        now = timezone.now()
+        latest = sr.events.aggregate(latest=Max("pk"))["latest"] or 0
+        follower = _create_once(
+            same,
+            request=sr,
+            role=Role.FOLLOWER,
+            email=email,
+            phone=phone,
+            language=language,
+            confirmed_at=now if by is not None and by.is_authenticated else None,
+            after_event_id=latest,
+        )
+        Delivery.objects.bulk_create(
+            [
+                Delivery(follower=follower, request=sr, kind="follow.confirm", channel=channel)
+                for channel in follower.channels
+            ],
+            ignore_conflicts=True,
+        )
+        transaction.on_commit(
+            lambda: async_task("city311.notifications.tasks.send_to_follower", follower.pk)
+        )
+    return follower
+
+
+def _checked_address(email: str, phone: str, language: str) -> tuple[str, str]:
+    email = (email or "").strip()
+    if email:
+        try:
+            EmailValidator()(email)
+        except ValidationError:
+            raise RequestError("That is not an e-mail address, such as name@example.com.") from None
+    number = normalise_phone(phone) if (phone or "").strip() else ""
+    if (phone or "").strip() and not number:
+        raise RequestError("Enter a phone number that can receive texts, such as 212-555-0134.")
+    if not (email or number):
+        raise RequestError("Give an e-mail address or a phone number to hear about the request.")
+    if language not in dict(settings.LANGUAGES):
+        raise RequestError("Choose a language from: " + ", ".join(dict(settings.LANGUAGES)) + ".")
+    return email, number
+
+
+def confirm_follow(follower: Follower) -> Follower:
+    if follower.confirmed_at is None:
+        follower.confirmed_at = timezone.now()
+        follower.save(update_fields=["confirmed_at"])
+    return follower
+
+
+def unsubscribe(follower: Follower) -> Follower:
+    """Stop every message to this follower, including any not sent yet."""
+    with transaction.atomic():
+        if follower.unsubscribed_at is None:
+            follower.unsubscribed_at = timezone.now()
+            follower.save(update_fields=["unsubscribed_at"])
+        follower.deliveries.filter(status=Status.PENDING).update(
+            status=Status.CANCELLED, detail="stopped following"
+        )
+    return follower
+
+
+def stop_sms(phone: str) -> int:
+    """Someone replied STOP by SMS: no more texts to that number, on any request."""
+    number = normalise_phone(phone)
+    if not number:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        stopped = Follower.objects.filter(phone=number, unsubscribed_at__isnull=True)
+        Delivery.objects.filter(follower__in=stopped, channel="sms", status=Status.PENDING).update(
+            status=Status.CANCELLED, detail="replied STOP"
+        )
+        # A follower with an e-mail too keeps hearing by e-mail; only the number goes.
+        count = stopped.filter(email="").update(unsubscribed_at=now)
+        count += stopped.exclude(email="").update(phone="")
+    return count
+
+
+def handle_inbound_sms(phone: str, body: str) -> bool:
+    """An SMS sent to the city's number; True when it was a STOP."""
+    if body.strip().upper() in STOP_WORDS:
+        stop_sms(phone)
+        return True
+    return False
+
+
+# The survey
+
+
+def survey_request(event: RequestEvent) -> ServiceRequest:
+    """The request a survey is about: the one that closed, or the parent a merged one followed."""
+    if event.kind == events.PARENT_CLOSED:
+        parent = ServiceRequest.objects.filter(tracking_number=event.data.get("parent")).first()
+        if parent is not None:
+            return parent
+    return event.request
+
+
+def answer_survey(
+    follower: Follower,
+    event: RequestEvent,
+    *,
+    fixed: bool | None,
+    satisfaction: int | None = None,
+    comment: str = "",
+) -> SurveyResponse:
+    """Record an answer; "not fixed" within the reopen window reopens the request."""
+    if satisfaction is not None and not 1 <= satisfaction <= 5:
+        raise RequestError("Choose how satisfied you are from 1 to 5.")
+    sr = survey_request(event)
+    comment = comment.strip()
+    with transaction.atomic():
+        response, _ = SurveyResponse.objects.select_for_update().get_or_create(
+            follower=follower, event=event, defaults={"request": sr}
+        )
+        response.fixed = fixed
+        response.satisfaction = satisfaction
+        response.comment = comment
+        response.answered_at = timezone.now()
+        if fixed is False and not response.reopened and sr.can_reopen():
+            reason = "The resident answered the survey: not fixed."
+            if comment:
+                reason += f" “{comment}”"
+            reopen_request(sr, reason=reason, by=None)
+            response.reopened = True
+        response.save()
+    return response
+
+
+# Planning the messages of an event
+
+
+def tells_followers(event: RequestEvent) -> bool:
+    sr = event.request
+    if event.kind not in TELLS_FOLLOWERS or sr.channel == RequestChannel.IMPORT:
+        return False
+    if event.data.get("imported"):
+        return False
+    if event.kind == events.NOTE and not event.public:
+        return False
+    # Routing at intake is told in the "received" message; only a later change of hands is news.
+    return not (event.kind == events.ROUTED and event.at == sr.requested_at)
+
+
+def _department_follower(sr: ServiceRequest) -> Follower | None:
+    department = sr.department
+    if department is None or not department.email:
+        return None
+    return _create_once(
+        Q(request=sr, role=Role.DEPARTMENT, email=department.email),
+        request=sr,
+        role=Role.DEPARTMENT,
+        email=department.email,
+        department=department,
+        confirmed_at=timezone.now(),
+    )
+
+
+def _department_kind(event: RequestEvent) -> str:
+    sr = event.request
+    if event.kind in (events.SUBMITTED, events.TRANSFERRED) and sr.urgent:
+        return "department.urgent"
+    # Reopened by nobody on the staff: a resident through the survey.
+    if event.kind == events.REOPENED and event.actor_id is None:
+        return "department.reopened"
+    return ""
+
+
+def plan_deliveries(event: RequestEvent) -> int:
+    """Write the deliveries an event calls for. Idempotent: run it as often as you like."""
+    sr = event.request
+    rows: list[Delivery] = []
+    if event.kind == events.SUBMITTED and sr.channel != RequestChannel.IMPORT:
+        reporter_follows(sr, event)
+    if tells_followers(event):
+        followers = Follower.objects.active().filter(
+            role__in=[Role.REPORTER, Role.FOLLOWER], after_event_id__lt=event.pk
+        )
+        mine = followers.filter(request=sr)
+        if event.kind in PASSED_TO_MERGED:
+            mine = mine | followers.filter(
+                request__duplicate_of=sr, request__resolution=Resolution.DUPLICATE
+            )
+        seen: set[tuple[str, str]] = set()
+        for follower in mine.order_by("pk"):
+            for channel in follower.channels:
+                # One message per address, even when it follows the request and a merged one.
+                if (channel, follower.address(channel)) in seen:
+                    continue
+                seen.add((channel, follower.address(channel)))
+                rows.append(
+                    Delivery(
+                        follower=follower, request=sr, event=event, kind=event.kind, channel=channel
+                    )
+                )
+    kind = _department_kind(event)
+    department = _department_follower(sr) if kind else None
+    if department is not None:
+        rows.append(
+            Delivery(follower=department, request=sr, event=event, kind=kind, channel="email")
+        )
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    HandledEvent.objects.bulk_create([HandledEvent(event=event)], ignore_conflicts=True)
+    return len(rows)

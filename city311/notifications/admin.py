@@ -1,0 +1,54 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from city311.notifications.messages import forget_overrides
+from city311.notifications.models import Delivery, MessageTemplate, SurveyResponse
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    list_display = ["kind", "language", "service_type"]
+    list_filter = ["kind", "language"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        forget_overrides()  # this process shows the new wording at once; workers within 30 s
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """Read-only: what was sent and how it went. Addresses are not shown."""
+
+    list_display = ["pk", "request", "kind", "channel", "status", "attempts", "sent_at"]
+    list_filter = ["status", "channel", "kind"]
+    fields = (
+        "request",
+        "kind",
+        "channel",
+        "status",
+        "attempts",
+        "due_at",
+        "sent_at",
+        "detail",
+        "error",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SurveyResponse)
+class SurveyResponseAdmin(admin.ModelAdmin):
+    list_display = ["request", "fixed", "satisfaction", "answered_at", "reopened"]
+    list_filter = ["fixed", "satisfaction"]
+    fields = ("request", "fixed", "satisfaction", "comment", "answered_at", "reopened")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

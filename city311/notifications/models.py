@@ -1,0 +1,251 @@
+"""Who follows a request, the messages they are sent, and what they answer to the survey."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.template import Template, TemplateSyntaxError
+from django.utils import timezone
+
+from city311.catalog.models import Department, ServiceType
+from city311.servicerequests.models import RequestEvent, ServiceRequest
+
+
+class Role(models.TextChoices):
+    REPORTER = "reporter", "Reporter"
+    FOLLOWER = "follower", "Follower"
+    # A department's shared mailbox: hears of urgent requests and residents' reopens only.
+    DEPARTMENT = "department", "Department"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    SMS = "sms", "SMS"
+
+
+class FollowerQuerySet(models.QuerySet["Follower"]):
+    def active(self) -> FollowerQuerySet:
+        return self.filter(unsubscribed_at__isnull=True, confirmed_at__isnull=False)
+
+
+class Follower(models.Model):
+    """Someone who hears about one request. Their address is personal data: never log it."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="followers")
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.FOLLOWER)
+    email = models.EmailField(blank=True)
+    # E.164 (+17185550199), so an inbound STOP from a provider matches it.
+    phone = models.CharField(max_length=20, blank=True)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # A follower hears of events recorded after this one (ids grow with time across requests).
+    after_event_id = models.BigIntegerField(default=0)
+    # The reporter and people an operator signs up are confirmed at once; anyone else confirms
+    # once from the first message, so nobody can sign a stranger's address up for messages.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = FollowerQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "email"], condition=~Q(email=""), name="follower_one_email"
+            ),
+            models.UniqueConstraint(
+                fields=["request", "phone"], condition=~Q(phone=""), name="follower_one_phone"
+            ),
+        ]
+        # STOP by SMS: every follower with the phone number that wrote.
+        indexes = [models.Index(fields=["phone"], name="follower_phone", condition=~Q(phone=""))]
+
+    def __str__(self) -> str:
+        # Never the address: this text can end up in logs and admin messages.
+        return f"{self.get_role_display()} {self.pk} of {self.request_id}"
+
+    @property
+    def channels(self) -> list[str]:
+        pairs = ((Channel.EMAIL, self.email), (Channel.SMS, self.phone))
+        return [channel for channel, address in pairs if address]
+
+    def address(self, channel: str) -> str:
+        return self.email if channel == Channel.EMAIL else self.phone
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Being sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    # The follower stopped following before it went out.
+    CANCELLED = "cancelled", "Not sent"
+
+
+class Delivery(models.Model):
+    """One message to one follower on one channel: the unit the workers send.
+
+    The unique (follower, event, channel) is the idempotency key: however often an event is
+    handled, a follower gets at most one message about it on each channel.
+    """
+
+    follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="deliveries")
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="+")
+    # Empty for messages that are not about an event (the follow confirmation).
+    event = models.ForeignKey(
+        RequestEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    # Which message: an event kind ("request.closed"), "follow.confirm", "department.urgent"...
+    kind = models.CharField(max_length=40)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # What the server or provider said: "delivered to the SMTP server", "invalid number".
+    detail = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["follower", "event", "channel"],
+                condition=Q(event__isnull=False),
+                name="delivery_once_per_event",
+            ),
+            models.UniqueConstraint(
+                fields=["follower", "kind", "channel"],
+                condition=Q(event__isnull=True),
+                name="delivery_once_per_kind",
+            ),
+        ]
+        indexes = [
+            # Due deliveries (city311.notifications.tasks.send_due_deliveries).
+            models.Index(
+                fields=["due_at"], name="delivery_pending_due", condition=Q(status="pending")
+            ),
+            # Claims left by a worker that died (city311.notifications.tasks.sweep).
+            models.Index(
+                fields=["claimed_at"], name="delivery_sending", condition=Q(status="sending")
+            ),
+            # The staff view of a request's messages (queries.deliveries_for).
+            models.Index(fields=["request", "created_at"], name="delivery_request"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.pk}: {self.kind} by {self.channel}, {self.status}"
+
+
+class HandledEvent(models.Model):
+    """An event whose deliveries were planned: the sweep skips it."""
+
+    event = models.OneToOneField(
+        RequestEvent, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Handled {self.event_id}"
+
+
+class SweepCursor(models.Model):
+    """How far the sweep has looked for events nobody handled (one row)."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    # Every event up to here was looked at by the sweep.
+    done_upto = models.BigIntegerField(default=0)
+    # The newest event seen by the previous sweep: the next one moves done_upto at most here,
+    # so an event whose transaction committed late is still looked at.
+    seen_upto = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.done_upto}"
+
+
+class MessageKind(models.TextChoices):
+    SUBMITTED = "request.submitted", "Received"
+    ROUTED = "request.routed", "Routed"
+    TRANSFERRED = "request.transferred", "Transferred"
+    STARTED = "request.started", "In progress"
+    NOTE = "request.note", "Public note"
+    CLOSED = "request.closed", "Closed"
+    REOPENED = "request.reopened", "Reopened"
+    PARENT_CLOSED = "request.parent_closed", "Merged request closed"
+    FOLLOW_CONFIRM = "follow.confirm", "Follow confirmation"
+    DEPARTMENT_URGENT = "department.urgent", "Urgent request (to the department)"
+    DEPARTMENT_REOPENED = "department.reopened", "Reopened by the resident (to the department)"
+
+
+class MessageTemplate(models.Model):
+    """An administrator's wording of one message, replacing the built-in one.
+
+    Django template syntax, with the same variables as the files under
+    templates/notifications/. An empty part keeps the built-in wording for that part.
+    """
+
+    kind = models.CharField(max_length=40, choices=MessageKind.choices)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    service_type = models.ForeignKey(
+        ServiceType,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        help_text="Empty for every service type.",
+        related_name="+",
+    )
+    subject = models.CharField(max_length=200, blank=True)
+    text = models.TextField(blank=True, help_text="The e-mail's plain text.")
+    html = models.TextField(blank=True, help_text="The e-mail's HTML.")
+    sms = models.TextField(blank=True, help_text="The SMS: keep it short, the link is added.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "language", "service_type"], name="template_one_per_type"
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "language"],
+                condition=Q(service_type__isnull=True),
+                name="template_one_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.language}, {self.service_type or 'any type'})"
+
+    def clean(self) -> None:
+        errors = {}
+        for part in ("subject", "text", "html", "sms"):
+            try:
+                Template(getattr(self, part))
+            except TemplateSyntaxError as e:
+                errors[part] = f"This is not a valid template: {e}"
+        if errors:
+            raise ValidationError(errors)
+
+
+class SurveyResponse(models.Model):
+    """A follower's answer to the survey sent with a closed request."""
+
+    follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="surveys")
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="surveys")
+    event = models.ForeignKey(RequestEvent, on_delete=models.CASCADE, related_name="+")
+    fixed = models.BooleanField(null=True)
+    satisfaction = models.PositiveSmallIntegerField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    answered_at = models.DateTimeField(default=timezone.now)
+    reopened = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "event"], name="survey_once_per_close")
+        ]
+
+    def __str__(self) -> str:
+        return f"Survey {self.pk} on {self.request_id}"

@@ -1,0 +1,103 @@
+"""Pages residents reach from a message, without signing in, and the inbound SMS webhook."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import render
+from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from city311.notifications import actions, tokens
+from city311.notifications.forms import SurveyForm
+from city311.notifications.models import Follower
+from city311.servicerequests.errors import RequestError
+from city311.servicerequests.models import RequestEvent
+
+
+def _follower(salt: str, token: str) -> tuple[Follower | None, dict]:
+    values = tokens.read(salt, token) or {}
+    follower = Follower.objects.select_related("request").filter(pk=values.get("f", 0)).first()
+    return follower, values
+
+
+def _invalid(request: HttpRequest) -> HttpResponse:
+    return render(request, "notifications/invalid_link.html", status=404)
+
+
+@csrf_exempt
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks, POST stops: link checkers that open every link must not unsubscribe anyone.
+
+    The POST needs no CSRF token: mail programs post here directly (RFC 8058 one-click), and
+    the signed token already proves the link came from a message.
+    """
+    follower, _ = _follower(tokens.UNSUBSCRIBE, token)
+    if follower is None:
+        return _invalid(request)
+    with translation.override(follower.language):
+        if request.method == "POST":
+            actions.unsubscribe(follower)
+        return render(
+            request,
+            "notifications/unsubscribe.html",
+            {"follower": follower, "sr": follower.request, "done": request.method == "POST"},
+        )
+
+
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    follower, _ = _follower(tokens.CONFIRM, token)
+    if follower is None:
+        return _invalid(request)
+    with translation.override(follower.language):
+        actions.confirm_follow(follower)
+        return render(request, "notifications/confirmed.html", {"sr": follower.request})
+
+
+def survey(request: HttpRequest, token: str) -> HttpResponse:
+    follower, values = _follower(tokens.SURVEY, token)
+    event = RequestEvent.objects.filter(pk=values.get("e", 0)).first()
+    if follower is None or event is None:
+        return _invalid(request)
+    sr = actions.survey_request(event)
+    with translation.override(follower.language):
+        if request.method != "POST":
+            form = SurveyForm(initial={"fixed": request.GET.get("fixed", "")})
+            return render(request, "notifications/survey.html", {"form": form, "sr": sr})
+        form = SurveyForm(request.POST)
+        if form.is_valid():
+            try:
+                response = actions.answer_survey(
+                    follower,
+                    event,
+                    fixed=form.fixed_answer(),
+                    satisfaction=form.satisfaction_answer(),
+                    comment=form.cleaned_data["comment"],
+                )
+            except RequestError as e:
+                form.add_error(None, e.message)
+            else:
+                return render(
+                    request, "notifications/survey_thanks.html", {"sr": sr, "response": response}
+                )
+        return render(request, "notifications/survey.html", {"form": form, "sr": sr}, status=400)
+
+
+@csrf_exempt
+@require_POST
+def twilio_inbound(request: HttpRequest) -> HttpResponse:
+    """Twilio posts each SMS sent to the city's number here; STOP stops texts to that number."""
+    if settings.TWILIO_AUTH_TOKEN:
+        from twilio.request_validator import RequestValidator
+
+        validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+        url = settings.CITY311_SITE_URL.rstrip("/") + request.get_full_path()
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not validator.validate(url, request.POST.dict(), signature):
+            return HttpResponseForbidden("Bad signature.")
+    actions.handle_inbound_sms(request.POST.get("From", ""), request.POST.get("Body", ""))
+    # An empty reply: Twilio itself answers STOP with the carrier's required confirmation.
+    return HttpResponse(
+        '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', content_type="text/xml"
+    )
