@@ -26,6 +26,7 @@ class LocationTests(LocatedCityTestCase):
         self.assertAlmostEqual(sr.long, small_city.dumont_long(1382), places=4)
         self.assertEqual(sr.location_match, "address")
         self.assertEqual(sr.address_id, "dumont-1382")
+        self.assertEqual(sr.zipcode, "11208")
 
     def test_the_areas_are_recorded_as_filed(self):
         sr = self.report(lat=40.67, long=-73.93, address_string="")

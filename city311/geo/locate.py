@@ -30,6 +30,7 @@ class Located:
     match: str  # point, address, interpolated, intersection, place, street, unverified
     confidence: float | None = None
     address_id: str = ""
+    postcode: str = ""
     areas: list[Area] = field(default_factory=list)
     in_city: bool = True
 
@@ -62,7 +63,7 @@ def locate(
         if not address_string:
             nearest = geocoding.reverse(lat, long)
             if nearest is not None and (nearest.distance_m or 0) <= NEAREST_ADDRESS_M:
-                located.address = nearest.address
+                located.address, located.postcode = nearest.address, nearest.postcode
     elif address_string:
         candidates = geocoding.geocode(address_string, limit=1)
         if not candidates:
@@ -75,7 +76,13 @@ def locate(
             )
         best = candidates[0]
         located = Located(
-            best.lat, best.long, best.address, best.match, best.confidence, best.address_id
+            best.lat,
+            best.long,
+            best.address,
+            best.match,
+            best.confidence,
+            best.address_id,
+            best.postcode,
         )
     else:
         return None
@@ -91,7 +98,7 @@ def _by_address_id(address_id: str) -> Located:
             "address_id", f"There is no address with id {address_id!r}; send lat/long instead."
         )
     address = f"{point.number} {point.street}, {point.city} {point.postcode}".strip(" ,")
-    return Located(point.lat, point.long, address, "address", 1.0, point.source_id)
+    return Located(point.lat, point.long, address, "address", 1.0, point.source_id, point.postcode)
 
 
 def _add_areas(located: Located) -> None:

@@ -100,7 +100,7 @@ def _build(sub: Submission, checked: Checked, routed: Route) -> ServiceRequest:
         location_confidence=located.confidence if located else None,
         areas=located.areas_snapshot() if located else {},
         possible_duplicate_of=duplicates[0][0] if duplicates else None,
-        zipcode=(sub.zipcode or "").strip(),
+        zipcode=((sub.zipcode or "").strip() or (located.postcode if located else ""))[:10],
         media_url=sub.media_url or "",
         channel=sub.channel,
         application=sub.application,
