@@ -19,8 +19,8 @@ from city311.servicerequests.models import Channel, Resolution
 from city311.test import CityMixin
 
 FORMATS = ["json", "xml"]
-# Real cities' Open311 answers, in the shared folder beside the repository.
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "open311"
+# Real answers of Bloomington IN's Open311 server (recorded by the civicbot package, MIT).
+SAMPLES = Path(__file__).resolve().parent / "data" / "open311"
 BASE = "/open311/v2"
 # XML list wrappers and their items, as the spec names them.
 ITEMS = {
