@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from city311.notifications.messages import Message
 
 
@@ -21,7 +23,7 @@ class PermanentFailure(Exception):
     """Trying again cannot help: the address or number is refused for good."""
 
 
-class Transport:
+class Transport(ABC):
     """Sends one message to one address.
 
     `open`/`close` bracket a batch, so a transport can keep one connection for many messages.
@@ -30,14 +32,15 @@ class Transport:
     address: they are stored and logged.
     """
 
-    def open(self) -> None:
-        pass
+    def open(self) -> None:  # noqa: B027 - optional hook: most transports need no batch setup
+        """Prepare for a batch of sends (e.g. open one SMTP connection)."""
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027 - optional hook, the pair of open()
+        """End a batch of sends."""
 
+    @abstractmethod
     def send(self, address: str, message: Message, *, key: str) -> str:
-        raise NotImplementedError
+        """Send `message` to `address`; `key` identifies the delivery across retries."""
 
 
 def scrub(text: str, address: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,12 @@ from city311.notifications.channels.base import (
 from city311.notifications.messages import Message
 
 
-class SmsProvider:
+class SmsProvider(ABC):
     """Sends one text to one E.164 number; returns the provider's words or raises a failure."""
 
+    @abstractmethod
     def send_text(self, number: str, text: str, *, key: str) -> str:
-        raise NotImplementedError
+        """Send one text; return the provider's words."""
 
 
 class FileProvider(SmsProvider):
