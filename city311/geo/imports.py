@@ -262,13 +262,7 @@ def import_places(path: Path) -> ImportReport:
                 source=path.name[:200],
             )
         )
-    if not places:
-        raise GeoImportError(f"{path.name} has no usable place; nothing was changed.")
-    with transaction.atomic():
-        Place.objects.all().delete()
-        Place.objects.bulk_create(places, batch_size=1000)
-        bump_version("places", source=path.name, rows=len(places))
-    report.loaded = len(places)
+    report.loaded = _replace_all(Place, places, dataset="places", path=path, what="place")
     return report
 
 
@@ -330,13 +324,9 @@ def import_intersections(path: Path) -> ImportReport:
                 long=lon,
             )
         )
-    if not corners:
-        raise GeoImportError(f"{path.name} has no usable intersection; nothing was changed.")
-    with transaction.atomic():
-        Intersection.objects.all().delete()
-        Intersection.objects.bulk_create(corners, batch_size=2000)
-        bump_version("intersections", source=path.name, rows=len(corners))
-    report.loaded = len(corners)
+    report.loaded = _replace_all(
+        Intersection, corners, dataset="intersections", path=path, what="intersection"
+    )
     return report
 
 
@@ -358,3 +348,14 @@ def _csv_rows(
         for line, values in enumerate(reader, start=2):
             if any(v.strip() for v in values):
                 yield f"line {line}", dict(zip(header, values, strict=False))
+
+
+def _replace_all(model: Any, rows: list[Any], *, dataset: str, path: Path, what: str) -> int:
+    """Replace every row of a small dataset in one transaction; none to load changes nothing."""
+    if not rows:
+        raise GeoImportError(f"{path.name} has no usable {what}; nothing was changed.")
+    with transaction.atomic():
+        model.objects.all().delete()
+        model.objects.bulk_create(rows, batch_size=2000)
+        bump_version(dataset, source=path.name, rows=len(rows))
+    return len(rows)
