@@ -3,12 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from city311.ops import views as ops_views
+from city311.portal import views as portal_views
 
 admin.site.site_header = "city311 administration"
 admin.site.site_title = "city311"
 
 urlpatterns = [
-    path("", ops_views.home, name="home"),
+    path("", portal_views.home, name="home"),
     path("healthz", ops_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -1,5 +1,14 @@
 import pytest
 
+from city311.ops.assets import install_assets
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _front_end_libraries():
+    # The README's test command installs Python packages only; the pages' USWDS, htmx and
+    # Leaflet come from the npm registry through the same step `city311 up` runs.
+    install_assets(say=lambda line: None)
+
 
 @pytest.fixture(autouse=True)
 def _plain_static_files(settings):

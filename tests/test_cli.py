@@ -68,8 +68,10 @@ def test_up_serves_the_demo_city_and_stops_cleanly_and_keeps_its_data(tmp_path):
         assert wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), timeout=30)
         status, home = get(f"http://127.0.0.1:{port}/")
         assert status == 200 and "311" in home
-        stylesheet = re.search(r'href="(/static/css/city311\.[0-9a-f]+\.css)"', home).group(1)
-        assert get(f"http://127.0.0.1:{port}{stylesheet}")[0] == 200
+        # The portal's own stylesheet and USWDS's, installed from the npm registry, both served.
+        for pattern in (r"/static/portal/portal\.[0-9a-f]+\.css", r"/static/vendor/uswds/[^\"]+"):
+            stylesheet = re.search(f'href="({pattern})"', home).group(1)
+            assert get(f"http://127.0.0.1:{port}{stylesheet}")[0] == 200
         assert get(f"http://127.0.0.1:{port}/accounts/login/")[0] == 200
     finally:
         up.send_signal(signal.SIGINT)

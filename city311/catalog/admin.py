@@ -20,7 +20,7 @@ class DepartmentAdmin(admin.ModelAdmin):
 class AttributeInline(admin.TabularInline):
     model = ServiceAttribute
     extra = 0
-    fields = ["order", "code", "description", "datatype", "required", "variable"]
+    fields = ["order", "code", "description", "description_es", "datatype", "required", "variable"]
     show_change_link = True
 
 
@@ -42,6 +42,13 @@ class ServiceTypeAdmin(admin.ModelAdmin):
     filter_horizontal = ["related_types"]
     fieldsets = [
         (None, {"fields": ["service_code", "service_name", "description", "group", "keywords"]}),
+        (
+            "Spanish",
+            {
+                "fields": ["service_name_es", "description_es", "group_es", "referral_es"],
+                "description": "What Spanish-speaking residents read. Empty shows the English.",
+            },
+        ),
         (
             "Handling",
             {

@@ -7,14 +7,32 @@ from datetime import time
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import get_language
+
+
+class Translated:
+    """Catalog text residents read, in English and in Spanish (`<field>_es`).
+
+    The administrator edits both; an empty Spanish field falls back to the English one.
+    """
+
+    def translated(self, field: str, language: str | None = None) -> str:
+        if language is None:
+            language = get_language() or "en"
+        english = str(getattr(self, field) or "")
+        if language.lower().startswith("es"):
+            return str(getattr(self, f"{field}_es", "") or "") or english
+        return english
+
 
 code_validator = RegexValidator(
     r"^[A-Za-z0-9_.-]+$", "Use letters, digits, dots, dashes and underscores only."
 )
 
 
-class Department(models.Model):
+class Department(Translated, models.Model):
     name = models.CharField(max_length=120, unique=True)
+    name_es = models.CharField("name (Spanish)", max_length=120, blank=True)
     slug = models.SlugField(max_length=60, unique=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
@@ -40,13 +58,16 @@ class SlaUnit(models.TextChoices):
     CALENDAR_DAYS = "calendar_days", "Calendar days"
 
 
-class ServiceType(models.Model):
+class ServiceType(Translated, models.Model):
     """An Open311 service: something a resident can ask for."""
 
     service_code = models.CharField(max_length=60, unique=True, validators=[code_validator])
     service_name = models.CharField(max_length=120)
+    service_name_es = models.CharField("service name (Spanish)", max_length=120, blank=True)
     description = models.TextField(blank=True)
+    description_es = models.TextField("description (Spanish)", blank=True)
     group = models.CharField(max_length=80, blank=True)
+    group_es = models.CharField("group (Spanish)", max_length=80, blank=True)
     keywords = models.CharField(
         max_length=300, blank=True, help_text="Comma-separated words residents use for it."
     )
@@ -67,6 +88,7 @@ class ServiceType(models.Model):
         help_text="For matters another agency handles (police non-emergency line, health line): "
         "what to tell the resident. The request is still logged.",
     )
+    referral_es = models.TextField("referral (Spanish)", blank=True)
     active = models.BooleanField(default=True)
     display_order = models.PositiveIntegerField(default=100)
     duplicate_radius_m = models.PositiveIntegerField(
@@ -118,7 +140,7 @@ class Datatype(models.TextChoices):
     MULTIVALUELIST = "multivaluelist", "Choose any"
 
 
-class ServiceAttribute(models.Model):
+class ServiceAttribute(Translated, models.Model):
     """A question a service type asks: an Open311 attribute."""
 
     service_type = models.ForeignKey(
@@ -126,8 +148,10 @@ class ServiceAttribute(models.Model):
     )
     code = models.CharField(max_length=60, validators=[code_validator])
     description = models.CharField(max_length=300, help_text="The question, as residents read it.")
+    description_es = models.CharField("question (Spanish)", max_length=300, blank=True)
     datatype = models.CharField(max_length=20, choices=Datatype.choices, default=Datatype.STRING)
     datatype_description = models.CharField(max_length=200, blank=True)
+    datatype_description_es = models.CharField("hint (Spanish)", max_length=200, blank=True)
     required = models.BooleanField(default=False)
     # Open311's `variable`: false for an informational line that takes no answer.
     variable = models.BooleanField(default=True)
@@ -147,12 +171,13 @@ class ServiceAttribute(models.Model):
         return self.datatype in (Datatype.SINGLEVALUELIST, Datatype.MULTIVALUELIST)
 
 
-class AttributeValue(models.Model):
+class AttributeValue(Translated, models.Model):
     """One choice of a singlevaluelist or multivaluelist question."""
 
     attribute = models.ForeignKey(ServiceAttribute, on_delete=models.CASCADE, related_name="values")
     key = models.CharField(max_length=60)
     name = models.CharField(max_length=200)
+    name_es = models.CharField("name (Spanish)", max_length=200, blank=True)
     order = models.PositiveIntegerField(default=1)
 
     class Meta:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import defaultdict
 
 from rapidfuzz import fuzz, process
@@ -21,6 +22,7 @@ a an and are as at be been by can could do does for from had has have i i'm im i
 it's me my of off on or our please report request reporting so some someone that the their there
 there's theres they this to too up very was we were what when where which who will with you your
 just near next outside front behind across get got need needs want like since still again all
+de del el la las los lo un una unos unas mi mis hay que por para con en es esta este son al se
 """.split()
 )
 # Words residents add to anything ("pothole repair", "graffiti removal"): they say little about
@@ -32,7 +34,16 @@ complaint fix fixed service make safe help pick pickup outage
 """.split()
 )
 GENERIC_FACTOR = 0.25
-WEIGHTS = {"service_name": 3.0, "keywords": 2.5, "group": 0.5, "description": 0.5}
+# Spanish names count as names: a resident may write "bache" on the English page too.
+WEIGHTS = {
+    "service_name": 3.0,
+    "service_name_es": 3.0,
+    "keywords": 2.5,
+    "group": 0.5,
+    "group_es": 0.5,
+    "description": 0.5,
+    "description_es": 0.5,
+}
 # How much a name that reads like the whole query adds, relative to the rarest word.
 NAME_BONUS = 1.5
 _WORD = re.compile(r"[a-z0-9]+")
@@ -41,7 +52,10 @@ _WORD = re.compile(r"[a-z0-9]+")
 def words(text: str) -> list[str]:
     """Lowercase words without stopwords, plurals folded: "Potholes on 5th" -> [pothole, 5th]."""
     found = []
-    for word in _WORD.findall(text.lower()):
+    # Accents folded: "recolección" and "recoleccion" are one word.
+    plain = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    for word in _WORD.findall(plain):
         if word in STOPWORDS or len(word) < 2:
             continue
         if len(word) > 4 and word.endswith("ies"):
@@ -111,9 +125,14 @@ class CatalogIndex:
         ]
 
 
-def suggest_types(text: str, *, limit: int = 5) -> list[tuple[ServiceType, float]]:
-    """Active service types for a resident's words, best first, each with a score (best = 1)."""
-    types = list(
-        ServiceType.objects.filter(active=True).exclude(urgency=Urgency.EMERGENCY).order_by("pk")
-    )
-    return CatalogIndex(types).suggest(text, limit=limit)
+def suggest_types(
+    text: str, *, limit: int = 5, emergencies: bool = False
+) -> list[tuple[ServiceType, float]]:
+    """Active service types for a resident's words, best first, each with a score (best = 1).
+
+    Emergency types are left out unless asked for: the portal asks, to say "call 911".
+    """
+    types = ServiceType.objects.filter(active=True).order_by("pk")
+    if not emergencies:
+        types = types.exclude(urgency=Urgency.EMERGENCY)
+    return CatalogIndex(list(types)).suggest(text, limit=limit)

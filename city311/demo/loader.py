@@ -67,15 +67,21 @@ def load_catalog(path: Path = CATALOG) -> tuple[int, int]:
     for d in data["departments"]:
         departments[d["slug"]], _ = Department.objects.update_or_create(
             slug=d["slug"],
-            defaults={k: d.get(k, "") for k in ("name", "email", "phone", "hours", "description")},
+            defaults={
+                k: d.get(k, "")
+                for k in ("name", "name_es", "email", "phone", "hours", "description")
+            },
         )
     for order, t in enumerate(data["service_types"]):
         service_type, _ = ServiceType.objects.update_or_create(
             service_code=t["service_code"],
             defaults={
                 "service_name": t["service_name"],
+                "service_name_es": t.get("service_name_es", ""),
                 "description": t.get("description", ""),
+                "description_es": t.get("description_es", ""),
                 "group": t.get("group", ""),
+                "group_es": t.get("group_es", ""),
                 "keywords": t.get("keywords", ""),
                 "department": departments.get(t.get("department") or ""),
                 "urgency": t.get("urgency", Urgency.NORMAL),
@@ -84,6 +90,7 @@ def load_catalog(path: Path = CATALOG) -> tuple[int, int]:
                 "location_required": t.get("location_required", True),
                 "contact_required": t.get("contact_required", False),
                 "referral": t.get("referral", ""),
+                "referral_es": t.get("referral_es", ""),
                 "display_order": order,
                 "active": True,
             },
@@ -94,13 +101,21 @@ def load_catalog(path: Path = CATALOG) -> tuple[int, int]:
                 service_type=service_type,
                 code=a["code"],
                 description=a["description"],
+                description_es=a.get("description_es", ""),
                 datatype=a["datatype"],
                 datatype_description=a.get("datatype_description", ""),
+                datatype_description_es=a.get("datatype_description_es", ""),
                 required=a.get("required", False),
                 order=position,
             )
             AttributeValue.objects.bulk_create(
-                AttributeValue(attribute=attribute, key=v["key"], name=v["name"], order=i)
+                AttributeValue(
+                    attribute=attribute,
+                    key=v["key"],
+                    name=v["name"],
+                    name_es=v.get("name_es", ""),
+                    order=i,
+                )
                 for i, v in enumerate(a.get("values", []), start=1)
             )
     return len(data["departments"]), len(data["service_types"])

@@ -11,4 +11,6 @@ def city(request: HttpRequest) -> dict[str, str]:
         "city_name": settings.CITY311_CITY_NAME,
         "city_phone": settings.CITY311_PHONE,
         "emergency_phone": settings.CITY311_EMERGENCY_PHONE,
+        "city_hours": settings.CITY311_HOURS,
+        "outside_phone": settings.CITY311_OUTSIDE_PHONE,
     }

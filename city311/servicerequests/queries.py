@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from city311.servicerequests.errors import NoSuchRequest
 from city311.servicerequests.models import RequestEvent, ServiceRequest
@@ -28,3 +32,24 @@ def get_by_tracking_number(text: str) -> ServiceRequest:
 def history(sr: ServiceRequest, *, public_only: bool = False) -> QuerySet[RequestEvent]:
     events = sr.events.select_related("actor")
     return events.filter(public=True) if public_only else events
+
+
+def popular_service_codes(*, days: int = 90, limit: int = 6) -> list[str]:
+    """The types residents asked for most in the last `days`, most first (for the home page).
+
+    Cached for a quarter of an hour: with millions of requests the count is not free, and the
+    answer changes slowly.
+    """
+    key = f"popular-service-codes:{days}:{limit}"
+    codes = cache.get(key)
+    if codes is None:
+        since = timezone.now() - timedelta(days=days)
+        rows = (
+            ServiceRequest.objects.filter(requested_at__gte=since)
+            .values("service_type__service_code")
+            .annotate(n=Count("id"))
+            .order_by("-n")[:limit]
+        )
+        codes = [row["service_type__service_code"] for row in rows]
+        cache.set(key, codes, 15 * 60)
+    return list(codes)

@@ -54,6 +54,7 @@ class Command(BaseCommand):
         if not no_demo and not ServiceType.objects.exists():
             self.stdout.write("city311: empty database, loading the demo city...")
             call_command("demo", stdout=self.stdout)
+        call_command("install_assets", stdout=self.stdout)
         call_command("collectstatic", interactive=False, verbosity=0)
         self._serve(host, port)
 

@@ -1,0 +1,23 @@
+"""Reads of the catalog for residents' pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from city311.catalog.models import ServiceType, Urgency
+
+
+@dataclass
+class Group:
+    name: str
+    types: list[ServiceType] = field(default_factory=list)
+
+
+def groups_for_residents(language: str) -> list[Group]:
+    """Active types a resident may report, by group, in catalog order, named in `language`."""
+    groups: dict[str, Group] = {}
+    types = ServiceType.objects.filter(active=True).exclude(urgency=Urgency.EMERGENCY)
+    for service_type in types.order_by("group", "display_order", "service_name"):
+        name = service_type.translated("group", language) or "Other"
+        groups.setdefault(service_type.group, Group(name)).types.append(service_type)
+    return sorted(groups.values(), key=lambda g: g.name)
