@@ -30,7 +30,12 @@ from city311.notifications.models import (
     SweepCursor,
 )
 from city311.notifications.queries import deliveries_for
-from city311.notifications.tasks import handle_event, send_due_deliveries, sweep
+from city311.notifications.tasks import (
+    handle_event,
+    send_deliveries,
+    send_due_deliveries,
+    sweep,
+)
 from city311.servicerequests import actions as requests
 from city311.servicerequests.imports import HistoricalRecord, import_history
 from city311.servicerequests.models import Channel, RequestEvent, ServiceRequest
@@ -467,9 +472,7 @@ class SendingTests(NotificationTestCase):
         delivery = Delivery.objects.get(request=sr)
         Delivery.objects.filter(pk=delivery.pk).update(status=Status.PENDING)
         transport = SmsTransport(TwilioProvider(client=Client()))
-        from city311.notifications.tasks import send_one
-
-        send_one(delivery.pk, {"sms": transport}, set())
+        send_deliveries(Delivery.objects.filter(pk=delivery.pk), transports={"sms": transport})
         delivery.refresh_from_db()
         self.assertEqual((delivery.status, delivery.error), (Status.FAILED, "invalid number"))
         self.assertEqual(deliveries_for(sr)[0]["summary"], "SMS failed: invalid number")

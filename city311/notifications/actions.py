@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -10,7 +12,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -308,37 +310,88 @@ def _department_kind(event: RequestEvent) -> str:
 
 def plan_deliveries(event: RequestEvent) -> int:
     """Write the deliveries an event calls for. Idempotent: run it as often as you like."""
-    sr = event.request
+    return plan_many([event])
+
+
+def plan_many(planned: Sequence[RequestEvent]) -> int:
+    """Write the deliveries of several events with a few queries, whatever their number.
+
+    The events need their request (and its department) loaded. In id order, so a reporter
+    who starts following on "submitted" hears of the later events in the same batch.
+    Idempotent, like plan_deliveries: the unique constraints drop rows written before.
+    """
+    planned = sorted(planned, key=lambda e: e.pk)
+    for event in planned:
+        if event.kind == events.SUBMITTED and event.request.channel != RequestChannel.IMPORT:
+            reporter_follows(event.request, event)
+    telling = [event for event in planned if tells_followers(event)]
+    candidates = _followers_of(telling)
     rows: list[Delivery] = []
-    if event.kind == events.SUBMITTED and sr.channel != RequestChannel.IMPORT:
-        reporter_follows(sr, event)
-    if tells_followers(event):
-        followers = Follower.objects.active().filter(
-            role__in=[Role.REPORTER, Role.FOLLOWER], after_event_id__lt=event.pk
-        )
-        mine = followers.filter(request=sr)
-        if event.kind in PASSED_TO_MERGED:
-            mine = mine | followers.filter(
-                request__duplicate_of=sr, request__resolution=Resolution.DUPLICATE
-            )
-        seen: set[tuple[str, str]] = set()
-        for follower in mine.order_by("pk"):
-            for channel in follower.channels:
-                # One message per address, even when it follows the request and a merged one.
-                if (channel, follower.address(channel)) in seen:
-                    continue
-                seen.add((channel, follower.address(channel)))
-                rows.append(
-                    Delivery(
-                        follower=follower, request=sr, event=event, kind=event.kind, channel=channel
-                    )
+    for event in telling:
+        rows += _follower_rows(event, candidates)
+    for event in planned:
+        kind = _department_kind(event)
+        department = _department_follower(event.request) if kind else None
+        if department is not None:
+            rows.append(
+                Delivery(
+                    follower=department,
+                    request=event.request,
+                    event=event,
+                    kind=kind,
+                    channel="email",
                 )
-    kind = _department_kind(event)
-    department = _department_follower(sr) if kind else None
-    if department is not None:
-        rows.append(
-            Delivery(follower=department, request=sr, event=event, kind=kind, channel="email")
-        )
+            )
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    HandledEvent.objects.bulk_create([HandledEvent(event=event)], ignore_conflicts=True)
+    HandledEvent.objects.bulk_create(
+        [HandledEvent(event=event) for event in planned], ignore_conflicts=True
+    )
     return len(rows)
+
+
+def _followers_of(telling: list[RequestEvent]) -> dict[int, list[Follower]]:
+    """Active residents following the events' requests, or requests merged into them.
+
+    By request id; a follower of a merged request is listed under its parent too.
+    """
+    found: dict[int, list[Follower]] = defaultdict(list)
+    if not telling:
+        return found
+    active = Follower.objects.active().filter(role__in=[Role.REPORTER, Role.FOLLOWER])
+    for follower in active.filter(request_id__in={e.request_id for e in telling}):
+        found[follower.request_id].append(follower)
+    parents = {e.request_id for e in telling if e.kind in PASSED_TO_MERGED}
+    if parents:
+        merged = active.filter(
+            request__duplicate_of_id__in=parents, request__resolution=Resolution.DUPLICATE
+        ).annotate(parent_id=F("request__duplicate_of_id"))
+        for follower in merged:
+            found[follower.parent_id].append(follower)  # type: ignore[attr-defined]
+    return found
+
+
+def _follower_rows(event: RequestEvent, candidates: dict[int, list[Follower]]) -> list[Delivery]:
+    merged_too = event.kind in PASSED_TO_MERGED
+    followers = [
+        f
+        for f in candidates.get(event.request_id, [])
+        if f.after_event_id < event.pk and (merged_too or f.request_id == event.request_id)
+    ]
+    rows = []
+    seen: set[tuple[str, str]] = set()
+    for follower in sorted(followers, key=lambda f: f.pk):
+        for channel in follower.channels:
+            # One message per address, even when it follows the request and a merged one.
+            if (channel, follower.address(channel)) in seen:
+                continue
+            seen.add((channel, follower.address(channel)))
+            rows.append(
+                Delivery(
+                    follower=follower,
+                    request_id=event.request_id,
+                    event=event,
+                    kind=event.kind,
+                    channel=channel,
+                )
+            )
+    return rows

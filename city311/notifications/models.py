@@ -106,6 +106,8 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Random per claim: a worker claims several rows in one update, then reads back its own.
+    claim = models.CharField(max_length=32, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     # What the server or provider said: "delivered to the SMTP server", "invalid number".

@@ -1,29 +1,35 @@
 """Background work: turning events into deliveries, and sending them. Run by the task workers.
 
-The Delivery table is the work queue. A worker claims one row at a time with a conditional
-update (pending → sending); of two workers, only one gets the row. A claimed row is sent, then
-marked sent or failed.
+The Delivery table is the work queue. A worker claims a few due rows at once with one
+conditional update (pending → sending, stamped with a claim token of its own); of two workers,
+only one gets each row. It reads back the rows carrying its token, sends them one by one over
+one connection kept open across tasks, and marks each sent or failed as soon as the server
+has answered.
 
-A worker killed between claiming and marking leaves the row "sending". The sweep gives such
-rows back to the queue once their claim is older than CITY311_DELIVERY_LEASE_SECONDS (longer
-than any send can take), so nothing is lost. The one window that can duplicate is after the
-server accepted the message and before the row is marked sent (a few milliseconds): we choose
-to send again rather than lose it, and send with the same Message-ID so mail systems can tell
-the copy from a new message.
+A worker killed between claiming and marking leaves rows "sending" (at most CLAIM of them).
+The sweep gives such rows back to the queue once their claim is older than
+CITY311_DELIVERY_LEASE_SECONDS (longer than any send can take), so nothing is lost. The one
+window that can duplicate is after the server accepted a message and before its row is marked
+sent (a few milliseconds): we choose to send again rather than lose it, and send with the same
+Message-ID so mail systems can tell the copy from a new message.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import traceback
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.core.signals import setting_changed
 from django.db.models import F, Max, QuerySet
+from django.dispatch import receiver
 from django.utils import timezone
 
-from city311.notifications.actions import PLANNED, plan_deliveries
+from city311.notifications.actions import PLANNED, plan_many
 from city311.notifications.channels import (
     PermanentFailure,
     TemporaryFailure,
@@ -36,9 +42,20 @@ from city311.servicerequests.models import Channel, RequestEvent
 
 log = logging.getLogger(__name__)
 
-BATCH = 200
+# Events planned together: a burst of events costs a few queries, not a few per event.
+PLAN_BATCH = 200
+# Deliveries claimed by one update. More means fewer queries; but a worker killed mid-batch
+# leaves its unsent claims waiting for the lease, so keep it small.
+CLAIM = 20
+# One task sends for at most this long, then leaves the rest to the tasks queued behind it.
+SEND_SECONDS = 20.0
 # Events older than this are never announced by the sweep: news that late is no news.
 SWEEP_MAX_AGE = timedelta(days=2)
+
+# One transport per channel and worker process, kept across tasks: an SMTP connection costs
+# more than the message sent over it. A transport that fails closes its connection and opens
+# a new one for the next message.
+_transports: dict[str, Transport] = {}
 
 
 def handle_event(event_id: int) -> int:
@@ -46,24 +63,35 @@ def handle_event(event_id: int) -> int:
 
     In a burst, events are queued faster than a worker runs tasks; so each task also plans the
     later events still waiting and sends everything due. The first task to run clears the
-    burst, and the tasks behind it find their work done and return quickly.
+    burst, and the tasks behind it find their work done and return after two queries.
     """
-    plan_event(event_id)
-    plan_waiting_events()
-    return send_due_deliveries(limit=BATCH)
+    plan_events_from(event_id)
+    return send_due_deliveries()
+
+
+def _event_rows() -> QuerySet[RequestEvent]:
+    return RequestEvent.objects.select_related("request__department").filter(kind__in=PLANNED)
+
+
+def plan_events_from(event_id: int) -> int:
+    """Plan this event and the later ones not planned yet (their tasks are still queued)."""
+    waiting = list(
+        _event_rows()
+        .filter(pk__gte=event_id)
+        .exclude(pk__in=HandledEvent.objects.filter(event_id__gte=event_id).values("pk"))
+        .order_by("pk")[:PLAN_BATCH]
+    )
+    if waiting:
+        with transaction.atomic():
+            plan_many(waiting)
+    return len(waiting)
 
 
 def plan_event(event_id: int) -> None:
-    event = (
-        RequestEvent.objects.select_related("request__department", "request__service_type")
-        .filter(pk=event_id)
-        .first()
-    )
-    if event is None or event.kind not in PLANNED:
-        return
-    if not HandledEvent.objects.filter(event_id=event_id).exists():
+    event = _event_rows().filter(pk=event_id).first()
+    if event is not None and not HandledEvent.objects.filter(event_id=event_id).exists():
         with transaction.atomic():
-            plan_deliveries(event)
+            plan_many([event])
 
 
 def send_to_follower(follower_id: int) -> int:
@@ -71,65 +99,86 @@ def send_to_follower(follower_id: int) -> int:
     return send_deliveries(Delivery.objects.filter(follower_id=follower_id))
 
 
-def send_due_deliveries(limit: int = 1000) -> int:
+def send_due_deliveries(limit: int = 10_000) -> int:
     """Send every delivery that is due, oldest first."""
     return send_deliveries(Delivery.objects.all(), limit=limit)
 
 
-def send_deliveries(deliveries: QuerySet[Delivery], limit: int = BATCH) -> int:
-    """Claim and send the due ones among `deliveries`; the number sent."""
+def send_deliveries(
+    deliveries: QuerySet[Delivery],
+    *,
+    limit: int = 10_000,
+    transports: dict[str, Transport] | None = None,
+) -> int:
+    """Claim and send the due ones among `deliveries`, a few at a time; the number sent.
+
+    Stops after `limit` or SEND_SECONDS, whichever comes first: a task that ran on for
+    minutes would hold up the other tasks of its worker process.
+    """
+    transports = _transports if transports is None else transports
+    deadline = time.monotonic() + SEND_SECONDS
+    sent = tried = 0
+    while tried < limit and time.monotonic() < deadline:
+        batch = _claim(deliveries, min(CLAIM, limit - tried))
+        if not batch:
+            break
+        tried += len(batch)
+        sent += _send_batch(batch, transports)
+    return sent
+
+
+def _claim(deliveries: QuerySet[Delivery], count: int) -> list[Delivery]:
+    """Claim up to `count` due deliveries, oldest first; those this worker got."""
     now = timezone.now()
     # Oldest first, so one person's messages arrive in the order things happened.
     ids = list(
         deliveries.filter(status=Status.PENDING, due_at__lte=now)
         .order_by("due_at", "pk")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", flat=True)[:count]
     )
-    transports: dict[str, Transport] = {}
-    # After a channel's server fails to answer, the rest of its batch waits for the next sweep
-    # instead of each waiting out the same timeout.
-    unreachable: set[str] = set()
-    sent = 0
-    try:
-        for pk in ids:
-            sent += send_one(pk, transports, unreachable)
-    finally:
-        for transport in transports.values():
-            transport.close()
-    return sent
-
-
-def _claim(pk: int) -> Delivery | None:
-    now = timezone.now()
-    claimed = Delivery.objects.filter(pk=pk, status=Status.PENDING, due_at__lte=now).update(
-        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    if not ids:
+        return []
+    token = uuid.uuid4().hex
+    # Conditional: a row another worker claimed in the meantime is no longer pending.
+    Delivery.objects.filter(pk__in=ids, status=Status.PENDING, due_at__lte=now).update(
+        status=Status.SENDING, claimed_at=now, claim=token, attempts=F("attempts") + 1
     )
-    if not claimed:
-        return None
-    return Delivery.objects.select_related(
-        "follower", "event", "request__service_type", "request__department"
-    ).get(pk=pk)
+    return list(
+        Delivery.objects.select_related(
+            "follower", "event", "request__service_type", "request__department"
+        )
+        .filter(pk__in=ids, status=Status.SENDING, claim=token)
+        .order_by("due_at", "pk")
+    )
 
 
 def _finish(delivery: Delivery, **fields: object) -> None:
     # Only while our claim stands: a row the sweep handed to another worker is theirs now.
-    Delivery.objects.filter(
-        pk=delivery.pk, status=Status.SENDING, claimed_at=delivery.claimed_at
-    ).update(**fields)
+    Delivery.objects.filter(pk=delivery.pk, status=Status.SENDING, claim=delivery.claim).update(
+        **fields
+    )
 
 
-def send_one(pk: int, transports: dict[str, Transport], unreachable: set[str]) -> int:
-    delivery = _claim(pk)
-    if delivery is None:
-        return 0
+def _send_batch(batch: list[Delivery], transports: dict[str, Transport]) -> int:
+    # After a channel's server fails to answer, the rest of its batch goes back to the queue
+    # instead of each waiting out the same timeout.
+    unreachable: set[str] = set()
+    sent = 0
+    for delivery in batch:
+        if delivery.channel in unreachable:
+            _finish(delivery, status=Status.PENDING, claimed_at=None, attempts=F("attempts") - 1)
+            continue
+        sent += send_one(delivery, transports, unreachable)
+    return sent
+
+
+def send_one(delivery: Delivery, transports: dict[str, Transport], unreachable: set[str]) -> int:
+    """Send one claimed delivery and record how it went; 1 when it was sent."""
     follower = delivery.follower
     channel = delivery.channel
     address = follower.address(channel)
-    if follower.unsubscribed_at is not None or not address:
+    if follower.unsubscribed_at is not None or channel not in follower.channels:
         _finish(delivery, status=Status.CANCELLED, detail="stopped following")
-        return 0
-    if channel in unreachable:
-        _finish(delivery, status=Status.PENDING, claimed_at=None, attempts=F("attempts") - 1)
         return 0
     if channel not in transports:
         transports[channel] = transport_for(channel)
@@ -188,7 +237,7 @@ def release_stale_claims() -> int:
     lease = timedelta(seconds=settings.CITY311_DELIVERY_LEASE_SECONDS)
     now = timezone.now()
     return Delivery.objects.filter(status=Status.SENDING, claimed_at__lt=now - lease).update(
-        status=Status.PENDING, claimed_at=None, due_at=now
+        status=Status.PENDING, claimed_at=None, claim="", due_at=now
     )
 
 
@@ -205,12 +254,13 @@ def plan_waiting_events(limit: int = 500) -> int:
         )
         .exclude(request__channel=Channel.IMPORT)
         .exclude(pk__in=HandledEvent.objects.filter(event_id__gt=cursor.done_upto).values("pk"))
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
+        .select_related("request__department")
+        .order_by("pk")[:limit]
     )
-    for pk in rows:
-        plan_event(pk)
-    covered = rows[-1] if len(rows) == limit else top
+    for start in range(0, len(rows), PLAN_BATCH):
+        with transaction.atomic():
+            plan_many(rows[start : start + PLAN_BATCH])
+    covered = rows[-1].pk if len(rows) == limit else top
     # Ids are handed out before commit: an event with a lower id may still become visible.
     # Looking at every id in two sweeps a schedule interval apart leaves time for it.
     done = max(cursor.done_upto, min(covered, cursor.seen_upto))
@@ -224,3 +274,17 @@ def sweep() -> dict[str, int]:
     handled = plan_waiting_events()
     sent = send_due_deliveries()
     return {"released": released, "handled": handled, "sent": sent}
+
+
+def close_transports() -> None:
+    """Close the connections this process keeps; the next message opens new ones."""
+    for transport in _transports.values():
+        transport.close()
+    _transports.clear()
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **kwargs: object) -> None:
+    # Tests change the e-mail backend or SMS provider: a kept connection would use the old one.
+    if setting.startswith(("EMAIL_", "CITY311_SMS_", "TWILIO_")):
+        close_transports()

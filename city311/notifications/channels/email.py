@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+import time
 from typing import Any
 
 from django.conf import settings
@@ -18,9 +19,17 @@ from city311.notifications.channels.base import (
 from city311.notifications.messages import Message
 
 
+# An SMTP server drops a connection left idle for a while (RFC 5321 suggests 5 minutes): one
+# unused for longer than this is closed and opened anew rather than found dead.
+IDLE_SECONDS = 60.0
+
+
 class EmailTransport(Transport):
+    """Sends over one SMTP connection, kept open from message to message (and across tasks)."""
+
     def __init__(self) -> None:
         self.connection: Any = None
+        self.last_used = 0.0
 
     def open(self) -> None:
         self.connection = get_connection(fail_silently=False)
@@ -32,6 +41,26 @@ class EmailTransport(Transport):
             self.connection = None
 
     def send(self, address: str, message: Message, *, key: str) -> str:
+        reused = self.connection is not None
+        if reused and time.monotonic() - self.last_used > IDLE_SECONDS:
+            self.close()
+            reused = False
+        try:
+            self._send(address, message, key=key)
+        except (smtplib.SMTPServerDisconnected, ConnectionError) as e:
+            self.close()
+            if not reused:
+                raise _unreachable(e, address) from None
+            # The server closed the connection we kept: say it again on a new one, once.
+            try:
+                self._send(address, message, key=key)
+            except (smtplib.SMTPServerDisconnected, ConnectionError) as e2:
+                self.close()
+                raise _unreachable(e2, address) from None
+        self.last_used = time.monotonic()
+        return "delivered to the SMTP server"
+
+    def _send(self, address: str, message: Message, *, key: str) -> None:
         if self.connection is None:
             self.open()
         email = EmailMultiAlternatives(
@@ -52,7 +81,7 @@ class EmailTransport(Transport):
         )
         email.attach_alternative(message.html, "text/html")
         try:
-            # Opens the connection on the first message of a batch; later ones reuse it.
+            # Opens the connection on the first message; later ones reuse it.
             self.connection.open()
             email.send()
         except smtplib.SMTPRecipientsRefused as e:
@@ -68,13 +97,16 @@ class EmailTransport(Transport):
             if 400 <= e.smtp_code < 500:
                 raise TemporaryFailure(f"the SMTP server deferred it: {words}") from None
             raise PermanentFailure(f"the SMTP server refused it: {words}") from None
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            raise
         except (smtplib.SMTPException, OSError) as e:
             self.close()
-            words = scrub(f"{type(e).__name__} {e}", address)
-            raise TemporaryFailure(
-                f"could not reach the SMTP server: {words}", unreachable=True
-            ) from None
-        return "delivered to the SMTP server"
+            raise _unreachable(e, address) from None
+
+
+def _unreachable(e: Exception, address: str) -> TemporaryFailure:
+    words = scrub(f"{type(e).__name__} {e}", address)
+    return TemporaryFailure(f"could not reach the SMTP server: {words}", unreachable=True)
 
 
 def _text(value: Any) -> str:
