@@ -23,8 +23,8 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.core.signals import setting_changed
+from django.db import transaction
 from django.db.models import F, Max, QuerySet
 from django.dispatch import receiver
 from django.utils import timezone

@@ -18,7 +18,6 @@ from city311.notifications.channels.base import (
 )
 from city311.notifications.messages import Message
 
-
 # An SMTP server drops a connection left idle for a while (RFC 5321 suggests 5 minutes): one
 # unused for longer than this is closed and opened anew rather than found dead.
 IDLE_SECONDS = 60.0
