@@ -16,7 +16,6 @@ import os
 import random
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 
@@ -33,21 +32,20 @@ def main() -> None:
 
     os.environ.setdefault("CITY311_DATA_DIR", str(Path.cwd() / "var" / "bench"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "city311.settings")
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).parent)]
     import django
 
     django.setup()
     from django.core.management import call_command
     from django.db import connection
-    from django.utils import timezone
+    from history import fill_history
 
     from city311.catalog.models import ServiceType
     from city311.demo import loader
     from city311.geo.boundaries import area_index
     from city311.geo.models import Boundary
     from city311.servicerequests.duplicates import find_duplicates
-    from city311.servicerequests.models import Channel, ServiceRequest, Status
-    from city311.servicerequests.tracking import new_tracking_number
+    from city311.servicerequests.models import ServiceRequest, Status
 
     call_command("migrate", verbosity=0)
     if not ServiceType.objects.exists():
@@ -71,44 +69,9 @@ def main() -> None:
     )
 
     types = list(ServiceType.objects.exclude(urgency="emergency").select_related("department"))
-    have = ServiceRequest.objects.count()
-    if have < args.requests:
-        print(f"inserting {args.requests - have:,} requests...", flush=True)
-        now = timezone.now()
-        numbers: set[str] = set(ServiceRequest.objects.values_list("tracking_number", flat=True))
-        started = time.perf_counter()
-        for start in range(have, args.requests, 10000):
-            batch = []
-            for _ in range(min(10000, args.requests - start)):
-                number = new_tracking_number()
-                while number in numbers:
-                    number = new_tracking_number()
-                numbers.add(number)
-                service_type = rng.choice(types)
-                requested = now - timedelta(seconds=rng.randint(0, 730 * 86400))
-                closed = rng.random() < 0.85
-                batch.append(
-                    ServiceRequest(
-                        tracking_number=number,
-                        service_type=service_type,
-                        department=service_type.department,
-                        status=Status.CLOSED if closed else Status.OPEN,
-                        lat=40.5 + rng.random() * 0.4,
-                        long=-74.25 + rng.random() * 0.55,
-                        channel=Channel.IMPORT,
-                        requested_at=requested,
-                        updated_at=requested,
-                        closed_at=requested + timedelta(days=2) if closed else None,
-                    )
-                )
-            ServiceRequest.objects.bulk_create(batch)
-            done = start + len(batch)
-            print(
-                f"  {done:,} stored ({done / (time.perf_counter() - started):,.0f}/s)",
-                end="\r",
-                flush=True,
-            )
-        print()
+    if ServiceRequest.objects.count() < args.requests:
+        print("inserting requests...", flush=True)
+        fill_history(args.requests, types=types)
     stored = ServiceRequest.objects.count()
     open_count = ServiceRequest.objects.exclude(status=Status.CLOSED).count()
 

@@ -1,0 +1,185 @@
+"""The resident portal under a large database: server time per page and page weight.
+
+    .venv/bin/python bench/portal.py [--requests 1000000] [--samples 200]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/city311_bench_portal \\
+        .venv/bin/python bench/portal.py
+
+Builds (once, then reuses) a database with the demo city's catalog, geography and --requests
+stored requests under CITY311_DATA_DIR (default var/bench-portal), runs the site as `city311 up`
+does (gunicorn, 2 processes x 4 threads, static files through WhiteNoise), and prints for each
+portal page the time to answer, p50 and p95, over --samples sequential requests from one client on
+loopback (so the figures are the server's time plus about a millisecond), then the weight of the
+CSS and JavaScript each page loads, compressed as served.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+os.environ.setdefault("CITY311_DATA_DIR", str(ROOT / "var" / "bench-portal"))
+os.environ["DJANGO_SETTINGS_MODULE"] = "city311.settings"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(count: int) -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from history import fill_history
+
+    from city311.catalog.models import ServiceType
+    from city311.demo import loader
+    from city311.geo.models import Boundary
+
+    call_command("migrate", interactive=False, verbosity=0)
+    if not ServiceType.objects.exists():
+        loader.load_catalog()
+        loader.load_calendar()
+    if not Boundary.objects.exists():
+        loader.load_boundaries()
+        loader.load_addresses()
+        loader.load_routing()
+    types = list(ServiceType.objects.exclude(urgency="emergency").select_related("department"))
+    if fill_history(count, types=types) and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    call_command("install_assets", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    connection.close()
+
+
+def serve(port: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "city311.wsgi:application",
+            "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
+            "--worker-class", "gthread", "--log-level", "warning",
+        ],
+        cwd=ROOT,
+    )  # fmt: skip
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def sample_pages(base: str) -> list[tuple[str, str]]:
+    """The pages to time, with real tracking numbers and types from the database."""
+    from city311.servicerequests.models import ServiceRequest, Status
+
+    closed = ServiceRequest.objects.filter(status=Status.CLOSED).order_by("-pk")[:1].get()
+    opened = ServiceRequest.objects.exclude(status=Status.CLOSED).order_by("-pk")[:1].get()
+    district = next(iter(opened.areas.get("council_district", {}).values()), "")
+    pages = [
+        ("home", "/"),
+        ("report: choose a type", "/report/"),
+        ("report: search 'hole in road'", "/report/?q=hole+in+the+road"),
+        ("report: pothole", f"/report/{opened.service_type.service_code}/"),
+        ("track form", "/track/"),
+        ("track: open request", f"/track/{opened.tracking_number}"),
+        ("track: closed request", f"/track/{closed.tracking_number}"),
+        ("track: typo in number", f"/track/?number={opened.tracking_number[:-1]}0"),
+        ("recent requests", "/requests/"),
+        ("recent: open potholes", "/requests/?status=open&service_code=pothole"),
+        ("recent: one district", f"/requests/?district={district}"),
+        ("recent: page 50", "/requests/?page=50"),
+        ("map points (GeoJSON)", "/api/requests.geojson"),
+    ]
+    return [(name, base + path) for name, path in pages]
+
+
+def time_pages(pages: list[tuple[str, str]], samples: int) -> None:
+    session = requests.Session()
+    print(f"{'page':<32} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    for name, url in pages:
+        timings = []
+        status = 0
+        for _ in range(samples):
+            started = time.perf_counter()
+            response = session.get(url, allow_redirects=False)
+            timings.append((time.perf_counter() - started) * 1000)
+            status = response.status_code
+        print(
+            f"{name:<32} {status:>6} {percentile(timings, 0.5):>8.1f} "
+            f"{percentile(timings, 0.95):>8.1f} {max(timings):>8.1f}"
+        )
+
+
+ASSET = re.compile(r'<(?:link[^>]+rel="stylesheet"[^>]+href|script[^>]+src)="([^"]+)"')
+
+
+def page_weight(pages: list[tuple[str, str]], base: str) -> None:
+    """CSS and JavaScript each page loads, in bytes as sent with gzip or brotli."""
+    print(f"\n{'page':<32} {'CSS+JS files':>12} {'gzip KB':>8} {'brotli KB':>9}")
+    for name, url in pages:
+        html = requests.get(url).text
+        assets = sorted(set(ASSET.findall(html)))
+        sizes = {}
+        for encoding in ("gzip", "br"):
+            total = 0
+            for asset in assets:
+                with requests.get(
+                    base + asset if asset.startswith("/") else asset,
+                    headers={"Accept-Encoding": encoding},
+                    stream=True,
+                ) as response:
+                    total += len(response.raw.read(decode_content=False))
+            sizes[encoding] = total
+        print(
+            f"{name:<32} {len(assets):>12} {sizes['gzip'] / 1024:>8.1f} {sizes['br'] / 1024:>9.1f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1_000_000)
+    parser.add_argument("--samples", type=int, default=200)
+    args = parser.parse_args()
+    prepare(args.requests)
+    from django.db import connection
+
+    from city311.servicerequests.models import ServiceRequest
+
+    print(f"{connection.vendor}: {ServiceRequest.objects.count():,} requests stored")
+    port = free_port()
+    server = serve(port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(base + "/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        pages = sample_pages(base)
+        for _, url in pages:  # warm both processes' caches and indexes
+            requests.get(url)
+            requests.get(url)
+        time_pages(pages, args.samples)
+        page_weight(pages, base)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
