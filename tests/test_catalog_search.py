@@ -60,6 +60,15 @@ class SuggestTests(TestCase):
     def test_it_never_suggests_an_emergency_as_a_request(self):
         self.assertNotIn("fire", self.codes("there is a fire in my building"))
 
+    def test_spanish_words_find_the_service_by_its_spanish_name_accents_or_not(self):
+        self.assertEqual(self.codes("hay un bache en mi calle")[:1], ["pothole"])
+        self.assertEqual(self.codes("recolección de muebles")[:1], ["bulky_item_pickup"])
+        self.assertEqual(self.codes("recoleccion de muebles")[:1], ["bulky_item_pickup"])
+
+    def test_the_portal_may_ask_for_emergencies_to_send_residents_to_911(self):
+        found = [t.service_code for t, _ in suggest_types("fire", emergencies=True)]
+        self.assertEqual(found[:1], ["fire"])
+
     def test_nothing_meaningful_suggests_nothing(self):
         self.assertEqual(self.codes("the and of"), [])
         self.assertEqual(self.codes(""), [])
