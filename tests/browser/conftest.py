@@ -1,0 +1,88 @@
+"""Browser fixtures: one chromium per session, a fresh context per test, the small city served live.
+
+`live_server` is pytest-django's: Django in a thread of this process, static files through the
+finders (so the npm-installed libraries and axe-core are served as in development), on a
+transactional test database the tests fill through the domain's own actions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from city311.accounts import roles
+from city311.catalog.models import BusinessHours, Department
+from city311.demo.loader import load_catalog
+from city311.test import make_user
+from tests import small_city
+from tests.browser.harness import CHROMIUM_ARGS, PHONE, Tab, artifacts_dir, chromium_path
+
+# Playwright's sync API keeps an asyncio loop on this thread, and Django then refuses ORM calls
+# made by the test itself ("SynchronousOnlyOperation"); the ORM calls here are plain sync code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    path = chromium_path()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def city(transactional_db, settings, tmp_path) -> dict[str, Any]:
+    """The small square city's geography, the demo catalog (83 types, in Spanish too), staff."""
+    # Staff sign in through the page: the fast hasher keeps that test from paying for Argon2.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    roles.ensure_roles()
+    BusinessHours.objects.bulk_create(
+        BusinessHours(weekday=d, opens=time(8, 0), closes=time(17, 0)) for d in range(5)
+    )
+    load_catalog()
+    small_city.load(tmp_path)
+    streets = Department.objects.get(slug="transportation")
+    return {
+        "omar": make_user("omar", roles.CALL_TAKER),
+        "dana": make_user("dana", roles.DEPARTMENT_STAFF, streets),
+    }
+
+
+@pytest.fixture
+def open_tab(chromium, live_server, city, request) -> Iterator[Callable[..., Tab]]:
+    """Opens a Tab in a fresh context: `open_tab(viewport=DESKTOP, java_script_enabled=False)`."""
+    folder = artifacts_dir(request.node.name)
+    tabs: list[Tab] = []
+
+    def open_(**options: Any) -> Tab:
+        options.setdefault("viewport", PHONE)
+        context = chromium.new_context(base_url=live_server.url, **options)
+        context.set_default_timeout(10_000)
+        where = folder if not tabs else folder / f"tab-{len(tabs) + 1}"
+        where.mkdir(exist_ok=True)
+        tab = Tab(
+            context.new_page(),
+            live_server.url,
+            where,
+            javascript=options.get("java_script_enabled", True),
+        )
+        tabs.append(tab)
+        return tab
+
+    yield open_
+    for tab in tabs:
+        tab.page.context.close()
+    for tab in tabs:
+        tab.check()
+
+
+@pytest.fixture
+def tab(open_tab) -> Tab:
+    """A phone-sized page with JavaScript on: the portal is phone-first."""
+    return open_tab()

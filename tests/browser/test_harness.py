@@ -1,0 +1,40 @@
+"""The browser harness itself: a page with a fault fails its step, so no journey passes by luck."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_it_fails_a_step_on_a_serious_accessibility_violation(tab):
+    tab.open("/")
+    tab.page.evaluate(
+        "() => { const i = document.createElement('img'); i.src = '/static/portal/icon.svg';"
+        " document.querySelector('main').append(i); }"
+    )
+    with pytest.raises(pytest.fail.Exception, match="image-alt"):
+        tab.step("image without alt text")
+
+
+def test_it_fails_a_step_on_a_javascript_error_or_a_request_to_another_host(tab):
+    tab.open("/")
+    tab.page.evaluate(
+        "() => { fetch('http://example.org/tracker.js').catch(() => {});"
+        " setTimeout(() => { throw new Error('boom'); }); }"
+    )
+    tab.page.wait_for_timeout(300)
+    with pytest.raises(pytest.fail.Exception) as failure:
+        tab.step("broken page", axe=False)
+    assert "JavaScript error: boom" in str(failure.value)
+    assert "another host" in str(failure.value)
+    assert "example.org" in str(failure.value)
+
+
+def test_it_fails_a_step_on_a_missing_stylesheet(tab):
+    tab.open("/")
+    tab.page.evaluate(
+        "() => new Promise(done => { const l = document.createElement('link');"
+        " l.rel = 'stylesheet'; l.href = '/static/portal/missing.css'; l.onerror = done;"
+        " document.head.append(l); })"
+    )
+    with pytest.raises(pytest.fail.Exception, match="404 for stylesheet"):
+        tab.step("missing stylesheet", axe=False)

@@ -1,0 +1,46 @@
+"""axe-core on every page that exists outside the report flow, in English and Spanish.
+
+The report flow's pages are checked at every step of the journeys (test_report_*.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from city311.servicerequests import actions
+from tests.browser.city import reported
+from tests.browser.harness import DESKTOP
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_it_finds_no_serious_violation_on_the_public_pages(open_tab, live_server, city, language):
+    sr = reported()
+    actions.add_note(sr, text="Crew booked for Tuesday", public=True, by=city["dana"])
+    closed = reported(number=1360)
+    actions.close_request(closed, resolution="completed", note="Filled it.", by=city["dana"])
+    tab = open_tab()
+    tab.page.context.add_cookies(
+        [{"name": "django_language", "value": language, "url": live_server.url}]
+    )
+    pages = [
+        ("/", 200),
+        ("/track/", 200),
+        ("/track/?number=123-4567-899", 404),
+        (f"/track/{sr.tracking_number}", 200),
+        (f"/track/{closed.tracking_number}", 200),
+        ("/requests/", 200),
+        ("/report/", 200),
+    ]
+    for path, status in pages:
+        tab.open(path, status=status)
+        assert tab.page.locator("html").get_attribute("lang") == language
+        assert tab.page.get_by_role("heading", level=1).count() == 1, f"one h1 on {path}"
+        tab.step(f"{language} {path}")
+
+
+def test_it_finds_no_serious_violation_on_a_desktop_screen(open_tab, city):
+    sr = reported()
+    tab = open_tab(viewport=DESKTOP)
+    for path in ("/", "/track/", f"/track/{sr.tracking_number}", "/requests/"):
+        tab.open(path)
+        tab.step(f"desktop {path}")
