@@ -1,11 +1,12 @@
 """How fast notifications travel: a real worker, a real SMTP server, all on loopback.
 
     .venv/bin/python bench/notifications.py [--messages 2000] [--rate 100] [--seconds 20]
-        [--redis redis://127.0.0.1:6379/14]
+        [--workers 1] [--redis redis://127.0.0.1:6379/14]
 
 Prints (1) messages delivered per second by one worker sending a backlog to a local SMTP
 server, and (2) the delay from a request's history event to the SMTP server accepting the
-message about it, p50 and p99, while events arrive at --rate per second.
+message about it, p50 and p99, while events arrive at --rate per second, sent by --workers
+`city311 worker` commands of CITY311_WORKER_PROCESSES=2 processes each.
 
 Runs on a fresh database under a temporary CITY311_DATA_DIR (SQLite), or on DATABASE_URL if set
 (it must be a database you can wipe: the benchmark migrates and fills it).
@@ -191,14 +192,16 @@ def note_at_rate(
         connection.close()
 
 
-def latency(stamps: Stamps, port: int, rate: int, seconds: int) -> tuple[float, float, int]:
+def latency(
+    stamps: Stamps, port: int, rate: int, seconds: int, workers: int
+) -> tuple[float, float, int]:
     """Public notes at `rate` per second on followed requests; event → SMTP accepted."""
     with override_settings(CITY311_EVENT_HANDLERS=[]):
         pool = [report(100_000 + i) for i in range(50)]
     for event in RequestEvent.objects.filter(request__in=pool):
         plan_deliveries(event)  # the reporters follow; their "received" messages are not timed
     Delivery.objects.filter(request__in=pool).update(status=Status.SENT)
-    worker = start_worker(port, processes=2)
+    running = [start_worker(port, processes=2) for _ in range(workers)]
     try:
         time.sleep(4)
         total = rate * seconds
@@ -216,7 +219,8 @@ def latency(stamps: Stamps, port: int, rate: int, seconds: int) -> tuple[float, 
         timed = Delivery.objects.filter(kind="request.note")
         wait_until(lambda: timed.filter(status=Status.SENT).count() >= total, timeout=120 + seconds)
     finally:
-        stop_worker(worker)
+        for worker in running:
+            stop_worker(worker)
     delays = []
     for pk, at in timed.values_list("pk", "event__at"):
         accepted = stamps.accepted.get(f"delivery-{pk}")
@@ -239,6 +243,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--rate", type=int, default=100)
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=1, help="`city311 worker` commands")
     parser.add_argument("--redis", default="", help="use Redis as the task queue's broker")
     args = parser.parse_args()
     setup_city()
@@ -249,10 +254,10 @@ def main() -> None:
         print(f"database: {connection.vendor}")
         rate = throughput(stamps, smtp.port, args.messages)
         print(f"throughput: {rate:.0f} messages/s delivered by one worker process")
-        p50, p99, n = latency(stamps, smtp.port, args.rate, args.seconds)
+        p50, p99, n = latency(stamps, smtp.port, args.rate, args.seconds, args.workers)
         print(
             f"event → SMTP accepted at {args.rate} events/s: p50 {p50 * 1000:.0f} ms, "
-            f"p99 {p99 * 1000:.0f} ms ({n} messages, one worker of 2 processes, "
+            f"p99 {p99 * 1000:.0f} ms ({n} messages, {args.workers} worker(s) of 2 processes, "
             f"queue in {'Redis' if args.redis else 'the database'})"
         )
     finally:

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import F, Max, QuerySet
 from django.dispatch import receiver
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from city311.notifications.actions import PLANNED, plan_many
 from city311.notifications.channels import (
@@ -100,8 +101,15 @@ def send_to_follower(follower_id: int) -> int:
 
 
 def send_due_deliveries(limit: int = 10_000) -> int:
-    """Send every delivery that is due, oldest first."""
-    return send_deliveries(Delivery.objects.all(), limit=limit)
+    """Send every delivery that is due, oldest first.
+
+    A backlog too long for one task is left to a new task queued behind the others, so the
+    worker's other tasks are not held up and the backlog still drains without the sweep.
+    """
+    sent, more = _send(Delivery.objects.all(), limit=limit, transports=_transports)
+    if more:
+        async_task("city311.notifications.tasks.send_due_deliveries")
+    return sent
 
 
 def send_deliveries(
@@ -110,21 +118,31 @@ def send_deliveries(
     limit: int = 10_000,
     transports: dict[str, Transport] | None = None,
 ) -> int:
-    """Claim and send the due ones among `deliveries`, a few at a time; the number sent.
+    """Claim and send the due ones among `deliveries`, a few at a time; the number sent."""
+    sent, _ = _send(
+        deliveries, limit=limit, transports=_transports if transports is None else transports
+    )
+    return sent
 
-    Stops after `limit` or SEND_SECONDS, whichever comes first: a task that ran on for
-    minutes would hold up the other tasks of its worker process.
+
+def _send(
+    deliveries: QuerySet[Delivery], *, limit: int, transports: dict[str, Transport]
+) -> tuple[int, bool]:
+    """The number sent, and whether SEND_SECONDS ran out with deliveries still due.
+
+    A task that ran on for minutes would hold up the other tasks of its worker process.
     """
-    transports = _transports if transports is None else transports
     deadline = time.monotonic() + SEND_SECONDS
     sent = tried = 0
-    while tried < limit and time.monotonic() < deadline:
+    while tried < limit:
+        if time.monotonic() >= deadline:
+            return sent, True
         batch = _claim(deliveries, min(CLAIM, limit - tried))
         if not batch:
             break
         tried += len(batch)
         sent += _send_batch(batch, transports)
-    return sent
+    return sent, False
 
 
 def _claim(deliveries: QuerySet[Delivery], count: int) -> list[Delivery]:
