@@ -19,7 +19,7 @@ from django.utils.formats import date_format
 
 from city311.notifications import actions, tokens
 from city311.notifications.channels.sms import SmsTransport, TwilioProvider
-from city311.notifications.messages import forget_overrides, make_message
+from city311.notifications.messages import forget_overrides, make_message, sms_segments
 from city311.notifications.models import (
     Delivery,
     Follower,
@@ -242,6 +242,52 @@ class EventMessageTests(NotificationTestCase):
         self.assertIn(f"/track/{sr.tracking_number}", text)
         self.assertIn("Reply STOP", text)
 
+    def test_it_writes_to_a_reporter_who_left_both_by_e_mail_only(self):
+        sr = self.rosa_reports(phone="718-555-0199")
+        self.assertEqual(
+            list(Delivery.objects.filter(request=sr).values_list("channel", flat=True)), ["email"]
+        )
+        self.assertEqual(len(self.mails_to("rosa@example.org")), 1)
+
+    def test_it_writes_both_ways_to_a_reporter_whose_submission_asked_for_both(self):
+        # The event's wants_updates is the submission's: true, false, or "both".
+        sr = self.rosa_reports(phone="718-555-0199", wants_updates="both")
+        self.assertEqual(
+            sorted(Delivery.objects.filter(request=sr).values_list("channel", flat=True)),
+            ["email", "sms"],
+        )
+
+    def test_it_texts_too_when_a_reporter_who_left_both_follows_by_phone(self):
+        sr = self.rosa_reports(phone="718-555-0199")
+        again = actions.follow_request(sr, phone="(718) 555-0199")
+        self.assertEqual(again, self.follower(sr))
+        requests.add_note(sr, text="Crew booked", public=True, by=self.dana)
+        self.deliver()
+        self.assertEqual(
+            sorted(Delivery.objects.filter(kind="request.note").values_list("channel", flat=True)),
+            ["email", "sms"],
+        )
+        # Already confirmed, as the reporter: no confirmation message either way.
+        self.assertFalse(Delivery.objects.filter(kind="follow.confirm").exists())
+
+    def test_it_sends_one_way_to_a_follower_who_gave_both_unless_they_ask_for_both(self):
+        sr = self.rosa_reports(email="", phone="")
+        one = actions.follow_request(
+            sr, email="lucia@example.org", phone="212 555 0134", by=self.omar
+        )
+        both = actions.follow_request(
+            sr, email="pedro@example.org", phone="212 555 0135", both=True, by=self.omar
+        )
+        send_due_deliveries()
+        confirmations = Delivery.objects.filter(kind="follow.confirm")
+        self.assertEqual(
+            list(confirmations.filter(follower=one).values_list("channel")), [("email",)]
+        )
+        self.assertEqual(
+            sorted(confirmations.filter(follower=both).values_list("channel", flat=True)),
+            ["email", "sms"],
+        )
+
     def test_it_uses_the_administrators_wording_for_a_service_type(self):
         MessageTemplate.objects.create(
             kind="request.submitted",
@@ -281,8 +327,11 @@ class EventMessageTests(NotificationTestCase):
 
     def test_it_shows_staff_how_each_message_went_without_the_address(self):
         sr = self.rosa_reports(phone="718-555-0199")
+        actions.follow_request(sr, phone="718-555-0199")  # by SMS too
+        requests.start_request(sr, by=self.dana)
+        self.deliver()
         lines = deliveries_for(sr)
-        self.assertEqual([line["channel"] for line in lines], ["E-mail", "SMS"])
+        self.assertEqual([line["channel"] for line in lines], ["E-mail", "E-mail", "SMS"])
         self.assertRegex(lines[0]["summary"], r"^e-mailed \d\d:\d\d, delivered to the SMTP server$")
         self.assertEqual(lines[0]["to"], "Reporter")
         self.assertNotIn("rosa@example.org", str(lines))
@@ -356,19 +405,42 @@ class UnsubscribeTests(NotificationTestCase):
         self.assertEqual(response.status_code, 404)
         self.assertIsNone(Follower.objects.get(pk=self.rosa.pk).unsubscribed_at)
 
-    def test_it_stops_texts_when_the_number_replies_stop(self):
+    def text_the_city(self, body: str) -> None:
         response = self.client.post(
-            "/notifications/sms/twilio", {"From": "+17185550199", "Body": "Stop "}
+            "/notifications/sms/twilio", {"From": "+17185550199", "Body": body}
         )
         self.assertEqual(response.status_code, 200)
-        rosa = Follower.objects.get(pk=self.rosa.pk)
-        self.assertEqual((rosa.phone, rosa.unsubscribed_at), ("", None))
-        requests.start_request(self.sr, by=self.dana)
+
+    def channels_told(self, kind: str) -> list[str]:
         self.deliver()
-        self.assertEqual(
-            list(Delivery.objects.filter(kind="request.started").values_list("channel", flat=True)),
-            ["email"],
-        )
+        return sorted(Delivery.objects.filter(kind=kind).values_list("channel", flat=True))
+
+    def test_it_stops_texts_when_the_number_replies_stop(self):
+        actions.follow_request(self.sr, phone="718-555-0199")  # Rosa asks for texts too
+        self.text_the_city("Stop ")
+        rosa = Follower.objects.get(pk=self.rosa.pk)
+        self.assertIsNone(rosa.unsubscribed_at)
+        requests.start_request(self.sr, by=self.dana)
+        self.assertEqual(self.channels_told("request.started"), ["email"])
+
+    def test_it_texts_again_when_the_number_replies_start(self):
+        sr = self.rosa_reports(email="", phone="718-555-0199")
+        self.text_the_city("STOP")
+        requests.start_request(sr, by=self.dana)
+        self.assertEqual(self.channels_told("request.started"), [])
+        self.text_the_city("start")
+        requests.add_note(sr, text="Crew booked", public=True, by=self.dana)
+        self.assertEqual(self.channels_told("request.note"), ["sms"])
+
+    def test_it_does_not_restart_someone_who_stopped_by_the_link_when_the_number_replies_start(
+        self,
+    ):
+        sr = self.rosa_reports(email="", phone="718-555-0199")
+        actions.unsubscribe(self.follower(sr))
+        self.text_the_city("STOP")
+        self.text_the_city("UNSTOP")
+        requests.start_request(sr, by=self.dana)
+        self.assertEqual(self.channels_told("request.started"), [])
 
     @override_settings(TWILIO_AUTH_TOKEN="secret")
     def test_it_ignores_inbound_sms_that_twilio_did_not_sign(self):
@@ -377,6 +449,58 @@ class UnsubscribeTests(NotificationTestCase):
         )
         self.assertEqual(response.status_code, 403)
         self.assertEqual(Follower.objects.get(pk=self.rosa.pk).phone, "+17185550199")
+
+
+class SmsLengthTests(NotificationTestCase):
+    """Texts stay within three segments; the tracking number and the link always stay."""
+
+    def text_about(self, kind: str, sr: ServiceRequest) -> str:
+        self.deliver()
+        return make_message(Delivery.objects.get(request=sr, kind=kind, channel="sms")).sms
+
+    def assert_fits_with_number_and_link(self, text: str, sr: ServiceRequest) -> None:
+        self.assertLessEqual(sms_segments(text), 3, text)
+        self.assertIn(sr.tracking_number, text.split("http")[0])
+        self.assertIn(f"http://127.0.0.1:8000/track/{sr.tracking_number}", text)
+
+    def test_it_counts_segments_of_the_gsm_alphabet_and_of_other_characters(self):
+        self.assertEqual([sms_segments("a" * n) for n in (160, 161, 459, 460)], [1, 2, 3, 4])
+        self.assertEqual([sms_segments("á" * n) for n in (70, 71, 201, 202)], [1, 2, 3, 4])
+        self.assertEqual(sms_segments("{" * 80), 1)  # two units each
+        self.assertEqual(sms_segments("{" * 81), 2)
+
+    def test_it_shortens_a_long_note_first(self):
+        MessageTemplate.objects.create(
+            kind="request.note",
+            language="en",
+            sms="{{ city_name }} 311, request {{ tracking_number }}: {{ note }}",
+        )
+        sr = self.rosa_reports(email="", phone="718-555-0199")
+        requests.add_note(sr, text="The crew will come back. " * 40, public=True, by=self.dana)
+        text = self.text_about("request.note", sr)
+        self.assert_fits_with_number_and_link(text, sr)
+        self.assertIn("The crew will come back. The crew", text)
+        self.assertIn("... http://", text)
+        self.assertTrue(text.endswith("Reply STOP to stop."))
+
+    def test_it_drops_accents_before_the_survey_link_in_a_long_spanish_text(self):
+        sr = self.rosa_reports(email="", phone="718-555-0199", language="es")
+        received = self.text_about("request.submitted", sr)
+        self.assertTrue(received.endswith("Responda STOP para no recibir más."), received)
+        requests.close_request(sr, resolution="completed", note="Bache tapado", by=self.dana)
+        closed = self.text_about("request.closed", sr)
+        self.assert_fits_with_number_and_link(closed, sr)
+        self.assertIn("/notifications/survey/", closed)
+        self.assertTrue(closed.endswith("Responda STOP para no recibir mas."), closed)
+
+    def test_it_cuts_an_administrators_long_wording_and_keeps_the_number(self):
+        MessageTemplate.objects.create(
+            kind="request.submitted", language="en", sms="Thank you for telling us. " * 30
+        )
+        sr = self.rosa_reports(email="", phone="718-555-0199")
+        text = self.text_about("request.submitted", sr)
+        self.assert_fits_with_number_and_link(text, sr)
+        self.assertTrue(text.startswith(f"{sr.tracking_number}: Thank you for telling us."), text)
 
 
 class SurveyTests(NotificationTestCase):

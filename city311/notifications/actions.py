@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from city311.notifications.models import (
+    Channel,
     Delivery,
     Follower,
     HandledEvent,
@@ -55,7 +56,21 @@ PASSED_TO_MERGED = {events.ROUTED, events.TRANSFERRED, events.STARTED, events.NO
 PLANNED = TELLS_FOLLOWERS
 
 _PHONE_NOISE = re.compile(r"[\s().\-/]+")
-STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ALTO", "PARAR"}
+# Twilio's opt-out and opt-in words (it blocks or unblocks the number itself on these), and
+# Spanish ones for stopping.
+STOP_WORDS = {
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "REVOKE",
+    "OPTOUT",
+    "ALTO",
+    "PARAR",
+}
+START_WORDS = {"START", "YES", "UNSTOP"}
 
 
 def normalise_phone(text: str) -> str:
@@ -92,8 +107,12 @@ def _create_once(lookup: Q, **fields: Any) -> Follower:
 
 
 def reporter_follows(sr: ServiceRequest, submitted: RequestEvent) -> Follower | None:
-    """The reporter follows their request unless they said no or left no way to reach them."""
-    if not submitted.data.get("wants_updates", True):
+    """The reporter follows their request unless they said no or left no way to reach them.
+
+    One channel (e-mail when they gave both) unless the submission's `wants_updates` is "both".
+    """
+    wants = submitted.data.get("wants_updates", True)
+    if not wants:
         return None
     contact = Contact.objects.filter(request=sr).first()
     if contact is None:
@@ -110,6 +129,7 @@ def reporter_follows(sr: ServiceRequest, submitted: RequestEvent) -> Follower | 
         language=contact.language,
         confirmed_at=timezone.now(),
         after_event_id=submitted.pk - 1,
+        both_channels=wants == "both",
     )
 
 
@@ -119,13 +139,16 @@ def follow_request(
     email: str = "",
     phone: str = "",
     language: str = "en",
+    both: bool = False,
     by: User | None = None,
 ) -> Follower:
-    """Anyone follows a request with an e-mail or phone number.
+    """Anyone follows a request with an e-mail address, a phone number, or both.
 
-    They are sent one confirmation message. Someone signed up by city staff (an operator on the
-    phone with them) follows at once; anyone else follows once they open the link in it.
-    Following again with the same address changes nothing and sends nothing.
+    Messages go one way, by e-mail when both are given, unless `both` asks for every message
+    both ways. They are sent one confirmation message. Someone signed up by city staff (an
+    operator on the phone with them) follows at once; anyone else follows once they open the
+    link in it. Following again with an address that already follows sends nothing; it only
+    turns messages back on, and with `both`, on both ways (the reporter who wants texts too).
     """
     email, phone = _checked_address(email, phone, language)
     if sr.is_closed:
@@ -136,10 +159,7 @@ def follow_request(
     with transaction.atomic():
         existing = Follower.objects.filter(same).first()
         if existing is not None:
-            if existing.unsubscribed_at is not None:
-                existing.unsubscribed_at = None
-                existing.save(update_fields=["unsubscribed_at"])
-            return existing
+            return _follow_again(existing, email=email, phone=phone, both=both)
         now = timezone.now()
         latest = sr.events.aggregate(latest=Max("pk"))["latest"] or 0
         follower = _create_once(
@@ -151,6 +171,7 @@ def follow_request(
             language=language,
             confirmed_at=now if by is not None and by.is_authenticated else None,
             after_event_id=latest,
+            both_channels=both,
         )
         Delivery.objects.bulk_create(
             [
@@ -162,6 +183,32 @@ def follow_request(
         transaction.on_commit(
             lambda: async_task("city311.notifications.tasks.send_to_follower", follower.pk)
         )
+    return follower
+
+
+def _follow_again(follower: Follower, *, email: str, phone: str, both: bool) -> Follower:
+    """Someone who follows follows again: messages back on, and maybe a second way."""
+    changed = []
+    if follower.unsubscribed_at is not None:
+        follower.unsubscribed_at = None
+        changed.append("unsubscribed_at")
+    # An address given now that this follower lacks, unless someone else on it has it.
+    taken = Follower.objects.filter(request=follower.request_id).exclude(pk=follower.pk)
+    if email and not follower.email and not taken.filter(email=email).exists():
+        follower.email = email
+        changed.append("email")
+    if phone and not follower.phone and not taken.filter(phone=phone).exists():
+        follower.phone = phone
+        changed.append("phone")
+    # Following by phone alone while hearing by e-mail (the reporter who wants texts too), or
+    # the other way round, asks for that way as well as the first.
+    named = {Channel.EMAIL.value} if email and not phone else set()
+    named |= {Channel.SMS.value} if phone and not email else set()
+    if (both or not named <= set(follower.channels)) and not follower.both_channels:
+        follower.both_channels = True
+        changed.append("both_channels")
+    if changed:
+        follower.save(update_fields=changed)
     return follower
 
 
@@ -202,28 +249,45 @@ def unsubscribe(follower: Follower) -> Follower:
 
 
 def stop_sms(phone: str) -> int:
-    """Someone replied STOP by SMS: no more texts to that number, on any request."""
+    """Someone replied STOP by SMS: no more texts to that number, on any request.
+
+    A follower with an e-mail address too keeps hearing by e-mail, if that is how they hear.
+    """
     number = normalise_phone(phone)
     if not number:
         return 0
-    now = timezone.now()
     with transaction.atomic():
-        stopped = Follower.objects.filter(phone=number, unsubscribed_at__isnull=True)
+        stopped = Follower.objects.filter(phone=number, sms_stopped_at__isnull=True)
         Delivery.objects.filter(follower__in=stopped, channel="sms", status=Status.PENDING).update(
             status=Status.CANCELLED, detail="replied STOP"
         )
-        # A follower with an e-mail too keeps hearing by e-mail; only the number goes.
-        count = stopped.filter(email="").update(unsubscribed_at=now)
-        count += stopped.exclude(email="").update(phone="")
-    return count
+        return stopped.update(sms_stopped_at=timezone.now())
 
 
-def handle_inbound_sms(phone: str, body: str) -> bool:
-    """An SMS sent to the city's number; True when it was a STOP."""
-    if body.strip().upper() in STOP_WORDS:
+def start_sms(phone: str) -> int:
+    """Someone replied START after a STOP: texts to that number again, where they followed.
+
+    Only what STOP stopped comes back: a follower who also unsubscribed by link stays stopped.
+    Messages cancelled in between are not sent late.
+    """
+    number = normalise_phone(phone)
+    if not number:
+        return 0
+    return Follower.objects.filter(phone=number, sms_stopped_at__isnull=False).update(
+        sms_stopped_at=None
+    )
+
+
+def handle_inbound_sms(phone: str, body: str) -> str:
+    """An SMS sent to the city's number: "stop", "start", or "" for anything else."""
+    word = body.strip().upper()
+    if word in STOP_WORDS:
         stop_sms(phone)
-        return True
-    return False
+        return "stop"
+    if word in START_WORDS:
+        start_sms(phone)
+        return "start"
+    return ""
 
 
 # The survey

@@ -9,6 +9,7 @@ how to stop) is added here, so no wording can leave it out.
 from __future__ import annotations
 
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,12 +151,111 @@ def make_message(delivery: Delivery) -> Message:
         subject = " ".join(_part(delivery, "subject", ctx, override).split())
         text = _part(delivery, "text", ctx, override).strip()
         html = _part(delivery, "html", ctx, override).strip()
-        sms = " ".join(_part(delivery, "sms", ctx, override).split())
-        frame = {**ctx, "subject": subject, "body": text, "body_html": mark_safe(html), "sms": sms}
+        frame = {**ctx, "subject": subject, "body": text, "body_html": mark_safe(html)}
         return Message(
             subject=subject,
             text=render_to_string("notifications/frame.txt", frame).strip() + "\n",
             html=render_to_string("notifications/frame.html", frame),
-            sms=" ".join(render_to_string("notifications/frame_sms.txt", frame).split()),
+            sms=_sms(delivery, ctx, override),
             unsubscribe_url=ctx["unsubscribe_url"],
         )
+
+
+# SMS
+
+
+# An SMS longer than this many segments is shortened: 459 characters of the GSM alphabet, or
+# 201 when it needs any other character (then the whole text goes as UCS-2).
+SMS_MAX_SEGMENTS = 3
+# What a long SMS loses first, in this order, until it fits. Never the tracking number or the
+# link to the request's page (the frame adds that), nor "Reply STOP".
+SMS_SHORTENED = ("note", "reason", "address", "department", "service_name", "resolution")
+# Links cannot be shortened, only left out.
+SMS_DROPPED = ("survey_url",)
+_GSM = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+# Characters of the GSM alphabet's extension table: two units each.
+_GSM_EXTENDED = set("^{}\\[~]|€\f")
+
+
+def sms_segments(text: str) -> int:
+    """How many segments an SMS of this text is sent as."""
+    if all(c in _GSM or c in _GSM_EXTENDED for c in text):
+        units, single, part = sum(2 if c in _GSM_EXTENDED else 1 for c in text), 160, 153
+    else:
+        # UCS-2: a character beyond the Basic Multilingual Plane (an emoji) takes two units.
+        units, single, part = sum(2 if ord(c) > 0xFFFF else 1 for c in text), 70, 67
+    return 1 if units <= single else -(-units // part)
+
+
+def _sms(delivery: Delivery, ctx: dict[str, Any], override: dict[str, str]) -> str:
+    """The SMS: its wording in the frame (the link, how to stop), at most SMS_MAX_SEGMENTS.
+
+    A text too long loses, in turn: the accents the GSM alphabet lacks (á becomes a, so the
+    text counts 459 characters instead of 201), then the parts in SMS_SHORTENED, then the
+    survey link, then the end of the wording; never the tracking number or the request's link.
+    """
+    plain = False
+
+    def render(values: dict[str, Any], body: str | None = None) -> str:
+        if body is None:
+            body = " ".join(_part(delivery, "sms", values, override).split())
+        framed = render_to_string("notifications/frame_sms.txt", {**values, "sms": body})
+        text = " ".join(framed.split())
+        return gsm_plain(text) if plain else text
+
+    text = render(ctx)
+    if sms_segments(text) <= SMS_MAX_SEGMENTS:
+        return text
+    plain = True
+    text = render(ctx)
+    values = dict(ctx)
+    for name in SMS_SHORTENED + SMS_DROPPED:
+        while sms_segments(text) > SMS_MAX_SEGMENTS and values.get(name):
+            value = str(values[name])
+            over = max(1, len(text) - _sms_fits(text))
+            keep = len(value) - over - 3 if name in SMS_SHORTENED else 0
+            values[name] = value[:keep].rstrip() + "..." if keep > 0 else ""
+            text = render(values)
+    # Wording too long even without those (an administrator's): cut it, and keep the number.
+    body = " ".join(_part(delivery, "sms", values, override).split())
+    number = ctx["tracking_number"]
+    while sms_segments(text) > SMS_MAX_SEGMENTS and body:
+        over = max(1, len(text) - _sms_fits(text))
+        body = body[: max(0, len(body) - over - 3)].rstrip()
+        cut = body + "..." if body else ""
+        text = render(values, cut if number in cut else f"{number}: {cut}")
+    return text
+
+
+# Look-alikes in the GSM alphabet for common characters outside it.
+_GSM_LOOKALIKES = {
+    "\u2018": "'",  # left and right single quotation marks
+    "\u2019": "'",
+    "\u201c": '"',  # left and right double quotation marks
+    "\u201d": '"',
+    "\u2013": "-",  # en and em dashes
+    "\u2014": "-",
+    "\u2026": "...",  # ellipsis
+}
+
+
+def gsm_plain(text: str) -> str:
+    """`text` with the characters the GSM alphabet lacks replaced by plain ones where they
+    have one (á → a, “ → ")."""
+    out = []
+    for c in text:
+        if c not in _GSM and c not in _GSM_EXTENDED:
+            base = unicodedata.normalize("NFD", c)[0]
+            c = _GSM_LOOKALIKES.get(c) or (base if base in _GSM else c)
+        out.append(c)
+    return "".join(out)
+
+
+def _sms_fits(text: str) -> int:
+    """Roughly how many characters of `text` fit in SMS_MAX_SEGMENTS."""
+    if all(c in _GSM or c in _GSM_EXTENDED for c in text):
+        return 153 * SMS_MAX_SEGMENTS - sum(1 for c in text if c in _GSM_EXTENDED)
+    return 67 * SMS_MAX_SEGMENTS

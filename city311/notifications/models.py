@@ -49,6 +49,15 @@ class Follower(models.Model):
     # once from the first message, so nobody can sign a stranger's address up for messages.
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # One channel per person unless they asked for both: see `channels`.
+    both_channels = models.BooleanField(
+        "by e-mail and SMS",
+        default=False,
+        help_text="Every message both ways; otherwise e-mail, or SMS when there is no e-mail.",
+    )
+    # The number replied STOP: no texts to it until it replies START. The number is kept, so
+    # START can find it again.
+    sms_stopped_at = models.DateTimeField(null=True, blank=True)
 
     objects = FollowerQuerySet.as_manager()
 
@@ -70,8 +79,13 @@ class Follower(models.Model):
 
     @property
     def channels(self) -> list[str]:
-        pairs = ((Channel.EMAIL, self.email), (Channel.SMS, self.phone))
-        return [channel for channel, address in pairs if address]
+        """How this follower hears: by e-mail when they gave an address, by SMS when they gave
+        only a phone number; both ways only when they asked for both."""
+        email = [Channel.EMAIL.value] if self.email else []
+        sms = [Channel.SMS.value] if self.phone and self.sms_stopped_at is None else []
+        if self.both_channels:
+            return email + sms
+        return email or sms
 
     def address(self, channel: str) -> str:
         return self.email if channel == Channel.EMAIL else self.phone
