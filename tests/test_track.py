@@ -43,7 +43,7 @@ class TrackTests(BaseTestCase):
             self.sr, resolution="completed", note="Filled the pothole.", by=self.dana
         )
         r = self.client.get(f"/track/{self.sr.tracking_number}")
-        self.assertContains(r, "Closed: completed")
+        self.assertContains(r, "Closed: the work is done")
         self.assertContains(r, "Filled the pothole.")
 
     def test_the_number_without_dashes_redirects_to_the_page(self):

@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse as url_for
 from django.views.decorators.http import require_GET
 
 from city311.catalog.models import ServiceType
@@ -16,6 +17,14 @@ from city311.catalog.search import suggest_types
 from city311.geo import geocoding
 from city311.geo.boundaries import areas_at, in_city
 from city311.geo.locate import outside_referral
+from city311.portal.queries import (
+    MAP_POINTS,
+    Bbox,
+    city_limits_geojson,
+    filters_from,
+    map_points,
+    status_words,
+)
 from city311.servicerequests.duplicates import find_duplicates
 
 MAX_QUERY = 200
@@ -137,4 +146,54 @@ def duplicates(request: HttpRequest) -> JsonResponse:
                 for sr, d in found
             ],
         }
+    )
+
+
+@require_GET
+def city_limits(request: HttpRequest) -> HttpResponse:
+    """The city limits, simplified, for the maps' blank base when no tile server is set."""
+    response = HttpResponse(city_limits_geojson(), content_type="application/geo+json")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def _bbox(text: str) -> Bbox | JsonResponse | None:
+    if not text:
+        return None
+    try:
+        west, south, east, north = (float(part) for part in text.split(","))
+    except ValueError:
+        return _problem("Give bbox as west,south,east,north in degrees.")
+    if not all(math.isfinite(v) for v in (west, south, east, north)):
+        return _problem("Give bbox as west,south,east,north in degrees.")
+    return {"west": west, "south": south, "east": east, "north": north}
+
+
+@require_GET
+def recent_requests_geojson(request: HttpRequest) -> JsonResponse:
+    """Recent requests as GeoJSON points for the public map: public fields only, capped."""
+    bbox = _bbox(request.GET.get("bbox", ""))
+    if isinstance(bbox, JsonResponse):
+        return bbox
+    filters = filters_from(request.GET)
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(sr.long, 5), round(sr.lat, 5)]},
+            "properties": {
+                "tracking_number": sr.tracking_number,
+                "service_code": sr.service_type.service_code,
+                "service_name": sr.service_type.translated("service_name"),
+                "status": "closed" if sr.is_closed else "open",
+                "status_words": status_words(sr),
+                "requested_at": sr.requested_at.isoformat(),
+                "url": url_for("portal:request", args=[sr.tracking_number]),
+            },
+        }
+        for sr in map_points(filters, bbox)
+        if sr.lat is not None and sr.long is not None
+    ]
+    return JsonResponse(
+        {"type": "FeatureCollection", "features": features, "capped": len(features) >= MAP_POINTS},
+        content_type="application/geo+json",
     )

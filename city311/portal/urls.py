@@ -1,6 +1,6 @@
 from django.urls import path
 
-from city311.portal import api, report, views
+from city311.portal import api, public, report, views
 
 app_name = "portal"
 urlpatterns = [
@@ -8,7 +8,10 @@ urlpatterns = [
     path("report/<str:service_code>/", report.report_type, name="report_type"),
     path("track/", views.track, name="track"),
     path("track/<str:tracking_number>", views.public_request, name="request"),
+    path("track/<str:tracking_number>/follow", public.follow, name="follow"),
+    path("track/<str:tracking_number>/reopen", public.reopen, name="reopen"),
     path("requests/", views.recent, name="recent"),
+    path("offline/", views.offline, name="offline"),
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("sw.js", views.service_worker, name="service_worker"),
     path("api/services/suggest", api.suggest_services, name="suggest_services"),
@@ -16,4 +19,6 @@ urlpatterns = [
     path("api/autocomplete", api.autocomplete, name="autocomplete"),
     path("api/reverse", api.reverse, name="reverse"),
     path("api/duplicates", api.duplicates, name="duplicates"),
+    path("api/city-limits.geojson", api.city_limits, name="city_limits"),
+    path("api/requests.geojson", api.recent_requests_geojson, name="requests_geojson"),
 ]

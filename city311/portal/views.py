@@ -5,18 +5,26 @@ Public: no personal data, no staff names.
 
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
+
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils import translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 
-from city311.catalog.models import ServiceType
+from city311.catalog.models import ServiceType, Urgency
 from city311.catalog.queries import groups_for_residents
+from city311.portal.public import render_page
+from city311.portal.queries import districts, filters_from, recent_requests
 from city311.servicerequests.errors import NoSuchRequest
-from city311.servicerequests.queries import get_by_tracking_number, history, popular_service_codes
+from city311.servicerequests.queries import get_by_tracking_number, popular_service_codes
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -62,16 +70,7 @@ def public_request(request: HttpRequest, tracking_number: str) -> HttpResponse:
         )
     if sr.tracking_number != tracking_number:
         return redirect("portal:request", tracking_number=sr.tracking_number)
-    return render(
-        request,
-        "portal/request.html",
-        {
-            "sr": sr,
-            "events": history(sr, public_only=True),
-            "department": sr.department.translated("name") if sr.department else "",
-            "section": "track",
-        },
-    )
+    return render_page(request, sr)
 
 
 @cache_control(max_age=3600, public=True)
@@ -106,12 +105,86 @@ def manifest(request: HttpRequest) -> JsonResponse:
 
 
 def recent(request: HttpRequest) -> HttpResponse:
-    return redirect("home")
+    """Recent requests, newest first, as a list (and a map where JavaScript runs)."""
+    filters = filters_from(request.GET)
+    page = recent_requests(filters, before=_int(request.GET.get("before")))
+    context = {
+        "page": page,
+        "filters": filters,
+        "types": ServiceType.objects.filter(active=True)
+        .exclude(urgency=Urgency.EMERGENCY)
+        .only("service_code", "service_name", "service_name_es")
+        .order_by("service_name"),
+        "districts": districts(),
+        "query": _query_without_paging(request),
+        "tiles": getattr(settings, "CITY311_MAP_TILES", ""),
+        "section": "recent",
+    }
+    template = "portal/recent_results.html" if request.headers.get("HX-Request") else None
+    return render(request, template or "portal/recent.html", context)
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() and len(text) < 19 else None
+
+
+def _query_without_paging(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("before", None)
+    return params.urlencode()
+
+
+def offline(request: HttpRequest) -> HttpResponse:
+    """What the service worker shows on a dead connection, cached per language at install.
+
+    ?saved=1: the report was kept on the phone and will be sent when the connection returns.
+    """
+    language = request.GET.get("lang", "")
+    if language not in dict(settings.LANGUAGES):
+        language = get_language() or settings.LANGUAGE_CODE
+    with translation.override(language):
+        return render(
+            request,
+            "portal/offline.html",
+            {"saved": request.GET.get("saved") == "1", "section": ""},
+        )
+
+
+SHELL_FILES = (
+    "vendor/uswds/css/uswds.min.css",
+    "vendor/htmx/htmx.min.js",
+    "portal/portal.css",
+    "portal/portal.js",
+    "portal/icon.svg",
+    "portal/icon-192.png",
+    "portal/icon-512.png",
+)
+
+
+def shell_version() -> str:
+    """Changes whenever a file the worker keeps changes, so phones fetch the new one.
+
+    With hashed static names the URLs change; without them (development) the files' times do.
+    """
+    parts = [static(name) for name in SHELL_FILES]
+    for name in SHELL_FILES:
+        found = finders.find(name)
+        if isinstance(found, str):
+            parts.append(str(os.stat(found).st_mtime_ns))
+    template = Path(__file__).resolve().parent.parent / "templates" / "portal" / "sw.js"
+    parts.append(str(template.stat().st_mtime_ns))
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]
 
 
 def service_worker(request: HttpRequest) -> HttpResponse:
     """The service worker, served from the root so its scope is the whole portal."""
-    response = render(request, "portal/sw.js", content_type="text/javascript")
+    response = render(
+        request,
+        "portal/sw.js",
+        {"version": shell_version(), "languages": [code for code, _name in settings.LANGUAGES]},
+        content_type="text/javascript; charset=utf-8",
+    )
     response["Service-Worker-Allowed"] = "/"
+    # Browsers check for a new worker on every visit; it must never come from a cache.
     response["Cache-Control"] = "no-cache"
     return response

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.db.models import Count, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from city311.servicerequests.errors import NoSuchRequest
 from city311.servicerequests.models import RequestEvent, ServiceRequest
@@ -25,7 +26,8 @@ def get_by_tracking_number(text: str) -> ServiceRequest:
         )
     except ServiceRequest.DoesNotExist:
         raise NoSuchRequest(
-            f"There is no request {number}. Check the number on your confirmation."
+            _("There is no request %(number)s. Check the number on your confirmation.")
+            % {"number": number}
         ) from None
 
 

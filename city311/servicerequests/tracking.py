@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import secrets
 
+from django.utils.translation import gettext as _
+
 _DAMM = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
     (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
@@ -59,17 +61,18 @@ def normalise(text: str) -> str:
     """The display form of a typed tracking number; InvalidTrackingNumber says what is wrong."""
     digits = _NOISE.sub("", text or "")
     if not digits:
-        raise InvalidTrackingNumber("Enter the tracking number, for example 123-4567-890.")
+        raise InvalidTrackingNumber(_("Enter the tracking number, for example 123-4567-890."))
     if not digits.isdigit():
         raise InvalidTrackingNumber(
-            "A tracking number has only digits, for example 123-4567-890. Check the number."
+            _("A tracking number has only digits, for example 123-4567-890. Check the number.")
         )
     if len(digits) != DIGITS:
         raise InvalidTrackingNumber(
-            f"A tracking number has {DIGITS} digits; this has {len(digits)}. Check the number."
+            _("A tracking number has %(expected)d digits; this has %(got)d. Check the number.")
+            % {"expected": DIGITS, "got": len(digits)}
         )
     if not is_valid(digits):
         raise InvalidTrackingNumber(
-            "There is no request with this number: a digit may be wrong. Check the number."
+            _("There is no request with this number: a digit may be wrong. Check the number.")
         )
     return display(digits)

@@ -1,0 +1,237 @@
+"""A request's public page and what a resident does there: follow it, say it is not fixed.
+
+Both forms are open to anyone with the tracking number, so each has a honeypot field and a
+rate limit per address; neither shows or keeps anything that identifies the person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from city311.notifications.actions import follow_request, normalise_phone
+from city311.portal.queries import photos, public_history, status_words
+from city311.servicerequests.actions import reopen_request
+from city311.servicerequests.attachments import MediaInvalid, attach, check_upload
+from city311.servicerequests.errors import NoSuchRequest, RequestError
+from city311.servicerequests.models import ServiceRequest
+from city311.servicerequests.queries import get_by_tracking_number
+
+HOUR = 3600
+
+
+class HoneypotForm(forms.Form):
+    # Hidden from people (CSS and aria-hidden); bots that fill every field fill this one.
+    website = forms.CharField(required=False, max_length=200)
+
+    def is_bot(self) -> bool:
+        return bool(self.data.get("website", "").strip())
+
+
+class FollowForm(HoneypotForm):
+    email = forms.EmailField(
+        label=gettext_lazy("E-mail address"),
+        required=False,
+        max_length=254,
+        error_messages={"invalid": gettext_lazy("Enter an e-mail address like name@example.com.")},
+    )
+    phone = forms.CharField(
+        label=gettext_lazy("Mobile phone number, for text messages"), required=False, max_length=30
+    )
+
+    def clean_phone(self) -> str:
+        text = self.cleaned_data.get("phone", "").strip()
+        if text and not normalise_phone(text):
+            raise forms.ValidationError(
+                _("Enter a phone number that can receive texts, like 212-555-0134.")
+            )
+        return text
+
+    def clean(self) -> dict[str, Any] | None:
+        data = super().clean() or {}
+        if not self.errors and not (data.get("email") or data.get("phone")):
+            self.add_error("email", _("Enter an e-mail address or a phone number, or both."))
+        return data
+
+
+class ReopenForm(HoneypotForm):
+    comment = forms.CharField(
+        label=gettext_lazy("What is still wrong?"),
+        max_length=2000,
+        widget=forms.Textarea,
+        error_messages={"required": gettext_lazy("Say what is still wrong.")},
+    )
+    photo = forms.FileField(label=gettext_lazy("A photo (optional)"), required=False)
+
+    def clean_photo(self) -> Any:
+        photo = self.cleaned_data.get("photo")
+        if photo:
+            try:
+                check_upload(photo)
+            except MediaInvalid:
+                raise forms.ValidationError(
+                    _("Send a JPEG, PNG, GIF or WebP photo of at most %(mb)d MB.")
+                    % {"mb": settings.CITY311_MEDIA_MAX_BYTES // (1024 * 1024)}
+                ) from None
+        return photo
+
+
+# Rate limits
+
+
+def client_address(request: HttpRequest) -> str:
+    """The caller's IP; behind the city's proxy, the address the proxy saw."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded and getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        return forwarded.split(",")[-1].strip()
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def over_limit(request: HttpRequest, scope: str, per_hour: int) -> bool:
+    """Count one attempt for this address; True once it has made more than `per_hour`.
+
+    add() then incr() are each atomic in every cache backend, so concurrent attempts from many
+    processes are all counted. The window starts with the first attempt.
+    """
+    # Hashed: the cache never holds an address as such.
+    digest = hashlib.sha256(client_address(request).encode()).hexdigest()[:32]
+    key = f"portal-limit:{scope}:{digest}"
+    cache.add(key, 0, HOUR)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.add(key, 1, HOUR)
+        count = 1
+    return count > per_hour
+
+
+def _too_many(request: HttpRequest, sr: ServiceRequest) -> HttpResponse:
+    alert = _(
+        "Too many attempts from your connection. Wait an hour and try again, or call %(phone)s."
+    ) % {"phone": settings.CITY311_PHONE}
+    response = render_page(request, sr, alert=alert, status=429)
+    response["Retry-After"] = str(HOUR)
+    return response
+
+
+# The page
+
+
+def render_page(
+    request: HttpRequest,
+    sr: ServiceRequest,
+    *,
+    follow_form: FollowForm | None = None,
+    reopen_form: ReopenForm | None = None,
+    alert: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "sr": sr,
+        "service_name": sr.service_type.translated("service_name"),
+        "status_words": status_words(sr),
+        "events": public_history(sr),
+        "photos": photos(sr),
+        "department": sr.department.translated("name") if sr.department else "",
+        "parent": sr.duplicate_of,
+        "can_reopen": sr.can_reopen(),
+        "reopen_days": settings.CITY311_REOPEN_DAYS,
+        "follow_form": follow_form or FollowForm(),
+        "reopen_form": reopen_form or ReopenForm(),
+        "alert": alert,
+        "tiles": getattr(settings, "CITY311_MAP_TILES", ""),
+        "section": "track",
+    }
+    return render(request, "portal/request.html", context, status=status)
+
+
+def _request_or_none(tracking_number: str) -> ServiceRequest | None:
+    try:
+        return get_by_tracking_number(tracking_number)
+    except NoSuchRequest:
+        return None
+
+
+@require_POST
+def follow(request: HttpRequest, tracking_number: str) -> HttpResponse:
+    sr = _request_or_none(tracking_number)
+    if sr is None:
+        return redirect("portal:track")
+    form = FollowForm(request.POST)
+    if form.is_bot():
+        # Answer a bot as if it worked, so it learns nothing.
+        messages.success(request, _("Check your messages: we sent you a link to confirm."))
+        return redirect("portal:request", tracking_number=sr.tracking_number)
+    if over_limit(request, "follow", settings_limit("FOLLOW", 10)):
+        return _too_many(request, sr)
+    if not form.is_valid():
+        return render_page(request, sr, follow_form=form, status=400)
+    if sr.is_closed:
+        return render_page(request, sr, alert=_("This request is closed: there will be no news."))
+    try:
+        follow_request(
+            sr,
+            email=form.cleaned_data["email"],
+            phone=form.cleaned_data["phone"],
+            language=(get_language() or "en")[:2],
+        )
+    except RequestError:
+        form.add_error(None, _("We could not sign you up. Check the address and try again."))
+        return render_page(request, sr, follow_form=form, status=400)
+    messages.success(request, _("Check your messages: we sent you a link to confirm."))
+    return redirect("portal:request", tracking_number=sr.tracking_number)
+
+
+def settings_limit(name: str, default: int) -> int:
+    """CITY311_<NAME>_PER_HOUR: attempts an address may make in an hour."""
+    return int(getattr(settings, f"CITY311_{name}_PER_HOUR", default))
+
+
+@transaction.atomic
+def reopen_as_resident(sr: ServiceRequest, *, comment: str, photo: Any = None) -> ServiceRequest:
+    """A resident says a closed request is not fixed, within the reopen window.
+
+    by=None: the history shows it came from a resident, and notifications tell the department.
+    """
+    if not sr.can_reopen():
+        raise RequestError(_("This request can no longer be reopened online."))
+    sr = reopen_request(sr, reason=comment, by=None)
+    if photo:
+        attach(sr, photo)
+    return sr
+
+
+@require_POST
+def reopen(request: HttpRequest, tracking_number: str) -> HttpResponse:
+    sr = _request_or_none(tracking_number)
+    if sr is None:
+        return redirect("portal:track")
+    form = ReopenForm(request.POST, request.FILES)
+    if form.is_bot():
+        messages.success(request, _("Thank you. We reopened the request and told the team."))
+        return redirect("portal:request", tracking_number=sr.tracking_number)
+    if over_limit(request, "reopen", settings_limit("REOPEN", 5)):
+        return _too_many(request, sr)
+    if not form.is_valid():
+        return render_page(request, sr, reopen_form=form, status=400)
+    try:
+        reopen_as_resident(
+            sr, comment=form.cleaned_data["comment"], photo=form.cleaned_data["photo"]
+        )
+    except RequestError:
+        return render_page(
+            request, sr, alert=_("This request can no longer be reopened online."), status=409
+        )
+    messages.success(request, _("Thank you. We reopened the request and told the team."))
+    return redirect("portal:request", tracking_number=sr.tracking_number)

@@ -1,0 +1,291 @@
+"""Reads for the public pages: one request's public face, recent requests, their map points.
+
+Everything here is public. It never reads Contact, descriptions (residents write names and phone
+numbers in them), internal events or staff names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypedDict
+
+import shapely
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from shapely.geometry import mapping, shape
+
+from city311.catalog.models import Department
+from city311.geo.datasets import current_versions
+from city311.geo.models import Boundary, BoundaryKind
+from city311.servicerequests import events
+from city311.servicerequests.models import (
+    Attachment,
+    RequestEvent,
+    Resolution,
+    ServiceRequest,
+    Status,
+)
+
+# What residents see for each public kind of event, in the page's language.
+EVENT_LABELS = {
+    events.SUBMITTED: gettext_lazy("Received"),
+    events.IMPORTED: gettext_lazy("Received"),
+    events.ROUTED: gettext_lazy("Sent to the team that handles it"),
+    events.TRANSFERRED: gettext_lazy("Passed to another team"),
+    events.STARTED: gettext_lazy("Work started"),
+    events.NOTE: gettext_lazy("Update from the city"),
+    events.CLOSED: gettext_lazy("Closed"),
+    events.REOPENED: gettext_lazy("Reopened"),
+    events.MERGED: gettext_lazy("Another report of the same problem joined this one"),
+    events.PARENT_CLOSED: gettext_lazy("The original request was closed"),
+}
+
+STATUS_WORDS = {
+    Status.NEW: gettext_lazy("Received: waiting to be sent to a team"),
+    Status.OPEN: gettext_lazy("Open: a city team has it"),
+    Status.IN_PROGRESS: gettext_lazy("In progress: work has started"),
+}
+RESOLUTION_WORDS = {
+    Resolution.COMPLETED: gettext_lazy("Closed: the work is done"),
+    Resolution.DUPLICATE: gettext_lazy("Closed: someone had already reported the same problem"),
+    Resolution.NO_ACTION: gettext_lazy("Closed: no action was needed"),
+    Resolution.REFERRED: gettext_lazy("Closed: passed to an agency outside the city"),
+    Resolution.CANCELLED: gettext_lazy("Closed: cancelled"),
+}
+
+# The kind of area the recent-requests page filters by: the first of these the city has loaded.
+DISTRICT_KINDS = (
+    BoundaryKind.COUNCIL_DISTRICT,
+    BoundaryKind.COMMUNITY_DISTRICT,
+    BoundaryKind.BOROUGH,
+    BoundaryKind.SERVICE_ZONE,
+)
+PAGE_SIZE = 25
+MAP_POINTS = 500
+
+
+def status_words(sr: ServiceRequest) -> str:
+    if sr.is_closed:
+        return str(RESOLUTION_WORDS.get(Resolution(sr.resolution), _("Closed")))
+    return str(STATUS_WORDS.get(Status(sr.status), sr.get_status_display()))
+
+
+@dataclass
+class PublicEvent:
+    at: datetime
+    label: str
+    note: str
+    who: str
+
+
+def _departments() -> dict[str, str]:
+    return {d.slug: d.translated("name") for d in Department.objects.all()}
+
+
+def _note(event: RequestEvent, departments: dict[str, str]) -> str:
+    """The event's public note in the page's language; city311's own wording is rebuilt."""
+    data = event.data or {}
+    if event.kind == events.ROUTED:
+        name = departments.get(data.get("department") or "", "")
+        return _("Sent to %(department)s.") % {"department": name} if name else ""
+    if event.kind == events.TRANSFERRED:
+        name = departments.get(data.get("to") or "", "")
+        return _("Now handled by %(department)s.") % {"department": name} if name else ""
+    if event.kind == events.MERGED:
+        return _("Request %(number)s was the same problem and now follows this one.") % {
+            "number": data.get("duplicate", "")
+        }
+    if event.kind in (events.SUBMITTED, events.IMPORTED):
+        return ""
+    if event.kind == events.REOPENED and event.actor_id is None:
+        # A resident's own words can hold their name or number: say what happened, not the words.
+        return _("A resident said the problem is not fixed.")
+    return event.note
+
+
+def public_history(sr: ServiceRequest) -> list[PublicEvent]:
+    """The public events, oldest first, labelled in the page's language, without staff names."""
+    departments = _departments()
+    city = _("City of %(city)s") % {"city": settings.CITY311_CITY_NAME}
+    department = departments.get(sr.department.slug, "") if sr.department else ""
+    shown = []
+    for event in sr.events.filter(public=True, kind__in=list(EVENT_LABELS)):
+        by_staff = event.actor_id is not None
+        shown.append(
+            PublicEvent(
+                at=event.at,
+                label=str(EVENT_LABELS[event.kind]),
+                note=_note(event, departments),
+                who=(department or city) if by_staff else "",
+            )
+        )
+    return shown
+
+
+def photos(sr: ServiceRequest) -> list[Attachment]:
+    return list(Attachment.objects.filter(request=sr).order_by("uploaded_at", "id"))
+
+
+# Recent requests
+
+
+@dataclass
+class Filters:
+    service_code: str = ""
+    status: str = ""  # "", "open" or "closed"
+    district: str = ""  # a code of district_kind()
+
+    def apply(self, rows: QuerySet[ServiceRequest]) -> QuerySet[ServiceRequest]:
+        if self.service_code:
+            rows = rows.filter(service_type__service_code=self.service_code)
+        if self.status == "open":
+            rows = rows.exclude(status=Status.CLOSED)
+        elif self.status == "closed":
+            rows = rows.filter(status=Status.CLOSED)
+        kind = district_kind()
+        if self.district and kind:
+            rows = rows.filter(**{f"areas__{kind}__code": self.district})
+        return rows
+
+
+def _versioned(name: str) -> str:
+    """A cache key that changes whenever boundaries are imported."""
+    version = hashlib.sha1(repr(current_versions(("boundaries",))).encode()).hexdigest()[:16]
+    return f"{name}:{version}"
+
+
+def filters_from(params: Mapping[str, str]) -> Filters:
+    """The filters in a query string; anything unknown is ignored."""
+    status = params.get("status", "")
+    return Filters(
+        service_code=params.get("service_code", "")[:60],
+        status=status if status in ("open", "closed") else "",
+        district=params.get("district", "")[:60],
+    )
+
+
+def district_kind() -> str:
+    """The kind of area residents filter by, cached with the boundaries' version."""
+    key = _versioned("portal-district-kind")
+    kind = cache.get(key)
+    if kind is None:
+        loaded = set(Boundary.objects.values_list("kind", flat=True).distinct())
+        kind = next((k.value for k in DISTRICT_KINDS if k in loaded), "")
+        cache.set(key, kind, 3600)
+    return str(kind)
+
+
+def districts() -> list[tuple[str, str]]:
+    """(code, name) of every district residents can filter by, in name order."""
+    kind = district_kind()
+    if not kind:
+        return []
+    rows = Boundary.objects.filter(kind=kind).values_list("code", "name")
+    return sorted(rows, key=lambda row: _natural(row[1]))
+
+
+def _natural(name: str) -> tuple[Any, ...]:
+    # "District 2" before "District 10".
+    digits = "".join(c for c in name if c.isdigit())
+    return (name.rstrip("0123456789 "), int(digits) if digits else 0, name)
+
+
+def _public_rows() -> QuerySet[ServiceRequest]:
+    return ServiceRequest.objects.select_related("service_type").only(
+        "tracking_number",
+        "status",
+        "resolution",
+        "address_string",
+        "lat",
+        "long",
+        "requested_at",
+        "areas",
+        "service_type__service_code",
+        "service_type__service_name",
+        "service_type__service_name_es",
+    )
+
+
+@dataclass
+class Page:
+    rows: list[ServiceRequest]
+    older: int | None  # the id to pass as ?before= for the next page, None on the last page
+    newer: bool
+
+
+def recent_requests(filters: Filters, *, before: int | None = None) -> Page:
+    """Newest first, PAGE_SIZE at a time, keyset-paged on (requested_at, id).
+
+    Keyset paging stays as fast on page 1,000 as on page 1: each page starts from an index
+    position instead of counting past every earlier row.
+    """
+    rows = filters.apply(_public_rows()).order_by("-requested_at", "-id")
+    if before is not None:
+        start = ServiceRequest.objects.filter(pk=before).values_list("requested_at", flat=True)
+        at = start.first()
+        if at is not None:
+            rows = rows.filter(Q(requested_at__lt=at) | Q(requested_at=at, id__lt=before))
+    found = list(rows[: PAGE_SIZE + 1])
+    older = found[PAGE_SIZE - 1].pk if len(found) > PAGE_SIZE else None
+    return Page(rows=found[:PAGE_SIZE], older=older, newer=before is not None)
+
+
+class Bbox(TypedDict):
+    west: float
+    south: float
+    east: float
+    north: float
+
+
+class PointProperties(TypedDict):
+    tracking_number: str
+    service_code: str
+    service_name: str
+    status: str
+    requested_at: str
+    url: str
+
+
+def map_points(filters: Filters, bbox: Bbox | None) -> list[ServiceRequest]:
+    """The newest MAP_POINTS requests with a place, within the box if given."""
+    rows = filters.apply(_public_rows()).filter(lat__isnull=False, long__isnull=False)
+    if bbox is not None:
+        rows = rows.filter(
+            lat__gte=bbox["south"],
+            lat__lte=bbox["north"],
+            long__gte=bbox["west"],
+            long__lte=bbox["east"],
+        )
+    return list(rows.order_by("-requested_at", "-id")[:MAP_POINTS])
+
+
+# The city limits, for the map's blank base
+
+
+def city_limits_geojson() -> str:
+    """The city limits as a small GeoJSON FeatureCollection, simplified to about 20 m.
+
+    Cached by the boundaries' version: simplifying a few megabytes of coastline takes seconds,
+    and the limits change only when an administrator imports new ones.
+    """
+    key = _versioned("portal-city-limits")
+    text = cache.get(key)
+    if text is None:
+        features = []
+        for b in Boundary.objects.filter(kind=BoundaryKind.CITY_LIMITS):
+            geometry = shapely.set_precision(
+                shapely.simplify(shape(b.geometry), 0.0002, preserve_topology=True), 0.00001
+            )
+            features.append(
+                {"type": "Feature", "properties": {"name": b.name}, "geometry": mapping(geometry)}
+            )
+        text = json.dumps({"type": "FeatureCollection", "features": features})
+        cache.set(key, text, 24 * 3600)
+    return str(text)
