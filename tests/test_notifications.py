@@ -111,6 +111,20 @@ class EventMessageTests(NotificationTestCase):
         self.assertIn("de", message.body)
         self.assertIn("Dejar de recibir estos mensajes", message.body)
 
+    def test_it_names_the_service_and_department_in_the_followers_language(self):
+        self.pothole.service_name_es = "Bache"
+        self.pothole.save()
+        self.streets.name_es = "Calles"
+        self.streets.save()
+        self.rosa_reports(language="es")
+        spanish = self.last_mail_to("rosa@example.org")
+        self.assertIn("Gracias por reportar: Bache.", spanish.body)
+        self.assertIn("Calles la revisará", spanish.body)
+        self.rosa_reports(email="omar.neighbour@example.org", language="en")
+        english = self.last_mail_to("omar.neighbour@example.org")
+        self.assertIn("Thank you for reporting: Pothole.", english.body)
+        self.assertIn("Streets will look at it", english.body)
+
     def test_it_tells_followers_when_a_transfer_changes_who_handles_it(self):
         transfer = lambda sr: requests.transfer_request(  # noqa: E731
             sr, department=self.parks, by=self.dana, reason="It is in the park"

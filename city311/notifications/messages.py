@@ -70,7 +70,9 @@ def survey_offered(delivery: Delivery) -> bool:
     )
 
 
-def context_for(delivery: Delivery) -> dict[str, Any]:
+def context_for(delivery: Delivery, language: str) -> dict[str, Any]:
+    """What a message's templates can say; catalog names in `language` where the catalog has
+    them."""
     follower: Follower = delivery.follower
     sr: ServiceRequest = delivery.request
     event: RequestEvent | None = delivery.event
@@ -78,9 +80,9 @@ def context_for(delivery: Delivery) -> dict[str, Any]:
     ctx: dict[str, Any] = {
         "sr": sr,
         "tracking_number": sr.tracking_number,
-        "service_name": sr.service_type.service_name,
+        "service_name": sr.service_type.translated("service_name", language),
         "address": sr.address_string,
-        "department": sr.department.name if sr.department else "",
+        "department": sr.department.translated("name", language) if sr.department else "",
         "due_at": timezone.localtime(sr.due_at) if sr.due_at else None,
         "public_url": public_url(sr),
         "note": event.note if event else "",
@@ -145,7 +147,7 @@ def make_message(delivery: Delivery) -> Message:
     follower = delivery.follower
     language = follower.language if follower.language in dict(settings.LANGUAGES) else "en"
     with translation.override(language):
-        ctx = context_for(delivery)
+        ctx = context_for(delivery, language)
         ctx["unsubscribe_url"] = site_url(tokens.unsubscribe_path(follower))
         override = _override(delivery, language)
         subject = " ".join(_part(delivery, "subject", ctx, override).split())
