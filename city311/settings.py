@@ -300,6 +300,9 @@ CITY311_OUTSIDE_REFERRAL = envstr(
     "This place is outside New York City, so the city cannot take this request. For Nassau County "
     "call 516-571-3000; for Westchester County call 914-995-2000; in New Jersey, contact the town.",
 )
+# The report map's tile server, e.g. https://tile.example.org/{z}/{x}/{y}.png; empty draws the city
+# limits on a blank map, which needs no internet.
+CITY311_MAP_TILES = envstr("CITY311_MAP_TILES", "")
 
 LOGGING = {
     "version": 1,

@@ -1,14 +1,746 @@
-"""Reporting a problem, step by step (being built: issue 6)."""
+"""Reporting a problem, step by step: one question a page, the answers kept in a draft.
+
+Every step is a plain form that POSTs and redirects to the next, so the flow works with
+JavaScript off; the location step's map and autocomplete are enhancements on top.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+import math
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from city311.catalog.models import ServiceType
+from city311.catalog.queries import groups_for_residents
+from city311.catalog.search import suggest_types
+from city311.geo import geocoding
+from city311.geo.locate import LocationProblem, locate, outside_referral
+from city311.notifications.actions import follow_request
+from city311.portal import drafts, forms, limits
+from city311.portal.drafts import Draft
+from city311.servicerequests import attachments
+from city311.servicerequests.actions import submit_request
+from city311.servicerequests.duplicates import find_duplicates
+from city311.servicerequests.errors import RequestError, SubmissionInvalid
+from city311.servicerequests.models import Channel, ServiceRequest
+from city311.servicerequests.queries import get_by_tracking_number
+from city311.servicerequests.tracking import new_tracking_number
+from city311.servicerequests.validation import Submission
+
+MAX_QUERY = 200
+# Below this confidence, or with a runner-up this close, a typed address is asked about.
+SURE_ENOUGH = 0.8
+CLOSE_RUNNER_UP = 0.05
+# A photo taken this far from the pin suggests a different place.
+PHOTO_PLACE_M = 40
+STEPS = ["location", "nearby", "questions", "description", "photos", "contact", "review"]
+STEP_LABELS = {
+    "location": gettext_lazy("Location"),
+    "questions": gettext_lazy("Details"),
+    "description": gettext_lazy("Description"),
+    "photos": gettext_lazy("Photos"),
+    "contact": gettext_lazy("Contact"),
+    "review": gettext_lazy("Review"),
+}
+STATUS_LABELS = {
+    "new": gettext_lazy("New"),
+    "open": gettext_lazy("Open"),
+    "in_progress": gettext_lazy("In progress"),
+    "closed": gettext_lazy("Closed"),
+}
+# Where submit_request's problems are put right.
+FIELD_STEPS = {
+    "lat": "location",
+    "long": "location",
+    "location": "location",
+    "address_string": "location",
+    "address_id": "location",
+    "description": "description",
+    "email": "contact",
+    "phone": "contact",
+    "contact": "contact",
+    "first_name": "contact",
+    "last_name": "contact",
+    "language": "contact",
+}
+
+
+# Choosing the type -------------------------------------------------------------------------
 
 
 def start(request: HttpRequest) -> HttpResponse:
-    return redirect("home")
+    """Choose the type: from the resident's own words, or from the groups."""
+    q = " ".join(request.GET.get("q", "").split())[:MAX_QUERY]
+    context: dict[str, Any] = {
+        "section": "report",
+        "q": q,
+        "groups": groups_for_residents(get_language() or "en"),
+    }
+    if q:
+        found = [t for t, _score in suggest_types(q, limit=8, emergencies=True)]
+        context["emergencies"] = [t for t in found if t.is_emergency]
+        context["suggestions"] = [t for t in found if not t.is_emergency]
+    return render(request, "portal/report/start.html", context)
+
+
+def _service_type(service_code: str) -> ServiceType:
+    service_type = (
+        ServiceType.objects.select_related("department")
+        .prefetch_related("attributes__values")
+        .filter(service_code=service_code, active=True)
+        .first()
+    )
+    if service_type is None:
+        raise Http404(_("There is no such service."))
+    return service_type
 
 
 def report_type(request: HttpRequest, service_code: str) -> HttpResponse:
-    return redirect("home")
+    """Start (or resume) a draft; urgent and emergency types stop here with a number to call."""
+    service_type = _service_type(service_code)
+    if service_type.is_emergency or service_type.is_urgent:
+        return render(
+            request,
+            "portal/report/call.html",
+            {"service_type": service_type, "section": "report"},
+        )
+    draft = drafts.start(request.session, service_code)
+    return redirect(_step_url(service_type, steps_for(service_type, draft)[0]))
+
+
+# The steps ------------------------------------------------------------------------------------
+
+
+def steps_for(service_type: ServiceType, draft: Draft) -> list[str]:
+    """The steps this report goes through: those that do not apply are skipped."""
+    skip = set()
+    if not service_type.location_required:
+        skip.add("location")
+    if not draft.get("nearby"):
+        skip.add("nearby")
+    if not any(a.variable for a in service_type.attributes.all()):
+        skip.add("questions")
+    return [s for s in STEPS if s not in skip]
+
+
+def _step_url(service_type: ServiceType, step: str) -> str:
+    return reverse("portal:report_step", args=[service_type.service_code, step])
+
+
+def _after(service_type: ServiceType, draft: Draft, step: str, request: HttpRequest) -> str:
+    if request.POST.get("change") and step != "location":
+        return _step_url(service_type, "review")
+    steps = steps_for(service_type, draft)
+    following = steps[steps.index(step) + 1 :] if step in steps else steps
+    return _step_url(service_type, following[0] if following else "review")
+
+
+def _back(service_type: ServiceType, draft: Draft, step: str) -> str:
+    steps = steps_for(service_type, draft)
+    if step not in steps or steps.index(step) == 0:
+        return reverse("portal:report")
+    return _step_url(service_type, steps[steps.index(step) - 1])
+
+
+def _page(
+    request: HttpRequest,
+    service_type: ServiceType,
+    draft: Draft,
+    step: str,
+    context: dict[str, Any],
+    status: int = 200,
+) -> HttpResponse:
+    steps = [s for s in steps_for(service_type, draft) if s in STEP_LABELS]
+    current = step if step in steps else "location"
+    position = steps.index(current) if current in steps else 0
+    indicator = [
+        {
+            "label": STEP_LABELS[s],
+            "state": "complete" if i < position else "current" if i == position else "",
+        }
+        for i, s in enumerate(steps)
+    ]
+    submit_errors = draft.get("submit_errors", {}).get(step)
+    return render(
+        request,
+        f"portal/report/{step}.html",
+        {
+            "section": "report",
+            "service_type": service_type,
+            "draft": draft,
+            "step": step,
+            "steps": indicator,
+            "step_number": position + 1,
+            "step_count": len(steps),
+            "back_url": _back(service_type, draft, step),
+            "change": request.GET.get("change") or request.POST.get("change") or "",
+            "submit_errors": submit_errors or [],
+            **context,
+        },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def step(request: HttpRequest, service_code: str, step: str) -> HttpResponse:
+    handler = STEP_VIEWS.get(step)
+    if handler is None:
+        raise Http404(_("There is no such step."))
+    service_type = _service_type(service_code)
+    if service_type.is_emergency or service_type.is_urgent:
+        return redirect("portal:report_type", service_code=service_code)
+    draft = drafts.current(request.session, service_code)
+    if draft is None:
+        # An expired session or a bookmarked step: start again from the first step.
+        return redirect("portal:report_type", service_code=service_code)
+    return handler(request, service_type, draft)
+
+
+# Location ------------------------------------------------------------------------------------
+
+
+def location(request: HttpRequest, service_type: ServiceType, draft: Draft) -> HttpResponse:
+    candidates = draft.get("candidates", [])
+    if request.method != "POST":
+        place = draft.get("location") or {}
+        form = forms.LocationForm(
+            initial={k: place.get(k) for k in ("address", "lat", "long")}, candidates=candidates
+        )
+        return _location_page(request, service_type, draft, form)
+    form = forms.LocationForm(request.POST, candidates=candidates)
+    if not form.is_valid():
+        return _location_page(request, service_type, draft, form)
+    data = form.cleaned_data
+    chosen = data.get("candidate")
+    try:
+        if chosen is not None and 0 <= chosen < len(candidates):
+            c = candidates[chosen]
+            place = _locate(c["lat"], c["long"], c["address"], c.get("address_id", ""))
+        elif _pin_given(data, draft.get("location")):
+            place = _locate(data["lat"], data["long"], data.get("address") or "")
+        elif data.get("address"):
+            found = geocoding.geocode(data["address"], limit=5)
+            if not found:
+                raise LocationProblem("address", _not_found(data["address"]))
+            if _ambiguous(found):
+                draft.set(candidates=[_candidate(c) for c in found])
+                form = forms.LocationForm(
+                    initial={"address": data["address"]}, candidates=draft.get("candidates")
+                )
+                return _location_page(request, service_type, draft, form, choose=True)
+            best = found[0]
+            place = _locate(best.lat, best.long, best.address, best.address_id)
+        else:
+            raise LocationProblem(
+                "address", _("Enter an address or a place, or mark the place on the map.")
+            )
+    except LocationProblem as e:
+        form.add_error("address", e.message)
+        return _location_page(request, service_type, draft, form)
+    _set_location(draft, service_type, place)
+    return redirect(_after(service_type, draft, "location", request))
+
+
+def _pin_given(data: dict[str, Any], before: dict[str, Any] | None) -> bool:
+    """A pin was placed, and not merely kept while the resident typed a new address."""
+    if data.get("lat") is None or data.get("long") is None:
+        return False
+    if not before or not data.get("address"):
+        return True
+    same_pin = (round(data["lat"], 6), round(data["long"], 6)) == (
+        round(before["lat"], 6),
+        round(before["long"], 6),
+    )
+    return not same_pin or data["address"].strip() == before.get("address", "").strip()
+
+
+def _not_found(address: str) -> str:
+    return _(
+        "We could not find “%(address)s” in the city. Check the house number and street, "
+        "add the ZIP code, or mark the place on the map."
+    ) % {"address": address[:100]}
+
+
+def _ambiguous(found: list[geocoding.Candidate]) -> bool:
+    best = found[0]
+    if best.confidence < SURE_ENOUGH:
+        return True
+    return len(found) > 1 and found[1].confidence >= best.confidence - CLOSE_RUNNER_UP
+
+
+def _candidate(c: geocoding.Candidate) -> dict[str, Any]:
+    return {"address": c.address, "lat": c.lat, "long": c.long, "address_id": c.address_id}
+
+
+def _locate(lat: float, long: float, address: str, address_id: str = "") -> dict[str, Any]:
+    """A place the resident gave, checked: in the city, with its nearest address."""
+    located = locate(lat=lat, long=long, address_string="" if address_id else address)
+    if located is None or located.lat is None or located.long is None:
+        raise LocationProblem("address", _("Mark the place on the map or give its address."))
+    if not located.in_city:
+        raise LocationProblem("address", outside_referral())
+    return {
+        "lat": round(located.lat, 7),
+        "long": round(located.long, 7),
+        "address": (address if address_id else located.address) or located.address,
+        "address_id": address_id,
+    }
+
+
+def _set_location(draft: Draft, service_type: ServiceType, place: dict[str, Any]) -> None:
+    nearby = find_duplicates(service_type, place["lat"], place["long"], limit=5)
+    errors = dict(draft.get("submit_errors", {}))
+    errors.pop("location", None)
+    draft.set(
+        location=place,
+        candidates=[],
+        nearby=[sr.tracking_number for sr, _d in nearby],
+        photo_place=None,
+        submit_errors=errors,
+    )
+
+
+def _location_page(
+    request: HttpRequest,
+    service_type: ServiceType,
+    draft: Draft,
+    form: forms.LocationForm,
+    *,
+    choose: bool = False,
+) -> HttpResponse:
+    return _page(
+        request,
+        service_type,
+        draft,
+        "location",
+        {
+            "form": form,
+            "choose": choose,
+            "map_tiles": getattr(settings, "CITY311_MAP_TILES", ""),
+            "referral": service_type.translated("referral"),
+        },
+    )
+
+
+# Nearby requests ----------------------------------------------------------------------------
+
+
+def _nearby_requests(draft: Draft) -> list[ServiceRequest]:
+    numbers = draft.get("nearby", [])
+    rows = ServiceRequest.objects.select_related("service_type").filter(tracking_number__in=numbers)
+    by_number = {sr.tracking_number: sr for sr in rows if not sr.is_closed}
+    return [by_number[n] for n in numbers if n in by_number]
+
+
+def nearby(request: HttpRequest, service_type: ServiceType, draft: Draft) -> HttpResponse:
+    found = _nearby_requests(draft)
+    if not found or (request.method == "POST" and request.POST.get("action") == "continue"):
+        draft.set(nearby_seen=True)
+        return redirect(_after(service_type, draft, "nearby", request))
+    numbers = [sr.tracking_number for sr in found]
+    form = forms.FollowForm(
+        request.POST if request.method == "POST" else None,
+        numbers=numbers,
+        initial={"tracking_number": numbers[0]} if len(numbers) == 1 else None,
+    )
+    if request.method == "POST" and form.is_valid():
+        sr = get_by_tracking_number(form.cleaned_data["tracking_number"])
+        try:
+            follow_request(
+                sr,
+                email=form.cleaned_data["email"],
+                phone=form.cleaned_data["phone"],
+                language=get_language() or "en",
+                by=None,
+            )
+        except RequestError as e:
+            form.add_error(None, e.message)
+        else:
+            drafts.discard(request.session)
+            return render(
+                request,
+                "portal/report/following.html",
+                {"sr": sr, "section": "report", "service_type": service_type},
+            )
+    rows = [
+        {"sr": sr, "status": STATUS_LABELS.get(sr.status, sr.get_status_display())} for sr in found
+    ]
+    return _page(request, service_type, draft, "nearby", {"form": form, "rows": rows})
+
+
+# The type's questions, description ----------------------------------------------------------
+
+
+def questions(request: HttpRequest, service_type: ServiceType, draft: Draft) -> HttpResponse:
+    attributes = list(service_type.attributes.all())
+    if request.method != "POST":
+        form = forms.QuestionsForm(
+            initial=_question_initial(attributes, draft.get("answers", {})),
+            attributes=attributes,
+        )
+    else:
+        form = forms.QuestionsForm(request.POST, attributes=attributes)
+        if form.is_valid():
+            _clear_errors(draft, "questions")
+            draft.set(answers=form.answers())
+            return redirect(_after(service_type, draft, "questions", request))
+    notes = [a for a in attributes if not a.variable]
+    return _page(request, service_type, draft, "questions", {"form": form, "notes": notes})
+
+
+def _question_initial(attributes: list[Any], answers: dict[str, Any]) -> dict[str, Any]:
+    initial = {}
+    for attribute in attributes:
+        value = answers.get(attribute.code)
+        if value and attribute.datatype == "datetime":
+            moment = datetime.fromisoformat(str(value))
+            value = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+        initial[forms.question_name(attribute)] = value
+    return initial
+
+
+def description(request: HttpRequest, service_type: ServiceType, draft: Draft) -> HttpResponse:
+    if request.method != "POST":
+        form = forms.DescriptionForm(initial={"description": draft.get("description", "")})
+    else:
+        form = forms.DescriptionForm(request.POST)
+        if form.is_valid():
+            _clear_errors(draft, "description")
+            draft.set(description=form.cleaned_data["description"].strip())
+            return redirect(_after(service_type, draft, "description", request))
+    return _page(request, service_type, draft, "description", {"form": form})
+
+
+def _clear_errors(draft: Draft, step: str) -> None:
+    errors = dict(draft.get("submit_errors", {}))
+    if errors.pop(step, None) is not None:
+        draft.set(submit_errors=errors)
+
+
+# Photos -------------------------------------------------------------------------------------
+
+
+def photos(request: HttpRequest, service_type: ServiceType, draft: Draft) -> HttpResponse:
+    max_mb = max(1, attachments.max_bytes() // (1024 * 1024))
+    form = forms.PhotoForm(max_mb=max_mb)
+    if request.method == "POST":
+        action = request.POST.get("action", "continue")
+        if action == "add":
+            form = forms.PhotoForm(request.POST, request.FILES, max_mb=max_mb)
+            if _add_photo(request, service_type, draft, form):
+                return redirect(_step_url(service_type, "photos"))
+        elif action.startswith("remove-"):
+            draft.remove_photo(_int(action.removeprefix("remove-")))
+            return redirect(_step_url(service_type, "photos"))
+        elif action == "use-photo-place" and draft.get("photo_place"):
+            _set_location(draft, service_type, draft.get("photo_place"))
+            return redirect(_step_url(service_type, "photos"))
+        elif action == "keep-place":
+            draft.set(photo_place=None)
+            return redirect(_step_url(service_type, "photos"))
+        else:
+            return redirect(_after(service_type, draft, "photos", request))
+    return _page(
+        request,
+        service_type,
+        draft,
+        "photos",
+        {
+            "form": form,
+            "photos": draft.photos,
+            "room": len(draft.photos) < drafts.MAX_PHOTOS,
+            "max_photos": drafts.MAX_PHOTOS,
+            "photo_place": draft.get("photo_place"),
+        },
+    )
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return -1
+
+
+def _add_photo(
+    request: HttpRequest, service_type: ServiceType, draft: Draft, form: forms.PhotoForm
+) -> bool:
+    if len(draft.photos) >= drafts.MAX_PHOTOS:
+        form.add_error(None, _("You can send up to %(n)s photos.") % {"n": drafts.MAX_PHOTOS})
+        return False
+    if not form.is_valid():
+        return False
+    upload = form.cleaned_data["photo"]
+    try:
+        clean = attachments.clean_photo(upload, strict=True)
+    except attachments.MediaInvalid:
+        form.add_error("photo", _photo_problem(upload))
+        return False
+    where = attachments.photo_location(upload)
+    draft.add_photo(clean)
+    if where is not None:
+        _offer_photo_place(draft, service_type, *where)
+    return True
+
+
+def _photo_problem(upload: Any) -> str:
+    limit = attachments.max_bytes()
+    if (upload.size or 0) > limit:
+        return _("The photo is too large: choose one of at most %(mb)s MB.") % {
+            "mb": max(1, limit // (1024 * 1024))
+        }
+    if not upload.size:
+        return _("The file is empty: choose the photo itself.")
+    return _("The file is not a photo we can take: choose a JPEG, PNG, GIF or WebP image.")
+
+
+def _offer_photo_place(draft: Draft, service_type: ServiceType, lat: float, long: float) -> None:
+    """Suggest where the photo was taken as the place, when it is new or elsewhere."""
+    place = draft.get("location") or {}
+    if place.get("lat") is not None and _metres(place, lat, long) < PHOTO_PLACE_M:
+        return
+    try:
+        suggested = _locate(lat, long, "")
+    except LocationProblem:
+        return
+    draft.set(photo_place=suggested)
+
+
+def _metres(place: dict[str, Any], lat: float, long: float) -> float:
+    dlat = (place["lat"] - lat) * 111_320
+    dlong = (place["long"] - long) * 111_320 * math.cos(math.radians(lat))
+    return math.hypot(dlat, dlong)
+
+
+def photo(request: HttpRequest, service_code: str, index: int) -> HttpResponseBase:
+    """A draft's photo, to the browser whose draft it is only."""
+    draft = drafts.current(request.session, service_code)
+    found = draft.photo_file(index) if draft else None
+    if draft is None or found is None:
+        raise Http404(_("There is no such photo."))
+    response = FileResponse(found, content_type=draft.photos[index]["content_type"])
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# Contact ------------------------------------------------------------------------------------
+
+
+def contact(request: HttpRequest, service_type: ServiceType, draft: Draft) -> HttpResponse:
+    required = service_type.contact_required
+    if request.method != "POST":
+        initial = draft.get("contact") or {"wants_updates": True}
+        form = forms.ContactForm(initial=initial, contact_required=required)
+    else:
+        form = forms.ContactForm(request.POST, contact_required=required)
+        if form.is_valid():
+            _clear_errors(draft, "contact")
+            draft.set(contact=form.cleaned_data)
+            return redirect(_after(service_type, draft, "contact", request))
+    return _page(request, service_type, draft, "contact", {"form": form, "required": required})
+
+
+# Review and submit --------------------------------------------------------------------------
+
+
+def review(request: HttpRequest, service_type: ServiceType, draft: Draft) -> HttpResponse:
+    if request.method == "POST":
+        return _submit(request, service_type, draft)
+    form = forms.SubmitForm(initial={"token": draft.token})
+    return _review_page(request, service_type, draft, form)
+
+
+def _review_page(
+    request: HttpRequest,
+    service_type: ServiceType,
+    draft: Draft,
+    form: forms.SubmitForm,
+    status: int = 200,
+) -> HttpResponse:
+    steps = steps_for(service_type, draft)
+    attributes = [a for a in service_type.attributes.all() if a.variable]
+    answers = draft.get("answers", {})
+    return _page(
+        request,
+        service_type,
+        draft,
+        "review",
+        {
+            "form": form,
+            "has": set(steps),
+            "place": draft.get("location"),
+            "answered": [
+                (a, _answer_text(a, answers.get(a.code)))
+                for a in attributes
+                if answers.get(a.code) not in (None, "", [])
+            ],
+            "contact": draft.get("contact") or {},
+            "photos": draft.photos,
+            "referral": service_type.translated("referral"),
+        },
+        status=status,
+    )
+
+
+def _answer_text(attribute: Any, value: Any) -> str:
+    if attribute.has_values:
+        names = {v.key: v.translated("name") for v in attribute.values.all()}
+        keys = value if isinstance(value, list) else [value]
+        return ", ".join(names.get(str(k), str(k)) for k in keys)
+    if attribute.datatype == "datetime":
+        moment = datetime.fromisoformat(str(value))
+        moment = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def _submit(request: HttpRequest, service_type: ServiceType, draft: Draft) -> HttpResponse:
+    form = forms.SubmitForm(request.POST)
+    if not form.is_valid() or form.cleaned_data["token"] != draft.token:
+        return redirect(_step_url(service_type, "review"))
+    if form.cleaned_data["website"]:
+        # A robot filled the honeypot: it is shown a plausible page and nothing is filed.
+        drafts.discard(request.session)
+        return _confirmation(request, None, fake=new_tracking_number())
+    person = draft.get("contact") or {}
+    limited = limits.spend(
+        request.META.get("REMOTE_ADDR", ""), [person.get("email", ""), person.get("phone", "")]
+    )
+    if limited is not None:
+        response = render(
+            request,
+            "portal/report/limited.html",
+            {"retry_at": timezone.localtime(limited.retry_at), "section": "report"},
+            status=429,
+        )
+        response["Retry-After"] = str(limited.retry_after_s)
+        return response
+    return _file_once(request, service_type, draft)
+
+
+def _file_once(request: HttpRequest, service_type: ServiceType, draft: Draft) -> HttpResponse:
+    """File the draft, once for its token: a double click or a refresh finds the first filing."""
+    key = f"portal:filed:{draft.token}"
+    if not cache.add(key, "pending", timeout=24 * 3600):
+        return _wait_for_filing(request, key, service_type)
+    try:
+        sr = _file(draft, service_type)
+    except SubmissionInvalid as e:
+        cache.delete(key)
+        return _back_to_fix(service_type, draft, e.errors)
+    except BaseException:
+        cache.delete(key)
+        raise
+    cache.set(key, sr.tracking_number, timeout=24 * 3600)
+    email = bool((draft.get("contact") or {}).get("email"))
+    drafts.remember_filed(request.session, draft.token, sr.tracking_number, email)
+    drafts.discard(request.session)
+    return redirect("portal:report_done", tracking_number=sr.tracking_number)
+
+
+def _wait_for_filing(request: HttpRequest, key: str, service_type: ServiceType) -> HttpResponse:
+    # The first click is still filing: wait a moment for its number rather than file again.
+    for _attempt in range(50):
+        value = cache.get(key)
+        if value and value != "pending":
+            return redirect("portal:report_done", tracking_number=value)
+        if value is None:
+            break
+        time.sleep(0.1)
+    return redirect(_step_url(service_type, "review"))
+
+
+def _file(draft: Draft, service_type: ServiceType) -> ServiceRequest:
+    place = draft.get("location") or {}
+    person = draft.get("contact") or {}
+    submission = Submission(
+        service_code=service_type.service_code,
+        channel=Channel.WEB,
+        description=draft.get("description", ""),
+        lat=place.get("lat"),
+        long=place.get("long"),
+        address_string=place.get("address", ""),
+        address_id=place.get("address_id", ""),
+        answers=draft.get("answers", {}),
+        first_name=person.get("first_name", ""),
+        last_name=person.get("last_name", ""),
+        email=person.get("email", ""),
+        phone=person.get("phone", ""),
+        wants_updates=bool(person.get("wants_updates")),
+        language=(get_language() or "en")[:2],
+    )
+    files = draft.photo_files()
+    # The photos are kept with the request or not at all.
+    with transaction.atomic():
+        sr = submit_request(submission, by=None)
+        for upload in files:
+            attachments.attach(sr, upload, strict=True)  # type: ignore[arg-type]
+    drafts.delete_photos(draft)
+    return sr
+
+
+def _back_to_fix(
+    service_type: ServiceType, draft: Draft, errors: dict[str, list[str]]
+) -> HttpResponse:
+    by_step: dict[str, list[str]] = {}
+    for name, messages in errors.items():
+        if name == "service_code":
+            return redirect("portal:report")
+        target = "questions" if name.startswith("attribute[") else FIELD_STEPS.get(name, "review")
+        by_step.setdefault(target, []).extend(messages)
+    draft.set(submit_errors=by_step)
+    first = next((s for s in STEPS if s in by_step), "review")
+    return redirect(_step_url(service_type, first))
+
+
+# Confirmation -------------------------------------------------------------------------------
+
+
+def done(request: HttpRequest, tracking_number: str) -> HttpResponse:
+    """The tracking number and what happens next, for the browser that filed it only."""
+    if drafts.filed_here(request.session, tracking_number) is None:
+        return redirect("portal:request", tracking_number=tracking_number)
+    sr = get_by_tracking_number(tracking_number)
+    return _confirmation(request, sr)
+
+
+def _confirmation(request: HttpRequest, sr: ServiceRequest | None, fake: str = "") -> HttpResponse:
+    emailed = bool(sr and drafts.filed_here(request.session, sr.tracking_number))
+    return render(
+        request,
+        "portal/report/done.html",
+        {
+            "section": "report",
+            "number": sr.tracking_number if sr else fake,
+            "sr": sr,
+            "department": sr.department.translated("name") if sr and sr.department else "",
+            "due": timezone.localtime(sr.due_at) if sr and sr.due_at else None,
+            "emailed": emailed,
+            "referral": sr.service_type.translated("referral") if sr else "",
+        },
+    )
+
+
+STEP_VIEWS: dict[str, Callable[[HttpRequest, ServiceType, Draft], HttpResponse]] = {
+    "location": location,
+    "nearby": nearby,
+    "questions": questions,
+    "description": description,
+    "photos": photos,
+    "contact": contact,
+    "review": review,
+}

@@ -5,7 +5,10 @@ from city311.portal import api, public, report, views
 app_name = "portal"
 urlpatterns = [
     path("report/", report.start, name="report"),
+    path("report/done/<str:tracking_number>/", report.done, name="report_done"),
     path("report/<str:service_code>/", report.report_type, name="report_type"),
+    path("report/<str:service_code>/photo/<int:index>", report.photo, name="report_photo"),
+    path("report/<str:service_code>/<str:step>/", report.step, name="report_step"),
     path("track/", views.track, name="track"),
     path("track/<str:tracking_number>", views.public_request, name="request"),
     path("track/<str:tracking_number>/follow", public.follow, name="follow"),
