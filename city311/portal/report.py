@@ -20,7 +20,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -57,10 +57,10 @@ STEP_LABELS = {
     "review": gettext_lazy("Review"),
 }
 STATUS_LABELS = {
-    "new": gettext_lazy("New"),
-    "open": gettext_lazy("Open"),
-    "in_progress": gettext_lazy("In progress"),
-    "closed": gettext_lazy("Closed"),
+    "new": pgettext_lazy("request status", "New"),
+    "open": pgettext_lazy("request status", "Open"),
+    "in_progress": pgettext_lazy("request status", "In progress"),
+    "closed": pgettext_lazy("request status", "Closed"),
 }
 # Where submit_request's problems are put right.
 FIELD_STEPS = {
