@@ -45,6 +45,7 @@ class Mailbox:
         self.release = threading.Event()
         self.delay = 0.0
         self.seen = 0
+        self.connections: list[tuple[str, int]] = []  # the client's end of each message's
 
     async def handle_DATA(self, server, session, envelope) -> str:
         with self.lock:
@@ -64,6 +65,7 @@ class Mailbox:
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
             self.messages.append(message)  # type: ignore[arg-type]
+            self.connections.append(session.peer)
         return "250 2.0.0 OK"
 
     def to(self, address: str) -> list[str]:
@@ -224,6 +226,27 @@ class WorkerNotificationTests(CityMixin, TransactionTestCase):
         )
         self.assertRegex(summary, r"^e-mailed \d\d:\d\d, delivered to the SMTP server$")
         self.assertFalse(Delivery.objects.filter(request=sr, channel="sms").exists())
+        self.assert_no_personal_data(output)
+
+    def test_it_keeps_one_smtp_connection_and_opens_another_when_the_server_drops_it(self):
+        self.pending_deliveries(10)
+        worker = self.start_worker()
+        async_task("city311.notifications.tasks.send_due_deliveries")
+        self.wait_for_mail(10)
+        self.assertEqual(len(set(self.mailbox.connections)), 1)
+
+        port = self.smtp.port
+        self.smtp.stop()  # closes the connection the worker keeps
+        self.smtp = Controller(self.mailbox, hostname="127.0.0.1", port=port)
+        self.smtp.start()
+        sr = ServiceRequest.objects.first()
+        requests.add_note(sr, text="Crew booked", public=True, by=self.dana)
+        self.wait_for_mail(11)
+        output = self.stop(worker)
+        note = Delivery.objects.get(kind="request.note")
+        # Sent at the first attempt, on a new connection, without waiting for a retry.
+        self.assertEqual((note.status, note.attempts), (Status.SENT, 1))
+        self.assertEqual(len(set(self.mailbox.connections)), 2)
         self.assert_no_personal_data(output)
 
     def test_it_loses_and_duplicates_nothing_when_a_worker_is_killed_mid_batch(self):

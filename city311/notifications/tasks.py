@@ -88,13 +88,6 @@ def plan_events_from(event_id: int) -> int:
     return len(waiting)
 
 
-def plan_event(event_id: int) -> None:
-    event = _event_rows().filter(pk=event_id).first()
-    if event is not None and not HandledEvent.objects.filter(event_id=event_id).exists():
-        with transaction.atomic():
-            plan_many([event])
-
-
 def send_to_follower(follower_id: int) -> int:
     """Send what is due to one follower (the follow confirmation)."""
     return send_deliveries(Delivery.objects.filter(follower_id=follower_id))
