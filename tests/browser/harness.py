@@ -9,6 +9,7 @@ any of those, so each step of a journey is checked as it is taken.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -50,6 +51,11 @@ def chromium_path() -> str:
             pytrace=False,
         )
     return found
+
+
+@functools.cache
+def axe_source() -> str:
+    return AXE.read_text()
 
 
 def artifacts_dir(test_name: str) -> Path:
@@ -129,7 +135,7 @@ class Tab:
     def accessibility_violations(self) -> list[str]:
         """axe-core's serious and critical WCAG 2.0/2.1 A and AA violations, one line each."""
         if not self.page.evaluate("() => typeof window.axe !== 'undefined'"):
-            self.page.add_script_tag(path=AXE)
+            self.page.add_script_tag(content=axe_source())
         violations: list[dict[str, Any]] = self.page.evaluate(
             """async (tags) => {
                 const result = await axe.run(document, {
