@@ -22,7 +22,13 @@ from django.views.decorators.cache import cache_control
 from city311.catalog.models import ServiceType, Urgency
 from city311.catalog.queries import groups_for_residents
 from city311.portal.public import render_page
-from city311.portal.queries import districts, filters_from, recent_requests
+from city311.portal.queries import (
+    MAP_DAYS,
+    MAP_POINTS,
+    districts,
+    filters_from,
+    recent_requests,
+)
 from city311.servicerequests.errors import NoSuchRequest
 from city311.servicerequests.queries import get_by_tracking_number, popular_service_codes
 
@@ -117,6 +123,8 @@ def recent(request: HttpRequest) -> HttpResponse:
         .order_by("service_name"),
         "districts": districts(),
         "query": _query_without_paging(request),
+        "map_points": MAP_POINTS,
+        "map_days": MAP_DAYS,
         "tiles": getattr(settings, "CITY311_MAP_TILES", ""),
         "section": "recent",
     }

@@ -133,6 +133,9 @@ class ServiceRequest(models.Model):
             models.Index(fields=["requested_at"], name="sr_requested_at"),
             models.Index(fields=["updated_at"], name="sr_updated_at"),
             models.Index(fields=["service_type", "status"], name="sr_type_status"),
+            # The portal's recent requests of one type, newest first, keyset-paged
+            # (city311.portal.queries.recent_requests and map_points).
+            models.Index(fields=["service_type", "requested_at"], name="sr_type_requested_at"),
             # Duplicate offers: unclosed requests of a type within a box around a point
             # (city311.servicerequests.duplicates.find_duplicates).
             models.Index(
