@@ -21,7 +21,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from city311.notifications import tokens
-from city311.notifications.models import Delivery, Follower, MessageTemplate
+from city311.notifications.models import Channel, Delivery, Follower, MessageTemplate
 from city311.servicerequests import events
 from city311.servicerequests.models import RequestEvent, Resolution, ServiceRequest
 
@@ -143,13 +143,17 @@ def _part(delivery: Delivery, part: str, ctx: dict[str, Any], override: dict[str
 
 
 def make_message(delivery: Delivery) -> Message:
-    """Render a delivery's message in its follower's language."""
+    """Render a delivery's message in its follower's language: the parts its channel sends
+    (subject, text and HTML for e-mail; the SMS text for SMS), the others left empty."""
     follower = delivery.follower
     language = follower.language if follower.language in dict(settings.LANGUAGES) else "en"
     with translation.override(language):
         ctx = context_for(delivery, language)
         ctx["unsubscribe_url"] = site_url(tokens.unsubscribe_path(follower))
         override = _override(delivery, language)
+        if delivery.channel == Channel.SMS:
+            sms = _sms(delivery, ctx, override)
+            return Message(subject="", text="", html="", sms=sms, unsubscribe_url="")
         subject = " ".join(_part(delivery, "subject", ctx, override).split())
         text = _part(delivery, "text", ctx, override).strip()
         html = _part(delivery, "html", ctx, override).strip()
@@ -158,7 +162,7 @@ def make_message(delivery: Delivery) -> Message:
             subject=subject,
             text=render_to_string("notifications/frame.txt", frame).strip() + "\n",
             html=render_to_string("notifications/frame.html", frame),
-            sms=_sms(delivery, ctx, override),
+            sms="",
             unsubscribe_url=ctx["unsubscribe_url"],
         )
 
