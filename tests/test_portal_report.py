@@ -11,6 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from city311.notifications.models import Follower
+from city311.open311.models import ApiKey
+from city311.servicerequests import attachments
 from city311.servicerequests.models import Channel, ServiceRequest
 from city311.test import BaseTestCase
 from tests import small_city
@@ -529,3 +531,32 @@ class SpanishTests(ReportTestCase):
         r = self.send()
         self.assertContains(r, "Anótelo")
         self.assertEqual(ServiceRequest.objects.get().contact.language, "es")
+
+
+class EveryChannelTests(ReportTestCase):
+    def test_an_open311_photo_is_stored_without_exif(self):
+        key = ApiKey.issue("FixMyStreet")[1]
+        data = {
+            "api_key": key,
+            "service_code": "pothole",
+            "lat": "40.67",
+            "long": "-73.93",
+            "attribute[size]": "large",
+            "media": photo_upload(jpeg(PHOTO_GPS)),
+        }
+        r = self.client.post("/open311/v2/requests.json", data)
+        self.assertEqual(r.status_code, 200, r.content)
+        attachment = ServiceRequest.objects.get().attachments.get()
+        stored = attachment.file.open("rb").read()
+        self.assertNotIn(b"PhoneMaker", stored)
+        self.assertEqual(dict(Image.open(io.BytesIO(stored)).getexif()), {})
+
+    def test_a_photo_taken_sideways_is_turned_upright(self):
+        exif = Image.Exif()
+        exif[0x0112] = 6  # rotate 90° clockwise to show
+        out = io.BytesIO()
+        Image.new("RGB", (60, 20), "blue").save(out, "JPEG", exif=exif)
+        clean = attachments.clean_photo(photo_upload(out.getvalue()))
+        upright = Image.open(io.BytesIO(clean.content))
+        self.assertEqual(upright.size, (20, 60))
+        self.assertNotIn(0x0112, upright.getexif())
