@@ -49,3 +49,13 @@ class TrackTests(BaseTestCase):
     def test_the_number_without_dashes_redirects_to_the_page(self):
         r = self.client.get(f"/track/{self.sr.tracking_number.replace('-', '')}")
         self.assertRedirects(r, f"/track/{self.sr.tracking_number}")
+
+    def test_a_number_with_letters_is_refused_with_a_hint(self):
+        r = self.client.get("/track/", {"number": "ABC-1234-567"})
+        self.assertContains(r, "A tracking number has only digits", status_code=404)
+        self.assertContains(r, 'aria-invalid="true"', status_code=404)
+
+    def test_the_page_offers_following_while_the_request_is_open(self):
+        r = self.client.get(f"/track/{self.sr.tracking_number}")
+        self.assertContains(r, f'action="/track/{self.sr.tracking_number}/follow"')
+        self.assertContains(r, 'name="website"')  # the honeypot

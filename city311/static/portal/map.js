@@ -91,15 +91,20 @@
     var lat = parseFloat(el.dataset.lat), lng = parseFloat(el.dataset.long);
     var here = !isNaN(lat) && !isNaN(lng);
     var load = el.dataset.points ? points(map, el) : null;
+    // With street tiles a place is shown close up; on the blank base only the city's outline
+    // gives it meaning, so the place is shown within the whole city.
+    var close = here && !!el.dataset.tiles;
     if (here) {
-      map.setView([lat, lng], parseInt(el.dataset.zoom || "16", 10));
+      map.setView([lat, lng], close ? parseInt(el.dataset.zoom || "16", 10) : 12);
       L.circleMarker([lat, lng], HERE).addTo(map);
     }
     base(map, el, function (bounds) {
-      if (!here) {
-        if (bounds) { map.fitBounds(bounds); } else { map.setView([0, 0], 2); }
+      if (bounds && !close) {
+        map.fitBounds(here ? bounds.extend([lat, lng]) : bounds);
+      } else if (!here && !bounds) {
+        map.setView([0, 0], 2);
       }
-      if (load && (here || !bounds)) { load(); }
+      if (load && (close || !bounds)) { load(); }
     });
   }
 
