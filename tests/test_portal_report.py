@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import gzip
 import io
+import os
 import re
+import time
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from city311.notifications.models import Follower
 from city311.open311.models import ApiKey
+from city311.portal import drafts
 from city311.servicerequests import attachments
 from city311.servicerequests.models import Channel, ServiceRequest
 from city311.test import BaseTestCase
@@ -560,3 +567,44 @@ class EveryChannelTests(ReportTestCase):
         upright = Image.open(io.BytesIO(clean.content))
         self.assertEqual(upright.size, (20, 60))
         self.assertNotIn(0x0112, upright.getexif())
+
+
+class LimitsOfTheFlowTests(ReportTestCase):
+    def test_the_heaviest_step_stays_under_150_kb_of_css_and_js_compressed(self):
+        page = self.start().content.decode()
+        total = 0
+        for path in re.findall(r'(?:href|src)="/static/([^"]+\.(?:css|js))"', page):
+            found = finders.find(path)
+            self.assertIsNotNone(found, path)
+            total += len(gzip.compress(Path(found).read_bytes(), 9))
+        self.assertIn("leaflet.js", page)
+        self.assertLess(total, 150_000)
+
+    def test_a_report_sent_without_its_place_goes_back_to_the_location_step(self):
+        self.start()
+        self.answer_questions()
+        r = self.send()
+        self.assertRedirects(r, self.step("location"))
+        self.assertContains(r, "Tell us where the problem is")
+        self.assertFalse(ServiceRequest.objects.exists())
+
+    def test_abandoned_draft_photos_are_swept(self):
+        self.start()
+        self.add_photo(photo_upload(jpeg()))
+        stored = next((Path(settings.MEDIA_ROOT) / "drafts").iterdir())
+        self.assertEqual(drafts.sweep(), 0)
+        day_ago = time.time() - drafts.PHOTO_MAX_AGE_S - 60
+        os.utime(stored, (day_ago, day_ago))
+        self.assertEqual(drafts.sweep(), 1)
+        self.assertFalse(stored.exists())
+
+    def test_a_filed_draft_leaves_no_photo_behind(self):
+        self.start()
+        self.give_address()
+        self.answer_questions()
+        self.describe()
+        self.add_photo(photo_upload(jpeg()))
+        self.finish_photos()
+        self.give_contact()
+        self.send()
+        self.assertEqual(list((Path(settings.MEDIA_ROOT) / "drafts").iterdir()), [])
