@@ -42,11 +42,15 @@ PAGE_RESOURCES = {"stylesheet", "script", "image", "font", "media", "manifest"}
 
 def chromium_path() -> str:
     """Debian's chromium, or fail saying how to get it: the browser tests never skip."""
-    wanted = os.environ.get("CITY311_CHROMIUM", "chromium")
-    found = shutil.which(wanted) or shutil.which("/usr/bin/chromium")
+    wanted = os.environ.get("CITY311_CHROMIUM", "")
+    found = (
+        shutil.which(wanted)
+        if wanted
+        else shutil.which("chromium") or shutil.which("/usr/bin/chromium")
+    )
     if not found:
         pytest.fail(
-            f"The browser tests need Debian's chromium ({wanted!r} is not on PATH): "
+            f"The browser tests need Debian's chromium ({wanted or 'chromium'!r} is not found): "
             "apt-get install chromium (or set CITY311_CHROMIUM to a Chromium binary).",
             pytrace=False,
         )
