@@ -585,7 +585,7 @@ class LimitsOfTheFlowTests(ReportTestCase):
         self.answer_questions()
         r = self.send()
         self.assertRedirects(r, self.step("location"))
-        self.assertContains(r, "Tell us where the problem is")
+        self.assertContains(r, "Tell us where the problem is: an address, or a place on the map.")
         self.assertFalse(ServiceRequest.objects.exists())
 
     def test_abandoned_draft_photos_are_swept(self):

@@ -701,10 +701,19 @@ def _back_to_fix(
         if name == "service_code":
             return redirect("portal:report")
         target = "questions" if name.startswith("attribute[") else FIELD_STEPS.get(name, "review")
-        by_step.setdefault(target, []).extend(messages)
+        by_step.setdefault(target, []).extend(_in_words(name, m) for m in messages)
     draft.set(submit_errors=by_step)
     first = next((s for s in STEPS if s in by_step), "review")
     return redirect(_step_url(service_type, first))
+
+
+def _in_words(name: str, message: str) -> str:
+    """The domain's message, or ours in the page's language where we know what it means."""
+    if name == "location" and message != outside_referral():
+        return _("Tell us where the problem is: an address, or a place on the map.")
+    if name == "contact":
+        return _("This service needs a way to reach you: give an e-mail or phone number.")
+    return message
 
 
 # Confirmation -------------------------------------------------------------------------------
