@@ -103,6 +103,12 @@ class RequestPageTests(PortalTestCase):
         self.assertContains(r, "Closed: the work is done")
         self.assertContains(r, "Filled the hole.")
 
+    def test_a_request_closed_without_a_resolution_says_closed(self):
+        sr = self.closed()
+        ServiceRequest.objects.filter(pk=sr.pk).update(resolution="")
+        self.assertContains(self.page(sr), "Closed")
+        self.assertContains(self.client.get("/requests/"), sr.tracking_number)
+
     def test_a_duplicate_links_to_the_request_being_worked(self):
         parent = self.report()
         sr = self.report(address_string="1384 Dumont Ave, Brooklyn")

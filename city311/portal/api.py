@@ -193,7 +193,10 @@ def recent_requests_geojson(request: HttpRequest) -> JsonResponse:
         for sr in map_points(filters, bbox)
         if sr.lat is not None and sr.long is not None
     ]
-    return JsonResponse(
+    response = JsonResponse(
         {"type": "FeatureCollection", "features": features, "capped": len(features) >= MAP_POINTS},
         content_type="application/geo+json",
     )
+    # Public data that changes by the minute: a browser panning back and forth reuses it.
+    response["Cache-Control"] = "public, max-age=60"
+    return response

@@ -18,11 +18,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from shapely.geometry import mapping, shape
 
-from city311.catalog.models import Department
+from city311.catalog.models import Department, ServiceType
 from city311.geo.datasets import current_versions
 from city311.geo.models import Boundary, BoundaryKind
 from city311.servicerequests import events
@@ -48,12 +49,12 @@ EVENT_LABELS = {
     events.PARENT_CLOSED: gettext_lazy("The original request was closed"),
 }
 
-STATUS_WORDS = {
+STATUS_WORDS: dict[str, Promise] = {
     Status.NEW: gettext_lazy("Received: waiting to be sent to a team"),
     Status.OPEN: gettext_lazy("Open: a city team has it"),
     Status.IN_PROGRESS: gettext_lazy("In progress: work has started"),
 }
-RESOLUTION_WORDS = {
+RESOLUTION_WORDS: dict[str, Promise] = {
     Resolution.COMPLETED: gettext_lazy("Closed: the work is done"),
     Resolution.DUPLICATE: gettext_lazy("Closed: someone had already reported the same problem"),
     Resolution.NO_ACTION: gettext_lazy("Closed: no action was needed"),
@@ -75,8 +76,9 @@ MAP_DAYS = 90
 
 def status_words(sr: ServiceRequest) -> str:
     if sr.is_closed:
-        return str(RESOLUTION_WORDS.get(Resolution(sr.resolution), _("Closed")))
-    return str(STATUS_WORDS.get(Status(sr.status), sr.get_status_display()))
+        # Imported history can be closed with no resolution recorded.
+        return str(RESOLUTION_WORDS.get(sr.resolution, _("Closed")))
+    return str(STATUS_WORDS.get(sr.status, sr.get_status_display()))
 
 
 @dataclass
@@ -146,7 +148,14 @@ class Filters:
 
     def apply(self, rows: QuerySet[ServiceRequest]) -> QuerySet[ServiceRequest]:
         if self.service_code:
-            rows = rows.filter(service_type__service_code=self.service_code)
+            # By id, not through a join on the code: the planner can then read the type's rows
+            # newest first from sr_type_requested_at instead of filtering the whole history.
+            type_id = (
+                ServiceType.objects.filter(service_code=self.service_code)
+                .values_list("id", flat=True)
+                .first()
+            )
+            rows = rows.filter(service_type_id=type_id) if type_id else rows.none()
         if self.status == "open":
             rows = rows.exclude(status=Status.CLOSED)
         elif self.status == "closed":
