@@ -22,18 +22,25 @@ from city311.test import make_user
 from tests import small_city
 from tests.browser.harness import CHROMIUM_ARGS, PHONE, Tab, artifacts_dir, chromium_path
 
-# Playwright's sync API keeps an asyncio loop on this thread, and Django then refuses ORM calls
-# made by the test itself ("SynchronousOnlyOperation"); the ORM calls here are plain sync code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Browser]:
+    """One browser for the browser tests, closed after them: the rest of the suite runs without."""
     path = chromium_path()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    # Playwright's sync API keeps an asyncio loop on this thread, and Django then refuses ORM
+    # calls made by the tests themselves ("SynchronousOnlyOperation"): they are plain sync code.
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 @pytest.fixture
