@@ -616,6 +616,9 @@ def _submit(request: HttpRequest, service_type: ServiceType, draft: Draft) -> Ht
         # A robot filled the honeypot: it is shown a plausible page and nothing is filed.
         drafts.discard(request.session)
         return _confirmation(request, None, fake=new_tracking_number())
+    if cache.get(_filing_key(draft)) is not None:
+        # A second click while the first files: it is not another report, so it is not counted.
+        return _wait_for_filing(request, _filing_key(draft), service_type)
     person = draft.get("contact") or {}
     limited = limits.spend(
         request.META.get("REMOTE_ADDR", ""), [person.get("email", ""), person.get("phone", "")]
@@ -634,7 +637,7 @@ def _submit(request: HttpRequest, service_type: ServiceType, draft: Draft) -> Ht
 
 def _file_once(request: HttpRequest, service_type: ServiceType, draft: Draft) -> HttpResponse:
     """File the draft, once for its token: a double click or a refresh finds the first filing."""
-    key = f"portal:filed:{draft.token}"
+    key = _filing_key(draft)
     if not cache.add(key, "pending", timeout=24 * 3600):
         return _wait_for_filing(request, key, service_type)
     try:
@@ -650,6 +653,10 @@ def _file_once(request: HttpRequest, service_type: ServiceType, draft: Draft) ->
     drafts.remember_filed(request.session, draft.token, sr.tracking_number, email)
     drafts.discard(request.session)
     return redirect("portal:report_done", tracking_number=sr.tracking_number)
+
+
+def _filing_key(draft: Draft) -> str:
+    return f"portal:filed:{draft.token}"
 
 
 def _wait_for_filing(request: HttpRequest, key: str, service_type: ServiceType) -> HttpResponse:
