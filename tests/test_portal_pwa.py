@@ -43,7 +43,8 @@ def report_step(request: HttpRequest) -> HttpResponse:
         return redirect("/report/test-step/?sent=1")
     sent = "<p id=sent>Sent</p>" if request.GET.get("sent") else ""
     token = escape(get_token(request))
-    page = f"""<!doctype html><html lang="en"><head><title>Step</title>
+    language = escape(getattr(request, "LANGUAGE_CODE", "en"))
+    page = f"""<!doctype html><html lang="{language}"><head><title>Step</title>
 <script src="/static/portal/portal.js" defer data-sw="/sw.js"></script></head>
 <body><main id="main-content">{sent}
 <form method="post" action="/report/test-step/" enctype="multipart/form-data">
@@ -139,6 +140,19 @@ def test_a_report_sent_offline_is_kept_and_sent_when_the_connection_returns(page
     page.goto("/report/test-step/")
     page.wait_for_timeout(500)
     assert len(RECEIVED) == 1
+
+
+def test_a_report_kept_offline_is_announced_in_spanish_on_a_spanish_page(page, live_server):
+    page.context.add_cookies([{"name": "django_language", "value": "es", "url": live_server.url}])
+    controlled(page)
+    page.wait_for_timeout(300)  # the page tells the worker its language on load
+    page.get_by_label("What is it?").fill("Un bache")
+    page.context.set_offline(True)
+    page.get_by_role("button", name="Send").click()
+    page.get_by_role("heading", name="Guardado en este teléfono").wait_for()
+    page.context.set_offline(False)
+    page.get_by_text("Se envió el reporte que estaba guardado en este teléfono.").wait_for()
+    assert [r["what"] for r in RECEIVED] == ["Un bache"]
 
 
 def test_a_page_opened_offline_shows_the_offline_page(page):

@@ -36,10 +36,16 @@
     body.className = "usa-alert__body";
     var p = document.createElement("p");
     p.className = "usa-alert__text";
+    // Two languages, like the site; the server's catalog does not reach this script.
     var words = lang.indexOf("es") === 0
-      ? { sent: "Se envió el reporte que estaba guardado en este teléfono. ", see: "Ver el resultado" }
-      : { sent: "The report saved on this phone has been sent. ", see: "See the result" };
-    p.appendChild(document.createTextNode(words.sent));
+      ? { sent: "Se envió el reporte que estaba guardado en este teléfono. ",
+          failed: "El reporte guardado en este teléfono llegó, pero hay que revisarlo. ",
+          see: "Ver el resultado" }
+      : { sent: "The report saved on this phone has been sent. ",
+          failed: "The report saved on this phone arrived but needs another look. ",
+          see: "See the result" };
+    if (!data.ok) { box.className = "usa-alert usa-alert--warning"; }
+    p.appendChild(document.createTextNode(data.ok ? words.sent : words.failed));
     if (data.url) {
       var a = document.createElement("a");
       a.href = data.url;
