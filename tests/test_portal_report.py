@@ -608,3 +608,19 @@ class LimitsOfTheFlowTests(ReportTestCase):
         self.give_contact()
         self.send()
         self.assertEqual(list((Path(settings.MEDIA_ROOT) / "drafts").iterdir()), [])
+
+
+class ConfirmationTests(ReportTestCase):
+    def test_it_promises_e_mail_only_to_those_who_asked_for_updates(self):
+        self.start()
+        self.give_address()
+        self.answer_questions()
+        self.describe()
+        self.finish_photos()
+        self.give_contact(wants_updates="")
+        r = self.send()
+        self.assertContains(r, "Write it down")
+        self.assertNotContains(r, "We will e-mail you")
+
+    def test_it_promises_e_mail_to_those_who_asked(self):
+        self.assertContains(self.report_pothole(), "We will e-mail you when its status changes.")

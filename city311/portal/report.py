@@ -649,7 +649,8 @@ def _file_once(request: HttpRequest, service_type: ServiceType, draft: Draft) ->
         cache.delete(key)
         raise
     cache.set(key, sr.tracking_number, timeout=24 * 3600)
-    email = bool((draft.get("contact") or {}).get("email"))
+    person = draft.get("contact") or {}
+    email = bool(person.get("email") and person.get("wants_updates"))
     drafts.remember_filed(request.session, draft.token, sr.tracking_number, email)
     drafts.discard(request.session)
     return redirect("portal:report_done", tracking_number=sr.tracking_number)

@@ -11,6 +11,7 @@
   var list = document.getElementById("address-suggestions");
   var tools = form.querySelector("[data-map-tools]");
   var status = form.querySelector("[data-map-status]");
+  var found = form.querySelector("[data-suggestions-status]");
   var data = box.dataset;
   var map = null, pin = null, timer = null;
 
@@ -66,6 +67,7 @@
       list.appendChild(li);
     });
     list.hidden = items.length === 0;
+    if (found) { found.textContent = items.length ? data.found : ""; }
   }
 
   address.addEventListener("input", function () {
