@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import socket
 import tempfile
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from city311.notifications import actions, tokens
+from city311.notifications.actions import plan_deliveries
 from city311.notifications.channels.sms import SmsTransport, TwilioProvider
 from city311.notifications.messages import forget_overrides, make_message, sms_segments
 from city311.notifications.models import (
@@ -585,6 +587,23 @@ class SendingTests(NotificationTestCase):
         self.assertEqual((delivery.status, delivery.attempts), (Status.FAILED, 2))
         self.assertRegex(deliveries_for(sr)[0]["summary"], "^E-mail failed: could not reach")
 
+    def test_it_spends_one_try_when_the_smtp_server_cannot_be_reached_with_many_waiting(self):
+        for i in range(30):  # more than a worker claims at once
+            self.report(email=f"resident{i}@example.org", phone="")
+        for event in RequestEvent.objects.all():
+            plan_deliveries(event)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with self.settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=port,
+        ):
+            self.assertEqual(send_due_deliveries(), 0)
+        tries = Counter(Delivery.objects.values_list("status", "attempts"))
+        self.assertEqual(tries, {(Status.PENDING, 1): 1, (Status.PENDING, 0): 29})
+
     def test_it_writes_texts_to_files_with_the_file_provider(self):
         with tempfile.TemporaryDirectory() as folder:
             with self.settings(CITY311_SMS_FILE_PATH=folder):
@@ -634,8 +653,6 @@ class SendingTests(NotificationTestCase):
     def test_it_does_not_send_to_someone_who_stopped_before_it_went_out(self):
         sr = self.report(phone="")
         event = RequestEvent.objects.get(request=sr, kind="request.submitted")
-        from city311.notifications.actions import plan_deliveries
-
         plan_deliveries(event)
         actions.unsubscribe(self.follower(sr))
         send_due_deliveries()

@@ -126,15 +126,18 @@ def _send(
     A task that ran on for minutes would hold up the other tasks of its worker process.
     """
     deadline = time.monotonic() + SEND_SECONDS
+    # After a channel's server fails to answer, the rest of its batch goes back to the queue
+    # and the task ends: the next tries wait for the backoff, not for the next batch.
+    unreachable: set[str] = set()
     sent = tried = 0
-    while tried < limit:
+    while tried < limit and not unreachable:
         if time.monotonic() >= deadline:
             return sent, True
         batch = _claim(deliveries, min(CLAIM, limit - tried))
         if not batch:
             break
         tried += len(batch)
-        sent += _send_batch(batch, transports)
+        sent += _send_batch(batch, transports, unreachable)
     return sent, False
 
 
@@ -170,10 +173,9 @@ def _finish(delivery: Delivery, **fields: object) -> None:
     )
 
 
-def _send_batch(batch: list[Delivery], transports: dict[str, Transport]) -> int:
-    # After a channel's server fails to answer, the rest of its batch goes back to the queue
-    # instead of each waiting out the same timeout.
-    unreachable: set[str] = set()
+def _send_batch(
+    batch: list[Delivery], transports: dict[str, Transport], unreachable: set[str]
+) -> int:
     sent = 0
     for delivery in batch:
         if delivery.channel in unreachable:
