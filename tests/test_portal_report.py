@@ -279,6 +279,15 @@ class LocationTests(ReportTestCase):
         self.assertContains(r, "How big is it?")
         self.assertTrue(self.client.session["portal_report"]["location"]["lat"])
 
+    def test_a_new_address_instead_of_a_candidate_is_looked_up(self):
+        self.start()
+        self.give_address("Dumont Avenue")
+        r = self.give_address("1382 Dumont Ave")
+        self.assertContains(r, "How big is it?")
+        self.assertEqual(
+            self.client.session["portal_report"]["location"]["address_id"], "dumont-1382"
+        )
+
     def test_a_pin_on_the_map_is_a_place(self):
         self.start()
         r = self.client.post(

@@ -66,6 +66,7 @@ class LocationForm(PortalForm):
     candidate = forms.TypedChoiceField(
         label=_("Which of these did you mean?"),
         coerce=int,
+        empty_value=None,
         required=False,
         widget=forms.RadioSelect,
     )
