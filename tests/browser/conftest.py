@@ -8,6 +8,7 @@ transactional test database the tests fill through the domain's own actions.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import time
 from typing import Any
@@ -48,6 +49,14 @@ def city(transactional_db, settings, tmp_path) -> dict[str, Any]:
     """The small square city's geography, the demo catalog (83 types, in Spanish too), staff."""
     # Staff sign in through the page: the fast hasher keeps that test from paying for Argon2.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The file cache outlives the test database: its rate-limit counters would refuse the
+    # journeys' reports after a few runs. Each test counts from zero in a cache of its own.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"browser-{uuid.uuid4()}",
+        }
+    }
     roles.ensure_roles()
     BusinessHours.objects.bulk_create(
         BusinessHours(weekday=d, opens=time(8, 0), closes=time(17, 0)) for d in range(5)

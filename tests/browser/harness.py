@@ -129,7 +129,18 @@ class Tab:
         self.page.screenshot(path=self.artifacts / f"{self.shots:02d}-{slug}.png", full_page=True)
         if axe and self.javascript:
             self.problems.extend(f"{name}: {v}" for v in self.accessibility_violations())
+        self.problems.extend(f"{name}: {p}" for p in self.layout_problems())
         self.check()
+
+    def layout_problems(self) -> list[str]:
+        """On a phone, nothing wider than the screen: no sideways scrolling to read a page."""
+        viewport = self.page.viewport_size
+        if viewport is None or viewport["width"] > PHONE["width"] or not self.javascript:
+            return []
+        wide = self.page.evaluate("() => document.documentElement.scrollWidth")
+        if wide > viewport["width"]:
+            return [f"the page is {wide}px wide on a {viewport['width']}px screen"]
+        return []
 
     def check(self) -> None:
         if self.problems:

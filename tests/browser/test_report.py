@@ -11,7 +11,7 @@ from PIL import Image
 
 from city311.servicerequests.models import ServiceRequest
 from tests import small_city
-from tests.browser.city import reported
+from tests.browser.city import dumont, reported
 from tests.browser.harness import DESKTOP, Tab
 
 NUMBER = re.compile(r"^\d{3}-\d{4}-\d{3}$")
@@ -83,12 +83,24 @@ def test_it_reports_a_pothole_with_a_photo_and_gives_a_tracking_number(tab, tmp_
     tab.step("description")
     press_continue(tab)
 
+    not_a_photo = tmp_path / "notes.jpg"
+    not_a_photo.write_text("not a picture")
+    tab.page.get_by_label("Add a photo").set_input_files(not_a_photo)
+    tab.page.get_by_role("button", name="Add this photo").click()
+    tab.page.locator("[data-error-summary]").wait_for()
+    assert "JPEG, PNG, GIF or WebP" in tab.page.locator("[data-error-summary]").inner_text()
+    tab.step("a file that is not a photo")
     tab.page.get_by_label("Add a photo").set_input_files(photo(tmp_path))
     tab.page.get_by_role("button", name="Add this photo").click()
     tab.page.get_by_role("img", name="Photo 1").wait_for()
     tab.step("photo added")
     press_continue(tab)
 
+    tab.page.get_by_label("E-mail address").fill("rosa at example")
+    press_continue(tab)
+    tab.page.locator("[data-error-summary]").wait_for()
+    assert tab.page.get_by_label("E-mail address").get_attribute("aria-invalid") == "true"
+    tab.step("contact with a wrong e-mail address")
     tab.page.get_by_label("E-mail address").fill("rosa@example.org")
     tab.step("contact")
     press_continue(tab)
@@ -194,8 +206,14 @@ def test_it_reports_by_keyboard_alone(tab):
     tab.step("keyboard: the suggestion has the focus")
     keys.press("Enter")
     tab.tab_to(tab.page.get_by_label("Address or place"))
-    keys.type("1350 Dumont Avenue")
-    keys.press("Escape")
+    keys.type("1350 dumont")
+    suggestion = tab.page.get_by_role("button", name="1350 Dumont Avenue")
+    suggestion.wait_for()
+    keys.press("ArrowDown")
+    assert tab.focused_is(suggestion)
+    tab.step("keyboard: address suggestions")
+    keys.press("Enter")
+    assert tab.page.get_by_label("Address or place").input_value().startswith("1350 Dumont Avenue")
     tab.tab_to(tab.page.get_by_role("button", name="Continue", exact=True))
     tab.step("keyboard: location")
     keys.press("Enter")
@@ -275,3 +293,28 @@ def test_it_fits_a_desktop_screen(open_tab):
     tab.open("/report/pothole/")
     tab.page.get_by_role("heading", name="Where is it?").wait_for()
     tab.step("desktop: location with the map")
+
+
+def test_it_marks_the_place_with_the_phone_location_or_a_pin(open_tab):
+    here = dumont(1350)
+    tab = open_tab(
+        geolocation={"latitude": here["lat"], "longitude": here["long"]},
+        permissions=["geolocation"],
+    )
+    tab.open("/report/pothole/")
+    tab.page.get_by_role("button", name="Continue", exact=True).click()
+    tab.page.locator("[data-error-summary]").wait_for()
+    tab.step("location left empty")
+    the_map = tab.page.get_by_label("Map: tap or drag the pin to mark the place")
+    box = the_map.bounding_box()
+    assert box is not None
+    # The map fits the square city: its left edge, halfway down, is outside the limits.
+    the_map.click(position={"x": 4, "y": box["height"] / 2})
+    tab.page.get_by_text("That place is outside the city.").wait_for()
+    tab.step("a pin outside the city")
+    tab.page.get_by_role("button", name="Use my location").click()
+    tab.page.get_by_text("Near 1350 Dumont Avenue").wait_for()
+    assert tab.page.get_by_label("Address or place").input_value().startswith("1350 Dumont")
+    tab.step("my location found")
+    press_continue(tab)
+    tab.page.get_by_role("heading", name="About the problem").wait_for()
