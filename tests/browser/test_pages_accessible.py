@@ -30,6 +30,12 @@ def test_it_finds_no_serious_violation_on_the_public_pages(open_tab, live_server
         (f"/track/{closed.tracking_number}", 200),
         ("/requests/", 200),
         ("/report/", 200),
+        ("/report/?q=pothole", 200),
+        ("/report/?q=zzzz", 200),
+        ("/report/sinkhole/", 200),
+        ("/report/fire/", 200),
+        (f"/offline/?lang={language}", 200),
+        (f"/offline/?lang={language}&saved=1", 200),
     ]
     for path, status in pages:
         tab.open(path, status=status)
