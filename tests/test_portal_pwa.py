@@ -24,9 +24,6 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.browser.harness import CHROMIUM_ARGS, PHONE, chromium_path
 
-# Playwright's sync API keeps an asyncio loop on this thread; the ORM calls here are plain sync.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 RECEIVED: list[dict[str, str]] = []
 
 
@@ -95,10 +92,22 @@ def test_the_offline_pages_are_in_each_language(client):
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    # Playwright's sync API keeps an asyncio loop on this thread and Django then refuses ORM
+    # calls; the ones made while it runs are plain sync code. Relaxed only while it runs.
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium_path(), args=CHROMIUM_ARGS
+            )
+            yield browser
+            browser.close()
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 @pytest.fixture
@@ -106,7 +115,8 @@ def page(chromium, live_server, settings, transactional_db) -> Iterator[Page]:
     settings.ROOT_URLCONF = __name__
     RECEIVED.clear()
     context = chromium.new_context(base_url=live_server.url, viewport=PHONE)
-    context.set_default_timeout(15_000)
+    # Generous: the machine is shared, and a worker install plus a replay can take a while.
+    context.set_default_timeout(30_000)
     yield context.new_page()
     context.close()
 
