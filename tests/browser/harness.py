@@ -175,10 +175,24 @@ class Tab:
         return bool(locator.evaluate("el => el === document.activeElement"))
 
     def tab_to(self, locator: Any, *, limit: int = 80, backwards: bool = False) -> None:
-        """Press Tab (or Shift+Tab) until `locator` has the focus, as a keyboard user would."""
-        locator.wait_for()
+        """Press Tab (or Shift+Tab) until `locator` has the focus, as a keyboard user would,
+        and check that the focus can be seen there."""
+        locator.wait_for(state="attached")
         for _ in range(limit):
             if self.focused_is(locator):
+                assert locator.evaluate(FOCUS_SHOWN), f"{locator} has the focus but shows no sign"
                 return
             self.page.keyboard.press("Shift+Tab" if backwards else "Tab")
         raise AssertionError(f"{locator} never got the focus in {limit} presses of Tab")
+
+
+# An outline or a shadow on the element, or (USWDS radios and checkboxes hide the input) on
+# its label's box.
+FOCUS_SHOWN = """el => {
+    const drawn = s => (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0)
+        || (s.boxShadow && s.boxShadow !== 'none');
+    if (drawn(getComputedStyle(el))) return true;
+    const label = el.labels && el.labels[0];
+    return !!label
+        && (drawn(getComputedStyle(label)) || drawn(getComputedStyle(label, '::before')));
+}"""

@@ -38,3 +38,13 @@ def test_it_fails_a_step_on_a_missing_stylesheet(tab):
     )
     with pytest.raises(pytest.fail.Exception, match="404 for stylesheet"):
         tab.step("missing stylesheet", axe=False)
+
+
+def test_it_fails_a_keyboard_step_where_the_focus_cannot_be_seen(tab):
+    tab.open("/track/")
+    tab.tab_to(tab.page.get_by_label("Tracking number"))
+    hidden = "*:focus { outline: none !important; box-shadow: none !important }"
+    tab.page.add_style_tag(content=hidden)
+    tab.page.keyboard.press("Shift+Tab")
+    with pytest.raises(AssertionError, match="shows no sign"):
+        tab.tab_to(tab.page.get_by_label("Tracking number"))
