@@ -21,7 +21,9 @@ import socket
 import subprocess
 import sys
 import time
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urljoin
 
 import requests
 
@@ -88,7 +90,8 @@ def sample_pages(base: str) -> list[tuple[str, str]]:
 
     closed = ServiceRequest.objects.filter(status=Status.CLOSED).order_by("-pk")[:1].get()
     opened = ServiceRequest.objects.exclude(status=Status.CLOSED).order_by("-pk")[:1].get()
-    district = next(iter(opened.areas.get("council_district", {}).values()), "")
+    district = opened.areas.get("council_district", {}).get("code", "")
+    fifty_back = ServiceRequest.objects.order_by("-requested_at", "-id")[1250:1251].get().pk
     pages = [
         ("home", "/"),
         ("report: choose a type", "/report/"),
@@ -101,10 +104,17 @@ def sample_pages(base: str) -> list[tuple[str, str]]:
         ("recent requests", "/requests/"),
         ("recent: open potholes", "/requests/?status=open&service_code=pothole"),
         ("recent: one district", f"/requests/?district={district}"),
-        ("recent: page 50", "/requests/?page=50"),
+        ("recent: 50 pages back", f"/requests/?before={fifty_back}"),
         ("map points (GeoJSON)", "/api/requests.geojson"),
     ]
     return [(name, base + path) for name, path in pages]
+
+
+def demo_addresses() -> list[str]:
+    from city311.geo.models import AddressPoint
+
+    rows = AddressPoint.objects.order_by("pk")[:2000]
+    return [f"{a.number} {a.street}, {a.city} {a.postcode}" for a in rows[::20]]
 
 
 def time_pages(pages: list[tuple[str, str]], samples: int) -> None:
@@ -124,17 +134,101 @@ def time_pages(pages: list[tuple[str, str]], samples: int) -> None:
         )
 
 
+class Forms(HTMLParser):
+    """The POST forms of a page: their fields with the values a resident would give."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict] = []
+        self.radios: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("method", "").lower() == "post":
+            self.forms.append({"action": a.get("action", ""), "data": {}, "button": None})
+            return
+        if not self.forms or not a.get("name"):
+            return
+        form, name, kind = self.forms[-1], a["name"], a.get("type", "text")
+        if tag == "button":
+            form["button"] = (name, a.get("value", ""))
+        elif tag == "textarea":
+            form["data"][name] = "A deep hole by the curb, about a foot wide."
+        elif tag == "select":
+            form["data"].setdefault(name, "")
+        elif tag == "input" and kind == "radio" and name not in form["data"]:
+            form["data"][name] = a.get("value", "")
+        elif tag == "input" and kind in ("hidden", "text", "search", "number", "datetime-local"):
+            form["data"][name] = a.get("value", "") or FILL.get(kind, "")
+
+
+FILL = {"number": "3", "datetime-local": "2026-11-30T10:00"}
+
+
+def walk_report(base: str, service_code: str, address: str) -> list[tuple[str, float]]:
+    """One resident's report, step by step as a browser without JavaScript sends it.
+
+    Returns (what, milliseconds) for each page shown and each form sent.
+    """
+    session = requests.Session()
+    timings: list[tuple[str, float]] = []
+    started = time.perf_counter()
+    url = session.get(f"{base}/report/{service_code}/").url
+    timings.append(("report: start a draft", (time.perf_counter() - started) * 1000))
+    for _ in range(12):
+        if "/report/done/" in url:
+            return timings
+        step = url.rstrip("/").rsplit("/", 1)[-1]
+        started = time.perf_counter()
+        page = session.get(url)
+        timings.append((f"report: show {step}", (time.perf_counter() - started) * 1000))
+        parser = Forms()
+        parser.feed(page.text)
+        # The step's own form (not the language switch); where a step has several (follow or
+        # go on; add a photo or go on), the one that goes on.
+        forms = [f for f in parser.forms if "setlang" not in f["action"]]
+        form = next((f for f in forms if f["button"] == ("action", "continue")), forms[-1])
+        data = dict(form["data"])
+        if "address" in data:
+            data["address"] = address
+        if form["button"]:
+            data[form["button"][0]] = form["button"][1]
+        data["website"] = ""
+        started = time.perf_counter()
+        target = urljoin(url, form["action"]) if form["action"] else url
+        answer = session.post(target, data=data, headers={"Referer": url})
+        timings.append((f"report: send {step}", (time.perf_counter() - started) * 1000))
+        if answer.url == url:
+            raise RuntimeError(f"the {step} step did not take the form: {answer.text[:2000]}")
+        url = answer.url
+    raise RuntimeError(f"the report never reached its confirmation; last page {url}")
+
+
+def time_report_flow(base: str, service_code: str, addresses: list[str], runs: int) -> None:
+    by_step: dict[str, list[float]] = {}
+    for i in range(runs):
+        for what, ms in walk_report(base, service_code, addresses[i % len(addresses)]):
+            by_step.setdefault(what, []).append(ms)
+    print(f"\nthe report flow, {runs} reports of '{service_code}' without JavaScript")
+    print(f"{'step':<32} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    for what, timings in by_step.items():
+        print(
+            f"{what:<32} {len(timings):>6} {percentile(timings, 0.5):>8.1f} "
+            f"{percentile(timings, 0.95):>8.1f} {max(timings):>8.1f}"
+        )
+
+
 ASSET = re.compile(r'<(?:link[^>]+rel="stylesheet"[^>]+href|script[^>]+src)="([^"]+)"')
 
 
 def page_weight(pages: list[tuple[str, str]], base: str) -> None:
-    """CSS and JavaScript each page loads, in bytes as sent with gzip or brotli."""
-    print(f"\n{'page':<32} {'CSS+JS files':>12} {'gzip KB':>8} {'brotli KB':>9}")
+    """CSS and JavaScript each page loads, in bytes as sent gzipped and as stored."""
+    print(f"\n{'page':<32} {'CSS+JS files':>12} {'gzip KB':>8} {'plain KB':>9}")
     for name, url in pages:
         html = requests.get(url).text
         assets = sorted(set(ASSET.findall(html)))
         sizes = {}
-        for encoding in ("gzip", "br"):
+        for encoding in ("gzip", "identity"):
             total = 0
             for asset in assets:
                 with requests.get(
@@ -145,7 +239,8 @@ def page_weight(pages: list[tuple[str, str]], base: str) -> None:
                     total += len(response.raw.read(decode_content=False))
             sizes[encoding] = total
         print(
-            f"{name:<32} {len(assets):>12} {sizes['gzip'] / 1024:>8.1f} {sizes['br'] / 1024:>9.1f}"
+            f"{name:<32} {len(assets):>12} {sizes['gzip'] / 1024:>8.1f} "
+            f"{sizes['identity'] / 1024:>9.1f}"
         )
 
 
@@ -153,6 +248,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--reports", type=int, default=100, help="report flows walked")
     args = parser.parse_args()
     prepare(args.requests)
     from django.db import connection
@@ -166,15 +262,16 @@ def main() -> None:
     try:
         for _ in range(100):
             try:
-                requests.get(base + "/healthz", timeout=1)
+                requests.get(base + "/healthz", timeout=5)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.2)
         pages = sample_pages(base)
         for _, url in pages:  # warm both processes' caches and indexes
             requests.get(url)
             requests.get(url)
         time_pages(pages, args.samples)
+        time_report_flow(base, "pothole", demo_addresses(), args.reports)
         page_weight(pages, base)
     finally:
         server.terminate()

@@ -303,6 +303,11 @@ CITY311_OUTSIDE_REFERRAL = envstr(
 # The report map's tile server, e.g. https://tile.example.org/{z}/{x}/{y}.png; empty draws the city
 # limits on a blank map, which needs no internet.
 CITY311_MAP_TILES = envstr("CITY311_MAP_TILES", "")
+# What one connection (and, for reports, one e-mail or phone) may do on the portal in an hour.
+CITY311_PORTAL_REPORTS_PER_IP = envint("CITY311_PORTAL_REPORTS_PER_IP", "20", minimum=1)
+CITY311_PORTAL_REPORTS_PER_CONTACT = envint("CITY311_PORTAL_REPORTS_PER_CONTACT", "10", minimum=1)
+CITY311_PORTAL_FOLLOWS_PER_IP = envint("CITY311_PORTAL_FOLLOWS_PER_IP", "10", minimum=1)
+CITY311_PORTAL_REOPENS_PER_IP = envint("CITY311_PORTAL_REOPENS_PER_IP", "5", minimum=1)
 
 LOGGING = {
     "version": 1,

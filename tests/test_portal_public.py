@@ -186,7 +186,7 @@ class FollowTests(PortalTestCase):
         self.assertEqual(r.status_code, 302)
         self.assertFalse(Follower.objects.filter(email="bot@example.org").exists())
 
-    @override_settings(CITY311_FOLLOW_PER_HOUR=2)
+    @override_settings(CITY311_PORTAL_FOLLOWS_PER_IP=2)
     def test_too_many_attempts_from_one_address_are_refused_with_429(self):
         sr = self.report()
         for n in range(2):
@@ -254,7 +254,7 @@ class ReopenTests(PortalTestCase):
         sr.refresh_from_db()
         self.assertTrue(sr.is_closed)
 
-    @override_settings(CITY311_REOPEN_PER_HOUR=1)
+    @override_settings(CITY311_PORTAL_REOPENS_PER_IP=1)
     def test_reopening_is_rate_limited(self):
         first, second = self.closed(), self.closed(address_string="1390 Dumont Ave")
         self.assertEqual(self.reopen(first, comment="Still there").status_code, 302)

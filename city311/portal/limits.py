@@ -1,4 +1,5 @@
-"""How often one address or one e-mail or phone may file reports from the portal.
+"""How often one address, or one e-mail or phone, may act on the portal: file reports, follow
+and reopen requests.
 
 Counts live in the cache shared by every web process (Redis in production, files locally);
 `cache.add` then `cache.incr` are atomic, so two processes never both see room for one more.
@@ -13,17 +14,18 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 from django.utils import timezone
 
 WINDOW_S = 3600
 
 
-def per_ip() -> int:
-    return int(getattr(settings, "CITY311_PORTAL_REPORTS_PER_IP", 20))
-
-
-def per_contact() -> int:
-    return int(getattr(settings, "CITY311_PORTAL_REPORTS_PER_CONTACT", 10))
+def client_address(request: HttpRequest) -> str:
+    """The caller's IP; behind the city's proxy, the address the proxy saw."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if forwarded and getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        return str(forwarded.split(",")[-1].strip())
+    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,8 @@ class Limited:
         return max(1, int((self.retry_at - timezone.now()).total_seconds()))
 
 
-def _count(kind: str, value: str, limit: int) -> Limited | None:
+def count(kind: str, value: str, limit: int) -> Limited | None:
+    """Count one attempt of `kind` by `value` this hour; Limited once over `limit`."""
     window = int(time.time() // WINDOW_S)
     # Hashed: the cache never holds a resident's e-mail or phone as such.
     digest = hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()[:32]
@@ -54,10 +57,11 @@ def _count(kind: str, value: str, limit: int) -> Limited | None:
     return Limited(ends + timedelta(seconds=0))
 
 
-def spend(ip: str, contacts: list[str]) -> Limited | None:
+def spend(request: HttpRequest, contacts: list[str]) -> Limited | None:
     """Count one report from this address and these contacts; Limited when over a limit."""
-    limited = _count("ip", ip, per_ip())
+    limited = count("ip", client_address(request), settings.CITY311_PORTAL_REPORTS_PER_IP)
     for contact in contacts:
         if contact:
-            limited = _count("contact", contact.strip().casefold(), per_contact()) or limited
+            most = settings.CITY311_PORTAL_REPORTS_PER_CONTACT
+            limited = count("contact", contact.strip().casefold(), most) or limited
     return limited

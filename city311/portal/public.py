@@ -6,29 +6,28 @@ rate limit per address; neither shows or keeps anything that identifies the pers
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from city311.notifications.actions import follow_request, normalise_phone
+from city311.portal import limits
 from city311.portal.queries import photos, public_history, status_words
 from city311.servicerequests.actions import reopen_request
 from city311.servicerequests.attachments import MediaInvalid, attach, check_upload
 from city311.servicerequests.errors import NoSuchRequest, RequestError
 from city311.servicerequests.models import ServiceRequest
 from city311.servicerequests.queries import get_by_tracking_number
-
-HOUR = 3600
 
 
 class HoneypotForm(forms.Form):
@@ -90,38 +89,15 @@ class ReopenForm(HoneypotForm):
 # Rate limits
 
 
-def client_address(request: HttpRequest) -> str:
-    """The caller's IP; behind the city's proxy, the address the proxy saw."""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        return forwarded.split(",")[-1].strip()
-    return str(request.META.get("REMOTE_ADDR", ""))
-
-
-def over_limit(request: HttpRequest, scope: str, per_hour: int) -> bool:
-    """Count one attempt for this address; True once it has made more than `per_hour`.
-
-    add() then incr() are each atomic in every cache backend, so concurrent attempts from many
-    processes are all counted. The window starts with the first attempt.
-    """
-    # Hashed: the cache never holds an address as such.
-    digest = hashlib.sha256(client_address(request).encode()).hexdigest()[:32]
-    key = f"portal-limit:{scope}:{digest}"
-    cache.add(key, 0, HOUR)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.add(key, 1, HOUR)
-        count = 1
-    return count > per_hour
-
-
-def _too_many(request: HttpRequest, sr: ServiceRequest) -> HttpResponse:
+def _too_many(request: HttpRequest, sr: ServiceRequest, limited: limits.Limited) -> HttpResponse:
     alert = _(
-        "Too many attempts from your connection. Wait an hour and try again, or call %(phone)s."
-    ) % {"phone": settings.CITY311_PHONE}
+        "Too many attempts from your connection. Try again after %(time)s, or call %(phone)s."
+    ) % {
+        "time": date_format(timezone.localtime(limited.retry_at), "TIME_FORMAT"),
+        "phone": settings.CITY311_PHONE,
+    }
     response = render_page(request, sr, alert=alert, status=429)
-    response["Retry-After"] = str(HOUR)
+    response["Retry-After"] = str(limited.retry_after_s)
     return response
 
 
@@ -173,8 +149,10 @@ def follow(request: HttpRequest, tracking_number: str) -> HttpResponse:
         # Answer a bot as if it worked, so it learns nothing.
         messages.success(request, _("Check your messages: we sent you a link to confirm."))
         return redirect("portal:request", tracking_number=sr.tracking_number)
-    if over_limit(request, "follow", settings_limit("FOLLOW", 10)):
-        return _too_many(request, sr)
+    address = limits.client_address(request)
+    limited = limits.count("follow", address, settings.CITY311_PORTAL_FOLLOWS_PER_IP)
+    if limited is not None:
+        return _too_many(request, sr, limited)
     if not form.is_valid():
         return render_page(request, sr, follow_form=form, status=400)
     if sr.is_closed:
@@ -191,11 +169,6 @@ def follow(request: HttpRequest, tracking_number: str) -> HttpResponse:
         return render_page(request, sr, follow_form=form, status=400)
     messages.success(request, _("Check your messages: we sent you a link to confirm."))
     return redirect("portal:request", tracking_number=sr.tracking_number)
-
-
-def settings_limit(name: str, default: int) -> int:
-    """CITY311_<NAME>_PER_HOUR: attempts an address may make in an hour."""
-    return int(getattr(settings, f"CITY311_{name}_PER_HOUR", default))
 
 
 @transaction.atomic
@@ -221,8 +194,10 @@ def reopen(request: HttpRequest, tracking_number: str) -> HttpResponse:
     if form.is_bot():
         messages.success(request, _("Thank you. We reopened the request and told the team."))
         return redirect("portal:request", tracking_number=sr.tracking_number)
-    if over_limit(request, "reopen", settings_limit("REOPEN", 5)):
-        return _too_many(request, sr)
+    address = limits.client_address(request)
+    limited = limits.count("reopen", address, settings.CITY311_PORTAL_REOPENS_PER_IP)
+    if limited is not None:
+        return _too_many(request, sr, limited)
     if not form.is_valid():
         return render_page(request, sr, reopen_form=form, status=400)
     try:

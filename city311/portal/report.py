@@ -620,9 +620,7 @@ def _submit(request: HttpRequest, service_type: ServiceType, draft: Draft) -> Ht
         # A second click while the first files: it is not another report, so it is not counted.
         return _wait_for_filing(request, _filing_key(draft), service_type)
     person = draft.get("contact") or {}
-    limited = limits.spend(
-        request.META.get("REMOTE_ADDR", ""), [person.get("email", ""), person.get("phone", "")]
-    )
+    limited = limits.spend(request, [person.get("email", ""), person.get("phone", "")])
     if limited is not None:
         response = render(
             request,
