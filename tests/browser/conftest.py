@@ -92,7 +92,11 @@ def open_tab(chromium, live_server, city, request) -> Iterator[Callable[..., Tab
         return tab
 
     yield open_
+    failed = getattr(request.node, "call_report", None)
     for tab in tabs:
+        if failed is not None and failed.failed:
+            # Where the test stopped, beside the steps it got through.
+            tab.page.screenshot(path=tab.artifacts / "failed.png", full_page=True)
         tab.page.context.close()
     for tab in tabs:
         tab.check()
@@ -102,3 +106,12 @@ def open_tab(chromium, live_server, city, request) -> Iterator[Callable[..., Tab
 def tab(open_tab) -> Tab:
     """A phone-sized page with JavaScript on: the portal is phone-first."""
     return open_tab()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep the test's outcome on it, for open_tab to screenshot a failure."""
+    report = yield
+    if report.when == "call":
+        item.call_report = report
+    return report
