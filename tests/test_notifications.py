@@ -286,6 +286,14 @@ class EventMessageTests(NotificationTestCase):
         # Already confirmed, as the reporter: no confirmation message either way.
         self.assertFalse(Delivery.objects.filter(kind="follow.confirm").exists())
 
+    def test_it_adds_no_unconfirmed_number_to_someone_who_follows_already(self):
+        sr = self.rosa_reports()
+        actions.follow_request(sr, email="rosa@example.org", phone="212 555 0134", both=True)
+        self.assertEqual(self.follower(sr).phone, "")
+        requests.add_note(sr, text="Crew booked", public=True, by=self.dana)
+        self.deliver()
+        self.assertFalse(Delivery.objects.filter(channel="sms").exists())
+
     def test_it_sends_one_way_to_a_follower_who_gave_both_unless_they_ask_for_both(self):
         sr = self.rosa_reports(email="", phone="")
         one = actions.follow_request(

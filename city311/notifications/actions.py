@@ -187,19 +187,14 @@ def follow_request(
 
 
 def _follow_again(follower: Follower, *, email: str, phone: str, both: bool) -> Follower:
-    """Someone who follows follows again: messages back on, and maybe a second way."""
+    """Someone who follows follows again: messages back on, and maybe both of their ways.
+
+    Never a new address: only the link in a first message proves an address is the follower's.
+    """
     changed = []
     if follower.unsubscribed_at is not None:
         follower.unsubscribed_at = None
         changed.append("unsubscribed_at")
-    # An address given now that this follower lacks, unless someone else on it has it.
-    taken = Follower.objects.filter(request=follower.request_id).exclude(pk=follower.pk)
-    if email and not follower.email and not taken.filter(email=email).exists():
-        follower.email = email
-        changed.append("email")
-    if phone and not follower.phone and not taken.filter(phone=phone).exists():
-        follower.phone = phone
-        changed.append("phone")
     # Following by phone alone while hearing by e-mail (the reporter who wants texts too), or
     # the other way round, asks for that way as well as the first.
     named = {Channel.EMAIL.value} if email and not phone else set()
