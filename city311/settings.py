@@ -7,6 +7,7 @@ A value city311 cannot use stops start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -244,6 +245,11 @@ CITY311_PHONE = envstr("CITY311_PHONE", "311")
 CITY311_OUTSIDE_PHONE = envstr("CITY311_OUTSIDE_PHONE", "212-639-9675")
 CITY311_EMERGENCY_PHONE = envstr("CITY311_EMERGENCY_PHONE", "911")
 CITY311_HOURS = envstr("CITY311_HOURS", "24 hours a day, 7 days a week")
+# Spanish versions of what residents are told; empty shows the English (the demo's are given).
+CITY311_HOURS_ES = envstr(
+    "CITY311_HOURS_ES",
+    "las 24 horas, los 7 días de la semana" if "CITY311_HOURS" not in os.environ else "",
+)
 # Public holidays from the `holidays` package: COUNTRY or COUNTRY-SUBDIVISION, e.g. US-NY.
 CITY311_HOLIDAYS = envstr("CITY311_HOLIDAYS", "US-NY")
 CITY311_REOPEN_DAYS = envint("CITY311_REOPEN_DAYS", "30", minimum=0)
@@ -299,6 +305,14 @@ CITY311_OUTSIDE_REFERRAL = envstr(
     "CITY311_OUTSIDE_REFERRAL",
     "This place is outside New York City, so the city cannot take this request. For Nassau County "
     "call 516-571-3000; for Westchester County call 914-995-2000; in New Jersey, contact the town.",
+)
+CITY311_OUTSIDE_REFERRAL_ES = envstr(
+    "CITY311_OUTSIDE_REFERRAL_ES",
+    "Este lugar está fuera de la ciudad de Nueva York, así que la ciudad no puede atender esta "
+    "solicitud. Para el condado de Nassau llame al 516-571-3000; para el condado de Westchester, "
+    "al 914-995-2000; en Nueva Jersey, comuníquese con el municipio."
+    if "CITY311_OUTSIDE_REFERRAL" not in os.environ
+    else "",
 )
 # The report map's tile server, e.g. https://tile.example.org/{z}/{x}/{y}.png; empty draws the city
 # limits on a blank map, which needs no internet.

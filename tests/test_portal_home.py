@@ -55,6 +55,13 @@ class HomeTests(BaseTestCase):
         self.client.post("/i18n/setlang/", {"language": "en", "next": "/"})
         self.assertContains(self.client.get("/"), "Pothole")
 
+    def test_the_call_centre_hours_are_given_in_spanish_too(self):
+        self.assertContains(self.client.get("/"), "24 hours a day, 7 days a week")
+        self.client.cookies["django_language"] = "es"
+        r = self.client.get("/")
+        self.assertContains(r, "las 24 horas, los 7 días de la semana")
+        self.assertNotContains(r, "24 hours a day")
+
     def test_a_type_without_spanish_text_shows_its_english_name_in_spanish(self):
         self.client.cookies["django_language"] = "es"
         self.assertContains(self.client.get("/"), "Fallen tree")

@@ -394,6 +394,8 @@ class QuestionTests(ReportTestCase):
         self.assertContains(r, 'id="q_seen_at-error"')
         self.assertContains(r, 'href="#id_q_size_0"')
         self.assertContains(r, 'aria-describedby="q_depth_cm-error"')
+        # The summary's message says which question is missing, not only "required".
+        self.assertContains(r, "Answer this question: How big is it?")
 
 
 class ContactTests(ReportTestCase):
@@ -530,6 +532,12 @@ class SpanishTests(ReportTestCase):
         self.assertContains(r, "Paso 1 de")
         r = self.client.post(self.step("location"), {"address": ""})
         self.assertContains(r, "Escriba una dirección o un lugar")
+
+    def test_a_place_outside_the_city_gets_the_referral_in_spanish(self):
+        self.start()
+        lat, long = small_city.OUTSIDE
+        r = self.client.post(self.step("location"), {"address": "", "lat": lat, "long": long})
+        self.assertContains(r, "fuera de la ciudad de Nueva York")
 
     def test_an_urgent_type_says_call_now_in_spanish(self):
         r = self.client.get("/report/fallen_tree/")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils.translation import get_language
 
 from city311.geo.boundaries import Area, area_index
 from city311.geo.datasets import current_versions
@@ -112,4 +113,7 @@ def _add_areas(located: Located) -> None:
 
 
 def outside_referral() -> str:
-    return settings.CITY311_OUTSIDE_REFERRAL
+    """What a resident is told about a place outside the city, in the page's language."""
+    if (get_language() or "").startswith("es") and settings.CITY311_OUTSIDE_REFERRAL_ES:
+        return str(settings.CITY311_OUTSIDE_REFERRAL_ES)
+    return str(settings.CITY311_OUTSIDE_REFERRAL)

@@ -167,35 +167,43 @@ class NumberField(forms.CharField):
 
 
 def _question_field(attribute: ServiceAttribute) -> forms.Field:
+    question = attribute.translated("description")
     common: dict[str, Any] = {
-        "label": attribute.translated("description"),
+        "label": question,
         "required": attribute.required,
         "help_text": attribute.translated("datatype_description"),
     }
+    # The error summary lists messages without their labels: each says which question it is.
+    required = _("Answer this question: %(question)s") % {"question": question}
     datatype = attribute.datatype
     choices = [(v.key, v.translated("name")) for v in attribute.values.all()]
     if datatype == Datatype.SINGLEVALUELIST:
-        return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
-    if datatype == Datatype.MULTIVALUELIST:
-        return forms.MultipleChoiceField(
+        field: forms.Field = forms.ChoiceField(
+            choices=choices, widget=forms.RadioSelect, **common
+        )
+    elif datatype == Datatype.MULTIVALUELIST:
+        field = forms.MultipleChoiceField(
             choices=choices, widget=forms.CheckboxSelectMultiple, **common
         )
-    if datatype == Datatype.NUMBER:
-        return NumberField(
+    elif datatype == Datatype.NUMBER:
+        field = NumberField(
             max_length=30, widget=forms.TextInput({"inputmode": "decimal"}), **common
         )
-    if datatype == Datatype.DATETIME:
-        return forms.DateTimeField(
+    elif datatype == Datatype.DATETIME:
+        field = forms.DateTimeField(
             input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
             widget=forms.DateTimeInput({"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
             error_messages={"invalid": _("Enter a date and time, such as 2026-11-22 14:30.")},
             **common,
         )
-    if datatype == Datatype.TEXT:
-        return forms.CharField(
+    elif datatype == Datatype.TEXT:
+        field = forms.CharField(
             max_length=MAX_DESCRIPTION, widget=forms.Textarea({"rows": 4}), **common
         )
-    return forms.CharField(max_length=MAX_STRING_ANSWER, **common)
+    else:
+        field = forms.CharField(max_length=MAX_STRING_ANSWER, **common)
+    field.error_messages["required"] = required
+    return field
 
 
 class DescriptionForm(PortalForm):
