@@ -178,9 +178,7 @@ def _question_field(attribute: ServiceAttribute) -> forms.Field:
     datatype = attribute.datatype
     choices = [(v.key, v.translated("name")) for v in attribute.values.all()]
     if datatype == Datatype.SINGLEVALUELIST:
-        field: forms.Field = forms.ChoiceField(
-            choices=choices, widget=forms.RadioSelect, **common
-        )
+        field: forms.Field = forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
     elif datatype == Datatype.MULTIVALUELIST:
         field = forms.MultipleChoiceField(
             choices=choices, widget=forms.CheckboxSelectMultiple, **common
