@@ -9,7 +9,6 @@ keep while offline and send when the connection returns.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,9 +19,9 @@ from django.shortcuts import redirect
 from django.urls import include, path
 from django.utils.html import escape
 from PIL import Image
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.browser.harness import CHROMIUM_ARGS, PHONE, chromium_path
+from tests.browser.harness import PHONE
 
 RECEIVED: list[dict[str, str]] = []
 
@@ -88,26 +87,6 @@ def test_the_offline_pages_are_in_each_language(client):
 
 
 # In the browser
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    # Playwright's sync API keeps an asyncio loop on this thread and Django then refuses ORM
-    # calls; the ones made while it runs are plain sync code. Relaxed only while it runs.
-    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=chromium_path(), args=CHROMIUM_ARGS
-            )
-            yield browser
-            browser.close()
-    finally:
-        if before is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 @pytest.fixture
