@@ -176,6 +176,8 @@ def recent_requests_geojson(request: HttpRequest) -> JsonResponse:
     if isinstance(bbox, JsonResponse):
         return bbox
     filters = filters_from(request.GET)
+    # One reverse() for all the points: per point it was a third of the answer's time.
+    page_url = url_for("portal:request", args=["NUMBER"]).replace("NUMBER", "{}")
     features = [
         {
             "type": "Feature",
@@ -187,7 +189,7 @@ def recent_requests_geojson(request: HttpRequest) -> JsonResponse:
                 "status": "closed" if sr.is_closed else "open",
                 "status_words": status_words(sr),
                 "requested_at": sr.requested_at.isoformat(),
-                "url": url_for("portal:request", args=[sr.tracking_number]),
+                "url": page_url.format(sr.tracking_number),
             },
         }
         for sr in map_points(filters, bbox)
