@@ -23,7 +23,6 @@ from city311.portal.queries import (
     city_limits_geojson,
     filters_from,
     map_points,
-    status_words,
 )
 from city311.servicerequests.duplicates import find_duplicates
 
@@ -181,19 +180,18 @@ def recent_requests_geojson(request: HttpRequest) -> JsonResponse:
     features = [
         {
             "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [round(sr.long, 5), round(sr.lat, 5)]},
+            "geometry": {"type": "Point", "coordinates": [round(p.long, 5), round(p.lat, 5)]},
             "properties": {
-                "tracking_number": sr.tracking_number,
-                "service_code": sr.service_type.service_code,
-                "service_name": sr.service_type.translated("service_name"),
-                "status": "closed" if sr.is_closed else "open",
-                "status_words": status_words(sr),
-                "requested_at": sr.requested_at.isoformat(),
-                "url": page_url.format(sr.tracking_number),
+                "tracking_number": p.tracking_number,
+                "service_code": p.service_code,
+                "service_name": p.service_name,
+                "status": "closed" if p.closed else "open",
+                "status_words": p.status_words,
+                "requested_at": p.requested_at.isoformat(),
+                "url": page_url.format(p.tracking_number),
             },
         }
-        for sr in map_points(filters, bbox)
-        if sr.lat is not None and sr.long is not None
+        for p in map_points(filters, bbox)
     ]
     response = JsonResponse(
         {"type": "FeatureCollection", "features": features, "capped": len(features) >= MAP_POINTS},
