@@ -139,20 +139,35 @@ def _request_or_none(tracking_number: str) -> ServiceRequest | None:
         return None
 
 
+def _refused(
+    request: HttpRequest,
+    sr: ServiceRequest,
+    form: HoneypotForm,
+    scope: str,
+    most: int,
+    thanks: str,
+) -> HttpResponse | None:
+    """A bot is thanked as if it worked, so it learns nothing; a connection over its hourly
+    limit is told when to try again. None when the form may go on."""
+    if form.is_bot():
+        messages.success(request, thanks)
+        return redirect("portal:request", tracking_number=sr.tracking_number)
+    limited = limits.count(scope, limits.client_address(request), most)
+    if limited is not None:
+        return _too_many(request, sr, limited)
+    return None
+
+
 @require_POST
 def follow(request: HttpRequest, tracking_number: str) -> HttpResponse:
     sr = _request_or_none(tracking_number)
     if sr is None:
         return redirect("portal:track")
     form = FollowForm(request.POST)
-    if form.is_bot():
-        # Answer a bot as if it worked, so it learns nothing.
-        messages.success(request, _("Check your messages: we sent you a link to confirm."))
-        return redirect("portal:request", tracking_number=sr.tracking_number)
-    address = limits.client_address(request)
-    limited = limits.count("follow", address, settings.CITY311_PORTAL_FOLLOWS_PER_IP)
-    if limited is not None:
-        return _too_many(request, sr, limited)
+    thanks = _("Check your messages: we sent you a link to confirm.")
+    refused = _refused(request, sr, form, "follow", settings.CITY311_PORTAL_FOLLOWS_PER_IP, thanks)
+    if refused is not None:
+        return refused
     if not form.is_valid():
         return render_page(request, sr, follow_form=form, status=400)
     if sr.is_closed:
@@ -191,13 +206,10 @@ def reopen(request: HttpRequest, tracking_number: str) -> HttpResponse:
     if sr is None:
         return redirect("portal:track")
     form = ReopenForm(request.POST, request.FILES)
-    if form.is_bot():
-        messages.success(request, _("Thank you. We reopened the request and told the team."))
-        return redirect("portal:request", tracking_number=sr.tracking_number)
-    address = limits.client_address(request)
-    limited = limits.count("reopen", address, settings.CITY311_PORTAL_REOPENS_PER_IP)
-    if limited is not None:
-        return _too_many(request, sr, limited)
+    thanks = _("Thank you. We reopened the request and told the team.")
+    refused = _refused(request, sr, form, "reopen", settings.CITY311_PORTAL_REOPENS_PER_IP, thanks)
+    if refused is not None:
+        return refused
     if not form.is_valid():
         return render_page(request, sr, reopen_form=form, status=400)
     try:
