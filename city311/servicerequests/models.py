@@ -85,6 +85,9 @@ class ServiceRequest(models.Model):
     # Which Open311 application, source system or import file it came from.
     application = models.CharField(max_length=120, blank=True)
     external_id = models.CharField(max_length=60, blank=True)
+    # A hash of the channel's key for one filing (the portal's draft token, an Open311
+    # Idempotency-Key header): the same key files once, however often it is sent.
+    idempotency_key = models.CharField(max_length=64, blank=True, editable=False)
 
     department = models.ForeignKey(
         Department, on_delete=models.PROTECT, related_name="requests", null=True, blank=True
@@ -118,6 +121,13 @@ class ServiceRequest(models.Model):
             ("assign_request", "Can assign requests to staff of their departments"),
             ("view_contact", "Can see a reporter's contact details"),
             ("view_reports", "Can see reports"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="sr_one_filing_per_key",
+            ),
         ]
         indexes = [
             # The department work queue: unclosed requests of one department, urgent first,
