@@ -12,6 +12,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+import phonenumbers
+
 from city311.lib.env import (
     ConfigError,
     envbool,
@@ -282,8 +284,13 @@ if CITY311_SMS_PROVIDER not in ("file", "console", "twilio"):
         "use file, console or twilio."
     )
 CITY311_SMS_FILE_PATH = str(DATA_DIR / "sms")
-# The country code of phone numbers given without one.
-CITY311_SMS_COUNTRY_CODE = envstr("CITY311_SMS_COUNTRY_CODE", "1")
+# The region (ISO 3166 code) of phone numbers residents give without a + and a country code.
+CITY311_PHONE_REGION = envstr("CITY311_PHONE_REGION", "US").upper()
+if CITY311_PHONE_REGION not in phonenumbers.SUPPORTED_REGIONS:
+    raise ConfigError(
+        f"CITY311_PHONE_REGION={CITY311_PHONE_REGION!r} is not a region phone numbers know: "
+        "use a two-letter country code such as US, CA or GB."
+    )
 TWILIO_ACCOUNT_SID = envstr("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = envstr("TWILIO_AUTH_TOKEN", "")
 # The city's number (+12125550100) or a messaging service; one of them for the Twilio provider.

@@ -45,7 +45,7 @@ class ConsoleTests(BaseTestCase):
         self.assertContains(r, "Read it back")
         self.assertEqual((sr.channel, sr.address_id), ("phone", "dumont-1382"))
         self.assertEqual(sr.events.first().actor, self.omar)
-        self.assertEqual(Contact.objects.get(request=sr).phone, "7185550199")
+        self.assertEqual(Contact.objects.get(request=sr).phone, "+17185550199")
 
     def test_problems_are_shown_together_and_answers_are_kept(self):
         r = self.file(

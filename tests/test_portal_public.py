@@ -177,8 +177,13 @@ class FollowTests(PortalTestCase):
 
     def test_it_refuses_a_phone_that_cannot_get_texts(self):
         sr = self.report()
-        r = self.follow(sr, phone="12")
-        self.assertContains(r, "can receive texts", status_code=400)
+        r = self.follow(sr, phone="1-800-555-0199")
+        self.assertContains(r, "cannot receive text messages", status_code=400)
+
+    def test_it_asks_for_the_area_code_of_a_number_without_one(self):
+        sr = self.report()
+        r = self.follow(sr, phone="555-0134")
+        self.assertContains(r, "with its area code", status_code=400)
 
     def test_a_bot_filling_the_honeypot_is_thanked_and_ignored(self):
         sr = self.report()

@@ -408,7 +408,7 @@ class ContactTests(ReportTestCase):
         r = self.give_contact("permit_question", email="", phone="718 555 0199")
         self.assertContains(r, "Check your report")
         self.send("permit_question")
-        self.assertEqual(ServiceRequest.objects.get().contact.phone, "7185550199")
+        self.assertEqual(ServiceRequest.objects.get().contact.phone, "+17185550199")
 
     def test_contact_is_optional_otherwise(self):
         self.start()

@@ -31,7 +31,7 @@ class SubmitTests(BaseTestCase):
         sr = self.report()
         contact = Contact.objects.get(request=sr)
         self.assertEqual(contact.email, "rosa@example.org")
-        self.assertEqual(contact.phone, "7185550199")
+        self.assertEqual(contact.phone, "+17185550199")
         self.assertNotIn("rosa", str(contact).lower())
         self.assertNotIn("rosa", sr.description.lower())
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +15,7 @@ from django.db.models import F, Max, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from city311.lib import phones
 from city311.notifications.models import (
     Channel,
     Delivery,
@@ -55,7 +55,6 @@ PASSED_TO_MERGED = {events.ROUTED, events.TRANSFERRED, events.STARTED, events.NO
 # Every kind the planner reads (department alerts included).
 PLANNED = TELLS_FOLLOWERS
 
-_PHONE_NOISE = re.compile(r"[\s().\-/]+")
 # Twilio's opt-out and opt-in words (it blocks or unblocks the number itself on these), and
 # Spanish ones for stopping.
 STOP_WORDS = {
@@ -73,22 +72,13 @@ STOP_WORDS = {
 START_WORDS = {"START", "YES", "UNSTOP"}
 
 
-def normalise_phone(text: str) -> str:
-    """A phone number in E.164 (+17185550199), or "" when it is not one."""
-    raw = _PHONE_NOISE.sub("", text or "")
-    if raw.startswith("+"):
-        digits = raw[1:]
-        return raw if digits.isdigit() and 8 <= len(digits) <= 15 else ""
-    if raw.startswith("00") and raw[2:].isdigit():
-        return "+" + raw[2:]
-    if not raw.isdigit():
+def sms_number(stored: str) -> str:
+    """A stored number that texts can reach, in E.164; "" for none (or one stored long ago
+    that is not a number, or a landline a reporter left beside their e-mail address)."""
+    try:
+        return phones.for_texts(stored)
+    except phones.PhoneError:
         return ""
-    country = settings.CITY311_SMS_COUNTRY_CODE
-    if country == "1" and len(raw) == 11 and raw.startswith("1"):
-        return "+" + raw
-    if country == "1" and len(raw) != 10:
-        return ""
-    return f"+{country}{raw.lstrip('0')}" if 7 <= len(raw) <= 14 else ""
 
 
 def _create_once(lookup: Q, **fields: Any) -> Follower:
@@ -117,7 +107,7 @@ def reporter_follows(sr: ServiceRequest, submitted: RequestEvent) -> Follower | 
     contact = Contact.objects.filter(request=sr).first()
     if contact is None:
         return None
-    email, phone = contact.email.strip(), normalise_phone(contact.phone)
+    email, phone = contact.email.strip(), sms_number(contact.phone)
     if not (email or phone):
         return None
     return _create_once(
@@ -214,9 +204,10 @@ def _checked_address(email: str, phone: str, language: str) -> tuple[str, str]:
             EmailValidator()(email)
         except ValidationError:
             raise RequestError("That is not an e-mail address, such as name@example.com.") from None
-    number = normalise_phone(phone) if (phone or "").strip() else ""
-    if (phone or "").strip() and not number:
-        raise RequestError("Enter a phone number that can receive texts, such as 212-555-0134.")
+    try:
+        number = phones.for_texts(phone)
+    except phones.PhoneError as e:
+        raise RequestError(e.message) from None
     if not (email or number):
         raise RequestError("Give an e-mail address or a phone number to hear about the request.")
     if language not in dict(settings.LANGUAGES):
@@ -248,7 +239,7 @@ def stop_sms(phone: str) -> int:
 
     A follower with an e-mail address too keeps hearing by e-mail, if that is how they hear.
     """
-    number = normalise_phone(phone)
+    number = phones.normalise_or_blank(phone)
     if not number:
         return 0
     with transaction.atomic():
@@ -265,7 +256,7 @@ def start_sms(phone: str) -> int:
     Only what STOP stopped comes back: a follower who also unsubscribed by link stays stopped.
     Messages cancelled in between are not sent late.
     """
-    number = normalise_phone(phone)
+    number = phones.normalise_or_blank(phone)
     if not number:
         return 0
     return Follower.objects.filter(phone=number, sms_stopped_at__isnull=False).update(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -10,10 +9,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from city311.catalog.models import Datatype, ServiceAttribute
+from city311.lib import phones
 from city311.servicerequests.validation import MAX_DESCRIPTION, MAX_STRING_ANSWER
 
 MAX_ADDRESS = 200
-_PHONE_NOISE = re.compile(r"[\s().\-/]+")
 
 
 _CSS = {
@@ -103,7 +102,7 @@ class FollowForm(PortalForm):
         ]
 
     def clean_phone(self) -> str:
-        return clean_phone(self.cleaned_data.get("phone", ""))
+        return clean_texting_phone(self.cleaned_data.get("phone", ""))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -113,13 +112,19 @@ class FollowForm(PortalForm):
 
 
 def clean_phone(value: str) -> str:
-    phone = _PHONE_NOISE.sub("", value or "")
-    digits = phone[1:] if phone.startswith("+") else phone
-    if phone and (not digits.isdigit() or not 7 <= len(digits) <= 15):
-        raise forms.ValidationError(
-            _("Enter a phone number of 7 to 15 digits, such as 212-555-0134.")
-        )
-    return phone
+    """The number as the resident will see it again on the review page, or a clear error."""
+    try:
+        return phones.display(phones.normalise(value))
+    except phones.PhoneError as e:
+        raise forms.ValidationError(e.message) from None
+
+
+def clean_texting_phone(value: str) -> str:
+    """A number to send texts to, or a clear error when texts cannot reach it."""
+    try:
+        return phones.display(phones.for_texts(value))
+    except phones.PhoneError as e:
+        raise forms.ValidationError(e.message) from None
 
 
 def question_name(attribute: ServiceAttribute) -> str:
@@ -271,6 +276,12 @@ class ContactForm(PortalForm):
         data = super().clean() or {}
         given = data.get("email") or data.get("phone")
         bad = self.errors.get("email") or self.errors.get("phone")
+        # Updates to a phone alone go by text: say now if texts cannot reach it.
+        if data.get("wants_updates") and data.get("phone") and not data.get("email") and not bad:
+            try:
+                data["phone"] = clean_texting_phone(data["phone"])
+            except forms.ValidationError as e:
+                self.add_error("phone", e)
         if self.contact_required and not given and not bad:
             self.add_error(
                 "email", _("This service needs a way to reach you: give an e-mail or phone number.")

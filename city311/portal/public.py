@@ -20,7 +20,8 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from city311.notifications.actions import follow_request, normalise_phone
+from city311.lib import phones
+from city311.notifications.actions import follow_request
 from city311.portal import limits
 from city311.portal.queries import photos, public_history, status_words
 from city311.servicerequests.actions import reopen_request
@@ -50,12 +51,10 @@ class FollowForm(HoneypotForm):
     )
 
     def clean_phone(self) -> str:
-        text = self.cleaned_data.get("phone", "").strip()
-        if text and not normalise_phone(text):
-            raise forms.ValidationError(
-                _("Enter a phone number that can receive texts, like 212-555-0134.")
-            )
-        return text
+        try:
+            return phones.for_texts(self.cleaned_data.get("phone", ""))
+        except phones.PhoneError as e:
+            raise forms.ValidationError(e.message) from None
 
     def clean(self) -> dict[str, Any] | None:
         data = super().clean() or {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from city311.catalog.models import Datatype, ServiceAttribute, ServiceType
 from city311.geo.locate import Located, LocationProblem, locate, outside_referral
+from city311.lib import phones
 from city311.servicerequests.models import Channel
 
 MAX_DESCRIPTION = 4000
@@ -234,25 +234,29 @@ def _choice(attribute: ServiceAttribute, text: str) -> str:
     raise ValueError(f"{text!r} is not one of the choices: {names}.")
 
 
-_PHONE_NOISE = re.compile(r"[\s().\-/]+")
-
-
 def _check_contact(sub: Submission, service_type: ServiceType | None, problems: Problems) -> str:
+    """The phone in E.164, after checking the contact fields.
+
+    A reporter who wants updates and left a phone but no e-mail hears by text, so that phone
+    must be able to receive texts: refused here, never silently dropped later.
+    """
     email = (sub.email or "").strip()
     if email:
         try:
             EmailValidator()(email)
         except ValidationError:
             problems.add("email", f"{email!r} is not an e-mail address, such as name@example.com.")
-    phone = _PHONE_NOISE.sub("", sub.phone or "")
-    if phone:
-        digits = phone[1:] if phone.startswith("+") else phone
-        if not digits.isdigit() or not 7 <= len(digits) <= 15:
-            problems.add("phone", "Enter a phone number of 7 to 15 digits, such as 212-555-0134.")
+    phone = ""
+    texts = bool(sub.wants_updates) and (not email or sub.wants_updates == "both")
+    try:
+        phone = phones.for_texts(sub.phone) if texts else phones.normalise(sub.phone)
+    except phones.PhoneError as e:
+        problems.add("phone", e.message)
     if sub.language not in dict(settings.LANGUAGES):
         languages = ", ".join(code for code, _ in settings.LANGUAGES)
         problems.add("language", f"Choose a language from: {languages}.")
-    if service_type and service_type.contact_required and not (email or phone):
+    given = email or (sub.phone or "").strip()
+    if service_type and service_type.contact_required and not given:
         problems.add(
             "contact", "This service needs a way to reach you: give an e-mail or phone number."
         )
