@@ -42,6 +42,12 @@ from city311.geo.normalize import (
     normalise_street,
     number_value,
 )
+from city311.lib.distance import (
+    METRES_PER_DEG_LAT,
+    METRES_PER_DEG_LONG_EQUATOR,
+    degrees_around,
+    fast_metres,
+)
 
 if TYPE_CHECKING:
     from city311.geo.datasets import VersionedCache
@@ -85,8 +91,6 @@ CELL_DEG = 0.0015
 # Up to this many rows a reverse lookup measures every one (about 1 ms); above, grid rings.
 BRUTE_FORCE_ROWS = 50_000
 MAX_RINGS = 8
-METRES_PER_DEG_LAT = 110_574.0
-METRES_PER_DEG_LONG_EQUATOR = 111_320.0
 
 _DIRECTION_WORDS = frozenset(DIRECTIONALS.values())
 _FULL_STATE = re.compile(
@@ -194,13 +198,6 @@ def _compatibility(query_key: str, key: str) -> float:
     if query_types and query_types != words & STREET_TYPES:
         return 0.85
     return 1.0
-
-
-def _metres(lat1: float, long1: float, lat2: float, long2: float) -> float:
-    """Equirectangular distance: exact enough within a city."""
-    dy = (lat2 - lat1) * METRES_PER_DEG_LAT
-    dx = (long2 - long1) * METRES_PER_DEG_LONG_EQUATOR * math.cos(math.radians((lat1 + lat2) / 2))
-    return math.hypot(dx, dy)
 
 
 class AddressIndex:
@@ -641,7 +638,12 @@ class AddressIndex:
         above = self._neighbour(up, value, hyphen, same_side=False) if above is None else above
         if below is None or above is None:
             return None
-        gap = _metres(self.lat[below], self.long[below], self.lat[above], self.long[above])
+        gap = fast_metres(
+            float(self.lat[below]),
+            float(self.long[below]),
+            float(self.lat[above]),
+            float(self.long[above]),
+        )
         if gap > INTERPOLATION_MAX_M:
             return None
         low, high = float(self.value[below]), float(self.value[above])
@@ -924,12 +926,10 @@ class AddressIndex:
 
     def _box_rows(self, lat: float, long: float, radius: float) -> npt.NDArray[np.int32]:
         """Rows within `radius` metres north, south, east and west of the point."""
-        d_lat = radius / METRES_PER_DEG_LAT
+        d_lat, d_long = degrees_around(lat, radius)
         lo = int(np.searchsorted(self.lat_sorted, lat - d_lat, "left"))
         hi = int(np.searchsorted(self.lat_sorted, lat + d_lat, "right"))
         rows = self.lat_order[lo:hi]
-        widest = min(89.0, abs(lat) + d_lat)
-        d_long = radius / (METRES_PER_DEG_LONG_EQUATOR * math.cos(math.radians(widest)))
         return rows[np.abs(self.long[rows] - long) <= d_long]
 
     def _ring_rows(self, centre: tuple[int, int], ring: int) -> npt.NDArray[np.int32]:
@@ -955,9 +955,7 @@ class AddressIndex:
     def _distances(
         self, rows: npt.NDArray[np.integer], lat: float, long: float
     ) -> npt.NDArray[np.float64]:
-        dy = (self.lat[rows] - lat) * METRES_PER_DEG_LAT
-        dx = (self.long[rows] - long) * METRES_PER_DEG_LONG_EQUATOR * math.cos(math.radians(lat))
-        return np.hypot(dx, dy)
+        return fast_metres(lat, long, self.lat[rows], self.long[rows])
 
     # Autocomplete.
 

@@ -6,7 +6,6 @@ JavaScript off; the location step's map and autocomplete are enhancements on top
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -29,6 +28,7 @@ from city311.catalog.queries import groups_for_residents
 from city311.catalog.search import suggest_types
 from city311.geo import geocoding
 from city311.geo.locate import LocationProblem, locate, outside_referral
+from city311.lib import distance
 from city311.notifications.actions import follow_request
 from city311.portal import drafts, forms, limits
 from city311.portal.drafts import Draft
@@ -521,9 +521,7 @@ def _offer_photo_place(draft: Draft, service_type: ServiceType, lat: float, long
 
 
 def _metres(place: dict[str, Any], lat: float, long: float) -> float:
-    dlat = (place["lat"] - lat) * 111_320
-    dlong = (place["long"] - long) * 111_320 * math.cos(math.radians(lat))
-    return math.hypot(dlat, dlong)
+    return distance.metres(place["lat"], place["long"], lat, long)
 
 
 def photo(request: HttpRequest, service_code: str, index: int) -> HttpResponseBase:

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 
 from django.utils import timezone
 
 from city311.catalog.models import ServiceType
+from city311.lib.distance import degrees_around, metres
 from city311.servicerequests.models import ServiceRequest
-
-EARTH_RADIUS_M = 6_371_000
-METRES_PER_DEGREE = 111_320
-
-
-def distance_m(lat1: float, long1: float, lat2: float, long2: float) -> float:
-    """Great-circle distance in metres (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(long2 - long1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
 def find_duplicates(
@@ -40,8 +29,7 @@ def find_duplicates(
         return []
     now = now or timezone.now()
     type_ids = [service_type.pk, *service_type.related_types.values_list("pk", flat=True)]
-    dlat = radius / METRES_PER_DEGREE
-    dlong = radius / (METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
+    dlat, dlong = degrees_around(lat, radius)
     # Positions first (cheap rows), whole requests only for the few that are near enough.
     nearby = (
         ServiceRequest.objects.unclosed()
@@ -57,7 +45,7 @@ def find_duplicates(
     for pk, other_lat, other_long, requested_at in nearby:
         if pk == exclude_pk or other_lat is None or other_long is None:
             continue
-        d = distance_m(lat, long, other_lat, other_long)
+        d = metres(lat, long, other_lat, other_long)
         if d <= radius:
             near.append((pk, d, requested_at))
     # Nearest first; requests within a few metres of each other count as equally near.
