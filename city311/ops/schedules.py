@@ -9,6 +9,8 @@ SCHEDULES = [
     ("city311.servicerequests.tasks.flag_overdue_requests", 5),
     # Notifications: events nobody handled, claims of dead workers, retries that are due.
     ("city311.notifications.tasks.sweep", 1),
+    # Rate limit counts of windows that have ended (when counted in the database).
+    ("city311.lib.ratelimit.sweep_rate_counters", 10),
 ]
 
 
