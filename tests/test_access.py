@@ -1,5 +1,10 @@
-from django.contrib.auth.hashers import identify_hasher
+import ast
+from pathlib import Path
 
+from django.contrib.auth.hashers import identify_hasher
+from django.contrib.auth.models import User
+
+from city311 import accounts
 from city311.servicerequests.models import RequestEvent, ServiceRequest, Status
 from city311.test import PASSWORD, BaseTestCase
 
@@ -83,6 +88,60 @@ class AccessTests(BaseTestCase):
         self.assertEqual(r.status_code, 200)
         self.assertNotContains(r, "rosa@example.org")
         self.assertNotContains(r, "7185550199")
+
+    def test_a_visitor_opening_the_console_is_sent_to_sign_in(self):
+        r = self.client.get("/console/")
+        self.assertRedirects(r, "/accounts/login/?next=/console/")
+
+    def test_someone_signed_in_without_a_staff_role_is_told_the_work_pages_are_for_staff(self):
+        self.client.force_login(User.objects.create_user("visitor"))
+        r = self.client.get("/work/")
+        self.assertContains(r, "This page is for city staff.", status_code=403)
+
+    def test_pat_is_told_who_may_file_requests_in_the_console(self):
+        self.sign_in(self.pat)
+        for path in ("/console/", "/console/new/pothole/"):
+            r = self.client.get(path)
+            self.assertContains(
+                r, "Only call takers and administrators file requests here.", status_code=403
+            )
+
+    def test_omar_opens_the_console(self):
+        self.sign_in(self.omar)
+        self.assertEqual(self.client.get("/console/").status_code, 200)
+
+    def test_ada_opens_the_console(self):
+        self.sign_in(self.ada)
+        self.assertEqual(self.client.get("/console/").status_code, 200)
+
+    def test_dana_sees_her_departments_request(self):
+        self.sign_in(self.dana)
+        self.assertContains(self.client.get(self.url), self.sr.tracking_number)
+
+    def test_a_mistyped_number_is_a_404_not_a_403(self):
+        self.sign_in(self.dana)
+        self.assertEqual(self.client.get("/work/requests/123-4567-899/").status_code, 404)
+
+
+class LayeringTests(BaseTestCase):
+    def test_accounts_imports_no_domain_app(self):
+        # STYLE.md: lib <- accounts <- catalog <- geo <- servicerequests <- ...
+        domain = ("catalog", "geo", "servicerequests", "notifications", "open311", "portal")
+        for path in Path(accounts.__file__).parent.rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = (
+                    [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else []
+                )
+                for name in names:
+                    parts = name.split(".")
+                    self.assertFalse(
+                        parts[0] == "city311" and len(parts) > 1 and parts[1] in domain,
+                        f"{path} imports {name}",
+                    )
 
 
 class SignInTests(BaseTestCase):

@@ -1,4 +1,8 @@
-"""Staff roles as Django groups, and the permissions each carries."""
+"""Staff roles as Django groups, the permissions each carries, and who holds them.
+
+The helpers here know people, roles and departments, never a domain model: the rules about
+requests are built on them in `city311.servicerequests.access`.
+"""
 
 from __future__ import annotations
 
@@ -68,3 +72,31 @@ def ensure_roles(**kwargs: Any) -> None:
         group.permissions.set(perms)
     admin, _ = Group.objects.get_or_create(name=ADMINISTRATOR)
     admin.permissions.set(Permission.objects.filter(content_type__app_label__in=ADMIN_APPS))
+
+
+def department_ids(user: Any) -> set[int]:
+    """The departments `user` works for, read once a request (kept on the user object)."""
+    if not user.is_authenticated:
+        return set()
+    cached: set[int] | None = getattr(user, "_city311_department_ids", None)
+    if cached is None:
+        cached = set(user.memberships.values_list("department_id", flat=True))
+        user._city311_department_ids = cached
+    return cached
+
+
+def is_staff_member(user: Any) -> bool:
+    """Anyone with a staff role: call takers, department staff, supervisors, managers, admins."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or user.has_perm(f"{_SR}.view_servicerequest"))
+    )
+
+
+def is_administrator(user: Any) -> bool:
+    """Administrators may work any department's requests."""
+    return bool(
+        user.is_authenticated
+        and (user.is_superuser or user.has_perm(f"{_SR}.change_servicerequest"))
+    )

@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from city311.accounts import access
+from city311.accounts.decorators import staff_required
 from city311.catalog.models import ServiceType, Urgency
 from city311.catalog.search import suggest_types
 from city311.geo.locate import LocationProblem, locate
 from city311.notifications.actions import follow_request
+from city311.servicerequests import access
 from city311.servicerequests.actions import submit_request
 from city311.servicerequests.duplicates import find_duplicates
 from city311.servicerequests.errors import NoSuchRequest, RequestError, SubmissionInvalid
@@ -30,14 +29,14 @@ def _staff(request: HttpRequest) -> User | None:
     return request.user if isinstance(request.user, User) else None
 
 
-def _call_taker(request: HttpRequest) -> None:
-    if not access.can_create_request(request.user):
-        raise PermissionDenied("Only call takers and administrators file requests here.")
+_call_taker = staff_required(
+    can=access.can_create_request,
+    message="Only call takers and administrators file requests here.",
+)
 
 
-@login_required
+@_call_taker
 def choose_type(request: HttpRequest) -> HttpResponse:
-    _call_taker(request)
     query = request.GET.get("q", "").strip()[:200]
     if query:
         # The caller's own words, best match first; one group so the order is kept.
@@ -107,9 +106,8 @@ def _questions(
     return shown
 
 
-@login_required
+@_call_taker
 def new_request(request: HttpRequest, service_code: str) -> HttpResponse:
-    _call_taker(request)
     service_type = get_object_or_404(
         ServiceType.objects.prefetch_related("attributes__values"),
         service_code=service_code,
@@ -134,11 +132,10 @@ def new_request(request: HttpRequest, service_code: str) -> HttpResponse:
     return redirect("console:filed", tracking_number=sr.tracking_number)
 
 
-@login_required
+@_call_taker
 @require_POST
 def follow_instead(request: HttpRequest, tracking_number: str) -> HttpResponse:
     """The caller means an open request already filed: they follow it instead of filing again."""
-    _call_taker(request)
     try:
         sr = get_by_tracking_number(tracking_number)
     except NoSuchRequest as e:
@@ -158,9 +155,8 @@ def follow_instead(request: HttpRequest, tracking_number: str) -> HttpResponse:
     return redirect(reverse("console:filed", args=[sr.tracking_number]) + "?following=1")
 
 
-@login_required
+@_call_taker
 def filed(request: HttpRequest, tracking_number: str) -> HttpResponse:
-    _call_taker(request)
     try:
         sr = get_by_tracking_number(tracking_number)
     except NoSuchRequest as e:

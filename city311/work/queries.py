@@ -7,8 +7,8 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import F, QuerySet
 
-from city311.accounts.access import requests_visible_to
 from city311.geo.models import BoundaryKind
+from city311.servicerequests.access import requests_visible_to
 from city311.servicerequests.duplicates import find_duplicates
 from city311.servicerequests.models import ServiceRequest
 

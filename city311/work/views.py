@@ -6,31 +6,24 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from city311.accounts import access
+from city311.accounts.decorators import staff_required
 from city311.catalog.models import Department
 from city311.notifications.queries import deliveries_for
-from city311.servicerequests import actions
+from city311.servicerequests import access, actions
 from city311.servicerequests.errors import NoSuchRequest, RequestError
 from city311.servicerequests.models import ServiceRequest
 from city311.servicerequests.queries import get_by_tracking_number, history
 from city311.work import forms, queries
 
 
-def _staff_only(request: HttpRequest) -> None:
-    if not access.is_staff_member(request.user):
-        raise PermissionDenied("This page is for city staff.")
-
-
-@login_required
+@staff_required()
 def queue(request: HttpRequest) -> HttpResponse:
-    _staff_only(request)
     department = request.GET.get("department", "")
     page = Paginator(queries.queue_for_user(request.user, department=department), 50)
     return render(
@@ -51,9 +44,8 @@ def _get(request: HttpRequest, tracking_number: str, *, write: bool = False) -> 
         raise Http404(e.message) from None
 
 
-@login_required
+@staff_required()
 def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
-    _staff_only(request)
     sr = _get(request, tracking_number)
     user = request.user
     return render(
@@ -187,10 +179,9 @@ ACTIONS: dict[str, Callable[[HttpRequest, ServiceRequest], str]] = {
 }
 
 
-@login_required
+@staff_required()
 @require_POST
 def act(request: HttpRequest, tracking_number: str, action: str) -> HttpResponse:
-    _staff_only(request)
     if action == "contact":
         return _reveal_contact(request, tracking_number)
     handler = ACTIONS.get(action)

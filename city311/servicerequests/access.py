@@ -1,35 +1,26 @@
-"""Who may see or change what. Every permission rule of city311 lives here."""
+"""Who may see or change which requests. Every rule about requests lives here, built on the
+role helpers of `city311.accounts.roles`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from city311.accounts.roles import department_ids, is_administrator, is_staff_member
+from city311.servicerequests.models import ServiceRequest, ServiceRequestQuerySet
+from city311.servicerequests.queries import get_by_tracking_number
 
-    from city311.servicerequests.models import ServiceRequest, ServiceRequestQuerySet
-
-    User = AbstractBaseUser | AnonymousUser
-
-
-def department_ids(user: Any) -> set[int]:
-    if not user.is_authenticated:
-        return set()
-    cached: set[int] | None = getattr(user, "_city311_department_ids", None)
-    if cached is None:
-        cached = set(user.memberships.values_list("department_id", flat=True))
-        user._city311_department_ids = cached
-    return cached
-
-
-def is_staff_member(user: Any) -> bool:
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and (user.is_superuser or user.has_perm("servicerequests.view_servicerequest"))
-    )
+__all__ = [
+    "can_assign_request",
+    "can_create_request",
+    "can_see_contact",
+    "can_see_request",
+    "can_work_request",
+    "get_request_for_user",
+    "is_staff_member",
+    "requests_visible_to",
+]
 
 
 def can_see_request(user: Any, sr: ServiceRequest) -> bool:
@@ -47,19 +38,15 @@ def can_work_request(user: Any, sr: ServiceRequest) -> bool:
     """
     if not user.is_authenticated:
         return False
-    if user.is_superuser or user.has_perm("servicerequests.change_servicerequest"):
+    if is_administrator(user):
         return True
     return bool(
-        user.is_authenticated
-        and user.has_perm("servicerequests.work_request")
-        and sr.department_id in department_ids(user)
+        user.has_perm("servicerequests.work_request") and sr.department_id in department_ids(user)
     )
 
 
 def can_assign_request(user: Any, sr: ServiceRequest) -> bool:
-    if user.is_authenticated and (
-        user.is_superuser or user.has_perm("servicerequests.change_servicerequest")
-    ):
+    if is_administrator(user):
         return True
     return can_work_request(user, sr) and user.has_perm("servicerequests.assign_request")
 
@@ -73,8 +60,6 @@ def can_create_request(user: Any) -> bool:
 
 
 def requests_visible_to(user: Any) -> ServiceRequestQuerySet:
-    from city311.servicerequests.models import ServiceRequest
-
     if not is_staff_member(user):
         return ServiceRequest.objects.none()  # type: ignore[return-value]
     if user.has_perm("servicerequests.view_all_requests"):
@@ -87,8 +72,6 @@ def get_request_for_user(user: Any, tracking_number: str, *, write: bool = False
 
     Raises NoSuchRequest for a mistyped or unknown number and PermissionDenied otherwise.
     """
-    from city311.servicerequests.queries import get_by_tracking_number
-
     sr = get_by_tracking_number(tracking_number)
     allowed = can_work_request(user, sr) if write else can_see_request(user, sr)
     if not allowed:
