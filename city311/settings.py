@@ -207,8 +207,29 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 
+
+def _languages(codes: list[str]) -> list[tuple[str, str]]:
+    """The languages the city offers, each named in itself ("Español"), English always first.
+
+    A language needs no migration: its interface shows in English until city311 has a .po file
+    for it, its catalog text comes from the administrator's translations.
+    """
+    from django.conf.locale import LANG_INFO
+
+    unknown = [code for code in codes if code not in LANG_INFO]
+    if unknown:
+        raise ConfigError(
+            f"CITY311_LANGUAGES names {', '.join(unknown)}: use language codes Django knows "
+            "(en, es, fr, zh-hans, ...)."
+        )
+    ordered = ["en", *(code for code in dict.fromkeys(codes) if code != "en")]
+    names = {code: str(LANG_INFO[code].get("name_local", code)) for code in ordered}
+    return [(code, names[code][:1].upper() + names[code][1:]) for code in ordered]
+
+
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("es", "Español")]
+# English is the catalog's own text and the fallback of every other language.
+LANGUAGES = _languages([code.lower() for code in envlist("CITY311_LANGUAGES", "en,es")])
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = envtimezone("CITY311_TIME_ZONE", "America/New_York")
 USE_I18N = True

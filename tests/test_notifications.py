@@ -18,6 +18,7 @@ from django.test import override_settings
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from city311.catalog.actions import set_translations
 from city311.notifications import actions, tokens
 from city311.notifications.actions import plan_deliveries
 from city311.notifications.channels.sms import SmsTransport, TwilioProvider
@@ -114,10 +115,8 @@ class EventMessageTests(NotificationTestCase):
         self.assertIn("Dejar de recibir estos mensajes", message.body)
 
     def test_it_names_the_service_and_department_in_the_followers_language(self):
-        self.pothole.service_name_es = "Bache"
-        self.pothole.save()
-        self.streets.name_es = "Calles"
-        self.streets.save()
+        set_translations(self.pothole, "es", {"service_name": "Bache"})
+        set_translations(self.streets, "es", {"name": "Calles"})
         self.rosa_reports(language="es")
         spanish = self.last_mail_to("rosa@example.org")
         self.assertIn("Gracias por reportar: Bache.", spanish.body)

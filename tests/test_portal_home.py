@@ -6,6 +6,7 @@ import re
 from django.core.cache import cache
 from django.core.management import call_command
 
+from city311.catalog.actions import set_translations
 from city311.ops.assets import VENDOR_DIR, assets_installed
 from city311.test import BaseTestCase
 
@@ -14,9 +15,7 @@ class HomeTests(BaseTestCase):
     def setUp(self):
         super().setUp()
         cache.clear()
-        self.pothole.service_name_es = "Bache"
-        self.pothole.group_es = "Calles"
-        self.pothole.save()
+        set_translations(self.pothole, "es", {"service_name": "Bache", "group": "Calles"})
 
     def test_it_says_emergencies_are_for_911_before_anything_else(self):
         html = self.client.get("/").content.decode()

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from city311.catalog.actions import set_translations
 from city311.notifications.models import Follower
 from city311.open311.models import ApiKey
 from city311.portal import drafts
@@ -544,8 +545,7 @@ class SpanishTests(ReportTestCase):
         self.assertContains(r, "Llame al 311 ahora")
 
     def test_the_request_is_filed_in_spanish(self):
-        self.pothole.service_name_es = "Bache"
-        self.pothole.save()
+        set_translations(self.pothole, "es", {"service_name": "Bache"})
         self.assertContains(self.start(), "Bache")
         self.give_address()
         self.answer_questions()

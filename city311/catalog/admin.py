@@ -1,5 +1,14 @@
-from django.contrib import admin
+from __future__ import annotations
 
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Model
+from django.forms import ModelForm
+from django.http import HttpRequest
+
+from city311.catalog.actions import other_languages
+from city311.catalog.forms import translation_field, translations_form
 from city311.catalog.models import (
     AttributeValue,
     BusinessHours,
@@ -10,22 +19,52 @@ from city311.catalog.models import (
 )
 
 
+class TranslatedAdmin(admin.ModelAdmin):
+    """Edits the row's text in every configured language beside the English."""
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[ModelForm]:
+        base = kwargs.pop("form", self.form)
+        kwargs["form"] = translations_form(self.model, self.model.translatable, base)
+        return super().get_form(request, obj, change, **kwargs)
+
+
+class TranslatedInline(admin.TabularInline):
+    """An inline whose rows' `translated_fields` are edited in every configured language."""
+
+    translated_fields: tuple[str, ...] = ()
+
+    def get_formset(self, request: HttpRequest, obj: Model | None = None, **kwargs: Any) -> Any:
+        kwargs["form"] = translations_form(self.model, self.translated_fields, self.form)
+        return super().get_formset(request, obj, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        fields: list[Any] = list(super().get_fields(request, obj))
+        for field in self.translated_fields:
+            at = fields.index(field) + 1
+            names = [translation_field(field, language) for language, _ in other_languages()]
+            fields[at:at] = names
+        return fields
+
+
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(TranslatedAdmin):
     list_display = ["name", "email", "phone", "hours", "active"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
 
 
-class AttributeInline(admin.TabularInline):
+class AttributeInline(TranslatedInline):
     model = ServiceAttribute
     extra = 0
-    fields = ["order", "code", "description", "description_es", "datatype", "required", "variable"]
+    fields = ["order", "code", "description", "datatype", "required", "variable"]
+    translated_fields = ("description",)
     show_change_link = True
 
 
 @admin.register(ServiceType)
-class ServiceTypeAdmin(admin.ModelAdmin):
+class ServiceTypeAdmin(TranslatedAdmin):
     list_display = [
         "service_name",
         "service_code",
@@ -42,13 +81,6 @@ class ServiceTypeAdmin(admin.ModelAdmin):
     filter_horizontal = ["related_types"]
     fieldsets = [
         (None, {"fields": ["service_code", "service_name", "description", "group", "keywords"]}),
-        (
-            "Spanish",
-            {
-                "fields": ["service_name_es", "description_es", "group_es", "referral_es"],
-                "description": "What Spanish-speaking residents read. Empty shows the English.",
-            },
-        ),
         (
             "Handling",
             {
@@ -76,14 +108,28 @@ class ServiceTypeAdmin(admin.ModelAdmin):
         ),
     ]
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """One section per language after the English, in the order residents read them."""
+        fieldsets: list[Any] = list(super().get_fieldsets(request, obj))
+        for language, name in reversed(other_languages()):
+            fields = [translation_field(f, language) for f in ServiceType.translatable]
+            section = {
+                "fields": fields,
+                "description": f"What residents reading {name} see. Empty shows the English.",
+            }
+            fieldsets.insert(1, (name, section))
+        return fieldsets
 
-class ValueInline(admin.TabularInline):
+
+class ValueInline(TranslatedInline):
     model = AttributeValue
     extra = 1
+    fields = ["key", "name", "order"]
+    translated_fields = ("name",)
 
 
 @admin.register(ServiceAttribute)
-class ServiceAttributeAdmin(admin.ModelAdmin):
+class ServiceAttributeAdmin(TranslatedAdmin):
     list_display = ["service_type", "order", "code", "description", "datatype", "required"]
     list_filter = ["datatype", "service_type__group"]
     search_fields = ["code", "description", "service_type__service_name"]

@@ -3,26 +3,79 @@
 from __future__ import annotations
 
 from datetime import time
+from typing import ClassVar
 
+from django.contrib.contenttypes.fields import GenericForeignKey, GenericRelation
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import get_language
 
 
-class Translated:
-    """Catalog text residents read, in English and in Spanish (`<field>_es`).
+class Translation(models.Model):
+    """One field of one row in one language other than English.
 
-    The administrator edits both; an empty Spanish field falls back to the English one.
+    English stays in the row's own field: it is the Open311 text and the fallback. Adding a
+    language is a setting (CITY311_LANGUAGES) and rows here, never a migration. Any model may
+    use it through `Translated` (the catalog now, the knowledge base next).
     """
 
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+    field = models.CharField(max_length=60)
+    language = models.CharField(max_length=16)
+    text = models.TextField()
+
+    class Meta:
+        constraints = [
+            # Also the index every lookup of one row's translations runs on.
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "field", "language"],
+                name="translation_one_per_field_and_language",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field} ({self.language}): {self.text[:40]}"
+
+
+class CatalogVersion(models.Model):
+    """One row whose token changes with every change to the catalog, in the same transaction.
+
+    Each process keeps a snapshot of the catalog (`catalog/cache.py`) and compares tokens to
+    know whether it is still current: one tiny query, whichever process or machine changed it.
+    A random token rather than a counter: a rolled-back change can never leave another catalog
+    under the token a snapshot was built for.
+    """
+
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return self.token
+
+
+class Translated:
+    """Text residents read, in English (the row's own field) and in every other configured
+    language (`Translation` rows). The administrator edits them all; a language with no text
+    for a field falls back to the English.
+    """
+
+    # The fields residents read, in the order the administrator edits them.
+    translatable: ClassVar[tuple[str, ...]] = ()
+
     def translated(self, field: str, language: str | None = None) -> str:
-        if language is None:
-            language = get_language() or "en"
+        """`field` in `language` (default: the active one), else the English."""
         english = str(getattr(self, field) or "")
-        if language.lower().startswith("es"):
-            return str(getattr(self, f"{field}_es", "") or "") or english
-        return english
+        language = (language or get_language() or "en").lower()
+        if language == "en" or language.startswith("en-"):
+            return english
+        # Imported here: the cache reads these models. Catalog rows' texts come from the
+        # per-process snapshot, so reading a name costs no query.
+        from city311.catalog.cache import text_for
+
+        return text_for(self, field, language) or english
 
 
 code_validator = RegexValidator(
@@ -31,14 +84,16 @@ code_validator = RegexValidator(
 
 
 class Department(Translated, models.Model):
+    translatable = ("name",)
+
     name = models.CharField(max_length=120, unique=True)
-    name_es = models.CharField("name (Spanish)", max_length=120, blank=True)
     slug = models.SlugField(max_length=60, unique=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     hours = models.CharField(max_length=200, blank=True, help_text="Shown to staff and callers.")
     description = models.TextField(blank=True)
     active = models.BooleanField(default=True)
+    translations = GenericRelation(Translation)
 
     class Meta:
         ordering = ["name"]
@@ -61,13 +116,12 @@ class SlaUnit(models.TextChoices):
 class ServiceType(Translated, models.Model):
     """An Open311 service: something a resident can ask for."""
 
+    translatable = ("service_name", "description", "group", "referral")
+
     service_code = models.CharField(max_length=60, unique=True, validators=[code_validator])
     service_name = models.CharField(max_length=120)
-    service_name_es = models.CharField("service name (Spanish)", max_length=120, blank=True)
     description = models.TextField(blank=True)
-    description_es = models.TextField("description (Spanish)", blank=True)
     group = models.CharField(max_length=80, blank=True)
-    group_es = models.CharField("group (Spanish)", max_length=80, blank=True)
     keywords = models.CharField(
         max_length=300, blank=True, help_text="Comma-separated words residents use for it."
     )
@@ -88,7 +142,6 @@ class ServiceType(Translated, models.Model):
         help_text="For matters another agency handles (police non-emergency line, health line): "
         "what to tell the resident. The request is still logged.",
     )
-    referral_es = models.TextField("referral (Spanish)", blank=True)
     active = models.BooleanField(default=True)
     display_order = models.PositiveIntegerField(default=100)
     duplicate_radius_m = models.PositiveIntegerField(
@@ -103,6 +156,7 @@ class ServiceType(Translated, models.Model):
         blank=True,
         help_text="Other types whose open requests count as duplicates of this one.",
     )
+    translations = GenericRelation(Translation)
 
     class Meta:
         ordering = ["group", "display_order", "service_name"]
@@ -143,19 +197,20 @@ class Datatype(models.TextChoices):
 class ServiceAttribute(Translated, models.Model):
     """A question a service type asks: an Open311 attribute."""
 
+    translatable = ("description", "datatype_description")
+
     service_type = models.ForeignKey(
         ServiceType, on_delete=models.CASCADE, related_name="attributes"
     )
     code = models.CharField(max_length=60, validators=[code_validator])
     description = models.CharField(max_length=300, help_text="The question, as residents read it.")
-    description_es = models.CharField("question (Spanish)", max_length=300, blank=True)
     datatype = models.CharField(max_length=20, choices=Datatype.choices, default=Datatype.STRING)
     datatype_description = models.CharField(max_length=200, blank=True)
-    datatype_description_es = models.CharField("hint (Spanish)", max_length=200, blank=True)
     required = models.BooleanField(default=False)
     # Open311's `variable`: false for an informational line that takes no answer.
     variable = models.BooleanField(default=True)
     order = models.PositiveIntegerField(default=1)
+    translations = GenericRelation(Translation)
 
     class Meta:
         ordering = ["service_type", "order", "id"]
@@ -174,11 +229,13 @@ class ServiceAttribute(Translated, models.Model):
 class AttributeValue(Translated, models.Model):
     """One choice of a singlevaluelist or multivaluelist question."""
 
+    translatable = ("name",)
+
     attribute = models.ForeignKey(ServiceAttribute, on_delete=models.CASCADE, related_name="values")
     key = models.CharField(max_length=60)
     name = models.CharField(max_length=200)
-    name_es = models.CharField("name (Spanish)", max_length=200, blank=True)
     order = models.PositiveIntegerField(default=1)
+    translations = GenericRelation(Translation)
 
     class Meta:
         ordering = ["attribute", "order", "id"]

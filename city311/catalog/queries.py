@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from city311.catalog.models import ServiceType, Urgency
+from city311.catalog import cache
+from city311.catalog.models import ServiceType
 
 
 @dataclass
@@ -14,10 +15,12 @@ class Group:
 
 
 def groups_for_residents(language: str) -> list[Group]:
-    """Active types a resident may report, by group, in catalog order, named in `language`."""
+    """Active types a resident may report, by group, in catalog order, named in `language`.
+
+    Read from the process's snapshot of the catalog: no query once it is current.
+    """
     groups: dict[str, Group] = {}
-    types = ServiceType.objects.filter(active=True).exclude(urgency=Urgency.EMERGENCY)
-    for service_type in types.order_by("group", "display_order", "service_name"):
+    for service_type in cache.active_types():
         name = service_type.translated("group", language) or "Other"
         groups.setdefault(service_type.group, Group(name)).types.append(service_type)
     return sorted(groups.values(), key=lambda g: g.name)

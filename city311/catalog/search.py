@@ -11,10 +11,13 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterator
 
+from django.conf import settings
 from rapidfuzz import fuzz, process
 
-from city311.catalog.models import ServiceType, Urgency
+from city311.catalog import cache
+from city311.catalog.models import ServiceType
 
 STOPWORDS = frozenset(
     """
@@ -34,16 +37,15 @@ complaint fix fixed service make safe help pick pickup outage
 """.split()
 )
 GENERIC_FACTOR = 0.25
-# Spanish names count as names: a resident may write "bache" on the English page too.
+# Names in every offered language count as names: a resident may write "bache" on the English
+# page too. Keywords are the administrator's own list, in whatever languages they wrote it.
 WEIGHTS = {
     "service_name": 3.0,
-    "service_name_es": 3.0,
     "keywords": 2.5,
     "group": 0.5,
-    "group_es": 0.5,
     "description": 0.5,
-    "description_es": 0.5,
 }
+TRANSLATED = ("service_name", "group", "description")
 # How much a name that reads like the whole query adds, relative to the rarest word.
 NAME_BONUS = 1.5
 _WORD = re.compile(r"[a-z0-9]+")
@@ -66,16 +68,27 @@ def words(text: str) -> list[str]:
     return found
 
 
+def _texts(service_type: ServiceType, languages: list[str]) -> Iterator[tuple[str, float]]:
+    """Each searchable text of a type with its weight: the English, then each translation."""
+    for part, weight in WEIGHTS.items():
+        yield getattr(service_type, part) or "", weight
+    for language in languages:
+        for part in TRANSLATED:
+            translated = service_type.translated(part, language)
+            if translated != getattr(service_type, part):
+                yield translated, WEIGHTS[part]
+
+
 class CatalogIndex:
-    def __init__(self, types: list[ServiceType]) -> None:
+    def __init__(self, types: list[ServiceType], languages: list[str]) -> None:
         self.types = types
         self.names = [set(words(t.service_name)) for t in types]
         self.weights: list[dict[str, float]] = []
         documents: dict[str, int] = defaultdict(int)
         for service_type in types:
             bag: dict[str, float] = {}
-            for part, weight in WEIGHTS.items():
-                for word in words(getattr(service_type, part) or ""):
+            for text, weight in _texts(service_type, languages):
+                for word in words(text):
                     bag[word] = max(bag.get(word, 0.0), weight)
             self.weights.append(bag)
             for word in bag:
@@ -131,8 +144,14 @@ def suggest_types(
     """Active service types for a resident's words, best first, each with a score (best = 1).
 
     Emergency types are left out unless asked for: the portal asks, to say "call 911".
+    The index is built once per snapshot of the catalog and language list, not per query.
     """
-    types = ServiceType.objects.filter(active=True).order_by("pk")
-    if not emergencies:
-        types = types.exclude(urgency=Urgency.EMERGENCY)
-    return CatalogIndex(list(types)).suggest(text, limit=limit)
+    snapshot = cache.catalog()
+    languages = [code for code, _name in settings.LANGUAGES if code != "en"]
+
+    def build() -> CatalogIndex:
+        types = sorted(snapshot.active_types(emergencies=emergencies), key=lambda t: t.pk)
+        return CatalogIndex(types, languages)
+
+    index = snapshot.derived(("search", emergencies, tuple(languages)), build)
+    return index.suggest(text, limit=limit)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import time, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.db import transaction
@@ -17,12 +18,14 @@ from django.utils import timezone
 
 from city311.accounts import roles
 from city311.accounts.models import Membership
+from city311.catalog.actions import other_languages, set_translations
 from city311.catalog.models import (
     AttributeValue,
     BusinessHours,
     Department,
     ServiceAttribute,
     ServiceType,
+    Translated,
     Urgency,
 )
 from city311.demo import nyc
@@ -61,27 +64,26 @@ BOUNDARIES = [
 
 @transaction.atomic
 def load_catalog(path: Path = CATALOG) -> tuple[int, int]:
-    """Create or update departments and service types from the catalog file."""
+    """Create or update departments and service types from the catalog file.
+
+    Text in another configured language is read from the English key plus "_<language>"
+    ("service_name_es"); a language the city does not offer is not loaded.
+    """
     data = json.loads(path.read_text())
     departments = {}
     for d in data["departments"]:
         departments[d["slug"]], _ = Department.objects.update_or_create(
             slug=d["slug"],
-            defaults={
-                k: d.get(k, "")
-                for k in ("name", "name_es", "email", "phone", "hours", "description")
-            },
+            defaults={k: d.get(k, "") for k in ("name", "email", "phone", "hours", "description")},
         )
+        _translate(departments[d["slug"]], d)
     for order, t in enumerate(data["service_types"]):
         service_type, _ = ServiceType.objects.update_or_create(
             service_code=t["service_code"],
             defaults={
                 "service_name": t["service_name"],
-                "service_name_es": t.get("service_name_es", ""),
                 "description": t.get("description", ""),
-                "description_es": t.get("description_es", ""),
                 "group": t.get("group", ""),
-                "group_es": t.get("group_es", ""),
                 "keywords": t.get("keywords", ""),
                 "department": departments.get(t.get("department") or ""),
                 "urgency": t.get("urgency", Urgency.NORMAL),
@@ -90,35 +92,35 @@ def load_catalog(path: Path = CATALOG) -> tuple[int, int]:
                 "location_required": t.get("location_required", True),
                 "contact_required": t.get("contact_required", False),
                 "referral": t.get("referral", ""),
-                "referral_es": t.get("referral_es", ""),
                 "display_order": order,
                 "active": True,
             },
         )
+        _translate(service_type, t)
         service_type.attributes.all().delete()
         for position, a in enumerate(t.get("attributes", []), start=1):
             attribute = ServiceAttribute.objects.create(
                 service_type=service_type,
                 code=a["code"],
                 description=a["description"],
-                description_es=a.get("description_es", ""),
                 datatype=a["datatype"],
                 datatype_description=a.get("datatype_description", ""),
-                datatype_description_es=a.get("datatype_description_es", ""),
                 required=a.get("required", False),
                 order=position,
             )
-            AttributeValue.objects.bulk_create(
-                AttributeValue(
-                    attribute=attribute,
-                    key=v["key"],
-                    name=v["name"],
-                    name_es=v.get("name_es", ""),
-                    order=i,
+            _translate(attribute, a)
+            for i, v in enumerate(a.get("values", []), start=1):
+                value = AttributeValue.objects.create(
+                    attribute=attribute, key=v["key"], name=v["name"], order=i
                 )
-                for i, v in enumerate(a.get("values", []), start=1)
-            )
+                _translate(value, v)
     return len(data["departments"]), len(data["service_types"])
+
+
+def _translate(row: Translated, given: dict[str, Any]) -> None:
+    for language, _name in other_languages():
+        texts = {f: str(given.get(f"{f}_{language}", "")) for f in row.translatable}
+        set_translations(row, language, texts)
 
 
 def load_calendar() -> None:

@@ -38,7 +38,7 @@ class Follower(models.Model):
     email = models.EmailField(blank=True)
     # E.164 (+17185550199), so an inbound STOP from a provider matches it.
     phone = models.CharField(max_length=20, blank=True)
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    language = models.CharField(max_length=8, default="en")  # one of settings.LANGUAGES
     department = models.ForeignKey(
         Department, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )

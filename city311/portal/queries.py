@@ -23,7 +23,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from shapely.geometry import mapping, shape
 
-from city311.catalog.models import Department, ServiceType
+from city311.catalog import cache as catalog_cache
+from city311.catalog.models import ServiceType
 from city311.geo.datasets import current_versions
 from city311.geo.models import Boundary, BoundaryKind
 from city311.servicerequests import events
@@ -94,7 +95,7 @@ class PublicEvent:
 
 
 def _departments() -> dict[str, str]:
-    return {d.slug: d.translated("name") for d in Department.objects.all()}
+    return {d.slug: d.translated("name") for d in catalog_cache.departments()}
 
 
 def _note(event: RequestEvent, departments: dict[str, str]) -> str:
@@ -154,11 +155,8 @@ class Filters:
         if self.service_code:
             # By id, not through a join on the code: the planner can then read the type's rows
             # newest first from sr_type_requested_at instead of filtering the whole history.
-            type_id = (
-                ServiceType.objects.filter(service_code=self.service_code)
-                .values_list("id", flat=True)
-                .first()
-            )
+            found = catalog_cache.catalog().by_code.get(self.service_code)
+            type_id = found.pk if found else None
             rows = rows.filter(service_type_id=type_id) if type_id else rows.none()
         if self.status == "open":
             rows = rows.exclude(status=Status.CLOSED)
@@ -224,7 +222,6 @@ def _public_rows() -> QuerySet[ServiceRequest]:
         "areas",
         "service_type__service_code",
         "service_type__service_name",
-        "service_type__service_name_es",
     )
 
 
@@ -311,8 +308,13 @@ def map_points(filters: Filters, bbox: Bbox | None) -> list[MapPoint]:
             "long",
         )[:MAP_POINTS]
     )
-    types = ServiceType.objects.in_bulk({row[1] for row in found})
-    names = {pk: (t.service_code, t.translated("service_name")) for pk, t in types.items()}
+    types = {pk: catalog_cache.service_type(pk) for pk in {row[1] for row in found}}
+    missing = {pk for pk, t in types.items() if t is None}
+    if missing:  # created since this request's snapshot was checked
+        types |= ServiceType.objects.in_bulk(missing)
+    names = {
+        pk: (t.service_code, t.translated("service_name")) for pk, t in types.items() if t
+    }
     return [
         MapPoint(
             tracking_number=number,

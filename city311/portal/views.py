@@ -19,7 +19,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 
-from city311.catalog.models import ServiceType, Urgency
+from city311.catalog import cache as catalog_cache
 from city311.catalog.queries import groups_for_residents
 from city311.portal.public import render_page
 from city311.portal.queries import (
@@ -35,11 +35,8 @@ from city311.servicerequests.queries import get_by_tracking_number, popular_serv
 
 def home(request: HttpRequest) -> HttpResponse:
     language = get_language() or "en"
-    codes = popular_service_codes()
-    by_code = ServiceType.objects.filter(service_code__in=codes, active=True).in_bulk(
-        field_name="service_code"
-    )
-    popular = [by_code[c] for c in codes if c in by_code and not by_code[c].is_emergency]
+    found = [catalog_cache.active_type(code) for code in popular_service_codes()]
+    popular = [t for t in found if t is not None and not t.is_emergency]
     return render(
         request,
         "portal/home.html",
@@ -117,10 +114,7 @@ def recent(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "filters": filters,
-        "types": ServiceType.objects.filter(active=True)
-        .exclude(urgency=Urgency.EMERGENCY)
-        .only("service_code", "service_name", "service_name_es")
-        .order_by("service_name"),
+        "types": sorted(catalog_cache.active_types(), key=lambda t: t.service_name),
         "districts": districts(),
         "query": _query_without_paging(request),
         "map_points": MAP_POINTS,

@@ -185,7 +185,7 @@ class Contact(models.Model):
     last_name = models.CharField(max_length=100, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=30, blank=True)
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    language = models.CharField(max_length=8, default="en")  # one of settings.LANGUAGES
 
     def __str__(self) -> str:
         # Never the details themselves: this text can end up in logs and admin messages.
