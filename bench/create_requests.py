@@ -37,7 +37,7 @@ def main() -> None:
     from django.db import connection
 
     from city311.demo import loader
-    from city311.servicerequests.actions import submit_request
+    from city311.servicerequests.intake import submit_request
     from city311.servicerequests.models import Channel, RequestEvent, ServiceRequest
     from city311.servicerequests.validation import Submission
 

@@ -28,7 +28,7 @@ from city311.catalog.models import (
     SlaUnit,
     Urgency,
 )
-from city311.servicerequests.actions import submit_request
+from city311.servicerequests.intake import submit_request
 from city311.servicerequests.models import Channel, ServiceRequest
 from city311.servicerequests.validation import Submission
 

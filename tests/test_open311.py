@@ -466,7 +466,9 @@ class TestErrorsAndShape:
     def test_it_answers_with_the_error_array_when_a_handler_fails(self, client, city, fmt):
         with mock.patch("city311.open311.views.find_requests", side_effect=RuntimeError("boom")):
             r = get(client, "requests", fmt)
-        assert "try again" in error_descriptions(r, fmt, 400)
+        # The city's own failure: 503 with when to try again, never a 400 blaming the client.
+        assert "try again" in error_descriptions(r, fmt, 503)
+        assert r["Retry-After"] == "30"
 
     def test_it_answers_404_in_the_format_asked_for_an_unknown_resource(self, client, city, fmt):
         assert error_descriptions(client.get(f"{BASE}/nonsense.{fmt}"), fmt, 404)

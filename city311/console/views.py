@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -14,12 +15,10 @@ from django.views.decorators.http import require_POST
 from city311.accounts.decorators import staff_required
 from city311.catalog.models import ServiceType, Urgency
 from city311.catalog.search import suggest_types
-from city311.geo.locate import LocationProblem, locate
 from city311.notifications.actions import follow_request
 from city311.servicerequests import access
-from city311.servicerequests.actions import submit_request
-from city311.servicerequests.duplicates import find_duplicates
 from city311.servicerequests.errors import NoSuchRequest, RequestError, SubmissionInvalid
+from city311.servicerequests.intake import already_filed, preview, submit_request
 from city311.servicerequests.models import Channel
 from city311.servicerequests.queries import get_by_tracking_number
 from city311.servicerequests.validation import Submission
@@ -71,19 +70,6 @@ def _submission(request: HttpRequest, service_type: ServiceType) -> Submission:
     )
 
 
-def _nearby(sub: Submission, service_type: ServiceType) -> list[tuple[Any, float]]:
-    """Open requests of this kind where the caller says: "is it one of these?"."""
-    try:
-        lat = float(sub.lat) if sub.lat else None
-        long = float(sub.long) if sub.long else None
-        located = locate(lat=lat, long=long, address_string=sub.address_string)
-    except (LocationProblem, ValueError):
-        return []  # submit_request reports the location problem in words
-    if located is None or located.lat is None or located.long is None:
-        return []
-    return find_duplicates(service_type, located.lat, located.long)
-
-
 def _questions(
     service_type: ServiceType, request: HttpRequest, errors: dict[str, list[str]]
 ) -> list[dict[str, Any]]:
@@ -113,18 +99,36 @@ def new_request(request: HttpRequest, service_code: str) -> HttpResponse:
         service_code=service_code,
         active=True,
     )
-    context: dict[str, Any] = {"type": service_type, "errors": {}, "values": {}, "nearby": []}
+    # One key per form: a second click on "File" (or a resend) files the request once.
+    filing_key = request.POST.get("filing_key", "")[:64] or uuid.uuid4().hex
+    context: dict[str, Any] = {
+        "type": service_type,
+        "errors": {},
+        "values": {},
+        "nearby": [],
+        "filing_key": filing_key,
+    }
     context["questions"] = _questions(service_type, request, {})
     if service_type.urgency == Urgency.EMERGENCY or request.method != "POST":
         return render(request, "console/new_request.html", context)
     sub = _submission(request, service_type)
     context["values"] = request.POST
-    if not request.POST.get("file_anyway"):
-        context["nearby"] = _nearby(sub, service_type)
-        if context["nearby"]:
-            return render(request, "console/new_request.html", context)
+    earlier = already_filed(sub, idempotency_key=filing_key)
+    if earlier is not None:
+        # A second click on "File", or the form sent again: the request it filed already.
+        return redirect("console:filed", tracking_number=earlier.tracking_number)
+    # One look at the place and the nearby requests serves both the offer and the filing.
+    found = preview(sub)
+    if found.duplicates and not request.POST.get("file_anyway"):
+        context["nearby"] = found.duplicates
+        return render(request, "console/new_request.html", context)
     try:
-        sr = submit_request(sub, by=request.user)
+        sr = submit_request(
+            sub,
+            by=request.user,
+            previewed=found,
+            idempotency_key=filing_key,
+        )
     except SubmissionInvalid as e:
         context["errors"] = e.errors
         context["questions"] = _questions(service_type, request, e.errors)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextlib import nullcontext
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
@@ -33,8 +31,8 @@ from city311.open311.queries import (
 )
 from city311.open311.queries import get_request as get_public_request
 from city311.servicerequests import attachments
-from city311.servicerequests.actions import submit_request
 from city311.servicerequests.errors import NoSuchRequest, SubmissionInvalid
+from city311.servicerequests.intake import submit_request
 from city311.servicerequests.models import Attachment, ServiceRequest
 
 logger = logging.getLogger(__name__)
@@ -90,11 +88,13 @@ def endpoint(*methods: str) -> Callable[[Handler], Handler]:
                     response[name] = value
             except Exception:
                 logger.exception("Open311 %s %s failed", request.method, request.path)
+                # The city's own failure, not the client's: 503, so a client tries again.
                 response = errors(
                     fmt,
-                    400,
+                    503,
                     ["The city's system could not complete this request; try again later."],
                 )
+                response["Retry-After"] = "30"
             return response
 
         return handle
@@ -180,7 +180,7 @@ def _requests(
     request: HttpRequest, fmt: str, rows: list[ServiceRequest], *, extensions: bool
 ) -> HttpResponse:
     media = media_ids(rows)
-    root = request.build_absolute_uri("/")
+    root = request.build_absolute_uri("/") if media else ""
     body = [
         shape.request(
             sr,
@@ -203,14 +203,6 @@ def _uploads(request: HttpRequest) -> list[UploadedFile]:
     ]
     if len(files) > MAX_UPLOADS:
         raise Problem(400, f"media: send at most {MAX_UPLOADS} photos with one request.")
-    problems = []
-    for upload in files:
-        try:
-            attachments.check_upload(upload)
-        except attachments.MediaInvalid as e:
-            problems.append(f"media: {e.message}")
-    if problems:
-        raise Problem(400, *problems)
     return files
 
 
@@ -224,18 +216,19 @@ def _create(request: HttpRequest, fmt: str, params: Params) -> HttpResponse:
     code = params.get("service_code")
     if not code:
         raise Problem(400, "service_code: send the code of a service from services.xml.")
-    # An emergency type exists but is refused by submit_request with what to do instead.
-    if not ServiceType.objects.filter(service_code=code, active=True).exists():
-        raise Problem(404, f"service_code: there is no service {code[:60]!r}; see services.{fmt}.")
-    uploads = _uploads(request)
     submission = params.submission(code, application=key.application)
     try:
-        # The photos are kept with the request or not at all.
-        with transaction.atomic() if uploads else nullcontext():
-            sr = submit_request(submission, by=None)
-            for upload in uploads:
-                attachments.attach(sr, upload)
+        sr = submit_request(
+            submission,
+            photos=_uploads(request),
+            # An extension: a client that retries a POST after a lost answer files once.
+            idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
+        )
     except SubmissionInvalid as e:
+        if "unknown_service" in e.codes.get("service_code", []):
+            raise Problem(
+                404, f"service_code: there is no service {code[:60]!r}; see services.{fmt}."
+            ) from None
         raise Problem(
             400,
             *[

@@ -11,7 +11,6 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -24,8 +23,8 @@ from city311.lib import phones
 from city311.notifications.actions import follow_request
 from city311.portal import limits
 from city311.portal.queries import photos, public_history, status_words
-from city311.servicerequests.actions import reopen_request
-from city311.servicerequests.attachments import MediaInvalid, attach, check_upload
+from city311.servicerequests.actions import reopen_as_resident
+from city311.servicerequests.attachments import MediaInvalid, check_upload
 from city311.servicerequests.errors import NoSuchRequest, RequestError
 from city311.servicerequests.models import ServiceRequest
 from city311.servicerequests.queries import get_by_tracking_number
@@ -183,20 +182,6 @@ def follow(request: HttpRequest, tracking_number: str) -> HttpResponse:
         return render_page(request, sr, follow_form=form, status=400)
     messages.success(request, _("Check your messages: we sent you a link to confirm."))
     return redirect("portal:request", tracking_number=sr.tracking_number)
-
-
-@transaction.atomic
-def reopen_as_resident(sr: ServiceRequest, *, comment: str, photo: Any = None) -> ServiceRequest:
-    """A resident says a closed request is not fixed, within the reopen window.
-
-    by=None: the history shows it came from a resident, and notifications tell the department.
-    """
-    if not sr.can_reopen():
-        raise RequestError(_("This request can no longer be reopened online."))
-    sr = reopen_request(sr, reason=comment, by=None)
-    if photo:
-        attach(sr, photo)
-    return sr
 
 
 @require_POST

@@ -6,14 +6,11 @@ JavaScript off; the location step's map and autocomplete are enhancements on top
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -33,9 +30,8 @@ from city311.notifications.actions import follow_request
 from city311.portal import drafts, forms, limits
 from city311.portal.drafts import Draft
 from city311.servicerequests import attachments
-from city311.servicerequests.actions import submit_request
-from city311.servicerequests.duplicates import find_duplicates
-from city311.servicerequests.errors import RequestError, SubmissionInvalid
+from city311.servicerequests.errors import Problem, RequestError, SubmissionInvalid
+from city311.servicerequests.intake import already_filed, duplicate_offers, submit_request
 from city311.servicerequests.models import Channel, ServiceRequest
 from city311.servicerequests.queries import get_by_tracking_number
 from city311.servicerequests.tracking import new_tracking_number
@@ -302,7 +298,7 @@ def _locate(lat: float, long: float, address: str, address_id: str = "") -> dict
 
 
 def _set_location(draft: Draft, service_type: ServiceType, place: dict[str, Any]) -> None:
-    nearby = find_duplicates(service_type, place["lat"], place["long"], limit=5)
+    nearby = duplicate_offers(service_type, place["lat"], place["long"])
     errors = dict(draft.get("submit_errors", {}))
     errors.pop("location", None)
     draft.set(
@@ -614,9 +610,11 @@ def _submit(request: HttpRequest, service_type: ServiceType, draft: Draft) -> Ht
         # A robot filled the honeypot: it is shown a plausible page and nothing is filed.
         drafts.discard(request.session)
         return _confirmation(request, None, fake=new_tracking_number())
-    if cache.get(_filing_key(draft)) is not None:
-        # A second click while the first files: it is not another report, so it is not counted.
-        return _wait_for_filing(request, _filing_key(draft), service_type)
+    submission = _submission(draft, service_type)
+    earlier = already_filed(submission, idempotency_key=draft.token)
+    if earlier is not None:
+        # A second click or a resend of the same draft: not another report, so not counted.
+        return _filed(request, draft, earlier)
     person = draft.get("contact") or {}
     limited = limits.spend(request, [person.get("email", ""), person.get("phone", "")])
     if limited is not None:
@@ -628,23 +626,16 @@ def _submit(request: HttpRequest, service_type: ServiceType, draft: Draft) -> Ht
         )
         response["Retry-After"] = str(limited.retry_after_s)
         return response
-    return _file_once(request, service_type, draft)
-
-
-def _file_once(request: HttpRequest, service_type: ServiceType, draft: Draft) -> HttpResponse:
-    """File the draft, once for its token: a double click or a refresh finds the first filing."""
-    key = _filing_key(draft)
-    if not cache.add(key, "pending", timeout=24 * 3600):
-        return _wait_for_filing(request, key, service_type)
     try:
-        sr = _file(draft, service_type)
+        # The photos are kept with the request or not at all; the draft's token files once.
+        sr = submit_request(submission, photos=draft.photo_files(), idempotency_key=draft.token)
     except SubmissionInvalid as e:
-        cache.delete(key)
-        return _back_to_fix(service_type, draft, e.errors)
-    except BaseException:
-        cache.delete(key)
-        raise
-    cache.set(key, sr.tracking_number, timeout=24 * 3600)
+        return _back_to_fix(service_type, draft, e)
+    drafts.delete_photos(draft)
+    return _filed(request, draft, sr)
+
+
+def _filed(request: HttpRequest, draft: Draft, sr: ServiceRequest) -> HttpResponse:
     person = draft.get("contact") or {}
     email = bool(person.get("email") and person.get("wants_updates"))
     drafts.remember_filed(request.session, draft.token, sr.tracking_number, email)
@@ -652,26 +643,10 @@ def _file_once(request: HttpRequest, service_type: ServiceType, draft: Draft) ->
     return redirect("portal:report_done", tracking_number=sr.tracking_number)
 
 
-def _filing_key(draft: Draft) -> str:
-    return f"portal:filed:{draft.token}"
-
-
-def _wait_for_filing(request: HttpRequest, key: str, service_type: ServiceType) -> HttpResponse:
-    # The first click is still filing: wait a moment for its number rather than file again.
-    for _attempt in range(50):
-        value = cache.get(key)
-        if value and value != "pending":
-            return redirect("portal:report_done", tracking_number=value)
-        if value is None:
-            break
-        time.sleep(0.1)
-    return redirect(_step_url(service_type, "review"))
-
-
-def _file(draft: Draft, service_type: ServiceType) -> ServiceRequest:
+def _submission(draft: Draft, service_type: ServiceType) -> Submission:
     place = draft.get("location") or {}
     person = draft.get("contact") or {}
-    submission = Submission(
+    return Submission(
         service_code=service_type.service_code,
         channel=Channel.WEB,
         description=draft.get("description", ""),
@@ -687,37 +662,26 @@ def _file(draft: Draft, service_type: ServiceType) -> ServiceRequest:
         wants_updates=bool(person.get("wants_updates")),
         language=(get_language() or "en")[:2],
     )
-    files = draft.photo_files()
-    # The photos are kept with the request or not at all.
-    with transaction.atomic():
-        sr = submit_request(submission, by=None)
-        for upload in files:
-            attachments.attach(sr, upload, strict=True)  # type: ignore[arg-type]
-    drafts.delete_photos(draft)
-    return sr
 
 
-def _back_to_fix(
-    service_type: ServiceType, draft: Draft, errors: dict[str, list[str]]
-) -> HttpResponse:
+def _back_to_fix(service_type: ServiceType, draft: Draft, e: SubmissionInvalid) -> HttpResponse:
+    """Each problem goes back to the step where it is put right, worded in the page's language."""
     by_step: dict[str, list[str]] = {}
-    for name, messages in errors.items():
+    for name, problems in e.problems.items():
         if name == "service_code":
             return redirect("portal:report")
         target = "questions" if name.startswith("attribute[") else FIELD_STEPS.get(name, "review")
-        by_step.setdefault(target, []).extend(_in_words(name, m) for m in messages)
+        by_step.setdefault(target, []).extend(_in_words(name, p) for p in problems)
     draft.set(submit_errors=by_step)
     first = next((s for s in STEPS if s in by_step), "review")
     return redirect(_step_url(service_type, first))
 
 
-def _in_words(name: str, message: str) -> str:
-    """The domain's message, or ours in the page's language where we know what it means."""
-    if name == "location" and message != outside_referral():
+def _in_words(name: str, problem: Problem) -> str:
+    """The domain's words, but a resident never gave latitude and longitude: ask for the place."""
+    if name == "location" and problem.code == "required":
         return _("Tell us where the problem is: an address, or a place on the map.")
-    if name == "contact":
-        return _("This service needs a way to reach you: give an e-mail or phone number.")
-    return message
+    return str(problem)
 
 
 # Confirmation -------------------------------------------------------------------------------

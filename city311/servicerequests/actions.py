@@ -2,7 +2,8 @@
 
 Each checks its precondition and raises a RequestError a person can read, changes the row,
 saves only the changed fields, writes the RequestEvent in the same transaction, and leaves
-side effects (notifications) to readers of those events after commit.
+side effects (notifications) to readers of those events after commit. A new request comes in
+through `city311.servicerequests.intake.submit_request`, whatever the channel.
 """
 
 from __future__ import annotations
@@ -12,128 +13,25 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import IntegrityError, transaction
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_q.brokers import Broker, get_broker
 from django_q.tasks import async_task
 
 from city311.catalog.calendar import due_at
 from city311.catalog.models import Department
-from city311.servicerequests import events
-from city311.servicerequests.duplicates import find_duplicates
-from city311.servicerequests.errors import RequestError, SubmissionInvalid
+from city311.servicerequests import attachments, events
+from city311.servicerequests.errors import RequestError, Text
 from city311.servicerequests.models import (
-    Channel,
-    Contact,
     RequestEvent,
     Resolution,
     ServiceRequest,
     Status,
 )
-from city311.servicerequests.routing import Route, route
-from city311.servicerequests.tracking import new_tracking_number
-from city311.servicerequests.validation import Checked, Submission, check_submission
 
 Actor = User | AnonymousUser | None
-_TRACKING_ATTEMPTS = 8
-
-
-def submit_request(sub: Submission, *, by: Actor = None) -> ServiceRequest:
-    """Create a request from any channel. Raises SubmissionInvalid listing every problem."""
-    checked, errors = check_submission(sub)
-    if checked is None:
-        raise SubmissionInvalid(errors)
-    located = checked.located
-    routed = route(checked.service_type, {a.pk for a in located.areas} if located else set())
-    with transaction.atomic():
-        sr = _insert(_build(sub, checked, routed))
-        if any((sub.first_name, sub.last_name, sub.email, checked.phone)):
-            Contact.objects.create(
-                request=sr,
-                first_name=sub.first_name.strip(),
-                last_name=sub.last_name.strip(),
-                email=sub.email.strip(),
-                phone=checked.phone,
-                language=sub.language,
-            )
-        kind = events.IMPORTED if sub.channel == Channel.IMPORT else events.SUBMITTED
-        _record(
-            sr,
-            kind,
-            by=by,
-            label=_channel_label(sub),
-            public=True,
-            at=sr.requested_at,
-            data={"wants_updates": sub.wants_updates},
-        )
-        if sr.department is not None:
-            _record(
-                sr,
-                events.ROUTED,
-                by=None,
-                label="city311",
-                public=True,
-                note=routed.explain(),
-                data=routed.data(),
-                at=sr.requested_at,
-            )
-    return sr
-
-
-def _build(sub: Submission, checked: Checked, routed: Route) -> ServiceRequest:
-    service_type = checked.service_type
-    requested_at = sub.requested_at or timezone.now()
-    department = routed.department
-    located = checked.located
-    lat, long = (located.lat, located.long) if located else (None, None)
-    duplicates = find_duplicates(service_type, lat, long, limit=1) if lat and long else []
-    return ServiceRequest(
-        service_type=service_type,
-        status=Status.OPEN if department else Status.NEW,
-        description=(sub.description or "").strip(),
-        answers=checked.answers,
-        lat=lat,
-        long=long,
-        address_string=(located.address if located else "")[:255],
-        address_id=located.address_id if located else "",
-        location_match=located.match if located else "",
-        location_confidence=located.confidence if located else None,
-        areas=located.areas_snapshot() if located else {},
-        possible_duplicate_of=duplicates[0][0] if duplicates else None,
-        zipcode=((sub.zipcode or "").strip() or (located.postcode if located else ""))[:10],
-        media_url=sub.media_url or "",
-        channel=sub.channel,
-        application=sub.application,
-        external_id=sub.external_id,
-        department=department,
-        urgent=service_type.is_urgent,
-        requested_at=requested_at,
-        updated_at=requested_at,
-        due_at=due_at(requested_at, service_type.sla_amount, service_type.sla_unit),
-    )
-
-
-def _insert(sr: ServiceRequest) -> ServiceRequest:
-    """Save with a fresh tracking number, drawing again on the rare collision."""
-    for _ in range(_TRACKING_ATTEMPTS):
-        sr.tracking_number = new_tracking_number()
-        try:
-            with transaction.atomic():
-                sr.save(force_insert=True)
-            return sr
-        except IntegrityError:
-            if not ServiceRequest.objects.filter(tracking_number=sr.tracking_number).exists():
-                raise
-            sr.pk = None
-    raise RuntimeError("Could not draw an unused tracking number; the number space is full.")
-
-
-def _channel_label(sub: Submission) -> str:
-    if sub.channel == Channel.OPEN311:
-        return f"{sub.application or 'Open311 app'} (Open311)"
-    if sub.channel == Channel.IMPORT:
-        return f"Imported from {sub.application or 'an earlier system'}"
-    return f"Resident via {Channel(sub.channel).label.lower()}"
 
 
 def _record(
@@ -190,17 +88,26 @@ def _locked(sr: ServiceRequest) -> ServiceRequest:
     )
 
 
-def _not_closed(sr: ServiceRequest, doing: str) -> None:
+def _not_closed(sr: ServiceRequest, doing: Text) -> None:
     if sr.is_closed:
-        raise RequestError(f"Request {sr.tracking_number} is closed: reopen it before {doing}.")
+        raise RequestError(
+            _("Request %(number)s is closed: reopen it before %(doing)s."),
+            code="closed",
+            number=sr.tracking_number,
+            doing=doing,
+        )
 
 
 @transaction.atomic
 def start_request(sr: ServiceRequest, *, by: Actor, note: str = "") -> ServiceRequest:
     sr = _locked(sr)
-    _not_closed(sr, "starting work")
+    _not_closed(sr, _("starting work"))
     if sr.status == Status.IN_PROGRESS:
-        raise RequestError(f"Request {sr.tracking_number} is already in progress.")
+        raise RequestError(
+            _("Request %(number)s is already in progress."),
+            code="already_started",
+            number=sr.tracking_number,
+        )
     sr.status = Status.IN_PROGRESS
     sr.updated_at = timezone.now()
     sr.save(update_fields=["status", "updated_at"])
@@ -212,14 +119,19 @@ def start_request(sr: ServiceRequest, *, by: Actor, note: str = "") -> ServiceRe
 def assign_request(sr: ServiceRequest, *, to: Any, by: Actor) -> ServiceRequest:
     """Give the request to one staff member of its department, or to nobody (to=None)."""
     sr = _locked(sr)
-    _not_closed(sr, "assigning it")
+    _not_closed(sr, _("assigning it"))
     if to is not None and not to.memberships.filter(department_id=sr.department_id).exists():
         raise RequestError(
-            f"{to.get_full_name() or to.get_username()} is not in {sr.department}: "
-            "transfer the request first, or choose someone from that department."
+            _(
+                "%(person)s is not in %(department)s: transfer the request first, or choose "
+                "someone from that department."
+            ),
+            code="not_in_department",
+            person=to.get_full_name() or to.get_username(),
+            department=str(sr.department),
         )
     if to == sr.assignee:
-        raise RequestError("The request is already assigned to them.")
+        raise RequestError(_("The request is already assigned to them."), code="unchanged")
     sr.assignee = to
     sr.updated_at = timezone.now()
     sr.save(update_fields=["assignee", "updated_at"])
@@ -240,11 +152,17 @@ def transfer_request(
     sr: ServiceRequest, *, department: Department, by: Actor, reason: str
 ) -> ServiceRequest:
     sr = _locked(sr)
-    _not_closed(sr, "transferring it")
+    _not_closed(sr, _("transferring it"))
     if department.pk == sr.department_id:
-        raise RequestError(f"The request is already with {department.name}.")
+        raise RequestError(
+            _("The request is already with %(department)s."),
+            code="unchanged",
+            department=department.name,
+        )
     if not reason.strip():
-        raise RequestError("Say why the request is transferred, so the next team knows.")
+        raise RequestError(
+            _("Say why the request is transferred, so the next team knows."), code="required"
+        )
     previous = sr.department
     sr.department = department
     sr.assignee = None
@@ -273,7 +191,7 @@ def add_note(sr: ServiceRequest, *, text: str, public: bool, by: Actor) -> Servi
     sr = _locked(sr)
     text = text.strip()
     if not text:
-        raise RequestError("Write the note before saving it.")
+        raise RequestError(_("Write the note before saving it."), code="required")
     sr.updated_at = timezone.now()
     fields = ["updated_at"]
     if public:
@@ -297,19 +215,30 @@ def close_request(
     sr = _locked(sr)
     if sr.is_closed:
         raise RequestError(
-            f"Request {sr.tracking_number} was already closed "
-            f"({Resolution(sr.resolution).label.lower()})."
+            _("Request %(number)s was already closed (%(resolution)s)."),
+            code="closed",
+            number=sr.tracking_number,
+            resolution=Resolution(sr.resolution).label.lower() if sr.resolution else "",
         )
     if resolution not in Resolution.values:
         choices = ", ".join(Resolution.values)
-        raise RequestError(f"Choose how the request was resolved: one of {choices}.")
+        raise RequestError(
+            _("Choose how the request was resolved: one of %(choices)s."),
+            code="required",
+            choices=choices,
+        )
     note = note.strip()
     if not note:
-        raise RequestError("Write a public note saying what was done; the resident will read it.")
+        raise RequestError(
+            _("Write a public note saying what was done; the resident will read it."),
+            code="required",
+        )
     if resolution == Resolution.DUPLICATE:
         duplicate_of = _duplicate_parent(sr, duplicate_of)
     elif duplicate_of is not None:
-        raise RequestError("Only a request closed as a duplicate links to another request.")
+        raise RequestError(
+            _("Only a request closed as a duplicate links to another request."), code="invalid"
+        )
     now = timezone.now()
     sr.status = Status.CLOSED
     sr.resolution = resolution
@@ -365,8 +294,12 @@ def merge_request(
     into = _locked(into)
     if into.is_closed:
         raise RequestError(
-            f"Request {into.tracking_number} is closed: reopen it first, or close this one "
-            "as a duplicate with its own note."
+            _(
+                "Request %(number)s is closed: reopen it first, or close this one as a "
+                "duplicate with its own note."
+            ),
+            code="closed",
+            number=into.tracking_number,
         )
     note = note.strip() or (
         f"This is the same problem as request {into.tracking_number}; "
@@ -377,7 +310,9 @@ def merge_request(
 
 def _duplicate_parent(sr: ServiceRequest, parent: ServiceRequest | None) -> ServiceRequest:
     if parent is None:
-        raise RequestError("Give the tracking number of the request this one duplicates.")
+        raise RequestError(
+            _("Give the tracking number of the request this one duplicates."), code="required"
+        )
     # Follow a chain of duplicates to the request that is actually being worked.
     seen = {sr.pk}
     current: ServiceRequest = parent
@@ -385,7 +320,7 @@ def _duplicate_parent(sr: ServiceRequest, parent: ServiceRequest | None) -> Serv
         seen.add(current.pk)
         current = current.duplicate_of
     if current.pk in seen:
-        raise RequestError("A request cannot be a duplicate of itself.")
+        raise RequestError(_("A request cannot be a duplicate of itself."), code="invalid")
     return current
 
 
@@ -393,10 +328,16 @@ def _duplicate_parent(sr: ServiceRequest, parent: ServiceRequest | None) -> Serv
 def reopen_request(sr: ServiceRequest, *, reason: str, by: Actor) -> ServiceRequest:
     sr = _locked(sr)
     if not sr.is_closed:
-        raise RequestError(f"Request {sr.tracking_number} is not closed, so it cannot reopen.")
+        raise RequestError(
+            _("Request %(number)s is not closed, so it cannot reopen."),
+            code="not_closed",
+            number=sr.tracking_number,
+        )
     reason = reason.strip()
     if not reason:
-        raise RequestError("Say why the request is reopened: what is still wrong?")
+        raise RequestError(
+            _("Say why the request is reopened: what is still wrong?"), code="required"
+        )
     now = timezone.now()
     sr.status = Status.OPEN if sr.department_id else Status.NEW
     sr.resolution = ""
@@ -417,6 +358,25 @@ def reopen_request(sr: ServiceRequest, *, reason: str, by: Actor) -> ServiceRequ
         ]
     )
     _record(sr, events.REOPENED, by=by, public=True, note=reason)
+    return sr
+
+
+def reopen_as_resident(
+    sr: ServiceRequest, *, comment: str, photo: UploadedFile | None = None
+) -> ServiceRequest:
+    """A resident says a closed request is not fixed, within the reopen window.
+
+    by=None: the history shows it came from a resident, and notifications tell the department.
+    The photo is kept with the reopening or not at all.
+    """
+    if not sr.can_reopen():
+        raise RequestError(
+            _("This request can no longer be reopened online."), code="reopen_window_over"
+        )
+    with transaction.atomic():
+        sr = reopen_request(sr, reason=comment, by=None)
+        if photo:
+            attachments.attach(sr, photo)
     return sr
 
 

@@ -11,10 +11,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, URLValidator
 from django.utils.dateparse import parse_datetime
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
 
 from city311.catalog.models import Datatype, ServiceAttribute, ServiceType
 from city311.geo.locate import Located, LocationProblem, locate, outside_referral
 from city311.lib import phones
+from city311.servicerequests.errors import Problem, Text
 from city311.servicerequests.models import Channel
 
 MAX_DESCRIPTION = 4000
@@ -51,23 +54,40 @@ class Submission:
 
 @dataclass
 class Checked:
-    """A submission that passed: values in their stored form."""
+    """What checking a submission found: values in their stored form, and every problem.
 
-    service_type: ServiceType
+    `service_type` and `located` are filled in as far as they could be found, even when other
+    fields have problems, so a channel can offer nearby requests before the form is complete.
+    """
+
+    service_type: ServiceType | None
     located: Located | None
     answers: dict[str, Answer]
     phone: str
+    problems: dict[str, list[Problem]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.service_type is not None
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        """Each field's problems, worded in the active language."""
+        return {name: [str(p) for p in found] for name, found in self.problems.items()}
 
 
 class Problems:
+    """Every problem with a submission, per field: a code, and a message worded when shown."""
+
     def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
+        self.errors: dict[str, list[Problem]] = {}
 
-    def add(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, []).append(message)
+    def add(self, name: str, message: Text, code: str = "invalid", **params: Any) -> None:
+        self.errors.setdefault(name, []).append(Problem(code, message, params))
 
 
-def check_submission(sub: Submission) -> tuple[Checked | None, dict[str, list[str]]]:
+def check_submission(sub: Submission) -> Checked:
+    """Check every field of a submission; nothing is written."""
     problems = Problems()
     service_type = _check_type(sub, problems)
     located = _check_location(sub, service_type, problems)
@@ -75,16 +95,19 @@ def check_submission(sub: Submission) -> tuple[Checked | None, dict[str, list[st
     phone = _check_contact(sub, service_type, problems)
     _check_text(sub, problems)
     if sub.channel not in Channel.values:
-        problems.add("channel", f"Unknown channel {sub.channel!r}: use one of {Channel.values}.")
-    if problems.errors or service_type is None:
-        return None, problems.errors
-    return Checked(service_type, located, answers, phone), {}
+        problems.add(
+            "channel",
+            _("Unknown channel %(channel)r: use one of %(channels)s."),
+            channel=sub.channel,
+            channels=", ".join(Channel.values),
+        )
+    return Checked(service_type, located, answers, phone, problems.errors)
 
 
 def _check_type(sub: Submission, problems: Problems) -> ServiceType | None:
     code = (sub.service_code or "").strip()
     if not code:
-        problems.add("service_code", "Choose what kind of problem this is.")
+        problems.add("service_code", _("Choose what kind of problem this is."), "required")
         return None
     service_type = (
         ServiceType.objects.select_related("department")
@@ -95,14 +118,20 @@ def _check_type(sub: Submission, problems: Problems) -> ServiceType | None:
     if service_type is None:
         problems.add(
             "service_code",
-            f"There is no service {code!r}. Choose one from the list of services.",
+            _("There is no service %(service)r. Choose one from the list of services."),
+            "unknown_service",
+            service=code[:60],
         )
         return None
     if service_type.is_emergency:
         problems.add(
             "service_code",
-            f"This is an emergency: call {settings.CITY311_EMERGENCY_PHONE} now. "
-            "Emergencies are not taken as 311 requests.",
+            _(
+                "This is an emergency: call %(phone)s now. "
+                "Emergencies are not taken as 311 requests."
+            ),
+            "emergency",
+            phone=settings.CITY311_EMERGENCY_PHONE,
         )
         return None
     return service_type
@@ -124,30 +153,45 @@ def _check_location(
     try:
         lat = _number(sub.lat)
         if lat is not None and not -90 <= lat <= 90:
-            problems.add("lat", "Latitude must be between -90 and 90 degrees.")
+            problems.add("lat", _("Latitude must be between -90 and 90 degrees."), "range")
     except (TypeError, ValueError):
-        problems.add("lat", f"Latitude {sub.lat!r} is not a number, such as 40.7128.")
+        problems.add(
+            "lat",
+            _("Latitude %(value)r is not a number, such as 40.7128."),
+            "not_a_number",
+            value=str(sub.lat)[:40],
+        )
     try:
         long = _number(sub.long)
         if long is not None and not -180 <= long <= 180:
-            problems.add("long", "Longitude must be between -180 and 180 degrees.")
+            problems.add("long", _("Longitude must be between -180 and 180 degrees."), "range")
     except (TypeError, ValueError):
-        problems.add("long", f"Longitude {sub.long!r} is not a number, such as -74.0060.")
+        problems.add(
+            "long",
+            _("Longitude %(value)r is not a number, such as -74.0060."),
+            "not_a_number",
+            value=str(sub.long)[:40],
+        )
     if (lat is None) != (long is None) and not problems.errors.get(
         "lat" if lat is None else "long"
     ):
         missing = "long" if long is None else "lat"
-        problems.add(missing, "Give both latitude and longitude, or neither.")
+        problems.add(missing, _("Give both latitude and longitude, or neither."), "required")
     has_point = lat is not None and long is not None
     has_address = bool((sub.address_string or "").strip() or (sub.address_id or "").strip())
     if service_type and service_type.location_required and not (has_point or has_address):
         problems.add(
             "location",
-            "Tell us where the problem is: an address, a place on the map, or latitude and "
-            "longitude.",
+            _(
+                "Tell us where the problem is: an address, a place on the map, or latitude and "
+                "longitude."
+            ),
+            "required",
         )
     if len(sub.address_string or "") > 255:
-        problems.add("address_string", "The address is too long: use at most 255 characters.")
+        problems.add(
+            "address_string", _("The address is too long: use at most 255 characters."), "too_long"
+        )
     if any(f in problems.errors for f in ("lat", "long", "location", "address_string")):
         return None
     try:
@@ -155,10 +199,10 @@ def _check_location(
             lat=lat, long=long, address_string=sub.address_string, address_id=sub.address_id
         )
     except LocationProblem as e:
-        problems.add(e.field, e.message)
+        problems.add(e.field, e.message, "not_found")
         return None
     if located and not located.in_city and service_type and service_type.location_required:
-        problems.add("location", outside_referral())
+        problems.add("location", _lazy_referral(), "outside_city")
     return located
 
 
@@ -174,13 +218,40 @@ def _check_answers(
         name = f"attribute[{attribute.code}]"
         if attribute.code not in given:
             if attribute.required:
-                problems.add(name, f"Answer the question “{attribute.description}”.")
+                problems.add(
+                    name,
+                    _("Answer the question “%(question)s”."),
+                    "required",
+                    question=_question(attribute),
+                )
             continue
         try:
             answers[attribute.code] = _answer(attribute, given[attribute.code])
-        except ValueError as e:
-            problems.add(name, f"“{attribute.description}”: {e}")
+        except AnswerInvalid as e:
+            problems.add(
+                name,
+                _("“%(question)s”: %(problem)s"),
+                e.code,
+                question=_question(attribute),
+                problem=e.problem,
+            )
     return answers
+
+
+# The outside-the-city referral and a question's wording, in the language of the page that
+# shows the problem, not of the moment it was found.
+_lazy_referral = lazy(outside_referral, str)
+
+
+def _question(attribute: ServiceAttribute) -> Text:
+    return lazy(lambda: attribute.translated("description"), str)()
+
+
+class AnswerInvalid(ValueError):
+    def __init__(self, code: str, problem: Text, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.problem = Problem(code, problem, params)
 
 
 def _blank(value: Any) -> bool:
@@ -196,7 +267,7 @@ def _answer(attribute: ServiceAttribute, value: Answer) -> Answer:
     if datatype == Datatype.MULTIVALUELIST:
         return [_choice(attribute, v) for v in values]
     if len(values) > 1:
-        raise ValueError("give one answer, not several.")
+        raise AnswerInvalid("several", _("give one answer, not several."))
     text = values[0]
     if datatype == Datatype.SINGLEVALUELIST:
         return _choice(attribute, text)
@@ -204,20 +275,30 @@ def _answer(attribute: ServiceAttribute, value: Answer) -> Answer:
         try:
             number = float(text.replace(",", ""))
         except ValueError:
-            raise ValueError(f"{text!r} is not a number; enter digits, such as 3.") from None
+            number = math.nan
         if not math.isfinite(number):
-            raise ValueError(f"{text!r} is not a number; enter digits, such as 3.")
+            raise AnswerInvalid(
+                "not_a_number",
+                _("%(value)r is not a number; enter digits, such as 3."),
+                value=text[:40],
+            )
         return text.replace(",", "")
     if datatype == Datatype.DATETIME:
         moment = parse_datetime(text)
         if moment is None:
-            raise ValueError(
-                f"{text!r} is not a date and time; use the form 2026-11-22T14:30:00-05:00."
+            raise AnswerInvalid(
+                "not_a_datetime",
+                _("%(value)r is not a date and time; use the form 2026-11-22T14:30:00-05:00."),
+                value=text[:40],
             )
         return moment.isoformat()
     limit = MAX_STRING_ANSWER if datatype == Datatype.STRING else MAX_DESCRIPTION
     if len(text) > limit:
-        raise ValueError(f"the answer is too long: use at most {limit} characters.")
+        raise AnswerInvalid(
+            "too_long",
+            _("the answer is too long: use at most %(limit)s characters."),
+            limit=limit,
+        )
     return text
 
 
@@ -230,8 +311,13 @@ def _choice(attribute: ServiceAttribute, text: str) -> str:
     for value in choices:
         if text.casefold() in (value.key.casefold(), value.name.casefold()):
             return value.key
-    names = ", ".join(f"{v.key} ({v.name})" for v in choices)
-    raise ValueError(f"{text!r} is not one of the choices: {names}.")
+    names = lazy(lambda: ", ".join(f"{v.key} ({v.translated('name')})" for v in choices), str)()
+    raise AnswerInvalid(
+        "not_a_choice",
+        _("%(value)r is not one of the choices: %(choices)s."),
+        value=text[:60],
+        choices=names,
+    )
 
 
 def _check_contact(sub: Submission, service_type: ServiceType | None, problems: Problems) -> str:
@@ -270,13 +356,17 @@ def _check_text(sub: Submission, problems: Problems) -> None:
     if len(sub.description or "") > MAX_DESCRIPTION:
         problems.add(
             "description",
-            f"The description is too long: use at most {MAX_DESCRIPTION} characters "
-            f"(this has {len(sub.description)}).",
+            _("The description is too long: use at most %(limit)s characters (this has %(n)s)."),
+            "too_long",
+            limit=MAX_DESCRIPTION,
+            n=len(sub.description),
         )
     if "\x00" in (sub.description or ""):
-        problems.add("description", "The description contains a character that is not allowed.")
+        problems.add("description", _("The description contains a character that is not allowed."))
     if sub.media_url:
         try:
             URLValidator(schemes=["http", "https"])(sub.media_url)
         except ValidationError:
-            problems.add("media_url", "The photo link must be a web address starting http(s)://.")
+            problems.add(
+                "media_url", _("The photo link must be a web address starting http(s)://.")
+            )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from city311.servicerequests.actions import submit_request
+from city311.servicerequests.intake import submit_request
 from city311.servicerequests.models import Channel, ServiceRequest
 from city311.servicerequests.validation import Submission
 from tests.small_city import dumont_long

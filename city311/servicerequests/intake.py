@@ -1,0 +1,263 @@
+"""The one way in: every channel that files a request calls `preview` and `submit_request`.
+
+The portal, the console, Open311 (and e-mail, texting and the phone tree as they arrive) turn
+what a person sent into a `Submission` and hand it here. Checking, locating, routing, the due
+date, duplicate offers, photos and double-submit protection are written once, in this module,
+so every channel behaves alike (tests/test_intake_contract.py runs the same cases through each).
+
+Historical records are not submissions: `servicerequests.imports` loads them set-wise with the
+same validation, mapping and routing rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from city311.catalog.calendar import due_at
+from city311.catalog.models import ServiceType
+from city311.geo.locate import Located
+from city311.servicerequests import attachments, events
+from city311.servicerequests.actions import Actor, _record
+from city311.servicerequests.duplicates import find_duplicates
+from city311.servicerequests.errors import Problem, SubmissionInvalid
+from city311.servicerequests.models import Channel, Contact, ServiceRequest, Status
+from city311.servicerequests.routing import Route, route
+from city311.servicerequests.tracking import new_tracking_number
+from city311.servicerequests.validation import Checked, Submission, check_submission
+
+_TRACKING_ATTEMPTS = 8
+# "Is it one of these?": how many open requests nearby a channel offers.
+OFFERED_DUPLICATES = 5
+
+
+@dataclass
+class Preview:
+    """What filing this submission would do, with nothing written.
+
+    `errors` maps each field to everything wrong with it; the rest is filled in as far as it
+    could be found, so a half-finished form can still be offered its nearby requests.
+    """
+
+    checked: Checked
+    route: Route | None = None
+    due_at: datetime | None = None
+    duplicates: list[tuple[ServiceRequest, float]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.checked.ok
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        return self.checked.errors
+
+    @property
+    def service_type(self) -> ServiceType | None:
+        return self.checked.service_type
+
+    @property
+    def located(self) -> Located | None:
+        return self.checked.located
+
+
+def preview(
+    sub: Submission,
+    *,
+    photos: Sequence[UploadedFile] = (),
+    duplicates: int = OFFERED_DUPLICATES,
+    now: datetime | None = None,
+) -> Preview:
+    """Check, locate, route and look for duplicates; write nothing."""
+    checked = check_submission(sub)
+    _check_photos(photos, checked.problems)
+    result = Preview(checked)
+    service_type, located = checked.service_type, checked.located
+    if service_type is None:
+        return result
+    moment = sub.requested_at or now or timezone.now()
+    result.route = route(service_type, {a.pk for a in located.areas} if located else set())
+    result.due_at = due_at(moment, service_type.sla_amount, service_type.sla_unit)
+    if duplicates and located and located.lat is not None and located.long is not None:
+        result.duplicates = duplicate_offers(
+            service_type, located.lat, located.long, limit=duplicates
+        )
+    return result
+
+
+def duplicate_offers(
+    service_type: ServiceType, lat: float, long: float, *, limit: int = OFFERED_DUPLICATES
+) -> list[tuple[ServiceRequest, float]]:
+    """ "Is it one of these?": open requests of this kind near the place, nearest first."""
+    return find_duplicates(service_type, lat, long, limit=limit)
+
+
+def _check_photos(photos: Sequence[UploadedFile], problems: dict[str, list[Problem]]) -> None:
+    for upload in photos:
+        try:
+            attachments.check_upload(upload)
+        except attachments.MediaInvalid as e:
+            problems.setdefault("media", []).append(Problem("not_a_photo", e.message))
+
+
+def submit_request(
+    sub: Submission,
+    *,
+    photos: Sequence[UploadedFile] = (),
+    idempotency_key: str = "",
+    by: Actor = None,
+    previewed: Preview | None = None,
+) -> ServiceRequest:
+    """File a request from any channel, with its photos, in one transaction.
+
+    Raises SubmissionInvalid listing every problem. A repeated `idempotency_key` (scoped by
+    the channel and application) returns the request the first use filed, even while that
+    first filing is still committing in another process. `previewed` is this submission's own
+    preview, when the channel just made one to offer duplicates: it is not worked out twice.
+    """
+    earlier = already_filed(sub, idempotency_key=idempotency_key)
+    if earlier is not None:
+        return earlier
+    key = _key(sub, idempotency_key)
+    found = previewed or preview(sub, photos=photos, duplicates=1)
+    if not found.ok:
+        raise SubmissionInvalid(found.checked.problems)
+    try:
+        with transaction.atomic():
+            sr = _insert(_build(sub, found, key))
+            _keep_contact(sr, sub, found.checked.phone)
+            for upload in photos:
+                # Older Open311 clients send photos Pillow cannot decode: kept as sent.
+                attachments.attach(sr, upload, strict=sub.channel != Channel.OPEN311)
+            _record_filing(sr, sub, found.route, by=by)
+    except _AlreadyFiled as e:
+        return e.request
+    return sr
+
+
+def already_filed(sub: Submission, *, idempotency_key: str) -> ServiceRequest | None:
+    """The request this submission's key filed already, if any."""
+    key = _key(sub, idempotency_key)
+    return ServiceRequest.objects.filter(idempotency_key=key).first() if key else None
+
+
+def _key(sub: Submission, idempotency_key: str) -> str:
+    if not idempotency_key:
+        return ""
+    scope = f"{sub.channel}\x1f{sub.application}\x1f{idempotency_key}"
+    return hashlib.sha256(scope.encode()).hexdigest()
+
+
+class _AlreadyFiled(Exception):
+    """Another process filed this idempotency key first: roll ours back and return theirs."""
+
+    def __init__(self, request: ServiceRequest) -> None:
+        super().__init__(request.tracking_number)
+        self.request = request
+
+
+def _build(sub: Submission, found: Preview, key: str) -> ServiceRequest:
+    checked = found.checked
+    service_type = checked.service_type
+    assert service_type is not None and found.route is not None
+    requested_at = sub.requested_at or timezone.now()
+    department = found.route.department
+    located = checked.located
+    lat, long = (located.lat, located.long) if located else (None, None)
+    return ServiceRequest(
+        service_type=service_type,
+        status=Status.OPEN if department else Status.NEW,
+        description=(sub.description or "").strip(),
+        answers=checked.answers,
+        lat=lat,
+        long=long,
+        address_string=(located.address if located else "")[:255],
+        address_id=located.address_id if located else "",
+        location_match=located.match if located else "",
+        location_confidence=located.confidence if located else None,
+        areas=located.areas_snapshot() if located else {},
+        possible_duplicate_of=found.duplicates[0][0] if found.duplicates else None,
+        zipcode=((sub.zipcode or "").strip() or (located.postcode if located else ""))[:10],
+        media_url=sub.media_url or "",
+        channel=sub.channel,
+        application=sub.application,
+        external_id=sub.external_id,
+        idempotency_key=key,
+        department=department,
+        urgent=service_type.is_urgent,
+        requested_at=requested_at,
+        updated_at=requested_at,
+        due_at=due_at(requested_at, service_type.sla_amount, service_type.sla_unit),
+    )
+
+
+def _insert(sr: ServiceRequest) -> ServiceRequest:
+    """Save with a fresh tracking number, drawing again on the rare collision."""
+    for _ in range(_TRACKING_ATTEMPTS):
+        sr.tracking_number = new_tracking_number()
+        try:
+            # A savepoint: on PostgreSQL a failed insert would otherwise spoil the transaction.
+            with transaction.atomic():
+                sr.save(force_insert=True)
+            return sr
+        except IntegrityError:
+            if sr.idempotency_key:
+                # The unique key waited for the other filing to commit; it is visible now.
+                first = ServiceRequest.objects.filter(idempotency_key=sr.idempotency_key).first()
+                if first is not None:
+                    raise _AlreadyFiled(first) from None
+            if not ServiceRequest.objects.filter(tracking_number=sr.tracking_number).exists():
+                raise
+            sr.pk = None
+    raise RuntimeError("Could not draw an unused tracking number; the number space is full.")
+
+
+def _keep_contact(sr: ServiceRequest, sub: Submission, phone: str) -> None:
+    if any((sub.first_name, sub.last_name, sub.email, phone)):
+        Contact.objects.create(
+            request=sr,
+            first_name=sub.first_name.strip(),
+            last_name=sub.last_name.strip(),
+            email=sub.email.strip(),
+            phone=phone,
+            language=sub.language,
+        )
+
+
+def _record_filing(sr: ServiceRequest, sub: Submission, routed: Route | None, *, by: Actor) -> None:
+    kind = events.IMPORTED if sub.channel == Channel.IMPORT else events.SUBMITTED
+    _record(
+        sr,
+        kind,
+        by=by if isinstance(by, User) else None,
+        label=_channel_label(sub),
+        public=True,
+        at=sr.requested_at,
+        data={"wants_updates": sub.wants_updates},
+    )
+    if sr.department is not None and routed is not None:
+        _record(
+            sr,
+            events.ROUTED,
+            by=None,
+            label="city311",
+            public=True,
+            note=routed.explain(),
+            data=routed.data(),
+            at=sr.requested_at,
+        )
+
+
+def _channel_label(sub: Submission) -> str:
+    if sub.channel == Channel.OPEN311:
+        return f"{sub.application or 'Open311 app'} (Open311)"
+    if sub.channel == Channel.IMPORT:
+        return f"Imported from {sub.application or 'an earlier system'}"
+    return f"Resident via {Channel(sub.channel).label.lower()}"
