@@ -104,6 +104,26 @@ class PortalTests(ReportTestCase):
         self.assertContains(r, "(212) 555-0134")
 
 
+class FollowingTests(BaseTestCase):
+    def follow(self, sr, **data):
+        return self.client.post(f"/track/{sr.tracking_number}/follow", data)
+
+    def test_following_by_a_number_without_its_area_code_says_what_is_missing(self):
+        sr = self.report()
+        r = self.follow(sr, phone="555-0134")
+        self.assertContains(r, MISSING_AREA_CODE, status_code=400)
+        self.assertFalse(Follower.objects.filter(request=sr, role="follower").exists())
+
+    def test_a_spanish_page_says_it_in_spanish(self):
+        sr = self.report()
+        self.client.cookies["django_language"] = "es"
+        r = self.follow(sr, phone="1-800-555-0199")
+        spanish = "Ese número es un número gratuito y no puede recibir mensajes de texto"
+        self.assertContains(r, spanish, status_code=400)
+        r = self.follow(sr, phone="555-0134")
+        self.assertContains(r, "Escriba el número completo con su código de área", status_code=400)
+
+
 class ConsoleTests(BaseTestCase):
     @pytest.fixture(autouse=True)
     def _small_city(self, tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import phonenumbers
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
 from phonenumbers import ValidationResult as Possible
 
@@ -24,13 +25,13 @@ TEXTABLE = {
     PhoneNumberType.VOIP,
 }
 _KIND = {
-    PhoneNumberType.FIXED_LINE: "a landline",
-    PhoneNumberType.TOLL_FREE: "a toll-free number",
-    PhoneNumberType.PREMIUM_RATE: "a premium-rate number",
-    PhoneNumberType.SHARED_COST: "a shared-cost number",
-    PhoneNumberType.PAGER: "a pager",
-    PhoneNumberType.UAN: "a company number",
-    PhoneNumberType.VOICEMAIL: "a voicemail number",
+    PhoneNumberType.FIXED_LINE: gettext_noop("a landline"),
+    PhoneNumberType.TOLL_FREE: gettext_noop("a toll-free number"),
+    PhoneNumberType.PREMIUM_RATE: gettext_noop("a premium-rate number"),
+    PhoneNumberType.SHARED_COST: gettext_noop("a shared-cost number"),
+    PhoneNumberType.PAGER: gettext_noop("a pager"),
+    PhoneNumberType.UAN: gettext_noop("a company number"),
+    PhoneNumberType.VOICEMAIL: gettext_noop("a voicemail number"),
 }
 
 
@@ -100,7 +101,7 @@ def for_texts(text: str) -> str:
         return ""
     number = parse(text)
     if not can_receive_texts(number):
-        kind = _KIND.get(phonenumbers.number_type(number), "a number")
+        kind = _KIND.get(phonenumbers.number_type(number), gettext_noop("a number"))
         raise PhoneError(
             _(
                 "That is %(kind)s, which cannot receive text messages: "
