@@ -1,4 +1,35 @@
+from django.test import override_settings
+
+from city311.catalog.actions import set_translations
+from city311.catalog.models import ServiceAttribute, Translation
 from city311.test import BaseTestCase
+
+SNOW_PLOW = {
+    "service_code": "snow_plow",
+    "service_name": "Street not plowed",
+    "description": "",
+    "group": "Streets",
+    "keywords": "snow, plow",
+    "urgency": "normal",
+    "sla_amount": "2",
+    "sla_unit": "calendar_days",
+    "referral": "",
+    "active": "on",
+    "duplicate_radius_m": "50",
+    "duplicate_window_days": "30",
+    "display_order": "100",
+    "location_required": "on",
+    "attributes-TOTAL_FORMS": "1",
+    "attributes-INITIAL_FORMS": "0",
+    "attributes-MIN_NUM_FORMS": "0",
+    "attributes-MAX_NUM_FORMS": "1000",
+    "attributes-0-order": "1",
+    "attributes-0-code": "depth",
+    "attributes-0-description": "How deep is the snow (cm)?",
+    "attributes-0-datatype": "number",
+    "attributes-0-required": "on",
+    "attributes-0-variable": "on",
+}
 
 PAGES = [
     "catalog/department",
@@ -78,3 +109,76 @@ class AdminTests(BaseTestCase):
     def test_dana_cannot_open_the_admin(self):
         self.sign_in(self.dana)
         self.assertEqual(self.client.get("/admin/catalog/servicetype/").status_code, 302)
+
+
+class TranslationAdminTests(BaseTestCase):
+    """Ada edits what residents read in every offered language beside the English."""
+
+    def setUp(self):
+        super().setUp()
+        self.sign_in(self.ada)
+
+    def test_ada_sees_the_spanish_beside_the_english_of_a_service_type(self):
+        set_translations(self.pothole, "es", {"service_name": "Bache"})
+        r = self.client.get(f"/admin/catalog/servicetype/{self.pothole.pk}/change/")
+        self.assertContains(r, 'class="fieldset-heading">Español</h2>')
+        self.assertContains(r, 'name="service_name__es"')
+        self.assertContains(r, 'value="Bache"')
+        self.assertContains(r, 'name="attributes-0-description__es"')
+
+    @override_settings(LANGUAGES=[("en", "English"), ("es", "Español"), ("fr", "Français")])
+    def test_a_third_language_gets_its_own_fields_without_a_migration(self):
+        r = self.client.get(f"/admin/catalog/servicetype/{self.pothole.pk}/change/")
+        self.assertContains(r, 'class="fieldset-heading">Français</h2>')
+        self.assertContains(r, 'name="referral__fr"')
+        self.assertContains(r, 'name="attributes-0-description__fr"')
+        r = self.client.get(f"/admin/catalog/department/{self.streets.pk}/change/")
+        self.assertContains(r, 'name="name__fr"')
+
+    def test_ada_adds_a_service_type_and_its_question_in_spanish(self):
+        r = self.client.post(
+            "/admin/catalog/servicetype/add/",
+            {
+                **SNOW_PLOW,
+                "department": self.streets.pk,
+                "service_name__es": "Calle sin limpiar de nieve",
+                "group__es": "Calles",
+                "attributes-0-description__es": "¿Qué profundidad tiene la nieve (cm)?",
+            },
+        )
+        self.assertEqual(r.status_code, 302, r.content[:2000])
+        self.client.cookies["django_language"] = "es"
+        self.assertContains(self.client.get("/"), "Calle sin limpiar de nieve")
+        self.client.cookies["django_language"] = "en"
+        self.assertContains(self.client.get("/"), "Street not plowed")
+        depth = ServiceAttribute.objects.get(code="depth")
+        self.assertEqual(
+            depth.translated("description", "es"), "¿Qué profundidad tiene la nieve (cm)?"
+        )
+
+    def test_ada_names_a_department_in_spanish_and_spanish_pages_use_it(self):
+        r = self.client.post(
+            f"/admin/catalog/department/{self.streets.pk}/change/",
+            {"name": "Streets", "slug": "transportation", "active": "on", "name__es": "Calles"},
+        )
+        self.assertEqual(r.status_code, 302, r.content[:2000])
+        sr = self.report()
+        self.client.cookies["django_language"] = "es"
+        self.assertContains(self.client.get(f"/track/{sr.tracking_number}"), "Calles")
+
+    def test_ada_empties_a_spanish_name_and_residents_read_the_english(self):
+        set_translations(self.streets, "es", {"name": "Calles"})
+        self.client.post(
+            f"/admin/catalog/department/{self.streets.pk}/change/",
+            {"name": "Streets", "slug": "transportation", "active": "on", "name__es": ""},
+        )
+        self.assertFalse(Translation.objects.exists())
+        self.assertEqual(self.streets.translated("name", "es"), "Streets")
+
+    def test_a_spanish_name_longer_than_the_english_may_be_is_refused(self):
+        r = self.client.post(
+            f"/admin/catalog/department/{self.streets.pk}/change/",
+            {"name": "Streets", "slug": "transportation", "name__es": "C" * 121},
+        )
+        self.assertContains(r, "Ensure this value has at most 120 characters")
+        self.assertFalse(Translation.objects.exists())
