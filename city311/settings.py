@@ -282,10 +282,9 @@ CITY311_GEO_STATE = envstr("CITY311_GEO_STATE", "NY")
 # and the largest photo accepted (bytes).
 CITY311_JURISDICTION_ID = envstr("CITY311_JURISDICTION_ID", "")
 CITY311_MEDIA_MAX_BYTES = envint("CITY311_MEDIA_MAX_BYTES", str(5 * 1024 * 1024), minimum=1024)
-# Task paths called with the id of every new request history event, after commit.
-CITY311_EVENT_HANDLERS = envlist(
-    "CITY311_EVENT_HANDLERS", "city311.notifications.tasks.handle_event"
-)
+# The event stream (servicerequests/stream.py): longer than any transaction that writes history
+# events takes. Ids are handed out before commit, so until then a lower id may still turn up.
+CITY311_STREAM_SETTLE_SECONDS = envint("CITY311_STREAM_SETTLE_SECONDS", "120", minimum=0)
 # Where residents open the links in messages: their request's page, unsubscribe, the survey.
 CITY311_SITE_URL = envurl("CITY311_SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
 # The right-hand side of the Message-ID of every e-mail sent.

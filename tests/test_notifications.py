@@ -25,16 +25,13 @@ from city311.notifications.channels.sms import SmsTransport, TwilioProvider
 from city311.notifications.messages import forget_overrides, make_message, sms_segments
 from city311.notifications.models import (
     Delivery,
+    DeliveryStatus,
     Follower,
-    HandledEvent,
     MessageTemplate,
     Role,
-    Status,
-    SweepCursor,
 )
 from city311.notifications.queries import deliveries_for
 from city311.notifications.tasks import (
-    handle_event,
     send_deliveries,
     send_due_deliveries,
     sweep,
@@ -42,6 +39,7 @@ from city311.notifications.tasks import (
 from city311.servicerequests import actions as requests
 from city311.servicerequests.imports import HistoricalRecord, import_history
 from city311.servicerequests.models import Channel, RequestEvent, ServiceRequest
+from city311.servicerequests.tasks import dispatch_events
 from city311.test import BaseTestCase
 
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
@@ -54,9 +52,8 @@ class NotificationTestCase(BaseTestCase):
         forget_overrides()
 
     def deliver(self) -> None:
-        """What the worker does after each commit: handle every event, in order."""
-        for pk in RequestEvent.objects.order_by("pk").values_list("pk", flat=True):
-            handle_event(pk)
+        """What the workers do after each commit: run the event stream, then send."""
+        dispatch_events()
         send_due_deliveries()
 
     def rosa_reports(self, **fields) -> ServiceRequest:
@@ -250,7 +247,7 @@ class EventMessageTests(NotificationTestCase):
     def test_it_texts_a_reporter_who_left_a_phone_number(self):
         sr = self.rosa_reports(email="", phone="718-555-0199")
         delivery = Delivery.objects.get(request=sr)
-        self.assertEqual((delivery.channel, delivery.status), ("sms", Status.SENT))
+        self.assertEqual((delivery.channel, delivery.status), ("sms", DeliveryStatus.SENT))
         self.assertEqual(self.follower(sr).phone, "+17185550199")
         text = make_message(delivery).sms
         self.assertIn(sr.tracking_number, text)
@@ -339,14 +336,11 @@ class EventMessageTests(NotificationTestCase):
         self.rosa_reports(email="other@example.org")  # a pothole: not urgent
         self.assertEqual(len(self.mails_to("parks-dispatch@city.example")), 1)
 
-    def test_it_handles_events_whose_task_never_ran_in_the_sweep(self):
-        sr = self.report(phone="")
-        SweepCursor.objects.update_or_create(
-            name="events", defaults={"done_upto": 0, "seen_upto": 0}
-        )
+    def test_it_handles_events_whose_wake_up_never_came_at_the_scheduled_dispatch(self):
+        self.report(phone="")  # in a test case, nothing runs after commit: no wake-up
+        dispatch_events()  # as the schedule does every minute
         sweep()
         self.assertEqual(len(self.mails_to("rosa@example.org")), 1)
-        self.assertTrue(HandledEvent.objects.filter(event__request=sr).exists())
 
     def test_it_shows_staff_how_each_message_went_without_the_address(self):
         sr = self.rosa_reports(phone="718-555-0199")
@@ -585,13 +579,13 @@ class SendingTests(NotificationTestCase):
         ):
             sr = self.rosa_reports()
             delivery = Delivery.objects.get(request=sr)
-            self.assertEqual((delivery.status, delivery.attempts), (Status.PENDING, 1))
+            self.assertEqual((delivery.status, delivery.attempts), (DeliveryStatus.PENDING, 1))
             self.assertIn("could not reach the SMTP server", delivery.error)
             self.assertGreater(delivery.due_at, timezone.now() + timedelta(seconds=50))
             Delivery.objects.filter(pk=delivery.pk).update(due_at=timezone.now())
             send_due_deliveries()
         delivery.refresh_from_db()
-        self.assertEqual((delivery.status, delivery.attempts), (Status.FAILED, 2))
+        self.assertEqual((delivery.status, delivery.attempts), (DeliveryStatus.FAILED, 2))
         self.assertRegex(deliveries_for(sr)[0]["summary"], "^E-mail failed: could not reach")
 
     def test_it_spends_one_try_when_the_smtp_server_cannot_be_reached_with_many_waiting(self):
@@ -609,7 +603,7 @@ class SendingTests(NotificationTestCase):
         ):
             self.assertEqual(send_due_deliveries(), 0)
         tries = Counter(Delivery.objects.values_list("status", "attempts"))
-        self.assertEqual(tries, {(Status.PENDING, 1): 1, (Status.PENDING, 0): 29})
+        self.assertEqual(tries, {(DeliveryStatus.PENDING, 1): 1, (DeliveryStatus.PENDING, 0): 29})
 
     def test_it_writes_texts_to_files_with_the_file_provider(self):
         with tempfile.TemporaryDirectory() as folder:
@@ -634,11 +628,13 @@ class SendingTests(NotificationTestCase):
 
         sr = self.rosa_reports(email="", phone="718-555-0199")
         delivery = Delivery.objects.get(request=sr)
-        Delivery.objects.filter(pk=delivery.pk).update(status=Status.PENDING)
+        Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.PENDING)
         transport = SmsTransport(TwilioProvider(client=Client()))
         send_deliveries(Delivery.objects.filter(pk=delivery.pk), transports={"sms": transport})
         delivery.refresh_from_db()
-        self.assertEqual((delivery.status, delivery.error), (Status.FAILED, "invalid number"))
+        self.assertEqual(
+            (delivery.status, delivery.error), (DeliveryStatus.FAILED, "invalid number")
+        )
         self.assertEqual(deliveries_for(sr)[0]["summary"], "SMS failed: invalid number")
 
     def test_it_sends_with_twilio_from_the_citys_number(self):
@@ -664,7 +660,7 @@ class SendingTests(NotificationTestCase):
         actions.unsubscribe(self.follower(sr))
         send_due_deliveries()
         self.assertEqual(mail.outbox, [])
-        self.assertEqual(Delivery.objects.get(request=sr).status, Status.CANCELLED)
+        self.assertEqual(Delivery.objects.get(request=sr).status, DeliveryStatus.CANCELLED)
 
     def test_it_refuses_an_administrators_wording_that_is_not_a_template(self):
         wording = MessageTemplate(kind="request.closed", language="en", subject="{% if %}")

@@ -18,11 +18,11 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
-from django.test import TransactionTestCase, override_settings
+from django.test import TransactionTestCase
 from django_q.tasks import async_task
 
 from city311.notifications import actions, tokens
-from city311.notifications.models import Delivery, Follower, Status
+from city311.notifications.models import Delivery, DeliveryStatus, Follower
 from city311.notifications.queries import deliveries_for
 from city311.servicerequests import actions as requests
 from city311.servicerequests.models import RequestEvent, ServiceRequest
@@ -139,12 +139,11 @@ class WorkerNotificationTests(CityMixin, TransactionTestCase):
 
     def pending_deliveries(self, count: int) -> None:
         """Requests whose deliveries are planned but not sent: a batch for a worker."""
-        with override_settings(CITY311_EVENT_HANDLERS=[]):
-            for i in range(count):
-                self.report(email=f"resident{i}@example.org", phone="")
+        for i in range(count):
+            self.report(email=f"resident{i}@example.org", phone="")
         for event in RequestEvent.objects.filter(kind="request.submitted"):
             actions.plan_deliveries(event)
-        self.assertEqual(Delivery.objects.filter(status=Status.PENDING).count(), count)
+        self.assertEqual(Delivery.objects.filter(status=DeliveryStatus.PENDING).count(), count)
 
     def test_it_tells_followers_of_every_change_in_their_language(self):
         self.parks.email = "parks-desk@city.example"
@@ -212,14 +211,16 @@ class WorkerNotificationTests(CityMixin, TransactionTestCase):
         worker = self.start_worker()
         sr = self.report()  # e-mail and phone: one message, by e-mail
         email = Delivery.objects.filter(request=sr, channel="email")
-        self.assertTrue(wait_for(lambda: email.filter(attempts=1, status=Status.PENDING).exists()))
+        self.assertTrue(
+            wait_for(lambda: email.filter(attempts=1, status=DeliveryStatus.PENDING).exists())
+        )
         self.assertIn("451", email.get().error)
         time.sleep(1.2)  # the first retry waits CITY311_DELIVERY_RETRY_SECONDS
         async_task("city311.notifications.tasks.sweep")  # as the scheduler does every minute
         self.wait_for_mail(1)
         output = self.stop(worker)
         delivery = email.get()
-        self.assertEqual((delivery.status, delivery.attempts), (Status.SENT, 2))
+        self.assertEqual((delivery.status, delivery.attempts), (DeliveryStatus.SENT, 2))
         self.assertEqual(len(self.mailbox.messages), 1)
         summary = next(
             line["summary"] for line in deliveries_for(sr) if line["channel"] == "E-mail"
@@ -245,7 +246,7 @@ class WorkerNotificationTests(CityMixin, TransactionTestCase):
         output = self.stop(worker)
         note = Delivery.objects.get(kind="request.note")
         # Sent at the first attempt, on a new connection, without waiting for a retry.
-        self.assertEqual((note.status, note.attempts), (Status.SENT, 1))
+        self.assertEqual((note.status, note.attempts), (DeliveryStatus.SENT, 1))
         self.assertEqual(len(set(self.mailbox.connections)), 2)
         self.assert_no_personal_data(output)
 
@@ -260,7 +261,7 @@ class WorkerNotificationTests(CityMixin, TransactionTestCase):
         self.assertEqual(len(self.mailbox.messages), 3)
         counts = Counter(Delivery.objects.values_list("status", flat=True))
         # The dead worker had claimed all 8 in one go: the 4th and the 4 it never reached.
-        self.assertEqual(counts, {Status.SENT: 3, Status.SENDING: 5})
+        self.assertEqual(counts, {DeliveryStatus.SENT: 3, DeliveryStatus.SENDING: 5})
 
         second = self.start_worker()
         time.sleep(2.2)  # the dead worker's claim outlives CITY311_DELIVERY_LEASE_SECONDS
@@ -273,7 +274,7 @@ class WorkerNotificationTests(CityMixin, TransactionTestCase):
         self.assertEqual(len(set(ids)), 8)
         recipients = {str(m["To"]) for m in self.mailbox.messages}
         self.assertEqual(recipients, {f"resident{i}@example.org" for i in range(8)})
-        self.assertFalse(Delivery.objects.exclude(status=Status.SENT).exists())
+        self.assertFalse(Delivery.objects.exclude(status=DeliveryStatus.SENT).exists())
         self.assert_no_personal_data(output)
 
     def test_it_sends_each_message_once_when_two_workers_race(self):
@@ -289,7 +290,7 @@ class WorkerNotificationTests(CityMixin, TransactionTestCase):
         self.assertEqual(len(ids), 30)
         self.assertEqual(max(ids.values()), 1)
         self.assertEqual(
-            set(Delivery.objects.values_list("status", "attempts")), {(Status.SENT, 1)}
+            set(Delivery.objects.values_list("status", "attempts")), {(DeliveryStatus.SENT, 1)}
         )
         self.assertFalse(Follower.objects.filter(unsubscribed_at__isnull=False).exists())
         self.assert_no_personal_data(output)

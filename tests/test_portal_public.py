@@ -13,9 +13,10 @@ from django.utils import timezone
 from PIL import Image
 
 from city311.notifications.models import Delivery, Follower
-from city311.notifications.tasks import handle_event, send_due_deliveries
+from city311.notifications.tasks import send_due_deliveries
 from city311.servicerequests import actions
 from city311.servicerequests.models import Attachment, RequestEvent, ServiceRequest, Status
+from city311.servicerequests.tasks import dispatch_events
 from city311.servicerequests.tracking import check_digit
 from city311.test import BaseTestCase
 from tests import small_city
@@ -220,7 +221,7 @@ class ReopenTests(PortalTestCase):
         self.assertEqual(sr.attachments.count(), 1)
         event = RequestEvent.objects.get(request=sr, kind="request.reopened")
         self.assertIsNone(event.actor_id)
-        handle_event(event.pk)
+        dispatch_events()  # what the worker does after the commit
         self.assertTrue(Delivery.objects.filter(request=sr, kind="department.reopened").exists())
         page = self.page(sr)
         self.assertContains(page, "A resident said the problem is not fixed.")

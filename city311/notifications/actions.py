@@ -17,21 +17,18 @@ from django_q.tasks import async_task
 
 from city311.lib import phones
 from city311.notifications.models import (
-    Channel,
     Delivery,
+    DeliveryChannel,
+    DeliveryStatus,
     Follower,
-    HandledEvent,
     Role,
-    Status,
     SurveyResponse,
 )
 from city311.servicerequests import events
 from city311.servicerequests.actions import reopen_request
 from city311.servicerequests.errors import RequestError
 from city311.servicerequests.models import (
-    Channel as RequestChannel,
-)
-from city311.servicerequests.models import (
+    Channel,
     Contact,
     RequestEvent,
     Resolution,
@@ -187,8 +184,8 @@ def _follow_again(follower: Follower, *, email: str, phone: str, both: bool) -> 
         changed.append("unsubscribed_at")
     # Following by phone alone while hearing by e-mail (the reporter who wants texts too), or
     # the other way round, asks for that way as well as the first.
-    named = {Channel.EMAIL.value} if email and not phone else set()
-    named |= {Channel.SMS.value} if phone and not email else set()
+    named = {DeliveryChannel.EMAIL.value} if email and not phone else set()
+    named |= {DeliveryChannel.SMS.value} if phone and not email else set()
     if (both or not named <= set(follower.channels)) and not follower.both_channels:
         follower.both_channels = True
         changed.append("both_channels")
@@ -228,8 +225,8 @@ def unsubscribe(follower: Follower) -> Follower:
         if follower.unsubscribed_at is None:
             follower.unsubscribed_at = timezone.now()
             follower.save(update_fields=["unsubscribed_at"])
-        follower.deliveries.filter(status=Status.PENDING).update(
-            status=Status.CANCELLED, detail="stopped following"
+        follower.deliveries.filter(status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.CANCELLED, detail="stopped following"
         )
     return follower
 
@@ -244,9 +241,9 @@ def stop_sms(phone: str) -> int:
         return 0
     with transaction.atomic():
         stopped = Follower.objects.filter(phone=number, sms_stopped_at__isnull=True)
-        Delivery.objects.filter(follower__in=stopped, channel="sms", status=Status.PENDING).update(
-            status=Status.CANCELLED, detail="replied STOP"
-        )
+        Delivery.objects.filter(
+            follower__in=stopped, channel="sms", status=DeliveryStatus.PENDING
+        ).update(status=DeliveryStatus.CANCELLED, detail="replied STOP")
         return stopped.update(sms_stopped_at=timezone.now())
 
 
@@ -324,7 +321,7 @@ def answer_survey(
 
 def tells_followers(event: RequestEvent) -> bool:
     sr = event.request
-    if event.kind not in TELLS_FOLLOWERS or sr.channel == RequestChannel.IMPORT:
+    if event.kind not in TELLS_FOLLOWERS or sr.channel == Channel.IMPORT:
         return False
     if event.data.get("imported"):
         return False
@@ -372,7 +369,7 @@ def plan_many(planned: Sequence[RequestEvent]) -> int:
     """
     planned = sorted(planned, key=lambda e: e.pk)
     for event in planned:
-        if event.kind == events.SUBMITTED and event.request.channel != RequestChannel.IMPORT:
+        if event.kind == events.SUBMITTED and event.request.channel != Channel.IMPORT:
             reporter_follows(event.request, event)
     telling = [event for event in planned if tells_followers(event)]
     candidates = _followers_of(telling)
@@ -393,9 +390,6 @@ def plan_many(planned: Sequence[RequestEvent]) -> int:
                 )
             )
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    HandledEvent.objects.bulk_create(
-        [HandledEvent(event=event) for event in planned], ignore_conflicts=True
-    )
     return len(rows)
 
 

@@ -21,7 +21,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from city311.notifications import tokens
-from city311.notifications.models import Channel, Delivery, Follower, MessageTemplate
+from city311.notifications.models import Delivery, DeliveryChannel, Follower, MessageTemplate
 from city311.servicerequests import events
 from city311.servicerequests.models import RequestEvent, Resolution, ServiceRequest
 
@@ -151,7 +151,7 @@ def make_message(delivery: Delivery) -> Message:
         ctx = context_for(delivery, language)
         ctx["unsubscribe_url"] = site_url(tokens.unsubscribe_path(follower))
         override = _override(delivery, language)
-        if delivery.channel == Channel.SMS:
+        if delivery.channel == DeliveryChannel.SMS:
             sms = _sms(delivery, ctx, override)
             return Message(subject="", text="", html="", sms=sms, unsubscribe_url="")
         subject = " ".join(_part(delivery, "subject", ctx, override).split())

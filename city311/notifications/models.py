@@ -10,6 +10,7 @@ from django.template import Template, TemplateSyntaxError
 from django.utils import timezone
 
 from city311.catalog.models import Department, ServiceType
+from city311.lib.outbox import OutboxItem, OutboxStatus, outbox_indexes
 from city311.servicerequests.models import RequestEvent, ServiceRequest
 
 
@@ -20,7 +21,7 @@ class Role(models.TextChoices):
     DEPARTMENT = "department", "Department"
 
 
-class Channel(models.TextChoices):
+class DeliveryChannel(models.TextChoices):
     EMAIL = "email", "E-mail"
     SMS = "sms", "SMS"
 
@@ -81,30 +82,27 @@ class Follower(models.Model):
     def channels(self) -> list[str]:
         """How this follower hears: by e-mail when they gave an address, by SMS when they gave
         only a phone number; both ways only when they asked for both."""
-        email = [Channel.EMAIL.value] if self.email else []
-        sms = [Channel.SMS.value] if self.phone and self.sms_stopped_at is None else []
+        email = [DeliveryChannel.EMAIL.value] if self.email else []
+        sms = [DeliveryChannel.SMS.value] if self.phone and self.sms_stopped_at is None else []
         if self.both_channels:
             return email + sms
         return email or sms
 
     def address(self, channel: str) -> str:
-        return self.email if channel == Channel.EMAIL else self.phone
+        return self.email if channel == DeliveryChannel.EMAIL else self.phone
 
 
-class Status(models.TextChoices):
-    PENDING = "pending", "Waiting to be sent"
-    SENDING = "sending", "Being sent"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    # The follower stopped following before it went out.
-    CANCELLED = "cancelled", "Not sent"
+# A delivery's states are the outbox's: pending, sending, sent, failed (given up), cancelled.
+DeliveryStatus = OutboxStatus
 
 
-class Delivery(models.Model):
+class Delivery(OutboxItem):
     """One message to one follower on one channel: the unit the workers send.
 
-    The unique (follower, event, channel) is the idempotency key: however often an event is
-    handled, a follower gets at most one message about it on each channel.
+    The outbox columns (status, due_at, claim, attempts...) and how rows are claimed, retried
+    and given up on are city311.lib.outbox's. The unique (follower, event, channel) is the
+    idempotency key: however often an event is handled, a follower gets at most one message
+    about it on each channel.
     """
 
     follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="deliveries")
@@ -115,18 +113,7 @@ class Delivery(models.Model):
     )
     # Which message: an event kind ("request.closed"), "follow.confirm", "department.urgent"...
     kind = models.CharField(max_length=40)
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    created_at = models.DateTimeField(default=timezone.now)
-    due_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    # Random per claim: a worker claims several rows in one update, then reads back its own.
-    claim = models.CharField(max_length=32, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    # What the server or provider said: "delivered to the SMTP server", "invalid number".
-    detail = models.CharField(max_length=300, blank=True)
-    error = models.TextField(blank=True)
+    channel = models.CharField(max_length=8, choices=DeliveryChannel.choices)
 
     class Meta:
         constraints = [
@@ -142,46 +129,14 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
-            # Due deliveries (city311.notifications.tasks.send_due_deliveries).
-            models.Index(
-                fields=["due_at"], name="delivery_pending_due", condition=Q(status="pending")
-            ),
-            # Claims left by a worker that died (city311.notifications.tasks.sweep).
-            models.Index(
-                fields=["claimed_at"], name="delivery_sending", condition=Q(status="sending")
-            ),
+            # Due deliveries and dead workers' claims (city311.notifications.tasks).
+            *outbox_indexes("delivery"),
             # The staff view of a request's messages (queries.deliveries_for).
             models.Index(fields=["request", "created_at"], name="delivery_request"),
         ]
 
     def __str__(self) -> str:
         return f"Delivery {self.pk}: {self.kind} by {self.channel}, {self.status}"
-
-
-class HandledEvent(models.Model):
-    """An event whose deliveries were planned: the sweep skips it."""
-
-    event = models.OneToOneField(
-        RequestEvent, on_delete=models.CASCADE, primary_key=True, related_name="+"
-    )
-    at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"Handled {self.event_id}"
-
-
-class SweepCursor(models.Model):
-    """How far the sweep has looked for events nobody handled (one row)."""
-
-    name = models.CharField(max_length=40, primary_key=True)
-    # Every event up to here was looked at by the sweep.
-    done_upto = models.BigIntegerField(default=0)
-    # The newest event seen by the previous sweep: the next one moves done_upto at most here,
-    # so an event whose transaction committed late is still looked at.
-    seen_upto = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.name} at {self.done_upto}"
 
 
 class MessageKind(models.TextChoices):

@@ -6,7 +6,13 @@ from typing import TypedDict
 
 from django.utils import timezone
 
-from city311.notifications.models import Channel, Delivery, MessageKind, Role, Status
+from city311.notifications.models import (
+    Delivery,
+    DeliveryChannel,
+    DeliveryStatus,
+    MessageKind,
+    Role,
+)
 from city311.servicerequests.models import ServiceRequest
 
 
@@ -20,13 +26,13 @@ class DeliveryLine(TypedDict):
 
 
 def _summary(d: Delivery) -> str:
-    how = "e-mailed" if d.channel == Channel.EMAIL else "SMS sent"
-    what = "E-mail" if d.channel == Channel.EMAIL else "SMS"
-    if d.status == Status.SENT and d.sent_at:
+    how = "e-mailed" if d.channel == DeliveryChannel.EMAIL else "SMS sent"
+    what = "E-mail" if d.channel == DeliveryChannel.EMAIL else "SMS"
+    if d.status == DeliveryStatus.SENT and d.sent_at:
         return f"{how} {timezone.localtime(d.sent_at):%H:%M}, {d.detail}"
-    if d.status == Status.FAILED:
+    if d.status == DeliveryStatus.FAILED:
         return f"{what} failed: {d.error}"
-    if d.status == Status.CANCELLED:
+    if d.status == DeliveryStatus.CANCELLED:
         return f"{what} not sent: {d.detail or 'stopped following'}"
     if d.attempts:
         return (
@@ -47,7 +53,7 @@ def deliveries_for(sr: ServiceRequest) -> list[DeliveryLine]:
             at=d.sent_at or d.created_at,
             to=Role(d.follower.role).label,
             message=MessageKind(d.kind).label if d.kind in MessageKind.values else d.kind,
-            channel=Channel(d.channel).label,
+            channel=DeliveryChannel(d.channel).label,
             status=d.status,
             summary=_summary(d),
         )

@@ -7,7 +7,10 @@ from django_q.models import Schedule
 SCHEDULES = [
     # (task path, minutes between runs)
     ("city311.servicerequests.tasks.flag_overdue_requests", 5),
-    # Notifications: events nobody handled, claims of dead workers, retries that are due.
+    # The event stream's backstop: events whose wake-up was lost, bulk loads that woke nobody,
+    # consumers that failed, and ids that settle late.
+    ("city311.servicerequests.tasks.dispatch_events", 1),
+    # Notifications: claims of dead workers, retries that are due.
     ("city311.notifications.tasks.sweep", 1),
     # Rate limit counts of windows that have ended (when counted in the database).
     ("city311.lib.ratelimit.sweep_rate_counters", 10),

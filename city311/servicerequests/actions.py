@@ -8,21 +8,17 @@ through `city311.servicerequests.intake.submit_request`, whatever the channel.
 
 from __future__ import annotations
 
-from functools import cache, partial
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_q.brokers import Broker, get_broker
-from django_q.tasks import async_task
 
 from city311.catalog.calendar import due_at
 from city311.catalog.models import Department
-from city311.servicerequests import attachments, events
+from city311.servicerequests import attachments, events, stream
 from city311.servicerequests.errors import RequestError, Text
 from city311.servicerequests.models import (
     RequestEvent,
@@ -55,24 +51,9 @@ def _record(
         note=note,
         data=data or {},
     )
-    transaction.on_commit(partial(_announce, event.pk))
+    # One wake-up of the event stream per transaction, after commit (stream.py).
+    stream.wake_on_commit()
     return event
-
-
-@cache
-def _broker() -> Broker:
-    """One task-queue broker per process, instead of a new one for every event."""
-    return get_broker()
-
-
-def _announce(event_id: int) -> None:
-    """Queue the event for its readers (notifications...), named in CITY311_EVENT_HANDLERS.
-
-    After commit, so a reader never sees an event that was rolled back. A reader must be
-    idempotent: delivery is at least once, and readers also sweep for events they missed.
-    """
-    for handler in settings.CITY311_EVENT_HANDLERS:
-        async_task(handler, event_id, broker=_broker())
 
 
 def _locked(sr: ServiceRequest) -> ServiceRequest:

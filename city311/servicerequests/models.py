@@ -298,3 +298,44 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return f"Attachment {self.pk} of {self.request_id}"
+
+
+class ConsumerCursor(models.Model):
+    """How far one consumer of the event stream has read (city311.servicerequests.stream).
+
+    Ids are handed out before commit, so an event with a lower id can become visible after a
+    higher one. Every event up to `done_upto` was handled (or will never exist); above it, the
+    consumer's `ConsumedEvent` rows say which were. `done_upto` moves only up to `settled_upto`:
+    the newest id that was already visible one settle window ago, by when any transaction
+    holding a lower id has committed or rolled back.
+    """
+
+    name = models.CharField(max_length=40, primary_key=True)
+    done_upto = models.BigIntegerField(default=0)
+    settled_upto = models.BigIntegerField(default=0)
+    # The newest visible id at `seen_at`: it becomes settled one settle window later.
+    seen_upto = models.BigIntegerField(default=0)
+    seen_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    # The last failure of the consumer's handler, kept until it next succeeds.
+    failures = models.PositiveIntegerField(default=0)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.done_upto}"
+
+
+class ConsumedEvent(models.Model):
+    """An event above its consumer's `done_upto` that the consumer handled; pruned as it moves."""
+
+    consumer = models.CharField(max_length=40)
+    event = models.ForeignKey(RequestEvent, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["consumer", "event"], name="consumed_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer} handled {self.event_id}"

@@ -1,0 +1,276 @@
+"""The event stream: every history event reaches every registered consumer.
+
+How an event travels:
+
+1. An action writes a `RequestEvent` (`servicerequests.actions._record`) in its transaction.
+2. The first event of a transaction asks for one wake-up after commit (`wake_on_commit`): one
+   `dispatch_events` task however many events the transaction wrote, and none if it rolls back.
+3. The task runs `dispatch()`: each registered consumer in turn reads the events after its own
+   cursor, in id order, and hands them to its handler in batches.
+4. The schedule (city311.ops.schedules) runs the same task every minute: a lost wake-up, a
+   crashed worker or a bulk load that wakes nobody delays an event, never loses it.
+
+Consumers register themselves, in their app's `AppConfig.ready()`, so servicerequests needs to
+know none of them:
+
+    stream.register(Consumer(name="notifications", handle=tasks.handle_events,
+                             kinds=PLANNED, start=FROM_NOW))
+
+A consumer gets every event of its kinds at least once, in id order — which is the order of
+each request's history, since actions lock the request's row while they write its events. A
+handler runs inside the transaction that moves its cursor: what it writes in the database
+commits with the cursor or not at all. It may still run twice for one event (a cursor that
+could not be moved, a failure after a partial batch), so it must be idempotent. Anything
+leaving the machine goes through an outbox (city311.lib.outbox), never straight from a handler.
+
+A handler that raises leaves its cursor where it was (the error is kept on the cursor row and
+logged without its text) and is tried again at the next wake-up; the other consumers go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+from django_q.brokers import Broker, get_broker
+from django_q.tasks import async_task
+
+from city311.servicerequests.models import ConsumedEvent, ConsumerCursor, RequestEvent
+
+log = logging.getLogger(__name__)
+
+# Where a consumer's cursor starts the first time it runs.
+# From now: only events recorded from then on (less the settle window, so the events whose
+# commit woke it are not skipped). A notification consumer must never tell residents about
+# last year's events.
+FROM_NOW = "from_now"
+# From the first event ever recorded: a report rollup rebuilds itself from history.
+REPLAY = "replay"
+
+WAKE_TASK = "city311.servicerequests.tasks.dispatch_events"
+# One consumer reads for at most this long per task, then leaves the rest to a new task.
+CONSUMER_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    # Called with a batch of events in id order; must be idempotent. Its return is ignored.
+    handle: Callable[[Sequence[RequestEvent]], object]
+    # The event kinds it reads (see servicerequests.events); None for every kind.
+    kinds: frozenset[str] | None = None
+    start: str = FROM_NOW
+    # Loaded with each event, so the handler does not query per event.
+    select_related: tuple[str, ...] = ("request",)
+    batch: int = 200
+
+    def __post_init__(self) -> None:
+        if self.start not in (FROM_NOW, REPLAY):
+            raise ImproperlyConfigured(f"Consumer {self.name}: start is FROM_NOW or REPLAY.")
+        if not 0 < len(self.name) <= 40:
+            raise ImproperlyConfigured(f"Consumer name {self.name!r}: 1 to 40 characters.")
+
+
+_consumers: dict[str, Consumer] = {}
+
+
+def register(consumer: Consumer) -> Consumer:
+    """Add a consumer to the stream; registering the same one again changes nothing."""
+    existing = _consumers.get(consumer.name)
+    if existing is not None and existing != consumer:
+        raise ImproperlyConfigured(f"Another event consumer is already named {consumer.name}.")
+    _consumers[consumer.name] = consumer
+    return consumer
+
+
+def unregister(name: str) -> None:
+    """Take a consumer off the stream (tests). Its cursor stays, for when it comes back."""
+    _consumers.pop(name, None)
+
+
+def consumers() -> list[Consumer]:
+    return list(_consumers.values())
+
+
+# Waking the stream
+
+
+def wake_on_commit() -> None:
+    """Ask for one dispatch after the current transaction commits; once per transaction.
+
+    Django keeps the callbacks of the open transaction in `run_on_commit`, and drops those of
+    a savepoint that rolls back, so looking there asks again after such a rollback. Outside a
+    transaction the event is committed already and the wake-up is queued at once.
+    """
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(entry[1] is _wake for entry in connection.run_on_commit):
+        return
+    # robust: the request is committed whatever happens here; if the broker cannot be reached,
+    # the error is logged and the scheduled dispatch delivers the events within a minute.
+    transaction.on_commit(_wake, robust=True)
+
+
+@cache
+def _broker() -> Broker:
+    """One task-queue broker per process, instead of a new one for every commit."""
+    return get_broker()
+
+
+def _wake() -> None:
+    async_task(WAKE_TASK, broker=_broker())
+
+
+# Dispatching
+
+
+def dispatch() -> dict[str, int]:
+    """Run every consumer from its cursor; the number of events each was given.
+
+    A consumer that raises is logged and left for the next dispatch; the others go on.
+    """
+    given: dict[str, int] = {}
+    more = False
+    for consumer in consumers():
+        try:
+            count, left = _run(consumer, deadline=time.monotonic() + CONSUMER_SECONDS)
+        except Exception as e:
+            _note_failure(consumer, e)
+            continue
+        given[consumer.name] = count
+        more = more or left
+    if more:
+        # A backlog (a replay, a long outage): the rest in a task behind the others queued.
+        async_task(WAKE_TASK, broker=_broker())
+    return given
+
+
+def _run(consumer: Consumer, *, deadline: float) -> tuple[int, bool]:
+    """Batches until the consumer has read everything or its time is up; (events, more left)."""
+    _ensure_started(consumer)
+    total = 0
+    while True:
+        with transaction.atomic():
+            cursor = _locked_cursor(consumer)
+            top = _top()
+            batch = _next_batch(consumer, cursor)
+            if batch:
+                consumer.handle(batch)
+            _advance(consumer, cursor, batch, top)
+        total += len(batch)
+        if len(batch) < consumer.batch:
+            return total, False
+        if time.monotonic() >= deadline:
+            return total, True
+
+
+def _settle() -> timedelta:
+    return timedelta(seconds=settings.CITY311_STREAM_SETTLE_SECONDS)
+
+
+def _top() -> int:
+    return RequestEvent.objects.aggregate(top=Max("pk"))["top"] or 0
+
+
+def _locked_cursor(consumer: Consumer) -> ConsumerCursor:
+    # Two workers may dispatch at once: the row lock makes the second wait for the first to
+    # commit and then read on from where it stopped, so a batch is not handled twice. (On
+    # SQLite, where select_for_update does nothing, IMMEDIATE transactions do the same.)
+    return ConsumerCursor.objects.select_for_update().get(name=consumer.name)
+
+
+def _ensure_started(consumer: Consumer) -> None:
+    """Its cursor, created on its first run; in a transaction of its own, so that a handler
+    failing on the first batch keeps the start (and the failure is noted on it)."""
+    if ConsumerCursor.objects.filter(name=consumer.name).exists():
+        return
+    try:
+        with transaction.atomic():
+            _start(consumer)
+    except IntegrityError:
+        pass  # another worker started it at the same moment
+
+
+def _start(consumer: Consumer) -> ConsumerCursor:
+    """The consumer's first run: its cursor, at the start it asked for."""
+    now = timezone.now()
+    top = _top()
+    if consumer.start == REPLAY:
+        return ConsumerCursor.objects.create(name=consumer.name, seen_upto=top, seen_at=now)
+    # The newest event recorded before the settle window: the ones after it are "now". (Not
+    # simply the newest id: the commit that woke this first run must not be skipped.)
+    before = (
+        RequestEvent.objects.filter(at__lt=now - _settle())
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    ) or 0
+    log.info("Event consumer %s starts after event %s", consumer.name, before)
+    return ConsumerCursor.objects.create(
+        name=consumer.name, done_upto=before, settled_upto=before, seen_upto=top, seen_at=now
+    )
+
+
+def _next_batch(consumer: Consumer, cursor: ConsumerCursor) -> list[RequestEvent]:
+    """The consumer's events after its cursor that it has not handled yet, oldest first."""
+    events = RequestEvent.objects.filter(pk__gt=cursor.done_upto)
+    if consumer.kinds is not None:
+        events = events.filter(kind__in=consumer.kinds)
+    handled = ConsumedEvent.objects.filter(
+        consumer=consumer.name, event_id__gt=cursor.done_upto
+    ).values("event_id")
+    return list(
+        events.exclude(pk__in=handled)
+        .select_related(*consumer.select_related)
+        .order_by("pk")[: consumer.batch]
+    )
+
+
+def _advance(
+    consumer: Consumer, cursor: ConsumerCursor, batch: list[RequestEvent], top: int
+) -> None:
+    """Move the cursor past what was handled, as far as ids have settled."""
+    now = timezone.now()
+    changed = ["done_upto"]
+    if now - cursor.seen_at >= _settle():
+        # `top` was visible before `now`: one settle window on, every lower id has committed
+        # or never will.
+        cursor.settled_upto = max(cursor.settled_upto, cursor.seen_upto)
+        cursor.seen_upto, cursor.seen_at = top, now
+        changed += ["settled_upto", "seen_upto", "seen_at"]
+    # Every visible event of ours up to `reach` is handled now: the whole batch, or, when it
+    # was not full, every one there is.
+    reach = batch[-1].pk if len(batch) == consumer.batch else cursor.settled_upto
+    done = max(cursor.done_upto, min(reach, cursor.settled_upto))
+    # Above `done`, an id may still turn up late: remember which ones this consumer handled.
+    ConsumedEvent.objects.bulk_create(
+        [ConsumedEvent(consumer=consumer.name, event=e) for e in batch if e.pk > done],
+        ignore_conflicts=True,
+    )
+    if done > cursor.done_upto:
+        ConsumedEvent.objects.filter(consumer=consumer.name, event_id__lte=done).delete()
+    if cursor.failures:
+        cursor.failures, cursor.failed_at, cursor.error = 0, None, ""
+        changed += ["failures", "failed_at", "error"]
+    if done != cursor.done_upto or len(changed) > 1:
+        cursor.done_upto = done
+        cursor.save(update_fields=changed)
+
+
+def _note_failure(consumer: Consumer, e: Exception) -> None:
+    # Without the exception's text, which might quote a resident's address.
+    frame = traceback.extract_tb(e.__traceback__)[-1]
+    where = f"{type(e).__name__} at {frame.filename}:{frame.lineno}"
+    log.error("Event consumer %s failed, to be retried: %s", consumer.name, where)
+    ConsumerCursor.objects.filter(name=consumer.name).update(
+        failures=F("failures") + 1, failed_at=timezone.now(), error=where
+    )

@@ -1,0 +1,330 @@
+"""The event stream (servicerequests/stream.py) and the outbox (lib/outbox.py).
+
+Consumers here record what they are given. The stream is run as the worker runs it, by calling
+the dispatch task; tests/test_notifications_worker.py runs it in real worker processes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.test import TestCase, TransactionTestCase, override_settings
+from django.utils import timezone
+from django_q.models import OrmQ
+
+from city311.lib import outbox
+from city311.notifications.models import Delivery, DeliveryStatus, Follower
+from city311.servicerequests import actions, stream
+from city311.servicerequests.models import (
+    ConsumedEvent,
+    ConsumerCursor,
+    RequestEvent,
+    ServiceRequest,
+)
+from city311.servicerequests.tasks import dispatch_events
+from city311.test import CityMixin
+
+
+class Recorder:
+    """A consumer's handler that keeps what it was given, and can fail the first few times."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.given: list[RequestEvent] = []
+        self.failures = failures
+
+    def __call__(self, events: Sequence[RequestEvent]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the rollup database is down")
+        self.given += events
+
+    @property
+    def ids(self) -> list[int]:
+        return [e.pk for e in self.given]
+
+
+class StreamTestCase(CityMixin, TransactionTestCase):
+    """Transactions commit for real here, so wake-ups run after commit as in production."""
+
+    def setUp(self):
+        self.make_city()
+
+    def consumer(self, name: str, *, start: str = stream.REPLAY, failures: int = 0) -> Recorder:
+        recorder = Recorder(failures)
+        stream.register(stream.Consumer(name=name, handle=recorder, start=start))
+        self.addCleanup(stream.unregister, name)
+        return recorder
+
+    def rosa_reports_and_dana_works(self) -> ServiceRequest:
+        sr = self.report()
+        actions.start_request(sr, by=self.dana, note="Crew on site")
+        actions.add_note(sr, text="Asphalt arrives Tuesday", public=True, by=self.dana)
+        actions.close_request(sr, resolution="completed", note="Filled", by=self.dana)
+        return sr
+
+    def queued_wake_ups(self) -> int:
+        return sum(1 for task in OrmQ.objects.all() if task.func() == stream.WAKE_TASK)
+
+
+class DeliveryTests(StreamTestCase):
+    def test_two_consumers_each_see_every_event_once_in_order_per_request(self):
+        rollup, webhooks = self.consumer("rollup"), self.consumer("webhooks")
+        first = self.rosa_reports_and_dana_works()
+        dispatch_events()
+        second = self.rosa_reports_and_dana_works()
+        actions.reopen_request(first, reason="Still a hole", by=self.dana)
+        dispatch_events()
+        dispatch_events()  # nothing new: nobody is given anything twice
+        every = list(RequestEvent.objects.order_by("pk").values_list("pk", flat=True))
+        self.assertGreater(len(every), 8)
+        for recorder in (rollup, webhooks):
+            self.assertEqual(sorted(recorder.ids), every)
+            self.assertEqual(max(Counter(recorder.ids).values()), 1)
+            for sr in (first, second):
+                history = [e.pk for e in recorder.given if e.request_id == sr.pk]
+                self.assertEqual(history, sorted(history))
+
+    def test_a_consumer_reads_only_the_kinds_it_names(self):
+        closures = Recorder()
+        stream.register(
+            stream.Consumer(name="closures", handle=closures, kinds=frozenset({"request.closed"}))
+        )
+        self.addCleanup(stream.unregister, "closures")
+        sr = self.rosa_reports_and_dana_works()
+        dispatch_events()
+        self.assertEqual(
+            [(e.request_id, e.kind) for e in closures.given], [(sr.pk, "request.closed")]
+        )
+
+    def test_a_consumer_added_later_from_now_hears_nothing_of_last_years_events(self):
+        old = self.rosa_reports_and_dana_works()
+        RequestEvent.objects.update(at=timezone.now() - timedelta(days=365))
+        reminders = self.consumer("reminders", start=stream.FROM_NOW)
+        dispatch_events()
+        self.assertEqual(reminders.given, [])
+        actions.reopen_request(old, reason="Still a hole", by=self.dana)
+        dispatch_events()
+        self.assertEqual([e.kind for e in reminders.given], ["request.reopened"])
+
+    def test_a_consumer_added_later_from_now_still_hears_the_commit_that_woke_it(self):
+        sr = self.report()
+        escalations = self.consumer("escalations", start=stream.FROM_NOW)
+        dispatch_events()
+        self.assertEqual(
+            [e.kind for e in escalations.given], ["request.submitted", "request.routed"]
+        )
+        self.assertEqual({e.request_id for e in escalations.given}, {sr.pk})
+
+    def test_a_consumer_added_later_to_replay_reads_the_whole_history(self):
+        self.rosa_reports_and_dana_works()
+        RequestEvent.objects.update(at=timezone.now() - timedelta(days=365))
+        dispatch_events()  # before it exists
+        rollup = self.consumer("rollup", start=stream.REPLAY)
+        dispatch_events()
+        self.assertEqual(
+            rollup.ids, list(RequestEvent.objects.order_by("pk").values_list("pk", flat=True))
+        )
+
+    def test_a_rolled_back_transaction_is_neither_woken_for_nor_delivered(self):
+        rollup = self.consumer("rollup")
+        sr = self.report()
+        dispatch_events()
+        before = self.queued_wake_ups()
+        with self.assertRaises(RuntimeError), transaction.atomic():
+            actions.add_note(sr, text="Never happened", public=True, by=self.dana)
+            raise RuntimeError("the crew app timed out")
+        self.assertEqual(self.queued_wake_ups(), before)
+        dispatch_events()
+        self.assertNotIn("request.note", [e.kind for e in rollup.given])
+
+    def test_an_event_whose_lower_id_becomes_visible_after_a_higher_one_is_still_delivered(self):
+        # Ids are handed out before commit: a transaction that took id n + 2 can commit after
+        # the one that took n + 5 was read. Written here with those ids, in that order.
+        rollup = self.consumer("rollup")
+        sr = self.report()
+        dispatch_events()
+        top = RequestEvent.objects.order_by("-pk").first().pk
+        RequestEvent.objects.create(pk=top + 5, request=sr, kind="request.note", note="later")
+        dispatch_events()
+        RequestEvent.objects.create(pk=top + 2, request=sr, kind="request.note", note="earlier")
+        dispatch_events()
+        dispatch_events()
+        self.assertEqual(rollup.ids[-2:], [top + 5, top + 2])
+        self.assertEqual(max(Counter(rollup.ids).values()), 1)
+
+    @override_settings(CITY311_STREAM_SETTLE_SECONDS=0)
+    def test_once_ids_have_settled_the_cursor_moves_past_them_and_forgets_them(self):
+        rollup = self.consumer("rollup")
+        self.rosa_reports_and_dana_works()
+        for _ in range(3):
+            dispatch_events()
+        cursor = ConsumerCursor.objects.get(name="rollup")
+        self.assertEqual(cursor.done_upto, RequestEvent.objects.order_by("-pk").first().pk)
+        self.assertFalse(ConsumedEvent.objects.filter(consumer="rollup").exists())
+        self.assertEqual(len(rollup.ids), RequestEvent.objects.count())
+
+    def test_a_failing_consumer_does_not_stop_the_others_and_is_tried_again(self):
+        with self.assertLogs("city311.servicerequests.stream", "ERROR") as logs:
+            flaky = self.consumer("a-flaky", failures=1)
+            steady = self.consumer("b-steady")
+            self.rosa_reports_and_dana_works()
+            dispatch_events()
+        self.assertEqual(flaky.given, [])
+        self.assertEqual(len(steady.given), RequestEvent.objects.count())
+        cursor = ConsumerCursor.objects.get(name="a-flaky")
+        self.assertEqual(cursor.failures, 1)
+        self.assertIn("RuntimeError", cursor.error)
+        self.assertNotIn("rollup database", " ".join(logs.output))  # the text may quote anyone
+        dispatch_events()
+        self.assertEqual(flaky.ids, steady.ids)
+        cursor.refresh_from_db()
+        self.assertEqual((cursor.failures, cursor.error), (0, ""))
+
+
+class WakeUpTests(StreamTestCase):
+    def test_a_transaction_writing_five_events_queues_one_wake_up(self):
+        sr = self.report()
+        before = self.queued_wake_ups()
+        with transaction.atomic():
+            for n in range(5):
+                actions.add_note(sr, text=f"Update {n}", public=True, by=self.dana)
+        self.assertEqual(self.queued_wake_ups(), before + 1)
+
+    def test_each_commit_queues_its_own_wake_up(self):
+        sr = self.report()
+        before = self.queued_wake_ups()
+        actions.add_note(sr, text="One", public=True, by=self.dana)
+        actions.add_note(sr, text="Two", public=True, by=self.dana)
+        self.assertEqual(self.queued_wake_ups(), before + 2)
+
+    def test_an_event_after_a_rolled_back_savepoint_still_wakes_the_stream(self):
+        sr = self.report()
+        before = self.queued_wake_ups()
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    actions.add_note(sr, text="Undone", public=True, by=self.dana)
+                    raise RuntimeError
+            except RuntimeError:
+                pass
+            actions.add_note(sr, text="Kept", public=True, by=self.dana)
+        self.assertEqual(self.queued_wake_ups(), before + 1)
+
+
+class OutboxTestCase(CityMixin):
+    def setUp(self):
+        self.make_city()
+        self.sr = self.report(phone="")
+
+    def waiting(self, count: int) -> list[Delivery]:
+        rows = []
+        for n in range(count):
+            follower = Follower.objects.create(
+                request=self.sr, email=f"resident{n}@example.org", confirmed_at=timezone.now()
+            )
+            rows.append(
+                Delivery(follower=follower, request=self.sr, kind="follow.confirm", channel="email")
+            )
+        return Delivery.objects.bulk_create(rows)
+
+    def policy(self, **changes: int) -> outbox.Policy:
+        rules = dict(max_attempts=4, retry_seconds=60, retry_max_seconds=150, lease_seconds=300)
+        return outbox.Policy(**{**rules, **changes})
+
+
+class OutboxTests(OutboxTestCase, TestCase):
+    def test_a_claim_takes_due_rows_oldest_first_and_counts_an_attempt(self):
+        rows = self.waiting(3)
+        Delivery.objects.filter(pk=rows[2].pk).update(due_at=timezone.now() - timedelta(hours=1))
+        Delivery.objects.filter(pk=rows[1].pk).update(due_at=timezone.now() + timedelta(hours=1))
+        claimed = outbox.claim(Delivery.objects.all(), 10)
+        self.assertEqual([d.pk for d in claimed], [rows[2].pk, rows[0].pk])
+        self.assertEqual({(d.status, d.attempts) for d in claimed}, {(DeliveryStatus.SENDING, 1)})
+        self.assertEqual(len({d.claim for d in claimed}), 1)
+        self.assertEqual(outbox.claim(Delivery.objects.all(), 10), [])
+
+    def test_each_retry_waits_twice_as_long_up_to_the_cap(self):
+        [row] = self.waiting(1)
+        waits = []
+        for _ in range(3):
+            Delivery.objects.filter(pk=row.pk).update(due_at=timezone.now())
+            [claimed] = outbox.claim(Delivery.objects.all(), 1)
+            start = timezone.now()
+            self.assertTrue(outbox.retry_later(claimed, "451 try again", self.policy()))
+            due = Delivery.objects.get(pk=row.pk).due_at
+            waits.append(round((due - start).total_seconds()))
+        self.assertEqual(waits, [60, 120, 150])
+        row.refresh_from_db()
+        self.assertEqual((row.status, row.attempts, row.error), ("pending", 3, "451 try again"))
+
+    def test_after_the_last_attempt_it_goes_to_the_dead_letter_with_the_error(self):
+        [row] = self.waiting(1)
+        for attempt in (1, 2):
+            Delivery.objects.filter(pk=row.pk).update(due_at=timezone.now())
+            [claimed] = outbox.claim(Delivery.objects.all(), 1)
+            tried_again = outbox.retry_later(
+                claimed, f"refused {attempt}", self.policy(max_attempts=2)
+            )
+        self.assertFalse(tried_again)
+        row.refresh_from_db()
+        self.assertEqual(
+            (row.status, row.attempts, row.error), (DeliveryStatus.FAILED, 2, "refused 2")
+        )
+        Delivery.objects.filter(pk=row.pk).update(due_at=timezone.now())
+        self.assertEqual(outbox.claim(Delivery.objects.all(), 1), [])
+
+    def test_a_stale_claim_is_released_after_the_lease_and_the_late_worker_cannot_mark_it(self):
+        [row] = self.waiting(1)
+        [dead] = outbox.claim(Delivery.objects.all(), 1)
+        self.assertEqual(outbox.release_stale(Delivery.objects.all(), self.policy()), 0)
+        Delivery.objects.filter(pk=row.pk).update(
+            claimed_at=timezone.now() - timedelta(seconds=301)
+        )
+        self.assertEqual(outbox.release_stale(Delivery.objects.all(), self.policy()), 1)
+        [alive] = outbox.claim(Delivery.objects.all(), 1)
+        self.assertFalse(outbox.mark_sent(dead, "sent by the worker that was thought dead"))
+        self.assertTrue(outbox.mark_sent(alive, "delivered to the SMTP server"))
+        row.refresh_from_db()
+        self.assertEqual(
+            (row.status, row.attempts, row.detail), ("sent", 2, "delivered to the SMTP server")
+        )
+
+    def test_a_row_put_back_untried_does_not_count_the_attempt(self):
+        [row] = self.waiting(1)
+        [claimed] = outbox.claim(Delivery.objects.all(), 1)
+        self.assertTrue(outbox.put_back(claimed))
+        row.refresh_from_db()
+        self.assertEqual((row.status, row.attempts), ("pending", 0))
+
+
+class OutboxRaceTests(OutboxTestCase, TransactionTestCase):
+    def test_two_claimers_racing_get_each_row_once(self):
+        self.waiting(60)
+        start = threading.Barrier(2)
+        got: list[list[int]] = [[], []]
+
+        def claimer(n: int) -> None:
+            try:
+                start.wait()
+                while batch := outbox.claim(Delivery.objects.all(), 3):
+                    got[n] += [d.pk for d in batch]
+                    for delivery in batch:
+                        outbox.mark_sent(delivery, f"claimer {n}")
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=claimer, args=(n,)) for n in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        everyone = got[0] + got[1]
+        self.assertEqual(len(everyone), 60)
+        self.assertEqual(len(set(everyone)), 60)
+        self.assertEqual(
+            set(Delivery.objects.values_list("status", "attempts")), {(DeliveryStatus.SENT, 1)}
+        )
