@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -84,14 +85,21 @@ class Area:
 
 
 class AreaIndex:
-    """Every boundary in an STRtree of prepared polygons: point lookups in microseconds."""
+    """Every boundary in an STRtree of prepared polygons: point lookups in microseconds.
+
+    GEOS prepared geometries build their point locators lazily, and two threads doing so at
+    once corrupt memory (a gunicorn worker's threads crashed it on their first lookups). So
+    the index shares only plain geometries, which are read-only, and each thread prepares its
+    own copies and tree on its first lookup (a few milliseconds, once per thread per version).
+    """
 
     def __init__(self, areas: list[Area], geometries: list[Any]) -> None:
         self.areas = areas
-        self.geometries = np.array(geometries, dtype=object)
-        shapely.prepare(self.geometries)
-        self.tree = shapely.STRtree(self.geometries)
+        self.wkb = shapely.to_wkb(np.array(geometries, dtype=object))
         self.has_city_limits = any(a.kind == BoundaryKind.CITY_LIMITS for a in areas)
+        self._local = threading.local()
+        # The building thread's own copies, made now so a broken geometry fails the build.
+        self._prepared()
 
     @classmethod
     def load(cls) -> AreaIndex:
@@ -101,12 +109,22 @@ class AreaIndex:
             geometries.append(shape(b.geometry))
         return cls(areas, geometries)
 
+    def _prepared(self) -> tuple[Any, Any]:
+        """This thread's prepared polygons and tree."""
+        mine = getattr(self._local, "prepared", None)
+        if mine is None:
+            geometries = shapely.from_wkb(self.wkb)
+            shapely.prepare(geometries)
+            mine = self._local.prepared = (geometries, shapely.STRtree(geometries))
+        return mine
+
     def at(self, lat: float, long: float) -> list[Area]:
         # The tree narrows to the areas whose boxes hold the point; the prepared polygons then
         # answer in one vectorised call (a border counts as inside).
-        hits = self.tree.query(shapely.Point(long, lat))
+        geometries, tree = self._prepared()
+        hits = tree.query(shapely.Point(long, lat))
         if len(hits):
-            hits = hits[shapely.intersects_xy(self.geometries[hits], long, lat)]
+            hits = hits[shapely.intersects_xy(geometries[hits], long, lat)]
         return [self.areas[i] for i in sorted(hits)]
 
 
