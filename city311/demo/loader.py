@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import Group, User
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from city311.accounts import roles
 from city311.accounts.models import Membership
+from city311.catalog import cache
 from city311.catalog.actions import other_languages, set_translations
 from city311.catalog.models import (
     AttributeValue,
@@ -26,6 +29,7 @@ from city311.catalog.models import (
     ServiceAttribute,
     ServiceType,
     Translated,
+    Translation,
     Urgency,
 )
 from city311.demo import nyc
@@ -71,6 +75,7 @@ def load_catalog(path: Path = CATALOG) -> tuple[int, int]:
     """
     data = json.loads(path.read_text())
     departments = {}
+    translations: list[Translation] = []
     for d in data["departments"]:
         departments[d["slug"]], _ = Department.objects.update_or_create(
             slug=d["slug"],
@@ -97,6 +102,7 @@ def load_catalog(path: Path = CATALOG) -> tuple[int, int]:
             },
         )
         _translate(service_type, t)
+        # Their translations go with them (a generic relation cascades).
         service_type.attributes.all().delete()
         for position, a in enumerate(t.get("attributes", []), start=1):
             attribute = ServiceAttribute.objects.create(
@@ -108,19 +114,37 @@ def load_catalog(path: Path = CATALOG) -> tuple[int, int]:
                 required=a.get("required", False),
                 order=position,
             )
-            _translate(attribute, a)
-            for i, v in enumerate(a.get("values", []), start=1):
-                value = AttributeValue.objects.create(
-                    attribute=attribute, key=v["key"], name=v["name"], order=i
-                )
-                _translate(value, v)
+            translations += _new_translations(attribute, a)
+            values = AttributeValue.objects.bulk_create(
+                AttributeValue(attribute=attribute, key=v["key"], name=v["name"], order=i)
+                for i, v in enumerate(a.get("values", []), start=1)
+            )
+            for value, v in zip(values, a.get("values", []), strict=True):
+                translations += _new_translations(value, v)
+    Translation.objects.bulk_create(translations)
+    cache.bump()  # bulk writes send no signal
     return len(data["departments"]), len(data["service_types"])
 
 
 def _translate(row: Translated, given: dict[str, Any]) -> None:
+    """Replace `row`'s text in each offered language with the catalog file's."""
     for language, _name in other_languages():
         texts = {f: str(given.get(f"{f}_{language}", "")) for f in row.translatable}
         set_translations(row, language, texts)
+
+
+def _new_translations(row: Model, given: dict[str, Any]) -> list[Translation]:
+    """The catalog file's text for a row just created, in each offered language."""
+    assert isinstance(row, Translated)
+    content_type = ContentType.objects.get_for_model(row)
+    return [
+        Translation(
+            content_type=content_type, object_id=row.pk, field=f, language=language, text=text
+        )
+        for language, _name in other_languages()
+        for f in row.translatable
+        if (text := str(given.get(f"{f}_{language}", "")).strip())
+    ]
 
 
 def load_calendar() -> None:
