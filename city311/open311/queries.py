@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, NotRequired, TypedDict
 
-from django.db.models import Prefetch, QuerySet
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
 from city311.servicerequests.models import Attachment, RequestEvent, ServiceRequest, Status
@@ -73,16 +77,72 @@ PUBLIC_FIELDS = (
 )
 
 
-def _public_shape(qs: QuerySet[ServiceRequest], *, extensions: bool) -> QuerySet[ServiceRequest]:
-    qs = qs.select_related("service_type", "department")
-    if not extensions:
-        return qs.only(*PUBLIC_FIELDS)
-    return qs.select_related("duplicate_of", "possible_duplicate_of").prefetch_related(
-        Prefetch("events", queryset=RequestEvent.objects.filter(public=True))
-    )
+class PublicRow(TypedDict):
+    """One request as the Open311 answer reads it: PUBLIC_FIELDS and the primary key."""
+
+    pk: int
+    tracking_number: str
+    status: str
+    status_notes: str
+    description: str
+    lat: float | None
+    long: float | None
+    address_string: str
+    address_id: str
+    zipcode: str
+    media_url: str
+    requested_at: datetime | None
+    updated_at: datetime | None
+    due_at: datetime | None
+    closed_at: datetime | None
+    service_type__service_code: str
+    service_type__service_name: str
+    service_type__referral: str
+    department__name: str | None
+    # False when the request has no uploaded photos (get_request knows; lists do not say).
+    has_media: NotRequired[bool]
+    # With extensions: the request itself, its public events prefetched.
+    request: NotRequired[ServiceRequest]
 
 
-def find_requests(filters: Filters, *, extensions: bool = False) -> list[ServiceRequest]:
+def _row(sr: ServiceRequest) -> PublicRow:
+    """A request read as a model (for extensions) in the shape of the plain rows."""
+    st, department = sr.service_type, sr.department
+    return {
+        "pk": sr.pk,
+        "tracking_number": sr.tracking_number,
+        "status": sr.status,
+        "status_notes": sr.status_notes,
+        "description": sr.description,
+        "lat": sr.lat,
+        "long": sr.long,
+        "address_string": sr.address_string,
+        "address_id": sr.address_id,
+        "zipcode": sr.zipcode,
+        "media_url": sr.media_url,
+        "requested_at": sr.requested_at,
+        "updated_at": sr.updated_at,
+        "due_at": sr.due_at,
+        "closed_at": sr.closed_at,
+        "service_type__service_code": st.service_code,
+        "service_type__service_name": st.service_name,
+        "service_type__referral": st.referral,
+        "department__name": department.name if department else None,
+        "request": sr,
+    }
+
+
+def _rows(qs: QuerySet[ServiceRequest], *, extensions: bool) -> list[PublicRow]:
+    if extensions:
+        extended = qs.select_related(
+            "service_type", "department", "duplicate_of", "possible_duplicate_of"
+        ).prefetch_related(Prefetch("events", queryset=RequestEvent.objects.filter(public=True)))
+        return [_row(sr) for sr in extended]
+    # Plain values, not models: a page of 1000 requests builds no model instances.
+    return list(qs.values("pk", *PUBLIC_FIELDS))  # type: ignore[arg-type]
+
+
+def find_requests(filters: Filters, *, extensions: bool = False) -> list[PublicRow]:
     qs: QuerySet[ServiceRequest] = ServiceRequest.objects.all()
     if filters.service_request_ids:
         # The ids override every other filter (the spec).
@@ -111,7 +171,7 @@ def find_requests(filters: Filters, *, extensions: bool = False) -> list[Service
             qs = _by_status(qs, filters.statuses)
     offset = (filters.page - 1) * filters.page_size
     qs = qs.order_by("-requested_at", "-id")[offset : offset + filters.page_size]
-    return list(_public_shape(qs, extensions=extensions))
+    return _rows(qs, extensions=extensions)
 
 
 def _by_status(qs: QuerySet[ServiceRequest], statuses: list[str]) -> QuerySet[ServiceRequest]:
@@ -123,21 +183,118 @@ def _by_status(qs: QuerySet[ServiceRequest], statuses: list[str]) -> QuerySet[Se
     return qs
 
 
-def media_ids(rows: list[ServiceRequest]) -> dict[int, list[int]]:
-    """The ids of each request's uploaded photos, oldest first, in one query."""
+def media_ids(rows: list[PublicRow]) -> dict[int, list[int]]:
+    """The ids of each request's uploaded photos, oldest first, in one query; none at all when
+    every row says it has no photos (as `get_request`'s rows do)."""
     found: dict[int, list[int]] = {}
-    pairs = Attachment.objects.filter(request_id__in=[sr.pk for sr in rows]).order_by("id")
+    wanted = [row["pk"] for row in rows if row.get("has_media", True)]
+    if not wanted:
+        return found
+    pairs = Attachment.objects.filter(request_id__in=wanted).order_by("id")
     for request_id, attachment_id in pairs.values_list("request_id", "id"):
         found.setdefault(request_id, []).append(attachment_id)
     return found
 
 
-def get_request(tracking_number: str, *, extensions: bool = False) -> ServiceRequest:
-    """By tracking number; NoSuchRequest (from normalise or the lookup) when there is none."""
+@dataclass(frozen=True)
+class _Compiled:
+    connection: Any
+    sql: str
+    params: tuple[Any, ...]
+    slot: int
+    names: list[str]
+    compiler: Any
+    converters: dict[int, Any]
+
+
+class CompiledLookup:
+    """A values() query compiled to SQL once per thread, then run with a new value each time.
+
+    For a one-row lookup, building Django's SQL costs several times what the database takes to
+    answer; this keeps the ORM as the one description of the query (tables, joins, converters)
+    and pays for it once per thread and connection. `build` makes the query from the value,
+    which must reach the SQL as exactly one parameter (checked when compiling).
+    """
+
+    _MARK = "\x00compiled-lookup\x00"
+
+    def __init__(self, build: Callable[[str], QuerySet[Any]], using: str = DEFAULT_DB_ALIAS):
+        self._build = build
+        self._using = using
+        self._local = threading.local()
+
+    def _compiled(self) -> _Compiled:
+        connection = connections[self._using]
+        compiled: _Compiled | None = getattr(self._local, "compiled", None)
+        if compiled is not None and compiled.connection is connection:
+            return compiled
+        query = self._build(self._MARK).query
+        compiler = query.get_compiler(using=self._using)
+        sql, params = compiler.as_sql()
+        slots = [i for i, p in enumerate(params) if p == self._MARK]
+        if len(slots) != 1:
+            raise ValueError(f"the looked-up value is {len(slots)} parameters of the query")
+        compiled = _Compiled(
+            connection=connection,
+            sql=sql,
+            params=tuple(params),
+            slot=slots[0],
+            names=[*query.extra_select, *query.values_select, *query.annotation_select],
+            compiler=compiler,
+            converters=compiler.get_converters([col for col, _, _ in compiler.select]),
+        )
+        self._local.compiled = compiled
+        return compiled
+
+    def rows(self, value: str) -> list[dict[str, Any]]:
+        c = self._compiled()
+        params = list(c.params)
+        params[c.slot] = value
+        with c.connection.cursor() as cursor:
+            cursor.execute(c.sql, params)
+            found: Any = cursor.fetchall()
+        if c.converters:
+            found = c.compiler.apply_converters(found, c.converters)
+        return [dict(zip(c.names, row, strict=True)) for row in found]
+
+
+def _by_number(number: str) -> QuerySet[Any]:
+    photos = Attachment.objects.filter(request_id=OuterRef("pk"))
+    return (
+        ServiceRequest.objects.filter(tracking_number=number)
+        .order_by()
+        .values("pk", *PUBLIC_FIELDS)
+        .annotate(has_media=Exists(photos))
+    )
+
+
+_lookup_by_number = CompiledLookup(_by_number)
+
+
+def get_request(tracking_number: str, *, extensions: bool = False) -> PublicRow:
+    """By tracking number, in one query; NoSuchRequest (worded by the domain) when there is none.
+
+    The plain row says whether the request has photos, so `media_ids` asks only when it does.
+    """
     from city311.servicerequests.queries import get_by_tracking_number
 
+    try:
+        number = normalise(tracking_number)
+    except InvalidTrackingNumber:
+        number = ""
+    if number and not extensions:
+        found = _lookup_by_number.rows(number)
+        if found:
+            row: PublicRow = found[0]  # type: ignore[assignment]
+            return row
+    elif number:
+        extended = _rows(ServiceRequest.objects.filter(tracking_number=number), extensions=True)
+        if extended:
+            return extended[0]
+    # Not there, or not a tracking number: the domain says which (it raises NoSuchRequest).
     sr = get_by_tracking_number(tracking_number)
-    return _public_shape(ServiceRequest.objects.filter(pk=sr.pk), extensions=extensions).get()
+    # Filed between the two reads.
+    return _rows(ServiceRequest.objects.filter(pk=sr.pk), extensions=extensions)[0]
 
 
 def find_updates(

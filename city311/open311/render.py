@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from city311.catalog.models import ServiceAttribute, ServiceType
+from city311.open311.queries import PublicRow
 from city311.servicerequests import events
 from city311.servicerequests.models import RequestEvent, ServiceRequest, Status
 
@@ -140,8 +141,8 @@ class Request(TypedDict):
     extended_attributes: NotRequired[ExtendedAttributes]
 
 
-def open311_status(sr: ServiceRequest) -> str:
-    return "closed" if sr.status == Status.CLOSED else "open"
+def open311_status(status: str) -> str:
+    return "closed" if status == Status.CLOSED else "open"
 
 
 def note(event: RequestEvent) -> Note:
@@ -153,47 +154,52 @@ def note(event: RequestEvent) -> Note:
     }
 
 
-def request(sr: ServiceRequest, *, media_urls: list[str], extensions: bool = False) -> Request:
-    """One request. `media_urls`: its uploaded photos' public addresses, oldest first."""
-    st = sr.service_type
-    media = ([sr.media_url] if sr.media_url else []) + media_urls
+def request(row: PublicRow, *, media_urls: list[str]) -> Request:
+    """One request. `media_urls`: its uploaded photos' public addresses, oldest first. A row
+    read with extensions (it holds the request) also gets the extended attributes."""
+    media = ([row["media_url"]] if row["media_url"] else []) + media_urls
     out: Request = {
-        "service_request_id": sr.tracking_number,
-        "status": open311_status(sr),
-        "status_notes": _or_none(sr.status_notes),
-        "service_name": st.service_name,
-        "service_code": st.service_code,
-        "description": _or_none(sr.description),
-        "agency_responsible": sr.department.name if sr.department else None,
-        "service_notice": _or_none(st.referral),
-        "requested_datetime": w3c(sr.requested_at),
-        "updated_datetime": w3c(sr.closed_at or sr.updated_at),
-        "expected_datetime": w3c(sr.due_at),
-        "address": sr.address_string,
-        "address_id": _or_none(sr.address_id),
-        "zipcode": _or_none(sr.zipcode),
-        "lat": sr.lat,
-        "long": sr.long,
+        "service_request_id": row["tracking_number"],
+        "status": open311_status(row["status"]),
+        "status_notes": row["status_notes"] or None,
+        "service_name": row["service_type__service_name"],
+        "service_code": row["service_type__service_code"],
+        "description": row["description"] or None,
+        "agency_responsible": row["department__name"],
+        "service_notice": row["service_type__referral"] or None,
+        "requested_datetime": w3c(row["requested_at"]),
+        "updated_datetime": w3c(row["closed_at"] or row["updated_at"]),
+        "expected_datetime": w3c(row["due_at"]),
+        "address": row["address_string"],
+        "address_id": row["address_id"] or None,
+        "zipcode": row["zipcode"] or None,
+        "lat": row["lat"],
+        "long": row["long"],
         "media_url": media[0] if media else None,
     }
-    if extensions:
-        parent = sr.duplicate_of
-        possible = sr.possible_duplicate_of
-        out["extended_attributes"] = {
-            "channel": sr.channel,
-            "application": _or_none(sr.application),
-            "department": sr.department.name if sr.department else None,
-            "areas": [
-                {"kind": kind, "code": area.get("code", ""), "name": area.get("name", "")}
-                for kind, area in sorted((sr.areas or {}).items())
-            ],
-            "duplicate": parent is not None,
-            "parent_service_request_id": parent.tracking_number if parent else None,
-            "possible_duplicate_of": possible.tracking_number if possible else None,
-            "media": media,
-            "notes": [note(e) for e in sr.events.all() if e.public],
-        }
+    sr = row.get("request")
+    if sr is not None:
+        out["extended_attributes"] = extended_attributes(sr, media)
     return out
+
+
+def extended_attributes(sr: ServiceRequest, media: list[str]) -> ExtendedAttributes:
+    parent = sr.duplicate_of
+    possible = sr.possible_duplicate_of
+    return {
+        "channel": sr.channel,
+        "application": _or_none(sr.application),
+        "department": sr.department.name if sr.department else None,
+        "areas": [
+            {"kind": kind, "code": area.get("code", ""), "name": area.get("name", "")}
+            for kind, area in sorted((sr.areas or {}).items())
+        ],
+        "duplicate": parent is not None,
+        "parent_service_request_id": parent.tracking_number if parent else None,
+        "possible_duplicate_of": possible.tracking_number if possible else None,
+        "media": media,
+        "notes": [note(e) for e in sr.events.all() if e.public],
+    }
 
 
 class Update(TypedDict):

@@ -25,6 +25,7 @@ from city311.open311.queries import (
     MAX_RESULTS,
     BadQuery,
     Filters,
+    PublicRow,
     find_requests,
     find_updates,
     media_ids,
@@ -33,7 +34,7 @@ from city311.open311.queries import get_request as get_public_request
 from city311.servicerequests import attachments
 from city311.servicerequests.errors import NoSuchRequest, SubmissionInvalid
 from city311.servicerequests.intake import submit_request
-from city311.servicerequests.models import Attachment, ServiceRequest
+from city311.servicerequests.models import Attachment
 
 logger = logging.getLogger(__name__)
 
@@ -173,21 +174,18 @@ def service_requests(request: HttpRequest, fmt: str, params: Params) -> HttpResp
         rows = find_requests(filters, extensions=params.flag("extensions"))
     except (BadParameter, BadQuery) as e:
         raise Problem(400, str(e)) from None
-    return _requests(request, fmt, rows, extensions=params.flag("extensions"))
+    return _requests(request, fmt, rows)
 
 
-def _requests(
-    request: HttpRequest, fmt: str, rows: list[ServiceRequest], *, extensions: bool
-) -> HttpResponse:
+def _requests(request: HttpRequest, fmt: str, rows: list[PublicRow]) -> HttpResponse:
     media = media_ids(rows)
     root = request.build_absolute_uri("/") if media else ""
     body = [
         shape.request(
-            sr,
-            media_urls=[f"{root}open311/v2/media/{pk}" for pk in media.get(sr.pk, [])],
-            extensions=extensions,
+            row,
+            media_urls=[f"{root}open311/v2/media/{pk}" for pk in media.get(row["pk"], [])],
         )
-        for sr in rows
+        for row in rows
     ]
     return respond(fmt, "service_requests", body)
 
@@ -250,10 +248,10 @@ def service_request(
 ) -> HttpResponse:
     extensions = params.flag("extensions")
     try:
-        sr = get_public_request(service_request_id, extensions=extensions)
+        row = get_public_request(service_request_id, extensions=extensions)
     except NoSuchRequest as e:
         raise Problem(404, e.message) from None
-    return _requests(request, fmt, [sr], extensions=extensions)
+    return _requests(request, fmt, [row])
 
 
 @endpoint("GET")
@@ -261,13 +259,13 @@ def token(request: HttpRequest, fmt: str, params: Params, token: str) -> HttpRes
     # Every service is realtime, so city311 issues no tokens. A client that polls anyway may use
     # the tracking number as the token: it resolves to itself.
     try:
-        sr = get_public_request(token)
+        row = get_public_request(token)
     except NoSuchRequest:
         raise Problem(
             404, f"There is no token {token[:40]!r}: city311 returns ids at once."
         ) from None
     return respond(
-        fmt, "service_requests", [{"service_request_id": sr.tracking_number, "token": token}]
+        fmt, "service_requests", [{"service_request_id": row["tracking_number"], "token": token}]
     )
 
 
