@@ -36,10 +36,15 @@ class Located:
     in_city: bool = True
 
     def areas_snapshot(self) -> dict[str, dict[str, str]]:
-        snapshot: dict[str, dict[str, str]] = {}
-        for area in self.areas:
-            snapshot.setdefault(area.kind, {"code": area.code, "name": area.name})
-        return snapshot
+        return areas_snapshot(self.areas)
+
+
+def areas_snapshot(areas: list[Area]) -> dict[str, dict[str, str]]:
+    """The areas a request was in, as kept on it: {kind: {"code": ..., "name": ...}}."""
+    snapshot: dict[str, dict[str, str]] = {}
+    for area in areas:
+        snapshot.setdefault(area.kind, {"code": area.code, "name": area.name})
+    return snapshot
 
 
 def _has_addresses() -> bool:

@@ -1,7 +1,12 @@
 """Bringing in historical requests from an earlier system, in bulk.
 
-Imported requests keep their original dates and outcome, get city311 tracking numbers, and
-carry history events marked as imported, so nothing downstream (notifications) treats them as new.
+Historical records are history, not new submissions: they are loaded set-wise, a batch at a
+time, rather than through `intake.submit_request` one by one. They share its rules all the
+same: the same checks of place and outcome (`validation.check_point`), the same areas snapshot,
+the same routing rules (`routing.Router`, read once) and the same due dates. Imported requests
+keep their original dates and outcome, get city311 tracking numbers, and carry history events
+marked as imported: the event stream's consumers catch up from them (a report rollup rebuilds),
+and notifications never treat them as news.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from django.db import IntegrityError, transaction
 from city311.catalog.calendar import Calendar
 from city311.catalog.models import ServiceType
 from city311.geo.boundaries import AreaIndex, area_index
+from city311.geo.locate import areas_snapshot
 from city311.servicerequests import events
 from city311.servicerequests.models import (
     Channel,
@@ -24,7 +30,9 @@ from city311.servicerequests.models import (
     ServiceRequest,
     Status,
 )
+from city311.servicerequests.routing import Router
 from city311.servicerequests.tracking import new_tracking_number
+from city311.servicerequests.validation import MAX_DESCRIPTION, Problems, check_point
 
 
 @dataclass
@@ -44,6 +52,19 @@ class HistoricalRecord:
     channel: str = Channel.IMPORT
 
 
+class ImportInvalid(ValueError):
+    """Records that cannot be imported, each named by its number in the input and its field."""
+
+    def __init__(self, source: str, problems: list[tuple[int, str, str]], imported: int) -> None:
+        self.problems, self.imported = problems, imported
+        shown = "; ".join(f"record {n}, {field}: {text}" for n, field, text in problems[:20])
+        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        super().__init__(
+            f"{source}: {len(problems)} problems: {shown}{more}. The {imported} records before "
+            f"record {imported + 1} were imported; fix these and import the rest."
+        )
+
+
 def _batches(items: Iterable[HistoricalRecord], size: int) -> Iterator[list[HistoricalRecord]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
@@ -57,16 +78,25 @@ def import_history(
     batch_size: int = 2000,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Create requests for `records`; returns how many. Unknown service codes are an error."""
+    """Create requests for `records`; returns how many.
+
+    Each batch is checked whole before it is written; a batch with problems raises ImportInvalid
+    naming every one (batches before it stay imported, so a corrected file can resume after).
+    """
     types = {t.service_code: t for t in ServiceType.objects.select_related("department")}
     calendar = Calendar()
     areas = area_index()
+    router = Router()
     total = 0
     for batch in _batches(records, batch_size):
-        unknown = {r.service_code for r in batch} - types.keys()
-        if unknown:
-            raise ValueError(f"Unknown service codes in {source}: {sorted(unknown)}")
-        rows = [_request(r, types[r.service_code], calendar, areas, source) for r in batch]
+        problems = [
+            (total + i + 1, field, message)
+            for i, r in enumerate(batch)
+            for field, message in _problems(r, types)
+        ]
+        if problems:
+            raise ImportInvalid(source, problems, total)
+        rows = [_request(r, types[r.service_code], calendar, areas, router, source) for r in batch]
         _insert_batch(rows, batch)
         total += len(rows)
         if progress:
@@ -74,33 +104,48 @@ def import_history(
     return total
 
 
+def _problems(r: HistoricalRecord, types: dict[str, ServiceType]) -> list[tuple[str, str]]:
+    problems = Problems()
+    if r.service_code not in types:
+        problems.add("service_code", f"unknown service code {r.service_code!r}", "unknown_service")
+    check_point(r.lat, r.long, problems)
+    if r.closed_at is not None:
+        if r.resolution not in Resolution.values:
+            problems.add("resolution", f"{r.resolution!r} is not one of {Resolution.values}")
+        if r.closed_at < r.requested_at:
+            problems.add("closed_at", "closed before it was requested")
+    if r.channel not in Channel.values:
+        problems.add("channel", f"{r.channel!r} is not one of {Channel.values}")
+    return [(field, str(p)) for field, found in problems.errors.items() for p in found]
+
+
 def _request(
     r: HistoricalRecord,
     service_type: ServiceType,
     calendar: Calendar,
     areas: AreaIndex,
+    router: Router,
     source: str,
 ) -> ServiceRequest:
     closed = r.closed_at is not None
-    snapshot: dict[str, dict[str, str]] = {}
-    if r.lat is not None and r.long is not None:
-        for area in areas.at(r.lat, r.long):
-            snapshot.setdefault(area.kind, {"code": area.code, "name": area.name})
+    found = areas.at(r.lat, r.long) if r.lat is not None and r.long is not None else []
+    # Routed by the city's rules as a new request would be, not only to the type's default.
+    department = router.route(service_type, {a.pk for a in found}).department
     return ServiceRequest(
         service_type=service_type,
         status=Status.CLOSED if closed else Status.OPEN,
         resolution=r.resolution if closed else "",
         status_notes=r.resolution_note if closed else "",
-        description=r.description[:4000],
+        description=r.description[:MAX_DESCRIPTION],
         lat=r.lat,
         long=r.long,
         address_string=r.address_string[:255],
-        areas=snapshot,
+        areas=areas_snapshot(found),
         zipcode=r.zipcode[:10],
         channel=r.channel,
         application=source[:120],
         external_id=r.external_id[:60],
-        department=service_type.department,
+        department=department,
         urgent=service_type.is_urgent,
         requested_at=r.requested_at,
         updated_at=r.closed_at or r.requested_at,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from city311.catalog.models import Department, ServiceType
 from city311.servicerequests.models import RoutingRule
@@ -37,17 +37,36 @@ class Route:
 def route(service_type: ServiceType, area_ids: set[int]) -> Route:
     """The most specific active rule for the type (or its group) and the areas of the point."""
     group_match = Q(group=service_type.group) if service_type.group else Q(pk__in=[])
-    rules = (
-        RoutingRule.objects.filter(active=True)
-        .filter(Q(service_type=service_type) | group_match)
-        .filter(Q(area__isnull=True) | Q(area_id__in=area_ids))
-        .select_related("department", "area")
-    )
-    ranked = sorted(
-        rules,
-        key=lambda r: (r.service_type_id is None, r.area_id is None, r.priority, r.pk),
-    )
-    if ranked:
-        best = ranked[0]
+    rules = RoutingRule.objects.filter(Q(service_type=service_type) | group_match)
+    return Router(rules).route(service_type, area_ids)
+
+
+class Router:
+    """Routing rules read once, for routing many requests (a bulk import) in memory.
+
+    `route()` above is this with only one type's rules, read per request.
+    """
+
+    def __init__(self, rules: QuerySet[RoutingRule] | None = None) -> None:
+        rules = RoutingRule.objects.all() if rules is None else rules
+        self.by_type: dict[int, list[RoutingRule]] = {}
+        self.by_group: dict[str, list[RoutingRule]] = {}
+        for rule in rules.filter(active=True).select_related("department", "area"):
+            if rule.service_type_id is not None:
+                self.by_type.setdefault(rule.service_type_id, []).append(rule)
+            else:
+                self.by_group.setdefault(rule.group, []).append(rule)
+
+    def route(self, service_type: ServiceType, area_ids: set[int]) -> Route:
+        candidates = self.by_type.get(service_type.pk, []) + (
+            self.by_group.get(service_type.group, []) if service_type.group else []
+        )
+        matching = [r for r in candidates if r.area_id is None or r.area_id in area_ids]
+        if not matching:
+            return Route(service_type.department, None)
+        # Most specific first: a type rule before a group rule, an area before anywhere.
+        best = min(
+            matching,
+            key=lambda r: (r.service_type_id is None, r.area_id is None, r.priority, r.pk),
+        )
         return Route(best.department, best, best.area.name if best.area else "")
-    return Route(service_type.department, None)

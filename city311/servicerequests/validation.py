@@ -146,12 +146,11 @@ def _number(value: Any) -> float | None:
     return number
 
 
-def _check_location(
-    sub: Submission, service_type: ServiceType | None, problems: Problems
-) -> Located | None:
+def check_point(lat_value: Any, long_value: Any, problems: Problems) -> tuple[Any, Any]:
+    """Latitude and longitude as numbers in range, both or neither; shared with the imports."""
     lat = long = None
     try:
-        lat = _number(sub.lat)
+        lat = _number(lat_value)
         if lat is not None and not -90 <= lat <= 90:
             problems.add("lat", _("Latitude must be between -90 and 90 degrees."), "range")
     except (TypeError, ValueError):
@@ -159,10 +158,10 @@ def _check_location(
             "lat",
             _("Latitude %(value)r is not a number, such as 40.7128."),
             "not_a_number",
-            value=str(sub.lat)[:40],
+            value=str(lat_value)[:40],
         )
     try:
-        long = _number(sub.long)
+        long = _number(long_value)
         if long is not None and not -180 <= long <= 180:
             problems.add("long", _("Longitude must be between -180 and 180 degrees."), "range")
     except (TypeError, ValueError):
@@ -170,13 +169,20 @@ def _check_location(
             "long",
             _("Longitude %(value)r is not a number, such as -74.0060."),
             "not_a_number",
-            value=str(sub.long)[:40],
+            value=str(long_value)[:40],
         )
     if (lat is None) != (long is None) and not problems.errors.get(
         "lat" if lat is None else "long"
     ):
         missing = "long" if long is None else "lat"
         problems.add(missing, _("Give both latitude and longitude, or neither."), "required")
+    return lat, long
+
+
+def _check_location(
+    sub: Submission, service_type: ServiceType | None, problems: Problems
+) -> Located | None:
+    lat, long = check_point(sub.lat, sub.long, problems)
     has_point = lat is not None and long is not None
     has_address = bool((sub.address_string or "").strip() or (sub.address_id or "").strip())
     if service_type and service_type.location_required and not (has_point or has_address):
