@@ -3,8 +3,9 @@
 How an event travels:
 
 1. An action writes a `RequestEvent` (`servicerequests.actions._record`) in its transaction.
-2. The first event of a transaction asks for one wake-up after commit (`wake_on_commit`): one
-   `dispatch_events` task however many events the transaction wrote, and none if it rolls back.
+2. The first event of a transaction asks for one wake-up (`wake_on_commit`): one
+   `dispatch_events` task however many events the transaction wrote, visible to workers once it
+   commits, and none if it rolls back.
 3. The task runs `dispatch()`: each registered consumer in turn reads the events after its own
    cursor, in id order, and hands them to its handler in batches.
 4. The schedule (city311.ops.schedules) runs the same task every minute: a lost wake-up, a
@@ -43,6 +44,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from django_q.brokers import Broker, get_broker
+from django_q.brokers.orm import ORM
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from city311.servicerequests.models import ConsumedEvent, ConsumerCursor, RequestEvent
@@ -106,16 +109,25 @@ def consumers() -> list[Consumer]:
 
 
 def wake_on_commit() -> None:
-    """Ask for one dispatch after the current transaction commits; once per transaction.
+    """Ask for one dispatch when the current transaction commits; once per transaction.
+
+    With the task queue in the database (no REDIS_URL), the task row is written inside the
+    transaction: it commits with the events and rolls back with them, at the cost of one
+    insert and no commit of its own. With Redis, the task is pushed after commit.
 
     Django keeps the callbacks of the open transaction in `run_on_commit`, and drops those of
-    a savepoint that rolls back, so looking there asks again after such a rollback. Outside a
-    transaction the event is committed already and the wake-up is queued at once.
+    a savepoint that rolls back (whose task row rolls back too), so looking there asks again
+    after such a rollback.
     """
     connection = transaction.get_connection()
-    if connection.in_atomic_block and any(entry[1] is _wake for entry in connection.run_on_commit):
-        return
-    # robust: the request is committed whatever happens here; if the broker cannot be reached,
+    if connection.in_atomic_block:
+        if any(entry[1] in (_wake, _woken) for entry in connection.run_on_commit):
+            return
+        if _queue_in_this_database(connection.alias):
+            _wake()
+            transaction.on_commit(_woken)
+            return
+    # robust: the events are committed whatever happens here; if the broker cannot be reached,
     # the error is logged and the scheduled dispatch delivers the events within a minute.
     transaction.on_commit(_wake, robust=True)
 
@@ -126,8 +138,16 @@ def _broker() -> Broker:
     return get_broker()
 
 
+def _queue_in_this_database(alias: str) -> bool:
+    return isinstance(_broker(), ORM) and alias == Conf.ORM
+
+
 def _wake() -> None:
     async_task(WAKE_TASK, broker=_broker())
+
+
+def _woken() -> None:
+    """Marks a transaction whose wake-up is already written in it."""
 
 
 # Dispatching
