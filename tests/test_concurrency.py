@@ -58,3 +58,42 @@ class ConcurrentChangeTests(CityMixin, TransactionTestCase):
         self.assertEqual(outcomes, ["ok", "ok"])
         sr = ServiceRequest.objects.get(pk=self.sr.pk)
         self.assertEqual((sr.status_notes, sr.assignee), ("Crew on Tuesday", self.dana))
+
+
+class ConcurrentFilingTests(CityMixin, TransactionTestCase):
+    """Rosa's phone sends the same report twice at once (a retry after a lost answer)."""
+
+    def setUp(self):
+        self.make_city()
+
+    def test_the_same_idempotency_key_sent_at_once_files_one_request(self):
+        from city311.servicerequests.intake import submit_request
+        from city311.servicerequests.validation import Submission
+
+        barrier = threading.Barrier(4)
+        numbers = []
+
+        def send():
+            try:
+                barrier.wait()
+                sub = Submission(
+                    service_code="pothole",
+                    channel="open311",
+                    application="FixMyStreet",
+                    lat=40.6782,
+                    long=-73.9442,
+                    answers={"size": "large"},
+                )
+                numbers.append(submit_request(sub, idempotency_key="phone-retry-7").tracking_number)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=send) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(len(numbers), 4)
+        self.assertEqual(len(set(numbers)), 1, numbers)
+        self.assertEqual(ServiceRequest.objects.count(), 1)
+        self.assertEqual(RequestEvent.objects.filter(kind="request.submitted").count(), 1)

@@ -24,13 +24,36 @@ def find_duplicates(
 
     Nearest first, then newest. Served by the partial index sr_unclosed_type_place.
     """
+    near = _near(service_type, lat, long, now=now, exclude_pk=exclude_pk)[:limit]
+    requests = ServiceRequest.objects.select_related("service_type").in_bulk(
+        [pk for pk, _, _ in near]
+    )
+    return [(requests[pk], d) for pk, d, _ in near if pk in requests]
+
+
+def nearest_duplicate_id(service_type: ServiceType, lat: float, long: float) -> int | None:
+    """The id of the nearest open request of this kind within its radius: one query."""
+    near = _near(service_type, lat, long)
+    return near[0][0] if near else None
+
+
+def _near(
+    service_type: ServiceType,
+    lat: float,
+    long: float,
+    *,
+    now: datetime | None = None,
+    exclude_pk: int | None = None,
+) -> list[tuple[int, float, datetime]]:
+    """(id, metres, requested_at) of the open requests in range: nearest first, then newest."""
     radius = service_type.duplicate_radius_m
     if radius <= 0:
         return []
     now = now or timezone.now()
-    type_ids = [service_type.pk, *service_type.related_types.values_list("pk", flat=True)]
+    # .all(), not values_list(): a type from the catalog cache has its related types at hand.
+    type_ids = [service_type.pk, *(t.pk for t in service_type.related_types.all())]
     dlat, dlong = degrees_around(lat, radius)
-    # Positions first (cheap rows), whole requests only for the few that are near enough.
+    # Positions only (cheap rows); whole requests are read only for the few offered.
     nearby = (
         ServiceRequest.objects.unclosed()
         .filter(
@@ -48,10 +71,6 @@ def find_duplicates(
         d = metres(lat, long, other_lat, other_long)
         if d <= radius:
             near.append((pk, d, requested_at))
-    # Nearest first; requests within a few metres of each other count as equally near.
+    # Requests within a few metres of each other count as equally near.
     near.sort(key=lambda row: (round(row[1] / 5), -row[2].timestamp()))
-    near = near[:limit]
-    requests = ServiceRequest.objects.select_related("service_type").in_bulk(
-        [pk for pk, _, _ in near]
-    )
-    return [(requests[pk], d) for pk, d, _ in near if pk in requests]
+    return near

@@ -26,7 +26,7 @@ from city311.catalog.models import ServiceType
 from city311.geo.locate import Located
 from city311.servicerequests import attachments, events
 from city311.servicerequests.actions import Actor, _record
-from city311.servicerequests.duplicates import find_duplicates
+from city311.servicerequests.duplicates import find_duplicates, nearest_duplicate_id
 from city311.servicerequests.errors import Problem, SubmissionInvalid
 from city311.servicerequests.models import Channel, Contact, ServiceRequest, Status
 from city311.servicerequests.routing import Route, route
@@ -126,20 +126,31 @@ def submit_request(
     if earlier is not None:
         return earlier
     key = _key(sub, idempotency_key)
-    found = previewed or preview(sub, photos=photos, duplicates=1)
+    found = previewed or preview(sub, photos=photos, duplicates=0)
     if not found.ok:
         raise SubmissionInvalid(found.checked.problems)
-    try:
-        with transaction.atomic():
-            sr = _insert(_build(sub, found, key))
-            _keep_contact(sr, sub, found.checked.phone)
-            for upload in photos:
-                # Older Open311 clients send photos Pillow cannot decode: kept as sent.
-                attachments.attach(sr, upload, strict=sub.channel != Channel.OPEN311)
-            _record_filing(sr, sub, found.route, by=by)
-    except _AlreadyFiled as e:
-        return e.request
-    return sr
+    for _ in range(_TRACKING_ATTEMPTS):
+        sr = _build(sub, found, key)
+        sr.tracking_number = new_tracking_number()
+        try:
+            # No savepoint around the insert: a collision of tracking numbers (rare) or of
+            # idempotency keys retries the whole transaction instead, one round trip less.
+            with transaction.atomic():
+                sr.save(force_insert=True)
+                _keep_contact(sr, sub, found.checked.phone)
+                for upload in photos:
+                    # Older Open311 clients send photos Pillow cannot decode: kept as sent.
+                    attachments.attach(sr, upload, strict=sub.channel != Channel.OPEN311)
+                _record_filing(sr, sub, found.route, by=by)
+            return sr
+        except IntegrityError:
+            # A unique key waited for the other filing to commit; it is visible now.
+            earlier = ServiceRequest.objects.filter(idempotency_key=key).first() if key else None
+            if earlier is not None:
+                return earlier
+            if not ServiceRequest.objects.filter(tracking_number=sr.tracking_number).exists():
+                raise
+    raise RuntimeError("Could not draw an unused tracking number; the number space is full.")
 
 
 def already_filed(sub: Submission, *, idempotency_key: str) -> ServiceRequest | None:
@@ -153,14 +164,6 @@ def _key(sub: Submission, idempotency_key: str) -> str:
         return ""
     scope = f"{sub.channel}\x1f{sub.application}\x1f{idempotency_key}"
     return hashlib.sha256(scope.encode()).hexdigest()
-
-
-class _AlreadyFiled(Exception):
-    """Another process filed this idempotency key first: roll ours back and return theirs."""
-
-    def __init__(self, request: ServiceRequest) -> None:
-        super().__init__(request.tracking_number)
-        self.request = request
 
 
 def _build(sub: Submission, found: Preview, key: str) -> ServiceRequest:
@@ -183,7 +186,7 @@ def _build(sub: Submission, found: Preview, key: str) -> ServiceRequest:
         location_match=located.match if located else "",
         location_confidence=located.confidence if located else None,
         areas=located.areas_snapshot() if located else {},
-        possible_duplicate_of=found.duplicates[0][0] if found.duplicates else None,
+        possible_duplicate_of_id=_possible_duplicate(found),
         zipcode=((sub.zipcode or "").strip() or (located.postcode if located else ""))[:10],
         media_url=sub.media_url or "",
         channel=sub.channel,
@@ -198,25 +201,14 @@ def _build(sub: Submission, found: Preview, key: str) -> ServiceRequest:
     )
 
 
-def _insert(sr: ServiceRequest) -> ServiceRequest:
-    """Save with a fresh tracking number, drawing again on the rare collision."""
-    for _ in range(_TRACKING_ATTEMPTS):
-        sr.tracking_number = new_tracking_number()
-        try:
-            # A savepoint: on PostgreSQL a failed insert would otherwise spoil the transaction.
-            with transaction.atomic():
-                sr.save(force_insert=True)
-            return sr
-        except IntegrityError:
-            if sr.idempotency_key:
-                # The unique key waited for the other filing to commit; it is visible now.
-                first = ServiceRequest.objects.filter(idempotency_key=sr.idempotency_key).first()
-                if first is not None:
-                    raise _AlreadyFiled(first) from None
-            if not ServiceRequest.objects.filter(tracking_number=sr.tracking_number).exists():
-                raise
-            sr.pk = None
-    raise RuntimeError("Could not draw an unused tracking number; the number space is full.")
+def _possible_duplicate(found: Preview) -> int | None:
+    """The nearest open request of the kind, flagged for staff to merge (its id only)."""
+    if found.duplicates:
+        return found.duplicates[0][0].pk
+    located, service_type = found.located, found.service_type
+    if located is None or located.lat is None or located.long is None or service_type is None:
+        return None
+    return nearest_duplicate_id(service_type, located.lat, located.long)
 
 
 def _keep_contact(sr: ServiceRequest, sub: Submission, phone: str) -> None:
