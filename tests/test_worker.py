@@ -3,7 +3,9 @@ import uuid
 
 import pytest
 from django.test import TransactionTestCase
+from django_q.models import Success
 
+from city311.notifications.models import Delivery
 from city311.servicerequests.models import RequestEvent, ServiceRequest
 from city311.test import CityMixin
 from tests.helpers import city311_env, run_city311, start_city311, stop, wait_for
@@ -12,6 +14,12 @@ REDIS_URL = os.environ.get("CITY311_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
 ENQUEUE = (
     "from django_q.tasks import async_task; "
     "async_task('city311.servicerequests.tasks.flag_overdue_requests')"
+)
+DISPATCH = "city311.servicerequests.tasks.dispatch_events"
+ADD_NOTE = (
+    "from city311.servicerequests.actions import add_note; "
+    "from city311.servicerequests.models import ServiceRequest; "
+    "add_note(ServiceRequest.objects.get(pk={pk}), text='Crew booked', public=True, by=None)"
 )
 
 
@@ -44,6 +52,30 @@ class WorkerTests(CityMixin, TransactionTestCase):
 
     def test_a_worker_runs_tasks_from_redis(self):
         self.check_worker_runs_the_overdue_sweep(REDIS_URL=REDIS_URL)
+
+    def test_a_commit_on_a_redis_queue_wakes_a_worker_that_runs_the_event_stream(self):
+        # Dana's note is written by another process whose queue is Redis: its wake-up is pushed
+        # after commit, and the worker's dispatch hands the note to notifications.
+        env = city311_env(
+            CITY311_QUEUE_NAME=f"test-{uuid.uuid4().hex[:8]}",
+            CITY311_WORKER_PROCESSES="1",
+            REDIS_URL=REDIS_URL,
+        )
+        worker = start_city311("worker", env=env)
+        try:
+            # The schedule's first dispatch runs as the worker starts; the next is a minute on,
+            # so a note planned sooner than that was woken for.
+            started = wait_for(lambda: Success.objects.filter(func=DISPATCH).exists(), timeout=60)
+            self.assertTrue(started, "the worker never ran its scheduled dispatch")
+            written = run_city311("shell", "-c", ADD_NOTE.format(pk=self.sr.pk), env=env)
+            self.assertEqual(written.returncode, 0, written.stderr)
+            planned = wait_for(
+                lambda: Delivery.objects.filter(request=self.sr, kind="request.note").exists(),
+                timeout=25,
+            )
+        finally:
+            output = stop(worker)
+        self.assertTrue(planned, f"the worker did not run the event stream:\n{output}")
 
 
 @pytest.mark.django_db
