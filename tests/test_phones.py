@@ -11,7 +11,7 @@ import pytest
 from django.test import override_settings
 
 from city311.lib import phones
-from city311.notifications.models import Delivery, Follower, Status
+from city311.notifications.models import Delivery, DeliveryStatus, Follower
 from city311.notifications.tasks import handle_event, send_due_deliveries
 from city311.servicerequests.models import Contact, RequestEvent, ServiceRequest
 from city311.test import BaseTestCase
@@ -72,7 +72,7 @@ class PortalTests(ReportTestCase):
         self.assertEqual(Contact.objects.get(request=sr).phone, "+12125550134")
         deliver()
         delivery = Delivery.objects.get(request=sr)
-        self.assertEqual((delivery.channel, delivery.status), ("sms", Status.SENT))
+        self.assertEqual((delivery.channel, delivery.status), ("sms", DeliveryStatus.SENT))
         self.assertEqual(delivery.follower.phone, "+12125550134")
 
     def test_a_number_without_its_area_code_gets_a_clear_error_on_the_contact_step(self):
