@@ -12,8 +12,9 @@ from django.test import override_settings
 
 from city311.lib import phones
 from city311.notifications.models import Delivery, DeliveryStatus, Follower
-from city311.notifications.tasks import handle_event, send_due_deliveries
-from city311.servicerequests.models import Contact, RequestEvent, ServiceRequest
+from city311.notifications.tasks import send_due_deliveries
+from city311.servicerequests.models import Contact, ServiceRequest
+from city311.servicerequests.tasks import dispatch_events
 from city311.test import BaseTestCase
 from tests import small_city
 from tests import test_open311_post as posts
@@ -29,9 +30,8 @@ MISSING_AREA_CODE = "Enter the whole number with its area code, such as 212-555-
 
 
 def deliver() -> None:
-    """What the worker does after each commit: handle every event, then send what is due."""
-    for pk in RequestEvent.objects.order_by("pk").values_list("pk", flat=True):
-        handle_event(pk)
+    """What the worker does after each commit: run the event stream, then send what is due."""
+    dispatch_events()
     send_due_deliveries()
 
 
