@@ -397,6 +397,7 @@ def main() -> None:
             else:
                 goal, ok = f"A p99 < {ceiling:g} ms", a99 < ceiling
             ok = ok and a_fail == 0 and b_fail == 0
+            busy = clients == args.few and not ok and b99 >= ceiling
             verdicts.append(ok)
             print(
                 f"{labels[pair]:<32}{clients:>8}"
@@ -404,6 +405,7 @@ def main() -> None:
                 f"{ratio:>7.2f}  {goal} {'PASS' if ok else 'FAIL'}"
                 + (f" (A: {a_fail} failed)" if a_fail else "")
                 + (f" (B: {b_fail} failed)" if b_fail else "")
+                + (" (the bare view's p99 is over it too: the machine is busy)" if busy else "")
             )
     if "post" in pairs:
         lost = len(ids) - found

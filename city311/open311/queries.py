@@ -306,5 +306,7 @@ def find_updates(
     return list(
         RequestEvent.objects.filter(public=True, at__range=(start, end))
         .select_related("request")
+        # What an update shows: not the request's answers, areas and other columns.
+        .only("kind", "at", "note", "request__tracking_number", "request__closed_at")
         .order_by("at", "id")[offset : offset + page_size]
     )
