@@ -12,6 +12,7 @@ import shapely
 from django.db import transaction
 from shapely.geometry import mapping, shape
 
+from city311.catalog import cache as catalog_cache
 from city311.geo.datasets import VersionedCache, bump_version
 from city311.geo.models import Boundary, BoundaryKind
 
@@ -66,6 +67,9 @@ def replace_boundaries(
         Boundary.objects.bulk_create([r for r in rows if r.pk is None], batch_size=100)
         Boundary.objects.filter(pk__in=[b.pk for b in existing.values()]).delete()
         bump_version("boundaries", source=source, rows=len(rows))
+        # Routing rules name areas, and each process routes by rules kept with its catalog
+        # snapshot (servicerequests.routing): a new set of areas retires those snapshots.
+        catalog_cache.bump()
     return len(rows)
 
 

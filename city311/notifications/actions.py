@@ -24,7 +24,6 @@ from city311.notifications.models import (
     Role,
     SurveyResponse,
 )
-from city311.servicerequests import events
 from city311.servicerequests.actions import reopen_request
 from city311.servicerequests.errors import RequestError
 from city311.servicerequests.models import (
@@ -34,21 +33,22 @@ from city311.servicerequests.models import (
     Resolution,
     ServiceRequest,
 )
+from city311.servicerequests.vocabulary import Event
 
 # The events residents hear about.
 TELLS_FOLLOWERS = {
-    events.SUBMITTED,
-    events.ROUTED,
-    events.TRANSFERRED,
-    events.STARTED,
-    events.NOTE,
-    events.CLOSED,
-    events.REOPENED,
-    events.PARENT_CLOSED,
+    Event.SUBMITTED,
+    Event.ROUTED,
+    Event.TRANSFERRED,
+    Event.STARTED,
+    Event.NOTE,
+    Event.CLOSED,
+    Event.REOPENED,
+    Event.PARENT_CLOSED,
 }
 # The parent's news that also reaches the followers of requests merged into it. Its closing
 # reaches them through the request.parent_closed event on their own request instead.
-PASSED_TO_MERGED = {events.ROUTED, events.TRANSFERRED, events.STARTED, events.NOTE, events.REOPENED}
+PASSED_TO_MERGED = {Event.ROUTED, Event.TRANSFERRED, Event.STARTED, Event.NOTE, Event.REOPENED}
 # Every kind the planner reads (department alerts included).
 PLANNED = TELLS_FOLLOWERS
 
@@ -278,7 +278,7 @@ def handle_inbound_sms(phone: str, body: str) -> str:
 
 def survey_request(event: RequestEvent) -> ServiceRequest:
     """The request a survey is about: the one that closed, or the parent a merged one followed."""
-    if event.kind == events.PARENT_CLOSED:
+    if event.kind == Event.PARENT_CLOSED:
         parent = ServiceRequest.objects.filter(tracking_number=event.data.get("parent")).first()
         if parent is not None:
             return parent
@@ -325,10 +325,10 @@ def tells_followers(event: RequestEvent) -> bool:
         return False
     if event.data.get("imported"):
         return False
-    if event.kind == events.NOTE and not event.public:
+    if event.kind == Event.NOTE and not event.public:
         return False
     # Routing at intake is told in the "received" message; only a later change of hands is news.
-    return not (event.kind == events.ROUTED and event.at == sr.requested_at)
+    return not (event.kind == Event.ROUTED and event.at == sr.requested_at)
 
 
 def _department_follower(sr: ServiceRequest) -> Follower | None:
@@ -347,10 +347,10 @@ def _department_follower(sr: ServiceRequest) -> Follower | None:
 
 def _department_kind(event: RequestEvent) -> str:
     sr = event.request
-    if event.kind in (events.SUBMITTED, events.TRANSFERRED) and sr.urgent:
+    if event.kind in (Event.SUBMITTED, Event.TRANSFERRED) and sr.urgent:
         return "department.urgent"
     # Reopened by nobody on the staff: a resident through the survey.
-    if event.kind == events.REOPENED and event.actor_id is None:
+    if event.kind == Event.REOPENED and event.actor_id is None:
         return "department.reopened"
     return ""
 
@@ -369,7 +369,7 @@ def plan_many(planned: Sequence[RequestEvent]) -> int:
     """
     planned = sorted(planned, key=lambda e: e.pk)
     for event in planned:
-        if event.kind == events.SUBMITTED and event.request.channel != Channel.IMPORT:
+        if event.kind == Event.SUBMITTED and event.request.channel != Channel.IMPORT:
             reporter_follows(event.request, event)
     telling = [event for event in planned if tells_followers(event)]
     candidates = _followers_of(telling)

@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 
 from city311.notifications import tokens
 from city311.notifications.models import Delivery, DeliveryChannel, Follower, MessageTemplate
-from city311.servicerequests import events
 from city311.servicerequests.models import RequestEvent, Resolution, ServiceRequest
+from city311.servicerequests.vocabulary import Event
 
 PARTS = ("subject", "text", "html", "sms")
 _FILES = {"subject": "subject.txt", "text": "body.txt", "html": "body.html", "sms": "sms.txt"}
@@ -62,9 +62,9 @@ def survey_offered(delivery: Delivery) -> bool:
     event = delivery.event
     if event is None or delivery.follower.role == "department":
         return False
-    if event.kind == events.PARENT_CLOSED:
+    if event.kind == Event.PARENT_CLOSED:
         return True
-    return event.kind == events.CLOSED and event.data.get("resolution") not in (
+    return event.kind == Event.CLOSED and event.data.get("resolution") not in (
         Resolution.DUPLICATE,
         Resolution.CANCELLED,
     )

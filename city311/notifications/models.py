@@ -12,6 +12,7 @@ from django.utils import timezone
 from city311.catalog.models import Department, ServiceType
 from city311.lib.outbox import OutboxItem, OutboxStatus, outbox_indexes
 from city311.servicerequests.models import RequestEvent, ServiceRequest
+from city311.servicerequests.vocabulary import Event
 
 
 class Role(models.TextChoices):
@@ -140,14 +141,17 @@ class Delivery(OutboxItem):
 
 
 class MessageKind(models.TextChoices):
-    SUBMITTED = "request.submitted", "Received"
-    ROUTED = "request.routed", "Routed"
-    TRANSFERRED = "request.transferred", "Transferred"
-    STARTED = "request.started", "In progress"
-    NOTE = "request.note", "Public note"
-    CLOSED = "request.closed", "Closed"
-    REOPENED = "request.reopened", "Reopened"
-    PARENT_CLOSED = "request.parent_closed", "Merged request closed"
+    """The messages an administrator can reword: one per kind of event people hear of, and a
+    few that are not events."""
+
+    SUBMITTED = Event.SUBMITTED, "Received"
+    ROUTED = Event.ROUTED, "Routed"
+    TRANSFERRED = Event.TRANSFERRED, "Transferred"
+    STARTED = Event.STARTED, "In progress"
+    NOTE = Event.NOTE, "Public note"
+    CLOSED = Event.CLOSED, "Closed"
+    REOPENED = Event.REOPENED, "Reopened"
+    PARENT_CLOSED = Event.PARENT_CLOSED, "Merged request closed"
     FOLLOW_CONFIRM = "follow.confirm", "Follow confirmation"
     DEPARTMENT_URGENT = "department.urgent", "Urgent request (to the department)"
     DEPARTMENT_REOPENED = "department.reopened", "Reopened by the resident (to the department)"

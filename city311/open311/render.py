@@ -14,8 +14,8 @@ from django.conf import settings
 
 from city311.catalog.models import ServiceAttribute, ServiceType
 from city311.open311.queries import PublicRow
-from city311.servicerequests import events
 from city311.servicerequests.models import RequestEvent, ServiceRequest, Status
+from city311.servicerequests.vocabulary import Event
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 
@@ -214,9 +214,9 @@ class Update(TypedDict):
 def update(event: RequestEvent) -> Update:
     """A public event as an entry of the service request updates feed."""
     sr = event.request
-    if event.kind == events.CLOSED:
+    if event.kind == Event.CLOSED:
         status = "closed"
-    elif event.kind == events.REOPENED:
+    elif event.kind == Event.REOPENED:
         status = "open"
     else:
         closed = sr.closed_at is not None and event.at >= sr.closed_at

@@ -24,7 +24,7 @@ from city311.portal.queries import (
     filters_from,
     map_points,
 )
-from city311.servicerequests.duplicates import find_duplicates
+from city311.servicerequests.intake import duplicate_offers
 
 MAX_QUERY = 200
 
@@ -128,7 +128,7 @@ def duplicates(request: HttpRequest) -> JsonResponse:
     point = _point(request)
     if isinstance(point, JsonResponse):
         return point
-    found = find_duplicates(service_type, *point, limit=5)
+    found = duplicate_offers(service_type, *point)
     return JsonResponse(
         {
             "service_code": code,

@@ -18,50 +18,21 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from shapely.geometry import mapping, shape
 
 from city311.catalog import cache as catalog_cache
 from city311.catalog.models import ServiceType
 from city311.geo.datasets import current_versions
 from city311.geo.models import Boundary, BoundaryKind
-from city311.servicerequests import events
+from city311.servicerequests import vocabulary
 from city311.servicerequests.models import (
     Attachment,
     RequestEvent,
-    Resolution,
     ServiceRequest,
     Status,
 )
-
-# What residents see for each public kind of event, in the page's language.
-EVENT_LABELS = {
-    events.SUBMITTED: gettext_lazy("Received"),
-    events.IMPORTED: gettext_lazy("Received"),
-    events.ROUTED: gettext_lazy("Sent to the team that handles it"),
-    events.TRANSFERRED: gettext_lazy("Passed to another team"),
-    events.STARTED: gettext_lazy("Work started"),
-    events.NOTE: gettext_lazy("Update from the city"),
-    events.CLOSED: gettext_lazy("Closed"),
-    events.REOPENED: gettext_lazy("Reopened"),
-    events.MERGED: gettext_lazy("Another report of the same problem joined this one"),
-    events.PARENT_CLOSED: gettext_lazy("The original request was closed"),
-}
-
-STATUS_WORDS: dict[str, Promise] = {
-    Status.NEW: gettext_lazy("Received: waiting to be sent to a team"),
-    Status.OPEN: gettext_lazy("Open: a city team has it"),
-    Status.IN_PROGRESS: gettext_lazy("In progress: work has started"),
-}
-RESOLUTION_WORDS: dict[str, Promise] = {
-    Resolution.COMPLETED: gettext_lazy("Closed: the work is done"),
-    Resolution.DUPLICATE: gettext_lazy("Closed: someone had already reported the same problem"),
-    Resolution.NO_ACTION: gettext_lazy("Closed: no action was needed"),
-    Resolution.REFERRED: gettext_lazy("Closed: passed to an agency outside the city"),
-    Resolution.CANCELLED: gettext_lazy("Closed: cancelled"),
-}
+from city311.servicerequests.vocabulary import PUBLIC_EVENT_LABELS, Event
 
 # The kind of area the recent-requests page filters by: the first of these the city has loaded.
 DISTRICT_KINDS = (
@@ -76,14 +47,7 @@ MAP_DAYS = 90
 
 
 def status_words(sr: ServiceRequest) -> str:
-    return words_for_status(sr.status, sr.resolution)
-
-
-def words_for_status(status: str, resolution: str) -> str:
-    if status == Status.CLOSED:
-        # Imported history can be closed with no resolution recorded.
-        return str(RESOLUTION_WORDS.get(resolution, _("Closed")))
-    return str(STATUS_WORDS.get(status, status))
+    return vocabulary.status_words(sr.status, sr.resolution)
 
 
 @dataclass
@@ -101,19 +65,19 @@ def _departments() -> dict[str, str]:
 def _note(event: RequestEvent, departments: dict[str, str]) -> str:
     """The event's public note in the page's language; city311's own wording is rebuilt."""
     data = event.data or {}
-    if event.kind == events.ROUTED:
+    if event.kind == Event.ROUTED:
         name = departments.get(data.get("department") or "", "")
         return _("Sent to %(department)s.") % {"department": name} if name else ""
-    if event.kind == events.TRANSFERRED:
+    if event.kind == Event.TRANSFERRED:
         name = departments.get(data.get("to") or "", "")
         return _("Now handled by %(department)s.") % {"department": name} if name else ""
-    if event.kind == events.MERGED:
+    if event.kind == Event.MERGED:
         return _("Request %(number)s was the same problem and now follows this one.") % {
             "number": data.get("duplicate", "")
         }
-    if event.kind in (events.SUBMITTED, events.IMPORTED):
+    if event.kind in (Event.SUBMITTED, Event.IMPORTED):
         return ""
-    if event.kind == events.REOPENED and event.actor_id is None:
+    if event.kind == Event.REOPENED and event.actor_id is None:
         # A resident's own words can hold their name or number: say what happened, not the words.
         return _("A resident said the problem is not fixed.")
     return event.note
@@ -125,12 +89,12 @@ def public_history(sr: ServiceRequest) -> list[PublicEvent]:
     city = _("City of %(city)s") % {"city": settings.CITY311_CITY_NAME}
     department = departments.get(sr.department.slug, "") if sr.department else ""
     shown = []
-    for event in sr.events.filter(public=True, kind__in=list(EVENT_LABELS)):
+    for event in sr.events.filter(public=True, kind__in=list(PUBLIC_EVENT_LABELS)):
         by_staff = event.actor_id is not None
         shown.append(
             PublicEvent(
                 at=event.at,
-                label=str(EVENT_LABELS[event.kind]),
+                label=str(PUBLIC_EVENT_LABELS[event.kind]),
                 note=_note(event, departments),
                 who=(department or city) if by_staff else "",
             )
@@ -312,16 +276,14 @@ def map_points(filters: Filters, bbox: Bbox | None) -> list[MapPoint]:
     missing = {pk for pk, t in types.items() if t is None}
     if missing:  # created since this request's snapshot was checked
         types |= ServiceType.objects.in_bulk(missing)
-    names = {
-        pk: (t.service_code, t.translated("service_name")) for pk, t in types.items() if t
-    }
+    names = {pk: (t.service_code, t.translated("service_name")) for pk, t in types.items() if t}
     return [
         MapPoint(
             tracking_number=number,
             service_code=names[type_id][0],
             service_name=names[type_id][1],
             closed=status == Status.CLOSED,
-            status_words=words_for_status(status, resolution),
+            status_words=vocabulary.status_words(status, resolution),
             requested_at=at,
             lat=lat,
             long=long,

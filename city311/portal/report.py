@@ -16,7 +16,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -51,12 +51,6 @@ STEP_LABELS = {
     "photos": gettext_lazy("Photos"),
     "contact": gettext_lazy("Contact"),
     "review": gettext_lazy("Review"),
-}
-STATUS_LABELS = {
-    "new": pgettext_lazy("request status", "New"),
-    "open": pgettext_lazy("request status", "Open"),
-    "in_progress": pgettext_lazy("request status", "In progress"),
-    "closed": pgettext_lazy("request status", "Closed"),
 }
 # Where submit_request's problems are put right.
 FIELD_STEPS = {
@@ -372,9 +366,7 @@ def nearby(request: HttpRequest, service_type: ServiceType, draft: Draft) -> Htt
                 "portal/report/following.html",
                 {"sr": sr, "section": "report", "service_type": service_type},
             )
-    rows = [
-        {"sr": sr, "status": STATUS_LABELS.get(sr.status, sr.get_status_display())} for sr in found
-    ]
+    rows = [{"sr": sr, "status": sr.get_status_display()} for sr in found]
     return _page(request, service_type, draft, "nearby", {"form": form, "rows": rows})
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from city311.catalog.calendar import due_at
 from city311.catalog.models import Department
-from city311.servicerequests import attachments, events, stream
+from city311.servicerequests import attachments, stream
 from city311.servicerequests.errors import RequestError, Text
 from city311.servicerequests.models import (
     RequestEvent,
@@ -26,6 +26,7 @@ from city311.servicerequests.models import (
     ServiceRequest,
     Status,
 )
+from city311.servicerequests.vocabulary import Event
 
 Actor = User | AnonymousUser | None
 
@@ -92,7 +93,7 @@ def start_request(sr: ServiceRequest, *, by: Actor, note: str = "") -> ServiceRe
     sr.status = Status.IN_PROGRESS
     sr.updated_at = timezone.now()
     sr.save(update_fields=["status", "updated_at"])
-    _record(sr, events.STARTED, by=by, public=True, note=note.strip())
+    _record(sr, Event.STARTED, by=by, public=True, note=note.strip())
     return sr
 
 
@@ -119,7 +120,7 @@ def assign_request(sr: ServiceRequest, *, to: Any, by: Actor) -> ServiceRequest:
     name = (to.get_full_name() or to.get_username()) if to else "nobody"
     _record(
         sr,
-        events.ASSIGNED,
+        Event.ASSIGNED,
         by=by,
         public=False,
         note=f"Assigned to {name}.",
@@ -153,7 +154,7 @@ def transfer_request(
     sr.save(update_fields=["department", "assignee", "status", "updated_at"])
     _record(
         sr,
-        events.TRANSFERRED,
+        Event.TRANSFERRED,
         by=by,
         public=True,
         note=f"Now handled by {department.name}.",
@@ -179,7 +180,7 @@ def add_note(sr: ServiceRequest, *, text: str, public: bool, by: Actor) -> Servi
         sr.status_notes = text
         fields.append("status_notes")
     sr.save(update_fields=fields)
-    _record(sr, events.NOTE, by=by, public=public, note=text)
+    _record(sr, Event.NOTE, by=by, public=public, note=text)
     return sr
 
 
@@ -242,13 +243,13 @@ def close_request(
         data["duplicate_of"] = duplicate_of.tracking_number
         _record(
             duplicate_of,
-            events.MERGED,
+            Event.MERGED,
             by=by,
             public=True,
             note=f"Request {sr.tracking_number} was the same problem and now follows this one.",
             data={"duplicate": sr.tracking_number},
         )
-    _record(sr, events.CLOSED, by=by, public=True, note=note, data=data)
+    _record(sr, Event.CLOSED, by=by, public=True, note=note, data=data)
     _tell_duplicates(sr, by=by)
     return sr
 
@@ -258,7 +259,7 @@ def _tell_duplicates(parent: ServiceRequest, *, by: Actor) -> None:
     for child in parent.duplicates.filter(status=Status.CLOSED, resolution=Resolution.DUPLICATE):
         _record(
             child,
-            events.PARENT_CLOSED,
+            Event.PARENT_CLOSED,
             by=by,
             public=True,
             note=parent.status_notes,
@@ -338,7 +339,7 @@ def reopen_request(sr: ServiceRequest, *, reason: str, by: Actor) -> ServiceRequ
             "updated_at",
         ]
     )
-    _record(sr, events.REOPENED, by=by, public=True, note=reason)
+    _record(sr, Event.REOPENED, by=by, public=True, note=reason)
     return sr
 
 
@@ -374,7 +375,7 @@ def note_overdue(sr: ServiceRequest) -> bool:
         if claimed:
             _record(
                 sr,
-                events.OVERDUE,
+                Event.OVERDUE,
                 by=None,
                 label="city311",
                 public=False,
@@ -385,4 +386,4 @@ def note_overdue(sr: ServiceRequest) -> bool:
 
 def note_contact_viewed(sr: ServiceRequest, *, by: Actor, reason: str) -> None:
     """Staff looked at the reporter's details: personal data is shown only with a reason."""
-    _record(sr, events.CONTACT_VIEWED, by=by, public=False, note=reason.strip())
+    _record(sr, Event.CONTACT_VIEWED, by=by, public=False, note=reason.strip())

@@ -1,6 +1,22 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class ServicerequestsConfig(AppConfig):
     name = "city311.servicerequests"
     verbose_name = "Service requests"
+
+    def ready(self) -> None:
+        from city311.catalog import cache
+        from city311.servicerequests.models import RoutingRule
+
+        # Cache invalidation, as the catalog's own rows do (catalog/apps.py): every process
+        # routes by a Router kept with its catalog snapshot, so a rule saved anywhere must
+        # retire every snapshot.
+        def changed(**kwargs: Any) -> None:
+            cache.bump()
+
+        post_save.connect(changed, sender=RoutingRule, weak=False, dispatch_uid="routing-save")
+        post_delete.connect(changed, sender=RoutingRule, weak=False, dispatch_uid="routing-delete")

@@ -8,8 +8,7 @@ import warnings
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.base import ContentFile, File
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from city311.servicerequests.errors import RequestError
@@ -42,7 +41,7 @@ def _sniff(head: bytes) -> tuple[str, str] | None:
     return None
 
 
-def check_upload(upload: UploadedFile) -> tuple[str, str]:
+def check_upload(upload: File) -> tuple[str, str]:
     """The upload's real content type and file extension; MediaInvalid when it cannot be kept."""
     limit = max_bytes()
     if (upload.size or 0) > limit:
@@ -99,7 +98,7 @@ def _encode(image: Image.Image, content_type: str) -> bytes:
     return out.getvalue()
 
 
-def clean_photo(upload: UploadedFile, *, strict: bool = True) -> CleanPhoto:
+def clean_photo(upload: File, *, strict: bool = True) -> CleanPhoto:
     """The upload's pixels without EXIF (GPS, device, time) or other metadata, turned upright.
 
     Checks the upload first (check_upload). A file whose header says photo but that Pillow
@@ -137,7 +136,7 @@ def _ratio(value: object) -> float:
     return float(value)  # type: ignore[arg-type]
 
 
-def photo_location(upload: UploadedFile) -> tuple[float, float] | None:
+def photo_location(upload: File) -> tuple[float, float] | None:
     """Where the photo was taken, from its EXIF GPS tags: (lat, long), or None."""
     upload.seek(0)
     try:
@@ -161,7 +160,7 @@ def photo_location(upload: UploadedFile) -> tuple[float, float] | None:
     return lat, long
 
 
-def attach(sr: ServiceRequest, upload: UploadedFile, *, strict: bool = False) -> Attachment:
+def attach(sr: ServiceRequest, upload: File, *, strict: bool = False) -> Attachment:
     """Store a checked upload with the request, its metadata stripped (clean_photo).
 
     Call inside the transaction that created the request.

@@ -22,7 +22,6 @@ from city311.catalog.calendar import Calendar
 from city311.catalog.models import ServiceType
 from city311.geo.boundaries import AreaIndex, area_index
 from city311.geo.locate import areas_snapshot
-from city311.servicerequests import events
 from city311.servicerequests.models import (
     Channel,
     RequestEvent,
@@ -33,6 +32,7 @@ from city311.servicerequests.models import (
 from city311.servicerequests.routing import Router
 from city311.servicerequests.tracking import new_tracking_number
 from city311.servicerequests.validation import MAX_DESCRIPTION, Problems, check_point
+from city311.servicerequests.vocabulary import Event
 
 
 @dataclass
@@ -188,7 +188,7 @@ def _events(created: list[ServiceRequest], records: list[HistoricalRecord]) -> l
         out.append(
             RequestEvent(
                 request=sr,
-                kind=events.IMPORTED,
+                kind=Event.IMPORTED,
                 at=r.requested_at,
                 actor_label=label,
                 public=True,
@@ -199,7 +199,7 @@ def _events(created: list[ServiceRequest], records: list[HistoricalRecord]) -> l
             out.append(
                 RequestEvent(
                     request=sr,
-                    kind=events.CLOSED,
+                    kind=Event.CLOSED,
                     at=r.closed_at,
                     actor_label=label,
                     public=True,

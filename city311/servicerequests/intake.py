@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import User
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.base import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from city311.catalog.calendar import due_at
 from city311.catalog.models import ServiceType
 from city311.geo.locate import Located
-from city311.servicerequests import attachments, events
+from city311.servicerequests import attachments
 from city311.servicerequests.actions import Actor, _record
 from city311.servicerequests.duplicates import find_duplicates, nearest_duplicate_id
 from city311.servicerequests.errors import Problem, SubmissionInvalid
@@ -32,6 +32,7 @@ from city311.servicerequests.models import Channel, Contact, ServiceRequest, Sta
 from city311.servicerequests.routing import Route, route
 from city311.servicerequests.tracking import new_tracking_number
 from city311.servicerequests.validation import Checked, Submission, check_submission
+from city311.servicerequests.vocabulary import Event
 
 _TRACKING_ATTEMPTS = 8
 # "Is it one of these?": how many open requests nearby a channel offers.
@@ -71,7 +72,7 @@ class Preview:
 def preview(
     sub: Submission,
     *,
-    photos: Sequence[UploadedFile] = (),
+    photos: Sequence[File] = (),
     duplicates: int = OFFERED_DUPLICATES,
     now: datetime | None = None,
 ) -> Preview:
@@ -99,7 +100,7 @@ def duplicate_offers(
     return find_duplicates(service_type, lat, long, limit=limit)
 
 
-def _check_photos(photos: Sequence[UploadedFile], problems: dict[str, list[Problem]]) -> None:
+def _check_photos(photos: Sequence[File], problems: dict[str, list[Problem]]) -> None:
     for upload in photos:
         try:
             attachments.check_upload(upload)
@@ -110,7 +111,7 @@ def _check_photos(photos: Sequence[UploadedFile], problems: dict[str, list[Probl
 def submit_request(
     sub: Submission,
     *,
-    photos: Sequence[UploadedFile] = (),
+    photos: Sequence[File] = (),
     idempotency_key: str = "",
     by: Actor = None,
     previewed: Preview | None = None,
@@ -224,7 +225,7 @@ def _keep_contact(sr: ServiceRequest, sub: Submission, phone: str) -> None:
 
 
 def _record_filing(sr: ServiceRequest, sub: Submission, routed: Route | None, *, by: Actor) -> None:
-    kind = events.IMPORTED if sub.channel == Channel.IMPORT else events.SUBMITTED
+    kind = Event.IMPORTED if sub.channel == Channel.IMPORT else Event.SUBMITTED
     _record(
         sr,
         kind,
@@ -237,7 +238,7 @@ def _record_filing(sr: ServiceRequest, sub: Submission, routed: Route | None, *,
     if sr.department is not None and routed is not None:
         _record(
             sr,
-            events.ROUTED,
+            Event.ROUTED,
             by=None,
             label="city311",
             public=True,

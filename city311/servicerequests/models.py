@@ -11,35 +11,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from city311.catalog.models import Department, ServiceType
-from city311.servicerequests import events
+from city311.servicerequests import vocabulary
+from city311.servicerequests.vocabulary import Channel, Resolution, Status
 
 if TYPE_CHECKING:
     from datetime import datetime
-
-
-class Status(models.TextChoices):
-    NEW = "new", "New"
-    OPEN = "open", "Open"
-    IN_PROGRESS = "in_progress", "In progress"
-    CLOSED = "closed", "Closed"
-
-
-class Resolution(models.TextChoices):
-    COMPLETED = "completed", "Completed"
-    DUPLICATE = "duplicate", "Duplicate of another request"
-    NO_ACTION = "no_action", "No action needed"
-    REFERRED = "referred", "Referred outside the city"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-class Channel(models.TextChoices):
-    PHONE = "phone", "Phone"
-    WEB = "web", "Web portal"
-    MOBILE_APP = "mobile_app", "Mobile app"
-    EMAIL = "email", "E-mail"
-    WALK_IN = "walk_in", "Walk-in"
-    OPEN311 = "open311", "Open311 application"
-    IMPORT = "import", "Imported record"
 
 
 class ServiceRequestQuerySet(models.QuerySet["ServiceRequest"]):
@@ -228,7 +204,7 @@ class RequestEvent(models.Model):
 
     @property
     def label(self) -> str:
-        return events.LABELS.get(self.kind, self.kind)
+        return vocabulary.event_label(self.kind)
 
     @property
     def who(self) -> str:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
-
+from city311.catalog import cache as catalog_cache
 from city311.catalog.models import Department, ServiceType
 from city311.servicerequests.models import RoutingRule
 
@@ -35,23 +34,26 @@ class Route:
 
 
 def route(service_type: ServiceType, area_ids: set[int]) -> Route:
-    """The most specific active rule for the type (or its group) and the areas of the point."""
-    group_match = Q(group=service_type.group) if service_type.group else Q(pk__in=[])
-    rules = RoutingRule.objects.filter(Q(service_type=service_type) | group_match)
-    return Router(rules).route(service_type, area_ids)
+    """The most specific active rule for the type (or its group) and the areas of the point.
+
+    The rules are read once per catalog snapshot (a rule saved anywhere retires every
+    process's snapshot: servicerequests/apps.py), not on every request.
+    """
+    return catalog_cache.catalog().derived("router", Router).route(service_type, area_ids)
 
 
 class Router:
-    """Routing rules read once, for routing many requests (a bulk import) in memory.
+    """Every active routing rule, read once, routing in memory (a process, a bulk import).
 
-    `route()` above is this with only one type's rules, read per request.
+    Shared by a process's threads: read-only once built.
     """
 
-    def __init__(self, rules: QuerySet[RoutingRule] | None = None) -> None:
-        rules = RoutingRule.objects.all() if rules is None else rules
+    def __init__(self) -> None:
         self.by_type: dict[int, list[RoutingRule]] = {}
         self.by_group: dict[str, list[RoutingRule]] = {}
-        for rule in rules.filter(active=True).select_related("department", "area"):
+        rules = RoutingRule.objects.filter(active=True).select_related("department", "area")
+        # The area's name only: its geometry is tens of kilobytes of GeoJSON.
+        for rule in rules.defer("area__geometry", "area__properties"):
             if rule.service_type_id is not None:
                 self.by_type.setdefault(rule.service_type_id, []).append(rule)
             else:

@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from city311.catalog import cache as catalog_cache
 from city311.catalog.models import Datatype, ServiceAttribute, ServiceType
 from city311.geo.locate import Located, LocationProblem, locate, outside_referral
 from city311.lib import phones
@@ -109,12 +110,8 @@ def _check_type(sub: Submission, problems: Problems) -> ServiceType | None:
     if not code:
         problems.add("service_code", _("Choose what kind of problem this is."), "required")
         return None
-    service_type = (
-        ServiceType.objects.select_related("department")
-        .prefetch_related("attributes__values")
-        .filter(service_code=code, active=True)
-        .first()
-    )
+    # From this process's catalog snapshot: the type, its questions and choices, no query.
+    service_type = catalog_cache.active_type(code)
     if service_type is None:
         problems.add(
             "service_code",

@@ -1,0 +1,121 @@
+"""The words of a request's life, in one place: its states, outcomes, channels, event kinds,
+and what each is called, for staff and for residents, in every language the city offers.
+
+Everything here is a translatable label (`gettext_lazy`): it is worded where it is shown, in
+the language of that page or message. Notifications, the portal, the work pages, Open311 and the
+reports read these; none keeps a list of its own.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class Status(models.TextChoices):
+    NEW = "new", pgettext_lazy("request status", "New")
+    OPEN = "open", pgettext_lazy("request status", "Open")
+    IN_PROGRESS = "in_progress", pgettext_lazy("request status", "In progress")
+    CLOSED = "closed", pgettext_lazy("request status", "Closed")
+
+
+class Resolution(models.TextChoices):
+    COMPLETED = "completed", _("Completed")
+    DUPLICATE = "duplicate", _("Duplicate of another request")
+    NO_ACTION = "no_action", _("No action needed")
+    REFERRED = "referred", _("Referred outside the city")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Channel(models.TextChoices):
+    """How a request reached the city; managers measure channels separately."""
+
+    PHONE = "phone", _("Phone")
+    WEB = "web", _("Web portal")
+    MOBILE_APP = "mobile_app", _("Mobile app")
+    EMAIL = "email", _("E-mail")
+    WALK_IN = "walk_in", _("Walk-in")
+    OPEN311 = "open311", _("Open311 application")
+    IMPORT = "import", _("Imported record")
+
+
+class Event:
+    """The kinds of history event (`RequestEvent.kind`), read by every consumer of the stream."""
+
+    SUBMITTED = "request.submitted"
+    ROUTED = "request.routed"
+    TRANSFERRED = "request.transferred"
+    ASSIGNED = "request.assigned"
+    STARTED = "request.started"
+    NOTE = "request.note"
+    CLOSED = "request.closed"
+    REOPENED = "request.reopened"
+    OVERDUE = "request.overdue"
+    CONTACT_VIEWED = "request.contact_viewed"
+    IMPORTED = "request.imported"
+    # On the parent, when another request is closed as its duplicate (merged into it).
+    MERGED = "request.merged"
+    # On each merged request when its parent closes, so the merged request's followers hear.
+    PARENT_CLOSED = "request.parent_closed"
+
+
+# What staff see for each kind of event in a request's history.
+EVENT_LABELS: dict[str, Promise] = {
+    Event.SUBMITTED: _("Received"),
+    Event.ROUTED: _("Routed"),
+    Event.TRANSFERRED: _("Transferred"),
+    Event.ASSIGNED: _("Assigned"),
+    Event.STARTED: _("Work started"),
+    Event.NOTE: _("Note"),
+    Event.CLOSED: pgettext_lazy("request status", "Closed"),
+    Event.REOPENED: _("Reopened"),
+    Event.OVERDUE: _("Past its due date"),
+    Event.CONTACT_VIEWED: _("Contact details viewed"),
+    Event.IMPORTED: _("Imported"),
+    Event.MERGED: _("Duplicate merged in"),
+    Event.PARENT_CLOSED: _("Original request closed"),
+}
+
+# What residents see for each public kind of event; kinds not here are not shown to them.
+PUBLIC_EVENT_LABELS: dict[str, Promise] = {
+    Event.SUBMITTED: _("Received"),
+    Event.IMPORTED: _("Received"),
+    Event.ROUTED: _("Sent to the team that handles it"),
+    Event.TRANSFERRED: _("Passed to another team"),
+    Event.STARTED: _("Work started"),
+    Event.NOTE: _("Update from the city"),
+    Event.CLOSED: pgettext_lazy("request status", "Closed"),
+    Event.REOPENED: _("Reopened"),
+    Event.MERGED: _("Another report of the same problem joined this one"),
+    Event.PARENT_CLOSED: _("The original request was closed"),
+}
+
+# Where a request stands, in a sentence a resident understands.
+STATUS_WORDS: dict[str, Promise] = {
+    Status.NEW: _("Received: waiting to be sent to a team"),
+    Status.OPEN: _("Open: a city team has it"),
+    Status.IN_PROGRESS: _("In progress: work has started"),
+}
+RESOLUTION_WORDS: dict[str, Promise] = {
+    Resolution.COMPLETED: _("Closed: the work is done"),
+    Resolution.DUPLICATE: _("Closed: someone had already reported the same problem"),
+    Resolution.NO_ACTION: _("Closed: no action was needed"),
+    Resolution.REFERRED: _("Closed: passed to an agency outside the city"),
+    Resolution.CANCELLED: _("Closed: cancelled"),
+}
+
+
+def event_label(kind: str) -> str:
+    """The staff label of an event kind, in the active language."""
+    label = EVENT_LABELS.get(kind)
+    return str(label) if label is not None else kind
+
+
+def status_words(status: str, resolution: str = "") -> str:
+    """Where a request stands, for residents, in the active language."""
+    if status == Status.CLOSED:
+        # Imported history can be closed with no resolution recorded.
+        return str(RESOLUTION_WORDS.get(resolution, Status.CLOSED.label))
+    return str(STATUS_WORDS.get(status, status))
