@@ -304,6 +304,8 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="city311-intake-"))
     os.environ.setdefault("CITY311_DATA_DIR", str(scratch / "data"))
     os.environ.setdefault("CITY311_LOG_LEVEL", "WARNING")
+    # No static files are served here; an empty folder keeps whitenoise from warning about it.
+    (Path(os.environ["CITY311_DATA_DIR"]) / "static").mkdir(parents=True, exist_ok=True)
     create_database(os.environ["DATABASE_URL"])
     setup_django()
     from django.db import connection
