@@ -107,3 +107,15 @@ class SnapshotTests(BaseTestCase):
         self.assertEqual(self.streets.translated("name", "en"), "Streets")
         set_translations(self.streets, "es", {"name": ""})
         self.assertEqual(self.streets.translated("name", "es"), "Streets")
+
+    def test_a_deleted_rows_translations_go_with_it(self):
+        small = self.pothole.attributes.get(code="size").values.get(key="small")
+        set_translations(small, "es", {"name": "Más pequeño que un plato"})
+        small.delete()
+        self.assertFalse(Translation.objects.exists())
+
+    def test_a_language_the_city_does_not_offer_cannot_be_stored(self):
+        with self.assertRaisesMessage(ValueError, "'fr' is not one of the city's other languages"):
+            set_translations(self.pothole, "fr", {"service_name": "Nid-de-poule"})
+        with self.assertRaisesMessage(ValueError, "ServiceType has no translatable keywords"):
+            set_translations(self.pothole, "es", {"keywords": "bache"})
