@@ -1,4 +1,6 @@
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from city311.ops.assets import install_assets
 
@@ -19,3 +21,13 @@ def _plain_static_files(settings):
     }
     # Each test loads its own geography: look at the database on every lookup.
     settings.CITY311_GEO_RECHECK_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_asked():
+    # A page served in Spanish leaves Spanish active in the thread (LocaleMiddleware does not
+    # reset it), and domain messages are worded in the active language: each test starts in
+    # the default language, as each request does.
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from city311.geo.boundaries import Area, area_index
 from city311.geo.datasets import current_versions
@@ -77,8 +78,11 @@ def locate(
                 return Located(None, None, address_string, "unverified")
             raise LocationProblem(
                 "address_string",
-                f"We could not find “{address_string[:100]}” in the city. Check the house "
-                "number and street, add the ZIP code, or mark the place on the map.",
+                _(
+                    "We could not find “%(address)s” in the city. Check the house number and "
+                    "street, add the ZIP code, or mark the place on the map."
+                )
+                % {"address": address_string[:100]},
             )
         best = candidates[0]
         located = Located(
@@ -101,7 +105,8 @@ def _by_address_id(address_id: str) -> Located:
     point = AddressPoint.objects.filter(source_id=address_id, version=version or 0).first()
     if point is None:
         raise LocationProblem(
-            "address_id", f"There is no address with id {address_id!r}; send lat/long instead."
+            "address_id",
+            _("There is no address with id %(id)r; send lat/long instead.") % {"id": address_id},
         )
     address = f"{point.number} {point.street}, {point.city} {point.postcode}".strip(" ,")
     return Located(point.lat, point.long, address, "address", 1.0, point.source_id, point.postcode)
