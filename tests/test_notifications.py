@@ -237,6 +237,17 @@ class EventMessageTests(NotificationTestCase):
         self.assertEqual(mail.outbox, [])
         self.assertFalse(Delivery.objects.exists())
 
+    def test_it_tells_nobody_of_news_more_than_two_days_old(self):
+        sr = self.rosa_reports()
+        mail.outbox = []
+        requests.add_note(sr, text="Crew booked", public=True, by=self.dana)
+        RequestEvent.objects.filter(kind="request.note").update(
+            at=timezone.now() - timedelta(days=3)
+        )
+        self.deliver()  # workers that were down for three days
+        self.assertEqual(mail.outbox, [])
+        self.assertFalse(Delivery.objects.filter(kind="request.note").exists())
+
     def test_it_sends_one_message_however_often_an_event_is_handled(self):
         self.rosa_reports()
         self.deliver()
