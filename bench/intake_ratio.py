@@ -145,8 +145,12 @@ def wrk(url: str, script: str, clients: int, seconds: float, *args: str) -> Roun
         raise RuntimeError(f"wrk printed no result:\n{out.stdout}\n{out.stderr}")
     f = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
     failures = f["connect"] + f["read"] + f["write"] + f["status"] + f["timeout"]
+    # A server that answered nothing at all in the round has failed it, even if wrk counted no
+    # error (the requests were still open when the round ended).
+    failures = failures or (0 if f["requests"] else 1)
     return Round(
-        rate=(f["requests"] - failures) / (f["duration_us"] / 1e6),
+        # wrk counts every answer as a request, errors (non-2xx) among them; socket errors are not.
+        rate=(f["requests"] - f["status"]) / (f["duration_us"] / 1e6),
         p50=f["p50_us"] / 1000,
         p99=f["p99_us"] / 1000,
         requests=f["requests"],
@@ -154,7 +158,8 @@ def wrk(url: str, script: str, clients: int, seconds: float, *args: str) -> Roun
         load=os.getloadavg()[0],
         why=", ".join(
             f"{f[k]} {k}" for k in ("status", "timeout", "connect", "read", "write") if f[k]
-        ),
+        )
+        or ("no answer in the whole round" if not f["requests"] else ""),
     )
 
 
