@@ -73,7 +73,11 @@ def load_catalog(path: Path = CATALOG) -> tuple[int, int]:
     Text in another configured language is read from the English key plus "_<language>"
     ("service_name_es"); a language the city does not offer is not loaded.
     """
-    data = json.loads(path.read_text())
+    with cache.one_bump():
+        return _load_catalog(json.loads(path.read_text()))
+
+
+def _load_catalog(data: dict[str, Any]) -> tuple[int, int]:
     departments = {}
     translations: list[Translation] = []
     for d in data["departments"]:
@@ -122,7 +126,6 @@ def load_catalog(path: Path = CATALOG) -> tuple[int, int]:
             for value, v in zip(values, a.get("values", []), strict=True):
                 translations += _new_translations(value, v)
     Translation.objects.bulk_create(translations)
-    cache.bump()  # bulk writes send no signal
     return len(data["departments"]), len(data["service_types"])
 
 
