@@ -136,6 +136,7 @@ def test_demo_refuses_a_negative_history(tmp_path):
         ("EMAIL_PORT", "twenty-five", "EMAIL_PORT='twenty-five' is not a whole number"),
         ("EMAIL_USE_TLS", "maybe", "EMAIL_USE_TLS='maybe' is not a yes/no value"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL='localhost:6379' must start with"),
+        ("CITY311_LANGUAGES", "en,klingon", "CITY311_LANGUAGES names klingon"),
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_the_variable(tmp_path, name, value, says):
