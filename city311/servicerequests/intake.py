@@ -19,16 +19,16 @@ from datetime import datetime
 from django.contrib.auth.models import User
 from django.core.files.base import File
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from city311.catalog.calendar import due_at
 from city311.catalog.models import ServiceType
 from city311.geo.locate import Located
-from city311.servicerequests import attachments
-from city311.servicerequests.actions import Actor, _record
+from city311.servicerequests import attachments, stream
+from city311.servicerequests.actions import Actor
 from city311.servicerequests.duplicates import find_duplicates, nearest_duplicate_id
 from city311.servicerequests.errors import Problem, SubmissionInvalid
-from city311.servicerequests.models import Channel, Contact, ServiceRequest, Status
+from city311.servicerequests.models import Channel, Contact, RequestEvent, ServiceRequest, Status
 from city311.servicerequests.routing import Route, route
 from city311.servicerequests.tracking import new_tracking_number
 from city311.servicerequests.validation import Checked, Submission, check_submission
@@ -225,27 +225,34 @@ def _keep_contact(sr: ServiceRequest, sub: Submission, phone: str) -> None:
 
 
 def _record_filing(sr: ServiceRequest, sub: Submission, routed: Route | None, *, by: Actor) -> None:
+    """The first history events, in one insert: received, and routed when it was."""
     kind = Event.IMPORTED if sub.channel == Channel.IMPORT else Event.SUBMITTED
-    _record(
-        sr,
-        kind,
-        by=by if isinstance(by, User) else None,
-        label=_channel_label(sub),
-        public=True,
-        at=sr.requested_at,
-        data={"wants_updates": sub.wants_updates},
-    )
-    if sr.department is not None and routed is not None:
-        _record(
-            sr,
-            Event.ROUTED,
-            by=None,
-            label="city311",
-            public=True,
-            note=routed.explain(),
-            data=routed.data(),
+    rows = [
+        RequestEvent(
+            request=sr,
+            kind=kind,
             at=sr.requested_at,
+            actor=by if isinstance(by, User) else None,
+            actor_label=_channel_label(sub),
+            public=True,
+            data={"wants_updates": sub.wants_updates},
         )
+    ]
+    if sr.department is not None and routed is not None:
+        rows.append(
+            RequestEvent(
+                request=sr,
+                kind=Event.ROUTED,
+                at=sr.requested_at,
+                actor_label="city311",
+                public=True,
+                note=routed.explain(),
+                data=routed.data(),
+            )
+        )
+    RequestEvent.objects.bulk_create(rows)
+    # One wake-up of the event stream for the transaction, as every action's events get.
+    stream.wake_on_commit()
 
 
 def _channel_label(sub: Submission) -> str:
@@ -253,4 +260,6 @@ def _channel_label(sub: Submission) -> str:
         return f"{sub.application or 'Open311 app'} (Open311)"
     if sub.channel == Channel.IMPORT:
         return f"Imported from {sub.application or 'an earlier system'}"
-    return f"Resident via {Channel(sub.channel).label.lower()}"
+    # Stored history, not a label shown: in English whatever the resident's language.
+    with translation.override("en"):
+        return f"Resident via {Channel(sub.channel).label.lower()}"
