@@ -10,7 +10,7 @@ local sent = 0
 
 function init(args)
    key, code = args[1], args[2]
-   out = io.open(args[3] .. "-" .. tid .. ".txt", "w")
+   out = io.open(args[3] .. "-" .. tid .. ".txt", "a")  -- appended: every round of a run adds its ids
    out:setvbuf("line")
    for line in io.lines(args[4]) do points[#points + 1] = line end
    math.randomseed(os.time() * 100 + tid)
