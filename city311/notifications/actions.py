@@ -13,6 +13,7 @@ from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django_q.tasks import async_task
 
 from city311.lib import phones
@@ -140,7 +141,9 @@ def follow_request(
     email, phone = _checked_address(email, phone, language)
     if sr.is_closed:
         raise RequestError(
-            f"Request {sr.tracking_number} is closed, so there will be no more news about it."
+            gettext_lazy("Request %(number)s is closed, so there will be no more news about it."),
+            code="closed",
+            number=sr.tracking_number,
         )
     same = Q(request=sr) & ((Q(email=email) & ~Q(email="")) | (Q(phone=phone) & ~Q(phone="")))
     with transaction.atomic():
@@ -200,15 +203,25 @@ def _checked_address(email: str, phone: str, language: str) -> tuple[str, str]:
         try:
             EmailValidator()(email)
         except ValidationError:
-            raise RequestError("That is not an e-mail address, such as name@example.com.") from None
+            raise RequestError(
+                gettext_lazy("That is not an e-mail address, such as name@example.com."),
+                code="invalid_email",
+            ) from None
     try:
         number = phones.for_texts(phone)
     except phones.PhoneError as e:
-        raise RequestError(e.message) from None
+        raise RequestError(e.message, code="invalid_phone") from None
     if not (email or number):
-        raise RequestError("Give an e-mail address or a phone number to hear about the request.")
+        raise RequestError(
+            gettext_lazy("Give an e-mail address or a phone number to hear about the request."),
+            code="required",
+        )
     if language not in dict(settings.LANGUAGES):
-        raise RequestError("Choose a language from: " + ", ".join(dict(settings.LANGUAGES)) + ".")
+        raise RequestError(
+            gettext_lazy("Choose a language from: %(languages)s."),
+            code="invalid_language",
+            languages=", ".join(dict(settings.LANGUAGES)),
+        )
     return email, number
 
 
@@ -295,7 +308,9 @@ def answer_survey(
 ) -> SurveyResponse:
     """Record an answer; "not fixed" within the reopen window reopens the request."""
     if satisfaction is not None and not 1 <= satisfaction <= 5:
-        raise RequestError("Choose how satisfied you are from 1 to 5.")
+        raise RequestError(
+            gettext_lazy("Choose how satisfied you are from 1 to 5."), code="out_of_range"
+        )
     sr = survey_request(event)
     comment = comment.strip()
     with transaction.atomic():

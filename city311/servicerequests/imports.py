@@ -22,6 +22,7 @@ from city311.catalog.calendar import Calendar
 from city311.catalog.models import ServiceType
 from city311.geo.boundaries import AreaIndex, area_index
 from city311.geo.locate import areas_snapshot
+from city311.servicerequests import stream
 from city311.servicerequests.models import (
     Channel,
     RequestEvent,
@@ -161,6 +162,9 @@ def _insert_batch(rows: list[ServiceRequest], records: list[HistoricalRecord]) -
             with transaction.atomic():
                 created = ServiceRequest.objects.bulk_create(rows)
                 RequestEvent.objects.bulk_create(_events(created, records))
+                # The stream's consumers catch up from these events (a rollup rebuilds);
+                # notifications skip imported requests.
+                stream.wake_on_commit()
             return
         except IntegrityError:
             # Another process took one of the drawn numbers in between: draw again.

@@ -334,24 +334,35 @@ def _check_contact(sub: Submission, service_type: ServiceType | None, problems: 
         try:
             EmailValidator()(email)
         except ValidationError:
-            problems.add("email", f"{email!r} is not an e-mail address, such as name@example.com.")
+            problems.add(
+                "email",
+                _("%(value)r is not an e-mail address, such as name@example.com."),
+                "invalid_email",
+                value=email[:100],
+            )
     phone = ""
     texts = bool(sub.wants_updates) and (not email or sub.wants_updates == "both")
     try:
         phone = phones.for_texts(sub.phone) if texts else phones.normalise(sub.phone)
     except phones.PhoneError as e:
-        problems.add("phone", e.message)
+        problems.add("phone", e.message, "invalid_phone")
     if sub.language not in dict(settings.LANGUAGES):
-        languages = ", ".join(code for code, _ in settings.LANGUAGES)
-        problems.add("language", f"Choose a language from: {languages}.")
+        problems.add(
+            "language",
+            _("Choose a language from: %(languages)s."),
+            "invalid_language",
+            languages=", ".join(code for code, _name in settings.LANGUAGES),
+        )
     given = email or (sub.phone or "").strip()
     if service_type and service_type.contact_required and not given:
         problems.add(
-            "contact", "This service needs a way to reach you: give an e-mail or phone number."
+            "contact",
+            _("This service needs a way to reach you: give an e-mail or phone number."),
+            "required",
         )
     for name in ("first_name", "last_name"):
         if len(getattr(sub, name) or "") > 100:
-            problems.add(name, "The name is too long: use at most 100 characters.")
+            problems.add(name, _("The name is too long: use at most 100 characters."), "too_long")
     return phone
 
 
