@@ -102,6 +102,9 @@ def import_history(
         total += len(rows)
         if progress:
             progress(len(rows))
+    # The stream's consumers catch up from the imported events (a rollup rebuilds), woken once
+    # for the whole import; notifications skip imported requests.
+    stream.wake_on_commit()
     return total
 
 
@@ -162,9 +165,6 @@ def _insert_batch(rows: list[ServiceRequest], records: list[HistoricalRecord]) -
             with transaction.atomic():
                 created = ServiceRequest.objects.bulk_create(rows)
                 RequestEvent.objects.bulk_create(_events(created, records))
-                # The stream's consumers catch up from these events (a rollup rebuilds);
-                # notifications skip imported requests.
-                stream.wake_on_commit()
             return
         except IntegrityError:
             # Another process took one of the drawn numbers in between: draw again.
