@@ -6,7 +6,7 @@ of the whole catalog and compares a token with `CatalogVersion` to know whether 
 once per request in a web process (the first read), on every read elsewhere (workers,
 commands). Whatever changes the catalog, in any process on any machine, writes a new token in
 the same transaction (`bump`): model saves and deletes through signals (see `apps.py`), bulk
-writes by calling `bump` themselves.
+writes by calling `bump` themselves, loaders once for all their rows (`one_bump`).
 
 Objects handed out are shared between threads: read them, never change or save them.
 """
