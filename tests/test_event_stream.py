@@ -143,18 +143,32 @@ class DeliveryTests(StreamTestCase):
 
     def test_an_event_whose_lower_id_becomes_visible_after_a_higher_one_is_still_delivered(self):
         # Ids are handed out before commit: a transaction that took id n + 2 can commit after
-        # the one that took n + 5 was read. Written here with those ids, in that order.
+        # the one that took n + 5 was read. Written here with those ids, in that order, each
+        # followed by the dispatch its commit wakes (which reads from its first event's id).
         rollup = self.consumer("rollup")
         sr = self.report()
         dispatch_events()
         top = RequestEvent.objects.order_by("-pk").first().pk
         RequestEvent.objects.create(pk=top + 5, request=sr, kind="request.note", note="later")
-        dispatch_events()
+        dispatch_events(since=top + 5)
         RequestEvent.objects.create(pk=top + 2, request=sr, kind="request.note", note="earlier")
-        dispatch_events()
-        dispatch_events()
+        dispatch_events(since=top + 2)
         self.assertEqual(rollup.ids[-2:], [top + 5, top + 2])
+        dispatch_events()  # the schedule's, from the cursor: nothing twice
         self.assertEqual(max(Counter(rollup.ids).values()), 1)
+
+    def test_the_scheduled_dispatch_finds_an_event_whose_wake_up_was_lost(self):
+        rollup = self.consumer("rollup")
+        sr = self.report()
+        dispatch_events()
+        top = RequestEvent.objects.order_by("-pk").first().pk
+        RequestEvent.objects.create(pk=top + 5, request=sr, kind="request.note", note="later")
+        dispatch_events(since=top + 5)
+        RequestEvent.objects.create(pk=top + 2, request=sr, kind="request.note", note="lost")
+        dispatch_events(since=top + 7)  # another commit's wake-up does not look back
+        self.assertNotIn(top + 2, rollup.ids)
+        dispatch_events()
+        self.assertEqual(rollup.ids[-1], top + 2)
 
     @override_settings(CITY311_STREAM_SETTLE_SECONDS=0)
     def test_once_ids_have_settled_the_cursor_moves_past_them_and_forgets_them(self):
@@ -193,6 +207,8 @@ class WakeUpTests(StreamTestCase):
             for n in range(5):
                 actions.add_note(sr, text=f"Update {n}", public=True, by=self.dana)
         self.assertEqual(self.queued_wake_ups(), before + 1)
+        first = RequestEvent.objects.filter(kind="request.note").order_by("pk").first()
+        self.assertEqual(OrmQ.objects.order_by("-pk").first().args(), (first.pk,))
 
     def test_each_commit_queues_its_own_wake_up(self):
         sr = self.report()

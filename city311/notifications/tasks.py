@@ -26,7 +26,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import transaction
 from django.db.models import QuerySet
 from django.dispatch import receiver
 from django.utils import timezone
@@ -74,19 +73,15 @@ def policy() -> outbox.Policy:
 
 
 def handle_events(events: Sequence[RequestEvent]) -> int:
-    """The notifications consumer of the event stream: plan who is told, then send soon.
+    """The notifications consumer of the event stream: plan who is told.
 
     Runs in the stream's transaction; idempotent, like plan_many. Imported history and stale
-    news tell nobody. The send is queued after commit, when the deliveries can be seen.
+    news tell nobody. The stream then calls send_due_deliveries in the same task (the
+    consumer's `then`), so the first task of a burst sends what it planned.
     """
     recent = timezone.now() - NEWS_MAX_AGE
     news = [e for e in events if e.at >= recent and e.request.channel != Channel.IMPORT]
-    planned = plan_many(news) if news else 0
-    if planned:
-        transaction.on_commit(
-            lambda: async_task("city311.notifications.tasks.send_due_deliveries"), robust=True
-        )
-    return planned
+    return plan_many(news) if news else 0
 
 
 def send_to_follower(follower_id: int) -> int:

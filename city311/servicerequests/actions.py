@@ -53,7 +53,7 @@ def _record(
         data=data or {},
     )
     # One wake-up of the event stream per transaction, after commit (stream.py).
-    stream.wake_on_commit()
+    stream.wake_on_commit(event.pk)
     return event
 
 

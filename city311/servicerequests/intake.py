@@ -252,7 +252,7 @@ def _record_filing(sr: ServiceRequest, sub: Submission, routed: Route | None, *,
         )
     RequestEvent.objects.bulk_create(rows)
     # One wake-up of the event stream for the transaction, as every action's events get.
-    stream.wake_on_commit()
+    stream.wake_on_commit(rows[0].pk)
 
 
 def _channel_label(sub: Submission) -> str:

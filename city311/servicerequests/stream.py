@@ -36,12 +36,12 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
+from functools import cache, partial
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 from django_q.brokers import Broker, get_broker
 from django_q.brokers.orm import ORM
@@ -76,6 +76,9 @@ class Consumer:
     # Loaded with each event, so the handler does not query per event.
     select_related: tuple[str, ...] = ("request",)
     batch: int = 200
+    # Run in the same task once every consumer has read, when this one was given events: the
+    # sender of the outbox rows its handler wrote, so a burst's first task sends what it planned.
+    then: Callable[[], object] | None = None
 
     def __post_init__(self) -> None:
         if self.start not in (FROM_NOW, REPLAY):
@@ -108,7 +111,7 @@ def consumers() -> list[Consumer]:
 # Waking the stream
 
 
-def wake_on_commit() -> None:
+def wake_on_commit(since: int | None = None) -> None:
     """Ask for one dispatch when the current transaction commits; once per transaction.
 
     With the task queue in the database (no REDIS_URL), the task row is written inside the
@@ -118,18 +121,26 @@ def wake_on_commit() -> None:
     Django keeps the callbacks of the open transaction in `run_on_commit`, and drops those of
     a savepoint that rolls back (whose task row rolls back too), so looking there asks again
     after such a rollback.
+
+    `since` is the transaction's first event id: the dispatch it wakes reads from there, which
+    keeps it cheap in a burst and finds an event whose lower id committed after higher ones.
+    Without it, the dispatch reads on from each consumer's cursor (correct, but slower).
     """
     connection = transaction.get_connection()
     if connection.in_atomic_block:
-        if any(entry[1] in (_wake, _woken) for entry in connection.run_on_commit):
+        if any(_is_wake_up(entry[1]) for entry in connection.run_on_commit):
             return
         if _queue_in_this_database(connection.alias):
-            _wake()
+            _wake(since)
             transaction.on_commit(_woken)
             return
     # robust: the events are committed whatever happens here; if the broker cannot be reached,
     # the error is logged and the scheduled dispatch delivers the events within a minute.
-    transaction.on_commit(_wake, robust=True)
+    transaction.on_commit(partial(_wake, since), robust=True)
+
+
+def _is_wake_up(callback: object) -> bool:
+    return callback is _woken or getattr(callback, "func", None) is _wake
 
 
 @cache
@@ -142,8 +153,8 @@ def _queue_in_this_database(alias: str) -> bool:
     return isinstance(_broker(), ORM) and alias == Conf.ORM
 
 
-def _wake() -> None:
-    async_task(WAKE_TASK, broker=_broker())
+def _wake(since: int | None) -> None:
+    async_task(WAKE_TASK, since, broker=_broker())
 
 
 def _woken() -> None:
@@ -153,39 +164,49 @@ def _woken() -> None:
 # Dispatching
 
 
-def dispatch() -> dict[str, int]:
+def dispatch(since: int | None = None) -> dict[str, int]:
     """Run every consumer from its cursor; the number of events each was given.
 
-    A consumer that raises is logged and left for the next dispatch; the others go on.
+    Woken by a commit, `since` is that commit's first event id: events before it were woken
+    for by their own commits, so only the ones from there on are looked at. Without it (the
+    schedule), every event after each cursor is. A consumer that raises is logged and left
+    for the next dispatch; the others go on.
     """
     given: dict[str, int] = {}
     more = False
     for consumer in consumers():
         try:
-            count, left = _run(consumer, deadline=time.monotonic() + CONSUMER_SECONDS)
+            count, left = _run(consumer, since, deadline=time.monotonic() + CONSUMER_SECONDS)
         except Exception as e:
             _note_failure(consumer, e)
             continue
         given[consumer.name] = count
         more = more or left
+    for consumer in consumers():
+        if given.get(consumer.name) and consumer.then is not None:
+            consumer.then()
     if more:
         # A backlog (a replay, a long outage): the rest in a task behind the others queued.
-        async_task(WAKE_TASK, broker=_broker())
+        async_task(WAKE_TASK, since, broker=_broker())
     return given
 
 
-def _run(consumer: Consumer, *, deadline: float) -> tuple[int, bool]:
+def _run(consumer: Consumer, since: int | None, *, deadline: float) -> tuple[int, bool]:
     """Batches until the consumer has read everything or its time is up; (events, more left)."""
-    _ensure_started(consumer)
+    if _nothing_to_do(consumer, since):
+        # In a burst, the first task reads what the tasks queued behind it were woken for:
+        # they return after two reads, without taking the cursor's lock (a write lock on SQLite).
+        return 0, False
     total = 0
     while True:
         with transaction.atomic():
             cursor = _locked_cursor(consumer)
             top = _top()
-            batch = _next_batch(consumer, cursor)
+            after = _after(cursor, since)
+            batch = _next_batch(consumer, after)
             if batch:
                 consumer.handle(batch)
-            _advance(consumer, cursor, batch, top)
+            _advance(consumer, cursor, batch, top, after)
         total += len(batch)
         if len(batch) < consumer.batch:
             return total, False
@@ -208,16 +229,25 @@ def _locked_cursor(consumer: Consumer) -> ConsumerCursor:
     return ConsumerCursor.objects.select_for_update().get(name=consumer.name)
 
 
-def _ensure_started(consumer: Consumer) -> None:
-    """Its cursor, created on its first run; in a transaction of its own, so that a handler
-    failing on the first batch keeps the start (and the failure is noted on it)."""
-    if ConsumerCursor.objects.filter(name=consumer.name).exists():
-        return
-    try:
-        with transaction.atomic():
-            _start(consumer)
-    except IntegrityError:
-        pass  # another worker started it at the same moment
+def _after(cursor: ConsumerCursor, since: int | None) -> int:
+    """The id after which this run looks."""
+    return cursor.done_upto if since is None else max(cursor.done_upto, since - 1)
+
+
+def _nothing_to_do(consumer: Consumer, since: int | None) -> bool:
+    """No event waits for the consumer, and its cursor need not move yet. Starts the cursor on
+    the consumer's first run, in a transaction of its own, so that a handler failing on the
+    first batch keeps the start (and the failure is noted on it)."""
+    cursor = ConsumerCursor.objects.filter(name=consumer.name).first()
+    if cursor is None:
+        try:
+            with transaction.atomic():
+                cursor = _start(consumer)
+        except IntegrityError:
+            return False  # another worker started it at the same moment
+    if timezone.now() - cursor.seen_at >= _settle():
+        return False
+    return not _waiting(consumer, _after(cursor, since)).exists()
 
 
 def _start(consumer: Consumer) -> ConsumerCursor:
@@ -240,23 +270,27 @@ def _start(consumer: Consumer) -> ConsumerCursor:
     )
 
 
-def _next_batch(consumer: Consumer, cursor: ConsumerCursor) -> list[RequestEvent]:
-    """The consumer's events after its cursor that it has not handled yet, oldest first."""
-    events = RequestEvent.objects.filter(pk__gt=cursor.done_upto)
+def _waiting(consumer: Consumer, after: int) -> QuerySet[RequestEvent]:
+    """The consumer's events after `after` (at or past its cursor) not handled yet."""
+    events = RequestEvent.objects.filter(pk__gt=after)
     if consumer.kinds is not None:
         events = events.filter(kind__in=consumer.kinds)
-    handled = ConsumedEvent.objects.filter(
-        consumer=consumer.name, event_id__gt=cursor.done_upto
-    ).values("event_id")
+    handled = ConsumedEvent.objects.filter(consumer=consumer.name, event_id__gt=after).values(
+        "event_id"
+    )
+    return events.exclude(pk__in=handled)
+
+
+def _next_batch(consumer: Consumer, after: int) -> list[RequestEvent]:
     return list(
-        events.exclude(pk__in=handled)
+        _waiting(consumer, after)
         .select_related(*consumer.select_related)
         .order_by("pk")[: consumer.batch]
     )
 
 
 def _advance(
-    consumer: Consumer, cursor: ConsumerCursor, batch: list[RequestEvent], top: int
+    consumer: Consumer, cursor: ConsumerCursor, batch: list[RequestEvent], top: int, after: int
 ) -> None:
     """Move the cursor past what was handled, as far as ids have settled."""
     now = timezone.now()
@@ -268,9 +302,11 @@ def _advance(
         cursor.seen_upto, cursor.seen_at = top, now
         changed += ["settled_upto", "seen_upto", "seen_at"]
     # Every visible event of ours up to `reach` is handled now: the whole batch, or, when it
-    # was not full, every one there is.
+    # was not full, every one there is — if this run looked from the cursor on.
     reach = batch[-1].pk if len(batch) == consumer.batch else cursor.settled_upto
-    done = max(cursor.done_upto, min(reach, cursor.settled_upto))
+    done = cursor.done_upto
+    if after == cursor.done_upto:
+        done = max(done, min(reach, cursor.settled_upto))
     # Above `done`, an id may still turn up late: remember which ones this consumer handled.
     ConsumedEvent.objects.bulk_create(
         [ConsumedEvent(consumer=consumer.name, event=e) for e in batch if e.pk > done],

@@ -15,9 +15,10 @@ def flag_overdue_requests(limit: int = 1000) -> int:
     return sum(note_overdue(sr) for sr in due.order_by("due_at")[:limit])
 
 
-def dispatch_events() -> dict[str, int]:
+def dispatch_events(since: int | None = None) -> dict[str, int]:
     """Hand new history events to every consumer of the event stream (stream.dispatch).
 
-    Queued once per commit that wrote events, and every minute by the schedule as a backstop.
+    Queued once per commit that wrote events, with the commit's first event id, and every
+    minute by the schedule, without, as a backstop.
     """
-    return stream.dispatch()
+    return stream.dispatch(since)
