@@ -182,3 +182,28 @@ class TranslationAdminTests(BaseTestCase):
         )
         self.assertContains(r, "Ensure this value has at most 120 characters")
         self.assertFalse(Translation.objects.exists())
+
+
+class MessageTemplateLanguageTests(BaseTestCase):
+    @override_settings(LANGUAGES=[("en", "English"), ("es", "Español"), ("fr", "Français")])
+    def test_ada_words_a_message_in_a_language_the_city_just_added(self):
+        from city311.notifications.models import MessageTemplate
+
+        self.sign_in(self.ada)
+        page = self.client.get("/admin/notifications/messagetemplate/add/")
+        self.assertContains(page, '<option value="fr">Français</option>', html=True)
+        r = self.client.post(
+            "/admin/notifications/messagetemplate/add/",
+            {"kind": "request.closed", "language": "fr", "subject": "Demande fermée"},
+        )
+        self.assertEqual(r.status_code, 302, r.content[-2000:])
+        self.assertEqual(MessageTemplate.objects.get().language, "fr")
+
+    def test_a_language_the_city_does_not_offer_is_refused(self):
+        self.sign_in(self.ada)
+        r = self.client.post(
+            "/admin/notifications/messagetemplate/add/",
+            {"kind": "request.closed", "language": "xx", "subject": "?"},
+        )
+        self.assertEqual(r.status_code, 200)
+        self.assertContains(r, "Select a valid choice")

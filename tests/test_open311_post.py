@@ -302,14 +302,22 @@ class TestSpecExample:
         )
 
     def test_it_accepts_the_spec_example_body(self, client, service_001, fmt):
-        # The spec's own phone, 111111111, is not a whole number (see the next test).
-        sr = created(self.spec_example(client, fmt, "415-555-0134"), fmt)
+        # The spec's own phone, 111111111, is no whole number; its reporter gave an e-mail and
+        # hears by e-mail, so the number is kept as sent for staff, not the report refused.
+        sr = created(self.spec_example(client, fmt, "111111111"), fmt)
         assert sr.answers == {"WHISPAWN": "123456", "WHISDORN": "COISL001"}
         assert sr.media_url == "http://city.gov/images/1234.jpg"
         assert sr.address_string == "1234 5th street"
+        assert sr.contact.phone == "111111111"
 
-    def test_it_says_what_is_wrong_with_the_spec_examples_phone(self, client, service_001, fmt):
-        r = self.spec_example(client, fmt, "111111111")
+    def test_a_whole_number_in_the_spec_example_is_stored_in_one_form(
+        self, client, service_001, fmt
+    ):
+        sr = created(self.spec_example(client, fmt, "415-555-0134"), fmt)
+        assert sr.contact.phone == "+14155550134"
+
+    def test_it_says_what_is_wrong_with_a_phone_only_reporters_number(self, client, key, fmt):
+        r = post(client, fmt, pothole(key, phone="111111111"))
         assert "phone: The phone number is missing digits" in error_descriptions(r, fmt, 400)
 
     def test_it_serves_the_spec_example_service_code_as_a_string(self, client, service_001):

@@ -179,7 +179,8 @@ class ServiceType(Translated, models.Model):
     @property
     def has_questions(self) -> bool:
         """Open311's `metadata`: whether the type has attributes to fetch."""
-        return self.attributes.exists()
+        # all(), not exists(): a type from the catalog snapshot has its questions at hand.
+        return len(self.attributes.all()) > 0
 
     def keyword_list(self) -> list[str]:
         return [k.strip() for k in self.keywords.split(",") if k.strip()]

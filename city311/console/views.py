@@ -8,11 +8,12 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from city311.accounts.decorators import staff_required
+from city311.catalog import cache as catalog_cache
 from city311.catalog.models import ServiceType, Urgency
 from city311.catalog.search import suggest_types
 from city311.notifications.actions import follow_request
@@ -41,7 +42,7 @@ def choose_type(request: HttpRequest) -> HttpResponse:
         # The caller's own words, best match first; one group so the order is kept.
         found = [t for t, _ in suggest_types(query, limit=8)]
         return render(request, "console/choose_type.html", {"suggested": found, "q": query})
-    types = ServiceType.objects.filter(active=True)
+    types = catalog_cache.active_types(emergencies=True)
     return render(request, "console/choose_type.html", {"types": types, "q": query})
 
 
@@ -94,11 +95,9 @@ def _questions(
 
 @_call_taker
 def new_request(request: HttpRequest, service_code: str) -> HttpResponse:
-    service_type = get_object_or_404(
-        ServiceType.objects.prefetch_related("attributes__values"),
-        service_code=service_code,
-        active=True,
-    )
+    service_type = catalog_cache.active_type(service_code)
+    if service_type is None:
+        raise Http404("There is no such service: choose one from the list.")
     # One key per form: a second click on "File" (or a resend) files the request once.
     filing_key = request.POST.get("filing_key", "")[:64] or uuid.uuid4().hex
     context: dict[str, Any] = {

@@ -1,5 +1,7 @@
 from typing import Any
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -7,8 +9,18 @@ from city311.notifications.messages import forget_overrides
 from city311.notifications.models import Delivery, MessageTemplate, SurveyResponse
 
 
+class MessageTemplateForm(forms.ModelForm):
+    # The languages the city offers, from the setting: adding one needs no migration.
+    language = forms.TypedChoiceField(choices=lambda: settings.LANGUAGES, initial="en")
+
+    class Meta:
+        model = MessageTemplate
+        fields = ["kind", "language", "service_type", "subject", "text", "html", "sms"]
+
+
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(admin.ModelAdmin):
+    form = MessageTemplateForm
     list_display = ["kind", "language", "service_type"]
     list_filter = ["kind", "language"]
 

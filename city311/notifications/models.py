@@ -165,7 +165,7 @@ class MessageTemplate(models.Model):
     """
 
     kind = models.CharField(max_length=40, choices=MessageKind.choices)
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    language = models.CharField(max_length=8, default="en")  # one of settings.LANGUAGES
     service_type = models.ForeignKey(
         ServiceType,
         on_delete=models.CASCADE,

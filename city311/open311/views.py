@@ -10,13 +10,12 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Exists, OuterRef, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 
-from city311.catalog.models import ServiceAttribute, ServiceType, Urgency
+from city311.catalog import cache as catalog_cache
 from city311.open311 import keys, openapi
 from city311.open311 import render as shape
 from city311.open311.formats import JSON, XML, respond
@@ -122,30 +121,20 @@ def discovery(request: HttpRequest, fmt: str, params: Params) -> HttpResponse:
     return respond(fmt, "discovery", openapi.discovery(_base_url(request)))
 
 
-def _services() -> QuerySet[ServiceType]:
-    # Emergencies are not 311 requests: they are not offered (POSTing one is refused anyway).
-    return ServiceType.objects.filter(active=True).exclude(urgency=Urgency.EMERGENCY)
-
-
 @endpoint("GET")
 def services(request: HttpRequest, fmt: str, params: Params) -> HttpResponse:
-    asks = ServiceAttribute.objects.filter(service_type=OuterRef("pk"))
-    rows = _services().annotate(asks=Exists(asks))
-    return respond(
-        fmt,
-        "services",
-        [shape.service(st, metadata=st.asks) for st in rows],  # type: ignore[attr-defined]
-    )
+    # From the catalog snapshot. Emergencies are not 311 requests: they are not offered
+    # (POSTing one is refused anyway).
+    rows = catalog_cache.active_types()
+    return respond(fmt, "services", [shape.service(st, metadata=st.has_questions) for st in rows])
 
 
 @endpoint("GET")
 def service_definition(
     request: HttpRequest, fmt: str, params: Params, service_code: str
 ) -> HttpResponse:
-    st = (
-        _services().filter(service_code=service_code).prefetch_related("attributes__values").first()
-    )
-    if st is None:
+    st = catalog_cache.active_type(service_code)
+    if st is None or st.is_emergency:
         raise Problem(404, f"There is no service {service_code[:60]!r}; see services.{fmt}.")
     return respond(fmt, "service_definition", shape.service_definition(st))
 

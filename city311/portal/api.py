@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse as url_for
 from django.views.decorators.http import require_GET
 
-from city311.catalog.models import ServiceType
+from city311.catalog import cache as catalog_cache
 from city311.catalog.search import suggest_types
 from city311.geo import geocoding
 from city311.geo.boundaries import areas_at, in_city
@@ -122,7 +122,7 @@ def reverse(request: HttpRequest) -> JsonResponse:
 def duplicates(request: HttpRequest) -> JsonResponse:
     """Open requests of a type near a point: "is it one of these?"."""
     code = request.GET.get("service_code", "")
-    service_type = ServiceType.objects.filter(service_code=code, active=True).first()
+    service_type = catalog_cache.active_type(code)
     if service_type is None:
         return _problem(f"There is no service {code[:60]!r}: give ?service_code= from the list.")
     point = _point(request)

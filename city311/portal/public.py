@@ -175,7 +175,7 @@ def follow(request: HttpRequest, tracking_number: str) -> HttpResponse:
             sr,
             email=form.cleaned_data["email"],
             phone=form.cleaned_data["phone"],
-            language=(get_language() or "en")[:2],
+            language=get_language() or "en",
         )
     except RequestError:
         form.add_error(None, _("We could not sign you up. Check the address and try again."))

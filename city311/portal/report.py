@@ -20,6 +20,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from city311.catalog import cache as catalog_cache
 from city311.catalog.models import ServiceType
 from city311.catalog.queries import groups_for_residents
 from city311.catalog.search import suggest_types
@@ -88,12 +89,7 @@ def start(request: HttpRequest) -> HttpResponse:
 
 
 def _service_type(service_code: str) -> ServiceType:
-    service_type = (
-        ServiceType.objects.select_related("department")
-        .prefetch_related("attributes__values")
-        .filter(service_code=service_code, active=True)
-        .first()
-    )
+    service_type = catalog_cache.active_type(service_code)
     if service_type is None:
         raise Http404(_("There is no such service."))
     return service_type
@@ -652,7 +648,8 @@ def _submission(draft: Draft, service_type: ServiceType) -> Submission:
         email=person.get("email", ""),
         phone=person.get("phone", ""),
         wants_updates=bool(person.get("wants_updates")),
-        language=(get_language() or "en")[:2],
+        # The whole code ("zh-hans"), as LANGUAGES lists it and the contact keeps it.
+        language=get_language() or "en",
     )
 
 

@@ -345,7 +345,13 @@ def _check_contact(sub: Submission, service_type: ServiceType | None, problems: 
     try:
         phone = phones.for_texts(sub.phone) if texts else phones.normalise(sub.phone)
     except phones.PhoneError as e:
-        problems.add("phone", e.message, "invalid_phone")
+        if sub.channel == Channel.OPEN311 and email and not texts:
+            # An app's reporter who gave an e-mail hears by e-mail: a number the city cannot
+            # read (the GeoReport spec's own example sends 111111111) is kept as sent, for
+            # staff, rather than the report refused. Nobody is there to correct it.
+            phone = " ".join((sub.phone or "").split())[:30]
+        else:
+            problems.add("phone", e.message, "invalid_phone")
     if sub.language not in dict(settings.LANGUAGES):
         problems.add(
             "language",
