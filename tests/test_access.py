@@ -73,6 +73,8 @@ class AccessTests(BaseTestCase):
         self.assertNotContains(self.client.get(self.url), "rosa@example.org")
         r = self.client.post(self.url + "contact", {"reason": "Need the exact spot"}, follow=True)
         self.assertContains(r, "rosa@example.org")
+        # The number as Dana would dial it, not as it is stored (+17185550199).
+        self.assertContains(r, "(718) 555-0199")
         event = RequestEvent.objects.get(kind="request.contact_viewed")
         self.assertEqual((event.actor, event.public), (self.dana, False))
         self.assertNotContains(self.client.get(self.url), "rosa@example.org")

@@ -332,10 +332,17 @@ class TestRequests:
             ({"page": "0"}, "page"),
             ({"page_size": "5000"}, "page_size"),
             ({"updated_after": "soon"}, "updated_after"),
+            # Found by fuzzing on PostgreSQL: a year-40 date had the zone's pre-1883 offset in
+            # seconds, which PostgreSQL refused, and the client got a 503 for its own mistake.
+            ({"start_date": "0040-01-01T00:00:00"}, "start_date must be a date between"),
         ],
     )
     def test_it_answers_400_naming_a_bad_filter(self, client, city, fmt, params, says):
         assert says in error_descriptions(get(client, "requests", fmt, **params), fmt, 400)
+
+    def test_an_ancient_date_in_the_updates_feed_is_the_clients_mistake(self, client, city, fmt):
+        r = get(client, "servicerequestupdates", fmt, start_date="0040-01-01T00:00:00")
+        assert "between the years 1900 and 9998" in error_descriptions(r, fmt, 400)
 
     def test_it_pages_through_results(self, client, city, fmt):
         made = [city.report(requested_at=timezone.now() - timedelta(minutes=i)) for i in range(5)]

@@ -8,7 +8,7 @@ is the same as an absent one; `attribute[CODE]`, `attribute[CODE][]` and repeate
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -116,6 +116,10 @@ def parse_w3c(text: str, name: str) -> datetime:
         raise BadParameter(
             f"{name} {text[:40]!r} is not a W3C datetime; send one such as 2026-01-01T00:00:00Z."
         )
+    if not 1900 <= moment.year <= 9998:
+        # Before 1900 a city's zone has offsets in seconds (New York's -04:56:02), which
+        # PostgreSQL refuses; no 311 request is that old, or from after 9998.
+        raise BadParameter(f"{name} must be a date between the years 1900 and 9998.")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
-    return moment
+    return moment.astimezone(UTC)

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from city311.catalog.models import Department, ServiceType
+from city311.lib import phones
 from city311.servicerequests import vocabulary
 from city311.servicerequests.vocabulary import Channel, Resolution, Status
 
@@ -170,6 +171,11 @@ class Contact(models.Model):
     @property
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def phone_display(self) -> str:
+        """The stored (E.164) number as people write it: (718) 555-0199."""
+        return phones.display(self.phone)
 
 
 class RequestEvent(models.Model):
