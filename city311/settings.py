@@ -327,6 +327,8 @@ if CITY311_SMS_PROVIDER == "twilio" and not (
     )
 # How often a process checks whether addresses or boundaries were re-imported.
 CITY311_GEO_RECHECK_SECONDS = envint("CITY311_GEO_RECHECK_SECONDS", "10", minimum=0)
+# How often each process asks whether the catalog (or a routing rule) changed elsewhere.
+CITY311_CATALOG_RECHECK_SECONDS = envint("CITY311_CATALOG_RECHECK_SECONDS", "2", minimum=0)
 # What a resident is told about a place outside the city limits.
 CITY311_OUTSIDE_REFERRAL = envstr(
     "CITY311_OUTSIDE_REFERRAL",

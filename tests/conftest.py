@@ -21,6 +21,7 @@ def _plain_static_files(settings):
     }
     # Each test loads its own geography: look at the database on every lookup.
     settings.CITY311_GEO_RECHECK_SECONDS = 0
+    settings.CITY311_CATALOG_RECHECK_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -23,6 +25,18 @@ class SnapshotTests(BaseTestCase):
         self.assertContains(self.client.get("/"), ">Pothole<")
         CatalogVersion.objects.update(token="another-process")
         self.assertContains(self.client.get("/"), ">Pothole or crack<")
+
+    def test_a_busy_process_asks_at_most_once_per_recheck_interval(self):
+        with self.settings(CITY311_CATALOG_RECHECK_SECONDS=0.3):
+            self.client.get("/")
+            with CaptureQueriesContext(connection) as queries:
+                self.client.get("/")
+            # Checked a moment ago: no query at all, not even the token's.
+            self.assertEqual(catalog_queries(queries.captured_queries), [])
+            ServiceType.objects.filter(pk=self.pothole.pk).update(service_name="Pothole or crack")
+            CatalogVersion.objects.update(token="another-process")
+            time.sleep(0.35)
+            self.assertContains(self.client.get("/"), ">Pothole or crack<")
 
     def test_a_translation_another_process_wrote_is_seen_after_its_bump(self):
         self.client.cookies["django_language"] = "es"

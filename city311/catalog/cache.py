@@ -14,12 +14,14 @@ Objects handed out are shared between threads: read them, never change or save t
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+from django.conf import settings
 from django.db.models import Model
 
 from city311.catalog.models import (
@@ -65,16 +67,23 @@ class Catalog:
 
 
 _snapshot: Catalog | None = None
+# When this process last compared tokens (time.monotonic()).
+_checked_at = 0.0
 _building = threading.Lock()
 # Per thread: whether the request being served has compared tokens already.
 _local = threading.local()
 
 
 def catalog() -> Catalog:
-    """The current catalog. Costs at most one tiny query per request; none when already checked."""
-    global _snapshot
+    """The current catalog. Costs at most one tiny query per request, and none while this
+    process checked within CITY311_CATALOG_RECHECK_SECONDS (a change made in another process
+    shows that much later; one made in this process, at once)."""
+    global _snapshot, _checked_at
     snapshot = _snapshot
-    if snapshot is not None and getattr(_local, "checked", False):
+    if snapshot is not None and (
+        getattr(_local, "checked", False)
+        or time.monotonic() - _checked_at < settings.CITY311_CATALOG_RECHECK_SECONDS
+    ):
         return snapshot
     token = stored_token()
     if snapshot is None or snapshot.token != token:
@@ -84,6 +93,7 @@ def catalog() -> Catalog:
                 snapshot = _read(token)
                 _snapshot = snapshot
     _local.checked = getattr(_local, "in_request", False)
+    _checked_at = time.monotonic()
     return snapshot
 
 
