@@ -69,6 +69,16 @@ class AcrossProcessesTests(TransactionTestCase):
                 client.delete(key)
 
 
+class RedisDownTests(TransactionTestCase):
+    @override_settings(REDIS_URL="redis://127.0.0.1:1/0")
+    def test_with_redis_down_the_database_counts_and_the_limit_still_holds(self):
+        with self.assertLogs("city311.lib.ratelimit", "WARNING") as logs:
+            self.assertIsNone(ratelimit.hit("t", "me", limit=1, window_s=3600))
+            self.assertIsNotNone(ratelimit.hit("t", "me", limit=1, window_s=3600))
+        self.assertEqual(RateCounter.objects.get().count, 2)
+        self.assertIn("Redis failed (ConnectionError)", logs.output[0])
+
+
 class WindowTests(TransactionTestCase):
     def test_who_is_counted_is_stored_hashed(self):
         ratelimit.hit("portal:contact", "rosa@example.org", limit=5, window_s=3600)

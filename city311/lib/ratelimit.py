@@ -14,6 +14,7 @@ Who is counted is hashed, so neither store ever holds an address, e-mail or phon
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 
 # Redis keeps a key a little past its window, so a slow clock never reads a fresh count.
 REDIS_GRACE_S = 60
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,9 @@ def hit(scope: str, who: str, *, limit: int, window_s: int) -> Limited | None:
     digest = hashlib.sha256(f"{scope}:{who}".encode()).hexdigest()[:32]
     name = f"{scope}:{digest}:{window}"
     ends = (window + 1) * window_s
-    used = _incr_redis(name, ends) if settings.REDIS_URL else _incr_database(name, ends)
+    used = _incr_redis(name, ends) if settings.REDIS_URL else None
+    if used is None:
+        used = _incr_database(name, ends)
     if used <= limit:
         return None
     return Limited(datetime.fromtimestamp(ends, tz=UTC))
@@ -71,12 +76,20 @@ def _redis(url: str) -> redis.Redis:
     return redis.Redis.from_url(url)
 
 
-def _incr_redis(name: str, ends: int) -> int:
+def _incr_redis(name: str, ends: int) -> int | None:
+    """The count on Redis; None when Redis cannot answer, and the database counts instead:
+    a resident's report is not refused because the limiter's store is down."""
+    import redis
+
     key = f"city311:{settings.Q_CLUSTER['name']}:rate:{name}"
-    pipe = _redis(settings.REDIS_URL).pipeline(transaction=True)
-    pipe.incr(key)
-    pipe.expireat(key, ends + REDIS_GRACE_S)
-    used, _ = pipe.execute()
+    try:
+        pipe = _redis(settings.REDIS_URL).pipeline(transaction=True)
+        pipe.incr(key)
+        pipe.expireat(key, ends + REDIS_GRACE_S)
+        used, _ = pipe.execute()
+    except redis.RedisError as e:
+        log.warning("Rate limit counted in the database: Redis failed (%s)", type(e).__name__)
+        return None
     return int(used)
 
 
