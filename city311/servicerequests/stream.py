@@ -70,7 +70,7 @@ class Consumer:
     name: str
     # Called with a batch of events in id order; must be idempotent. Its return is ignored.
     handle: Callable[[Sequence[RequestEvent]], object]
-    # The event kinds it reads (see servicerequests.events); None for every kind.
+    # The event kinds it reads (vocabulary.Event); None for every kind.
     kinds: frozenset[str] | None = None
     start: str = FROM_NOW
     # Loaded with each event, so the handler does not query per event.
