@@ -28,7 +28,9 @@ class ServiceRequestQuerySet(models.QuerySet["ServiceRequest"]):
 
 
 class ServiceRequest(models.Model):
-    tracking_number = models.CharField(max_length=12, unique=True)
+    # Unique by the constraint below, not unique=True: on PostgreSQL that would also build a
+    # varchar_pattern_ops index for LIKE that nothing uses and every insert pays for.
+    tracking_number = models.CharField(max_length=12)
     service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="requests")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
     resolution = models.CharField(max_length=12, choices=Resolution.choices, blank=True)
@@ -100,6 +102,8 @@ class ServiceRequest(models.Model):
             ("view_reports", "Can see reports"),
         ]
         constraints = [
+            # Every lookup by the number residents read out (get_by_tracking_number, Open311).
+            models.UniqueConstraint(fields=["tracking_number"], name="sr_one_tracking_number"),
             models.UniqueConstraint(
                 fields=["idempotency_key"],
                 condition=~Q(idempotency_key=""),
