@@ -198,6 +198,22 @@ class DeliveryTests(StreamTestCase):
         cursor.refresh_from_db()
         self.assertEqual((cursor.failures, cursor.error), (0, ""))
 
+    def test_a_failing_then_is_logged_without_its_text_and_the_events_stay_handled(self):
+        def send() -> None:
+            raise RuntimeError("could not reach rosa@example.org")
+
+        rollup = Recorder()
+        stream.register(stream.Consumer(name="rollup", handle=rollup, then=send))
+        self.addCleanup(stream.unregister, "rollup")
+        self.report()
+        with self.assertLogs("city311.servicerequests.stream", "ERROR") as logs:
+            dispatch_events()
+        self.assertEqual(len(rollup.given), 2)
+        self.assertIn("RuntimeError", " ".join(logs.output))
+        self.assertNotIn("rosa@example.org", " ".join(logs.output))
+        dispatch_events()
+        self.assertEqual(len(rollup.given), 2)
+
 
 class WakeUpTests(StreamTestCase):
     def test_a_transaction_writing_five_events_queues_one_wake_up(self):

@@ -184,7 +184,12 @@ def dispatch(since: int | None = None) -> dict[str, int]:
         more = more or left
     for consumer in consumers():
         if given.get(consumer.name) and consumer.then is not None:
-            consumer.then()
+            try:
+                consumer.then()
+            except Exception as e:
+                # Its events are handled and committed; what `then` does is retried by its
+                # own schedule (the outbox's sweep), so only say so.
+                log.error("Event consumer %s: then failed: %s", consumer.name, _where(e))
     if more:
         # A backlog (a replay, a long outage): the rest in a task behind the others queued.
         async_task(WAKE_TASK, since, broker=_broker())
@@ -324,9 +329,13 @@ def _advance(
 
 def _note_failure(consumer: Consumer, e: Exception) -> None:
     # Without the exception's text, which might quote a resident's address.
-    frame = traceback.extract_tb(e.__traceback__)[-1]
-    where = f"{type(e).__name__} at {frame.filename}:{frame.lineno}"
+    where = _where(e)
     log.error("Event consumer %s failed, to be retried: %s", consumer.name, where)
     ConsumerCursor.objects.filter(name=consumer.name).update(
         failures=F("failures") + 1, failed_at=timezone.now(), error=where
     )
+
+
+def _where(e: Exception) -> str:
+    frame = traceback.extract_tb(e.__traceback__)[-1]
+    return f"{type(e).__name__} at {frame.filename}:{frame.lineno}"
