@@ -154,7 +154,9 @@ def _queue_in_this_database(alias: str) -> bool:
 
 
 def _wake(since: int | None) -> None:
-    async_task(WAKE_TASK, since, broker=_broker())
+    # save=False: one wake-up a commit is too many to keep a success row each (django-q would
+    # insert one and prune the table for every filing); failures are still kept.
+    async_task(WAKE_TASK, since, broker=_broker(), save=False)
 
 
 def _woken() -> None:
@@ -192,7 +194,7 @@ def dispatch(since: int | None = None) -> dict[str, int]:
                 log.error("Event consumer %s: then failed: %s", consumer.name, _where(e))
     if more:
         # A backlog (a replay, a long outage): the rest in a task behind the others queued.
-        async_task(WAKE_TASK, since, broker=_broker())
+        async_task(WAKE_TASK, since, broker=_broker(), save=False)
     return given
 
 
