@@ -2,6 +2,7 @@ import os
 import uuid
 
 import pytest
+import redis
 from django.test import TransactionTestCase
 from django_q.models import Success
 
@@ -76,6 +77,34 @@ class WorkerTests(CityMixin, TransactionTestCase):
         finally:
             output = stop(worker)
         self.assertTrue(planned, f"the worker did not run the event stream:\n{output}")
+
+    def test_a_burst_of_commits_on_redis_queues_one_dispatch_and_every_note_is_heard(self):
+        # Five notes in five commits, faster than any worker: one wake-up is queued, the
+        # others find it pending; the one dispatch hands all five to notifications.
+        queue = f"test-{uuid.uuid4().hex[:8]}"
+        env = city311_env(
+            CITY311_QUEUE_NAME=queue, CITY311_WORKER_PROCESSES="1", REDIS_URL=REDIS_URL
+        )
+        burst = "; ".join([ADD_NOTE.format(pk=self.sr.pk)] * 5)
+        written = run_city311("shell", "-c", burst, env=env)
+        self.assertEqual(written.returncode, 0, written.stderr)
+        client = redis.Redis.from_url(REDIS_URL)
+        try:
+            self.assertEqual(client.llen(f"django_q:{queue}:q"), 1)
+            worker = start_city311("worker", env=env)
+            try:
+                heard = wait_for(
+                    lambda: (
+                        Delivery.objects.filter(request=self.sr, kind="request.note").count() == 5
+                    ),
+                    timeout=60,
+                )
+            finally:
+                output = stop(worker)
+            self.assertTrue(heard, f"not every note was planned:\n{output}")
+        finally:
+            for key in client.scan_iter(f"*{queue}*"):
+                client.delete(key)
 
 
 @pytest.mark.django_db

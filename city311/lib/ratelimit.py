@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,12 +69,20 @@ def sweep_rate_counters() -> int:
     return deleted
 
 
-@cache
+_local = threading.local()
+
+
 def _redis(url: str) -> redis.Redis:
     import redis
 
-    # One client (and connection pool) per process; it is thread-safe.
-    return redis.Redis.from_url(url)
+    # One client, with its own connection, per thread. A client shared by a gunicorn worker's
+    # threads had new connections closed under it while they connected (ValueError: I/O
+    # operation on closed file, AttributeError on the parser's buffer), with redis-py 7 and 8.
+    client: redis.Redis | None = getattr(_local, "client", None)
+    if client is None or getattr(_local, "url", None) != url:
+        client = _local.client = redis.Redis.from_url(url)
+        _local.url = url
+    return client
 
 
 def _incr_redis(name: str, ends: int) -> int | None:
@@ -87,7 +96,7 @@ def _incr_redis(name: str, ends: int) -> int | None:
         pipe.incr(key)
         pipe.expireat(key, ends + REDIS_GRACE_S)
         used, _ = pipe.execute()
-    except redis.RedisError as e:
+    except (redis.RedisError, OSError, ValueError, AttributeError) as e:
         log.warning("Rate limit counted in the database: Redis failed (%s)", type(e).__name__)
         return None
     return int(used)

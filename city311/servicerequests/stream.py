@@ -39,6 +39,7 @@ from datetime import timedelta
 from functools import cache, partial
 
 from django.conf import settings
+from django.core.cache import cache as cache_backend
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, QuerySet
@@ -153,7 +154,26 @@ def _queue_in_this_database(alias: str) -> bool:
     return isinstance(_broker(), ORM) and alias == Conf.ORM
 
 
+# With the queue on Redis, a burst of commits shares one queued dispatch: the first commit
+# queues it and sets this flag (in the shared cache); later commits, finding the flag, queue
+# nothing, since the dispatch clears the flag before it reads and so reads their events too.
+# A dispatch lost with its worker holds the flag back for at most PENDING_SECONDS; the
+# scheduled dispatch remains the backstop.
+PENDING_KEY = "city311:{queue}:stream:dispatch-pending"
+PENDING_SECONDS = 5
+
+
+def _pending_key() -> str:
+    # One flag per queue: cities sharing a Redis do not hold back each other's wake-ups.
+    return PENDING_KEY.format(queue=settings.Q_CLUSTER["name"])
+
+
 def _wake(since: int | None) -> None:
+    if not isinstance(_broker(), ORM):
+        if not cache_backend.add(_pending_key(), 1, timeout=PENDING_SECONDS):
+            return  # a dispatch is queued and has not started: it will read this commit
+        # It may read for later commits too, whose ids can be lower: from each cursor.
+        since = None
     # save=False: one wake-up a commit is too many to keep a success row each (django-q would
     # insert one and prune the table for every filing); failures are still kept.
     async_task(WAKE_TASK, since, broker=_broker(), save=False)
@@ -174,6 +194,8 @@ def dispatch(since: int | None = None) -> dict[str, int]:
     schedule), every event after each cursor is. A consumer that raises is logged and left
     for the next dispatch; the others go on.
     """
+    # Before reading: a commit after this point queues a dispatch of its own.
+    cache_backend.delete(_pending_key())
     given: dict[str, int] = {}
     more = False
     for consumer in consumers():
