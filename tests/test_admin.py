@@ -56,33 +56,7 @@ class AdminTests(BaseTestCase):
         self.sign_in(self.ada)
         r = self.client.post(
             "/admin/catalog/servicetype/add/",
-            {
-                "service_code": "snow_plow",
-                "service_name": "Street not plowed",
-                "description": "",
-                "group": "Streets",
-                "keywords": "snow, plow",
-                "department": self.streets.pk,
-                "urgency": "normal",
-                "sla_amount": "2",
-                "sla_unit": "calendar_days",
-                "referral": "",
-                "active": "on",
-                "duplicate_radius_m": "50",
-                "duplicate_window_days": "30",
-                "display_order": "100",
-                "location_required": "on",
-                "attributes-TOTAL_FORMS": "1",
-                "attributes-INITIAL_FORMS": "0",
-                "attributes-MIN_NUM_FORMS": "0",
-                "attributes-MAX_NUM_FORMS": "1000",
-                "attributes-0-order": "1",
-                "attributes-0-code": "depth",
-                "attributes-0-description": "How deep is the snow (cm)?",
-                "attributes-0-datatype": "number",
-                "attributes-0-required": "on",
-                "attributes-0-variable": "on",
-            },
+            {**SNOW_PLOW, "department": self.streets.pk},
         )
         self.assertEqual(r.status_code, 302, r.content[:2000])
         sr = self.report(service_code="snow_plow", answers={"depth": "30"})

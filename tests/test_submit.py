@@ -176,3 +176,20 @@ class ValidationTests(BaseTestCase):
     def test_a_bad_photo_link_is_refused(self):
         errors = self.errors(media_url="javascript:alert(1)")
         self.assertIn("web address", errors["media_url"][0])
+
+
+class PhotoProblemTests(BaseTestCase):
+    def test_a_photo_that_cannot_be_decoded_is_a_problem_with_the_media_not_a_crash(self):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from city311.servicerequests.intake import submit_request
+        from city311.servicerequests.validation import Submission
+
+        broken = SimpleUploadedFile("a.jpg", b"\xff\xd8\xff\xe0" + b"not a picture" * 20)
+        sub = Submission(
+            service_code="pothole", lat=40.6782, long=-73.9442, answers={"size": "large"}
+        )
+        with self.assertRaises(SubmissionInvalid) as caught:
+            submit_request(sub, photos=[broken])
+        self.assertEqual(caught.exception.codes, {"media": ["not_a_photo"]})
+        self.assertFalse(ServiceRequest.objects.exists())

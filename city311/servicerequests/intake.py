@@ -144,6 +144,10 @@ def submit_request(
                     attachments.attach(sr, upload, strict=sub.channel != Channel.OPEN311)
                 _record_filing(sr, sub, found.route, by=by)
             return sr
+        except attachments.MediaInvalid as e:
+            # A photo that passed the preview's check of type and size but cannot be decoded:
+            # nothing was kept, and the sender is told which field to correct.
+            raise SubmissionInvalid({"media": [Problem("not_a_photo", e.message)]}) from None
         except IntegrityError:
             # A unique key waited for the other filing to commit; it is visible now.
             earlier = ServiceRequest.objects.filter(idempotency_key=key).first() if key else None

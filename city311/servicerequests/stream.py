@@ -194,8 +194,9 @@ def dispatch(since: int | None = None) -> dict[str, int]:
     schedule), every event after each cursor is. A consumer that raises is logged and left
     for the next dispatch; the others go on.
     """
-    # Before reading: a commit after this point queues a dispatch of its own.
-    cache_backend.delete(_pending_key())
+    if not isinstance(_broker(), ORM):
+        # Before reading: a commit after this point queues a dispatch of its own.
+        cache_backend.delete(_pending_key())
     given: dict[str, int] = {}
     more = False
     for consumer in consumers():
