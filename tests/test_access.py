@@ -20,8 +20,9 @@ class AccessTests(BaseTestCase):
         self.assertRedirects(r, "/accounts/login/?next=/work/")
 
     def test_pat_cannot_see_a_streets_request(self):
+        # Answered as a number with no request: whether Streets has it is not hers to learn.
         self.sign_in(self.pat)
-        self.assertEqual(self.client.get(self.url).status_code, 403)
+        self.assertEqual(self.client.get(self.url).status_code, 404)
 
     def test_pat_does_not_see_streets_work_in_her_queue(self):
         self.sign_in(self.pat)
@@ -30,7 +31,7 @@ class AccessTests(BaseTestCase):
     def test_pat_cannot_close_a_streets_request(self):
         self.sign_in(self.pat)
         r = self.client.post(self.url + "close", {"resolution": "completed", "note": "x"})
-        self.assertEqual(r.status_code, 403)
+        self.assertEqual(r.status_code, 404)
         self.assertEqual(ServiceRequest.objects.get(pk=self.sr.pk).status, Status.OPEN)
 
     def test_omar_sees_any_request_but_cannot_work_it(self):
@@ -82,7 +83,7 @@ class AccessTests(BaseTestCase):
     def test_pat_cannot_see_contact_details_of_a_streets_request(self):
         self.sign_in(self.pat)
         r = self.client.post(self.url + "contact", {"reason": "curious"})
-        self.assertEqual(r.status_code, 403)
+        self.assertEqual(r.status_code, 404)
 
     def test_the_admin_never_shows_contact_details(self):
         self.sign_in(self.ada)

@@ -21,7 +21,6 @@ from city311.servicerequests import access
 from city311.servicerequests.errors import NoSuchRequest, RequestError, SubmissionInvalid
 from city311.servicerequests.intake import already_filed, preview, submit_request
 from city311.servicerequests.models import Channel
-from city311.servicerequests.queries import get_by_tracking_number
 from city311.servicerequests.validation import Submission
 
 
@@ -140,7 +139,7 @@ def new_request(request: HttpRequest, service_code: str) -> HttpResponse:
 def follow_instead(request: HttpRequest, tracking_number: str) -> HttpResponse:
     """The caller means an open request already filed: they follow it instead of filing again."""
     try:
-        sr = get_by_tracking_number(tracking_number)
+        sr = access.get_request_for_user(request.user, tracking_number)
     except NoSuchRequest as e:
         raise Http404(e.message) from None
     post = request.POST
@@ -161,7 +160,7 @@ def follow_instead(request: HttpRequest, tracking_number: str) -> HttpResponse:
 @_call_taker
 def filed(request: HttpRequest, tracking_number: str) -> HttpResponse:
     try:
-        sr = get_by_tracking_number(tracking_number)
+        sr = access.get_request_for_user(request.user, tracking_number)
     except NoSuchRequest as e:
         raise Http404(e.message) from None
     digits = sr.tracking_number.replace("-", "")

@@ -8,15 +8,18 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 
 from city311.accounts.roles import department_ids, is_administrator, is_staff_member
+from city311.servicerequests.errors import RequestError
 from city311.servicerequests.models import ServiceRequest, ServiceRequestQuerySet
-from city311.servicerequests.queries import get_by_tracking_number
+from city311.servicerequests.queries import get_by_tracking_number, no_such_request
 
 __all__ = [
     "can_assign_request",
+    "can_be_assigned",
     "can_create_request",
     "can_see_contact",
     "can_see_request",
     "can_work_request",
+    "get_link_target_for_user",
     "get_request_for_user",
     "is_staff_member",
     "requests_visible_to",
@@ -67,13 +70,54 @@ def requests_visible_to(user: Any) -> ServiceRequestQuerySet:
     return ServiceRequest.objects.filter(department_id__in=department_ids(user))
 
 
+def can_be_assigned(person: Any, sr: ServiceRequest) -> bool:
+    """Whether `person` may be given the request: an active member of its department who may
+    work it (a call taker who also belongs to the department may not)."""
+    return bool(
+        person.is_active
+        and sr.department_id in department_ids(person)
+        and can_work_request(person, sr)
+    )
+
+
 def get_request_for_user(user: Any, tracking_number: str, *, write: bool = False) -> ServiceRequest:
     """The request with this number if `user` may see it (or work it, with write=True).
 
-    Raises NoSuchRequest for a mistyped or unknown number and PermissionDenied otherwise.
+    Raises NoSuchRequest for a mistyped or unknown number, and for a request the user may not
+    see, worded exactly alike: whether another department's number exists is not told.
+    Raises PermissionDenied for a request the user may see but not work.
     """
     sr = get_by_tracking_number(tracking_number)
-    allowed = can_work_request(user, sr) if write else can_see_request(user, sr)
-    if not allowed:
-        raise PermissionDenied("This request belongs to another department.")
+    if not can_see_request(user, sr):
+        raise no_such_request(sr.tracking_number)
+    if write and not can_work_request(user, sr):
+        raise PermissionDenied("You may read this request but not change it.")
     return sr
+
+
+def get_link_target_for_user(user: Any, tracking_number: str) -> ServiceRequest:
+    """The request `user` names to merge a request into, or to close one as a duplicate of.
+
+    Linking writes to the target's history and ties the request's fate to it, so the user must
+    be able to work the target and the request at the end of its duplicate chain (where the
+    link lands). A target the user may not see is answered as a number that does not exist.
+    """
+    target = get_request_for_user(user, tracking_number)
+    if not can_work_request(user, target):
+        raise RequestError(
+            "Request %(number)s is another department's: transfer this request there instead.",
+            code="not_yours",
+            number=target.tracking_number,
+        )
+    root, seen = target, {target.pk}
+    while root.duplicate_of is not None and root.duplicate_of_id not in seen:
+        root = root.duplicate_of
+        seen.add(root.pk)
+    if not can_work_request(user, root):
+        raise RequestError(
+            "Request %(number)s is itself a duplicate of another department's request: "
+            "transfer this request there instead.",
+            code="not_yours",
+            number=target.tracking_number,
+        )
+    return target

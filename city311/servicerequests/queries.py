@@ -25,10 +25,16 @@ def get_by_tracking_number(text: str) -> ServiceRequest:
             tracking_number=number
         )
     except ServiceRequest.DoesNotExist:
-        raise NoSuchRequest(
-            _("There is no request %(number)s. Check the number on your confirmation.")
-            % {"number": number}
-        ) from None
+        raise no_such_request(number) from None
+
+
+def no_such_request(number: str) -> NoSuchRequest:
+    """The answer for a well-formed number with no request behind it (or none this person may
+    see: the two must read the same, so staff learn nothing of other departments' requests)."""
+    return NoSuchRequest(
+        _("There is no request %(number)s. Check the number on your confirmation.")
+        % {"number": number}
+    )
 
 
 def history(sr: ServiceRequest, *, public_only: bool = False) -> QuerySet[RequestEvent]:

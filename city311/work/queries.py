@@ -8,7 +8,11 @@ from django.contrib.auth.models import User
 from django.db.models import F, QuerySet
 
 from city311.geo.models import BoundaryKind
-from city311.servicerequests.access import requests_visible_to
+from city311.servicerequests.access import (
+    can_be_assigned,
+    can_work_request,
+    requests_visible_to,
+)
 from city311.servicerequests.duplicates import find_duplicates
 from city311.servicerequests.models import ServiceRequest
 
@@ -26,17 +30,21 @@ def queue_for_user(user: Any, *, department: str = "") -> QuerySet[ServiceReques
     )
 
 
-def department_staff(sr: ServiceRequest) -> QuerySet[User]:
+def department_staff(sr: ServiceRequest) -> list[User]:
+    """Who the request may be assigned to (access.can_be_assigned), by name."""
     if sr.department_id is None:
-        return User.objects.none()
-    return User.objects.filter(memberships__department_id=sr.department_id, is_active=True)
+        return []
+    members = User.objects.filter(memberships__department_id=sr.department_id, is_active=True)
+    return [u for u in members.order_by("first_name", "username") if can_be_assigned(u, sr)]
 
 
-def possible_duplicates(sr: ServiceRequest) -> list[tuple[ServiceRequest, float]]:
-    """Other unclosed requests of the same kind near this one, for staff to merge."""
+def possible_duplicates(sr: ServiceRequest, *, for_user: Any) -> list[tuple[ServiceRequest, float]]:
+    """Other unclosed requests of the same kind near this one that `for_user` may merge it into
+    (other departments' requests are neither offered nor named)."""
     if sr.is_closed or sr.lat is None or sr.long is None:
         return []
-    return find_duplicates(sr.service_type, sr.lat, sr.long, exclude_pk=sr.pk)
+    near = find_duplicates(sr.service_type, sr.lat, sr.long, exclude_pk=sr.pk, limit=20)
+    return [(other, d) for other, d in near if can_work_request(for_user, other)][:5]
 
 
 def area_labels(sr: ServiceRequest) -> list[tuple[str, str]]:

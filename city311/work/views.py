@@ -18,7 +18,7 @@ from city311.notifications.queries import deliveries_for
 from city311.servicerequests import access, actions
 from city311.servicerequests.errors import NoSuchRequest, RequestError
 from city311.servicerequests.models import ServiceRequest
-from city311.servicerequests.queries import get_by_tracking_number, history
+from city311.servicerequests.queries import history
 from city311.work import forms, queries
 
 
@@ -60,7 +60,8 @@ def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
             "can_see_contact": access.can_see_contact(user, sr),
             "contact": _shown_contact(request, sr),
             "staff": queries.department_staff(sr),
-            "nearby": queries.possible_duplicates(sr),
+            "nearby": queries.possible_duplicates(sr, for_user=user),
+            "possible_duplicate": _shown_possible_duplicate(user, sr),
             "areas": queries.area_labels(sr),
             "deliveries": deliveries_for(sr),
             "note_form": forms.NoteForm(),
@@ -70,6 +71,13 @@ def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
             "contact_form": forms.ContactReasonForm(),
         },
     )
+
+
+def _shown_possible_duplicate(user: Any, sr: ServiceRequest) -> ServiceRequest | None:
+    # Flagged at filing, possibly in another department (related types): named only to those
+    # who may open it.
+    other = sr.possible_duplicate_of
+    return other if other is not None and access.can_see_request(user, other) else None
 
 
 def _answers(sr: ServiceRequest) -> list[tuple[str, str]]:
@@ -114,7 +122,9 @@ def _close(request: HttpRequest, sr: ServiceRequest) -> str:
     parent = None
     if form.cleaned_data["duplicate_of"]:
         try:
-            parent = get_by_tracking_number(form.cleaned_data["duplicate_of"])
+            parent = access.get_link_target_for_user(
+                request.user, form.cleaned_data["duplicate_of"]
+            )
         except NoSuchRequest as e:
             raise RequestError(f"Duplicate of: {e.message}") from None
     actions.close_request(
@@ -145,7 +155,7 @@ def _transfer(request: HttpRequest, sr: ServiceRequest) -> str:
 
 def _merge(request: HttpRequest, sr: ServiceRequest) -> str:
     try:
-        parent = get_by_tracking_number(request.POST.get("into", ""))
+        parent = access.get_link_target_for_user(request.user, request.POST.get("into", ""))
     except NoSuchRequest as e:
         raise RequestError(f"Merge into: {e.message}") from None
     if parent.pk == sr.pk:
@@ -161,7 +171,7 @@ def _assign(request: HttpRequest, sr: ServiceRequest) -> str:
     if not form.is_valid():
         raise RequestError("Choose who to assign the request to.")
     pk = form.cleaned_data["assignee"]
-    to = queries.department_staff(sr).filter(pk=pk).first() if pk else None
+    to = next((u for u in queries.department_staff(sr) if u.pk == pk), None) if pk else None
     if pk and to is None:
         raise RequestError("That person does not work in this department.")
     actions.assign_request(sr, to=to, by=request.user)

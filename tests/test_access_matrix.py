@@ -1,0 +1,330 @@
+"""Every staff action, by every role, on a request of each department, and for the actions that
+name a second request, on a target of each department: the role x action x department matrix.
+
+The rules, written out here apart from the code (servicerequests/access.py):
+- staff see their own departments' requests; call takers, managers and administrators see all;
+- staff and supervisors work their own departments' requests, administrators any;
+- supervisors assign in their own departments, administrators anywhere;
+- a request nobody lets you see is answered as if its number did not exist (404, same words);
+- merging into, or closing as a duplicate of, another request needs the right to work that one
+  too, and a target you may not work is answered as a number that does not exist.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib import messages
+from django.urls import URLPattern, URLResolver
+
+from city311.accounts.models import Membership
+from city311.console import urls as console_urls
+from city311.servicerequests import actions
+from city311.servicerequests.models import RequestEvent, ServiceRequest, Status
+from city311.test import CityMixin
+from city311.work import views as work_views
+
+ALL = {"streets", "parks"}
+SEES = {
+    "omar": ALL,
+    "dana": {"streets"},
+    "sofia": {"streets"},
+    "pat": {"parks"},
+    "max": ALL,
+    "ada": ALL,
+}
+WORKS = {"omar": set(), "dana": {"streets"}, "sofia": {"streets"}, "pat": {"parks"}}
+WORKS |= {"max": set(), "ada": ALL}
+ASSIGNS = {"sofia": {"streets"}, "ada": ALL}
+PEOPLE = list(SEES)
+DEPARTMENTS = ["streets", "parks"]
+# The one worker of each department a supervisor or administrator assigns in the matrix.
+WORKER = {"streets": "dana", "parks": "pat"}
+NO_SUCH = re.compile(
+    r"There is no request \d{3}-\d{4}-\d{3}\. Check the number on your confirmation\."
+)
+
+
+@pytest.fixture
+def city(db, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    c = CityMixin()
+    c.make_city()
+    return c
+
+
+def file(city, department: str, *, closed: bool = False) -> ServiceRequest:
+    if department == "streets":
+        sr = city.report()
+    else:
+        sr = city.report(service_code="fallen_tree", answers={})
+    assert sr.department.slug == ("transportation" if department == "streets" else "parks")
+    if closed:
+        actions.close_request(sr, resolution="completed", note="Fixed.", by=city.ada)
+    return sr
+
+
+def person(city, name):
+    return getattr(city, name)
+
+
+def department(city, name):
+    return city.streets if name == "streets" else city.parks
+
+
+def shown_messages(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+def errors(response) -> list[str]:
+    return (
+        [str(m) for m in response.context["messages"] if m.level == messages.ERROR]
+        if response.context
+        else []
+    )
+
+
+def unknown_number(city) -> str:
+    """A well-formed tracking number with no request behind it."""
+    gone = city.report()
+    number = gone.tracking_number
+    gone.delete()
+    return number
+
+
+# What each action on the request itself posts, and how to tell that it took effect.
+def _start(city, sr):
+    return {}, lambda: ServiceRequest.objects.get(pk=sr.pk).status == Status.IN_PROGRESS
+
+
+def _note(city, sr):
+    return {"text": "Crew on the way"}, lambda: sr.events.filter(kind="request.note").exists()
+
+
+def _close(city, sr):
+    return (
+        {"resolution": "completed", "note": "Filled."},
+        lambda: ServiceRequest.objects.get(pk=sr.pk).status == Status.CLOSED,
+    )
+
+
+def _reopen(city, sr):
+    return (
+        {"reason": "Still there"},
+        lambda: ServiceRequest.objects.get(pk=sr.pk).status != Status.CLOSED,
+    )
+
+
+def _transfer(city, sr):
+    other = city.parks if sr.department_id == city.streets.pk else city.streets
+    return (
+        {"department": other.pk, "reason": "Theirs"},
+        lambda: ServiceRequest.objects.get(pk=sr.pk).department_id == other.pk,
+    )
+
+
+def _assign(city, sr):
+    worker = person(city, WORKER["streets" if sr.department_id == city.streets.pk else "parks"])
+    return (
+        {"assignee": worker.pk},
+        lambda: ServiceRequest.objects.get(pk=sr.pk).assignee_id == worker.pk,
+    )
+
+
+def _contact(city, sr):
+    return (
+        {"reason": "Need the exact spot"},
+        lambda: sr.events.filter(kind="request.contact_viewed").exists(),
+    )
+
+
+OWN_ACTIONS = {
+    "start": _start,
+    "note": _note,
+    "close": _close,
+    "reopen": _reopen,
+    "transfer": _transfer,
+    "assign": _assign,
+    "contact": _contact,
+}
+TARGET_ACTIONS = ["merge", "close-duplicate"]
+
+
+def test_the_matrix_covers_every_action_of_the_work_pages():
+    # A new action must join this matrix: its target, assignee or department is checked here.
+    assert set(work_views.ACTIONS) | {"contact"} == set(OWN_ACTIONS) | {"merge"}
+
+
+def allowed(name: str, action: str, dept: str) -> bool:
+    if action == "contact":
+        return dept in SEES[name]
+    if action == "assign":
+        return dept in ASSIGNS.get(name, set())
+    return dept in WORKS[name]
+
+
+@pytest.mark.parametrize("dept", DEPARTMENTS)
+@pytest.mark.parametrize("name", PEOPLE)
+def test_opening_a_request(city, client, name, dept):
+    sr = file(city, dept)
+    client.force_login(person(city, name))
+    r = client.get(f"/work/requests/{sr.tracking_number}/")
+    if dept in SEES[name]:
+        assert r.status_code == 200
+    else:
+        assert r.status_code == 404
+        assert NO_SUCH.search(r.content.decode())
+
+
+@pytest.mark.parametrize("dept", DEPARTMENTS)
+@pytest.mark.parametrize("action", list(OWN_ACTIONS))
+@pytest.mark.parametrize("name", PEOPLE)
+def test_an_action_on_a_request(city, client, name, action, dept):
+    sr = file(city, dept, closed=action == "reopen")
+    data, took_effect = OWN_ACTIONS[action](city, sr)
+    client.force_login(person(city, name))
+    r = client.post(f"/work/requests/{sr.tracking_number}/{action}", data, follow=True)
+    if allowed(name, action, dept):
+        assert r.status_code == 200, shown_messages(r)
+        assert not errors(r), errors(r)
+        assert took_effect()
+        return
+    assert not took_effect()
+    if dept not in SEES[name]:
+        # Exactly what a number with no request behind it gets.
+        assert r.status_code == 404
+        assert NO_SUCH.search(r.content.decode())
+    else:
+        assert r.status_code == 403
+
+
+def post_link(client, action, sr, target_number):
+    if action == "merge":
+        data = {"into": target_number, "note": ""}
+        url = f"/work/requests/{sr.tracking_number}/merge"
+    else:
+        data = {"resolution": "duplicate", "note": "Same hole.", "duplicate_of": target_number}
+        url = f"/work/requests/{sr.tracking_number}/close"
+    return client.post(url, data, follow=True)
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["open-target", "closed-target"])
+@pytest.mark.parametrize("target_dept", DEPARTMENTS)
+@pytest.mark.parametrize("action", TARGET_ACTIONS)
+@pytest.mark.parametrize("name", ["dana", "sofia", "pat", "ada"])
+def test_linking_to_another_request(city, client, name, action, target_dept, closed):
+    """Staff who may work their own request: the target is checked as well."""
+    own = "parks" if name == "pat" else "streets"
+    sr = file(city, own)
+    target = file(city, target_dept, closed=closed)
+    client.force_login(person(city, name))
+    r = post_link(client, action, sr, target.tracking_number)
+    sr.refresh_from_db()
+    if target_dept in WORKS[name]:
+        if closed and action == "merge":
+            # Told the target is closed: they may work it, so this is theirs to know.
+            assert "is closed" in " ".join(errors(r))
+            assert sr.status != Status.CLOSED
+        else:
+            assert not errors(r), errors(r)
+            assert sr.status == Status.CLOSED and sr.duplicate_of_id == target.pk
+        return
+    # Another department's request: nothing changes on either, and the answer is word for
+    # word what a number that does not exist gets.
+    assert sr.status != Status.CLOSED
+    assert not RequestEvent.objects.filter(request=target, kind="request.merged").exists()
+    missing = unknown_number(city)
+    answer_for_missing = errors(post_link(client, action, sr, missing))
+    assert errors(r) == [m.replace(missing, target.tracking_number) for m in answer_for_missing]
+    assert "closed" not in " ".join(errors(r))
+
+
+@pytest.mark.parametrize("action", TARGET_ACTIONS)
+def test_a_target_that_duplicates_another_departments_request_is_refused(city, client, action):
+    """Pat names a Parks request that was closed as a duplicate of a Streets one: the link
+    would land on the Streets request (the end of the chain), so it is refused."""
+    streets = file(city, "streets")
+    parks_twin = file(city, "parks")
+    actions.close_request(
+        parks_twin, resolution="duplicate", note="Same.", duplicate_of=streets, by=city.ada
+    )
+    mine = file(city, "parks")
+    streets_history = streets.events.count()
+    client.force_login(city.pat)
+    r = post_link(client, action, mine, parks_twin.tracking_number)
+    mine.refresh_from_db()
+    assert mine.status != Status.CLOSED
+    assert errors(r)
+    assert streets.tracking_number not in r.content.decode()
+    assert streets.events.count() == streets_history
+
+
+@pytest.mark.parametrize("name", ["dana", "pat"])
+def test_merge_candidates_are_only_requests_one_may_merge_into(city, client, name, settings):
+    """Two requests of related types side by side, one routed to each department."""
+    city.pothole.related_types.add(city.tree)
+    city.tree.related_types.add(city.pothole)
+    for t in (city.pothole, city.tree):
+        t.duplicate_radius_m = 100
+        t.save()
+    streets = city.report()
+    parks = city.report(service_code="fallen_tree", answers={})
+    own, other = (streets, parks) if name == "dana" else (parks, streets)
+    client.force_login(person(city, name))
+    page = client.get(f"/work/requests/{own.tracking_number}/").content.decode()
+    assert other.tracking_number not in page
+    client.force_login(city.ada)
+    page = client.get(f"/work/requests/{own.tracking_number}/").content.decode()
+    assert other.tracking_number in page
+
+
+def test_a_call_taker_in_the_department_is_not_offered_or_given_its_work(city, client):
+    Membership.objects.create(user=city.omar, department=city.streets)
+    sr = file(city, "streets")
+    client.force_login(city.sofia)
+    page = client.get(f"/work/requests/{sr.tracking_number}/").content.decode()
+    assert f'<option value="{city.dana.pk}" >Dana Tester</option>' in page
+    assert "Omar Tester</option>" not in page
+    r = client.post(
+        f"/work/requests/{sr.tracking_number}/assign", {"assignee": city.omar.pk}, follow=True
+    )
+    assert "does not work in this department" in " ".join(errors(r))
+    assert ServiceRequest.objects.get(pk=sr.pk).assignee is None
+
+
+def _console_paths() -> set[str]:
+    return {
+        str(p.pattern) for p in console_urls.urlpatterns if isinstance(p, URLPattern | URLResolver)
+    }
+
+
+def test_the_matrix_covers_every_console_page():
+    assert _console_paths() == {
+        "",
+        "new/<str:service_code>/",
+        "filed/<str:tracking_number>/",
+        "follow/<str:tracking_number>/",
+    }
+
+
+# Console: filing is for call takers and administrators, who see every department's requests.
+FILES = {"omar", "ada"}
+
+
+@pytest.mark.parametrize("dept", DEPARTMENTS)
+@pytest.mark.parametrize("name", PEOPLE)
+def test_console_pages_of_a_request(city, client, name, dept):
+    sr = file(city, dept)
+    client.force_login(person(city, name))
+    filed = client.get(f"/console/filed/{sr.tracking_number}/")
+    follow = client.post(f"/console/follow/{sr.tracking_number}/", {"email": "caller@example.org"})
+    start = client.get("/console/")
+    new = client.get("/console/new/pothole/")
+    if name in FILES:
+        assert (filed.status_code, follow.status_code) == (200, 302)
+        assert (start.status_code, new.status_code) == (200, 200)
+        assert sr.followers.filter(email="caller@example.org").exists()
+    else:
+        assert {filed.status_code, follow.status_code, start.status_code, new.status_code} == {403}
+        assert not sr.followers.filter(email="caller@example.org").exists()
