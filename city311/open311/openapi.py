@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.admin.models import LogEntry
 
 from city311.open311.render import SPECIFICATION
-from city311.servicerequests.attachments import ALLOWED_TYPES, max_bytes
+from city311.servicerequests.attachments import ALLOWED_TYPES, MAX_PIXELS, max_bytes
 
 # When nothing in the catalog was ever changed through the admin.
 FIRST_CHANGESET = "2026-11-22T00:00:00Z"
@@ -296,7 +296,12 @@ def _post_request() -> dict[str, Any]:
     multipart["media"] = {
         "type": "string",
         "format": "binary",
-        "description": f"A photo: {', '.join(ALLOWED_TYPES)}, at most {max_bytes():,} bytes.",
+        "description": (
+            f"A photo: {', '.join(ALLOWED_TYPES)}, at most {max_bytes():,} bytes and "
+            f"{MAX_PIXELS // 1_000_000} megapixels. It is decoded and re-encoded: a file that "
+            "cannot be decoded is refused (400), and what is kept has no EXIF (no GPS "
+            "position, no camera), turned upright."
+        ),
     }
     return {
         "summary": "Create a service request",

@@ -24,7 +24,7 @@ from city311.notifications.actions import follow_request
 from city311.portal import limits
 from city311.portal.queries import photos, public_history, status_words
 from city311.servicerequests.actions import reopen_as_resident
-from city311.servicerequests.attachments import MediaInvalid, check_upload
+from city311.servicerequests.attachments import MediaInvalid, clean_photo
 from city311.servicerequests.errors import NoSuchRequest, RequestError
 from city311.servicerequests.models import ServiceRequest
 from city311.servicerequests.queries import get_by_tracking_number
@@ -75,12 +75,11 @@ class ReopenForm(HoneypotForm):
         photo = self.cleaned_data.get("photo")
         if photo:
             try:
-                check_upload(photo)
-            except MediaInvalid:
-                raise forms.ValidationError(
-                    _("Send a JPEG, PNG, GIF or WebP photo of at most %(mb)d MB.")
-                    % {"mb": settings.CITY311_MEDIA_MAX_BYTES // (1024 * 1024)}
-                ) from None
+                # Decoded now, so a file that is not the image it claims is refused here, with
+                # the reason (reopen_as_resident keeps only the re-encoded pixels).
+                clean_photo(photo)
+            except MediaInvalid as e:
+                raise forms.ValidationError(e.message) from None
         return photo
 
 

@@ -470,7 +470,7 @@ def _add_photo(
         return False
     upload = form.cleaned_data["photo"]
     try:
-        clean = attachments.clean_photo(upload, strict=True)
+        clean = attachments.clean_photo(upload)
     except attachments.MediaInvalid:
         form.add_error("photo", _photo_problem(upload))
         return False

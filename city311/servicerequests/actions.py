@@ -355,10 +355,12 @@ def reopen_as_resident(
         raise RequestError(
             _("This request can no longer be reopened online."), code="reopen_window_over"
         )
-    with transaction.atomic():
+    # Raises MediaInvalid for a photo that cannot be decoded: only a clean copy is kept.
+    cleaned = attachments.clean_photos([photo] if photo else [])
+    with attachments.unless_committed() as written, transaction.atomic():
         sr = reopen_request(sr, reason=comment, by=None)
-        if photo:
-            attachments.attach(sr, photo)
+        for clean in cleaned:
+            attachments.attach(sr, clean, written=written)
     return sr
 
 

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import io
+import logging
 import secrets
+import struct
 import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from city311.servicerequests.errors import RequestError
 from city311.servicerequests.models import Attachment, ServiceRequest
+
+logger = logging.getLogger(__name__)
 
 # What a photo may be, told by its first bytes rather than by what the client claims.
 _SIGNATURES: list[tuple[bytes, str, str]] = [
@@ -46,25 +54,30 @@ def check_upload(upload: File) -> tuple[str, str]:
     limit = max_bytes()
     if (upload.size or 0) > limit:
         raise MediaInvalid(
-            f"The photo is {upload.size:,} bytes; send one of at most {limit:,} bytes "
-            f"({limit // (1024 * 1024)} MB)."
+            _("The photo is %(size)s bytes; send one of at most %(limit)s bytes (%(mb)s MB)."),
+            code="too_large",
+            size=f"{upload.size:,}",
+            limit=f"{limit:,}",
+            mb=max(1, limit // (1024 * 1024)),
         )
     if not upload.size:
-        raise MediaInvalid("The photo is empty: send the image file itself.")
+        raise MediaInvalid(_("The photo is empty: send the image file itself."), code="empty")
     upload.seek(0)
     head = upload.read(16)
     upload.seek(0)
     sniffed = _sniff(head)
     if sniffed is None:
         raise MediaInvalid(
-            "The file is not a photo city311 takes: send a JPEG, PNG, GIF or WebP image."
+            _("The file is not a photo city311 takes: send a JPEG, PNG, GIF or WebP image."),
+            code="not_a_photo",
         )
     return sniffed
 
 
 # Pillow's names for the formats we take, and the format a photo is re-encoded in.
 _FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
-# A photo larger than this many pixels is refused rather than decoded (a "decompression bomb").
+# A photo larger than this many pixels is refused rather than decoded (a "decompression bomb"):
+# decoding one takes about 4 bytes a pixel. 60 megapixels holds any phone's full-size photo.
 MAX_PIXELS = 60_000_000
 
 
@@ -77,12 +90,34 @@ class CleanPhoto:
     extension: str
 
 
-def _decode(data: bytes) -> Image.Image:
+def _unreadable() -> MediaInvalid:
+    return MediaInvalid(
+        _(
+            "The photo could not be read: it may be damaged, or not be the image it claims. "
+            "Send a JPEG, PNG, GIF or WebP image."
+        ),
+        code="unreadable_photo",
+    )
+
+
+def _too_many_pixels() -> MediaInvalid:
+    return MediaInvalid(
+        _("The photo has more than %(megapixels)s megapixels: send a smaller picture."),
+        code="too_many_pixels",
+        megapixels=MAX_PIXELS // 1_000_000,
+    )
+
+
+def _decode(data: bytes, content_type: str) -> Image.Image:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        image = Image.open(io.BytesIO(data))
+        try:
+            # Only the format its first bytes claim: a file is never read as another format.
+            image = Image.open(io.BytesIO(data), formats=[_FORMATS[content_type]])
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _too_many_pixels() from None
         if image.width * image.height > MAX_PIXELS:
-            raise MediaInvalid("The photo has too many pixels: send a smaller picture.")
+            raise _too_many_pixels()
         image.load()
     return image
 
@@ -98,19 +133,23 @@ def _encode(image: Image.Image, content_type: str) -> bytes:
     return out.getvalue()
 
 
-def clean_photo(upload: File, *, strict: bool = True) -> CleanPhoto:
+def clean_photo(upload: File) -> CleanPhoto:
     """The upload's pixels without EXIF (GPS, device, time) or other metadata, turned upright.
 
-    Checks the upload first (check_upload). A file whose header says photo but that Pillow
-    cannot decode is refused when `strict`; otherwise it is kept as sent (it shows nothing a
-    browser could display, and older API clients send such files).
+    Checks the upload first (check_upload). Only what Pillow decodes and re-encodes is kept:
+    a file it cannot decode, or one of more than MAX_PIXELS, is refused (MediaInvalid), so
+    nothing a client sent is ever stored or served as sent (no hidden GPS, no script or HTML
+    riding behind an image header).
     """
     content_type, extension = check_upload(upload)
     upload.seek(0)
     data = upload.read()
     upload.seek(0)
     try:
-        image = _decode(data)
+        image = _decode(data, content_type)
+        # The camera's orientation tag is applied to the pixels, since the tag itself goes.
+        upright = ImageOps.exif_transpose(image) or image
+        content = _encode(upright, content_type)
     except MediaInvalid:
         raise
     except (
@@ -119,17 +158,15 @@ def clean_photo(upload: File, *, strict: bool = True) -> CleanPhoto:
         OSError,
         SyntaxError,
         ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        struct.error,
         Warning,
     ):
-        if strict:
-            raise MediaInvalid(
-                "The photo could not be read: it may be damaged. Send a JPEG, PNG, GIF or "
-                "WebP image."
-            ) from None
-        return CleanPhoto(data, content_type, extension)
-    # The camera's orientation tag is applied to the pixels, since the tag itself goes.
-    upright = ImageOps.exif_transpose(image) or image
-    return CleanPhoto(_encode(upright, content_type), content_type, extension)
+        # Pillow's decoders report a damaged file with any of these.
+        raise _unreadable() from None
+    return CleanPhoto(content, content_type, extension)
 
 
 def _ratio(value: object) -> float:
@@ -160,15 +197,43 @@ def photo_location(upload: File) -> tuple[float, float] | None:
     return lat, long
 
 
-def attach(sr: ServiceRequest, upload: File, *, strict: bool = False) -> Attachment:
-    """Store a checked upload with the request, its metadata stripped (clean_photo).
+def clean_photos(uploads: Sequence[File]) -> list[CleanPhoto]:
+    """Each upload cleaned (clean_photo); the first that cannot be kept raises MediaInvalid.
 
-    Call inside the transaction that created the request.
+    Done before the transaction that stores them: decoding is slow, and holds no lock then.
     """
-    photo = clean_photo(upload, strict=strict)
+    return [clean_photo(upload) for upload in uploads]
+
+
+def attach(sr: ServiceRequest, photo: CleanPhoto, *, written: list[str]) -> Attachment:
+    """Store a cleaned photo with the request; its file's name is added to `written`.
+
+    Call inside the transaction that stores the request's change, within `unless_committed`,
+    so the file goes again if that transaction rolls back.
+    """
     attachment = Attachment(request=sr, content_type=photo.content_type, size=len(photo.content))
     attachment.file.save(
         f"{secrets.token_hex(12)}.{photo.extension}", ContentFile(photo.content), save=False
     )
+    written.append(attachment.file.name)
     attachment.save()
     return attachment
+
+
+@contextmanager
+def unless_committed() -> Iterator[list[str]]:
+    """The names of files written in the block, removed again if the block fails.
+
+    Files are written before the rows that name them commit (so a committed row always has
+    its file); a transaction that rolls back inside the block leaves no file behind.
+    """
+    written: list[str] = []
+    try:
+        yield written
+    except BaseException:
+        for name in written:
+            try:
+                default_storage.delete(name)
+            except OSError:
+                logger.warning("Could not remove the photo file %s of a rolled-back change", name)
+        raise

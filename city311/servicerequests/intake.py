@@ -105,7 +105,12 @@ def _check_photos(photos: Sequence[File], problems: dict[str, list[Problem]]) ->
         try:
             attachments.check_upload(upload)
         except attachments.MediaInvalid as e:
-            problems.setdefault("media", []).append(Problem("not_a_photo", e.message))
+            problems.setdefault("media", []).append(_photo_problem(e))
+
+
+def _photo_problem(e: attachments.MediaInvalid) -> Problem:
+    # Worded where it is shown (Spanish on a Spanish page); every code is a media problem.
+    return Problem(e.code, e.template, e.params)
 
 
 def submit_request(
@@ -130,24 +135,27 @@ def submit_request(
     found = previewed or preview(sub, photos=photos, duplicates=0)
     if not found.ok:
         raise SubmissionInvalid(found.checked.problems)
+    try:
+        # Decoded and re-encoded before the transaction: only what Pillow could read is kept,
+        # without its metadata, and the slow part holds no lock.
+        cleaned = attachments.clean_photos(photos)
+    except attachments.MediaInvalid as e:
+        # A photo that passed the preview's check of type and size but cannot be decoded:
+        # nothing was kept, and the sender is told which field to correct.
+        raise SubmissionInvalid({"media": [_photo_problem(e)]}) from None
     for _ in range(_TRACKING_ATTEMPTS):
         sr = _build(sub, found, key)
         sr.tracking_number = new_tracking_number()
         try:
             # No savepoint around the insert: a collision of tracking numbers (rare) or of
             # idempotency keys retries the whole transaction instead, one round trip less.
-            with transaction.atomic():
+            with attachments.unless_committed() as written, transaction.atomic():
                 sr.save(force_insert=True)
                 _keep_contact(sr, sub, found.checked.phone)
-                for upload in photos:
-                    # Older Open311 clients send photos Pillow cannot decode: kept as sent.
-                    attachments.attach(sr, upload, strict=sub.channel != Channel.OPEN311)
+                for photo in cleaned:
+                    attachments.attach(sr, photo, written=written)
                 _record_filing(sr, sub, found.route, by=by)
             return sr
-        except attachments.MediaInvalid as e:
-            # A photo that passed the preview's check of type and size but cannot be decoded:
-            # nothing was kept, and the sender is told which field to correct.
-            raise SubmissionInvalid({"media": [Problem("not_a_photo", e.message)]}) from None
         except IntegrityError:
             # A unique key waited for the other filing to commit; it is visible now.
             earlier = ServiceRequest.objects.filter(idempotency_key=key).first() if key else None
