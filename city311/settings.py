@@ -73,6 +73,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_q",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "city311.accounts",
     "city311.catalog",
     "city311.geo",
@@ -94,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "city311.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it reads the outcome of authentication.
@@ -206,6 +211,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+
+# Two-factor sign-in for staff (accounts/twofactor.py, on django-otp): an authenticator app
+# and recovery codes. Required of every staff member when this is true.
+CITY311_STAFF_2FA_REQUIRED = envbool("CITY311_STAFF_2FA_REQUIRED", "false")
+OTP_TOTP_ISSUER = "city311"
 
 
 def _languages(codes: list[str]) -> list[tuple[str, str]]:

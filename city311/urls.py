@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/", include("city311.accounts.urls")),
     path("work/", include("city311.work.urls")),
     path("console/", include("city311.console.urls")),
     path("", include("city311.portal.urls")),
