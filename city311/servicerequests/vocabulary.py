@@ -38,6 +38,8 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     WALK_IN = "walk_in", _("Walk-in")
     OPEN311 = "open311", _("Open311 application")
+    # The city's own people reporting what they saw at work (a sanitation driver on the route).
+    STAFF = "staff", _("City staff")
     IMPORT = "import", _("Imported record")
 
 
