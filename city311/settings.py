@@ -14,6 +14,7 @@ from pathlib import Path
 
 import phonenumbers
 
+from city311.accounts.rolemap import parse_role_map
 from city311.lib.env import (
     ConfigError,
     envbool,
@@ -216,6 +217,30 @@ AXES_VERBOSE = False
 # and recovery codes. Required of every staff member when this is true.
 CITY311_STAFF_2FA_REQUIRED = envbool("CITY311_STAFF_2FA_REQUIRED", "false")
 OTP_TOTP_ISSUER = "city311"
+
+# Single sign-on through the city's identity provider (OpenID Connect, accounts/oidc.py): on
+# when CITY311_OIDC_ISSUER is set. CITY311_OIDC_ROLES maps the provider's groups to roles and
+# departments ("streets-crew=Department staff@transportation; 311-agents=Call taker").
+CITY311_OIDC_ISSUER = envstr("CITY311_OIDC_ISSUER", "")
+CITY311_OIDC_CLIENT_ID = envstr("CITY311_OIDC_CLIENT_ID", "")
+CITY311_OIDC_CLIENT_SECRET = envstr("CITY311_OIDC_CLIENT_SECRET", "")
+CITY311_OIDC_GROUPS_CLAIM = envstr("CITY311_OIDC_GROUPS_CLAIM", "groups")
+CITY311_OIDC_PROVIDER_NAME = envstr("CITY311_OIDC_PROVIDER_NAME", "your city account")
+try:
+    CITY311_OIDC_ROLES = parse_role_map("CITY311_OIDC_ROLES", envstr("CITY311_OIDC_ROLES", ""))
+except ValueError as e:
+    raise ConfigError(str(e)) from None
+if CITY311_OIDC_ISSUER:
+    if not (CITY311_OIDC_CLIENT_ID and CITY311_OIDC_CLIENT_SECRET and CITY311_OIDC_ROLES):
+        raise ConfigError(
+            "CITY311_OIDC_ISSUER is set: also set CITY311_OIDC_CLIENT_ID, "
+            "CITY311_OIDC_CLIENT_SECRET and CITY311_OIDC_ROLES (see docs/security.md)."
+        )
+    AUTHENTICATION_BACKENDS.append("city311.accounts.oidc.CityIdentityBackend")
+OIDC_RP_SIGN_ALGO = envstr("CITY311_OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = envstr("CITY311_OIDC_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = envint("CITY311_OIDC_TIMEOUT_SECONDS", "10", minimum=1)
 
 
 def _languages(codes: list[str]) -> list[tuple[str, str]]:

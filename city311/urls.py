@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from city311.accounts import views as accounts_views
 from city311.ops import views as ops_views
 from city311.portal import views as portal_views
 
@@ -12,9 +13,10 @@ urlpatterns = [
     path("", portal_views.home, name="home"),
     path("healthz", ops_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", accounts_views.StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/two-factor/", include("city311.accounts.urls")),
+    path("oidc/", include("city311.accounts.urls_oidc")),
     path("work/", include("city311.work.urls")),
     path("console/", include("city311.console.urls")),
     path("", include("city311.portal.urls")),

@@ -21,3 +21,23 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.department}"
+
+
+class SignInIdentity(models.Model):
+    """A staff member's account at the city's identity provider (OpenID Connect): the
+    provider's `sub` for them, which never changes, unlike names and e-mail addresses."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_in_identities"
+    )
+    issuer = models.CharField(max_length=200)
+    subject = models.CharField(max_length=255)
+    first_seen = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="one_user_per_identity")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.issuer}"

@@ -10,11 +10,9 @@ from typing import Any
 
 from django.contrib.auth.models import Group, Permission
 
-CALL_TAKER = "Call taker"
-DEPARTMENT_STAFF = "Department staff"
-SUPERVISOR = "Supervisor"
-MANAGER = "Manager"
-ADMINISTRATOR = "Administrator"
+from city311.accounts.rolemap import ROLE_NAMES
+
+CALL_TAKER, DEPARTMENT_STAFF, SUPERVISOR, MANAGER, ADMINISTRATOR = ROLE_NAMES
 
 _SR = "servicerequests"
 ROLE_PERMISSIONS: dict[str, list[str]] = {

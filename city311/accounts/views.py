@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.template.defaultfilters import pluralize
@@ -126,3 +127,13 @@ def remove(request: HttpRequest) -> HttpResponse:
         twofactor.remove_second_factor(request.user)
         messages.success(request, "Two-factor sign-in is off for your account.")
     return redirect("two_factor:overview")
+
+
+class StaffLoginView(LoginView):
+    """Django's sign-in, offering the city's single sign-on first when it is set up."""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        if settings.CITY311_OIDC_ISSUER:
+            context["sso_name"] = settings.CITY311_OIDC_PROVIDER_NAME
+        return context
