@@ -10,6 +10,8 @@ import hashlib
 import io
 import json
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -188,6 +190,25 @@ class BackupTests(CityMixin, TransactionTestCase):
         error = self.restore_in_process(self.tmp / "data")
         assert "is not a city311 backup: it has no manifest.json" in error
 
+        assert self.state() == before
+
+    def test_restore_asks_first_and_an_unanswered_question_changes_nothing(self):
+        folder = self.back_up()
+        self.file(photo="red")
+        before = self.state()
+        for connection in connections.all():
+            connection.close()
+        done = subprocess.run(
+            [sys.executable, "-m", "city311", "restore", str(folder)],
+            env=city311_env(CITY311_DATA_DIR=str(self.tmp / "data")),
+            input="",  # nobody there to answer
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode != 0
+        assert "Type 'restore' to go on" in done.stdout
+        assert "Nothing was changed" in done.stderr
         assert self.state() == before
 
     def test_a_backup_never_overwrites_another(self):

@@ -27,13 +27,8 @@ class Command(BaseCommand):
         progress = options["verbosity"] > 0
         try:
             manifest = read_backup(folder)
-            if not yes:
-                answer = input(
-                    f"This replaces every request, account and photo of this city with the "
-                    f"backup made {manifest['created_at']}. Type 'restore' to go on: "
-                )
-                if answer.strip() != "restore":
-                    raise CommandError("Nothing was changed.")
+            if not yes and not self._confirmed(manifest):
+                raise CommandError("Nothing was changed. Type 'restore' when asked, or pass --yes.")
             restore(folder, say=self.stdout.write, progress=progress)
         except BackupError as e:
             raise CommandError(str(e)) from None
@@ -45,3 +40,13 @@ class Command(BaseCommand):
                 "Start the city again."
             )
         )
+
+    def _confirmed(self, manifest: dict[str, Any]) -> bool:
+        try:
+            answer = input(
+                "This replaces every request, account and photo of this city with the backup "
+                f"made {manifest['created_at']}. Type 'restore' to go on: "
+            )
+        except EOFError:
+            return False
+        return answer.strip() == "restore"
