@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from city311.geo.geocoding import AddressIndex, AddressRow, PlaceRow
 from city311.geo.normalize import normalise_street
 
-DATA = Path(__file__).resolve().parent.parent / "city311" / "demo" / "data"
+DATA = Path(__file__).resolve().parent.parent / "city311" / "demo" / "cities" / "nyc"
 CITIES = ["Brooklyn", "Queens", "Manhattan", "Bronx", "Staten Island"]
 TYPES = ["STREET", "AVENUE", "ROAD", "PLACE", "DRIVE", "BOULEVARD", "COURT", "LANE"]
 ABBREVIATIONS = {
@@ -59,7 +59,7 @@ SYLLABLES = [
 def demo_rows() -> tuple[list[AddressRow], list[PlaceRow]]:
     """The demo city's address and place files as index rows."""
     addresses: list[AddressRow] = []
-    with gzip.open(DATA / "nyc_addresses.csv.gz", "rt", newline="") as f:
+    with gzip.open(DATA / "addresses.csv.gz", "rt", newline="") as f:
         for r in csv.DictReader(f):
             addresses.append(
                 (
@@ -74,7 +74,7 @@ def demo_rows() -> tuple[list[AddressRow], list[PlaceRow]]:
                 )
             )
     places: list[PlaceRow] = []
-    with gzip.open(DATA / "nyc_places.csv.gz", "rt", newline="") as f:
+    with gzip.open(DATA / "places.csv.gz", "rt", newline="") as f:
         for r in csv.DictReader(f):
             places.append((r["NAME"], r["KIND"], r["ALIASES"], float(r["LAT"]), float(r["LONG"])))
     return addresses, places

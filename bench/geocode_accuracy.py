@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/geocode_accuracy.py
 
-Takes the demo city's address points (city311/demo/data/nyc_addresses.csv.gz), holds about 10%
+Takes the demo city's address points (city311/demo/cities/nyc/addresses.csv.gz), holds about 10%
 out of the index (chosen by a hash of their ID), and writes every address in several forms:
 lowercase, abbreviated ("Ave", "St", "W"), ordinals ("41st Avenue", "W 24th St"), with and
 without the borough, with a wrong ZIP, with a unit, with a one-letter typo in a long street

@@ -7,7 +7,6 @@ A value city311 cannot use stops start-up with a message naming the variable.
 
 from __future__ import annotations
 
-import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -79,6 +78,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "city311.accounts",
     "city311.catalog",
+    "city311.cities",
     "city311.geo",
     "city311.servicerequests",
     "city311.notifications",
@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "city311.cities.middleware.city_time_zone",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -266,7 +267,9 @@ LANGUAGE_CODE = "en"
 # English is the catalog's own text and the fallback of every other language.
 LANGUAGES = _languages([code.lower() for code in envlist("CITY311_LANGUAGES", "en,es")])
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = envtimezone("CITY311_TIME_ZONE", "America/New_York")
+# The city's time zone comes from its pack (city311.cities); this is only the fallback of a
+# database with no city yet, and CITY311_TIME_ZONE, when set, overrides the pack.
+TIME_ZONE = envtimezone("CITY311_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -297,22 +300,19 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(DATA_DIR / "mail")
 
-# The city itself.
-CITY311_CITY_NAME = envstr("CITY311_CITY_NAME", "New York City (demo)")
-CITY311_PHONE = envstr("CITY311_PHONE", "311")
-CITY311_OUTSIDE_PHONE = envstr("CITY311_OUTSIDE_PHONE", "212-639-9675")
-CITY311_EMERGENCY_PHONE = envstr("CITY311_EMERGENCY_PHONE", "911")
-CITY311_HOURS = envstr("CITY311_HOURS", "24 hours a day, 7 days a week")
-# Spanish versions of what residents are told; empty shows the English (the demo's are given).
-CITY311_HOURS_ES = envstr(
-    "CITY311_HOURS_ES",
-    "las 24 horas, los 7 días de la semana" if "CITY311_HOURS" not in os.environ else "",
-)
-# Public holidays from the `holidays` package: COUNTRY or COUNTRY-SUBDIVISION, e.g. US-NY.
-CITY311_HOLIDAYS = envstr("CITY311_HOLIDAYS", "US-NY")
+# The city itself comes from its city pack (`city311 import_city`, docs/city-pack.md) and the
+# admin. These settings, when set, override the pack's values (empty: the pack decides).
+CITY311_CITY_NAME = envstr("CITY311_CITY_NAME", "")
+CITY311_PHONE = envstr("CITY311_PHONE", "")
+CITY311_OUTSIDE_PHONE = envstr("CITY311_OUTSIDE_PHONE", "")
+CITY311_EMERGENCY_PHONE = envstr("CITY311_EMERGENCY_PHONE", "")
+CITY311_HOURS = envstr("CITY311_HOURS", "")
+CITY311_HOURS_ES = envstr("CITY311_HOURS_ES", "")
+# Public holidays from the `holidays` package: COUNTRY or COUNTRY-SUBDIVISION, e.g. US-IL.
+CITY311_HOLIDAYS = envstr("CITY311_HOLIDAYS", "")
 CITY311_REOPEN_DAYS = envint("CITY311_REOPEN_DAYS", "30", minimum=0)
-# The state shown in geocoded addresses ("1382 Dumont Avenue, Brooklyn, NY 11208").
-CITY311_GEO_STATE = envstr("CITY311_GEO_STATE", "NY")
+# The state(s) of the city's addresses, comma-separated ("IL"): overrides the pack's.
+CITY311_GEO_STATE = envstr("CITY311_GEO_STATE", "")
 # Open311: the jurisdiction_id clients may send (empty: "city311" or this server's host name),
 # and the largest photo accepted (bytes).
 CITY311_JURISDICTION_ID = envstr("CITY311_JURISDICTION_ID", "")
@@ -364,20 +364,9 @@ if CITY311_SMS_PROVIDER == "twilio" and not (
 CITY311_GEO_RECHECK_SECONDS = envint("CITY311_GEO_RECHECK_SECONDS", "10", minimum=0)
 # How often each process asks whether the catalog (or a routing rule) changed elsewhere.
 CITY311_CATALOG_RECHECK_SECONDS = envint("CITY311_CATALOG_RECHECK_SECONDS", "2", minimum=0)
-# What a resident is told about a place outside the city limits.
-CITY311_OUTSIDE_REFERRAL = envstr(
-    "CITY311_OUTSIDE_REFERRAL",
-    "This place is outside New York City, so the city cannot take this request. For Nassau County "
-    "call 516-571-3000; for Westchester County call 914-995-2000; in New Jersey, contact the town.",
-)
-CITY311_OUTSIDE_REFERRAL_ES = envstr(
-    "CITY311_OUTSIDE_REFERRAL_ES",
-    "Este lugar está fuera de la ciudad de Nueva York, así que la ciudad no puede atender esta "
-    "solicitud. Para el condado de Nassau llame al 516-571-3000; para el condado de Westchester, "
-    "al 914-995-2000; en Nueva Jersey, comuníquese con el municipio."
-    if "CITY311_OUTSIDE_REFERRAL" not in os.environ
-    else "",
-)
+# What a resident is told about a place outside the city limits: overrides the pack's.
+CITY311_OUTSIDE_REFERRAL = envstr("CITY311_OUTSIDE_REFERRAL", "")
+CITY311_OUTSIDE_REFERRAL_ES = envstr("CITY311_OUTSIDE_REFERRAL_ES", "")
 # The report map's tile server, e.g. https://tile.example.org/{z}/{x}/{y}.png; empty draws the city
 # limits on a blank map, which needs no internet.
 CITY311_MAP_TILES = envstr("CITY311_MAP_TILES", "")

@@ -17,6 +17,18 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/two-factor/", include("city311.accounts.urls")),
     path("oidc/", include("city311.accounts.urls_oidc")),
+    # New staff from a city pack set their first password here (the link import_city gives).
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("city/", include("city311.cities.urls")),
     path("work/", include("city311.work.urls")),
     path("console/", include("city311.console.urls")),
     path("", include("city311.portal.urls")),

@@ -94,3 +94,109 @@ def load(tmp_path: Path, *, skip: tuple[int, ...] = ()) -> None:
         "STREET1,STREET2,CITY,LAT,LON\nDUMONT AVENUE,VAN SICLEN AVENUE,Brooklyn,40.67,-73.925\n"
     )
     call_command("import_intersections", str(corners), verbosity=0)
+
+
+SMALL_PACK = Path(__file__).parent / "cities" / "small"
+
+
+def write_pack(folder: Path) -> Path:
+    """The whole small city as a city pack (docs/city-pack.md): its manifest (the second test
+    city's), two departments and three service types in English and Spanish, a routing rule,
+    its week, three staff, the limits, two zones, the addresses, a park and a corner."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "boundaries").mkdir(exist_ok=True)
+    (folder / "branding").mkdir(exist_ok=True)
+    (folder / "branding" / "logo.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" '
+        'height="10" fill="#008817"/></svg>'
+    )
+    manifest = (SMALL_PACK / "city.yaml").read_text()
+    manifest = manifest.replace(
+        "    secondary: red-60v\n", "    secondary: red-60v\n  logo: branding/logo.svg\n"
+    )
+    manifest += (
+        "boundaries:\n"
+        "  - {kind: city_limits, file: boundaries/limits.geojson, code: code}\n"
+        "  - {kind: service_zone, file: boundaries/zones.geojson}\n"
+    )
+    (folder / "city.yaml").write_text(manifest)
+    write_geojson(
+        folder / "boundaries" / "limits.geojson",
+        [feature("Small City", square(-74.0, 40.6, -73.9, 40.7), code="city")],
+    )
+    write_geojson(
+        folder / "boundaries" / "zones.geojson",
+        [
+            feature("North zone", square(-74.0, 40.65, -73.9, 40.7), code="N"),
+            feature("South zone", square(-74.0, 40.6, -73.9, 40.65), code="S"),
+        ],
+    )
+    write_addresses(folder / "addresses.csv")
+    (folder / "places.csv").write_text(
+        "NAME,KIND,LAT,LONG,ALIASES\nChandler Park,park,40.68,-73.95,Chandler\n"
+    )
+    (folder / "corners.csv").write_text(
+        "STREET1,STREET2,CITY,LAT,LON\nDUMONT AVENUE,VAN SICLEN AVENUE,Brooklyn,40.67,-73.925\n"
+    )
+    (folder / "catalog.yaml").write_text(CATALOG)
+    (folder / "routing.yaml").write_text(
+        "rules:\n  - {service_type: pothole, area: service_zone/S, department: south-streets}\n"
+    )
+    (folder / "calendar.yaml").write_text(
+        "hours:\n"
+        + "".join(
+            f'  - {{weekday: {day}, opens: "07:00", closes: "19:00"}}\n'
+            for day in ("monday", "tuesday", "wednesday", "thursday", "friday")
+        )
+        + "holidays:\n  - {date: 2026-03-04, name: Small City Day}\n"
+    )
+    (folder / "staff.yaml").write_text(
+        "users:\n"
+        "  - {username: lena, first_name: Lena, last_name: Ortiz, email: lena@small.example,"
+        " role: Department staff, departments: [streets]}\n"
+        "  - {username: sam, first_name: Sam, last_name: Wu, email: sam@small.example,"
+        " role: Call taker}\n"
+        "  - {username: ines, first_name: Ines, last_name: Park, email: ines@small.example,"
+        " role: Administrator}\n"
+    )
+    return folder
+
+
+CATALOG = """\
+departments:
+  - slug: streets
+    name: Streets Division
+    email: streets@small.example
+    translations: {es: {name: División de Calles}}
+  - slug: south-streets
+    name: Streets Division, South Yard
+service_types:
+  - service_code: pothole
+    service_name: Pothole
+    description: A hole in the road.
+    group: Streets
+    department: streets
+    sla_amount: 5
+    sla_unit: calendar_days
+    related_types: [sinkhole]
+    translations: {es: {service_name: Bache, group: Calles}}
+    attributes:
+      - code: size
+        description: How big is it?
+        datatype: singlevaluelist
+        required: true
+        translations: {es: {description: "¿Qué tamaño tiene?"}}
+        values:
+          - {key: small, name: Smaller than a plate, translations: {es: {name: Pequeño}}}
+          - {key: large, name: Larger than a plate}
+  - service_code: sinkhole
+    service_name: Sinkhole
+    group: Streets
+    department: streets
+    urgency: urgent
+    sla_amount: 8
+    sla_unit: business_hours
+  - service_code: fire
+    service_name: Fire
+    urgency: emergency
+"""

@@ -108,7 +108,7 @@ def test_demo_adds_generated_history_with_progress(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Generated history: 300 requests added." in result.stdout
     assert "300/300" in result.stderr
-    assert "Catalog: 11 departments" in result.stdout
+    assert "City pack nyc: 12 departments, 83 service types" in result.stdout
     assert re.search(r"ada\s+\S+\s+Administrator", result.stdout)
     assert request_count(tmp_path) == 300
 

@@ -3,7 +3,7 @@
 import pytest
 
 from city311.servicerequests.models import Contact, ServiceRequest
-from city311.test import BaseTestCase
+from city311.test import BaseTestCase, referral
 from tests import small_city
 
 
@@ -97,7 +97,7 @@ class ConsoleTests(BaseTestCase):
         r = self.file(
             address_string="", lat=str(small_city.OUTSIDE[0]), long=str(small_city.OUTSIDE[1])
         )
-        self.assertContains(r, "outside New York City", status_code=400)
+        self.assertContains(r, referral(), status_code=400)
 
     def test_dana_cannot_file_from_the_console(self):
         self.sign_in(self.dana)

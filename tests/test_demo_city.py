@@ -3,7 +3,8 @@
 from django.test import TestCase
 
 from city311.catalog.models import ServiceType, Urgency
-from city311.demo import loader, nyc
+from city311.demo import loader
+from city311.demo.cities.nyc import history as nyc
 from city311.geo.boundaries import areas_at
 from city311.geo.models import Boundary, BoundaryKind
 

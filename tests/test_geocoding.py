@@ -16,6 +16,7 @@ import math
 
 import pytest
 
+from city311.demo import loader
 from city311.geo import geocoding
 from city311.geo.datasets import bump_version
 from city311.geo.models import AddressPoint, Place
@@ -90,7 +91,8 @@ def load_city() -> None:
 @pytest.fixture
 def city(db, settings):
     settings.CITY311_GEO_RECHECK_SECONDS = 0
-    settings.CITY311_GEO_STATE = "NY"
+    # New York's rules (state, borough aliases, places outside) come from its city pack.
+    loader.load_pack("nyc", sections=set())
     load_city()
 
 
@@ -451,3 +453,55 @@ def test_it_reads_only_the_current_version_of_the_addresses(city):
         version=99,
     )
     assert first("1378 Dumont Ave").match == "interpolated"
+
+
+# The city's rules (its pack's `geocoder` section): places outside, the part of the city typed.
+
+
+def test_a_place_outside_the_city_is_not_offered_streets_inside_it(city):
+    add("10", "MAIN STREET", "Manhattan", "10044", 40.7615, -73.9505)
+    assert first("10 Main St, Manhattan").city == "Manhattan"
+    for outside in ("10 Main St, Hoboken NJ", "10 Main St Hoboken", "10 Main Street, NJ 07030"):
+        assert geocoding.geocode(outside) == [], outside
+        assert geocoding.get_index().is_outside(outside), outside
+
+
+def test_a_street_named_like_a_place_outside_is_still_a_street(city):
+    add("12", "NEW JERSEY AVENUE", "Brooklyn", "11207", 40.672, -73.893)
+    assert first("12 New Jersey Avenue, Brooklyn").city == "Brooklyn"
+
+
+def test_autocomplete_keeps_suggesting_once_the_borough_is_typed(city):
+    for typed in ("1382 Dumont Ave, Brooklyn", "1382 dumont, bk", "1382 Dumont Ave Brooklyn"):
+        suggestions = geocoding.autocomplete(typed)
+        assert suggestions, typed
+        assert suggestions[0].address.startswith("1382 Dumont Avenue, Brooklyn"), typed
+
+
+def test_autocomplete_narrows_to_the_borough_typed(city):
+    suggestions = geocoding.autocomplete("205 5th Ave, Manhattan")
+    assert suggestions and all(s.city == "Manhattan" for s in suggestions)
+
+
+def test_a_city_with_other_rules_reads_addresses_its_own_way(db):
+    """Nothing of New York is left in the geocoder: a city's aliases and state are its data."""
+    from city311.cities.models import City, CityAlias
+
+    city = City.objects.create(
+        name="Springfield",
+        time_zone="America/Chicago",
+        map_lat=39.78,
+        map_long=-89.65,
+        states="IL",
+        state_names="Illinois",
+        outside_names="Chatham",
+    )
+    CityAlias.objects.create(city=city, alias="SPFD", part="Springfield")
+    add("300", "MONROE STREET", "Springfield", "62701", 39.8, -89.65)
+    bump_version("addresses", source="test", rows=1)
+    assert first("300 Monroe St, SPFD, Illinois 62701").address == (
+        "300 Monroe Street, Springfield, IL 62701"
+    )
+    assert geocoding.geocode("300 Monroe St, Chatham IL") == []
+    # New York's names mean nothing here.
+    assert geocoding.geocode("300 Monroe St, Hoboken NJ")[0].city == "Springfield"

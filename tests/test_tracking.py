@@ -1,6 +1,6 @@
 import random
 
-from django.test import SimpleTestCase
+from django.test import TestCase
 
 from city311.servicerequests.tracking import (
     InvalidTrackingNumber,
@@ -11,7 +11,7 @@ from city311.servicerequests.tracking import (
 from city311.test import BaseTestCase
 
 
-class TrackingNumberTests(SimpleTestCase):
+class TrackingNumberTests(TestCase):
     def test_it_is_at_most_12_characters_of_digits_and_dashes(self):
         for _ in range(200):
             number = new_tracking_number()

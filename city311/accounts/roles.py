@@ -44,6 +44,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 # Administrators get every permission of these apps, and the admin site.
 ADMIN_APPS = [
     "catalog",
+    "cities",
     "geo",
     "servicerequests",
     "accounts",

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
-from django.conf import settings
 from django.utils import timezone
 
 from city311.catalog.models import BusinessHours, Holiday, SlaUnit
@@ -33,8 +31,11 @@ class Calendar:
     """The city's working time, loaded once for a computation."""
 
     def __init__(self) -> None:
-        self.tz = ZoneInfo(settings.TIME_ZONE)
-        self.spec = settings.CITY311_HOLIDAYS
+        # Imported here: the city's profile is read through the catalog's snapshot.
+        from city311.cities import profile
+
+        city = profile.current()
+        self.tz, self.spec = city.zone, city.holidays
 
     # Loaded on first use: calendar-day SLAs, the common case, need neither.
     @functools.cached_property

@@ -68,21 +68,23 @@ INTERSECTION = "intersection"
 PLACE = "place"
 STREET = "street"
 
-# Names people use for the demo city's boroughs, mapped to AddressPoint.city values. Each
-# applies only when the index has that city. "New York" is also the state, so it only hints.
-CITY_ALIASES: dict[str, str] = {
-    "NEW YORK": "Manhattan",
-    "NEW YORK CITY": "Manhattan",
-    "NYC": "Manhattan",
-    "MN": "Manhattan",
-    "BKLYN": "Brooklyn",
-    "BK": "Brooklyn",
-    "BX": "Bronx",
-    "THE BRONX": "Bronx",
-    "SI": "Staten Island",
-    "QNS": "Queens",
-}
-SOFT_CITY_NAMES = frozenset({"NEW YORK", "NEW YORK CITY", "NYC"})
+
+@dataclass(frozen=True)
+class GeoRules:
+    """How the city's addresses are written: the city's data (its pack's `geocoder` section,
+    `city311.cities`), never code.
+
+    `states`: the state codes an address may end with (the first is shown in addresses);
+    `state_names`: the same written out; `aliases`: (alias, part of the city as in the address
+    file's CITY column, soft), a soft alias only hinting (a name that is also a state's);
+    `outside`: places outside the city people write as an address's place.
+    """
+
+    states: tuple[str, ...] = ()
+    state_names: tuple[str, ...] = ()
+    aliases: tuple[tuple[str, str, bool], ...] = ()
+    outside: tuple[str, ...] = ()
+
 
 INTERSECTION_MAX_M = 200.0
 INTERPOLATION_MAX_M = 2000.0
@@ -93,9 +95,7 @@ BRUTE_FORCE_ROWS = 50_000
 MAX_RINGS = 8
 
 _DIRECTION_WORDS = frozenset(DIRECTIONALS.values())
-_FULL_STATE = re.compile(
-    r"(?:[\s,]+(?:USA|US|U S A|U S|UNITED STATES(?: OF AMERICA)?|NY|N Y|NEW YORK STATE))+[\s,]*$"
-)
+_COUNTRY = r"USA|US|U S A|U S|UNITED STATES(?: OF AMERICA)?"
 _ZIP = re.compile(r"(?<![\d-])(\d{5})(?:-\d{4})?(?![\d-])")
 _UNIT = re.compile(
     r"(?:\b(?:APT|APARTMENT|UNIT|SUITE|STE|FL|FLR|FLOOR|RM|ROOM|BLDG|BUILDING|DEPT)\b|#)"
@@ -208,6 +208,9 @@ class AddressIndex:
     """
 
     state: str
+    rules: GeoRules
+    full_state: re.Pattern[str]
+    outside: frozenset[str]
     # Streets.
     street_key: list[str]
     street_city: list[str]
@@ -258,11 +261,15 @@ class AddressIndex:
         *,
         state: str = "",
         crossing_rows: Iterable[CrossingRow] = (),
+        rules: GeoRules | None = None,
     ) -> AddressIndex:
         """Build an index from plain tuples (see AddressRow, PlaceRow and CrossingRow); rows
-        without a usable street are skipped. `state` is appended to display addresses ("NY")."""
+        without a usable street are skipped. `rules` are the city's (`state` alone is short
+        for rules with that one state): its first state is appended to display addresses."""
         index = cls()
-        index.state = state
+        index.rules = rules or GeoRules(states=(state,) if state else ())
+        index.state = index.rules.states[0] if index.rules.states else ""
+        index._compile_rules()
         index._load_addresses(address_rows)
         index._load_places(place_rows)
         index._load_crossings(crossing_rows)
@@ -378,14 +385,36 @@ class AddressIndex:
         self.suffix_street = [i for _, i in suffixes]
         cities = set(self.street_city) - {""}
         self.city_names = {city.upper(): (city, False) for city in cities}
-        for alias, city in CITY_ALIASES.items():
-            if city in cities and alias not in self.city_names:
-                self.city_names[alias] = (city, alias in SOFT_CITY_NAMES)
+        for alias, city, soft in self.rules.aliases:
+            if city in cities and _words(alias) not in self.city_names:
+                self.city_names[_words(alias)] = (city, soft)
         pairs = set(zip(self.postcode.tolist(), self.street.tolist(), strict=True))
         self.postcode_cities = defaultdict(set)
         for postcode, street_id in pairs:
             if self.street_city[street_id]:
                 self.postcode_cities[self.postcodes[postcode]].add(self.street_city[street_id])
+
+    def _compile_rules(self) -> None:
+        states = [_words(s) for s in (*self.rules.states, *self.rules.state_names) if _words(s)]
+        # "N Y" for "N.Y.": dots are spaces by then.
+        states += [" ".join(s) for s in self.rules.states if len(s) == 2]
+        names = "|".join([_COUNTRY, *sorted({re.escape(s) for s in states}, key=len, reverse=True)])
+        self.full_state = re.compile(rf"(?:[\s,]+(?:{names}))+[\s,]*$")
+        self.outside = frozenset(_words(name) for name in self.rules.outside if _words(name))
+
+    def is_outside(self, text: str) -> bool:
+        """Whether the place written after the street ("..., Hoboken NJ", "... Yonkers") is
+        one the city names as outside itself."""
+        if not self.outside:
+            return False
+        text = _NOISE.sub(" ", str(text)[:MAX_INPUT].upper().replace(".", " ").replace(";", ","))
+        text = _ZIP.sub(" ", text)
+        text = self.full_state.sub("", " " + text).strip(" ,")
+        head, _, place = text.partition(",")
+        words = (place or head).split()
+        # The end of the text (a place after the street); after a comma, any of it.
+        starts = range(len(words)) if place else range(max(1, len(words) - 3), len(words))
+        return any(" ".join(words[i : i + n]) in self.outside for i in starts for n in (1, 2, 3))
 
     def _index_grid(self) -> None:
         self.lat_order = np.argsort(self.lat, kind="stable").astype(np.int32)
@@ -437,7 +466,7 @@ class AddressIndex:
         if postcode:
             text = _ZIP.sub(lambda m: " " if m.start() > 0 else m.group(0), text)
         text = _UNIT.sub(lambda m: " " if m.start() > 0 else m.group(0), text)
-        text = _FULL_STATE.sub("", " " + text).strip(" ,")
+        text = self.full_state.sub("", " " + text).strip(" ,")
         parts = [p.strip() for p in text.split(",") if p.strip()]
         if not parts:
             return None
@@ -558,7 +587,7 @@ class AddressIndex:
         any string."""
         try:
             query = self.parse(text)
-            if query is None:
+            if query is None or self.is_outside(text):
                 return []
             if len(query.streets) == 2:
                 found = self._known_crossings(query) or self._intersections(query)
@@ -969,7 +998,10 @@ class AddressIndex:
 
     def _autocomplete(self, prefix: str, limit: int) -> list[Candidate]:
         text = " ".join(_NOISE.sub(" ", str(prefix)[:MAX_INPUT].upper().replace(".", " ")).split())
-        text = text.replace(",", " ").strip()
+        # "1382 Dumont Av, Bronx": the street before the place, the place a filter.
+        text, _, place = (p.strip() for p in text.partition(","))
+        if not place:
+            text, place = self._peel_city(text)
         if len(text) < 2:
             return []
         text = _QUEENS_SPACES.sub(r"\1-\2", text)
@@ -994,6 +1026,9 @@ class AddressIndex:
         if not number:
             found += self._places_starting(text, limit)
             found.sort(key=lambda c: -c.confidence)
+        parts = self._city_hint(Query("", [], place, "", place))[0] if place else set()
+        if parts:
+            found = [c for c in found if c.city in parts or not c.city]
         return _unique(found)[:limit]
 
     def _streets_starting(self, text: str, limit: int) -> list[int]:
@@ -1034,6 +1069,11 @@ class AddressIndex:
             if len(found) >= limit:
                 break
         return [self._place_candidate(place, score) for place, score in found.items()]
+
+
+def _words(text: str) -> str:
+    """A name as the parser sees it: upper case, punctuation as spaces, single spaces."""
+    return " ".join(_NOISE.sub(" ", text.upper().replace(".", " ")).replace(",", " ").split())
 
 
 def _split_number(text: str) -> tuple[str, str]:
@@ -1128,7 +1168,6 @@ def _line_crossing(
 
 def _index_from_database() -> AddressIndex:
     """Build the index from the current version's address points and all places."""
-    from django.conf import settings
     from django.db.models import Max
 
     from city311.geo.models import AddressPoint, GeoDataset, Intersection, Place
@@ -1152,8 +1191,20 @@ def _index_from_database() -> AddressIndex:
     crossings = Intersection.objects.values_list(
         "street1", "street2", "key1", "key2", "city", "lat", "long"
     ).iterator(chunk_size=10_000)
-    state = str(getattr(settings, "CITY311_GEO_STATE", ""))
-    return AddressIndex.build(addresses, places, state=state, crossing_rows=crossings)
+    return AddressIndex.build(addresses, places, rules=city_rules(), crossing_rows=crossings)
+
+
+def city_rules() -> GeoRules:
+    """The city's geocoder rules, from its profile (the pack's `geocoder` section)."""
+    from city311.cities import profile
+
+    city = profile.current()
+    return GeoRules(
+        states=city.states,
+        state_names=city.state_names,
+        aliases=tuple(sorted((a, part, soft) for a, (part, soft) in city.aliases.items())),
+        outside=city.outside_names,
+    )
 
 
 @cache
@@ -1169,7 +1220,14 @@ def get_index() -> AddressIndex:
     """This process's index, rebuilt from the database when the "addresses" or "places"
     GeoDataset version has changed; the versions are re-read at most every
     CITY311_GEO_RECHECK_SECONDS seconds (default 10)."""
-    return _cache().get()
+    cached = _cache()
+    index = cached.get()
+    if index.rules != city_rules():
+        # The city's rules changed (an import, the admin): rebuild with them.
+        with cached.lock:
+            cached.value = None
+        index = cached.get()
+    return index
 
 
 def geocode(text: str, *, limit: int = 5) -> list[Candidate]:

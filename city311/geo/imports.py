@@ -109,21 +109,14 @@ def _write_addresses(
     path: Path, version: int, report: ImportReport, progress: Progress | None
 ) -> int:
     """Insert the file's good rows under `version` in short batches; returns how many."""
-    from city311.geo.normalize import normalise_number, normalise_street
+    from city311.geo.normalize import normalise_street
 
     loaded = 0
     points: list[AddressPoint] = []
     rows = _geojson_addresses(path) if _is_geojson(path) else _csv_addresses(path)
     for where, row in rows:
         try:
-            lon = _coordinate(row.get("LON"), "LON", -180, 180)
-            lat = _coordinate(row.get("LAT"), "LAT", -90, 90)
-            number = normalise_number(str(row.get("NUMBER") or ""))
-            street = " ".join(str(row.get("STREET") or "").split())
-            if not number:
-                raise ValueError("NUMBER is empty")
-            if not street:
-                raise ValueError("STREET is empty")
+            lon, lat, number, street = _address_fields(row)
         except ValueError as e:
             report.problem(where, str(e))
             continue
@@ -144,6 +137,47 @@ def _write_addresses(
         if len(points) >= 5000:
             loaded += _flush(points, progress)
     return loaded + _flush(points, progress)
+
+
+def _address_fields(row: dict[str, Any]) -> tuple[float, float, str, str]:
+    """An address row's point, number and street; ValueError says what is wrong."""
+    from city311.geo.normalize import normalise_number
+
+    lon = _coordinate(row.get("LON"), "LON", -180, 180)
+    lat = _coordinate(row.get("LAT"), "LAT", -90, 90)
+    number = normalise_number(str(row.get("NUMBER") or ""))
+    street = " ".join(str(row.get("STREET") or "").split())
+    if not number:
+        raise ValueError("NUMBER is empty")
+    if not street:
+        raise ValueError("STREET is empty")
+    return lon, lat, number, street
+
+
+def check_file(what: str, path: Path, *, progress: Progress | None = None) -> list[str]:
+    """The problems ("line 12: LAT 'x' is not a number") an import of `path` as `what`
+    ("addresses", "places" or "intersections") would skip; writes nothing. Raises
+    GeoImportError for a file that cannot be read at all."""
+    rows, check = {
+        "addresses": (
+            lambda: _geojson_addresses(path) if _is_geojson(path) else _csv_addresses(path),
+            _address_fields,
+        ),
+        "places": (
+            lambda: _geojson_places(path) if _is_geojson(path) else _csv_places(path),
+            _place_fields,
+        ),
+        "intersections": (lambda: _csv_intersections(path), _corner_fields),
+    }[what]
+    problems = []
+    for count, (where, row) in enumerate(rows(), start=1):
+        try:
+            check(row)
+        except ValueError as e:
+            problems.append(f"{where}: {e}")
+        if progress and count % 5000 == 0:
+            progress(5000)
+    return problems
 
 
 def _flush(points: list[AddressPoint], progress: Progress | None) -> int:
@@ -241,11 +275,7 @@ def import_places(path: Path) -> ImportReport:
     rows = _geojson_places(path) if _is_geojson(path) else _csv_places(path)
     for where, row in rows:
         try:
-            name = " ".join(str(row.get("NAME") or "").split())
-            if not name:
-                raise ValueError("NAME is empty")
-            lat = _coordinate(row.get("LAT"), "LAT", -90, 90)
-            lon = _coordinate(row.get("LONG"), "LONG", -180, 180)
+            name, lat, lon = _place_fields(row)
         except ValueError as e:
             report.problem(where, str(e))
             continue
@@ -264,6 +294,15 @@ def import_places(path: Path) -> ImportReport:
         )
     report.loaded = _replace_all(Place, places, dataset="places", path=path, what="place")
     return report
+
+
+def _place_fields(row: dict[str, Any]) -> tuple[str, float, float]:
+    name = " ".join(str(row.get("NAME") or "").split())
+    if not name:
+        raise ValueError("NAME is empty")
+    lat = _coordinate(row.get("LAT"), "LAT", -90, 90)
+    lon = _coordinate(row.get("LONG"), "LONG", -180, 180)
+    return name, lat, lon
 
 
 def _csv_places(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -296,19 +335,9 @@ def import_intersections(path: Path) -> ImportReport:
 
     report = ImportReport()
     corners = []
-    for where, row in _csv_rows(
-        path,
-        required=("STREET1", "STREET2", "LAT", "LON"),
-        columns=INTERSECTION_COLUMNS,
-        what="an intersections file",
-    ):
+    for where, row in _csv_intersections(path):
         try:
-            first = " ".join(str(row.get("STREET1") or "").split())
-            second = " ".join(str(row.get("STREET2") or "").split())
-            if not first or not second:
-                raise ValueError("STREET1 and STREET2 are both needed")
-            lat = _coordinate(row.get("LAT"), "LAT", -90, 90)
-            lon = _coordinate(row.get("LON"), "LON", -180, 180)
+            first, second, lat, lon = _corner_fields(row)
         except ValueError as e:
             report.problem(where, str(e))
             continue
@@ -328,6 +357,25 @@ def import_intersections(path: Path) -> ImportReport:
         Intersection, corners, dataset="intersections", path=path, what="intersection"
     )
     return report
+
+
+def _csv_intersections(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    return _csv_rows(
+        path,
+        required=("STREET1", "STREET2", "LAT", "LON"),
+        columns=INTERSECTION_COLUMNS,
+        what="an intersections file",
+    )
+
+
+def _corner_fields(row: dict[str, Any]) -> tuple[str, str, float, float]:
+    first = " ".join(str(row.get("STREET1") or "").split())
+    second = " ".join(str(row.get("STREET2") or "").split())
+    if not first or not second:
+        raise ValueError("STREET1 and STREET2 are both needed")
+    lat = _coordinate(row.get("LAT"), "LAT", -90, 90)
+    lon = _coordinate(row.get("LON"), "LON", -180, 180)
+    return first, second, lat, lon
 
 
 def _csv_rows(

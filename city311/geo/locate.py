@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from city311.cities import profile
 from city311.geo.boundaries import Area, area_index
 from city311.geo.datasets import current_versions
 from city311.geo.models import AddressPoint, BoundaryKind, GeoDataset
@@ -29,7 +28,7 @@ class Located:
     lat: float | None
     long: float | None
     address: str
-    match: str  # point, address, interpolated, intersection, place, street, unverified
+    match: str  # point, address, interpolated, intersection, place, street, unverified, outside
     confidence: float | None = None
     address_id: str = ""
     postcode: str = ""
@@ -72,6 +71,9 @@ def locate(
             if nearest is not None and (nearest.distance_m or 0) <= NEAREST_ADDRESS_M:
                 located.address, located.postcode = nearest.address, nearest.postcode
     elif address_string:
+        if geocoding.get_index().is_outside(address_string):
+            # "10 Main St, Hoboken NJ": the city's pack names the place as outside.
+            return Located(None, None, address_string, "outside", in_city=False)
         candidates = geocoding.geocode(address_string, limit=1)
         if not candidates:
             if not _has_addresses():
@@ -124,6 +126,6 @@ def _add_areas(located: Located) -> None:
 
 def outside_referral() -> str:
     """What a resident is told about a place outside the city, in the page's language."""
-    if (get_language() or "").startswith("es") and settings.CITY311_OUTSIDE_REFERRAL_ES:
-        return str(settings.CITY311_OUTSIDE_REFERRAL_ES)
-    return str(settings.CITY311_OUTSIDE_REFERRAL)
+    return profile.current().outside_referral or _(
+        "This place is outside the city, so the city cannot take this request."
+    )

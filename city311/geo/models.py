@@ -10,6 +10,7 @@ class BoundaryKind(models.TextChoices):
     BOROUGH = "borough", "Borough"
     COUNCIL_DISTRICT = "council_district", "Council district"
     COMMUNITY_DISTRICT = "community_district", "Community district"
+    NEIGHBORHOOD = "neighborhood", "Neighborhood"
     ZIP = "zip", "ZIP code area"
     SERVICE_ZONE = "service_zone", "Service zone"
     PICKUP_ROUTE = "pickup_route", "Pickup route"

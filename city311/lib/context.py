@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+from typing import Any
+
 from django.http import HttpRequest
-from django.utils.translation import get_language
 
 
-def city(request: HttpRequest) -> dict[str, str]:
+def city(request: HttpRequest | None = None) -> dict[str, Any]:
+    """The city's name, phones, hours and look, as every page and message shows them."""
+    # Imported here: lib is below every app, and the city's profile is an app's.
+    from city311.cities import profile
+
+    city = profile.current()
     return {
-        "city_name": settings.CITY311_CITY_NAME,
-        "city_phone": settings.CITY311_PHONE,
-        "emergency_phone": settings.CITY311_EMERGENCY_PHONE,
-        "city_hours": (
-            settings.CITY311_HOURS_ES
-            if (get_language() or "").startswith("es") and settings.CITY311_HOURS_ES
-            else settings.CITY311_HOURS
-        ),
-        "outside_phone": settings.CITY311_OUTSIDE_PHONE,
+        "city_name": city.name,
+        "city_phone": city.phone,
+        "emergency_phone": city.emergency_phone,
+        "city_hours": city.hours,
+        "outside_phone": city.outside_phone,
+        "brand_name": city.brand_name,
+        "brand_logo": city.has_logo,
+        "brand_logo_version": city.logo_version,
+        "brand_primary": city.primary_hex,
+        "brand_secondary": city.secondary_hex,
     }

@@ -20,6 +20,8 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from city311.cities import profile
+from city311.lib.context import city as city_context
 from city311.notifications import tokens
 from city311.notifications.models import Delivery, DeliveryChannel, Follower, MessageTemplate
 from city311.servicerequests.models import RequestEvent, Resolution, ServiceRequest
@@ -83,13 +85,12 @@ def context_for(delivery: Delivery, language: str) -> dict[str, Any]:
         "service_name": sr.service_type.translated("service_name", language),
         "address": sr.address_string,
         "department": sr.department.translated("name", language) if sr.department else "",
-        "due_at": timezone.localtime(sr.due_at) if sr.due_at else None,
+        "due_at": timezone.localtime(sr.due_at, profile.zone()) if sr.due_at else None,
         "public_url": public_url(sr),
         "note": event.note if event else "",
         "resolution": resolution_words(data.get("resolution", "")),
         "parent": data.get("parent", "") or data.get("duplicate_of", ""),
-        "city_name": settings.CITY311_CITY_NAME,
-        "city_phone": settings.CITY311_PHONE,
+        **city_context(),
         "confirmed": follower.confirmed_at is not None,
         "confirm_url": site_url(tokens.confirm_path(follower)),
         "reason": data.get("reason", ""),
@@ -147,7 +148,7 @@ def make_message(delivery: Delivery) -> Message:
     (subject, text and HTML for e-mail; the SMS text for SMS), the others left empty."""
     follower = delivery.follower
     language = follower.language if follower.language in dict(settings.LANGUAGES) else "en"
-    with translation.override(language):
+    with translation.override(language), timezone.override(profile.zone()):
         ctx = context_for(delivery, language)
         ctx["unsubscribe_url"] = site_url(tokens.unsubscribe_path(follower))
         override = _override(delivery, language)

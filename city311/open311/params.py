@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 
+from city311.cities import profile
 from city311.servicerequests.models import Channel
 from city311.servicerequests.validation import Submission
 
@@ -121,5 +120,5 @@ def parse_w3c(text: str, name: str) -> datetime:
         # PostgreSQL refuses; no 311 request is that old, or from after 9998.
         raise BadParameter(f"{name} must be a date between the years 1900 and 9998.")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
+        moment = moment.replace(tzinfo=profile.zone())
     return moment.astimezone(UTC)

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import NotRequired, TypedDict
-from zoneinfo import ZoneInfo
-
-from django.conf import settings
 
 from city311.catalog.models import ServiceAttribute, ServiceType
+from city311.cities import profile
 from city311.open311.queries import PublicRow
 from city311.servicerequests.models import RequestEvent, ServiceRequest, Status
 from city311.servicerequests.vocabulary import Event
@@ -24,7 +22,7 @@ def w3c(moment: datetime | None) -> str | None:
     """A W3C datetime in the city's time zone, always with its offset."""
     if moment is None:
         return None
-    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).isoformat(timespec="seconds")
+    return moment.astimezone(profile.zone()).isoformat(timespec="seconds")
 
 
 def _or_none(text: str) -> str | None:

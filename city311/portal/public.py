@@ -19,6 +19,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from city311.cities import profile
 from city311.lib import phones
 from city311.notifications.actions import follow_request
 from city311.portal import limits
@@ -91,7 +92,7 @@ def _too_many(request: HttpRequest, sr: ServiceRequest, limited: limits.Limited)
         "Too many attempts from your connection. Try again after %(time)s, or call %(phone)s."
     ) % {
         "time": date_format(timezone.localtime(limited.retry_at), "TIME_FORMAT"),
-        "phone": settings.CITY311_PHONE,
+        "phone": profile.current().phone,
     }
     response = render_page(request, sr, alert=alert, status=429)
     response["Retry-After"] = str(limited.retry_after_s)

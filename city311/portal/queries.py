@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
 import shapely
-from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -23,6 +22,7 @@ from shapely.geometry import mapping, shape
 
 from city311.catalog import cache as catalog_cache
 from city311.catalog.models import ServiceType
+from city311.cities import profile
 from city311.geo.datasets import current_versions
 from city311.geo.models import Boundary, BoundaryKind
 from city311.servicerequests import vocabulary
@@ -38,6 +38,7 @@ from city311.servicerequests.vocabulary import PUBLIC_EVENT_LABELS, Event
 DISTRICT_KINDS = (
     BoundaryKind.COUNCIL_DISTRICT,
     BoundaryKind.COMMUNITY_DISTRICT,
+    BoundaryKind.NEIGHBORHOOD,
     BoundaryKind.BOROUGH,
     BoundaryKind.SERVICE_ZONE,
 )
@@ -86,7 +87,7 @@ def _note(event: RequestEvent, departments: dict[str, str]) -> str:
 def public_history(sr: ServiceRequest) -> list[PublicEvent]:
     """The public events, oldest first, labelled in the page's language, without staff names."""
     departments = _departments()
-    city = _("City of %(city)s") % {"city": settings.CITY311_CITY_NAME}
+    city = _("City of %(city)s") % {"city": profile.current().name}
     department = departments.get(sr.department.slug, "") if sr.department else ""
     shown = []
     for event in sr.events.filter(public=True, kind__in=list(PUBLIC_EVENT_LABELS)):

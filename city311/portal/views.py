@@ -21,6 +21,7 @@ from django.views.decorators.cache import cache_control
 
 from city311.catalog import cache as catalog_cache
 from city311.catalog.queries import groups_for_residents
+from city311.cities import profile
 from city311.portal.public import render_page
 from city311.portal.queries import (
     MAP_DAYS,
@@ -79,7 +80,7 @@ def public_request(request: HttpRequest, tracking_number: str) -> HttpResponse:
 @cache_control(max_age=3600, public=True)
 def manifest(request: HttpRequest) -> JsonResponse:
     """The web app manifest: the portal installs on a phone's home screen."""
-    name = f"{settings.CITY311_CITY_NAME} 311"
+    name = profile.current().brand_name
     return JsonResponse(
         {
             "name": name,

@@ -1,5 +1,8 @@
 """Tracking numbers: ten digits read over the phone as 123-4567-890, the last a check digit.
 
+How the digits are grouped is the city's (its pack's `tracking_number.grouping`); residents may
+type any separators, and a number is stored and shown in the city's grouping.
+
 The check digit is Damm's: it catches every single mistyped digit and every swap of two
 neighbouring digits, so a caller's slip is answered "check the number", never with someone
 else's request.
@@ -11,6 +14,8 @@ import re
 import secrets
 
 from django.utils.translation import gettext as _
+
+from city311.cities import profile
 
 _DAMM = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
@@ -45,7 +50,16 @@ def is_valid(digits: str) -> bool:
 
 
 def display(digits: str) -> str:
-    return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
+    """The digits in the city's grouping: "123-4567-890"."""
+    groups, at = [], 0
+    for size in profile.current().grouping:
+        groups.append(digits[at : at + size])
+        at += size
+    return "-".join(groups)
+
+
+def example() -> str:
+    return display("1234567890")
 
 
 def new_tracking_number() -> str:
@@ -61,10 +75,13 @@ def normalise(text: str) -> str:
     """The display form of a typed tracking number; InvalidTrackingNumber says what is wrong."""
     digits = _NOISE.sub("", text or "")
     if not digits:
-        raise InvalidTrackingNumber(_("Enter the tracking number, for example 123-4567-890."))
+        raise InvalidTrackingNumber(
+            _("Enter the tracking number, for example %(example)s.") % {"example": example()}
+        )
     if not digits.isdigit():
         raise InvalidTrackingNumber(
-            _("A tracking number has only digits, for example 123-4567-890. Check the number.")
+            _("A tracking number has only digits, for example %(example)s. Check the number.")
+            % {"example": example()}
         )
     if len(digits) != DIGITS:
         raise InvalidTrackingNumber(

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from city311.catalog import cache as catalog_cache
 from city311.catalog.models import Datatype, ServiceAttribute, ServiceType
+from city311.cities import profile
 from city311.geo.locate import Located, LocationProblem, locate, outside_referral
 from city311.lib import phones
 from city311.servicerequests.errors import Problem, Text
@@ -128,7 +129,7 @@ def _check_type(sub: Submission, problems: Problems) -> ServiceType | None:
                 "Emergencies are not taken as 311 requests."
             ),
             "emergency",
-            phone=settings.CITY311_EMERGENCY_PHONE,
+            phone=profile.current().emergency_phone,
         )
         return None
     return service_type

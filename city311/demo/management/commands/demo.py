@@ -1,19 +1,25 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from city311.cities.pack.apply import PackRefused
 from city311.demo import loader
-from city311.servicerequests.models import ServiceRequest
 
 
 class Command(BaseCommand):
     help = (
-        "Load or reload the demo city (New York City): geography, catalog, staff, and the real NYC "
-        "311 records. Staff passwords are new each time and printed at the end."
+        "Load or reload a demo city from its city pack (city311/demo/cities/NAME): geography, "
+        "catalog, staff and its real history. Staff passwords are new each time and printed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--city",
+            default=loader.DEFAULT_CITY,
+            metavar="NAME",
+            help=f"Which demo city: {', '.join(loader.cities())} (default {loader.DEFAULT_CITY}).",
+        )
         parser.add_argument(
             "--history",
             type=int,
@@ -24,49 +30,44 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-records",
             action="store_true",
-            help="Skip the real NYC records (faster; for tests).",
+            help="Skip the city's real historical records (faster; for tests).",
         )
 
-    def handle(self, *args: Any, history: int, no_records: bool, **options: Any) -> None:
+    def handle(self, *args: Any, city: str, history: int, no_records: bool, **options: Any) -> None:
         if history < 0:
-            self.stderr.write("--history takes a number of requests, 0 or more.")
-            raise SystemExit(2)
-        say = self.stdout.write
-        departments, types = loader.load_catalog()
-        say(f"Catalog: {departments} departments, {types} service types.")
-        loader.load_calendar()
-        say(f"Boundaries: {loader.load_boundaries()} areas of New York City.")
-        with tqdm(
-            desc="Addresses", unit=" rows", file=self.stderr, disable=options["verbosity"] == 0
-        ) as bar:
-            addresses, places, corners = loader.load_addresses(progress=bar.update)
-        say(f"Addresses: {addresses} address points, {places} named places, {corners} corners.")
-        say(f"Routing: {loader.load_routing()} area rules.")
+            raise CommandError("--history takes a number of requests, 0 or more.")
+        try:
+            loader.pack_folder(city)
+        except loader.NoSuchCity as e:
+            raise CommandError(str(e)) from None
+        say, quiet = self.stdout.write, options["verbosity"] == 0
+        with tqdm(desc="Addresses", unit=" rows", file=self.stderr, disable=quiet) as bar:
+            try:
+                applied = loader.load_pack(city, progress=bar.update)
+            except PackRefused as e:
+                raise CommandError(str(e)) from None
+        counts = ", ".join(f"{n} {what}" for what, n in applied.counts.items())
+        say(f"City pack {city}: {counts}.")
         if not no_records:
-            if ServiceRequest.objects.filter(application="NYC 311 open data").exists():
-                say("Real NYC 311 records: already loaded.")
+            module = loader.history_module(city)
+            if module is None:
+                say("History: this demo city has none.")
+            elif loader.history_loaded(city):
+                say(f"History ({module.SOURCE}): already loaded.")
             else:
-                total = loader.count_nyc_records()
+                total = loader.count_history(city)
                 with tqdm(
-                    total=total,
-                    desc="NYC 311 records",
-                    unit="req",
-                    file=self.stderr,
-                    disable=options["verbosity"] == 0,
+                    total=total, desc="History", unit="req", file=self.stderr, disable=quiet
                 ) as bar:
-                    loader.load_nyc_history(progress=bar.update)
-                say(f"Real NYC 311 records: {total} imported.")
+                    loader.load_history(city, progress=bar.update)
+                say(f"History ({module.SOURCE}): {total} records imported.")
         if history:
             with tqdm(
-                total=history,
-                desc="Generated history",
-                unit="req",
-                file=self.stderr,
-                disable=options["verbosity"] == 0,
+                total=history, desc="Generated history", unit="req", file=self.stderr, disable=quiet
             ) as bar:
-                loader.load_generated_history(history, progress=bar.update)
+                loader.load_generated_history(history, progress=bar.update, city=city)
             say(f"Generated history: {history} requests added.")
-        signins = loader.load_staff()
+        signins = loader.set_demo_passwords(loader.staff_usernames(city))
         say("Demo sign-ins (user / password / role):")
         for username, password, role in signins:
             say(f"  {username:<10} {password:<22} {role}")

@@ -46,14 +46,22 @@ class Command(BaseCommand):
             action="store_true",
             help="Do not load the demo city into an empty database.",
         )
+        parser.add_argument(
+            "--city",
+            default="nyc",
+            metavar="NAME",
+            help="Which demo city an empty database gets (city311 demo --city NAME).",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, no_demo: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, no_demo: bool, city: str, **options: Any
+    ) -> None:
         _check_port_free(host, port)
         self.stdout.write("city311: preparing the database...")
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo and not ServiceType.objects.exists():
             self.stdout.write("city311: empty database, loading the demo city...")
-            call_command("demo", stdout=self.stdout)
+            call_command("demo", city=city, stdout=self.stdout)
         call_command("install_assets", stdout=self.stdout)
         call_command("collectstatic", interactive=False, verbosity=0)
         self._serve(host, port)

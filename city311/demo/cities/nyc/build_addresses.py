@@ -1,12 +1,12 @@
 """Build the demo city's address points and named places from the real NYC 311 records.
 
-    python -m city311.demo.build_addresses
+    python -m city311.demo.cities.nyc.build_addresses
 
-Reads city311/demo/data/nyc/*.csv.gz and writes, deterministically (same input, same bytes):
+Reads the pack's history/*.csv.gz and writes, deterministically (same input, same bytes):
 
-- data/nyc_addresses.csv.gz: OpenAddresses columns LON,LAT,NUMBER,STREET,UNIT,CITY,POSTCODE,ID,
+- addresses.csv.gz: OpenAddresses columns LON,LAT,NUMBER,STREET,UNIT,CITY,POSTCODE,ID,
   one row per distinct (number, street, postcode) seen at an ADDRESS with coordinates;
-- data/nyc_places.csv.gz: NAME,KIND,LAT,LONG,ALIASES, the parks named in the records plus a few
+- places.csv.gz: NAME,KIND,LAT,LONG,ALIASES, the parks named in the records plus a few
   well-known parks and buildings.
 """
 
@@ -21,10 +21,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-DATA = Path(__file__).parent / "data"
-ADDRESSES = DATA / "nyc_addresses.csv.gz"
-PLACES = DATA / "nyc_places.csv.gz"
-INTERSECTIONS = DATA / "nyc_intersections.csv.gz"
+PACK = Path(__file__).parent
+ADDRESSES = PACK / "addresses.csv.gz"
+PLACES = PACK / "places.csv.gz"
+INTERSECTIONS = PACK / "corners.csv.gz"
 # Has no header and no location columns.
 SKIPPED = {"nyc311_comp370_2020_5cols_noheader.csv.gz"}
 BOROUGHS = {"BROOKLYN", "BRONX", "MANHATTAN", "QUEENS", "STATEN ISLAND"}
@@ -68,7 +68,7 @@ KNOWN_PLACES: list[tuple[str, str, float, float, str]] = [
 
 
 def record_files() -> list[Path]:
-    return [p for p in sorted((DATA / "nyc").glob("*.csv.gz")) if p.name not in SKIPPED]
+    return [p for p in sorted((PACK / "history").glob("*.csv.gz")) if p.name not in SKIPPED]
 
 
 def read_rows(path: Path) -> Iterator[dict[str, str]]:

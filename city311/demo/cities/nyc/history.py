@@ -1,4 +1,5 @@
-"""Reading the real NYC 311 records shipped with the demo city and mapping them onto its catalog."""
+"""The New York demo's history: the real NYC 311 records shipped with its pack, mapped onto its
+catalog. The pack's manifest names this module (`history.module`); see docs/city-pack.md."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from zoneinfo import ZoneInfo
 from city311.servicerequests.imports import HistoricalRecord
 from city311.servicerequests.models import Channel, Resolution
 
-DATA = Path(__file__).parent / "data"
+HERE = Path(__file__).parent / "history"
 NYC = ZoneInfo("America/New_York")
+# The requests' application: a history already loaded is not loaded again.
+SOURCE = "NYC 311 open data"
 # The one file without a header: its columns by position.
 HEADERLESS = {
     "nyc311_comp370_2020_5cols_noheader.csv.gz": [
@@ -38,13 +41,20 @@ NO_ACTION_WORDS = (
 )
 
 
+def records() -> Iterator[HistoricalRecord]:
+    """Every record of the shipped files, oldest file first."""
+    mapping = Mapping()
+    for path in record_files():
+        yield from read_records(path, mapping)
+
+
 def record_files() -> list[Path]:
-    return sorted((DATA / "nyc").glob("*.csv.gz"))
+    return sorted(HERE.glob("*.csv.gz"))
 
 
 class Mapping:
     def __init__(self) -> None:
-        raw = json.loads((DATA / "nyc_mapping.json").read_text())
+        raw = json.loads((HERE / "mapping.json").read_text())
         self.by_type: dict[str, str] = raw["complaint_type"]
         self.by_descriptor: dict[str, str] = raw.get("descriptor", {})
         self.default: str = raw["default"]

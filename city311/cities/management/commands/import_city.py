@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from city311.cities.pack.apply import PackRefused, apply_pack
+from city311.cities.pack.reader import read_pack
+from city311.cities.staff import send_welcome, set_password_link
+
+
+class Command(BaseCommand):
+    help = (
+        "Load a city pack (docs/city-pack.md): the city, its catalog, routing, calendar, staff "
+        "and geography. Checked whole first; written in one transaction; safe to run again."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("folder", type=Path)
+        parser.add_argument(
+            "--check", action="store_true", help="Only check the pack; write nothing."
+        )
+
+    def handle(self, *args: Any, folder: Path, check: bool, **options: Any) -> None:
+        quiet = options["verbosity"] == 0
+        with tqdm(desc="Checking", unit=" rows", file=self.stderr, disable=quiet) as bar:
+            pack = read_pack(folder, progress=bar.update)
+        if pack.problems:
+            for problem in pack.problems.found:
+                self.stderr.write(f"  {problem}")
+            raise CommandError(
+                f"{len(pack.problems.found)} problem(s) in the pack {folder}; nothing was "
+                "written. Fix them and run import_city again (--check to check only)."
+            )
+        if check:
+            self.stdout.write(f"The pack {folder} has no problem.")
+            return
+        with tqdm(desc="Addresses", unit=" rows", file=self.stderr, disable=quiet) as bar:
+            try:
+                applied = apply_pack(pack, progress=bar.update)
+            except PackRefused as e:
+                raise CommandError(f"{e} Nothing was written.") from None
+        name = pack.manifest["name"]
+        counts = ", ".join(f"{n} {what}" for what, n in applied.counts.items())
+        self.stdout.write(f"City: {name}. {counts or 'The city only.'}")
+        for user in applied.new_users:
+            link = set_password_link(user)
+            sent = " (e-mailed)" if send_welcome(user, link) else ""
+            self.stdout.write(f"  new staff {user.username}: set a password at {link}{sent}")
