@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 
 from city311.accounts.roles import department_ids, is_administrator, is_staff_member
 from city311.servicerequests.errors import RequestError
@@ -105,7 +106,7 @@ def get_link_target_for_user(user: Any, tracking_number: str) -> ServiceRequest:
     target = get_request_for_user(user, tracking_number)
     if not can_work_request(user, target):
         raise RequestError(
-            "Request %(number)s is another department's: transfer this request there instead.",
+            _("Request %(number)s is another department's: transfer this request there instead."),
             code="not_yours",
             number=target.tracking_number,
         )
@@ -115,8 +116,10 @@ def get_link_target_for_user(user: Any, tracking_number: str) -> ServiceRequest:
         seen.add(root.pk)
     if not can_work_request(user, root):
         raise RequestError(
-            "Request %(number)s is itself a duplicate of another department's request: "
-            "transfer this request there instead.",
+            _(
+                "Request %(number)s is itself a duplicate of another department's request: "
+                "transfer this request there instead."
+            ),
             code="not_yours",
             number=target.tracking_number,
         )
