@@ -150,6 +150,14 @@ def write_pack(folder: Path) -> Path:
         )
         + "holidays:\n  - {date: 2026-03-04, name: Small City Day}\n"
     )
+    (folder / "messages.yaml").write_text(
+        "templates:\n"
+        "  - kind: request.closed\n"
+        "    language: es\n"
+        "    service_type: pothole\n"
+        "    subject: Bache {{ tracking_number }} reparado\n"
+        '    text: "Small City reparó el bache {{ tracking_number }}."\n'
+    )
     (folder / "staff.yaml").write_text(
         "users:\n"
         "  - {username: lena, first_name: Lena, last_name: Ortiz, email: lena@small.example,"

@@ -204,6 +204,23 @@ def test_a_broken_yaml_file_names_its_line(db, pack):
     assert re.search(r"routing\.yaml, line \d+: is not valid YAML", err.getvalue())
 
 
+def test_the_citys_wording_of_messages_comes_in_and_a_broken_one_is_named(db, pack):
+    from city311.notifications.models import MessageTemplate
+
+    run("import_city", str(pack))
+    template = MessageTemplate.objects.get()
+    assert (template.kind, template.language, template.service_type.service_code) == (
+        "request.closed",
+        "es",
+        "pothole",
+    )
+    messages = pack / "messages.yaml"
+    messages.write_text(messages.read_text().replace("{{ tracking_number }}.", "{% if %}."))
+    with pytest.raises(CommandError):
+        call_command("import_city", str(pack), stdout=io.StringIO(), stderr=(err := io.StringIO()))
+    assert re.search(r"messages\.yaml, line 2: request\.closed text: ", err.getvalue())
+
+
 def test_check_only_checks(db, pack):
     out, _ = run("import_city", str(pack), "--check")
     assert "no problem" in out

@@ -31,6 +31,7 @@ from city311.cities.pack.reader import WEEKDAYS, Pack
 from city311.geo.boundaries import replace_boundaries, union_as_city_limits
 from city311.geo.imports import import_addresses, import_intersections, import_places
 from city311.geo.models import Boundary, GeoDataset
+from city311.notifications.models import MessageTemplate
 from city311.servicerequests.models import RoutingRule, ServiceRequest
 
 Progress = Callable[[int], None]
@@ -76,6 +77,8 @@ def apply_pack(pack: Pack, *, progress: Progress | None = None) -> Applied:
             applied.counts["routing rules"] = _routing(pack)
         if pack.staff is not None:
             applied.counts["staff"], applied.new_users = _staff(pack)
+        if pack.messages is not None:
+            applied.counts["message templates"] = _messages(pack)
         texts.write()
     return applied
 
@@ -414,6 +417,20 @@ def _routing(pack: Pack) -> int:
             },
         )
     return len(rules)
+
+
+def _messages(pack: Pack) -> int:
+    assert pack.messages is not None
+    types = {t.service_code: t for t in ServiceType.objects.all()}
+    templates = pack.messages.get("templates") or []
+    for m in templates:
+        MessageTemplate.objects.update_or_create(
+            kind=m["kind"],
+            language=m.get("language") or "en",
+            service_type=types.get(m.get("service_type") or ""),
+            defaults={part: str(m.get(part) or "") for part in ("subject", "text", "html", "sms")},
+        )
+    return len(templates)
 
 
 def _staff(pack: Pack) -> tuple[int, list[User]]:

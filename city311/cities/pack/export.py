@@ -26,6 +26,7 @@ from city311.cities.pack.files import FORMAT, dump_yaml, write_gzip
 from city311.cities.pack.reader import ROLES, WEEKDAYS
 from city311.geo.imports import ADDRESS_COLUMNS, INTERSECTION_COLUMNS, PLACE_COLUMNS
 from city311.geo.models import AddressPoint, Boundary, GeoDataset, Intersection, Place
+from city311.notifications.models import MessageTemplate
 from city311.servicerequests.models import RoutingRule
 
 Progress = Callable[[int], None]
@@ -59,6 +60,10 @@ def export_city(folder: Path, *, progress: Progress | None = None) -> dict[str, 
     counts["routing rules"] = len(rules)
     (folder / "routing.yaml").write_text(dump_yaml({"rules": rules}))
     (folder / "calendar.yaml").write_text(dump_yaml(_calendar()))
+    templates = _messages()
+    if templates:
+        counts["message templates"] = len(templates)
+        (folder / "messages.yaml").write_text(dump_yaml({"templates": templates}))
     users = _staff()
     counts["staff"] = len(users)
     (folder / "staff.yaml").write_text(dump_yaml({"users": users}))
@@ -253,6 +258,19 @@ def _calendar() -> dict[str, Any]:
             for h in Holiday.objects.order_by("date")
         ],
     }
+
+
+def _messages() -> list[dict[str, Any]]:
+    found = []
+    for t in MessageTemplate.objects.select_related("service_type").order_by(
+        "kind", "language", "service_type__service_code"
+    ):
+        row: dict[str, Any] = {"kind": t.kind, "language": t.language}
+        if t.service_type:
+            row["service_type"] = t.service_type.service_code
+        row.update({part: getattr(t, part) for part in ("subject", "text", "html", "sms")})
+        found.append(row)
+    return found
 
 
 def _staff() -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import holidays as holidays_lib
+from django.template import Template, TemplateSyntaxError
 
 from city311.accounts import roles
 from city311.catalog.models import (
@@ -38,6 +39,7 @@ from city311.cities.pack.files import (
 from city311.cities.palette import PALETTE
 from city311.geo.imports import GeoImportError, check_file
 from city311.geo.models import Boundary, BoundaryKind
+from city311.notifications.models import MessageKind
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 ROLES = [roles.CALL_TAKER, roles.DEPARTMENT_STAFF, roles.SUPERVISOR, roles.MANAGER]
@@ -67,6 +69,7 @@ class Pack:
     routing: Mapping | None = None
     calendar: Mapping | None = None
     staff: Mapping | None = None
+    messages: Mapping | None = None
     boundaries: list[BoundaryFile] = field(default_factory=list)
     # "addresses" | "places" | "corners" -> path
     geo: dict[str, Path] = field(default_factory=dict)
@@ -76,7 +79,17 @@ class Pack:
 
 
 SECTIONS = frozenset(
-    {"catalog", "routing", "calendar", "staff", "boundaries", "addresses", "places", "corners"}
+    {
+        "catalog",
+        "routing",
+        "calendar",
+        "staff",
+        "messages",
+        "boundaries",
+        "addresses",
+        "places",
+        "corners",
+    }
 )
 
 
@@ -101,7 +114,7 @@ def read_pack(
         return pack
     pack.manifest = manifest
     _check_manifest(pack, manifest_path.name)
-    for section in ("catalog", "routing", "calendar", "staff"):
+    for section in ("catalog", "routing", "calendar", "staff", "messages"):
         path = find(folder, section) if section in sections else None
         if path is not None:
             setattr(pack, section, read_yaml(path, path.name, pack.problems))
@@ -115,6 +128,7 @@ def read_pack(
     _check_routing(pack, names["routing"], departments, codes)
     _check_calendar(pack, (find(folder, "calendar") or Path("calendar.yaml")).name)
     _check_staff(pack, (find(folder, "staff") or Path("staff.yaml")).name, departments)
+    _check_messages(pack, (find(folder, "messages") or Path("messages.yaml")).name, codes)
     return pack
 
 
@@ -514,6 +528,27 @@ def _check_staff(pack: Pack, name: str, departments: set[str]) -> None:
         for slug in u.get("departments") or []:
             if slug not in departments:
                 add(name, line_of(u), f"{username}: no department {slug!r}.")
+
+
+def _check_messages(pack: Pack, name: str, codes: set[str]) -> None:
+    if pack.messages is None:
+        return
+    add, seen = pack.problems.add, set()
+    for m in _list(pack.messages, "templates", name, pack.problems):
+        kind, language = m.get("kind"), _text(m.get("language") or "en")
+        if kind not in MessageKind.values:
+            add(name, line_of(m), f"kind {kind!r} is not one of {', '.join(MessageKind.values)}.")
+        code = _text(m.get("service_type"))
+        if code and code not in codes:
+            add(name, line_of(m), f"no service type {code!r}.")
+        if (kind, language, code) in seen:
+            add(name, line_of(m), f"a second {kind} message in {language!r}: keep one.")
+        seen.add((kind, language, code))
+        for part in ("subject", "text", "html", "sms"):
+            try:
+                Template(str(m.get(part) or ""))
+            except TemplateSyntaxError as e:
+                add(name, line_of(m), f"{kind} {part}: {e}")
 
 
 def _list(data: Mapping, key: str, name: str, problems: Problems) -> list[Mapping]:
