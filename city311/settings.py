@@ -380,10 +380,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"client_errors": {"()": "city311.ops.logs.NoTracebackForClientErrors"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("CITY311_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # A refusal (403, 404) is one line in the log, without a traceback.
+        "django.request": {"filters": ["client_errors"]},
         # django-axes logs user names and addresses on failed sign-ins: personal data.
         "axes": {"level": "WARNING"},
     },

@@ -12,6 +12,7 @@ admin.site.site_title = "city311"
 urlpatterns = [
     path("", portal_views.home, name="home"),
     path("healthz", ops_views.healthz, name="healthz"),
+    path("favicon.ico", ops_views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/login/", accounts_views.StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

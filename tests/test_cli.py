@@ -1,5 +1,6 @@
 """The `city311` command as a newcomer uses it, each run in its own data folder."""
 
+import os
 import re
 import signal
 import sqlite3
@@ -11,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests import processes
 from tests.helpers import free_port, run_city311, start_city311, stop, wait_for
 
 
 def local_env(tmp_path, **extra):
-    import os
-
     env = {
         k: v
         for k, v in os.environ.items()
@@ -64,7 +64,18 @@ def test_up_serves_the_demo_city_and_stops_cleanly_and_keeps_its_data(tmp_path):
     try:
         output = read_until(up, "Press Ctrl-C to stop.")
         assert f"open http://127.0.0.1:{port}/" in output
-        assert re.search(r"dana\s+\S+\s+Department staff", output)
+        # Each sign-in once, with the department and what to try first.
+        assert len(re.findall(r"^\s*dana\s", output, re.MULTILINE)) == 1, output
+        assert re.search(r"dana\s+\S+\s+Department staff, Department of Transportation", output), (
+            output
+        )
+        assert re.search(
+            r"pat\s+\S+\s+Department staff, Department of Parks and Recreation", output
+        ), output
+        assert (
+            f"try: work the department's queue: start, note, close at http://127.0.0.1:{port}/work/"
+            in output
+        )
         assert wait_for(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), timeout=30)
         status, home = get(f"http://127.0.0.1:{port}/")
         assert status == 200 and "311" in home
@@ -184,3 +195,64 @@ def test_up_says_what_to_do_when_the_port_is_taken(tmp_path):
     assert result.returncode != 0
     assert f"Cannot listen on 127.0.0.1:{port}" in result.stderr
     assert f"city311 up --port {port + 1}" in result.stderr
+
+
+def test_up_restarts_what_dies_leaves_no_orphans_and_stops_calmly_in_seconds(tmp_path):
+    port = free_port()
+    site = f"http://127.0.0.1:{port}"
+    up = start_city311("up", "--no-demo", "--port", str(port), env=local_env(tmp_path))
+    try:
+        read_until(up, "Press Ctrl-C to stop.", timeout=120)
+        worker = processes.child_running(up.pid, "city311 worker")
+        web = processes.child_running(up.pid, "gunicorn")
+        assert worker and web
+        # The task cluster is up: its sentinel, worker, monitor and pusher beside the command.
+        assert wait_for(lambda: len(processes.in_group(worker)) >= 4, timeout=60)
+        cluster = processes.in_group(worker)
+
+        os.kill(worker, signal.SIGKILL)
+        output = read_until(up, "the task worker restarted.", timeout=30)
+        assert "the task worker stopped unexpectedly (killed by SIGKILL)" in output
+        # Nothing of the killed cluster runs on: a restart never runs two clusters.
+        assert wait_for(lambda: not any(processes.alive(p) for p in cluster), timeout=10)
+        assert _answers(f"{site}/healthz")
+        new_worker = processes.child_running(up.pid, "city311 worker")
+        assert new_worker not in (None, worker)
+
+        web_group = processes.in_group(web)
+        os.kill(web, signal.SIGKILL)
+        read_until(up, "the web server restarted.", timeout=30)
+        assert wait_for(lambda: not any(processes.alive(p) for p in web_group), timeout=10)
+        assert wait_for(lambda: _answers(f"{site}/healthz"), timeout=60)
+        assert wait_for(lambda: len(processes.in_group(new_worker)) >= 4, timeout=60)
+        everything = processes.descendants(up.pid)
+    finally:
+        asked = time.monotonic()
+        rest = stop(up, signal.SIGINT)
+    took = time.monotonic() - asked
+    assert up.returncode == 0, rest
+    assert "city311: stopping" in rest
+    assert "city311: stopped." in rest
+    assert "SIGKILL" not in rest and "did not stop in time" not in rest
+    assert took < 6, f"stopping took {took:.1f} s"
+    assert not [p for p in everything if processes.alive(p)]
+
+
+def test_up_keeps_its_files_private_and_links_to_the_address_it_serves(tmp_path):
+    port = free_port()
+    up = start_city311("up", "--no-demo", "--port", str(port), env=local_env(tmp_path))
+    try:
+        read_until(up, "Press Ctrl-C to stop.", timeout=120)
+        web = processes.child_running(up.pid, "gunicorn")
+        environ = Path(f"/proc/{web}/environ").read_bytes().split(b"\0")
+        assert f"CITY311_SITE_URL=http://127.0.0.1:{port}".encode() in environ
+        # Each instance has its own gunicorn control socket, in its data folder.
+        assert wait_for(lambda: (tmp_path / "gunicorn.ctl").exists(), timeout=30)
+    finally:
+        stop(up, signal.SIGINT)
+    assert up.returncode == 0
+    for name in ("city311.db", "city311.db-wal", "secret_key"):
+        if (tmp_path / name).exists():
+            assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
+    for name in ("mail", "sms"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o700, name

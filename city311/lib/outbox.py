@@ -1,32 +1,47 @@
 """An outbox: rows of outbound work (a message, a webhook post, a reminder) sent by task workers.
 
 The table is the work queue, as in healthchecks' sendalerts. A worker claims a few due rows at
-once with one conditional update (pending → sending, stamped with a claim token of its own); of
-two workers, each row goes to one. It reads back the rows carrying its token, does the work, and
-marks each row as soon as it knows how it went — but only while its claim stands, so a row the
-lease gave to another worker is not marked twice.
+once with one conditional update (pending → sending, stamped with a claim token of its own and
+the name of the process and thread that holds it); of two workers, each row goes to one. It
+reads back the rows carrying its token, does the work, and marks each row as soon as it knows
+how it went — but only while its claim stands, so a row given to another worker is not marked
+twice.
 
     pending ──claim──► sending ──sent──► sent
        ▲                  │ ├──give_up / too many tries──► failed (the dead letter, error kept)
        └──retry_later─────┘ └──cancel──► cancelled
-       └──release_stale (a worker died holding it, after the lease)
+       └──release_dead (its holder is gone), release_stale (after the lease)
 
-A worker killed between claiming and marking leaves rows "sending". `release_stale` gives them
-back once their claim is older than the lease (longer than any send can take), so nothing is
-lost; the price is that work done just before the kill may be done again: senders pass a key
-(the row's id) that lets the far side recognise a repeat.
+A worker killed between claiming and marking leaves rows "sending". Each claim names its
+holder (`owner()`: the machine, the process with its start time, the thread), so
+`release_dead` gives a row back as soon as its holder is known to be gone: a process of this
+machine that no longer runs, or a thread of this process that starts new work. A restarted
+worker calls it as it starts, and the periodic sweep calls it. A holder on another machine
+cannot be checked from here: its rows wait for `release_stale`, once their claim is older than
+the lease (longer than any send can take). Either way nothing is lost; the price is that work
+done just before the kill may be done again: senders pass a key (the row's id) that lets the
+far side recognise a repeat.
 
 A new outbound kind: a model subclassing `OutboxItem` with its own fields, the two indexes of
-`outbox_indexes`, a `Policy`, and a task that claims, sends and marks. See docs/event-stream.md.
+`outbox_indexes`, a `Policy`, and a task that claims, sends and marks. See docs/event-stream.md
+and docs/operations.md.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
+from pathlib import Path
 from typing import TypeVar
 
+from django.apps import apps
 from django.db import models
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
@@ -53,6 +68,8 @@ class OutboxItem(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     # Random per claim: a worker claims several rows in one update, then reads back its own.
     claim = models.CharField(max_length=32, blank=True)
+    # Who holds the claim (see `owner`): lets a restarted worker give back a dead one's rows.
+    claimed_by = models.CharField(max_length=80, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     # What the far side said: "delivered to the SMTP server", "invalid number", "HTTP 204".
@@ -112,7 +129,11 @@ def claim(rows: QuerySet[Item], count: int) -> list[Item]:
     # Conditional: a row another worker claimed in the meantime is no longer pending. On
     # PostgreSQL the second update waits for the first and then re-checks the condition.
     rows.model._default_manager.filter(pending, pk__in=ids).update(
-        status=OutboxStatus.SENDING, claimed_at=now, claim=token, attempts=F("attempts") + 1
+        status=OutboxStatus.SENDING,
+        claimed_at=now,
+        claim=token,
+        claimed_by=owner(),
+        attempts=F("attempts") + 1,
     )
     return list(
         rows.filter(pk__in=ids, status=OutboxStatus.SENDING, claim=token).order_by("due_at", "pk")
@@ -171,4 +192,93 @@ def release_stale(rows: QuerySet[Item], policy: Policy) -> int:
     now = timezone.now()
     return rows.filter(
         status=OutboxStatus.SENDING, claimed_at__lt=now - timedelta(seconds=policy.lease_seconds)
-    ).update(status=OutboxStatus.PENDING, claimed_at=None, claim="", due_at=now)
+    ).update(status=OutboxStatus.PENDING, claimed_at=None, claim="", claimed_by="", due_at=now)
+
+
+# Who holds a claim: "<machine>:<pid>:<process start>:<thread>". The machine is this boot of
+# this host's kernel seen from this process namespace, so a process id is checked only where
+# it means the same process; the start time tells a process from a later one given its id.
+
+
+@cache
+def _machine() -> str:
+    parts = [socket.gethostname()]
+    with contextlib.suppress(OSError):
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+        parts.append(os.readlink("/proc/self/ns/pid"))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def _started(pid: int) -> str | None:
+    """When process `pid` started (clock ticks since boot); "" where unknown; None if none runs."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        pass
+    else:
+        # The command name, in brackets, may hold spaces: count fields after its ")".
+        fields = stat[stat.rindex(")") + 2 :].split()
+        # A zombie has ended; only its parent has not yet collected its exit status.
+        return None if fields[0] in ("Z", "X") else fields[19]
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return ""
+
+
+@cache
+def _process(pid: int) -> str:
+    return f"{_machine()}:{pid}:{_started(pid) or ''}"
+
+
+def owner() -> str:
+    """The holder's name for claims made by this thread of this process."""
+    return f"{_process(os.getpid())}:{threading.get_ident()}"
+
+
+def _is_gone(holder: str) -> bool:
+    """Whether the holder of a claim is known to run no more (or to have moved on)."""
+    machine, _, rest = holder.partition(":")
+    if machine != _machine() or rest.count(":") != 2:
+        return False  # another machine's: only the lease tells
+    pid, started, thread = rest.split(":")
+    if int(pid) == os.getpid() and started == (_started(os.getpid()) or ""):
+        # This process: a thread that claims again has finished with what it held before.
+        return thread == str(threading.get_ident())
+    now = _started(int(pid))
+    return now is None or (bool(started) and now != started)
+
+
+def release_dead(rows: QuerySet[Item]) -> int:
+    """Give back at once the rows claimed by a holder that is gone; how many.
+
+    Call it before claiming anew: a restarted worker gets its predecessor's rows back at
+    once, instead of after the lease.
+    """
+    holders = set(
+        rows.filter(status=OutboxStatus.SENDING)
+        .exclude(claimed_by="")
+        .values_list("claimed_by", flat=True)
+        .distinct()
+    )
+    gone = [h for h in holders if _is_gone(h)]
+    if not gone:
+        return 0
+    # Each keeps its due time, and so its place in the queue: oldest first, as before the claim.
+    return rows.filter(status=OutboxStatus.SENDING, claimed_by__in=gone).update(
+        status=OutboxStatus.PENDING, claimed_at=None, claim="", claimed_by=""
+    )
+
+
+def release_dead_everywhere() -> int:
+    """`release_dead` on every outbox table: what a worker does as it starts."""
+    return sum(
+        release_dead(model._default_manager.all())
+        for model in apps.get_models()
+        if issubclass(model, OutboxItem)
+    )

@@ -9,11 +9,14 @@ connection kept open across tasks, and marks each sent or failed as soon as the 
 answered, only while its claim stands.
 
 A worker killed between claiming and marking leaves rows "sending" (at most CLAIM of them).
-The sweep gives such rows back to the queue once their claim is older than
-CITY311_DELIVERY_LEASE_SECONDS (longer than any send can take), so nothing is lost. The one
-window that can duplicate is after the server accepted a message and before its row is marked
-sent (a few milliseconds): we choose to send again rather than lose it, and send with the same
-Message-ID so mail systems can tell the copy from a new message.
+Each claim names the process that holds it, so a restarted worker (and the sweep, and the next
+send) gives the rows of a process that is gone back to the queue at once; rows held on another
+machine go back once their claim is older than CITY311_DELIVERY_LEASE_SECONDS (longer than any
+send can take). Nothing is lost. The one window that can duplicate is after the server accepted
+a message and before its row is marked sent: the row is marked the moment the server says yes,
+and when the database cannot be reached just then the mark is tried again for a while
+(MARK_SECONDS) rather than given up. We choose to send again rather than lose a message, and
+send with the same Message-ID so mail systems can tell the copy from a new message.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.db import DatabaseError, InterfaceError, close_old_connections, connection
 from django.db.models import QuerySet
 from django.dispatch import receiver
 from django.utils import timezone
@@ -52,6 +56,9 @@ PLAN_BATCH = 200
 CLAIM = 20
 # One task sends for at most this long, then leaves the rest to the tasks queued behind it.
 SEND_SECONDS = 20.0
+# After a message was accepted, marking it sent is retried for this long while the database
+# is away (a restart, a lock): giving up means sending it again later.
+MARK_SECONDS = 30.0
 # Events older than this are never announced: news that late is no news (a worker that was
 # down for days, a request filed with a date in the past).
 NEWS_MAX_AGE = timedelta(days=2)
@@ -126,6 +133,8 @@ def _send(
     # and the task ends: the next tries wait for the backoff, not for the next batch.
     unreachable: set[str] = set()
     sent = tried = 0
+    # Claims of a worker that died (or of this thread's task that failed) go back first.
+    outbox.release_dead(Delivery.objects.all())
     while tried < limit and not unreachable:
         if time.monotonic() >= deadline:
             return sent, True
@@ -189,9 +198,28 @@ def send_one(delivery: Delivery, transports: dict[str, Transport], unreachable: 
         )
         _retry_later(delivery, f"internal error: {type(e).__name__}")
         return 0
-    outbox.mark_sent(delivery, detail)
+    mark_sent(delivery, detail)
     log.info("Delivery %s sent by %s", delivery.pk, channel)
     return 1
+
+
+def mark_sent(delivery: Delivery, detail: str) -> None:
+    """Record that the far side took it, trying again while the database is away."""
+    deadline = time.monotonic() + MARK_SECONDS
+    wait = 0.1
+    while True:
+        try:
+            outbox.mark_sent(delivery, detail)
+            return
+        except (DatabaseError, InterfaceError) as e:
+            if time.monotonic() + wait > deadline or connection.in_atomic_block:
+                log.error("Delivery %s was sent but could not be marked: %s", delivery.pk, e)
+                raise
+            log.warning("Delivery %s was sent; marking it waits for the database", delivery.pk)
+        time.sleep(wait)
+        wait = min(wait * 2, 2.0)
+        # A connection the database dropped is closed here and opened anew by the next query.
+        close_old_connections()
 
 
 def _retry_later(delivery: Delivery, error: str) -> None:
@@ -212,7 +240,7 @@ def release_stale_claims() -> int:
 def sweep() -> dict[str, int]:
     """The periodic task: abandoned claims, retries that are due. (Missed events are the
     event stream's own schedule: city311.servicerequests.tasks.dispatch_events.)"""
-    released = release_stale_claims()
+    released = outbox.release_dead(Delivery.objects.all()) + release_stale_claims()
     sent = send_due_deliveries()
     return {"released": released, "sent": sent}
 

@@ -17,6 +17,11 @@ SCHEDULES = [
 ]
 
 
+# The periodic tasks that send what outbox tables hold: queued at once by a worker that
+# starts and finds a dead worker's claims to give back.
+OUTBOX_SWEEPS = ["city311.notifications.tasks.sweep"]
+
+
 def ensure_schedules() -> None:
     """Register each periodic task once; safe for several workers to run at once."""
     for func, minutes in SCHEDULES:

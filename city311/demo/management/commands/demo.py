@@ -8,6 +8,8 @@ from city311.demo import loader
 
 
 class Command(BaseCommand):
+    # `city311 up` shows the sign-ins itself, once the site is up.
+    stealth_options = ("show_signins",)
     help = (
         "Load or reload a demo city from its city pack (city311/demo/cities/NAME): geography, "
         "catalog, staff and its real history. Staff passwords are new each time and printed."
@@ -68,6 +70,8 @@ class Command(BaseCommand):
                 loader.load_generated_history(history, progress=bar.update, city=city)
             say(f"Generated history: {history} requests added.")
         signins = loader.set_demo_passwords(loader.staff_usernames(city))
+        if not options.get("show_signins", True):
+            return
         say("Demo sign-ins (user / password / role):")
         for username, password, role in signins:
             say(f"  {username:<10} {password:<22} {role}")

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
-import signal
 import socket
-import subprocess
-import sys
-import time
-from types import FrameType
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -16,10 +13,14 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from city311.catalog.models import ServiceType
-from city311.demo.signins import read_signins
+from city311.ops.files import protect_data_files
+from city311.ops.signins import describe_signins
+from city311.ops.supervisor import Child, Supervisor, python_module
 
 # Paths only: query strings and client addresses can carry personal data.
 ACCESS_LOG_FORMAT = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# A Unix socket's path must fit in 108 bytes.
+SOCKET_PATH_MAX = 100
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -33,6 +34,47 @@ def _check_port_free(host: str, port: int) -> None:
                 f"Cannot listen on {host}:{port} ({e.strerror}). Stop what is using it, "
                 f"or choose another port: city311 up --port {port + 1}"
             ) from None
+
+
+def shown_host(host: str) -> str:
+    """The address a person on this machine opens: a wildcard address is not one."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def web_command(host: str, port: int) -> list[str]:
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    # gunicorn's control socket defaults to one path per user: two instances on one host would
+    # share it. Each instance keeps its own under its data folder.
+    control = Path(settings.DATA_DIR) / "gunicorn.ctl"
+    control_socket = (
+        ["--control-socket", str(control)]
+        if len(str(control)) <= SOCKET_PATH_MAX
+        else ["--no-control-socket"]
+    )
+    return python_module(
+        "gunicorn",
+        "city311.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        os.environ.get("CITY311_WEB_PROCESSES", "2"),
+        "--threads",
+        "4",
+        "--worker-class",
+        "gthread",
+        "--access-logfile",
+        "-",
+        "--access-logformat",
+        ACCESS_LOG_FORMAT,
+        # Workers finish the requests in hand and exit in a few seconds when `up` stops.
+        "--graceful-timeout",
+        "5",
+        *control_socket,
+    )
 
 
 class Command(BaseCommand):
@@ -57,86 +99,50 @@ class Command(BaseCommand):
         self, *args: Any, host: str, port: int, no_demo: bool, city: str, **options: Any
     ) -> None:
         _check_port_free(host, port)
+        protect_data_files()
         self.stdout.write("city311: preparing the database...")
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo and not ServiceType.objects.exists():
             self.stdout.write("city311: empty database, loading the demo city...")
-            call_command("demo", city=city, stdout=self.stdout)
+            # Without its sign-ins: they are shown once, below, when the site is up.
+            call_command(
+                "demo", city=city, stdout=self.stdout, stderr=self.stderr, show_signins=False
+            )
         call_command("install_assets", stdout=self.stdout)
         call_command("collectstatic", interactive=False, verbosity=0)
         self._serve(host, port)
 
     def _serve(self, host: str, port: int) -> None:
-        python = sys.executable
-        web = [
-            python,
-            "-m",
-            "gunicorn",
-            "city311.wsgi:application",
-            "--bind",
-            f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-            "--workers",
-            os.environ.get("CITY311_WEB_PROCESSES", "2"),
-            "--threads",
-            "4",
-            "--worker-class",
-            "gthread",
-            "--access-logfile",
-            "-",
-            "--access-logformat",
-            ACCESS_LOG_FORMAT,
-            "--graceful-timeout",
-            "10",
+        site = f"http://{shown_host(host)}:{port}"
+        env = dict(os.environ)
+        if "CITY311_SITE_URL" not in env:
+            # Links in e-mails and texts lead to the site this command serves.
+            env["CITY311_SITE_URL"] = site
+        children = [
+            Child("the web server", web_command(host, port), env),
+            Child("the task worker", python_module("city311", "worker"), env),
         ]
-        worker = [python, "-m", "city311", "worker"]
-        children = [subprocess.Popen(web), subprocess.Popen(worker)]
-        stopping = False
+        # What preparing the database left in memory is kept, not collected again and again:
+        # the collector's passes over it made stopping take seconds.
+        gc.collect()
+        gc.freeze()
+        supervisor = Supervisor(children, say=self._say)
+        supervisor.run(on_started=lambda: self._announce(site))
+        self._say("city311: stopped.")
 
-        def stop(signum: int, frame: FrameType | None) -> None:
-            nonlocal stopping
-            stopping = True
+    def _say(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()
 
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
-        self._announce(host, port)
-        while not stopping:
-            if any(child.poll() is not None for child in children):
-                break
-            time.sleep(0.5)
-        self._stop(children)
-        failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, -signal.SIGINT)]
-        if not stopping and failed:
-            raise CommandError(
-                "A part of city311 stopped unexpectedly (see the messages above); "
-                "fix the cause and run `city311 up` again."
-            )
-        self.stdout.write("city311: stopped.")
-
-    def _stop(self, children: list[subprocess.Popen[bytes]]) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-
-    def _announce(self, host: str, port: int) -> None:
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    def _announce(self, site: str) -> None:
         lines = [
             "",
-            f"city311 is running: open http://{shown}:{port}/",
-            f"  staff sign-in:  http://{shown}:{port}/accounts/login/",
-            f"  administration: http://{shown}:{port}/admin/",
+            f"city311 is running: open {site}/",
+            f"  staff sign-in:  {site}/accounts/login/",
+            f"  administration: {site}/admin/",
             f"  data in:        {settings.DATA_DIR}",
+            *describe_signins(site),
+            "Press Ctrl-C to stop.",
+            "",
         ]
-        signins = read_signins()
-        if signins:
-            lines.append("  demo sign-ins (user / password / role):")
-            lines += [f"    {u:<10} {p:<22} {role}" for u, p, role in signins]
-        lines += ["Press Ctrl-C to stop.", ""]
-        self.stdout.write("\n".join(lines))
-        self.stdout.flush()
+        self._say("\n".join(lines))

@@ -1,0 +1,47 @@
+"""What every site answers besides its pages: the favicon, and how a refusal is logged."""
+
+import logging
+
+from city311.test import BaseTestCase
+
+
+class OpsPageTests(BaseTestCase):
+    def test_browsers_get_a_favicon(self):
+        r = self.client.get("/favicon.ico")
+        self.assertEqual(r.status_code, 200)
+        self.assertEqual(r["Content-Type"], "image/x-icon")
+        self.assertIn("max-age=86400", r["Cache-Control"])
+        # An ICO file: reserved 0, type 1.
+        self.assertEqual(b"".join(r.streaming_content)[:4], b"\x00\x00\x01\x00")
+
+    def test_pat_opening_a_streets_request_is_one_line_in_the_log_without_a_traceback(self):
+        sr = self.report()
+        self.sign_in(self.pat)
+        with self.assertLogs("django.request", logging.WARNING) as logs:
+            r = self.client.get(f"/work/requests/{sr.tracking_number}/")
+        self.assertEqual(r.status_code, 403)
+        [record] = logs.records
+        self.assertIn("Forbidden", record.getMessage())
+        self.assertIsNone(record.exc_info)
+        self.assertNotIn("Traceback", logs.output[0])
+
+    def test_a_server_error_keeps_its_traceback(self):
+        from city311.ops.logs import NoTracebackForClientErrors
+
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            import sys
+
+            record = logging.LogRecord(
+                "django.request",
+                logging.ERROR,
+                __file__,
+                1,
+                "Internal Server Error",
+                (),
+                sys.exc_info(),
+            )
+        record.status_code = 500
+        self.assertTrue(NoTracebackForClientErrors().filter(record))
+        self.assertIsNotNone(record.exc_info)
