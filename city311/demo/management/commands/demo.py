@@ -43,7 +43,10 @@ class Command(BaseCommand):
         except loader.NoSuchCity as e:
             raise CommandError(str(e)) from None
         say, quiet = self.stdout.write, options["verbosity"] == 0
-        with tqdm(desc="Addresses", unit=" rows", file=self.stderr, disable=quiet) as bar:
+        # The bars redraw their line with "\r": not through Django's OutputWrapper, which ends
+        # every write with a newline and so printed each redraw as a new bar.
+        bars = getattr(self.stderr, "_out", self.stderr)
+        with tqdm(desc="Addresses", unit=" rows", file=bars, disable=quiet) as bar:
             try:
                 applied = loader.load_pack(city, progress=bar.update)
             except PackRefused as e:
@@ -59,13 +62,13 @@ class Command(BaseCommand):
             else:
                 total = loader.count_history(city)
                 with tqdm(
-                    total=total, desc="History", unit="req", file=self.stderr, disable=quiet
+                    total=total, desc="History", unit="req", file=bars, disable=quiet
                 ) as bar:
                     loader.load_history(city, progress=bar.update)
                 say(f"History ({module.SOURCE}): {total} records imported.")
         if history:
             with tqdm(
-                total=history, desc="Generated history", unit="req", file=self.stderr, disable=quiet
+                total=history, desc="Generated history", unit="req", file=bars, disable=quiet
             ) as bar:
                 loader.load_generated_history(history, progress=bar.update, city=city)
             say(f"Generated history: {history} requests added.")
