@@ -14,11 +14,13 @@ class OpsPageTests(BaseTestCase):
         # An ICO file: reserved 0, type 1.
         self.assertEqual(b"".join(r.streaming_content)[:4], b"\x00\x00\x01\x00")
 
-    def test_pat_opening_a_streets_request_is_one_line_in_the_log_without_a_traceback(self):
+    def test_dana_refused_an_assignment_is_one_line_in_the_log_without_a_traceback(self):
         sr = self.report()
-        self.sign_in(self.pat)
+        self.sign_in(self.dana)  # Streets staff, not its supervisor
         with self.assertLogs("django.request", logging.WARNING) as logs:
-            r = self.client.get(f"/work/requests/{sr.tracking_number}/")
+            r = self.client.post(
+                f"/work/requests/{sr.tracking_number}/assign", {"assignee": self.dana.pk}
+            )
         self.assertEqual(r.status_code, 403)
         [record] = logs.records
         self.assertIn("Forbidden", record.getMessage())

@@ -61,9 +61,7 @@ class Command(BaseCommand):
                 say(f"History ({module.SOURCE}): already loaded.")
             else:
                 total = loader.count_history(city)
-                with tqdm(
-                    total=total, desc="History", unit="req", file=bars, disable=quiet
-                ) as bar:
+                with tqdm(total=total, desc="History", unit="req", file=bars, disable=quiet) as bar:
                     loader.load_history(city, progress=bar.update)
                 say(f"History ({module.SOURCE}): {total} records imported.")
         if history:
