@@ -1,0 +1,192 @@
+"""Build the Los Angeles demo pack's geography from its real MyLA311 records.
+
+    python -m city311.demo.build_la
+
+Reads the records shipped under the pack (`cities/la/history/*.csv.gz`, byte-for-byte copies of
+the shared LA files) and the neighbourhood council boundaries, and writes, deterministically
+(same input, same bytes):
+
+- addresses.csv.gz: OpenAddresses columns, one row per distinct (number, street, ZIP) seen in
+  the records with a point inside the city (the union of the councils), at the mean of its
+  records' points;
+- corners.csv.gz: the records' "X ST AT Y AVE" places, one row per pair of streets;
+- boundaries/collection_districts.geojson.gz: LA Sanitation's six collection districts
+  (wastesheds), each neighbourhood council joined to the district its bulky-item crews were
+  assigned from most often in the records.
+
+No Django here: it runs before any database exists.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import shapely
+from shapely.geometry import Point, mapping, shape
+
+PACK = Path(__file__).parent / "cities" / "la"
+HISTORY = PACK / "history"
+COUNCILS = PACK / "boundaries" / "neighborhood_councils.geojson.gz"
+DISTRICTS_FILE = PACK / "boundaries" / "collection_districts.geojson.gz"
+ADDRESS_COLUMNS = ["LON", "LAT", "NUMBER", "STREET", "UNIT", "CITY", "POSTCODE", "ID"]
+INTERSECTION_COLUMNS = ["STREET1", "STREET2", "CITY", "LAT", "LON"]
+# "1512 1/2 E 107TH ST": LA's half numbers are part of the house number.
+_NUMBER = re.compile(r"^(\d+[A-Z]?(?: 1/2)?)\s+(\S.*)$")
+_CORNER = re.compile(r"^(.+?)\s+AT\s+(.+)$")
+
+
+def record_files() -> list[Path]:
+    return sorted(HISTORY.glob("*.csv.gz"))
+
+
+def read_rows(path: Path) -> Iterator[dict[str, str]]:
+    """A file's rows keyed by lower-case header ("RequestType" -> "requesttype")."""
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        header = [h.strip().lower() for h in next(reader)]
+        for row in reader:
+            yield dict(zip(header, (v.strip() for v in row), strict=False))
+
+
+def point(row: dict[str, str]) -> tuple[float, float] | None:
+    """(lat, long) of a record, or None when missing or zero."""
+    try:
+        lat, long = float(row.get("latitude") or 0), float(row.get("longitude") or 0)
+    except ValueError:
+        return None
+    return (lat, long) if lat and long else None
+
+
+def split_address(text: str) -> tuple[str, str]:
+    """("2111 W BELLEVUE AVE, 90026") -> ("2111 W BELLEVUE AVE", "90026")."""
+    place, _, zipcode = text.rpartition(",")
+    if not place or not zipcode.strip().isdigit():
+        return " ".join(text.split()), ""
+    return " ".join(place.split()), zipcode.strip()[:5]
+
+
+def _city(path: Path) -> Any:
+    """The union of the neighbourhood councils: the city as the boundaries draw it."""
+    features = json.loads(gzip.decompress(path.read_bytes()))["features"]
+    return shapely.union_all([shape(f["geometry"]) for f in features])
+
+
+def address_rows(paths: list[Path], city: Any) -> list[list[str]]:
+    """One OpenAddresses row per distinct (number, street, ZIP) inside the city, at the mean of
+    its records' points, sorted by street, number and ZIP."""
+    points: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
+    for path in paths:
+        for row in read_rows(path):
+            address, zipcode = split_address(row.get("address", "").upper())
+            match = _NUMBER.match(address)
+            found = point(row)
+            if match and found and zipcode and " AT " not in address:
+                points[(match.group(1), match.group(2), zipcode)].append(found)
+    rows = []
+    for key in sorted(points, key=lambda k: (k[1], k[0], k[2])):
+        lat, long = _mean(points[key])
+        if not city.contains(Point(long, lat)):
+            continue
+        number, street, zipcode = key
+        digest = hashlib.sha1("|".join(key).encode()).hexdigest()[:10]
+        row = [f"{long:.6f}", f"{lat:.6f}", number, street, "", "Los Angeles", zipcode]
+        rows.append([*row, "la-" + digest])
+    return rows
+
+
+def corner_rows(paths: list[Path], city: Any) -> list[list[str]]:
+    """The records' "X ST AT Y AVE" places: one row per unordered pair of streets."""
+    points: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    for path in paths:
+        for row in read_rows(path):
+            address, _ = split_address(row.get("address", "").upper())
+            match = _CORNER.match(address)
+            found = point(row)
+            if match and found and match.group(1) != match.group(2):
+                a, b = sorted((match.group(1), match.group(2)))
+                points[(a, b)].append(found)
+    rows = []
+    for (a, b), found in sorted(points.items()):
+        lat, long = _mean(found)
+        if city.contains(Point(long, lat)):
+            rows.append([a, b, "Los Angeles", f"{lat:.6f}", f"{long:.6f}"])
+    return rows
+
+
+# LA Sanitation's collection districts, as the records' AssignTo codes name them.
+DISTRICTS = {
+    "EV": "East Valley",
+    "WV": "West Valley",
+    "NC": "North Central",
+    "SLA": "South Los Angeles",
+    "WLA": "West Los Angeles",
+    "HB": "Harbor",
+}
+
+
+def district_features(paths: list[Path], councils: Path) -> dict[str, Any]:
+    """The six collection districts as a GeoJSON FeatureCollection: each neighbourhood council
+    joins the district its bulky-item requests were most often assigned to."""
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for path in paths:
+        for row in read_rows(path):
+            if row.get("requesttype") == "Bulky Items" and row.get("assignto") in DISTRICTS:
+                votes[row.get("nc", "")][row["assignto"]] += 1
+    parts: dict[str, list[Any]] = defaultdict(list)
+    for feature in json.loads(gzip.decompress(councils.read_bytes()))["features"]:
+        council = votes.get(str(feature["properties"]["nc_id"]))
+        if council:
+            parts[council.most_common(1)[0][0]].append(shape(feature["geometry"]))
+    features = []
+    for code in sorted(parts):
+        geometry = shapely.union_all(parts[code])
+        # Rounded: the file is read by people too, and 1e-6 degrees is about 10 cm.
+        geometry = shapely.set_precision(geometry, 1e-6)
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"code": code, "name": f"{DISTRICTS[code]} collection district"},
+                "geometry": mapping(geometry),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _mean(points: list[tuple[float, float]]) -> tuple[float, float]:
+    return sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)
+
+
+def write_csv_gz(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    """A gzip CSV whose bytes depend only on its rows (mtime 0, no file name)."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    with open(path, "wb") as raw, gzip.GzipFile("", "wb", 9, raw, mtime=0) as f:
+        f.write(text.getvalue().encode("utf-8"))
+
+
+def build() -> None:
+    paths = record_files()
+    city = _city(COUNCILS)
+    addresses = address_rows(paths, city)
+    write_csv_gz(PACK / "addresses.csv.gz", ADDRESS_COLUMNS, addresses)
+    corners = corner_rows(paths, city)
+    write_csv_gz(PACK / "corners.csv.gz", INTERSECTION_COLUMNS, corners)
+    districts = json.dumps(district_features(paths, COUNCILS), separators=(",", ":"))
+    with open(DISTRICTS_FILE, "wb") as raw, gzip.GzipFile("", "wb", 9, raw, mtime=0) as f:
+        f.write(districts.encode())
+    print(f"{len(addresses)} addresses, {len(corners)} corners, collection districts -> {PACK}")
+
+
+if __name__ == "__main__":
+    build()
