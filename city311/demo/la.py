@@ -8,6 +8,7 @@ is built from the same records by `build_la`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -64,17 +65,31 @@ NOTES = {
     Resolution.CANCELLED: "Cancelled.",
     Resolution.REFERRED: "Referred to another agency.",
 }
-_TIME_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%y %H:%M", "%Y-%m-%dT%H:%M:%S")
+_TIME = re.compile(
+    r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2}) (\d{1,2}):(\d{2})(?::(\d{2}))?(?: ([AP]M))?$"
+)
 
 
 def parse_time(text: str) -> datetime | None:
-    """A record's local time in either file's format; None when empty or unreadable."""
-    for fmt in _TIME_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=LA)
-        except ValueError:
-            continue
-    return None
+    """A record's local time in either file's format ("12/31/2017 11:59:58 PM", "1/1/20 0:05");
+    None when empty or unreadable. A pattern rather than strptime: 120,000 of these are read."""
+    match = _TIME.match(text)
+    if match is None:
+        return None
+    month, day, year, hour, minute, second, half = match.groups()
+    hour_of_day = int(hour) % 12 + (12 if half == "PM" else 0) if half else int(hour)
+    try:
+        return datetime(
+            int(year) + (2000 if len(year) == 2 else 0),
+            int(month),
+            int(day),
+            hour_of_day,
+            int(minute),
+            int(second or 0),
+            tzinfo=LA,
+        )
+    except ValueError:
+        return None
 
 
 def read_records(path: Path) -> Iterator[HistoricalRecord]:
