@@ -98,8 +98,8 @@ def address_rows(paths: list[Path], city: Any) -> list[list[str]]:
             continue
         number, street, zipcode = key
         digest = hashlib.sha1("|".join(key).encode()).hexdigest()[:10]
-        row = [f"{long:.6f}", f"{lat:.6f}", number, street, "", "Los Angeles", zipcode]
-        rows.append([*row, "la-" + digest])
+        fields = [f"{long:.6f}", f"{lat:.6f}", number, street, "", "Los Angeles", zipcode]
+        rows.append([*fields, "la-" + digest])
     return rows
 
 
@@ -110,10 +110,10 @@ def corner_rows(paths: list[Path], city: Any) -> list[list[str]]:
         for row in read_rows(path):
             address, _ = split_address(row.get("address", "").upper())
             match = _CORNER.match(address)
-            found = point(row)
-            if match and found and match.group(1) != match.group(2):
+            at = point(row)
+            if match and at and match.group(1) != match.group(2):
                 a, b = sorted((match.group(1), match.group(2)))
-                points[(a, b)].append(found)
+                points[(a, b)].append(at)
     rows = []
     for (a, b), found in sorted(points.items()):
         lat, long = _mean(found)

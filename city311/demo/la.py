@@ -60,7 +60,7 @@ OUTCOMES = {
 }
 # Request types LA Sanitation collects on a scheduled day (the records' ServiceDate).
 COLLECTIONS = {"Bulky Items", "Metal/Household Appliances", "Electronic Waste"}
-NOTES = {
+NOTES: dict[str, str] = {
     Resolution.COMPLETED: "Closed by the city.",
     Resolution.CANCELLED: "Cancelled.",
     Resolution.REFERRED: "Referred to another agency.",
