@@ -226,6 +226,10 @@ class LosAngelesTests(TestCase):
                 self.assertIn("356", candidates[0]["address"])
                 self.assertIn("BERENDO", candidates[0]["address"].upper())
 
+    def test_the_geocoder_knows_the_places_angelenos_name(self):
+        response = self.client.get("/api/geocode", {"q": "MacArthur Park"})
+        self.assertIn("MacArthur Park", response.json()["candidates"][0]["address"])
+
     def test_business_hours_count_los_angeles_hours_and_california_holidays(self):
         calendar = Calendar()
         self.assertEqual(str(calendar.tz), "America/Los_Angeles")

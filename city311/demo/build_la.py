@@ -10,6 +10,7 @@ the shared LA files) and the neighbourhood council boundaries, and writes, deter
   the records with a point inside the city (the union of the councils), at the mean of its
   records' points;
 - corners.csv.gz: the records' "X ST AT Y AVE" places, one row per pair of streets;
+- places.csv.gz: a few well-known parks and buildings residents name instead of an address;
 - boundaries/collection_districts.geojson.gz: LA Sanitation's six collection districts
   (wastesheds), each neighbourhood council joined to the district its bulky-item crews were
   assigned from most often in the records.
@@ -122,6 +123,23 @@ def corner_rows(paths: list[Path], city: Any) -> list[list[str]]:
     return rows
 
 
+# Well-known places residents name instead of an address, at representative points inside them.
+PLACES: list[tuple[str, str, float, float, str]] = [
+    ("Los Angeles City Hall", "facility", 34.053691, -118.242766, "City Hall"),
+    ("Los Angeles Central Library", "facility", 34.050526, -118.254929, "Central Library"),
+    ("Union Station", "landmark", 34.056219, -118.236502, "LA Union Station"),
+    ("Grand Park", "park", 34.055313, -118.245689, ""),
+    ("Pershing Square", "park", 34.048411, -118.252740, ""),
+    ("MacArthur Park", "park", 34.057909, -118.277606, ""),
+    ("Echo Park Lake", "park", 34.072868, -118.260556, ""),
+    ("Elysian Park", "park", 34.081021, -118.240012, ""),
+    ("Exposition Park", "park", 34.016300, -118.286200, "Expo Park"),
+    ("Griffith Observatory", "landmark", 34.118434, -118.300393, ""),
+    ("Hollywood Bowl", "landmark", 34.112224, -118.339128, ""),
+    ("Lake Balboa", "park", 34.185556, -118.495833, "Anthony C. Beilenson Park"),
+]
+
+
 # LA Sanitation's collection districts, as the records' AssignTo codes name them.
 DISTRICTS = {
     "EV": "East Valley",
@@ -180,12 +198,21 @@ def build() -> None:
     city = _city(COUNCILS)
     addresses = address_rows(paths, city)
     write_csv_gz(PACK / "addresses.csv.gz", ADDRESS_COLUMNS, addresses)
+    places = [
+        [name, kind, f"{lat:.6f}", f"{long:.6f}", aliases]
+        for name, kind, lat, long, aliases in sorted(PLACES)
+        if city.contains(Point(long, lat))
+    ]
+    write_csv_gz(PACK / "places.csv.gz", ["NAME", "KIND", "LAT", "LONG", "ALIASES"], places)
     corners = corner_rows(paths, city)
     write_csv_gz(PACK / "corners.csv.gz", INTERSECTION_COLUMNS, corners)
     districts = json.dumps(district_features(paths, COUNCILS), separators=(",", ":"))
     with open(DISTRICTS_FILE, "wb") as raw, gzip.GzipFile("", "wb", 9, raw, mtime=0) as f:
         f.write(districts.encode())
-    print(f"{len(addresses)} addresses, {len(corners)} corners, collection districts -> {PACK}")
+    print(
+        f"{len(addresses)} addresses, {len(places)} places, {len(corners)} corners, "
+        f"collection districts -> {PACK}"
+    )
 
 
 if __name__ == "__main__":
