@@ -81,7 +81,7 @@ def suggest_services(request: HttpRequest) -> JsonResponse:
 def geocode(request: HttpRequest) -> JsonResponse:
     query = request.GET.get("q", "").strip()[:MAX_QUERY]
     if not query:
-        return _problem("Give the address or place to find as ?q=, for example ?q=1382 Dumont Ave.")
+        return _problem("Give the address or place to find as ?q=, for example ?q=123 Main Street.")
     return JsonResponse(
         {"query": query, "candidates": [_candidate(c) for c in geocoding.geocode(query, limit=5)]}
     )
