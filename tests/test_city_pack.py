@@ -332,3 +332,63 @@ def test_demo_loads_a_city_through_its_pack_and_gives_its_staff_passwords(db):
     assert User.objects.get(username="dana").has_usable_password()
     assert profile.current().name == "New York City (demo)"
     assert geocoding.geocode("10 Main St, Hoboken NJ") == []
+
+
+def test_the_report_map_opens_on_the_citys_view(imported, client):
+    page = client.get("/report/pothole/", follow=True).content.decode()
+    assert 'data-center="40.650000,-73.950000" data-start-zoom="13"' in page
+
+
+def test_ines_edits_the_citys_rules_in_the_admin(imported, client):
+    ines = User.objects.get(username="ines")
+    client.force_login(ines)
+    page = client.get("/admin/cities/city/1/change/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'name="hours__es"' in body
+    assert 'name="outside_referral__es"' in body
+    assert "Eastside" in body
+    form = {
+        "name": "Small City",
+        "time_zone": "America/Chicago",
+        "languages": "en,es",
+        "holidays": "US-IL",
+        "phone": "555-0312",
+        "outside_phone": "217-555-0311",
+        "emergency_phone": "911",
+        "hours": "Every day, 7 am to 7 pm",
+        "hours__es": "todos los días, de 7 a 19 h",
+        "map_lat": "40.65",
+        "map_long": "-73.95",
+        "map_zoom": "13",
+        "brand_name": "Small City Services",
+        "color_primary": "green-cool-50v",
+        "color_secondary": "red-60v",
+        "tracking_grouping": "3-3-4",
+        "states": "IL",
+        "state_names": "Illinois",
+        "outside_names": "Chatham\nMissouri\nSpringfield",
+        "outside_referral": "Outside Small City.",
+        "outside_referral__es": "Fuera de Small City.",
+        "aliases-TOTAL_FORMS": "2",
+        "aliases-INITIAL_FORMS": "1",
+        "aliases-MIN_NUM_FORMS": "0",
+        "aliases-MAX_NUM_FORMS": "1000",
+        "aliases-0-id": str(CityAlias.objects.get().pk),
+        "aliases-0-city": "1",
+        "aliases-0-alias": "Eastside",
+        "aliases-0-part": "Brooklyn",
+        "aliases-1-city": "1",
+        "aliases-1-alias": "ES",
+        "aliases-1-part": "Brooklyn",
+    }
+    r = client.post("/admin/cities/city/1/change/", form)
+    assert r.status_code == 302, r.content.decode()[-3000:]
+    city = profile.current()
+    assert city.phone == "555-0312"
+    assert city.text("hours", "es") == "todos los días, de 7 a 19 h"
+    assert geocoding.geocode("1382 Dumont Ave, ES")[0].city == "Brooklyn"
+    assert geocoding.geocode("1382 Dumont Ave, Springfield") == []
+    form["color_primary"] = "blue-10"
+    refused = client.post("/admin/cities/city/1/change/", form)
+    assert "is not a USWDS colour token" in refused.content.decode()

@@ -24,4 +24,6 @@ def city(request: HttpRequest | None = None) -> dict[str, Any]:
         "brand_logo_version": city.logo_version,
         "brand_primary": city.primary_hex,
         "brand_secondary": city.secondary_hex,
+        "map_center": city.map_center,
+        "map_zoom": city.map_zoom,
     }

@@ -129,7 +129,7 @@ def _city(pack: Pack, texts: _Texts) -> None:
     for language in sorted((set(hours) | set(referral)) - {"en"}):
         given = {"hours": hours.get(language, ""), "outside_referral": referral.get(language, "")}
         texts.add(city, {language: given})
-    aliases = {a["alias"].upper(): a for a in geocoder.get("aliases") or []}
+    aliases = {str(a["alias"]): a for a in geocoder.get("aliases") or []}
     CityAlias.objects.filter(city=city).exclude(alias__in=list(aliases)).delete()
     for key, a in aliases.items():
         CityAlias.objects.update_or_create(

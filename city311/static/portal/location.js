@@ -117,7 +117,13 @@
     if (data.tiles) {
       L.tileLayer(data.tiles, { maxZoom: 19 }).addTo(map);
     }
-    map.setView([0, 0], 2);
+    // The city's own view (its pack's `map`) until the city limits arrive.
+    var centre = (data.center || "").split(",").map(parseFloat);
+    if (centre.length === 2 && !isNaN(centre[0]) && !isNaN(centre[1])) {
+      map.setView(centre, parseInt(data.startZoom || "11", 10));
+    } else {
+      map.setView([0, 0], 2);
+    }
     // No tile server: a blank map with the city limits drawn on it needs no internet.
     getJSON(data.limits, function (geo) {
       var layer = L.geoJSON(geo, { interactive: false, style: { color: "#162e51", weight: 2, fillOpacity: 0.04 } }).addTo(map);
