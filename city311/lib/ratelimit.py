@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-if TYPE_CHECKING:
-    import redis
+from city311.lib import redisclient
 
 # Redis keeps a key a little past its window, so a slow clock never reads a fresh count.
 REDIS_GRACE_S = 60
@@ -69,22 +66,6 @@ def sweep_rate_counters() -> int:
     return deleted
 
 
-_local = threading.local()
-
-
-def _redis(url: str) -> redis.Redis:
-    import redis
-
-    # One client, with its own connection, per thread. A client shared by a gunicorn worker's
-    # threads had new connections closed under it while they connected (ValueError: I/O
-    # operation on closed file, AttributeError on the parser's buffer), with redis-py 7 and 8.
-    client: redis.Redis | None = getattr(_local, "client", None)
-    if client is None or getattr(_local, "url", None) != url:
-        client = _local.client = redis.Redis.from_url(url)
-        _local.url = url
-    return client
-
-
 def _incr_redis(name: str, ends: int) -> int | None:
     """The count on Redis; None when Redis cannot answer, and the database counts instead:
     a resident's report is not refused because the limiter's store is down."""
@@ -92,7 +73,7 @@ def _incr_redis(name: str, ends: int) -> int | None:
 
     key = f"city311:{settings.Q_CLUSTER['name']}:rate:{name}"
     try:
-        pipe = _redis(settings.REDIS_URL).pipeline(transaction=True)
+        pipe = redisclient.client().pipeline(transaction=True)
         pipe.incr(key)
         pipe.expireat(key, ends + REDIS_GRACE_S)
         used, _ = pipe.execute()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 
+from django.db import connection
 from django.utils import timezone
 
 from city311.catalog.models import ServiceType
 from city311.lib.distance import degrees_around, metres
 from city311.servicerequests.models import ServiceRequest
+from city311.servicerequests.vocabulary import Status
 
 
 def find_duplicates(
@@ -53,17 +56,22 @@ def _near(
     # .all(), not values_list(): a type from the catalog cache has its related types at hand.
     type_ids = [service_type.pk, *(t.pk for t in service_type.related_types.all())]
     dlat, dlong = degrees_around(lat, radius)
-    # Positions only (cheap rows); whole requests are read only for the few offered.
-    nearby = (
-        ServiceRequest.objects.unclosed()
-        .filter(
-            service_type_id__in=type_ids,
-            lat__range=(lat - dlat, lat + dlat),
-            long__range=(long - dlong, long + dlong),
-            requested_at__gte=now - timedelta(days=service_type.duplicate_window_days),
+    # Positions only (cheap rows); whole requests are read only for the few offered. Written
+    # as SQL: on every filing's path, where the ORM took longer to build this query than the
+    # database took to answer it. Its WHERE matches the partial index sr_unclosed_type_place.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _near_sql(len(type_ids)),
+            [
+                *type_ids,
+                lat - dlat,
+                lat + dlat,
+                long - dlong,
+                long + dlong,
+                now - timedelta(days=service_type.duplicate_window_days),
+            ],
         )
-        .values_list("pk", "lat", "long", "requested_at")[:500]
-    )
+        nearby = cursor.fetchall()
     near = []
     for pk, other_lat, other_long, requested_at in nearby:
         if pk == exclude_pk or other_lat is None or other_long is None:
@@ -74,3 +82,17 @@ def _near(
     # Requests within a few metres of each other count as equally near.
     near.sort(key=lambda row: (round(row[1] / 5), -row[2].timestamp()))
     return near
+
+
+@cache
+def _near_sql(type_count: int) -> str:
+    q = connection.ops.quote_name
+    types = ", ".join(["%s"] * type_count)
+    return (
+        f"SELECT {q('id')}, {q('lat')}, {q('long')}, {q('requested_at')} "
+        f"FROM {q(ServiceRequest._meta.db_table)} "
+        f"WHERE NOT ({q('status')} = '{Status.CLOSED.value}') "
+        f"AND {q('service_type_id')} IN ({types}) "
+        f"AND {q('lat')} BETWEEN %s AND %s AND {q('long')} BETWEEN %s AND %s "
+        f"AND {q('requested_at')} >= %s LIMIT 500"
+    )

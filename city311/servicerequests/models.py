@@ -31,7 +31,11 @@ class ServiceRequest(models.Model):
     # Unique by the constraint below, not unique=True: on PostgreSQL that would also build a
     # varchar_pattern_ops index for LIKE that nothing uses and every insert pays for.
     tracking_number = models.CharField(max_length=12)
-    service_type = models.ForeignKey(ServiceType, on_delete=models.PROTECT, related_name="requests")
+    # Indexed by sr_type_status and sr_type_requested_at, which begin with it: no index of its
+    # own for every insert to keep up.
+    service_type = models.ForeignKey(
+        ServiceType, on_delete=models.PROTECT, related_name="requests", db_index=False
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.NEW)
     resolution = models.CharField(max_length=12, choices=Resolution.choices, blank=True)
     # The latest public word on the request (Open311's status_notes).
@@ -58,6 +62,7 @@ class ServiceRequest(models.Model):
         related_name="possible_duplicates",
         null=True,
         blank=True,
+        db_index=False,  # sr_possible_duplicate_of: only the requests that have one
     )
 
     channel = models.CharField(max_length=12, choices=Channel.choices)
@@ -77,10 +82,16 @@ class ServiceRequest(models.Model):
         related_name="assigned_requests",
         null=True,
         blank=True,
+        db_index=False,  # sr_assignee: only the requests that have one
     )
     urgent = models.BooleanField(default=False)
     duplicate_of = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, related_name="duplicates", null=True, blank=True
+        "self",
+        on_delete=models.SET_NULL,
+        related_name="duplicates",
+        null=True,
+        blank=True,
+        db_index=False,  # sr_duplicate_of: only the requests that have one
     )
 
     requested_at = models.DateTimeField(default=timezone.now)
@@ -134,6 +145,14 @@ class ServiceRequest(models.Model):
                 name="sr_unclosed_type_place",
                 condition=~Q(status="closed"),
             ),
+            # Links most requests never have, indexed only where set: a new request (all
+            # three empty) writes no entry in them.
+            *(
+                models.Index(
+                    fields=[name], name=f"sr_{name}", condition=Q(**{f"{name}__isnull": False})
+                )
+                for name in ("possible_duplicate_of", "duplicate_of", "assignee")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -185,7 +204,10 @@ class Contact(models.Model):
 class RequestEvent(models.Model):
     """One change in a request's life: who, when, what, and whether the public sees it."""
 
-    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="events")
+    # Indexed by event_request_at, which begins with it.
+    request = models.ForeignKey(
+        ServiceRequest, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     kind = models.CharField(max_length=40)
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
@@ -194,6 +216,7 @@ class RequestEvent(models.Model):
         related_name="request_events",
         null=True,
         blank=True,
+        db_index=False,  # event_actor: only the events staff made
     )
     # Who did it, for actors without an account: "Resident via web", "Open311: FixMyStreet".
     actor_label = models.CharField(max_length=120, blank=True)
@@ -207,6 +230,7 @@ class RequestEvent(models.Model):
             models.Index(fields=["request", "at"], name="event_request_at"),
             # Open311's servicerequestupdates feed: public events in a time window.
             models.Index(fields=["at"], name="event_public_at", condition=Q(public=True)),
+            models.Index(fields=["actor"], name="event_actor", condition=Q(actor__isnull=False)),
         ]
 
     def __str__(self) -> str:

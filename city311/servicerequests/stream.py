@@ -39,7 +39,6 @@ from datetime import timedelta
 from functools import cache, partial
 
 from django.conf import settings
-from django.core.cache import cache as cache_backend
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, QuerySet
@@ -49,6 +48,7 @@ from django_q.brokers.orm import ORM
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
+from city311.lib import redisclient
 from city311.servicerequests.models import ConsumedEvent, ConsumerCursor, RequestEvent
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def _queue_in_this_database(alias: str) -> bool:
 
 
 # With the queue on Redis, a burst of commits shares one queued dispatch: the first commit
-# queues it and sets this flag (in the shared cache); later commits, finding the flag, queue
+# queues it and sets this flag (on Redis); later commits, finding the flag, queue
 # nothing, since the dispatch clears the flag before it reads and so reads their events too.
 # A dispatch lost with its worker holds the flag back for at most PENDING_SECONDS; the
 # scheduled dispatch remains the backstop.
@@ -170,7 +170,7 @@ def _pending_key() -> str:
 
 def _wake(since: int | None) -> None:
     if not isinstance(_broker(), ORM):
-        if not cache_backend.add(_pending_key(), 1, timeout=PENDING_SECONDS):
+        if not redisclient.client().set(_pending_key(), 1, nx=True, ex=PENDING_SECONDS):
             return  # a dispatch is queued and has not started: it will read this commit
         # It may read for later commits too, whose ids can be lower: from each cursor.
         since = None
@@ -196,7 +196,7 @@ def dispatch(since: int | None = None) -> dict[str, int]:
     """
     if not isinstance(_broker(), ORM):
         # Before reading: a commit after this point queues a dispatch of its own.
-        cache_backend.delete(_pending_key())
+        redisclient.client().delete(_pending_key())
     given: dict[str, int] = {}
     more = False
     for consumer in consumers():
