@@ -16,8 +16,9 @@ from datetime import time
 from pathlib import Path
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.test import TestCase
+from django.test import Client, TestCase, override_settings
 
 from city311.accounts import roles
 from city311.accounts.models import Membership
@@ -36,6 +37,18 @@ from city311.servicerequests.models import Channel, ServiceRequest
 from city311.servicerequests.validation import Submission
 
 PASSWORD = "correct horse battery staple"
+TWILIO_TOKEN = "twilio-auth-token-of-the-tests"
+
+
+def text_the_city(client: Client, **fields: str) -> Any:
+    """Twilio posts a text the city's number received, signed as Twilio signs it."""
+    from twilio.request_validator import RequestValidator
+
+    path = "/notifications/sms/twilio"
+    with override_settings(TWILIO_AUTH_TOKEN=TWILIO_TOKEN):
+        url = settings.CITY311_SITE_URL.rstrip("/") + path
+        signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, fields)
+        return client.post(path, fields, HTTP_X_TWILIO_SIGNATURE=signature)
 
 # The city the tests' personas live in: New York (the demo pack's manifest) unless
 # CITY311_TEST_CITY names another, such as "small" (tests/cities/small): a run of the whole

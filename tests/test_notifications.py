@@ -40,7 +40,7 @@ from city311.servicerequests import actions as requests
 from city311.servicerequests.imports import HistoricalRecord, import_history
 from city311.servicerequests.models import Channel, RequestEvent, ServiceRequest
 from city311.servicerequests.tasks import dispatch_events
-from city311.test import BaseTestCase
+from city311.test import BaseTestCase, text_the_city
 
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 
@@ -434,9 +434,7 @@ class UnsubscribeTests(NotificationTestCase):
         self.assertIsNone(Follower.objects.get(pk=self.rosa.pk).unsubscribed_at)
 
     def text_the_city(self, body: str) -> None:
-        response = self.client.post(
-            "/notifications/sms/twilio", {"From": "+17185550199", "Body": body}
-        )
+        response = text_the_city(self.client, From="+17185550199", Body=body)
         self.assertEqual(response.status_code, 200)
 
     def channels_told(self, kind: str) -> list[str]:

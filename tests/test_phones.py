@@ -15,7 +15,7 @@ from city311.notifications.models import Delivery, DeliveryStatus, Follower
 from city311.notifications.tasks import send_due_deliveries
 from city311.servicerequests.models import Contact, ServiceRequest
 from city311.servicerequests.tasks import dispatch_events
-from city311.test import BaseTestCase
+from city311.test import BaseTestCase, text_the_city
 from tests import small_city
 from tests import test_open311_post as posts
 from tests.helpers import city311_env, run_city311
@@ -163,11 +163,11 @@ class TextingTheCityTests(BaseTestCase):
     def test_stop_from_a_number_written_another_way_still_stops_it(self):
         sr = self.report(email="", phone="(212) 555-0134")
         deliver()
-        self.client.post("/notifications/sms/twilio", {"From": "+12125550134", "Body": "STOP"})
+        text_the_city(self.client, From="+12125550134", Body="STOP")
         self.assertIsNotNone(Follower.objects.get(request=sr).sms_stopped_at)
 
     def test_a_text_from_a_number_that_is_not_one_is_answered_and_ignored(self):
-        r = self.client.post("/notifications/sms/twilio", {"From": "short-code", "Body": "STOP"})
+        r = text_the_city(self.client, From="short-code", Body="STOP")
         self.assertEqual(r.status_code, 200)
 
 

@@ -14,8 +14,10 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from PIL import Image
 
 from city311.open311.models import ApiKey
@@ -217,3 +219,35 @@ class TestRolledBack:
         photos = {"photo1": upload(phone_jpeg()), "photo2": upload(undecodable_jpeg())}
         error_descriptions(post(client, fmt, pothole(key, **photos)), fmt, 400)
         assert files_in(media) == []
+
+
+class TestCleaningStoredPhotos:
+    """`city311 clean_photos` mends what was stored as sent before."""
+
+    def stored_as_sent(self, sr, content: bytes) -> Attachment:
+        attachment = Attachment(request=sr, content_type="image/jpeg", size=len(content))
+        attachment.file.save("old.jpg", ContentFile(content), save=True)
+        return attachment
+
+    def test_it_re_encodes_photos_with_gps_and_removes_undecodable_ones(self, city, media):
+        sr = city.report()
+        with_gps = self.stored_as_sent(sr, phone_jpeg())
+        broken = self.stored_as_sent(sr, undecodable_jpeg())
+        out = io.StringIO()
+        call_command("clean_photos", stdout=out)
+        assert "1 re-encoded without metadata, 1 removed (not decodable)" in out.getvalue()
+        assert not Attachment.objects.filter(pk=broken.pk).exists()
+        with_gps.refresh_from_db()
+        kept = with_gps.file.open("rb").read()
+        assert b"PhoneMaker" not in kept
+        assert dict(Image.open(io.BytesIO(kept)).getexif()) == {}
+        assert len(files_in(media)) == 1
+
+    def test_running_it_again_changes_nothing(self, city, media):
+        self.stored_as_sent(city.report(), phone_jpeg())
+        call_command("clean_photos", stdout=io.StringIO())
+        before = sorted(files_in(media))
+        out = io.StringIO()
+        call_command("clean_photos", stdout=out)
+        assert "1 already clean, 0 re-encoded" in out.getvalue()
+        assert sorted(files_in(media)) == before

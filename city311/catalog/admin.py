@@ -96,6 +96,7 @@ class ServiceTypeAdmin(TranslatedAdmin):
             },
         ),
         ("What the resident must give", {"fields": ["location_required", "contact_required"]}),
+        ("What the public sees", {"fields": ["publish_description"]}),
         (
             "Duplicates",
             {

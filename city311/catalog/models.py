@@ -144,6 +144,13 @@ class ServiceType(Translated, models.Model):
     )
     active = models.BooleanField(default=True)
     display_order = models.PositiveIntegerField(default=100)
+    publish_description = models.BooleanField(
+        "publish descriptions",
+        default=True,
+        help_text="Show what residents wrote in Open311 and other public outputs, with phone "
+        "numbers and e-mail addresses removed. Turn off for types whose descriptions tell of "
+        "people or private matters: the description is then withheld (staff still read it).",
+    )
     duplicate_radius_m = models.PositiveIntegerField(
         default=50,
         help_text="Open requests this close (metres) are offered as possible duplicates.",

@@ -8,8 +8,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
@@ -17,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django_q.tasks import async_task
 
 from city311.lib import phones
+from city311.lib.text import email_problem
 from city311.notifications.models import (
     Delivery,
     DeliveryChannel,
@@ -170,8 +169,11 @@ def follow_request(
             ],
             ignore_conflicts=True,
         )
+        # robust: the follower is saved whatever happens here; if the queue cannot be reached,
+        # the error is logged and the scheduled sender delivers the confirmation.
         transaction.on_commit(
-            lambda: async_task("city311.notifications.tasks.send_to_follower", follower.pk)
+            lambda: async_task("city311.notifications.tasks.send_to_follower", follower.pk),
+            robust=True,
         )
     return follower
 
@@ -199,14 +201,9 @@ def _follow_again(follower: Follower, *, email: str, phone: str, both: bool) -> 
 
 def _checked_address(email: str, phone: str, language: str) -> tuple[str, str]:
     email = (email or "").strip()
-    if email:
-        try:
-            EmailValidator()(email)
-        except ValidationError:
-            raise RequestError(
-                gettext_lazy("That is not an e-mail address, such as name@example.com."),
-                code="invalid_email",
-            ) from None
+    problem = email_problem(email) if email else None
+    if problem:
+        raise RequestError(problem, code="invalid_email")
     try:
         number = phones.for_texts(phone)
     except phones.PhoneError as e:

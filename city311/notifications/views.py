@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import render
@@ -14,6 +16,8 @@ from city311.notifications.forms import SurveyForm
 from city311.notifications.models import Follower
 from city311.servicerequests.errors import RequestError
 from city311.servicerequests.models import RequestEvent
+
+logger = logging.getLogger(__name__)
 
 
 def _follower(salt: str, token: str) -> tuple[Follower | None, dict]:
@@ -87,15 +91,29 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def twilio_inbound(request: HttpRequest) -> HttpResponse:
-    """Twilio posts each SMS sent to the city's number here; STOP stops texts to that number."""
-    if settings.TWILIO_AUTH_TOKEN:
-        from twilio.request_validator import RequestValidator
+    """Twilio posts each SMS sent to the city's number here; STOP stops texts to that number.
 
-        validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
-        url = settings.CITY311_SITE_URL.rstrip("/") + request.get_full_path()
-        signature = request.headers.get("X-Twilio-Signature", "")
-        if not validator.validate(url, request.POST.dict(), signature):
-            return HttpResponseForbidden("Bad signature.")
+    Only a request Twilio signed is acted on: without the token the signature cannot be
+    checked, and anyone could stop (or restart) texts to any number.
+    """
+    if not settings.TWILIO_AUTH_TOKEN:
+        logger.warning("Inbound SMS refused: TWILIO_AUTH_TOKEN is not set, so it cannot be checked")
+        return HttpResponseForbidden(
+            "Inbound texts are off: set TWILIO_AUTH_TOKEN so their signatures can be checked.",
+            content_type="text/plain; charset=utf-8",
+        )
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+    url = settings.CITY311_SITE_URL.rstrip("/") + request.get_full_path()
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not validator.validate(url, request.POST.dict(), signature):
+        # No number in the log: it is a resident's personal data.
+        logger.warning("Inbound SMS refused: its X-Twilio-Signature does not match %s", url)
+        return HttpResponseForbidden(
+            "The X-Twilio-Signature does not match this request.",
+            content_type="text/plain; charset=utf-8",
+        )
     actions.handle_inbound_sms(request.POST.get("From", ""), request.POST.get("Body", ""))
     # An empty reply: Twilio itself answers STOP with the carrier's required confirmation.
     return HttpResponse(

@@ -172,7 +172,12 @@ SCHEMAS: dict[str, Any] = {
             "status_notes": _nullable("string"),
             "service_name": STRING,
             "service_code": STRING,
-            "description": _nullable("string"),
+            "description": _nullable(
+                "string",
+                description="What the resident wrote, with phone numbers and e-mail addresses "
+                "replaced by [phone removed] and [e-mail removed]; null for the service types "
+                "whose descriptions the city does not publish. Notes are published the same way.",
+            ),
             "agency_responsible": _nullable("string"),
             "service_notice": _nullable("string"),
             "requested_datetime": DATETIME,

@@ -73,6 +73,7 @@ PUBLIC_FIELDS = (
     "service_type__service_code",
     "service_type__service_name",
     "service_type__referral",
+    "service_type__publish_description",
     "department__name",
 )
 
@@ -98,6 +99,7 @@ class PublicRow(TypedDict):
     service_type__service_code: str
     service_type__service_name: str
     service_type__referral: str
+    service_type__publish_description: bool
     department__name: str | None
     # False when the request has no uploaded photos (get_request knows; lists do not say).
     has_media: NotRequired[bool]
@@ -127,6 +129,7 @@ def _row(sr: ServiceRequest) -> PublicRow:
         "service_type__service_code": st.service_code,
         "service_type__service_name": st.service_name,
         "service_type__referral": st.referral,
+        "service_type__publish_description": st.publish_description,
         "department__name": department.name if department else None,
         "request": sr,
     }

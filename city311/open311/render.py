@@ -11,6 +11,8 @@ from typing import NotRequired, TypedDict
 
 from city311.catalog.models import ServiceAttribute, ServiceType
 from city311.cities import profile
+from city311.lib import phones
+from city311.lib.text import redact
 from city311.open311.queries import PublicRow
 from city311.servicerequests.models import RequestEvent, ServiceRequest, Status
 from city311.servicerequests.vocabulary import Event
@@ -143,12 +145,18 @@ def open311_status(status: str) -> str:
     return "closed" if status == Status.CLOSED else "open"
 
 
+def public_text(text: str) -> str | None:
+    """What a person wrote, as Open311 publishes it: without phone numbers and e-mail
+    addresses (residents type theirs into descriptions, comments and notes)."""
+    return _or_none(redact(text, phones.region()))
+
+
 def note(event: RequestEvent) -> Note:
     return {
         "datetime": w3c(event.at),
         "type": event.kind.removeprefix("request."),
         "summary": event.label,
-        "description": _or_none(event.note),
+        "description": public_text(event.note),
     }
 
 
@@ -159,10 +167,13 @@ def request(row: PublicRow, *, media_urls: list[str]) -> Request:
     out: Request = {
         "service_request_id": row["tracking_number"],
         "status": open311_status(row["status"]),
-        "status_notes": row["status_notes"] or None,
+        "status_notes": public_text(row["status_notes"]),
         "service_name": row["service_type__service_name"],
         "service_code": row["service_type__service_code"],
-        "description": row["description"] or None,
+        # Withheld for the types the city says residents' words are not published.
+        "description": (
+            public_text(row["description"]) if row["service_type__publish_description"] else None
+        ),
         "agency_responsible": row["department__name"],
         "service_notice": row["service_type__referral"] or None,
         "requested_datetime": w3c(row["requested_at"]),
@@ -224,6 +235,6 @@ def update(event: RequestEvent) -> Update:
         "service_request_id": sr.tracking_number,
         "status": status,
         "updated_datetime": w3c(event.at),
-        "description": event.note or event.label,
+        "description": public_text(event.note) or event.label,
         "media_url": None,
     }

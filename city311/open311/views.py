@@ -8,9 +8,10 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
@@ -102,14 +103,42 @@ def endpoint(*methods: str) -> Callable[[Handler], Handler]:
     return decorate
 
 
+# Bodies a POST may have: the forms GeoReport v2 defines.
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def _params(request: HttpRequest) -> Params:
     limit = attachments.max_bytes() * MAX_UPLOADS + 1024 * 1024
-    if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise Problem(400, "Content-Length must be a whole number of bytes.") from None
+    if length > limit:
         raise Problem(400, f"The request is too large: send at most {limit:,} bytes.")
+    sent = request.content_type or ""
+    if request.method == "POST" and length and sent not in FORM_TYPES:
+        raise Problem(
+            400,
+            f"The body is {sent[:60] or 'of no type'}: send the fields as "
+            "application/x-www-form-urlencoded, or multipart/form-data with photos.",
+        )
     try:
         return Params(request)
     except (RequestDataTooBig, TooManyFieldsSent):
         raise Problem(400, "The request has too many or too large fields.") from None
+    except MultiPartParserError as e:
+        raise Problem(
+            400,
+            f"The multipart body cannot be read ({str(e)[:80]}): send the Content-Type your "
+            "HTTP library writes for a form with files, multipart/form-data; boundary=...",
+        ) from None
+    except BadRequest:
+        # Django reads form-encoded bodies in UTF-8 only.
+        raise Problem(
+            400,
+            "The form is not in UTF-8: send it as application/x-www-form-urlencoded in "
+            "UTF-8 (charset=utf-8, or no charset).",
+        ) from None
 
 
 def _base_url(request: HttpRequest) -> str:

@@ -17,6 +17,8 @@ from city311.catalog.search import suggest_types
 from city311.geo import geocoding
 from city311.geo.boundaries import areas_at, in_city
 from city311.geo.locate import outside_referral
+from city311.lib import phones
+from city311.lib.text import redact
 from city311.portal.queries import (
     MAP_POINTS,
     Bbox,
@@ -140,7 +142,7 @@ def duplicates(request: HttpRequest) -> JsonResponse:
                     "address": sr.address_string,
                     "requested_at": sr.requested_at.isoformat(),
                     "distance_m": round(d, 1),
-                    "status_notes": sr.status_notes,
+                    "status_notes": redact(sr.status_notes, phones.region()),
                 }
                 for sr, d in found
             ],

@@ -25,6 +25,8 @@ from city311.catalog.models import ServiceType
 from city311.cities import profile
 from city311.geo.datasets import current_versions
 from city311.geo.models import Boundary, BoundaryKind
+from city311.lib import phones
+from city311.lib.text import redact
 from city311.servicerequests import vocabulary
 from city311.servicerequests.models import (
     Attachment,
@@ -81,7 +83,8 @@ def _note(event: RequestEvent, departments: dict[str, str]) -> str:
     if event.kind == Event.REOPENED and event.actor_id is None:
         # A resident's own words can hold their name or number: say what happened, not the words.
         return _("A resident said the problem is not fixed.")
-    return event.note
+    # Staff notes can quote a number or an address too.
+    return redact(event.note, phones.region())
 
 
 def public_history(sr: ServiceRequest) -> list[PublicEvent]:
@@ -171,7 +174,7 @@ def districts() -> list[tuple[str, str]]:
 
 def _natural(name: str) -> tuple[Any, ...]:
     # "District 2" before "District 10".
-    digits = "".join(c for c in name if c.isdigit())
+    digits = "".join(c for c in name if c.isdecimal())
     return (name.rstrip("0123456789 "), int(digits) if digits else 0, name)
 
 

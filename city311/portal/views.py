@@ -128,7 +128,8 @@ def recent(request: HttpRequest) -> HttpResponse:
 
 
 def _int(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() and len(text) < 19 else None
+    # isascii: "²" is a digit to isdigit() but not a number int() reads.
+    return int(text) if text and text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def _query_without_paging(request: HttpRequest) -> str:
@@ -191,3 +192,19 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     # Browsers check for a new worker on every visit; it must never come from a cache.
     response["Cache-Control"] = "no-cache"
     return response
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 400 page, for a request whose body cannot be read (a charset other than UTF-8,
+    a multipart body without its boundary).
+
+    Django's own handler checks the CSRF token again, which reads the same unreadable body and
+    fails again: a 500. This one reads nothing from the body.
+    """
+    encoding = "UTF-8" in str(exception or "")
+    return render(
+        request,
+        "400.html",
+        {"encoding": encoding, "phone": settings.CITY311_PHONE},
+        status=400,
+    )

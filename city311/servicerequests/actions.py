@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from city311.catalog.calendar import due_at
 from city311.catalog.models import Department
+from city311.lib.text import unreadable_character
 from city311.servicerequests import attachments, stream
 from city311.servicerequests.errors import RequestError, Text
 from city311.servicerequests.models import (
@@ -29,6 +30,27 @@ from city311.servicerequests.models import (
 from city311.servicerequests.vocabulary import Event
 
 Actor = User | AnonymousUser | None
+# The longest note, reason or comment anyone writes on a request (a public one is sent to
+# every follower), whichever form or channel it comes from.
+MAX_NOTE = 4000
+
+
+def check_note(text: str) -> None:
+    """RequestError when a note cannot be kept: too long, or with a control character."""
+    if len(text) > MAX_NOTE:
+        raise RequestError(
+            _("The note is too long: use at most %(limit)s characters (this has %(n)s)."),
+            code="too_long",
+            limit=f"{MAX_NOTE:,}",
+            n=f"{len(text):,}",
+        )
+    found = unreadable_character(text)
+    if found:
+        raise RequestError(
+            _("The note contains a control character (%(character)s): remove it."),
+            code="bad_character",
+            character=found,
+        )
 
 
 def _record(
@@ -42,6 +64,8 @@ def _record(
     data: dict[str, Any] | None = None,
     at: Any = None,
 ) -> RequestEvent:
+    # Every note of every action is checked here, once; the caller's transaction rolls back.
+    check_note(note)
     event = RequestEvent.objects.create(
         request=sr,
         kind=kind,
@@ -145,6 +169,7 @@ def transfer_request(
         raise RequestError(
             _("Say why the request is transferred, so the next team knows."), code="required"
         )
+    check_note(reason.strip())
     previous = sr.department
     sr.department = department
     sr.assignee = None

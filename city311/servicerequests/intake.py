@@ -114,8 +114,9 @@ def _check_photos(photos: Sequence[File], problems: dict[str, list[Problem]]) ->
 
 
 def _photo_problem(e: attachments.MediaInvalid) -> Problem:
-    # Worded where it is shown (Spanish on a Spanish page); every code is a media problem.
-    return Problem(e.code, e.template, e.params)
+    # One code for every media problem (channels answer by it); the message says which.
+    # Worded where it is shown: Spanish on a Spanish page.
+    return Problem("not_a_photo", e.template, e.params)
 
 
 def submit_request(

@@ -36,7 +36,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache, partial
+from functools import cache, partial, update_wrapper
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -137,7 +137,10 @@ def wake_on_commit(since: int | None = None) -> None:
             return
     # robust: the events are committed whatever happens here; if the broker cannot be reached,
     # the error is logged and the scheduled dispatch delivers the events within a minute.
-    transaction.on_commit(partial(_wake, since), robust=True)
+    # The partial carries _wake's name: Django logs a robust callback's failure by its
+    # __qualname__, and without one that logging itself raised, turning a saved request
+    # into an error response.
+    transaction.on_commit(update_wrapper(partial(_wake, since), _wake), robust=True)
 
 
 def _is_wake_up(callback: object) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 
 from django.utils.translation import gettext as _
 
@@ -73,12 +74,15 @@ def new_tracking_number() -> str:
 
 def normalise(text: str) -> str:
     """The display form of a typed tracking number; InvalidTrackingNumber says what is wrong."""
-    digits = _NOISE.sub("", text or "")
-    if not digits:
+    typed = _NOISE.sub("", text or "")
+    if not typed:
         raise InvalidTrackingNumber(
             _("Enter the tracking number, for example %(example)s.") % {"example": example()}
         )
-    if not digits.isdigit():
+    # Any script's decimal digits (fullwidth, Arabic-Indic) read as 0-9; a superscript "²" or a
+    # circled "①" is a digit to str.isdigit() but no decimal digit, so it is refused.
+    digits = "".join(str(unicodedata.decimal(c, "")) if c.isdecimal() else c for c in typed)
+    if not (digits.isascii() and digits.isdecimal()):
         raise InvalidTrackingNumber(
             _("A tracking number has only digits, for example %(example)s. Check the number.")
             % {"example": example()}

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator, URLValidator
+from django.core.validators import URLValidator
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +19,7 @@ from city311.catalog.models import Datatype, ServiceAttribute, ServiceType
 from city311.cities import profile
 from city311.geo.locate import Located, LocationProblem, locate, outside_referral
 from city311.lib import phones
+from city311.lib.text import MAX_EMAIL, email_problem, unreadable_character
 from city311.servicerequests.errors import Problem, Text
 from city311.servicerequests.models import Channel
 
@@ -296,6 +297,13 @@ def _answer(attribute: ServiceAttribute, value: Answer) -> Answer:
                 value=text[:40],
             )
         return moment.isoformat()
+    found = unreadable_character(text)
+    if found:
+        raise AnswerInvalid(
+            "bad_character",
+            _("the answer contains a control character (%(character)s): remove it."),
+            character=found,
+        )
     limit = MAX_STRING_ANSWER if datatype == Datatype.STRING else MAX_DESCRIPTION
     if len(text) > limit:
         raise AnswerInvalid(
@@ -331,16 +339,20 @@ def _check_contact(sub: Submission, service_type: ServiceType | None, problems: 
     must be able to receive texts: refused here, never silently dropped later.
     """
     email = (sub.email or "").strip()
-    if email:
-        try:
-            EmailValidator()(email)
-        except ValidationError:
-            problems.add(
-                "email",
-                _("%(value)r is not an e-mail address, such as name@example.com."),
-                "invalid_email",
-                value=email[:100],
-            )
+    if len(email) > MAX_EMAIL:
+        problems.add(
+            "email",
+            _("The e-mail address is too long: use at most %(limit)s characters."),
+            "too_long",
+            limit=MAX_EMAIL,
+        )
+    elif email and email_problem(email):
+        problems.add(
+            "email",
+            _("%(value)r is not an e-mail address, such as name@example.com."),
+            "invalid_email",
+            value=email[:100],
+        )
     phone = ""
     texts = bool(sub.wants_updates) and (not email or sub.wants_updates == "both")
     try:
@@ -373,7 +385,46 @@ def _check_contact(sub: Submission, service_type: ServiceType | None, problems: 
     return phone
 
 
+# Every text field of a submission, checked for characters no field may hold.
+_TEXT_FIELDS = (
+    "service_code",
+    "description",
+    "address_string",
+    "address_id",
+    "zipcode",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "media_url",
+    "application",
+    "external_id",
+)
+# Fields kept as given, and the size of their columns (the others are checked elsewhere, or
+# normalised before they are stored).
+_LONGEST = {"address_id": 60, "external_id": 60, "application": 120}
+
+
 def _check_text(sub: Submission, problems: Problems) -> None:
+    for name in _TEXT_FIELDS:
+        value = getattr(sub, name) or ""
+        if not isinstance(value, str):
+            continue
+        found = unreadable_character(value)
+        if found:
+            problems.add(
+                name,
+                _("This contains a control character (%(character)s): remove it and send again."),
+                "bad_character",
+                character=found,
+            )
+        elif len(value) > _LONGEST.get(name, len(value)):
+            problems.add(
+                name,
+                _("This is too long: use at most %(limit)s characters."),
+                "too_long",
+                limit=_LONGEST[name],
+            )
     if len(sub.description or "") > MAX_DESCRIPTION:
         problems.add(
             "description",
@@ -382,8 +433,6 @@ def _check_text(sub: Submission, problems: Problems) -> None:
             limit=MAX_DESCRIPTION,
             n=len(sub.description),
         )
-    if "\x00" in (sub.description or ""):
-        problems.add("description", _("The description contains a character that is not allowed."))
     if sub.media_url:
         try:
             URLValidator(schemes=["http", "https"])(sub.media_url)
