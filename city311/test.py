@@ -50,6 +50,7 @@ def text_the_city(client: Client, **fields: str) -> Any:
         signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, fields)
         return client.post(path, fields, HTTP_X_TWILIO_SIGNATURE=signature)
 
+
 # The city the tests' personas live in: New York (the demo pack's manifest) unless
 # CITY311_TEST_CITY names another, such as "small" (tests/cities/small): a run of the whole
 # suite in a second city. Tests about New York's own data load it themselves.
