@@ -14,6 +14,7 @@ from pathlib import Path
 import phonenumbers
 
 from city311.accounts.rolemap import parse_role_map
+from city311.lib import security
 from city311.lib.env import (
     ConfigError,
     envbool,
@@ -92,6 +93,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response (lib/security.py).
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -317,6 +321,15 @@ CITY311_GEO_STATE = envstr("CITY311_GEO_STATE", "")
 # and the largest photo accepted (bytes).
 CITY311_JURISDICTION_ID = envstr("CITY311_JURISDICTION_ID", "")
 CITY311_MEDIA_MAX_BYTES = envint("CITY311_MEDIA_MAX_BYTES", str(5 * 1024 * 1024), minimum=1024)
+# How long the links in messages work (notifications/tokens.py): "stop messages" from the message
+# it came in (every message brings a fresh one), "confirm following" from the message asking, the
+# survey from the closing it asks about (as long as "not fixed" can reopen the request). An
+# unsubscribe link works at least 30 days, as the US CAN-SPAM Act asks of an opt-out.
+CITY311_LINK_UNSUBSCRIBE_DAYS = envint("CITY311_LINK_UNSUBSCRIBE_DAYS", "90", minimum=30)
+CITY311_LINK_CONFIRM_DAYS = envint("CITY311_LINK_CONFIRM_DAYS", "14", minimum=1)
+CITY311_LINK_SURVEY_DAYS = envint(
+    "CITY311_LINK_SURVEY_DAYS", str(max(CITY311_REOPEN_DAYS, 7)), minimum=1
+)
 # The event stream (servicerequests/stream.py): longer than any transaction that writes history
 # events takes. Ids are handed out before commit, so until then a lower id may still turn up.
 CITY311_STREAM_SETTLE_SECONDS = envint("CITY311_STREAM_SETTLE_SECONDS", "120", minimum=0)
@@ -370,6 +383,9 @@ CITY311_OUTSIDE_REFERRAL_ES = envstr("CITY311_OUTSIDE_REFERRAL_ES", "")
 # The report map's tile server, e.g. https://tile.example.org/{z}/{x}/{y}.png; empty draws the city
 # limits on a blank map, which needs no internet.
 CITY311_MAP_TILES = envstr("CITY311_MAP_TILES", "")
+# Scripts and styles from this site only; images from it and from the tile server above.
+CONTENT_SECURITY_POLICY = security.content_security_policy(CITY311_MAP_TILES)
+PERMISSIONS_POLICY = security.PERMISSIONS_POLICY
 # What one connection (and, for reports, one e-mail or phone) may do on the portal in an hour.
 CITY311_PORTAL_REPORTS_PER_IP = envint("CITY311_PORTAL_REPORTS_PER_IP", "20", minimum=1)
 CITY311_PORTAL_REPORTS_PER_CONTACT = envint("CITY311_PORTAL_REPORTS_PER_CONTACT", "10", minimum=1)

@@ -9,7 +9,6 @@ any of those, so each step of a journey is checked as it is taken.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shutil
@@ -32,12 +31,25 @@ CHROMIUM_ARGS = [
 ]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-AXE = Path(settings.BASE_DIR) / "static" / "vendor" / "axe-core" / "axe.min.js"
+AXE_PATH = "/vendor/axe-core/axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 FAILING_IMPACTS = {"serious", "critical"}
 # Resources a page needs to look and work right: missing ones are bugs. An API answering
 # 400 or 404 to a lookup (no such address) is an answer, not a fault.
 PAGE_RESOURCES = {"stylesheet", "script", "image", "font", "media", "manifest"}
+
+
+# Every page reports what its Content-Security-Policy blocked, as a console error the Tab
+# records: an inline script or style, an event-handler attribute, an image from another host.
+# (Playwright's init scripts are not subject to the page's policy.)
+CSP_VIOLATION = "Content-Security-Policy violation:"
+REPORT_CSP_VIOLATIONS = f"""
+document.addEventListener("securitypolicyviolation", (e) => console.error(
+    "{CSP_VIOLATION} " + e.effectiveDirective + " blocked " + (e.blockedURI || "inline code")
+    + " in " + (e.sourceFile || document.location.href) + ":" + e.lineNumber
+    + (e.sample ? " (" + e.sample + ")" : "")
+));
+"""
 
 
 def chromium_path() -> str:
@@ -57,11 +69,6 @@ def chromium_path() -> str:
     return found
 
 
-@functools.cache
-def axe_source() -> str:
-    return AXE.read_text()
-
-
 def artifacts_dir(test_name: str) -> Path:
     root = Path(os.environ.get("CITY311_TEST_ARTIFACTS") or Path.cwd() / "var" / "test-artifacts")
     folder = root / re.sub(r"[^A-Za-z0-9_.-]+", "-", test_name).strip("-")
@@ -79,9 +86,11 @@ class Tab:
     artifacts: Path
     javascript: bool = True
     problems: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
     shots: int = 0
 
     def __post_init__(self) -> None:
+        self.page.add_init_script(REPORT_CSP_VIOLATIONS)
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.problems.append(f"JavaScript error: {error}"))
         self.page.on("response", self._response)
@@ -98,6 +107,8 @@ class Tab:
 
     def _console(self, message: ConsoleMessage) -> None:
         # A failed load is also logged to the console; _response judges it with its type.
+        if message.text.startswith(CSP_VIOLATION):
+            self.csp_violations.append(f"on {self.page.url}: {message.text}")
         if message.type == "error" and not message.text.startswith("Failed to load resource"):
             self.problems.append(f"console error on {self.page.url}: {message.text}")
 
@@ -150,7 +161,8 @@ class Tab:
     def accessibility_violations(self) -> list[str]:
         """axe-core's serious and critical WCAG 2.0/2.1 A and AA violations, one line each."""
         if not self.page.evaluate("() => typeof window.axe !== 'undefined'"):
-            self.page.add_script_tag(content=axe_source())
+            # From this site, as a file: the page's CSP refuses inline scripts.
+            self.page.add_script_tag(url=self.url(settings.STATIC_URL.rstrip("/") + AXE_PATH))
         violations: list[dict[str, Any]] = self.page.evaluate(
             """async (tags) => {
                 const result = await axe.run(document, {

@@ -15,7 +15,9 @@ def test_it_fails_a_step_on_a_serious_accessibility_violation(tab):
         tab.step("image without alt text")
 
 
-def test_it_fails_a_step_on_a_javascript_error_or_a_request_to_another_host(tab):
+def test_it_fails_a_step_on_a_javascript_error_or_a_request_to_another_host(open_tab):
+    # Without the page's CSP, which would refuse the request before it left (test_csp.py).
+    tab = open_tab(bypass_csp=True)
     tab.open("/")
     tab.page.evaluate(
         "() => { fetch('http://example.org/tracker.js').catch(() => {});"
@@ -40,7 +42,22 @@ def test_it_fails_a_step_on_a_missing_stylesheet(tab):
         tab.step("missing stylesheet", axe=False)
 
 
-def test_it_fails_a_keyboard_step_where_the_focus_cannot_be_seen(tab):
+def test_it_fails_a_step_on_a_content_security_policy_violation(tab):
+    tab.open("/")
+    tab.page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.x = 1';"
+        " document.body.append(s); }"
+    )
+    tab.page.wait_for_timeout(100)
+    assert tab.csp_violations, "the page's policy let an inline script run"
+    with pytest.raises(
+        pytest.fail.Exception, match="Content-Security-Policy violation: script-src"
+    ):
+        tab.step("inline script", axe=False)
+
+
+def test_it_fails_a_keyboard_step_where_the_focus_cannot_be_seen(open_tab):
+    tab = open_tab(bypass_csp=True)  # the inline style that hides the focus
     tab.open("/track/")
     tab.tab_to(tab.page.get_by_label("Tracking number"))
     hidden = "*:focus { outline: none !important; box-shadow: none !important }"
