@@ -19,15 +19,23 @@ from city311.servicerequests.models import RequestEvent
 
 logger = logging.getLogger(__name__)
 
-
-def _follower(salt: str, token: str) -> tuple[Follower | None, dict]:
-    values = tokens.read(salt, token) or {}
-    follower = Follower.objects.select_related("request").filter(pk=values.get("f", 0)).first()
-    return follower, values
+# An opened link and whom it is for, or the page that says why it cannot be used.
+Opened = tuple[tokens.Link, Follower] | HttpResponse
 
 
-def _invalid(request: HttpRequest) -> HttpResponse:
-    return render(request, "notifications/invalid_link.html", status=404)
+def _open(request: HttpRequest, kind: tokens.LinkKind, token: str) -> Opened:
+    """The link and its follower, or the page that says why the link cannot be used."""
+    link = tokens.read(kind, token)
+    followers = Follower.objects.select_related("request")
+    follower = followers.filter(pk=link.values.get("f", 0)).first() if link else None
+    if link is None or follower is None:
+        return render(request, "notifications/invalid_link.html", status=404)
+    if link.expired:
+        with translation.override(follower.language):
+            context = {"kind": kind.name, "sr": follower.request, "link": link}
+            # 410 Gone: the link was ours and worked once; it will not again.
+            return render(request, "notifications/expired_link.html", context, status=410)
+    return link, follower
 
 
 @csrf_exempt
@@ -37,9 +45,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     The POST needs no CSRF token: mail programs post here directly (RFC 8058 one-click), and
     the signed token already proves the link came from a message.
     """
-    follower, _ = _follower(tokens.UNSUBSCRIBE, token)
-    if follower is None:
-        return _invalid(request)
+    opened = _open(request, tokens.UNSUBSCRIBE, token)
+    if isinstance(opened, HttpResponse):
+        return opened
+    _, follower = opened
     with translation.override(follower.language):
         if request.method == "POST":
             actions.unsubscribe(follower)
@@ -51,19 +60,23 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    follower, _ = _follower(tokens.CONFIRM, token)
-    if follower is None:
-        return _invalid(request)
+    opened = _open(request, tokens.CONFIRM, token)
+    if isinstance(opened, HttpResponse):
+        return opened
+    _, follower = opened
     with translation.override(follower.language):
         actions.confirm_follow(follower)
         return render(request, "notifications/confirmed.html", {"sr": follower.request})
 
 
 def survey(request: HttpRequest, token: str) -> HttpResponse:
-    follower, values = _follower(tokens.SURVEY, token)
-    event = RequestEvent.objects.filter(pk=values.get("e", 0)).first()
-    if follower is None or event is None:
-        return _invalid(request)
+    opened = _open(request, tokens.SURVEY, token)
+    if isinstance(opened, HttpResponse):
+        return opened
+    link, follower = opened
+    event = RequestEvent.objects.filter(pk=link.values.get("e", 0)).first()
+    if event is None:
+        return render(request, "notifications/invalid_link.html", status=404)
     sr = actions.survey_request(event)
     with translation.override(follower.language):
         if request.method != "POST":
