@@ -103,7 +103,10 @@ def page(chromium, live_server, settings, transactional_db) -> Iterator[Page]:
 def controlled(page: Page) -> None:
     """Open the step and wait until the service worker controls the page."""
     page.goto("/report/test-step/")
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    # A function, not an expression: the page's CSP refuses the eval() an expression needs.
+    page.wait_for_function(
+        "() => navigator.serviceWorker && navigator.serviceWorker.controller !== null"
+    )
 
 
 def photo(tmp_path: Path) -> Path:
