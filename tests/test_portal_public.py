@@ -12,6 +12,7 @@ from django.test import override_settings
 from django.utils import timezone
 from PIL import Image
 
+from city311.cities import profile
 from city311.notifications.models import Delivery, Follower
 from city311.notifications.tasks import send_due_deliveries
 from city311.servicerequests import actions
@@ -67,7 +68,7 @@ class RequestPageTests(PortalTestCase):
         self.assertContains(r, "<h1>Pothole</h1>", html=True)
         self.assertContains(r, "1382 Dumont Ave, Brooklyn")
         self.assertContains(r, "Open: a city team has it")
-        due = timezone.localtime(sr.due_at)
+        due = timezone.localtime(sr.due_at, profile.zone())
         self.assertContains(r, f'datetime="{due.isoformat()}"')
         self.assertContains(r, 'data-lat="40.678200"')
         self.assertContains(r, "/api/city-limits.geojson")

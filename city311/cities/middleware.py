@@ -14,7 +14,7 @@ def city_time_zone(
     get_response: Callable[[HttpRequest], HttpResponse],
 ) -> Callable[[HttpRequest], HttpResponse]:
     def middleware(request: HttpRequest) -> HttpResponse:
-        with timezone.override(profile.zone()):
+        with timezone.override(profile.last_zone()):
             return get_response(request)
 
     return middleware

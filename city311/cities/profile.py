@@ -165,6 +165,14 @@ def current() -> Profile:
     return snapshot[1]
 
 
+def last_zone() -> ZoneInfo:
+    """The time zone of this process's last reading of the city, without asking whether it
+    is still current (the first reading asks): for the start of every request, where the
+    catalog's own check comes later. A change of zone shows one request later."""
+    snapshot = _snapshot
+    return snapshot[1].zone if snapshot is not None else zone()
+
+
 def zone() -> ZoneInfo:
     """The city's time zone: what every date residents and staff read is shown in."""
     return current().zone
