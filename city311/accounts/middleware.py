@@ -19,6 +19,7 @@ OPEN_PREFIXES = (
     "/accounts/two-factor/setup/",
     "/oidc/",
     "/static/",
+    "/city/brand.css",  # the city's colours, on the sign-in pages too
     "/healthz",
     "/i18n/",
 )
