@@ -57,7 +57,7 @@ urlpatterns = [path("report/test-step/", report_step), path("", include("city311
 # Through the test client
 
 
-def test_it_serves_the_manifest_with_the_fields_an_install_needs(client):
+def test_it_serves_the_manifest_with_the_fields_an_install_needs(client, db):
     r = client.get("/manifest.webmanifest")
     assert r["Content-Type"] == "application/manifest+json"
     data = r.json()
@@ -69,7 +69,7 @@ def test_it_serves_the_manifest_with_the_fields_an_install_needs(client):
     assert any(icon.get("purpose") == "maskable" for icon in data["icons"])
 
 
-def test_it_serves_the_worker_from_the_root_uncached(client):
+def test_it_serves_the_worker_from_the_root_uncached(client, db):
     r = client.get("/sw.js")
     assert r.status_code == 200
     assert r["Content-Type"].startswith("text/javascript")
@@ -80,7 +80,7 @@ def test_it_serves_the_worker_from_the_root_uncached(client):
     assert "/offline/" in body
 
 
-def test_the_offline_pages_are_in_each_language(client):
+def test_the_offline_pages_are_in_each_language(client, db):
     assert "Saved on this phone" in client.get("/offline/?lang=en&saved=1").content.decode()
     assert "Guardado en este teléfono" in client.get("/offline/?lang=es&saved=1").content.decode()
     assert "No tiene conexión" in client.get("/offline/?lang=es").content.decode()
