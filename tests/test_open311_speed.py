@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from city311.open311.queries import CompiledLookup
 from city311.servicerequests import attachments
@@ -11,7 +14,15 @@ from city311.servicerequests.models import ServiceRequest
 from city311.test import CityMixin
 
 BASE = "/open311/v2"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 6), "red").save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 @pytest.fixture
@@ -48,7 +59,8 @@ def test_it_asks_for_photos_only_when_the_request_has_some(
     client, city, fmt, django_assert_num_queries, settings
 ):
     sr = city.report()
-    photo = attachments.attach(sr, SimpleUploadedFile("p.png", PNG, content_type="image/png"))
+    clean = attachments.clean_photo(SimpleUploadedFile("p.png", PNG, content_type="image/png"))
+    photo = attachments.attach(sr, clean, written=[])
     as_in_production(settings)
     with django_assert_num_queries(2):
         r = client.get(f"{BASE}/requests/{sr.tracking_number}.{fmt}")
