@@ -104,9 +104,15 @@ def verify_code(request: HttpRequest, code: str) -> Device | None:
     as verified. Each device slows down repeated wrong codes (django-otp's throttling)."""
     user: Any = request.user
     token = code.strip().replace(" ", "").replace("-", "")
+    # Six digits are the app's code, anything else a recovery code: each is checked by its
+    # own device only, so a good recovery code is not also a wrong app code (which would make
+    # the next sign-in wait).
+    from_app = len(token) == 6 and token.isascii() and token.isdigit()
     with transaction.atomic():
         for device in devices_for_user(user, for_verify=True):
-            candidate = _digits(token) if isinstance(device, TOTPDevice) else token.lower()
+            if isinstance(device, TOTPDevice) != from_app:
+                continue
+            candidate = _digits(token) if from_app else token.lower()
             if device.verify_token(candidate):
                 otp_login(request, device)
                 return device
