@@ -1,7 +1,9 @@
 """Rosa tracks her request by its number: public facts and history, nothing personal."""
 
+import re
+
 from city311.servicerequests import actions
-from city311.test import BaseTestCase
+from city311.test import BaseTestCase, any_city
 
 
 class TrackTests(BaseTestCase):
@@ -59,3 +61,18 @@ class TrackTests(BaseTestCase):
         r = self.client.get(f"/track/{self.sr.tracking_number}")
         self.assertContains(r, f'action="/track/{self.sr.tracking_number}/follow"')
         self.assertContains(r, 'name="website"')  # the honeypot
+
+
+@any_city
+class TrackingHintTests(BaseTestCase):
+    """The hints show a number shaped as this city's numbers are, in each language."""
+
+    def test_the_hint_is_shaped_like_the_citys_own_numbers(self):
+        shape = [len(group) for group in self.report().tracking_number.split("-")]
+        for language, path in [(lang, p) for lang in ("en", "es") for p in ("/", "/track/")]:
+            self.client.cookies["django_language"] = language
+            page = self.client.get(path).content.decode()
+            assert ("Aparece en su" in page) == (language == "es"), (language, path)
+            example = re.search(r'id="number-hint">[^<]*?(\d[\d-]+\d)', page)
+            assert example, (path, "no example number in the hint")
+            assert [len(g) for g in example.group(1).split("-")] == shape, (path, example[1])

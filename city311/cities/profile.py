@@ -46,6 +46,15 @@ class Profile:
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
+    def tracking_example(self) -> str:
+        """A made-up tracking number in the city's grouping, for hints: "123-4567-890"."""
+        digits, groups = "1234567890", []
+        for size in self.grouping:
+            groups.append(digits[:size])
+            digits = digits[size:]
+        return "-".join(groups)
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
 

@@ -26,4 +26,5 @@ def city(request: HttpRequest | None = None) -> dict[str, Any]:
         "brand_secondary": city.secondary_hex,
         "map_center": city.map_center,
         "map_zoom": city.map_zoom,
+        "tracking_example": city.tracking_example,
     }

@@ -60,7 +60,7 @@ def display(digits: str) -> str:
 
 
 def example() -> str:
-    return display("1234567890")
+    return profile.current().tracking_example
 
 
 def new_tracking_number() -> str:
