@@ -3,10 +3,11 @@ pack, files a request, speaks Spanish throughout, and tells residents when to ca
 
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
 
 import yaml
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import TestCase
 from django.utils import translation
 
@@ -18,12 +19,14 @@ from city311.catalog.models import (
     ServiceType,
     Urgency,
 )
+from city311.cities.models import City
 from city311.servicerequests.errors import SubmissionInvalid
 from city311.servicerequests.intake import submit_request
 from city311.servicerequests.models import Channel
 from city311.servicerequests.validation import Submission
 
 STARTERS = Path(city311.__file__).parent / "cities" / "starters"
+SMALL_CITY = Path(__file__).parent / "cities" / "small"
 # What each starter must offer, by the words of the issue that asked for it.
 ROUTINE = {
     "fresno": [
@@ -204,3 +207,25 @@ class SacramentoTests(StarterChecks):
 
 # The shared checks run only through the classes that name a starter.
 del StarterChecks
+
+
+class RunningCityAddsAStarterTests(TestCase):
+    """A city already running adds a starter's catalog and stays itself."""
+
+    def test_keep_city_takes_the_catalog_and_leaves_the_city_as_it_was(self):
+        call_command("import_city", str(SMALL_CITY), verbosity=0)
+        before = City.objects.values().get(pk=1)
+        call_command("import_city", str(STARTERS / "classic_311"), "--keep-city", verbosity=0)
+        own_types = set(ServiceType.objects.values_list("service_code", flat=True))
+        out = StringIO()
+        call_command("import_city", str(STARTERS / "fresno"), "--keep-city", stdout=out)
+        self.assertEqual(City.objects.values().get(pk=1), before)
+        self.assertIn(f"City: {before['name']}.", out.getvalue())
+        codes = set(ServiceType.objects.values_list("service_code", flat=True))
+        self.assertTrue(own_types < codes)
+        self.assertTrue(set(ROUTINE["fresno"]) <= codes)
+
+    def test_keep_city_with_no_city_yet_says_what_to_do(self):
+        with self.assertRaisesMessage(CommandError, "There is no city here yet to keep"):
+            call_command("import_city", str(STARTERS / "fresno"), "--keep-city", verbosity=0)
+        self.assertFalse(ServiceType.objects.exists())

@@ -48,13 +48,23 @@ class Applied:
     new_users: list[User] = field(default_factory=list)
 
 
-def apply_pack(pack: Pack, *, progress: Progress | None = None) -> Applied:
-    """Write a pack that `read_pack` found no problem in. All or nothing."""
+def apply_pack(pack: Pack, *, progress: Progress | None = None, keep_city: bool = False) -> Applied:
+    """Write a pack that `read_pack` found no problem in. All or nothing.
+
+    `keep_city` leaves this database's city as it is (name, time zone, phones, map, branding,
+    geocoder rules) and takes the rest: how a running city adds a starter catalog.
+    """
     assert not pack.problems, "apply only a pack without problems"
     applied = Applied()
     texts = _Texts()
+    if keep_city and not City.objects.filter(pk=1).exists():
+        raise PackRefused(
+            "There is no city here yet to keep: import the pack without --keep-city, after "
+            "setting the name, time zone, map and phones in its city.yaml to the city's own."
+        )
     with transaction.atomic(), cache.one_bump():
-        _city(pack, texts)
+        if not keep_city:
+            _city(pack, texts)
         if pack.catalog is not None:
             applied.counts["departments"], applied.counts["service types"] = _catalog(pack, texts)
         if pack.calendar is not None:
@@ -71,7 +81,8 @@ def apply_pack(pack: Pack, *, progress: Progress | None = None) -> Applied:
             changed.add(boundary.kind)
         union = pack.city_limits_from
         if union and (union in changed or not Boundary.objects.filter(kind="city_limits").exists()):
-            union_as_city_limits(union, name=pack.manifest["name"], source=f"union of {union}")
+            name = City.objects.get(pk=1).name
+            union_as_city_limits(union, name=name, source=f"union of {union}")
         _geo_files(pack, applied, progress)
         if pack.routing is not None:
             applied.counts["routing rules"] = _routing(pack)

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from city311.cities.models import City
 from city311.cities.pack.apply import PackRefused, apply_pack
 from city311.cities.pack.reader import read_pack
 from city311.cities.staff import send_welcome, set_password_link
@@ -22,8 +23,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check", action="store_true", help="Only check the pack; write nothing."
         )
+        parser.add_argument(
+            "--keep-city",
+            action="store_true",
+            help="Keep this city's name, time zone, phones, map, branding and geocoder rules; "
+            "take only the pack's catalog, routing, calendar, staff, messages and geography "
+            "(how a running city adds a starter catalog).",
+        )
 
-    def handle(self, *args: Any, folder: Path, check: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, folder: Path, check: bool, keep_city: bool, **options: Any
+    ) -> None:
         quiet = options["verbosity"] == 0
         with tqdm(desc="Checking", unit=" rows", file=self.stderr, disable=quiet) as bar:
             pack = read_pack(folder, progress=bar.update)
@@ -39,10 +49,10 @@ class Command(BaseCommand):
             return
         with tqdm(desc="Addresses", unit=" rows", file=self.stderr, disable=quiet) as bar:
             try:
-                applied = apply_pack(pack, progress=bar.update)
+                applied = apply_pack(pack, progress=bar.update, keep_city=keep_city)
             except PackRefused as e:
                 raise CommandError(f"{e} Nothing was written.") from None
-        name = pack.manifest["name"]
+        name = City.objects.get(pk=1).name
         counts = ", ".join(f"{n} {what}" for what, n in applied.counts.items())
         self.stdout.write(f"City: {name}. {counts or 'The city only.'}")
         for user in applied.new_users:
