@@ -392,3 +392,14 @@ def test_ines_edits_the_citys_rules_in_the_admin(imported, client):
     form["color_primary"] = "blue-10"
     refused = client.post("/admin/cities/city/1/change/", form)
     assert "is not a USWDS colour token" in refused.content.decode()
+
+
+def test_the_import_says_where_the_packs_languages_and_the_installations_differ(db, pack, settings):
+    manifest = pack / "city.yaml"
+    text = re.sub(r"languages: \[[^\]]*\]", "languages: [en, es, fr]", manifest.read_text())
+    manifest.write_text(text)
+    settings.LANGUAGES = [("en", "English"), ("es", "Español"), ("de", "Deutsch")]
+    out, _ = run("import_city", str(pack))
+    assert "The pack has text in fr, which this installation does not offer yet" in out
+    assert "set CITY311_LANGUAGES=en,es,de,fr to offer it" in out
+    assert "This installation offers de, which the pack has no text in" in out

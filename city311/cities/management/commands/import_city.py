@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
@@ -55,7 +56,23 @@ class Command(BaseCommand):
         name = City.objects.get(pk=1).name
         counts = ", ".join(f"{n} {what}" for what, n in applied.counts.items())
         self.stdout.write(f"City: {name}. {counts or 'The city only.'}")
+        self._compare_languages(pack.manifest.get("languages") or ["en"])
         for user in applied.new_users:
             link = set_password_link(user)
             sent = " (e-mailed)" if send_welcome(user, link) else ""
             self.stdout.write(f"  new staff {user.username}: set a password at {link}{sent}")
+
+    def _compare_languages(self, carried: list[str]) -> None:
+        """Say where the pack's languages and the installation's (CITY311_LANGUAGES) differ."""
+        offered = [code for code, _name in settings.LANGUAGES]
+        if missing := [code for code in carried if code not in offered]:
+            wanted = ",".join(dict.fromkeys([*offered, *missing]))
+            self.stdout.write(
+                f"  The pack has text in {', '.join(missing)}, which this installation does not "
+                f"offer yet: set CITY311_LANGUAGES={wanted} to offer it."
+            )
+        if untranslated := [code for code in offered if code not in carried]:
+            self.stdout.write(
+                f"  This installation offers {', '.join(untranslated)}, which the pack has no "
+                "text in: its pages show the catalog in English there until it is translated."
+            )
