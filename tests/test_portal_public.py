@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
@@ -362,3 +364,81 @@ class GeoJsonTests(PortalTestCase):
         data = r.json()
         self.assertEqual(data["features"][0]["properties"], {"name": "Small City"})
         self.assertEqual(data["features"][0]["geometry"]["type"], "Polygon")
+
+
+class FollowBothWaysTests(PortalTestCase):
+    """The form offers "an e-mail address, a mobile number, or both": each way given is used."""
+
+    def follow(self, sr, **data):
+        return self.client.post(f"/track/{sr.tracking_number}/follow", data)
+
+    def texts(self) -> list[str]:
+        folder = Path(settings.CITY311_SMS_FILE_PATH)
+        return [p.read_text() for p in sorted(folder.glob("*.txt"))] if folder.exists() else []
+
+    def test_a_follower_who_gives_both_is_sent_an_email_and_a_text(self):
+        sr = self.report()
+        r = self.follow(sr, email="lucia@example.org", phone="212 555 0134")
+        self.assertEqual(r.status_code, 302)
+        send_due_deliveries()
+        self.assertEqual([m.to for m in mail.outbox], [["lucia@example.org"]])
+        [text] = self.texts()
+        self.assertIn("To: +12125550134", text)
+        follower = Follower.objects.get(email="lucia@example.org")
+        self.assertEqual(follower.channels, ["email", "sms"])
+
+    def test_a_follower_who_gives_a_phone_alone_is_sent_a_text(self):
+        sr = self.report()
+        self.follow(sr, phone="212 555 0134")
+        send_due_deliveries()
+        self.assertEqual(mail.outbox, [])
+        [text] = self.texts()
+        self.assertIn(sr.tracking_number, text)
+
+    def test_following_from_the_report_form_with_both_is_both_ways(self):
+        earlier = self.report(address_string="1350 Dumont Ave", lat=40.67, long=-73.93)
+        self.client.get("/report/pothole/")
+        self.client.post("/report/pothole/location/", {"address": "1350 Dumont Avenue"})
+        r = self.client.post(
+            "/report/pothole/nearby/",
+            {
+                "action": "follow",
+                "tracking_number": earlier.tracking_number,
+                "email": "lucia@example.org",
+                "phone": "212 555 0134",
+            },
+        )
+        self.assertContains(r, "You are following the request")
+        follower = Follower.objects.get(request=earlier, email="lucia@example.org")
+        self.assertEqual(follower.channels, ["email", "sms"])
+
+
+class ReopenedPageTests(PortalTestCase):
+    def test_after_a_reopen_the_closing_words_are_history_not_the_latest_word(self):
+        sr = self.closed()
+        self.client.post(f"/track/{sr.tracking_number}/reopen", {"comment": "Still a hole"})
+        for language in ("en", "es"):
+            self.client.cookies["django_language"] = language
+            page = self.page(sr).content.decode()
+            facts = page.split('<dl class="portal-facts">')[1].split("</dl>")[0]
+            self.assertNotIn("Filled the hole.", facts, language)
+            # Still in the history of what happened.
+            self.assertIn("Filled the hole.", page.split("portal-history")[1], language)
+        # Open311 says the same: the latest public word is no longer the closing one.
+        answer = self.client.get(f"/open311/v2/requests/{sr.tracking_number}.json").json()
+        self.assertEqual(answer[0]["status"], "open")
+        self.assertIsNone(answer[0]["status_notes"])
+        actions.add_note(sr, text="A crew is going back.", public=True, by=self.dana)
+        self.client.cookies["django_language"] = "en"
+        self.assertContains(self.page(sr), "Latest word from the city")
+        self.assertContains(self.page(sr), "A crew is going back.")
+
+    def test_the_reopen_form_says_the_photo_and_comment_are_public_in_both_languages(self):
+        sr = self.closed()
+        page = self.page(sr)
+        self.assertContains(page, "The photo is public: anyone with the tracking number sees it")
+        self.assertContains(page, "It is shown on this public page")
+        self.client.cookies["django_language"] = "es"
+        page = self.page(sr)
+        self.assertContains(page, "La foto es pública")
+        self.assertContains(page, "Se muestra en esta página pública")

@@ -178,6 +178,8 @@ def follow(request: HttpRequest, tracking_number: str) -> HttpResponse:
             email=form.cleaned_data["email"],
             phone=form.cleaned_data["phone"],
             language=get_language() or "en",
+            # The form offers "an e-mail address, a mobile number, or both": both means both.
+            both=bool(form.cleaned_data["email"] and form.cleaned_data["phone"]),
         )
     except RequestError:
         form.add_error(None, _("We could not sign you up. Check the address and try again."))

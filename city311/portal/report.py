@@ -351,6 +351,7 @@ def nearby(request: HttpRequest, service_type: ServiceType, draft: Draft) -> Htt
                 email=form.cleaned_data["email"],
                 phone=form.cleaned_data["phone"],
                 language=get_language() or "en",
+                both=bool(form.cleaned_data["email"] and form.cleaned_data["phone"]),
                 by=None,
             )
         except RequestError as e:

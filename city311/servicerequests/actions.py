@@ -352,10 +352,14 @@ def reopen_request(sr: ServiceRequest, *, reason: str, by: Actor) -> ServiceRequ
     sr.closed_at = None
     sr.overdue_noted_at = None
     sr.due_at = due_at(now, sr.service_type.sla_amount, sr.service_type.sla_unit)
+    # The closing words ("Filled the hole.") no longer say where it stands; they stay in the
+    # history, and the city's next public note becomes the latest word.
+    sr.status_notes = ""
     sr.updated_at = now
     sr.save(
         update_fields=[
             "status",
+            "status_notes",
             "resolution",
             "duplicate_of",
             "closed_at",
