@@ -131,6 +131,19 @@ class AreaIndex:
             hits = hits[shapely.intersects_xy(geometries[hits], long, lat)]
         return [self.areas[i] for i in sorted(hits)]
 
+    def outlines_within(
+        self, west: float, south: float, east: float, north: float
+    ) -> list[tuple[Area, Any]]:
+        """Each area's outline, cut to the box, for areas whose outline crosses it: the
+        lines, never the box's own edges."""
+        geometries, tree = self._prepared()
+        found = []
+        for i in sorted(tree.query(shapely.box(west, south, east, north))):
+            lines = shapely.clip_by_rect(shapely.boundary(geometries[i]), west, south, east, north)
+            if not lines.is_empty:
+                found.append((self.areas[i], lines))
+        return found
+
 
 _index: VersionedCache[AreaIndex] = VersionedCache(("boundaries",), AreaIndex.load)
 

@@ -986,6 +986,29 @@ class AddressIndex:
     ) -> npt.NDArray[np.float64]:
         return fast_metres(lat, long, self.lat[rows], self.long[rows])
 
+    # What is in a box (the map's own base, city311.geo.around).
+
+    def rows_within(
+        self, west: float, south: float, east: float, north: float
+    ) -> npt.NDArray[np.int32]:
+        """The address rows inside the box: a latitude band, then longitudes."""
+        lo = int(np.searchsorted(self.lat_sorted, south, "left"))
+        hi = int(np.searchsorted(self.lat_sorted, north, "right"))
+        rows = self.lat_order[lo:hi]
+        return rows[(self.long[rows] >= west) & (self.long[rows] <= east)]
+
+    def places_within(
+        self, west: float, south: float, east: float, north: float
+    ) -> list[tuple[str, float, float]]:
+        """The named places inside the box, as (name, lat, long)."""
+        return [
+            (name, lat, long)
+            for name, lat, long in zip(
+                self.place_name, self.place_lat, self.place_long, strict=True
+            )
+            if south <= lat <= north and west <= long <= east
+        ]
+
     # Autocomplete.
 
     def autocomplete(self, prefix: str, *, limit: int = 8) -> list[Candidate]:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from city311.catalog import cache as catalog_cache
 from city311.catalog.search import suggest_types
 from city311.geo import geocoding
+from city311.geo.around import Box, BoxProblem, around
 from city311.geo.boundaries import areas_at, in_city
 from city311.geo.locate import outside_referral
 from city311.lib import phones
@@ -154,6 +155,26 @@ def duplicates(request: HttpRequest) -> JsonResponse:
 def city_limits(request: HttpRequest) -> HttpResponse:
     """The city limits, simplified, for the maps' blank base when no tile server is set."""
     response = HttpResponse(city_limits_geojson(), content_type="application/geo+json")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@require_GET
+def map_around(request: HttpRequest) -> HttpResponse:
+    """The city's own address points, street names, places and area lines in a street-level
+    box: the maps' base when the city has no tile server. Public data from the city's files."""
+    try:
+        west, south, east, north = (float(part) for part in request.GET["bbox"].split(","))
+        box = Box.snapped(west, south, east, north)
+    except (KeyError, ValueError) as e:
+        message = str(e) if isinstance(e, BoxProblem) else ""
+        return _problem(
+            message
+            or "Give bbox as west,south,east,north in degrees, for example "
+            "?bbox=-73.9400,40.6675,-73.9300,40.6725."
+        )
+    response = HttpResponse(around(box), content_type="application/geo+json")
+    # Changes only when the city imports new geography.
     response["Cache-Control"] = "public, max-age=3600"
     return response
 

@@ -23,5 +23,6 @@ urlpatterns = [
     path("api/reverse", api.reverse, name="reverse"),
     path("api/duplicates", api.duplicates, name="duplicates"),
     path("api/city-limits.geojson", api.city_limits, name="city_limits"),
+    path("api/map/around.geojson", api.map_around, name="map_around"),
     path("api/requests.geojson", api.recent_requests_geojson, name="requests_geojson"),
 ]
