@@ -200,18 +200,23 @@ def step(request: HttpRequest, service_code: str, step: str) -> HttpResponse:
 
 
 def location(request: HttpRequest, service_type: ServiceType, draft: Draft) -> HttpResponse:
-    candidates = draft.get("candidates", [])
     if request.method != "POST":
+        # "Which of these did you mean?" answers one typed address, once: never a later visit.
+        draft.set(candidates=[], candidates_for="")
         place = draft.get("location") or {}
         form = forms.LocationForm(
-            initial={k: place.get(k) for k in ("address", "lat", "long")}, candidates=candidates
+            initial={k: place.get(k) for k in ("address", "lat", "long")}, candidates=[]
         )
         return _location_page(request, service_type, draft, form)
+    candidates = _offered(draft, request.POST.get("address", ""))
     form = forms.LocationForm(request.POST, candidates=candidates)
     if not form.is_valid():
         return _location_page(request, service_type, draft, form)
     data = form.cleaned_data
     chosen = data.get("candidate")
+    # Whatever happens next, the choices offered are used up: a new attempt, a landmark or a
+    # pin elsewhere must never be filed at one of them.
+    draft.set(candidates=[], candidates_for="")
     try:
         if chosen is not None and 0 <= chosen < len(candidates):
             c = candidates[chosen]
@@ -223,7 +228,10 @@ def location(request: HttpRequest, service_type: ServiceType, draft: Draft) -> H
             if not found:
                 raise LocationProblem("address", _not_found(data["address"]))
             if _ambiguous(found):
-                draft.set(candidates=[_candidate(c) for c in found])
+                draft.set(
+                    candidates=[_candidate(c) for c in found],
+                    candidates_for=_typed(data["address"]),
+                )
                 form = forms.LocationForm(
                     initial={"address": data["address"]}, candidates=draft.get("candidates")
                 )
@@ -235,10 +243,25 @@ def location(request: HttpRequest, service_type: ServiceType, draft: Draft) -> H
                 "address", _("Enter an address or a place, or mark the place on the map.")
             )
     except LocationProblem as e:
+        # Shown again without the choices: they answered an earlier attempt.
+        form = forms.LocationForm(request.POST, candidates=[])
+        form.is_valid()
         form.add_error("address", e.message)
         return _location_page(request, service_type, draft, form)
     _set_location(draft, service_type, place)
     return redirect(_after(service_type, draft, "location", request))
+
+
+def _typed(address: str) -> str:
+    return " ".join(address.split()).casefold()
+
+
+def _offered(draft: Draft, address: str) -> list[dict[str, Any]]:
+    """The choices offered for this very text; none once the resident has changed it ("None of
+    these? Change the address below")."""
+    if draft.get("candidates_for", "") != _typed(address):
+        return []
+    return list(draft.get("candidates", []))
 
 
 def _pin_given(data: dict[str, Any], before: dict[str, Any] | None) -> bool:
@@ -294,6 +317,7 @@ def _set_location(draft: Draft, service_type: ServiceType, place: dict[str, Any]
     draft.set(
         location=place,
         candidates=[],
+        candidates_for="",
         nearby=[sr.tracking_number for sr, _d in nearby],
         photo_place=None,
         submit_errors=errors,

@@ -29,14 +29,27 @@
     long.value = x.toFixed(6);
     if (!map) { return; }
     if (pin) { pin.setLatLng([y, x]); } else {
-      pin = L.marker([y, x], { draggable: true, keyboard: true, title: data.label }).addTo(map);
+      pin = L.marker([y, x], { draggable: true, keyboard: true, title: data.label, icon: pinIcon() }).addTo(map);
       pin.on("dragend", function () { var p = pin.getLatLng(); pointChosen(p.lat, p.lng, false); });
     }
     if (moveMap) { map.setView([y, x], Math.max(map.getZoom(), 17)); }
   }
 
-  // A pin dropped or dragged: the address becomes the nearest known one.
+  // Leaflet's own pin, from the vendored images: its guess at their folder (from leaflet.css)
+  // fails once the stylesheet's image names are hashed, and the pin was a broken image.
+  function pinIcon() {
+    return L.icon({
+      iconUrl: data.icon, iconRetinaUrl: data.icon2x, shadowUrl: data.iconShadow,
+      iconSize: [25, 41], iconAnchor: [12, 41], popupAnchor: [1, -34], tooltipAnchor: [16, -28],
+      shadowSize: [41, 41]
+    });
+  }
+
+  // A pin dropped or dragged: the address becomes the nearest known one, or none. Never the
+  // text typed for another place, which the request would be filed under.
   function pointChosen(y, x, moveMap) {
+    address.value = "";
+    showSuggestions([]);
     setPoint(y, x, moveMap);
     var q = "?lat=" + encodeURIComponent(y) + "&long=" + encodeURIComponent(x);
     getJSON(data.reverse + q, function (body) {
@@ -116,6 +129,9 @@
     box.setAttribute("aria-label", data.label);
     if (data.tiles) {
       L.tileLayer(data.tiles, { maxZoom: 19 }).addTo(map);
+    } else if (window.City311Base) {
+      // No tile server: close up, the city's own streets, house numbers and places.
+      City311Base.draw(map, { url: data.around, zoomIn: data.zoomIn });
     }
     // The city's own view (its pack's `map`) until the city limits arrive.
     var centre = (data.center || "").split(",").map(parseFloat);

@@ -4,8 +4,9 @@
 //      data-lat data-long data-zoom>             one place, marked
 //      data-points="/api/requests.geojson"       recent requests, reloaded when the map moves
 //      data-filters="form id"                    ...filtered like that form
-// With no tile server configured the base is blank with the city limits drawn: nothing leaves
-// the city's own server.
+//      data-around="/api/map/around.geojson"     with no tile server, the city's own streets
+// With no tile server configured the base is the city limits and, close up, the city's own
+// streets, house numbers and places (basemap.js): nothing leaves the city's own server.
 (function () {
   "use strict";
   if (!window.L) { return; }
@@ -14,7 +15,7 @@
   var CLOSED = { radius: 6, color: "#162e51", weight: 2, fillColor: "#ffffff", fillOpacity: 0.9 };
   var HERE = { radius: 10, color: "#162e51", weight: 3, fillColor: "#d83933", fillOpacity: 0.9 };
 
-  function base(map, el, done) {
+  function base(map, el, own, done) {
     if (el.dataset.tiles) {
       L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.attribution || "" }).addTo(map);
     }
@@ -25,7 +26,8 @@
         if (!data || !data.features || !data.features.length) { done(null); return; }
         var layer = L.geoJSON(data, {
           interactive: false,
-          style: { color: "#565c65", weight: 2, fill: !el.dataset.tiles, fillColor: "#ffffff", fillOpacity: 1 }
+          // Filled white on a blank base; not over tiles or the city's own streets.
+          style: { color: "#565c65", weight: 2, fill: !el.dataset.tiles && !own, fillColor: "#ffffff", fillOpacity: 1 }
         }).addTo(map);
         layer.bringToBack();
         done(layer.getBounds());
@@ -91,14 +93,16 @@
     var lat = parseFloat(el.dataset.lat), lng = parseFloat(el.dataset.long);
     var here = !isNaN(lat) && !isNaN(lng);
     var load = el.dataset.points ? points(map, el) : null;
-    // With street tiles a place is shown close up; on the blank base only the city's outline
-    // gives it meaning, so the place is shown within the whole city.
-    var close = here && !!el.dataset.tiles;
+    // With street tiles or the city's own streets a place is shown close up; on a blank base
+    // only the city's outline gives it meaning, so the place is shown within the whole city.
+    var own = !el.dataset.tiles && !!el.dataset.around && !!window.City311Base;
+    var close = here && (!!el.dataset.tiles || own);
     if (here) {
       map.setView([lat, lng], close ? parseInt(el.dataset.zoom || "16", 10) : 12);
       L.circleMarker([lat, lng], HERE).addTo(map);
     }
-    base(map, el, function (bounds) {
+    if (own) { City311Base.draw(map, { url: el.dataset.around, zoomIn: el.dataset.zoomIn }); }
+    base(map, el, own, function (bounds) {
       if (bounds && !close) {
         map.fitBounds(here ? bounds.extend([lat, lng]) : bounds);
       } else if (!here && !bounds) {
