@@ -75,11 +75,10 @@ class AroundTests(BaseTestCase):
         self.assertEqual(places, ["Chandler Park"])
         data = self.around("-74.0050,40.6600,-73.9950,40.6700").json()
         lines = self.kinds(data, "boundary")
+        # The west edge of the city, which is the North zone's west edge too.
         self.assertEqual(
             [(f["properties"]["area"], f["properties"]["name"]) for f in lines],
-            [
-                ("city_limits", "Small City"),
-            ],
+            [("city_limits", "Small City"), ("service_zone", "North zone")],
         )
 
     def test_it_carries_nothing_but_the_citys_geography(self):
@@ -108,3 +107,28 @@ class AroundTests(BaseTestCase):
         numbers = {f["properties"]["number"] for f in self.kinds(self.around().json(), "address")}
         self.assertNotIn("1350", numbers)
         self.assertIn("1352", numbers)
+
+
+@override_settings(CACHES=LOCMEM_CACHE)
+class OutsideTests(BaseTestCase):
+    """A place the city's pack names as outside ("..., Hoboken NJ") is referred, not matched to
+    a street inside: on the report page (see tests/browser/test_map.py) and in the lookup."""
+
+    @pytest.fixture(autouse=True)
+    def _small_city(self, tmp_path):
+        small_city.load(tmp_path)
+
+    def test_the_lookup_says_outside_and_where_to_go_instead(self):
+        body = self.client.get("/api/geocode", {"q": "10 Main St, Hoboken NJ"}).json()
+        self.assertEqual(body["candidates"], [])
+        self.assertFalse(body["in_city"])
+        self.assertIn("outside", body["referral"])
+        body = self.client.get("/api/geocode", {"q": "1382 Dumont Avenue"}).json()
+        self.assertTrue(body["in_city"])
+        self.assertEqual(body["referral"], "")
+
+    def test_the_report_page_refers_it_without_javascript(self):
+        self.client.get("/report/pothole/")
+        r = self.client.post("/report/pothole/location/", {"address": "10 Main St, Hoboken NJ"})
+        self.assertContains(r, "outside", status_code=r.status_code)
+        self.assertNotContains(r, "We could not find", status_code=r.status_code)

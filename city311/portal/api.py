@@ -85,8 +85,18 @@ def geocode(request: HttpRequest) -> JsonResponse:
     query = request.GET.get("q", "").strip()[:MAX_QUERY]
     if not query:
         return _problem("Give the address or place to find as ?q=, for example ?q=123 Main Street.")
+    if geocoding.get_index().is_outside(query):
+        # "10 Main St, Hoboken NJ": no street inside the city, and where to go instead.
+        return JsonResponse(
+            {"query": query, "candidates": [], "in_city": False, "referral": outside_referral()}
+        )
     return JsonResponse(
-        {"query": query, "candidates": [_candidate(c) for c in geocoding.geocode(query, limit=5)]}
+        {
+            "query": query,
+            "candidates": [_candidate(c) for c in geocoding.geocode(query, limit=5)],
+            "in_city": True,
+            "referral": "",
+        }
     )
 
 

@@ -224,6 +224,9 @@ def location(request: HttpRequest, service_type: ServiceType, draft: Draft) -> H
         elif _pin_given(data, draft.get("location")):
             place = _locate(data["lat"], data["long"], data.get("address") or "")
         elif data.get("address"):
+            if geocoding.get_index().is_outside(data["address"]):
+                # "10 Main St, Hoboken NJ": the city's pack names the place as outside.
+                raise LocationProblem("address", outside_referral())
             found = geocoding.geocode(data["address"], limit=5)
             if not found:
                 raise LocationProblem("address", _not_found(data["address"]))

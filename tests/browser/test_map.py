@@ -170,3 +170,35 @@ def test_the_call_now_badge_is_on_the_urgent_card(open_tab, viewport, words):
         names.append(holding[0])
     assert any(words["fallen"] in name for name in names), names
     assert not any(words["pruning"] in name for name in names), names
+
+
+@pytest.mark.parametrize("words", [ENGLISH, SPANISH], ids=["en", "es"])
+def test_a_place_outside_is_referred_and_a_typed_borough_keeps_the_suggestions(open_tab, words):
+    """Fixed before (issue 13): kept working. "..., Hoboken NJ" is outside the city, not a Main
+    Street inside it; typing the borough after the street keeps the suggestions coming."""
+    tab = open_tab()
+    speak(tab, words)
+    tab.open("/report/pothole/")
+    address = tab.page.get_by_label(words["address"])
+    address.fill("1382 Dumont Ave, Brooklyn")
+    suggestion = tab.page.locator("#address-suggestions button").first
+    suggestion.wait_for()
+    assert suggestion.inner_text().startswith("1382 Dumont Avenue, Brooklyn")
+    tab.step("the borough typed: still suggested")
+    address.fill("10 Main St, Hoboken NJ")
+    address.press("Escape")
+    tab.page.get_by_role("button", name=words["continue"], exact=True).click()
+    error = tab.page.locator("#address-error")
+    error.wait_for()
+    assert outside_referral_words(words) in error.inner_text()
+    assert tab.page.get_by_role("radio").count() == 0
+    tab.step("outside the city: the referral")
+
+
+def outside_referral_words(words: dict[str, str]) -> str:
+    from django.utils import translation
+
+    from city311.geo.locate import outside_referral
+
+    with translation.override(words["lang"]):
+        return outside_referral()
