@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "city311.work",
     "city311.demo",
     "city311.ops",
+    "city311.triage",
 ]
 
 MIDDLEWARE = [

@@ -230,7 +230,7 @@ class ChoosingTheTypeTests(ReportTestCase):
 
     def test_emergency_words_say_call_911(self):
         r = self.client.get("/report/", {"q": "fire"})
-        self.assertContains(r, "Is this an emergency? Call 911 now")
+        self.assertContains(r, "This sounds like an emergency. Call 911 now")
 
     def test_no_match_says_so_and_offers_the_groups_and_the_phone(self):
         r = self.client.get("/report/", {"q": "zzzqqq"})

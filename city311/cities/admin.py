@@ -9,6 +9,7 @@ from city311.catalog.actions import other_languages
 from city311.catalog.admin import TranslatedAdmin
 from city311.catalog.forms import translation_field
 from city311.cities.models import City, CityAlias
+from city311.triage.coverage import triage_coverage
 
 
 class CityAliasInline(admin.TabularInline):
@@ -22,10 +23,23 @@ class CityAdmin(TranslatedAdmin):
 
     inlines = [CityAliasInline]
     exclude = ["logo", "history_module"]
-    readonly_fields = ["logo_name", "updated_at"]
+    readonly_fields = ["logo_name", "updated_at", "emergency_triage"]
     fieldsets = [
         (None, {"fields": ["name", "time_zone", "languages", "holidays"]}),
-        ("Phones and hours", {"fields": ["phone", "outside_phone", "emergency_phone", "hours"]}),
+        (
+            "Phones and hours",
+            {
+                "fields": [
+                    "phone",
+                    "outside_phone",
+                    "emergency_phone",
+                    "emergency_transfer",
+                    "crisis_phone",
+                    "hours",
+                ]
+            },
+        ),
+        ("Emergency triage", {"fields": ["emergency_triage"]}),
         ("Map", {"fields": ["map_lat", "map_long", "map_zoom"]}),
         (
             "Look",
@@ -41,10 +55,24 @@ class CityAdmin(TranslatedAdmin):
         ),
         (
             "Addresses (the geocoder's rules)",
-            {"fields": ["states", "state_names", "outside_names", "outside_referral"]},
+            {
+                "fields": [
+                    "states",
+                    "state_names",
+                    "outside_names",
+                    "outside_referral",
+                    "unplaced_addresses",
+                ]
+            },
         ),
         (None, {"fields": ["updated_at"]}),
     ]
+
+    @admin.display(description="Emergency word lists")
+    def emergency_triage(self, obj: City) -> str:
+        """Which languages' emergency words read residents' texts: a language without its own
+        list is read with the English and Spanish ones, and the admin says so."""
+        return triage_coverage(obj.languages.split(","))
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         # Each text residents read, in every offered language beside the English.

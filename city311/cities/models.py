@@ -60,6 +60,29 @@ class City(Translated, models.Model):
     phone = models.CharField(max_length=40, default="311")
     outside_phone = models.CharField(max_length=40, blank=True)
     emergency_phone = models.CharField(max_length=40, default="911")
+    emergency_transfer = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="The line call takers transfer an emergency caller to, when it is not the "
+        "emergency number itself.",
+    )
+    crisis_phone = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="The crisis line given beside the emergency number when someone may harm "
+        "themselves (988 in the United States).",
+    )
+    unplaced_addresses = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=[
+            ("refuse", "Refuse: ask the sender which address they meant"),
+            ("verify", "Accept, marked “location to verify” for staff"),
+        ],
+        default="refuse",
+        help_text="What Open311 does with an address the city's address file cannot place "
+        "within about 50 m (blank: refuse).",
+    )
     hours = models.CharField(max_length=200, blank=True, help_text="When the call centre answers.")
     brand_name = models.CharField(max_length=120, blank=True)
     logo = models.BinaryField(blank=True, default=b"")

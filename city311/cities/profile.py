@@ -32,6 +32,9 @@ class Profile:
     phone: str
     outside_phone: str
     emergency_phone: str
+    emergency_transfer: str
+    crisis_phone: str
+    unplaced_addresses: str
     brand_name: str
     color_primary: str
     color_secondary: str
@@ -122,6 +125,17 @@ def _build(row: City | None) -> Profile:
         emergency_phone=(
             _override("CITY311_EMERGENCY_PHONE") or (row.emergency_phone if row else "") or "911"
         ),
+        emergency_transfer=_override("CITY311_EMERGENCY_TRANSFER")
+        or (row.emergency_transfer if row else "")
+        or _override("CITY311_EMERGENCY_PHONE")
+        or (row.emergency_phone if row else "")
+        or "911",
+        crisis_phone=_override("CITY311_CRISIS_PHONE") or (row.crisis_phone if row else ""),
+        unplaced_addresses=(
+            _override("CITY311_UNPLACED_ADDRESSES")
+            or (row.unplaced_addresses if row else "")
+            or "refuse"
+        ),
         brand_name=(row.brand_name if row else "") or f"{name} 311",
         color_primary=row.color_primary if row else "",
         color_secondary=row.color_secondary if row else "",
@@ -150,6 +164,9 @@ OVERRIDES = (
     "CITY311_PHONE",
     "CITY311_OUTSIDE_PHONE",
     "CITY311_EMERGENCY_PHONE",
+    "CITY311_EMERGENCY_TRANSFER",
+    "CITY311_CRISIS_PHONE",
+    "CITY311_UNPLACED_ADDRESSES",
     "CITY311_GEO_STATE",
     "CITY311_HOURS",
     "CITY311_HOURS_ES",

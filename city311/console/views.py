@@ -22,6 +22,7 @@ from city311.servicerequests.errors import NoSuchRequest, RequestError, Submissi
 from city311.servicerequests.intake import already_filed, preview, submit_request
 from city311.servicerequests.models import Channel
 from city311.servicerequests.validation import Submission
+from city311.triage import prompts as triage
 
 
 def _staff(request: HttpRequest) -> User | None:
@@ -38,9 +39,12 @@ _call_taker = staff_required(
 def choose_type(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     if query:
+        # The caller's words are read for an emergency before any service is suggested.
+        said = triage.check(query, channel="console")
         # The caller's own words, best match first; one group so the order is kept.
         found = [t for t, _ in suggest_types(query, limit=8)]
-        return render(request, "console/choose_type.html", {"suggested": found, "q": query})
+        context = {"suggested": found, "q": query, "triage": said, "advice": triage.advice(said)}
+        return render(request, "console/choose_type.html", context)
     types = catalog_cache.active_types(emergencies=True)
     return render(request, "console/choose_type.html", {"types": types, "q": query})
 
@@ -117,6 +121,11 @@ def new_request(request: HttpRequest, service_code: str) -> HttpResponse:
         return redirect("console:filed", tracking_number=earlier.tracking_number)
     # One look at the place and the nearby requests serves both the offer and the filing.
     found = preview(sub)
+    if found.triage.emergency and not request.POST.get("not_emergency"):
+        # Transfer first; filing needs the caller's word that it is not an emergency.
+        triage.count(found.triage, "console")
+        context.update(triage=found.triage, advice=triage.advice(found.triage))
+        return render(request, "console/new_request.html", context)
     if found.duplicates and not request.POST.get("file_anyway"):
         context["nearby"] = found.duplicates
         return render(request, "console/new_request.html", context)

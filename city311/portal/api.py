@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse as url_for
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from city311.catalog import cache as catalog_cache
@@ -28,6 +29,7 @@ from city311.portal.queries import (
     map_points,
 )
 from city311.servicerequests.intake import duplicate_offers
+from city311.triage import prompts as triage
 
 MAX_QUERY = 200
 
@@ -61,11 +63,25 @@ def _point(request: HttpRequest) -> tuple[float, float] | JsonResponse:
 
 @require_GET
 def suggest_services(request: HttpRequest) -> JsonResponse:
-    """Service types for a resident's own words: "there's a big hole in the road"."""
+    """Service types for a resident's own words: "there's a big hole in the road".
+
+    The words are read for an emergency first: `"emergency": true` comes with the number to
+    call (and the crisis line when someone may harm themselves), before any service.
+    """
     text = request.GET.get("q", "").strip()[:MAX_QUERY]
+    found = triage.check(text, channel="api", language=request.GET.get("language", ""))
+    answer: dict[str, Any] = {"query": text, "emergency": found.emergency}
+    if found.emergency:
+        said = triage.advice(found)
+        answer["emergency_phone"] = said.emergency_phone
+        answer["message"] = _("This sounds like an emergency. Call %(phone)s now.") % {
+            "phone": said.emergency_phone
+        }
+        if said.crisis_phone:
+            answer["crisis_phone"] = said.crisis_phone
     return JsonResponse(
         {
-            "query": text,
+            **answer,
             "services": [
                 {
                     "service_code": t.service_code,

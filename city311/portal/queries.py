@@ -256,7 +256,7 @@ def map_points(filters: Filters, bbox: Bbox | None) -> list[MapPoint]:
     """
     since = timezone.now() - timedelta(days=MAP_DAYS)
     rows = filters.apply(ServiceRequest.objects.all()).filter(
-        requested_at__gte=since, lat__isnull=False, long__isnull=False
+        requested_at__gte=since, lat__isnull=False, long__isnull=False, location_to_verify=False
     )
     if bbox is not None:
         rows = rows.filter(

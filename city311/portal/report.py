@@ -37,6 +37,7 @@ from city311.servicerequests.models import Channel, ServiceRequest
 from city311.servicerequests.queries import get_by_tracking_number
 from city311.servicerequests.tracking import new_tracking_number
 from city311.servicerequests.validation import Submission
+from city311.triage import prompts as triage
 
 MAX_QUERY = 200
 # Below this confidence, or with a runner-up this close, a typed address is asked about.
@@ -82,6 +83,9 @@ def start(request: HttpRequest) -> HttpResponse:
         "groups": groups_for_residents(get_language() or "en"),
     }
     if q:
+        # An emergency first, before any service is suggested.
+        context["triage"] = found_triage = triage.check(q, channel="web", language=get_language())
+        context["advice"] = triage.advice(found_triage)
         found = [t for t, _score in suggest_types(q, limit=8, emergencies=True)]
         context["emergencies"] = [t for t in found if t.is_emergency]
         context["suggestions"] = [t for t in found if not t.is_emergency]
@@ -220,7 +224,14 @@ def location(request: HttpRequest, service_type: ServiceType, draft: Draft) -> H
     try:
         if chosen is not None and 0 <= chosen < len(candidates):
             c = candidates[chosen]
-            place = _locate(c["lat"], c["long"], c["address"], c.get("address_id", ""))
+            place = _locate(
+                c["lat"],
+                c["long"],
+                c["address"],
+                c.get("address_id", ""),
+                match=c.get("match", ""),
+                confidence=c.get("confidence"),
+            )
         elif _pin_given(data, draft.get("location")):
             place = _locate(data["lat"], data["long"], data.get("address") or "")
         elif data.get("address"):
@@ -240,7 +251,14 @@ def location(request: HttpRequest, service_type: ServiceType, draft: Draft) -> H
                 )
                 return _location_page(request, service_type, draft, form, choose=True)
             best = found[0]
-            place = _locate(best.lat, best.long, best.address, best.address_id)
+            place = _locate(
+                best.lat,
+                best.long,
+                best.address,
+                best.address_id,
+                match=best.match,
+                confidence=best.confidence,
+            )
         else:
             raise LocationProblem(
                 "address", _("Enter an address or a place, or mark the place on the map.")
@@ -295,11 +313,27 @@ def _ambiguous(found: list[geocoding.Candidate]) -> bool:
 
 
 def _candidate(c: geocoding.Candidate) -> dict[str, Any]:
-    return {"address": c.address, "lat": c.lat, "long": c.long, "address_id": c.address_id}
+    return {
+        "address": c.address,
+        "lat": c.lat,
+        "long": c.long,
+        "address_id": c.address_id,
+        "match": c.match,
+        "confidence": c.confidence,
+    }
 
 
-def _locate(lat: float, long: float, address: str, address_id: str = "") -> dict[str, Any]:
-    """A place the resident gave, checked: in the city, with its nearest address."""
+def _locate(
+    lat: float,
+    long: float,
+    address: str,
+    address_id: str = "",
+    *,
+    match: str = "",
+    confidence: float | None = None,
+) -> dict[str, Any]:
+    """A place the resident gave, checked: in the city, with its nearest address, and how it
+    was found (`match`: a geocoded candidate's kind; none for a pin on the map)."""
     located = locate(lat=lat, long=long, address_string="" if address_id else address)
     if located is None or located.lat is None or located.long is None:
         raise LocationProblem("address", _("Mark the place on the map or give its address."))
@@ -310,6 +344,8 @@ def _locate(lat: float, long: float, address: str, address_id: str = "") -> dict
         "long": round(located.long, 7),
         "address": (address if address_id else located.address) or located.address,
         "address_id": address_id,
+        "match": match,
+        "confidence": confidence,
     }
 
 
@@ -431,8 +467,15 @@ def description(request: HttpRequest, service_type: ServiceType, draft: Draft) -
     else:
         form = forms.DescriptionForm(request.POST)
         if form.is_valid():
+            text = form.cleaned_data["description"].strip()
+            # Read before anything else; the resident may say it is not an emergency.
+            if not request.POST.get("not_emergency"):
+                found = triage.check(text, channel="web", language=get_language())
+                if found.emergency:
+                    context = {"form": form, "triage": found, "advice": triage.advice(found)}
+                    return _page(request, service_type, draft, "description", context)
             _clear_errors(draft, "description")
-            draft.set(description=form.cleaned_data["description"].strip())
+            draft.set(description=text)
             return redirect(_after(service_type, draft, "description", request))
     return _page(request, service_type, draft, "description", {"form": form})
 
@@ -670,6 +713,8 @@ def _submission(draft: Draft, service_type: ServiceType) -> Submission:
         long=place.get("long"),
         address_string=place.get("address", ""),
         address_id=place.get("address_id", ""),
+        location_match=place.get("match", ""),
+        location_confidence=place.get("confidence"),
         answers=draft.get("answers", {}),
         first_name=person.get("first_name", ""),
         last_name=person.get("last_name", ""),

@@ -124,6 +124,9 @@ def _city(pack: Pack, texts: _Texts) -> None:
     city.phone = str(phones.get("main", "311"))
     city.outside_phone = str(phones.get("outside", ""))
     city.emergency_phone = str(phones.get("emergency", "911"))
+    city.emergency_transfer = str(phones.get("emergency_transfer", ""))
+    city.crisis_phone = str(phones.get("crisis", ""))
+    city.unplaced_addresses = str(geocoder.get("unplaced_addresses") or "refuse")
     city.hours = hours.get("en", "")
     city.brand_name = branding.get("name") or ""
     city.logo = pack.logo

@@ -139,6 +139,8 @@ def _manifest(city: City, kinds: list[str], texts: Texts) -> dict[str, Any]:
             "main": city.phone,
             "outside": city.outside_phone,
             "emergency": city.emergency_phone,
+            "emergency_transfer": city.emergency_transfer,
+            "crisis": city.crisis_phone,
         },
         "hours": _by_language(city.hours, city, "hours", texts),
         "branding": {
@@ -152,6 +154,7 @@ def _manifest(city: City, kinds: list[str], texts: Texts) -> dict[str, Any]:
                 {"alias": a.alias, "city": a.part, "soft": a.soft} for a in city.aliases.all()
             ],
             "outside": [line for line in city.outside_names.splitlines() if line.strip()],
+            "unplaced_addresses": city.unplaced_addresses,
         },
         "outside_referral": _by_language(city.outside_referral, city, "outside_referral", texts),
         "boundaries": [{"kind": kind, "file": f"boundaries/{kind}.geojson.gz"} for kind in kinds],

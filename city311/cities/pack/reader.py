@@ -226,6 +226,13 @@ def _check_branding(pack: Pack, name: str) -> None:
 
 
 def _check_geocoder(geocoder: dict[str, Any], name: str, problems: Problems) -> None:
+    if geocoder.get("unplaced_addresses", "refuse") not in ("refuse", "verify"):
+        problems.add(
+            name,
+            line_of(geocoder),
+            "geocoder unplaced_addresses must be refuse (ask which address was meant) or "
+            "verify (accept, marked “location to verify”).",
+        )
     for key in ("states", "state_names", "outside"):
         value = geocoder.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
