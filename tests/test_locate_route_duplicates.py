@@ -37,7 +37,7 @@ class LocationTests(LocatedCityTestCase):
     def test_a_pin_without_an_address_gets_the_nearest_address(self):
         sr = self.report(lat=40.6701, long=small_city.dumont_long(1382), address_string="")
         self.assertIn("1382", sr.address_string)
-        self.assertEqual(sr.location_match, "point")
+        self.assertEqual(sr.location_match, "pin")
 
     def test_a_point_outside_the_city_is_refused_with_the_referral(self):
         with self.assertRaises(SubmissionInvalid) as caught:

@@ -134,6 +134,9 @@ class Candidate:
     city: str = ""
     postcode: str = ""
     distance_m: float | None = None
+    # How sure the street (its name and part of the city) is the one written, apart from the
+    # number: a misspelt name or another borough's street lowers it.
+    street_score: float = 1.0
 
 
 @dataclass(slots=True)
@@ -620,7 +623,20 @@ class AddressIndex:
     def _scored(self, street_id: int, score: float, query: Query) -> Candidate:
         candidate = self._on_street(street_id, query.number, query.postcode)
         candidate.confidence = round(min(1.0, candidate.confidence * score), 3)
+        candidate.street_score = round(self._street_sureness(street_id, score, query), 3)
         return candidate
+
+    def _street_sureness(self, street_id: int, score: float, query: Query) -> float:
+        """How sure the street is the one meant. Another part of the city than the one the
+        text names lowers it; one only its ZIP implies does not (a wrong ZIP is common, a
+        wrong borough name is not)."""
+        cities, soft = self._city_hint(query)
+        named = any(name in self.city_names for name in query.city.split()) or (
+            query.city in self.city_names
+        )
+        if named or not cities or self.street_city[street_id] in cities:
+            return score
+        return min(1.0, score / (0.9 if soft else 0.6))
 
     def _on_street(self, street_id: int, number: str, postcode: str) -> Candidate:
         """The best point for `number` on one street: exact, interpolated or street-level.

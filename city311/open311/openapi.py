@@ -161,6 +161,17 @@ SCHEMAS: dict[str, Any] = {
             "duplicate": {"type": "boolean"},
             "parent_service_request_id": _nullable("string"),
             "possible_duplicate_of": _nullable("string"),
+            "location_precision": {
+                **_nullable("string"),
+                "description": "How the place was found: address (an exact address point), "
+                "place, intersection, interpolated, street (only the street is known) or pin "
+                "(a map pin or a phone's position).",
+            },
+            "location_to_verify": {
+                "type": "boolean",
+                "description": "The place could not be found within about 50 m: staff verify "
+                "it before it is routed or mapped as exact.",
+            },
             "media": {"type": "array", "items": STRING},
             "notes": _list("Note"),
         }

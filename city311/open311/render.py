@@ -11,6 +11,7 @@ from typing import NotRequired, TypedDict
 
 from city311.catalog.models import ServiceAttribute, ServiceType
 from city311.cities import profile
+from city311.geo.locate import PRECISIONS
 from city311.lib import phones
 from city311.lib.text import redact
 from city311.open311.queries import PublicRow
@@ -116,6 +117,8 @@ class ExtendedAttributes(TypedDict):
     duplicate: bool
     parent_service_request_id: str | None
     possible_duplicate_of: str | None
+    location_precision: str | None
+    location_to_verify: bool
     media: list[str]
     notes: list[Note]
 
@@ -192,6 +195,13 @@ def request(row: PublicRow, *, media_urls: list[str]) -> Request:
     return out
 
 
+def location_precision(sr: ServiceRequest) -> str | None:
+    """How the place was found, in the words of `geo.locate.PRECISIONS` (older requests say
+    "point" for a pin)."""
+    match = "pin" if sr.location_match == "point" else sr.location_match
+    return match if match in PRECISIONS else None
+
+
 def extended_attributes(sr: ServiceRequest, media: list[str]) -> ExtendedAttributes:
     parent = sr.duplicate_of
     possible = sr.possible_duplicate_of
@@ -206,6 +216,8 @@ def extended_attributes(sr: ServiceRequest, media: list[str]) -> ExtendedAttribu
         "duplicate": parent is not None,
         "parent_service_request_id": parent.tracking_number if parent else None,
         "possible_duplicate_of": possible.tracking_number if possible else None,
+        "location_precision": location_precision(sr),
+        "location_to_verify": sr.location_to_verify,
         "media": media,
         "notes": [note(e) for e in sr.events.all() if e.public],
     }

@@ -33,8 +33,10 @@ from city311.open311.queries import (
 from city311.open311.queries import get_request as get_public_request
 from city311.servicerequests import attachments
 from city311.servicerequests.errors import NoSuchRequest, SubmissionInvalid
-from city311.servicerequests.intake import submit_request
-from city311.servicerequests.models import Attachment
+from city311.servicerequests.intake import preview, submit_request
+from city311.servicerequests.models import Attachment, ServiceRequest
+from city311.triage import prompts as triage
+from city311.triage.rules import Triage
 
 logger = logging.getLogger(__name__)
 
@@ -233,10 +235,14 @@ def _create(request: HttpRequest, fmt: str, params: Params) -> HttpResponse:
     if not code:
         raise Problem(400, "service_code: send the code of a service from services.xml.")
     submission = params.submission(code, application=key.application)
+    photos = _uploads(request)
+    # Read for an emergency (and checked, located, routed) once, for the notice and the filing.
+    found = preview(submission, photos=photos, duplicates=0)
     try:
         sr = submit_request(
             submission,
-            photos=_uploads(request),
+            photos=photos,
+            previewed=found,
             # An extension: a client that retries a POST after a lost answer files once.
             idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
         )
@@ -253,7 +259,27 @@ def _create(request: HttpRequest, fmt: str, params: Params) -> HttpResponse:
                 for message in messages
             ],
         ) from None
-    notice = sr.service_type.referral or None
+    notice = " ".join(filter(None, [_emergency_notice(found.triage), sr.service_type.referral]))
+    return _created(fmt, sr, notice or None)
+
+
+def _emergency_notice(found: Triage) -> str:
+    """ "Call 911 now", first in `service_notice`, when the description reads as an emergency:
+    the app shows it to the resident (the request is still filed, for the record)."""
+    if not found.emergency:
+        return ""
+    triage.count(found, "open311")
+    said = triage.advice(found)
+    notice = (
+        f"This sounds like an emergency: call {said.emergency_phone} now. "
+        "Emergencies are not taken as 311 requests."
+    )
+    if said.crisis_phone:
+        notice += f" If someone may harm themselves, call or text {said.crisis_phone}."
+    return notice
+
+
+def _created(fmt: str, sr: ServiceRequest, notice: str | None) -> HttpResponse:
     body = [
         {"service_request_id": sr.tracking_number, "service_notice": notice, "account_id": None}
     ]

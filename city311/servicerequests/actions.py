@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from city311.catalog.calendar import due_at
 from city311.catalog.models import Department
+from city311.geo.locate import Located
 from city311.lib.text import unreadable_character
 from city311.servicerequests import attachments, stream
 from city311.servicerequests.errors import RequestError, Text
@@ -418,3 +419,65 @@ def note_overdue(sr: ServiceRequest) -> bool:
 def note_contact_viewed(sr: ServiceRequest, *, by: Actor, reason: str) -> None:
     """Staff looked at the reporter's details: personal data is shown only with a reason."""
     _record(sr, Event.CONTACT_VIEWED, by=by, public=False, note=reason.strip())
+
+
+@transaction.atomic
+def verify_location(sr: ServiceRequest, *, located: Located, by: Actor) -> ServiceRequest:
+    """Staff say where a request is: a candidate address, or the point shown is right.
+
+    The request was filed "location to verify" (an address the geocoder could not place within
+    about 50 m) or staff correct its place; it gets the point, the areas it is in and how it
+    was placed, and is mapped as exact from now on. The history keeps where it was before.
+    """
+    sr = _locked(sr)
+    _not_closed(sr, _("changing its location"))
+    if located.lat is None or located.long is None:
+        raise RequestError(_("Choose an address or a point for the request."), code="required")
+    if not located.in_city:
+        raise RequestError(_("That place is outside the city."), code="outside_city")
+    before = {
+        "address": sr.address_string,
+        "lat": sr.lat,
+        "long": sr.long,
+        "match": sr.location_match,
+        "to_verify": sr.location_to_verify,
+    }
+    sr.lat, sr.long = located.lat, located.long
+    sr.address_string = (located.address or sr.address_string)[:255]
+    sr.address_id = located.address_id
+    sr.location_match, sr.location_confidence = located.match, located.confidence
+    sr.location_to_verify = False
+    sr.areas = located.areas_snapshot()
+    sr.zipcode = sr.zipcode or located.postcode[:10]
+    sr.updated_at = timezone.now()
+    sr.save(
+        update_fields=[
+            "lat",
+            "long",
+            "address_string",
+            "address_id",
+            "location_match",
+            "location_confidence",
+            "location_to_verify",
+            "areas",
+            "zipcode",
+            "updated_at",
+        ]
+    )
+    _record(
+        sr,
+        Event.LOCATION_VERIFIED,
+        by=by,
+        public=False,
+        note=f"Located at {sr.address_string or 'the point shown'} ({sr.location_match}).",
+        data={
+            "from": before,
+            "to": {
+                "address": sr.address_string,
+                "lat": sr.lat,
+                "long": sr.long,
+                "match": sr.location_match,
+            },
+        },
+    )
+    return sr

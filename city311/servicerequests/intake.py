@@ -38,6 +38,8 @@ from city311.servicerequests.routing import Route, route
 from city311.servicerequests.tracking import new_tracking_number
 from city311.servicerequests.validation import Checked, Submission, check_submission
 from city311.servicerequests.vocabulary import Event
+from city311.triage import rules as triage
+from city311.triage.rules import NOT_AN_EMERGENCY, Triage
 
 _TRACKING_ATTEMPTS = 8
 # "Is it one of these?": how many open requests nearby a channel offers.
@@ -53,6 +55,8 @@ class Preview:
     """
 
     checked: Checked
+    # Read first: is the description an emergency? (Channels say "call 911 now" and count it.)
+    triage: Triage = NOT_AN_EMERGENCY
     route: Route | None = None
     due_at: datetime | None = None
     duplicates: list[tuple[ServiceRequest, float]] = field(default_factory=list)
@@ -81,20 +85,22 @@ def preview(
     duplicates: int = OFFERED_DUPLICATES,
     now: datetime | None = None,
 ) -> Preview:
-    """Check, locate, route and look for duplicates; write nothing."""
+    """Read for an emergency, check, locate, route and look for duplicates; write nothing."""
+    found = triage.read(sub.description or "", sub.language) if sub.description else None
     checked = check_submission(sub)
     _check_photos(photos, checked.problems)
-    result = Preview(checked)
+    result = Preview(checked, triage=found or NOT_AN_EMERGENCY)
     service_type, located = checked.service_type, checked.located
     if service_type is None:
         return result
     moment = sub.requested_at or now or timezone.now()
-    result.route = route(service_type, {a.pk for a in located.areas} if located else set())
+    # A place not known within about 50 m routes by the type alone, not by areas it may
+    # not be in; nor is it compared with nearby requests.
+    exact = located if located is not None and not located.to_verify else None
+    result.route = route(service_type, {a.pk for a in exact.areas} if exact else set())
     result.due_at = due_at(moment, service_type.sla_amount, service_type.sla_unit)
-    if duplicates and located and located.lat is not None and located.long is not None:
-        result.duplicates = duplicate_offers(
-            service_type, located.lat, located.long, limit=duplicates
-        )
+    if duplicates and exact and exact.lat is not None and exact.long is not None:
+        result.duplicates = duplicate_offers(service_type, exact.lat, exact.long, limit=duplicates)
     return result
 
 
@@ -206,7 +212,8 @@ def _build(sub: Submission, found: Preview, key: str) -> ServiceRequest:
         address_id=located.address_id if located else "",
         location_match=located.match if located else "",
         location_confidence=located.confidence if located else None,
-        areas=located.areas_snapshot() if located else {},
+        location_to_verify=bool(located and located.to_verify),
+        areas=located.areas_snapshot() if located and not located.to_verify else {},
         possible_duplicate_of_id=_possible_duplicate(found),
         zipcode=((sub.zipcode or "").strip() or (located.postcode if located else ""))[:10],
         media_url=sub.media_url or "",
@@ -228,6 +235,8 @@ def _possible_duplicate(found: Preview) -> int | None:
         return found.duplicates[0][0].pk
     located, service_type = found.located, found.service_type
     if located is None or located.lat is None or located.long is None or service_type is None:
+        return None
+    if located.to_verify:
         return None
     return nearest_duplicate_id(service_type, located.lat, located.long)
 

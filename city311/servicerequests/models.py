@@ -49,9 +49,13 @@ class ServiceRequest(models.Model):
     address_id = models.CharField(max_length=60, blank=True)
     zipcode = models.CharField(max_length=10, blank=True)
     media_url = models.URLField(max_length=500, blank=True)
-    # How the location was found: "address", "interpolated", "intersection", "place", "point"...
+    # How the location was found (Open311's `location_precision`): "address", "place",
+    # "intersection", "interpolated", "street" or "pin" (geo/locate.py), and how sure.
     location_match = models.CharField(max_length=20, blank=True)
     location_confidence = models.FloatField(null=True, blank=True)
+    # Not placed within about 50 m: staff verify it; it is neither routed by its areas nor
+    # shown on the public map until they do (servicerequests.actions.verify_location).
+    location_to_verify = models.BooleanField(default=False)
     # The areas the point was in when filed: {kind: {"code": ..., "name": ...}}. Kept as filed,
     # so re-importing boundaries later does not move old requests between districts.
     areas = models.JSONField(default=dict, blank=True)

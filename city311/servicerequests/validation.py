@@ -39,6 +39,10 @@ class Submission:
     long: Any = None
     address_string: str = ""
     address_id: str = ""
+    # How a channel that geocoded the place itself found it (the portal's chosen candidate):
+    # "interpolated", "street"... with its confidence. Without it a lat/long is a pin.
+    location_match: str = ""
+    location_confidence: float | None = None
     zipcode: str = ""
     answers: dict[str, Answer] = field(default_factory=dict)
     first_name: str = ""
@@ -201,14 +205,49 @@ def _check_location(
         return None
     try:
         located = locate(
-            lat=lat, long=long, address_string=sub.address_string, address_id=sub.address_id
+            lat=lat,
+            long=long,
+            address_string=sub.address_string,
+            address_id=sub.address_id,
+            match=sub.location_match,
+            confidence=sub.location_confidence,
         )
     except LocationProblem as e:
         problems.add(e.field, e.message, "not_found")
         return None
+    if located and located.to_verify and _asks_which(sub):
+        problems.add(
+            "address_string",
+            _(
+                "We could not place “%(address)s” within about 50 m. Did you mean "
+                "%(candidates)s? Send lat and long, or address_id."
+            ),
+            "not_placed",
+            address=located.address if not located.candidates else sub.address_string[:100],
+            candidates=_candidates(located),
+        )
+        return None
     if located and not located.in_city and service_type and service_type.location_required:
         problems.add("location", _lazy_referral(), "outside_city")
     return located
+
+
+def _asks_which(sub: Submission) -> bool:
+    """An Open311 app's typed address the geocoder cannot place is refused with candidates,
+    unless the city accepts such requests marked "location to verify". People at the portal
+    and the console are asked, or the request is marked, where they are."""
+    return sub.channel == Channel.OPEN311 and profile.current().unplaced_addresses != "verify"
+
+
+def _candidates(located: Located) -> Text:
+    def worded() -> str:
+        found = [
+            f"{c.address} (address_id {c.address_id})" if c.address_id else c.address
+            for c in located.candidates[:3]
+        ]
+        return str(_(" or ")).join(found) or located.address
+
+    return lazy(worded, str)()
 
 
 def _check_answers(

@@ -61,6 +61,8 @@ class Event:
     MERGED = "request.merged"
     # On each merged request when its parent closes, so the merged request's followers hear.
     PARENT_CLOSED = "request.parent_closed"
+    # Staff placed a request filed "location to verify" (or corrected where it is).
+    LOCATION_VERIFIED = "request.location_verified"
 
 
 # What staff see for each kind of event in a request's history.
@@ -78,6 +80,7 @@ EVENT_LABELS: dict[str, Promise] = {
     Event.IMPORTED: _("Imported"),
     Event.MERGED: _("Duplicate merged in"),
     Event.PARENT_CLOSED: _("Original request closed"),
+    Event.LOCATION_VERIFIED: _("Location verified"),
 }
 
 # What residents see for each public kind of event; kinds not here are not shown to them.

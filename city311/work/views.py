@@ -14,6 +14,9 @@ from django.views.decorators.http import require_POST
 
 from city311.accounts.decorators import staff_required
 from city311.catalog.models import Department
+from city311.geo import geocoding
+from city311.geo.geocoding import Candidate
+from city311.geo.locate import LocationProblem, locate
 from city311.notifications.queries import deliveries_for
 from city311.servicerequests import access, actions
 from city311.servicerequests.errors import NoSuchRequest, RequestError
@@ -69,8 +72,16 @@ def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
             "reopen_form": forms.ReopenForm(),
             "transfer_form": forms.TransferForm(),
             "contact_form": forms.ContactReasonForm(),
+            "location_candidates": _location_candidates(sr),
         },
     )
+
+
+def _location_candidates(sr: ServiceRequest) -> list[Candidate]:
+    """What the address written on a "location to verify" request may mean, best first."""
+    if not sr.location_to_verify or not sr.address_string:
+        return []
+    return [c for c in geocoding.geocode(sr.address_string, limit=3) if c.match != "street"]
 
 
 def _shown_possible_duplicate(user: Any, sr: ServiceRequest) -> ServiceRequest | None:
@@ -164,6 +175,33 @@ def _merge(request: HttpRequest, sr: ServiceRequest) -> str:
     return f"Merged into {parent.tracking_number}."
 
 
+def _locate(request: HttpRequest, sr: ServiceRequest) -> str:
+    """One click on "location to verify": a candidate address, or "the point shown is right"."""
+    post = request.POST
+    try:
+        if post.get("address_id"):
+            located = locate(lat=None, long=None, address_id=post["address_id"])
+        elif post.get("confirm") and sr.lat is not None and sr.long is not None:
+            # Staff looked at the point on the map and vouch for it: a pin, as theirs.
+            located = locate(lat=sr.lat, long=sr.long, address_string=sr.address_string)
+        elif post.get("lat") and post.get("long"):
+            located = locate(
+                lat=float(post["lat"]),
+                long=float(post["long"]),
+                address_string=post.get("address", ""),
+                match=post.get("match", ""),
+                confidence=1.0,
+            )
+        else:
+            raise RequestError("Choose one of the addresses, or say the point shown is right.")
+    except (LocationProblem, ValueError) as e:
+        raise RequestError(getattr(e, "message", "Give the point as numbers.")) from None
+    if located is None:
+        raise RequestError("Choose one of the addresses, or say the point shown is right.")
+    actions.verify_location(sr, located=located, by=request.user)
+    return "Location verified."
+
+
 def _assign(request: HttpRequest, sr: ServiceRequest) -> str:
     if not access.can_assign_request(request.user, sr):
         raise PermissionDenied("Only a supervisor of this department can assign requests.")
@@ -186,6 +224,7 @@ ACTIONS: dict[str, Callable[[HttpRequest, ServiceRequest], str]] = {
     "transfer": _transfer,
     "assign": _assign,
     "merge": _merge,
+    "locate": _locate,
 }
 
 
