@@ -143,16 +143,18 @@ def locate(
                 )
                 % {"address": address_string[:100]},
             )
-        best = candidates[0]
+        best, sure = candidates[0], placed(candidates)
+        # Not placed: the address stays as written (the geocoder's reading of it is a guess,
+        # and so would be its ZIP and address id); the point is where staff start looking.
         located = Located(
             best.lat,
             best.long,
-            best.address,
+            best.address if sure else address_string,
             best.match,
             best.confidence,
-            best.address_id,
-            best.postcode,
-            to_verify=not placed(candidates),
+            best.address_id if sure else "",
+            best.postcode if sure else "",
+            to_verify=not sure,
             candidates=candidates,
         )
     else:
