@@ -69,11 +69,47 @@ def plain(text: str) -> str:
     return " ".join(_TOKEN.findall(folded))
 
 
+# A pattern's first required word, as the words it may be and whether each is a prefix
+# ("stab*"): a text without any of them cannot match, so the pattern is not tried. None: the
+# pattern has no required word of its own (only classes and optional words).
+Anchor = tuple[tuple[str, bool], ...] | None
+
+
 @dataclass
 class _Pattern:
     kind: str
     regex: re.Pattern[str]
     always: bool  # urgent whatever tense the text is in ("not breathing")
+    anchor: Anchor = None
+
+
+def _anchor(text: str) -> Anchor:
+    for token in text.split():
+        if token.startswith(("{", "..")) or token.endswith("?"):
+            continue
+        return tuple(
+            (plain(option.rstrip("*")).replace(" ", ""), option.endswith("*"))
+            for option in token.split("|")
+        )
+    return None
+
+
+# A long text is read in overlapping windows of words: an emergency is said in a few words,
+# and a pattern tried on 40 words rather than 700 keeps a long description to milliseconds.
+WINDOW, STEP = 40, 25
+
+
+def _windows(line: str) -> list[str]:
+    words = line.split()
+    if len(words) <= WINDOW:
+        return [line]
+    return [f" {' '.join(words[i : i + WINDOW])} " for i in range(0, len(words) - STEP, STEP)]
+
+
+def _may_match(anchor: Anchor, words: set[str], starts: set[str]) -> bool:
+    return anchor is None or any(
+        (word in starts) if prefix else (word in words) for word, prefix in anchor
+    )
 
 
 @dataclass
@@ -85,7 +121,7 @@ class Rules:
     keep: set[str] = field(default_factory=set)
     # The signals' long words, by first letter: what a misspelt word may be read as.
     vocabulary: dict[str, list[str]] = field(default_factory=dict)
-    ordinary: list[re.Pattern[str]] = field(default_factory=list)
+    ordinary: list[tuple[re.Pattern[str], Anchor]] = field(default_factory=list)
     past: list[re.Pattern[str]] = field(default_factory=list)
     now: list[re.Pattern[str]] = field(default_factory=list)
     signals: list[_Pattern] = field(default_factory=list)
@@ -95,13 +131,19 @@ class Rules:
         if not words:
             return NOT_AN_EMERGENCY
         line = f" {' '.join(words)} "
-        for pattern in self.ordinary:
-            line = pattern.sub("_ ", line)
+        present = set(words)
+        starts = {word[:n] for word in present for n in range(1, len(word) + 1)}
+        for pattern, anchor in self.ordinary:
+            if _may_match(anchor, present, starts):
+                line = pattern.sub("_ ", line)
         kinds: list[str] = []
         past = any(p.search(line) for p in self.past)
         now = past and any(p.search(line) for p in self.now)
+        windows = _windows(line)
         for signal in self.signals:
-            if signal.kind in kinds or not signal.regex.search(line):
+            if signal.kind in kinds or not _may_match(signal.anchor, present, starts):
+                continue
+            if not any(signal.regex.search(window) for window in windows):
                 continue
             if past and not now and not signal.always:
                 continue
@@ -184,7 +226,10 @@ def compile_rules(languages: tuple[str, ...]) -> Rules:
         for short, long in (data.get("rewrite") or {}).items():
             rules.rewrite[plain(str(short))] = plain(str(long))
         rules.keep.update(plain(str(w)) for w in data.get("keep") or [])
-        rules.ordinary += [re.compile(_phrase(str(p), classes)) for p in data.get("ordinary") or []]
+        rules.ordinary += [
+            (re.compile(_phrase(str(p), classes)), _anchor(str(p)))
+            for p in data.get("ordinary") or []
+        ]
         for kind, entries in (data.get("signals") or {}).items():
             for entry in entries or []:
                 if isinstance(entry, dict):
@@ -192,7 +237,7 @@ def compile_rules(languages: tuple[str, ...]) -> Rules:
                 else:
                     text, always = entry, False
                 regex = re.compile(_phrase(str(text), classes))
-                rules.signals.append(_Pattern(kind, regex, always))
+                rules.signals.append(_Pattern(kind, regex, always, _anchor(str(text))))
                 vocabulary.update(
                     w
                     for w in re.split(r"[\s|]+", str(text))
