@@ -7,7 +7,7 @@ import importlib
 import random
 import secrets
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
@@ -136,11 +136,18 @@ def count_history(city: str = DEFAULT_CITY) -> int:
     return sum(1 for _ in history_records(city))
 
 
-def load_history(city: str = DEFAULT_CITY, progress: Progress | None = None) -> int:
+def load_history(
+    city: str = DEFAULT_CITY,
+    progress: Progress | None = None,
+    *,
+    records: Iterable[HistoricalRecord] | None = None,
+) -> int:
+    """Import the city's historical records (or `records`, already read from them)."""
     module = history_module(city)
     if module is None:
         return 0
-    return import_history(history_records(city), source=module.SOURCE, progress=progress)
+    found = history_records(city) if records is None else records
+    return import_history(found, source=module.SOURCE, progress=progress)
 
 
 # Kept for the benchmarks and tests written for the New York demo.

@@ -4,9 +4,11 @@ Historical records are history, not new submissions: they are loaded set-wise, a
 time, rather than through `intake.submit_request` one by one. They share its rules all the
 same: the same checks of place and outcome (`validation.check_point`), the same areas snapshot,
 the same routing rules (`routing.Router`, read once) and the same due dates. Imported requests
-keep their original dates and outcome, get city311 tracking numbers, and carry history events
-marked as imported: the event stream's consumers catch up from them (a report rollup rebuilds),
-and notifications never treat them as news.
+keep their original dates and outcome, get city311 tracking numbers, are marked `historical`
+(history, never live work: out of department queues and the overdue sweep, even when the earlier
+system left them open), and carry history events marked as imported: the event stream's
+consumers catch up from them (a report rollup rebuilds), and notifications never treat them as
+news. The rows are written by `bulk.write_filings`, a batch a statement per table.
 """
 
 from __future__ import annotations
@@ -16,24 +18,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 
-from django.db import IntegrityError, transaction
-
 from city311.catalog.calendar import Calendar
 from city311.catalog.models import ServiceType
 from city311.geo.boundaries import AreaIndex, area_index
 from city311.geo.locate import areas_snapshot
 from city311.servicerequests import stream
-from city311.servicerequests.models import (
-    Channel,
-    RequestEvent,
-    Resolution,
-    ServiceRequest,
-    Status,
-)
+from city311.servicerequests.bulk import Filing, Row, write_filings
+from city311.servicerequests.models import Channel, Resolution, Status
 from city311.servicerequests.routing import Router
-from city311.servicerequests.tracking import new_tracking_number
 from city311.servicerequests.validation import MAX_DESCRIPTION, Problems, check_point
 from city311.servicerequests.vocabulary import Event
+
+# Read once: each enum's `values` builds its list anew.
+RESOLUTIONS = frozenset(Resolution.values)
+CHANNELS = frozenset(Channel.values)
 
 
 @dataclass
@@ -98,7 +96,7 @@ def import_history(
         if problems:
             raise ImportInvalid(source, problems, total)
         rows = [_request(r, types[r.service_code], calendar, areas, router, source) for r in batch]
-        _insert_batch(rows, batch)
+        write_filings([Filing(sr, _events(sr, r)) for sr, r in zip(rows, batch, strict=True)])
         total += len(rows)
         if progress:
             progress(len(rows))
@@ -114,11 +112,11 @@ def _problems(r: HistoricalRecord, types: dict[str, ServiceType]) -> list[tuple[
         problems.add("service_code", f"unknown service code {r.service_code!r}", "unknown_service")
     check_point(r.lat, r.long, problems)
     if r.closed_at is not None:
-        if r.resolution not in Resolution.values:
+        if r.resolution not in RESOLUTIONS:
             problems.add("resolution", f"{r.resolution!r} is not one of {Resolution.values}")
         if r.closed_at < r.requested_at:
             problems.add("closed_at", "closed before it was requested")
-    if r.channel not in Channel.values:
+    if r.channel not in CHANNELS:
         problems.add("channel", f"{r.channel!r} is not one of {Channel.values}")
     return [(field, str(p)) for field, found in problems.errors.items() for p in found]
 
@@ -130,85 +128,55 @@ def _request(
     areas: AreaIndex,
     router: Router,
     source: str,
-) -> ServiceRequest:
+) -> Row:
     closed = r.closed_at is not None
     found = areas.at(r.lat, r.long) if r.lat is not None and r.long is not None else []
     # Routed by the city's rules as a new request would be, not only to the type's default.
     department = router.route(service_type, {a.pk for a in found}).department
-    return ServiceRequest(
-        service_type=service_type,
-        status=Status.CLOSED if closed else Status.OPEN,
-        resolution=r.resolution if closed else "",
-        status_notes=r.resolution_note if closed else "",
-        description=r.description[:MAX_DESCRIPTION],
-        lat=r.lat,
-        long=r.long,
-        address_string=r.address_string[:255],
-        areas=areas_snapshot(found),
-        zipcode=r.zipcode[:10],
-        channel=r.channel,
-        application=source[:120],
-        external_id=r.external_id[:60],
-        department=department,
-        urgent=service_type.is_urgent,
-        requested_at=r.requested_at,
-        updated_at=r.closed_at or r.requested_at,
-        closed_at=r.closed_at,
-        due_at=calendar.due_at(r.requested_at, service_type.sla_amount, service_type.sla_unit),
-    )
+    return {
+        "service_type_id": service_type.pk,
+        "status": Status.CLOSED if closed else Status.OPEN,
+        "resolution": r.resolution if closed else "",
+        "status_notes": r.resolution_note if closed else "",
+        "description": r.description[:MAX_DESCRIPTION],
+        "lat": r.lat,
+        "long": r.long,
+        "address_string": r.address_string[:255],
+        "areas": areas_snapshot(found),
+        "zipcode": r.zipcode[:10],
+        "channel": r.channel,
+        "application": source[:120],
+        "external_id": r.external_id[:60],
+        "department_id": department.pk if department else None,
+        "urgent": service_type.is_urgent,
+        "requested_at": r.requested_at,
+        "updated_at": r.closed_at or r.requested_at,
+        "closed_at": r.closed_at,
+        "due_at": calendar.due_at(r.requested_at, service_type.sla_amount, service_type.sla_unit),
+        "historical": True,
+    }
 
 
-def _insert_batch(rows: list[ServiceRequest], records: list[HistoricalRecord]) -> None:
-    for _ in range(5):
-        _draw_numbers(rows)
-        try:
-            with transaction.atomic():
-                created = ServiceRequest.objects.bulk_create(rows)
-                RequestEvent.objects.bulk_create(_events(created, records))
-            return
-        except IntegrityError:
-            # Another process took one of the drawn numbers in between: draw again.
-            for row in rows:
-                row.pk = None
-    raise RuntimeError("Could not draw unused tracking numbers for an import batch.")
-
-
-def _draw_numbers(rows: list[ServiceRequest]) -> None:
-    numbers = {new_tracking_number() for _ in range(len(rows) * 2)}
-    taken = set(
-        ServiceRequest.objects.filter(tracking_number__in=numbers).values_list(
-            "tracking_number", flat=True
-        )
-    )
-    free = iter(numbers - taken)
-    for row in rows:
-        row.tracking_number = next(free)
-
-
-def _events(created: list[ServiceRequest], records: list[HistoricalRecord]) -> list[RequestEvent]:
-    out = []
-    for sr, r in zip(created, records, strict=True):
-        label = f"Imported from {sr.application}"
+def _events(sr: Row, r: HistoricalRecord) -> list[Row]:
+    label = f"Imported from {sr['application']}"
+    out = [
+        {
+            "kind": Event.IMPORTED,
+            "at": r.requested_at,
+            "actor_label": label,
+            "public": True,
+            "data": {"external_id": r.external_id},
+        }
+    ]
+    if r.closed_at is not None:
         out.append(
-            RequestEvent(
-                request=sr,
-                kind=Event.IMPORTED,
-                at=r.requested_at,
-                actor_label=label,
-                public=True,
-                data={"external_id": r.external_id},
-            )
+            {
+                "kind": Event.CLOSED,
+                "at": r.closed_at,
+                "actor_label": label,
+                "public": True,
+                "note": sr["status_notes"],
+                "data": {"resolution": sr["resolution"], "imported": True},
+            }
         )
-        if r.closed_at is not None:
-            out.append(
-                RequestEvent(
-                    request=sr,
-                    kind=Event.CLOSED,
-                    at=r.closed_at,
-                    actor_label=label,
-                    public=True,
-                    note=sr.status_notes,
-                    data={"resolution": sr.resolution, "imported": True},
-                )
-            )
     return out

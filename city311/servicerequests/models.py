@@ -23,8 +23,13 @@ class ServiceRequestQuerySet(models.QuerySet["ServiceRequest"]):
     def unclosed(self) -> ServiceRequestQuerySet:
         return self.exclude(status=Status.CLOSED)
 
+    def live(self) -> ServiceRequestQuerySet:
+        """Requests this system received: not records brought in from an earlier system."""
+        return self.filter(historical=False)
+
     def overdue(self, now: datetime | None = None) -> ServiceRequestQuerySet:
-        return self.unclosed().filter(due_at__lt=now or timezone.now())
+        # An imported record left open by the earlier system is history, not late work.
+        return self.unclosed().live().filter(due_at__lt=now or timezone.now())
 
 
 class ServiceRequest(models.Model):
@@ -73,6 +78,10 @@ class ServiceRequest(models.Model):
     # Which Open311 application, source system or import file it came from.
     application = models.CharField(max_length=120, blank=True)
     external_id = models.CharField(max_length=60, blank=True)
+    # Imported from an earlier system (servicerequests.imports): kept for reports, history and
+    # tracking, never live work, so out of department queues and the overdue sweep even when
+    # the earlier system left it open.
+    historical = models.BooleanField(default=False, editable=False)
     # A hash of the channel's key for one filing (the portal's draft token, an Open311
     # Idempotency-Key header): the same key files once, however often it is sent.
     idempotency_key = models.CharField(max_length=64, blank=True, editable=False)
@@ -131,10 +140,14 @@ class ServiceRequest(models.Model):
             models.Index(
                 fields=["department", "-urgent", "due_at"],
                 name="sr_department_queue",
-                condition=~Q(status="closed"),
+                condition=~Q(status="closed") & Q(historical=False),
             ),
             # The overdue sweep (servicerequests.tasks.flag_overdue_requests).
-            models.Index(fields=["due_at"], name="sr_unclosed_due", condition=~Q(status="closed")),
+            models.Index(
+                fields=["due_at"],
+                name="sr_unclosed_due",
+                condition=~Q(status="closed") & Q(historical=False),
+            ),
             # Open311 GET requests by date window and updates feeds.
             models.Index(fields=["requested_at"], name="sr_requested_at"),
             models.Index(fields=["updated_at"], name="sr_updated_at"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
+from collections.abc import Sequence
 
 from django.utils.translation import gettext as _
 
@@ -50,10 +51,10 @@ def is_valid(digits: str) -> bool:
     return check_digit(digits) == "0"
 
 
-def display(digits: str) -> str:
+def display(digits: str, grouping: Sequence[int] | None = None) -> str:
     """The digits in the city's grouping: "123-4567-890"."""
     groups, at = [], 0
-    for size in profile.current().grouping:
+    for size in grouping or profile.current().grouping:
         groups.append(digits[at : at + size])
         at += size
     return "-".join(groups)
@@ -65,11 +66,20 @@ def example() -> str:
 
 def new_tracking_number() -> str:
     """A fresh random tracking number in display form. The caller ensures it is unused."""
-    payload = "".join(secrets.choice("0123456789") for _ in range(DIGITS - 1))
-    # A leading zero is easy to drop when read aloud.
-    if payload[0] == "0":
-        payload = str(secrets.randbelow(9) + 1) + payload[1:]
-    return display(payload + check_digit(payload))
+    return _draw(profile.current().grouping)
+
+
+def new_tracking_numbers(count: int) -> list[str]:
+    """`count` fresh random tracking numbers (a bulk load's), perhaps some the same."""
+    grouping = profile.current().grouping
+    return [_draw(grouping) for _ in range(count)]
+
+
+def _draw(grouping: Sequence[int]) -> str:
+    # A leading zero is easy to drop when read aloud: the first digit is 1 to 9.
+    low = 10 ** (DIGITS - 2)
+    payload = str(low + secrets.randbelow(9 * low))
+    return display(payload + check_digit(payload), grouping)
 
 
 def normalise(text: str) -> str:

@@ -18,11 +18,12 @@ from city311.servicerequests.models import ServiceRequest
 
 
 def queue_for_user(user: Any, *, department: str = "") -> QuerySet[ServiceRequest]:
-    """Unclosed requests the user may see: urgent first, then the soonest due.
+    """Unclosed live requests the user may see (history imported from an earlier system is
+    not work): urgent first, then the soonest due.
 
     Served by the partial index sr_department_queue when filtered to one department.
     """
-    requests = requests_visible_to(user).unclosed()
+    requests = requests_visible_to(user).unclosed().live()
     if department:
         requests = requests.filter(department__slug=department)
     return requests.select_related("service_type", "department", "assignee").order_by(

@@ -60,9 +60,11 @@ class Command(BaseCommand):
             elif loader.history_loaded(city):
                 say(f"History ({module.SOURCE}): already loaded.")
             else:
-                total = loader.count_history(city)
+                # Read once, held in memory: the bar knows its total without reading twice.
+                records = list(loader.history_records(city))
+                total = len(records)
                 with tqdm(total=total, desc="History", unit="req", file=bars, disable=quiet) as bar:
-                    loader.load_history(city, progress=bar.update)
+                    loader.load_history(city, progress=bar.update, records=records)
                 say(f"History ({module.SOURCE}): {total} records imported.")
         if history:
             with tqdm(

@@ -1,0 +1,144 @@
+"""Writing many requests at once: imported history and a demo city's generated activity.
+
+`submit_request` files one request through every check and side effect; a load of thousands
+builds the same rows (the request, its contact, its history events) and hands them here, to be
+written with one executemany per table. Rows are plain dicts of column values by field
+(`attname`: `service_type_id`, not `service_type`), every other field taking its default:
+building a model instance per row and preparing its values field by field through the ORM was
+most of a demo load's time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import IntegrityError, connection, models, transaction
+
+from city311.servicerequests.models import Contact, RequestEvent, ServiceRequest
+from city311.servicerequests.tracking import new_tracking_numbers
+
+Row = dict[str, Any]
+# Tracking numbers looked up per query, well under every backend's limit of parameters.
+LOOKUP_CHUNK = 500
+ATTEMPTS = 5
+
+
+@dataclass
+class Filing:
+    """One request as it will be stored, with its history events in order and its contact.
+    `write_filings` sets the request's `tracking_number` and `id`."""
+
+    request: Row
+    events: list[Row] = field(default_factory=list)
+    contact: Row | None = None
+
+
+def write_filings(filings: Sequence[Filing]) -> None:
+    """Store `filings` in one transaction, each with a fresh unused tracking number. Another
+    process taking a drawn number in between only means a new draw."""
+    for _ in range(ATTEMPTS):
+        _draw_numbers([f.request for f in filings])
+        try:
+            with transaction.atomic():
+                _write(filings)
+            return
+        except IntegrityError:
+            continue
+    raise RuntimeError("Could not draw unused tracking numbers for a bulk load.")
+
+
+def _write(filings: Sequence[Filing]) -> None:
+    requests = [f.request for f in filings]
+    insert_rows(ServiceRequest, requests)
+    ids = _ids([r["tracking_number"] for r in requests])
+    contacts, events = [], []
+    for f in filings:
+        pk = f.request["id"] = ids[f.request["tracking_number"]]
+        if f.contact is not None:
+            contacts.append({**f.contact, "request_id": pk})
+        events.extend({**event, "request_id": pk} for event in f.events)
+    insert_rows(Contact, contacts)
+    insert_rows(RequestEvent, events)
+
+
+def _draw_numbers(rows: list[Row]) -> None:
+    numbers = set(new_tracking_numbers(len(rows) * 2))
+    taken: set[str] = set()
+    listed = sorted(numbers)
+    for at in range(0, len(listed), LOOKUP_CHUNK):
+        found = ServiceRequest.objects.filter(tracking_number__in=listed[at : at + LOOKUP_CHUNK])
+        taken.update(found.values_list("tracking_number", flat=True))
+    free = iter(numbers - taken)
+    for row in rows:
+        row["tracking_number"] = next(free)
+
+
+def _ids(numbers: list[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for at in range(0, len(numbers), LOOKUP_CHUNK):
+        found = ServiceRequest.objects.filter(tracking_number__in=numbers[at : at + LOOKUP_CHUNK])
+        ids.update(found.values_list("tracking_number", "pk"))
+    return ids
+
+
+def insert_rows(model: type[models.Model], rows: Sequence[Row]) -> None:
+    """INSERT `rows` of `model` with one executemany; a field a row does not name takes its
+    default. Ids are not read back."""
+    if not rows:
+        return
+    meta = model._meta
+    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
+    columns = [(f.attname, _prepared_default(f), _preparer(f)) for f in fields]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    values = [
+        [prepare(row[name]) if name in row else default() for name, default, prepare in columns]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, values)
+
+
+def _prepared_default(f: models.Field[Any, Any]) -> Callable[[], Any]:
+    """The field's default, prepared: once for a fixed one ("", {}, False), per row for a
+    time (`timezone.now`)."""
+    prepare = _preparer(f)
+    if isinstance(f, models.DateTimeField):
+        return lambda: prepare(f.get_default())
+    fixed = prepare(f.get_default())
+    return lambda: fixed
+
+
+def _preparer(f: models.Field[Any, Any]) -> Callable[[Any], Any]:
+    """What the ORM's get_db_prep_save does to a value of this field, chosen once per field:
+    for the fields of a request, a contact and an event, only date-times and JSON differ
+    from the Python value."""
+    if isinstance(f, models.DateTimeField):
+        if connection.vendor == "sqlite":
+            return _sqlite_datetime
+        return connection.ops.adapt_datetimefield_value
+    if isinstance(f, models.JSONField):
+        encoder = f.encoder
+        return lambda value: connection.ops.adapt_json_value(value, encoder)
+    if isinstance(f, models.DateField | models.DecimalField | models.UUIDField):
+        return lambda value: f.get_db_prep_save(value, connection)
+    return _as_is
+
+
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    # As Django's SQLite backend stores it: naive UTC, "YYYY-MM-DD HH:MM:SS[.ffffff]".
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ")
+
+
+def _as_is(value: Any) -> Any:
+    return value
