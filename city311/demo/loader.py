@@ -9,10 +9,12 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
+from itertools import islice
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import argon2
 from django.contrib.auth.models import User
 from django.utils import timezone
 
@@ -96,11 +98,20 @@ def set_demo_passwords(users: list[str] | None = None) -> list[tuple[str, str, s
         staff = staff.filter(username__in=users)
     for user in staff.prefetch_related("groups"):
         password = secrets.token_urlsafe(12)
-        user.set_password(password)
+        user.password = _quick_hash(password)
         user.save(update_fields=["password"])
         signins.append((user.username, password, user.groups.all()[0].name))
     write_signins(signins)
     return signins
+
+
+def _quick_hash(password: str) -> str:
+    """An Argon2 hash of a random demo password at a small cost: each such password has 96
+    random bits, which no cost setting makes guessable, and the city's full cost took most of
+    a second per person on a demo's first start. Django checks it as any Argon2 hash and
+    rehashes it at the full cost the first time the person signs in."""
+    hasher = argon2.PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+    return "argon2" + hasher.hash(password)
 
 
 def staff_usernames(city: str = DEFAULT_CITY) -> list[str]:
@@ -142,12 +153,23 @@ def load_history(
     *,
     records: Iterable[HistoricalRecord] | None = None,
 ) -> int:
-    """Import the city's historical records (or `records`, already read from them)."""
+    """Import the city's historical records (or `records`, already read from them); a load
+    that was cut short resumes after the records it imported. Returns how many it imported."""
     module = history_module(city)
     if module is None:
         return 0
     found = history_records(city) if records is None else records
-    return import_history(found, source=module.SOURCE, progress=progress)
+    done = history_imported(city)
+    return import_history(islice(found, done, None), source=module.SOURCE, progress=progress)
+
+
+def history_imported(city: str = DEFAULT_CITY) -> int:
+    """How many of the city's historical records are in the database (imported in order, a
+    batch a transaction, so they are the first ones)."""
+    module = history_module(city)
+    if module is None:
+        return 0
+    return ServiceRequest.objects.filter(application=module.SOURCE, historical=True).count()
 
 
 # Kept for the benchmarks and tests written for the New York demo.

@@ -4,12 +4,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from city311.cities.pack.apply import PackRefused
-from city311.demo import loader
+from city311.demo import activity, loader
 
 
 class Command(BaseCommand):
-    # `city311 up` shows the sign-ins itself, once the site is up.
-    stealth_options = ("show_signins",)
+    # `city311 up` shows the sign-ins itself, once the site is up, and loads the history then.
+    stealth_options = ("show_signins", "history_later")
     help = (
         "Load or reload a demo city from its city pack (city311/demo/cities/NAME): geography, "
         "catalog, staff and its real history. Staff passwords are new each time and printed."
@@ -30,19 +30,33 @@ class Command(BaseCommand):
             help="Also add N generated historical requests, for reports and benchmarks.",
         )
         parser.add_argument(
+            "--no-activity",
+            action="store_true",
+            help="Do not generate the last 90 days of requests (city311.demo.activity).",
+        )
+        parser.add_argument(
             "--no-records",
             action="store_true",
             help="Skip the city's real historical records (faster; for tests).",
         )
 
-    def handle(self, *args: Any, city: str, history: int, no_records: bool, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        city: str,
+        history: int,
+        no_records: bool,
+        no_activity: bool,
+        **options: Any,
+    ) -> None:
         if history < 0:
             raise CommandError("--history takes a number of requests, 0 or more.")
         try:
             loader.pack_folder(city)
         except loader.NoSuchCity as e:
             raise CommandError(str(e)) from None
-        say, quiet = self.stdout.write, options["verbosity"] == 0
+        self.verbosity = options["verbosity"]
+        say, quiet = self.stdout.write, self.verbosity == 0
         # The bars redraw their line with "\r": not through Django's OutputWrapper, which ends
         # every write with a newline and so printed each redraw as a new bar.
         bars = getattr(self.stderr, "_out", self.stderr)
@@ -53,19 +67,17 @@ class Command(BaseCommand):
                 raise CommandError(str(e)) from None
         counts = ", ".join(f"{n} {what}" for what, n in applied.counts.items())
         say(f"City pack {city}: {counts}.")
+        has_history = loader.history_module(city) is not None
+        # Read once, held in memory: the bar knows its total, and the activity its shape.
+        records = list(loader.history_records(city)) if has_history else []
         if not no_records:
-            module = loader.history_module(city)
-            if module is None:
-                say("History: this demo city has none.")
-            elif loader.history_loaded(city):
-                say(f"History ({module.SOURCE}): already loaded.")
+            self._history(city, records, later=options.get("history_later", False), bars=bars)
+        if not no_activity:
+            if activity.has_live_requests():
+                say("Recent activity: the city has live requests already; none generated.")
             else:
-                # Read once, held in memory: the bar knows its total without reading twice.
-                records = list(loader.history_records(city))
-                total = len(records)
-                with tqdm(total=total, desc="History", unit="req", file=bars, disable=quiet) as bar:
-                    loader.load_history(city, progress=bar.update, records=records)
-                say(f"History ({module.SOURCE}): {total} records imported.")
+                made = activity.load_activity(history=records or None)
+                say(f"Recent activity: {made} requests of the last {activity.DAYS} days.")
         if history:
             with tqdm(
                 total=history, desc="Generated history", unit="req", file=bars, disable=quiet
@@ -78,3 +90,24 @@ class Command(BaseCommand):
         say("Demo sign-ins (user / password / role):")
         for username, password, role in signins:
             say(f"  {username:<10} {password:<22} {role}")
+
+    def _history(self, city: str, records: list[Any], *, later: bool, bars: Any) -> None:
+        module, say = loader.history_module(city), self.stdout.write
+        if module is None:
+            say("History: this demo city has none.")
+        elif (done := loader.history_imported(city)) >= len(records):
+            say(f"History ({module.SOURCE}): already loaded.")
+        elif later:
+            say(f"History ({module.SOURCE}): {len(records)} records, loaded once the site is up.")
+        else:
+            quiet = self.verbosity == 0
+            with tqdm(
+                total=len(records),
+                initial=done,
+                desc="History",
+                unit="req",
+                file=bars,
+                disable=quiet,
+            ) as bar:
+                loader.load_history(city, progress=bar.update, records=records)
+            say(f"History ({module.SOURCE}): {len(records)} records imported.")

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import gc
+import http.client
+import logging
 import os
 import socket
+import subprocess
+import threading
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
 
 from city311.catalog.models import ServiceType
+from city311.demo import loader
 from city311.ops.files import protect_data_files
 from city311.ops.signins import describe_signins
 from city311.ops.supervisor import Child, Supervisor, python_module
 
+log = logging.getLogger(__name__)
 # Paths only: query strings and client addresses can carry personal data.
 ACCESS_LOG_FORMAT = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+# How long `up` waits for the site's first page before announcing it anyway.
+FIRST_PAGE_SECONDS = 60.0
 # A Unix socket's path must fit in 108 bytes.
 SOCKET_PATH_MAX = 100
 
@@ -77,6 +88,20 @@ def web_command(host: str, port: int) -> list[str]:
     )
 
 
+def _first_page(site: str, seconds: float) -> bool:
+    """Wait until the site's home page answers 200 (True), or `seconds` pass (False)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{site}/", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.1)
+    return False
+
+
 class Command(BaseCommand):
     help = "Migrate, load the demo city into an empty database, then serve the site and a worker."
 
@@ -98,19 +123,44 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, host: str, port: int, no_demo: bool, city: str, **options: Any
     ) -> None:
+        self.started = time.monotonic()
         _check_port_free(host, port)
         protect_data_files()
+        call_command("install_assets", stdout=self.stdout)
+        # Collecting (and compressing) the static files needs no database: on a second core,
+        # beside the migrations and the demo load.
+        collecting = subprocess.Popen(
+            python_module("city311", "collectstatic", "--noinput", "--verbosity", "0")
+        )
+        try:
+            self._prepare(no_demo=no_demo, city=city)
+        except BaseException:
+            collecting.kill()
+            raise
+        if collecting.wait() != 0:
+            raise CommandError("Collecting the static files failed: see the messages above.")
+        self._serve(host, port)
+
+    def _prepare(self, *, no_demo: bool, city: str) -> None:
         self.stdout.write("city311: preparing the database...")
         call_command("migrate", interactive=False, verbosity=0)
+        # The demo's history (tens of thousands of records) loads once the site is up: a
+        # first start serves its first page in seconds. A load cut short resumes here.
+        self.history_city = ""
         if not no_demo and not ServiceType.objects.exists():
             self.stdout.write("city311: empty database, loading the demo city...")
             # Without its sign-ins: they are shown once, below, when the site is up.
             call_command(
-                "demo", city=city, stdout=self.stdout, stderr=self.stderr, show_signins=False
+                "demo",
+                city=city,
+                stdout=self.stdout,
+                stderr=self.stderr,
+                show_signins=False,
+                history_later=True,
             )
-        call_command("install_assets", stdout=self.stdout)
-        call_command("collectstatic", interactive=False, verbosity=0)
-        self._serve(host, port)
+            self.history_city = city
+        elif not no_demo and city in loader.cities() and loader.history_imported(city):
+            self.history_city = city
 
     def _serve(self, host: str, port: int) -> None:
         site = f"http://{shown_host(host)}:{port}"
@@ -127,7 +177,10 @@ class Command(BaseCommand):
         gc.collect()
         gc.freeze()
         supervisor = Supervisor(children, say=self._say)
-        supervisor.run(on_started=lambda: self._announce(site))
+        # Announced once the site answers, from a thread: the supervisor keeps tending the
+        # children meanwhile (a web server that fails to start is restarted and said).
+        announce = threading.Thread(target=self._announce, args=(site,), daemon=True)
+        supervisor.run(on_started=announce.start)
         self._say("city311: stopped.")
 
     def _say(self, line: str) -> None:
@@ -135,8 +188,16 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def _announce(self, site: str) -> None:
+        served = _first_page(site, FIRST_PAGE_SECONDS)
+        took = time.monotonic() - self.started
+        ready = (
+            f"city311 served its first page {took:.1f} s after `city311 up` started."
+            if served
+            else f"city311 has not served its first page after {took:.0f} s: see the log above."
+        )
         lines = [
             "",
+            ready,
             f"city311 is running: open {site}/",
             f"  staff sign-in:  {site}/accounts/login/",
             f"  administration: {site}/admin/",
@@ -146,3 +207,26 @@ class Command(BaseCommand):
             "",
         ]
         self._say("\n".join(lines))
+        if self.history_city:
+            self._load_history(self.history_city)
+
+    def _load_history(self, city: str) -> None:
+        """The rest of the demo city's history, after the first page (in the announcing
+        thread, with its own database connection)."""
+        started = time.monotonic()
+        try:
+            records = list(loader.history_records(city))
+            if loader.history_imported(city) >= len(records):
+                return
+            self._say(f"city311: loading the demo's {len(records)} historical records...")
+            loader.load_history(city, records=records)
+            took = time.monotonic() - started
+            self._say(f"city311: the demo's history is loaded ({took:.0f} s).")
+        except Exception:
+            log.exception("Loading the demo's history failed")
+            self._say(
+                "city311: loading the demo's history failed (see the log); "
+                "the next start resumes it."
+            )
+        finally:
+            connections.close_all()
