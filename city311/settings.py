@@ -128,6 +128,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "city311.lib.context.city",
             ],
+            # `when`: a date with its year only when it is not this year (lib/dates.py).
+            "builtins": ["city311.lib.dates"],
         },
     },
 ]

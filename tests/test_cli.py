@@ -64,6 +64,8 @@ def test_up_serves_the_demo_city_and_stops_cleanly_and_keeps_its_data(tmp_path):
     try:
         output = read_until(up, "Press Ctrl-C to stop.")
         assert f"open http://127.0.0.1:{port}/" in output
+        # How long the first start took, said once the home page answered.
+        assert re.search(r"served its first page [\d.]+ s after `city311 up` started", output)
         # Each sign-in once, with the department and what to try first.
         assert len(re.findall(r"^\s*dana\s", output, re.MULTILINE)) == 1, output
         assert re.search(r"dana\s+\S+\s+Department staff, Department of Transportation", output), (
@@ -84,6 +86,8 @@ def test_up_serves_the_demo_city_and_stops_cleanly_and_keeps_its_data(tmp_path):
             stylesheet = re.search(f'href="({pattern})"', home).group(1)
             assert get(f"http://127.0.0.1:{port}{stylesheet}")[0] == 200
         assert get(f"http://127.0.0.1:{port}/accounts/login/")[0] == 200
+        # The demo's history loads once the site is up.
+        read_until(up, "the demo's history is loaded")
     finally:
         up.send_signal(signal.SIGINT)
         rest = stop(up, signal.SIGINT)
@@ -118,7 +122,16 @@ def test_demo_adds_generated_history_with_one_progress_bar_redrawn_in_place(tmp_
     assert run_city311("migrate", "-v0", env=env).returncode == 0
     # Read as bytes, so that the bar's "\r" is not taken for a new line.
     result = subprocess.run(
-        [sys.executable, "-m", "city311", "demo", "--no-records", "--history", "300"],
+        [
+            sys.executable,
+            "-m",
+            "city311",
+            "demo",
+            "--no-records",
+            "--no-activity",
+            "--history",
+            "300",
+        ],
         env=env,
         capture_output=True,
         timeout=300,
