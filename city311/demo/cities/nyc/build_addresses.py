@@ -6,8 +6,9 @@ Reads the pack's history/*.csv.gz and writes, deterministically (same input, sam
 
 - addresses.csv.gz: OpenAddresses columns LON,LAT,NUMBER,STREET,UNIT,CITY,POSTCODE,ID,
   one row per distinct (number, street, postcode) seen at an ADDRESS with coordinates;
-- places.csv.gz: NAME,KIND,LAT,LONG,ALIASES, the parks named in the records plus a few
-  well-known parks and buildings.
+- places.csv.gz: NAME,KIND,LAT,LONG,ALIASES, the parks named in the records plus the
+  landmarks of sources/landmarks.csv (whose house numbers join addresses.csv.gz);
+- corners.csv.gz: the corners of INTERSECTION records plus those of sources/corners.csv.
 """
 
 from __future__ import annotations
@@ -30,41 +31,22 @@ SKIPPED = {"nyc311_comp370_2020_5cols_noheader.csv.gz"}
 BOROUGHS = {"BROOKLYN", "BRONX", "MANHATTAN", "QUEENS", "STATEN ISLAND"}
 _NUMBER = re.compile(r"^(\d+(?:-\d+)?[A-Z]?)\s+(\S.*)$")
 
-# Well-known places residents name, with representative points inside them (checked against
-# the parks' and buildings' published coordinates). A record-derived place of the same name
-# is replaced by these.
-KNOWN_PLACES: list[tuple[str, str, float, float, str]] = [
-    ("Central Park", "park", 40.782865, -73.965355, ""),
-    ("Prospect Park", "park", 40.660204, -73.968956, ""),
-    (
-        "Flushing Meadows Corona Park",
-        "park",
-        40.739714,
-        -73.840785,
-        "Flushing Meadows Park,Flushing Meadows,Corona Park",
-    ),
-    ("Van Cortlandt Park", "park", 40.897817, -73.885600, ""),
-    ("Bryant Park", "park", 40.753597, -73.983233, ""),
-    ("Washington Square Park", "park", 40.730823, -73.997332, "Washington Square"),
-    ("Battery Park", "park", 40.703277, -74.017028, "The Battery"),
-    (
-        "Brooklyn Public Library Central Library",
-        "facility",
-        40.672456,
-        -73.968315,
-        "Central Library,Brooklyn Central Library,Grand Army Plaza Library",
-    ),
-    (
-        "New York Public Library Stephen A. Schwarzman Building",
-        "facility",
-        40.753182,
-        -73.982253,
-        "Main Library,42nd Street Library,Schwarzman Building,NYPL Main Branch",
-    ),
-    ("Grand Central Terminal", "landmark", 40.752726, -73.977229, "Grand Central Station"),
-    ("Times Square", "landmark", 40.758000, -73.985500, ""),
-    ("Empire State Building", "landmark", 40.748441, -73.985664, ""),
-]
+# The landmarks, public buildings and corners New Yorkers name, written by hand with their
+# published coordinates (tests/test_demo_landmarks.py checks each against the boroughs and the
+# address points): data of the pack, merged into its files. A record-derived place, address or
+# corner of the same name or key is replaced by these.
+LANDMARKS = PACK / "sources" / "landmarks.csv"
+KNOWN_CORNERS = PACK / "sources" / "corners.csv"
+
+
+def landmarks() -> list[dict[str, str]]:
+    with LANDMARKS.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def known_corners() -> list[dict[str, str]]:
+    with KNOWN_CORNERS.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def record_files() -> list[Path]:
@@ -118,6 +100,11 @@ def address_rows(paths: list[Path]) -> list[list[str]]:
             key = (parts[0], parts[1], postcode)
             points[key].append(point)
             cities[key] = borough.title()
+    for place in landmarks():
+        if place["NUMBER"]:
+            key = (place["NUMBER"], place["STREET"], place["POSTCODE"])
+            points[key] = [(float(place["LAT"]), float(place["LONG"]))]
+            cities[key] = place["BOROUGH"]
     rows = []
     for key in sorted(points, key=lambda k: (cities[k], k[1], k[0], k[2])):
         lat, long = _mean(points[key])
@@ -149,8 +136,9 @@ def place_rows(paths: list[Path]) -> list[list[str]]:
             if name and name.lower() != "unspecified" and point:
                 points[name].append(point)
     places = {name: ("park", *_mean(found), "") for name, found in points.items()}
-    for name, kind, lat, long, aliases in KNOWN_PLACES:
-        places[name] = (kind, lat, long, aliases)
+    for place in landmarks():
+        lat, long = float(place["LAT"]), float(place["LONG"])
+        places[place["NAME"]] = (place["KIND"], lat, long, place["ALIASES"])
     return [
         [name, kind, f"{lat:.6f}", f"{long:.6f}", aliases]
         for name, (kind, lat, long, aliases) in sorted(places.items())
@@ -173,6 +161,9 @@ def intersection_rows(paths: list[Path]) -> list[list[str]]:
                 continue
             a, b = sorted((first, second))
             points[(a, b, borough.title())].append(point)
+    for corner in known_corners():
+        a, b = sorted((corner["STREET1"], corner["STREET2"]))
+        points[(a, b, corner["CITY"])] = [(float(corner["LAT"]), float(corner["LON"]))]
     rows = []
     for (a, b, city), found in sorted(points.items()):
         lat, long = _mean(found)
