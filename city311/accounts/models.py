@@ -35,6 +35,8 @@ class SignInIdentity(models.Model):
     first_seen = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "sign-in identity"
+        verbose_name_plural = "sign-in identities"
         constraints = [
             models.UniqueConstraint(fields=["issuer", "subject"], name="one_user_per_identity")
         ]

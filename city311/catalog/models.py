@@ -132,10 +132,10 @@ class ServiceType(Translated, models.Model):
     )
     urgency = models.CharField(max_length=10, choices=Urgency.choices, default=Urgency.NORMAL)
     sla_amount = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Target time to close; empty for no target."
+        "SLA amount", null=True, blank=True, help_text="Target time to close; empty for no target."
     )
     sla_unit = models.CharField(
-        max_length=20, choices=SlaUnit.choices, default=SlaUnit.CALENDAR_DAYS
+        "SLA unit", max_length=20, choices=SlaUnit.choices, default=SlaUnit.CALENDAR_DAYS
     )
     referral = models.TextField(
         blank=True,

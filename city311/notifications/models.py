@@ -58,7 +58,7 @@ class Follower(models.Model):
     )
     # The number replied STOP: no texts to it until it replies START. The number is kept, so
     # START can find it again.
-    sms_stopped_at = models.DateTimeField(null=True, blank=True)
+    sms_stopped_at = models.DateTimeField("SMS stopped at", null=True, blank=True)
 
     objects = FollowerQuerySet.as_manager()
 
@@ -116,6 +116,7 @@ class Delivery(OutboxItem):
     channel = models.CharField(max_length=8, choices=DeliveryChannel.choices)
 
     class Meta:
+        verbose_name_plural = "deliveries"
         constraints = [
             models.UniqueConstraint(
                 fields=["follower", "event", "channel"],
@@ -175,8 +176,10 @@ class MessageTemplate(models.Model):
     )
     subject = models.CharField(max_length=200, blank=True)
     text = models.TextField(blank=True, help_text="The e-mail's plain text.")
-    html = models.TextField(blank=True, help_text="The e-mail's HTML.")
-    sms = models.TextField(blank=True, help_text="The SMS: keep it short, the link is added.")
+    html = models.TextField("HTML", blank=True, help_text="The e-mail's HTML.")
+    sms = models.TextField(
+        "SMS", blank=True, help_text="The SMS: keep it short, the link is added."
+    )
 
     class Meta:
         constraints = [

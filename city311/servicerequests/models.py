@@ -48,12 +48,12 @@ class ServiceRequest(models.Model):
     description = models.TextField(blank=True)
     answers = models.JSONField(default=dict, blank=True)
 
-    lat = models.FloatField(null=True, blank=True)
-    long = models.FloatField(null=True, blank=True)
+    lat = models.FloatField("latitude", null=True, blank=True)
+    long = models.FloatField("longitude", null=True, blank=True)
     address_string = models.CharField(max_length=255, blank=True)
     address_id = models.CharField(max_length=60, blank=True)
     zipcode = models.CharField(max_length=10, blank=True)
-    media_url = models.URLField(max_length=500, blank=True)
+    media_url = models.URLField("media URL", max_length=500, blank=True)
     # How the location was found (Open311's `location_precision`): "address", "place",
     # "intersection", "interpolated", "street" or "pin" (geo/locate.py), and how sure.
     location_match = models.CharField(max_length=20, blank=True)
