@@ -31,7 +31,7 @@ from django.utils import timezone
 from city311.catalog.calendar import Calendar
 from city311.catalog.models import ServiceType
 from city311.cities import profile
-from city311.geo.boundaries import area_index
+from city311.geo.boundaries import AreaIndex, area_index
 from city311.geo.locate import areas_snapshot
 from city311.geo.models import AddressPoint
 from city311.servicerequests import stream
@@ -57,7 +57,7 @@ CHANNELS = {
 OPEN311_APPS = ["SeeClickFix", "FixMyStreet", "CityWorks Mobile"]
 SPANISH = 0.22
 # Residents leave their details on most channels; city staff and third-party apps seldom.
-CONTACT_SHARE = {Channel.STAFF: 0.0, Channel.OPEN311: 0.4}
+CONTACT_SHARE: dict[str, float] = {Channel.STAFF: 0.0, Channel.OPEN311: 0.4}
 # Of the requests still open, how many a crew has started.
 STARTED = 0.4
 # No real record takes longer than this to close in the demo.
@@ -226,6 +226,7 @@ class _City:
     type_ids: list[int]
     cumulative: list[float]
     places: list[tuple[Any, ...]]
+    areas: AreaIndex
     router: Router
     calendar: Calendar
     state: str

@@ -54,7 +54,8 @@ def _write(filings: Sequence[Filing]) -> None:
     requests = [f.request for f in filings]
     insert_rows(ServiceRequest, requests)
     ids = _ids([r["tracking_number"] for r in requests])
-    contacts, events = [], []
+    contacts: list[Row] = []
+    events: list[Row] = []
     for f in filings:
         pk = f.request["id"] = ids[f.request["tracking_number"]]
         if f.contact is not None:
