@@ -16,6 +16,7 @@ activity is the same (`now` included).
 from __future__ import annotations
 
 import random
+import re
 from bisect import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -212,6 +213,9 @@ class _City:
         city.router = Router()
         city.calendar = Calendar()
         city.state = (profile.current().states or ("",))[0]
+        # The area code of the city's own number from outside ("212-639-9675", "+1 213...").
+        digits = re.sub(r"\D", "", profile.current().outside_phone).removeprefix("1")
+        city.area_code = digits[:3] if len(digits) == 10 else "555"
         city.staff = _staff_by_department()
         city.call_takers = list(
             User.objects.filter(groups__name="Call taker", is_active=True).order_by("pk")
@@ -230,6 +234,7 @@ class _City:
     router: Router
     calendar: Calendar
     state: str
+    area_code: str
     staff: dict[int, list[User]]
     call_takers: list[User]
     channels: list[str]
@@ -322,8 +327,10 @@ class _City:
             "first_name": first,
             "last_name": last,
             "email": email if gives_email else "",
-            # 555-0100 to 555-0199: numbers reserved for fiction, never a real line.
-            "phone": f"+1212555{rng.randrange(100, 200):04d}" if not gives_email else "",
+            # 555-0100 to 555-0199 in the city's area code: reserved for fiction, never a line.
+            "phone": f"+1{self.area_code}555{rng.randrange(100, 200):04d}"
+            if not gives_email
+            else "",
             "language": language,
         }
 
