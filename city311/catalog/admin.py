@@ -80,7 +80,19 @@ class ServiceTypeAdmin(TranslatedAdmin):
     inlines = [AttributeInline]
     filter_horizontal = ["related_types"]
     fieldsets = [
-        (None, {"fields": ["service_code", "service_name", "description", "group", "keywords"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "service_code",
+                    "service_name",
+                    "description",
+                    "group",
+                    "keywords",
+                    "examples",
+                ]
+            },
+        ),
         (
             "Handling",
             {

@@ -10,6 +10,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import get_language
 
 
@@ -125,6 +126,11 @@ class ServiceType(Translated, models.Model):
     keywords = models.CharField(
         max_length=300, blank=True, help_text="Comma-separated words residents use for it."
     )
+    examples = models.TextField(
+        blank=True,
+        help_text="How residents describe it in their own words, one phrase per line, in any "
+        "language (misspellings and all): the service suggestion learns from them.",
+    )
     location_required = models.BooleanField(default=True)
     contact_required = models.BooleanField(default=False)
     department = models.ForeignKey(
@@ -191,6 +197,9 @@ class ServiceType(Translated, models.Model):
 
     def keyword_list(self) -> list[str]:
         return [k.strip() for k in self.keywords.split(",") if k.strip()]
+
+    def example_list(self) -> list[str]:
+        return [line.strip() for line in self.examples.splitlines() if line.strip()]
 
 
 class Datatype(models.TextChoices):
@@ -298,3 +307,22 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date}: {self.name}"
+
+
+class TrainedClassifier(models.Model):
+    """A service-suggestion model (`city311 train_classifier`), saved with skops, never pickle.
+
+    The newest row is the one used; older rows are kept a while to compare and roll back.
+    """
+
+    trained_at = models.DateTimeField(default=timezone.now)
+    data = models.BinaryField()
+    # The service codes it knows, in its classes' order, and how many examples each had.
+    examples = models.JSONField(default=dict)
+    seconds = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["-trained_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Classifier trained {self.trained_at:%Y-%m-%d %H:%M}"

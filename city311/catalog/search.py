@@ -12,11 +12,12 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.conf import settings
 from rapidfuzz import fuzz, process
 
-from city311.catalog import cache
+from city311.catalog import cache, classifier
 from city311.catalog.models import ServiceType
 
 STOPWORDS = frozenset(
@@ -48,6 +49,11 @@ WEIGHTS = {
 TRANSLATED = ("service_name", "group", "description")
 # How much a name that reads like the whole query adds, relative to the rarest word.
 NAME_BONUS = 1.5
+# The blend (suggest): the model's share of a type's score, the least score shown, and the
+# score of the best type below which the answer is "not sure" (tuned on bench/classify.py's set).
+MODEL_SHARE = 0.85
+MIN_SCORE = 0.05
+SURE = 0.35
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -105,11 +111,12 @@ class CatalogIndex:
         close = process.extract(word, self.vocabulary, scorer=fuzz.ratio, score_cutoff=80, limit=3)
         return [(match, score / 100) for match, score, _ in close]
 
-    def suggest(self, text: str, *, limit: int) -> list[tuple[ServiceType, float]]:
+    def scores(self, text: str) -> list[float]:
+        """Each type's score for the words, in `types` order (all 0 when nothing matched)."""
         query = words(text)
-        if not query:
-            return []
         scores = [0.0] * len(self.types)
+        if not query:
+            return scores
         for word in query:
             damp = GENERIC_FACTOR if word in GENERIC else 1.0
             for match, sureness in self._matches(word):
@@ -118,7 +125,7 @@ class CatalogIndex:
                     if match in bag:
                         scores[i] += bag[match] * idf * sureness
         if not any(scores):
-            return []
+            return scores
         # A name that says what the query says ("Graffiti" for "graffiti removal") breaks ties
         # that description words would otherwise decide.
         top_idf = max(self.idf.values())
@@ -127,7 +134,11 @@ class CatalogIndex:
             shared = len(name & asked)
             if scores[i] > 0 and shared:
                 scores[i] += NAME_BONUS * top_idf * (shared / len(name)) * (shared / len(asked))
-        best = max(scores)
+        return scores
+
+    def suggest(self, text: str, *, limit: int) -> list[tuple[ServiceType, float]]:
+        scores = self.scores(text)
+        best = max(scores, default=0.0)
         if best <= 0:
             return []
         ranked = sorted(range(len(self.types)), key=lambda i: -scores[i])
@@ -138,14 +149,16 @@ class CatalogIndex:
         ]
 
 
-def suggest_types(
-    text: str, *, limit: int = 5, emergencies: bool = False
-) -> list[tuple[ServiceType, float]]:
-    """Active service types for a resident's words, best first, each with a score (best = 1).
+@dataclass
+class Suggestion:
+    """Service types for a resident's words, best first, with a score each (0..1)."""
 
-    Emergency types are left out unless asked for: the portal asks, to say "call 911".
-    The index is built once per snapshot of the catalog and language list, not per query.
-    """
+    types: list[tuple[ServiceType, float]]
+    # False when nothing stands out: pages then say so and offer the groups.
+    sure: bool
+
+
+def _index(emergencies: bool) -> CatalogIndex:
     snapshot = cache.catalog()
     languages = [code for code, _name in settings.LANGUAGES if code != "en"]
 
@@ -153,5 +166,40 @@ def suggest_types(
         types = sorted(snapshot.active_types(emergencies=emergencies), key=lambda t: t.pk)
         return CatalogIndex(types, languages)
 
-    index = snapshot.derived(("search", emergencies, tuple(languages)), build)
-    return index.suggest(text, limit=limit)
+    return snapshot.derived(("search", emergencies, tuple(languages)), build)
+
+
+def suggest(text: str, *, limit: int = 5, emergencies: bool = False) -> Suggestion:
+    """The lexical matcher and the learned model (classifier.py), blended.
+
+    Each type's score is MODEL_SHARE of the model's probability plus the rest of its lexical
+    score relative to the best lexical match. A type the model does not know (added since the
+    last training) has its lexical part only. Without a model, the lexical matcher answers alone.
+    """
+    index = _index(emergencies)
+    lexical = index.scores(text)
+    best = max(lexical, default=0.0)
+    model = classifier.current() if text.strip() else None
+    if model is None:
+        found = index.suggest(text, limit=limit)
+        return Suggestion(found, sure=bool(found) and (len(found) == 1 or found[1][1] < 0.8))
+    probabilities = model.probabilities(text)
+    blended = [
+        MODEL_SHARE * probabilities.get(t.service_code, 0.0)
+        + (1 - MODEL_SHARE) * (lexical[i] / best if best > 0 else 0.0)
+        for i, t in enumerate(index.types)
+    ]
+    ranked = sorted(range(len(index.types)), key=lambda i: -blended[i])[:limit]
+    found = [(index.types[i], round(blended[i], 3)) for i in ranked if blended[i] >= MIN_SCORE]
+    return Suggestion(found, sure=bool(found) and found[0][1] >= SURE)
+
+
+def suggest_types(
+    text: str, *, limit: int = 5, emergencies: bool = False
+) -> list[tuple[ServiceType, float]]:
+    """Active service types for a resident's words, best first, each with a score (0..1).
+
+    Emergency types are left out unless asked for: the portal asks, to say "call 911".
+    The index and the model are built once per snapshot of the catalog, not per query.
+    """
+    return suggest(text, limit=limit, emergencies=emergencies).types

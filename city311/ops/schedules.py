@@ -14,6 +14,10 @@ SCHEDULES = [
     ("city311.notifications.tasks.sweep", 1),
     # Rate limit counts of windows that have ended (when counted in the database).
     ("city311.lib.ratelimit.sweep_rate_counters", 10),
+    # The service suggestion learns the day's requests and re-classifications, and the
+    # expected-date rollup counts the day's closures: once a day.
+    ("city311.catalog.classifier.retrain", 24 * 60),
+    ("city311.servicerequests.expected.refresh", 24 * 60),
 ]
 
 

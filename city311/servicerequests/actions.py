@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from city311.catalog.calendar import due_at
-from city311.catalog.models import Department
+from city311.catalog.models import Department, ServiceType
 from city311.geo.locate import Located
 from city311.lib.text import unreadable_character
 from city311.servicerequests import attachments, stream
@@ -191,6 +191,89 @@ def transfer_request(
         },
     )
     return sr
+
+
+@transaction.atomic
+def reclassify_request(
+    sr: ServiceRequest, *, service_type: ServiceType, by: Actor, reason: str
+) -> ServiceRequest:
+    """File the request under another type: routed again, due again, marked urgent or not.
+
+    The due date counts from when the resident asked (the promise is theirs), by the new type's
+    target. The department changes when the new type's routing says so (its assignee is then
+    cleared). The answers to the old type's questions are kept. The classifier learns from it.
+    """
+    # Imported here: routing reads the catalog snapshot, which imports nothing from here.
+    from city311.servicerequests.routing import route
+
+    sr = _locked(sr)
+    _not_closed(sr, _("changing its type"))
+    if service_type.pk == sr.service_type_id:
+        raise RequestError(
+            _("The request is already filed as %(type)s."),
+            code="unchanged",
+            type=service_type.service_name,
+        )
+    if not service_type.active or service_type.is_emergency:
+        raise RequestError(
+            _("%(type)s cannot be chosen: choose an active, non-emergency service type."),
+            code="invalid",
+            type=service_type.service_name,
+        )
+    reason = reason.strip()
+    if not reason:
+        raise RequestError(
+            _("Say why the type changes, so the next team (and the classifier) knows."),
+            code="required",
+        )
+    check_note(reason)
+    previous = sr.service_type
+    previous_department = sr.department
+    routed = route(service_type, _area_ids(sr))
+    now = timezone.now()
+    sr.service_type = service_type
+    sr.urgent = service_type.is_urgent
+    sr.due_at = due_at(sr.requested_at, service_type.sla_amount, service_type.sla_unit)
+    sr.overdue_noted_at = None
+    fields = ["service_type", "urgent", "due_at", "overdue_noted_at", "updated_at"]
+    if routed.department is not None and routed.department.pk != sr.department_id:
+        sr.department = routed.department
+        sr.assignee = None
+        if sr.status == Status.NEW:
+            sr.status = Status.OPEN
+        fields += ["department", "assignee", "status"]
+    sr.updated_at = now
+    sr.save(update_fields=fields)
+    moved = sr.department_id != (previous_department.pk if previous_department else None)
+    _record(
+        sr,
+        Event.RECLASSIFIED,
+        by=by,
+        public=True,
+        note=f"Now filed as {service_type.service_name}."
+        + (f" Handled by {sr.department.name}." if moved and sr.department else ""),
+        data={
+            "from": previous.service_code,
+            "to": service_type.service_code,
+            "reason": reason,
+            "department_from": previous_department.slug if previous_department else None,
+            "department_to": sr.department.slug if sr.department else None,
+            "route": routed.explain(),
+            "due_at": sr.due_at.isoformat() if sr.due_at else None,
+        },
+    )
+    return sr
+
+
+def _area_ids(sr: ServiceRequest) -> set[int]:
+    """The boundaries the request was found in (its `areas` snapshot), for routing again."""
+    from city311.geo.models import Boundary
+
+    wanted = [(kind, area.get("code")) for kind, area in (sr.areas or {}).items()]
+    if not wanted:
+        return set()
+    rows = Boundary.objects.filter(kind__in=[k for k, _ in wanted]).values_list("pk", "kind", "code")
+    return {pk for pk, kind, code in rows if (kind, code) in set(wanted)}
 
 
 @transaction.atomic

@@ -49,6 +49,8 @@ class Event:
     SUBMITTED = "request.submitted"
     ROUTED = "request.routed"
     TRANSFERRED = "request.transferred"
+    # Staff changed the request's type (re-routed, due again): the classifier learns from it.
+    RECLASSIFIED = "request.reclassified"
     ASSIGNED = "request.assigned"
     STARTED = "request.started"
     NOTE = "request.note"
@@ -70,6 +72,7 @@ EVENT_LABELS: dict[str, Promise] = {
     Event.SUBMITTED: _("Received"),
     Event.ROUTED: _("Routed"),
     Event.TRANSFERRED: _("Transferred"),
+    Event.RECLASSIFIED: _("Type changed"),
     Event.ASSIGNED: _("Assigned"),
     Event.STARTED: _("Work started"),
     Event.NOTE: _("Note"),

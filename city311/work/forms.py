@@ -1,6 +1,6 @@
 from django import forms
 
-from city311.catalog.models import Department
+from city311.catalog.models import Department, ServiceType
 from city311.servicerequests.models import Resolution
 
 
@@ -29,6 +29,14 @@ class ReopenForm(forms.Form):
 
 class TransferForm(forms.Form):
     department = forms.ModelChoiceField(queryset=Department.objects.filter(active=True))
+    reason = forms.CharField(label="Why", max_length=500)
+
+
+class ReclassifyForm(forms.Form):
+    service_type = forms.ModelChoiceField(
+        label="New type",
+        queryset=ServiceType.objects.filter(active=True).exclude(urgency="emergency"),
+    )
     reason = forms.CharField(label="Why", max_length=500)
 
 

@@ -71,6 +71,7 @@ def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
             "close_form": forms.CloseForm(),
             "reopen_form": forms.ReopenForm(),
             "transfer_form": forms.TransferForm(),
+            "reclassify_form": forms.ReclassifyForm(initial={"service_type": sr.service_type_id}),
             "contact_form": forms.ContactReasonForm(),
             "location_candidates": _location_candidates(sr),
         },
@@ -164,6 +165,18 @@ def _transfer(request: HttpRequest, sr: ServiceRequest) -> str:
     return f"Transferred to {department.name}."
 
 
+def _reclassify(request: HttpRequest, sr: ServiceRequest) -> str:
+    form = forms.ReclassifyForm(request.POST)
+    if not form.is_valid():
+        raise RequestError("Choose the new type and say why the request is filed under it.")
+    service_type = form.cleaned_data["service_type"]
+    sr = actions.reclassify_request(
+        sr, service_type=service_type, reason=form.cleaned_data["reason"], by=request.user
+    )
+    where = f", handled by {sr.department.name}" if sr.department else ""
+    return f"Now filed as {service_type.service_name}{where}."
+
+
 def _merge(request: HttpRequest, sr: ServiceRequest) -> str:
     try:
         parent = access.get_link_target_for_user(request.user, request.POST.get("into", ""))
@@ -222,6 +235,7 @@ ACTIONS: dict[str, Callable[[HttpRequest, ServiceRequest], str]] = {
     "close": _close,
     "reopen": _reopen,
     "transfer": _transfer,
+    "reclassify": _reclassify,
     "assign": _assign,
     "merge": _merge,
     "locate": _locate,

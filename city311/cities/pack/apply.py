@@ -27,7 +27,7 @@ from city311.catalog.models import (
     Urgency,
 )
 from city311.cities.models import City, CityAlias
-from city311.cities.pack.reader import WEEKDAYS, Pack
+from city311.cities.pack.reader import WEEKDAYS, Pack, phrase_lines
 from city311.geo.boundaries import replace_boundaries, union_as_city_limits
 from city311.geo.imports import import_addresses, import_intersections, import_places
 from city311.geo.models import Boundary, GeoDataset
@@ -262,7 +262,14 @@ def _catalog(pack: Pack, texts: _Texts) -> tuple[int, int]:
         texts.add(by_code[t["service_code"]], t.get("translations"))
     _attributes([(by_code[t["service_code"]], t.get("attributes") or []) for t in types], texts)
     _related(types)
+    _phrases(pack)
     return len(given), len(types)
+
+
+def _phrases(pack: Pack) -> None:
+    """phrases.yaml replaces the listed types' example phrases; other types keep theirs."""
+    for code, given in (pack.phrases or {}).items():
+        ServiceType.objects.filter(service_code=code).update(examples=phrase_lines(given))
 
 
 def _type_fields(

@@ -70,6 +70,8 @@ class Pack:
     calendar: Mapping | None = None
     staff: Mapping | None = None
     messages: Mapping | None = None
+    # phrases.yaml, read with the catalog: how residents describe each type.
+    phrases: Mapping | None = None
     boundaries: list[BoundaryFile] = field(default_factory=list)
     # "addresses" | "places" | "corners" -> path
     geo: dict[str, Path] = field(default_factory=dict)
@@ -119,6 +121,9 @@ def read_pack(
         if path is not None:
             setattr(pack, section, read_yaml(path, path.name, pack.problems))
             _refuse_passwords(getattr(pack, section), path.name, pack.problems)
+    phrases_path = find(folder, "phrases") if "catalog" in sections else None
+    if phrases_path is not None:
+        pack.phrases = read_yaml(phrases_path, phrases_path.name, pack.problems)
     _refuse_passwords(manifest, manifest_path.name, pack.problems)
     if "boundaries" in sections:
         _check_boundaries(pack, manifest_path.name)
@@ -129,6 +134,7 @@ def read_pack(
     _check_calendar(pack, (find(folder, "calendar") or Path("calendar.yaml")).name)
     _check_staff(pack, (find(folder, "staff") or Path("staff.yaml")).name, departments)
     _check_messages(pack, (find(folder, "messages") or Path("messages.yaml")).name, codes)
+    _check_phrases(pack, (find(folder, "phrases") or Path("phrases.yaml")).name, codes)
     return pack
 
 
@@ -556,6 +562,28 @@ def _check_messages(pack: Pack, name: str, codes: set[str]) -> None:
                 Template(str(m.get(part) or ""))
             except TemplateSyntaxError as e:
                 add(name, line_of(m), f"{kind} {part}: {e}")
+
+
+def _check_phrases(pack: Pack, name: str, codes: set[str]) -> None:
+    """phrases.yaml: {service_code: [phrase, ...]} or {service_code: {language: [phrase, ...]}}."""
+    if pack.phrases is None:
+        return
+    add = pack.problems.add
+    for code, given in pack.phrases.items():
+        if code not in codes:
+            add(name, line_of(pack.phrases), f"no service type {code!r}.")
+        lists = list(given.values()) if isinstance(given, dict) else [given]
+        for phrases in lists:
+            if not isinstance(phrases, list) or not all(isinstance(p, str) for p in phrases):
+                add(name, line_of(pack.phrases), f"{code}: give a list of phrases (text).")
+            elif any("\n" in p for p in phrases):
+                add(name, line_of(pack.phrases), f"{code}: one line per phrase.")
+
+
+def phrase_lines(given: Any) -> str:
+    """A type's phrases as stored (`ServiceType.examples`): one per line, languages in turn."""
+    lists = list(given.values()) if isinstance(given, dict) else [given]
+    return "\n".join(" ".join(str(p).split()) for phrases in lists for p in phrases or [])
 
 
 def _list(data: Mapping, key: str, name: str, problems: Problems) -> list[Mapping]:

@@ -3,6 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from city311.catalog import classifier
 from city311.cities.pack.apply import PackRefused
 from city311.demo import activity, loader
 
@@ -84,6 +85,8 @@ class Command(BaseCommand):
             ) as bar:
                 loader.load_generated_history(history, progress=bar.update, city=city)
             say(f"Generated history: {history} requests added.")
+        trained = classifier.train()
+        say(f"Service suggestion model: trained on {sum(trained.examples.values())} examples.")
         signins = loader.set_demo_passwords(loader.staff_usernames(city))
         if not options.get("show_signins", True):
             return
