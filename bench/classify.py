@@ -90,10 +90,14 @@ def main() -> None:
     )
     # When the answer says it is sure, how often is its first type right?
     sure = [search.suggest(text, limit=1) for text, *_ in rows]
-    said = [(s.types[0][0].service_code in right) for s, (_, right, *_rest) in zip(sure, rows) if s.sure]
+    said = [
+        (s.types[0][0].service_code in right)
+        for s, (_, right, *_rest) in zip(sure, rows, strict=True)
+        if s.sure
+    ]
     unsure = [
         bool(s.types and s.types[0][0].service_code in right)
-        for s, (_, right, *_rest) in zip(sure, rows)
+        for s, (_, right, *_rest) in zip(sure, rows, strict=True)
         if not s.sure
     ]
     print(

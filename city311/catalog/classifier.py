@@ -17,6 +17,7 @@ city with no model at all, are found by it alone.
 
 from __future__ import annotations
 
+import logging
 import time
 import zipfile
 from collections import Counter
@@ -24,11 +25,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import skops.io as sio
 import sklearn
-from scipy import sparse
+import skops.io as sio
 from django.conf import settings
 from django.db import transaction
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
@@ -36,6 +37,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from city311.catalog import cache
 from city311.catalog.models import ServiceType, TrainedClassifier
 
+log = logging.getLogger(__name__)
 # How many of the newest described requests a training run reads.
 HISTORY_LIMIT = 200_000
 # A staff correction says more than a resident's own choice.
@@ -228,7 +230,14 @@ def load(data: bytes) -> Model:
     untrusted = [t for t in sio.get_untrusted_types(data=data) if t not in TRUSTED]
     if untrusted:
         raise ValueError(f"The stored model holds types city311 does not trust: {untrusted}")
-    return Model(sio.loads(data, trusted=TRUSTED))
+    pipeline = sio.loads(data, trusted=TRUSTED)
+    if not (
+        isinstance(pipeline, Pipeline)
+        and isinstance(pipeline.named_steps.get("features"), FeatureUnion)
+        and isinstance(pipeline.named_steps.get("model"), LogisticRegression)
+    ):
+        raise ValueError(f"The stored model is not a service suggestion model: {pipeline!r}")
+    return Model(pipeline)
 
 
 def current() -> Model | None:
@@ -236,6 +245,13 @@ def current() -> Model | None:
 
     def read() -> Model | None:
         data = TrainedClassifier.objects.values_list("data", flat=True).first()
-        return load(bytes(data)) if data is not None else None
+        if data is None:
+            return None
+        try:
+            return load(bytes(data))
+        except ValueError:
+            # The lexical matcher answers alone until a good model is trained.
+            log.exception("The stored service suggestion model was refused")
+            return None
 
     return cache.catalog().derived("classifier", read)

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from city311.accounts.decorators import staff_required
 from city311.catalog import cache as catalog_cache
 from city311.catalog.models import ServiceType, Urgency
-from city311.catalog.search import suggest_types
+from city311.catalog.search import suggest
 from city311.notifications.actions import follow_request
 from city311.servicerequests import access
 from city311.servicerequests.errors import NoSuchRequest, RequestError, SubmissionInvalid
@@ -42,8 +42,17 @@ def choose_type(request: HttpRequest) -> HttpResponse:
         # The caller's words are read for an emergency before any service is suggested.
         said = triage.check(query, channel="console")
         # The caller's own words, best match first; one group so the order is kept.
-        found = [t for t, _ in suggest_types(query, limit=8)]
-        context = {"suggested": found, "q": query, "triage": said, "advice": triage.advice(said)}
+        suggestion = suggest(query, limit=8)
+        context: dict[str, Any] = {
+            "suggested": [t for t, _ in suggestion.types],
+            "q": query,
+            "unsure": bool(suggestion.types) and not suggestion.sure,
+            "triage": said,
+            "advice": triage.advice(said),
+        }
+        if not suggestion.sure:
+            # Not sure (or nothing found): the groups follow, to choose from with the caller.
+            context["types"] = catalog_cache.active_types(emergencies=True)
         return render(request, "console/choose_type.html", context)
     types = catalog_cache.active_types(emergencies=True)
     return render(request, "console/choose_type.html", {"types": types, "q": query})

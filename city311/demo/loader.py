@@ -214,3 +214,14 @@ def load_generated_history(
     return import_history(
         generated_records(count, city=city), source="generated", progress=progress
     )
+
+
+def learn_from_history() -> None:
+    """Queue, for the worker, what learns from the city's history: the service suggestion
+    model (most of a minute of CPU) and the expected closing times. Until they run, the word
+    matcher suggests alone and no expected date is shown."""
+    # Imported here: the loader is imported by settings-time code paths that need neither.
+    from django_q.tasks import async_task
+
+    async_task("city311.catalog.classifier.retrain")
+    async_task("city311.servicerequests.expected.refresh")

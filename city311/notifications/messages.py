@@ -24,6 +24,7 @@ from city311.cities import profile
 from city311.lib.context import city as city_context
 from city311.notifications import tokens
 from city311.notifications.models import Delivery, DeliveryChannel, Follower, MessageTemplate
+from city311.servicerequests.expected import expected_words
 from city311.servicerequests.models import RequestEvent, Resolution, ServiceRequest
 from city311.servicerequests.vocabulary import Event
 
@@ -94,6 +95,7 @@ def context_for(delivery: Delivery, language: str) -> dict[str, Any]:
         "confirmed": follower.confirmed_at is not None,
         "confirm_url": site_url(tokens.confirm_path(follower)),
         "reason": data.get("reason", ""),
+        "expected": expected_words(sr, language),
     }
     if survey_offered(delivery):
         assert event is not None

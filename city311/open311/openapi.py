@@ -174,6 +174,9 @@ SCHEMAS: dict[str, Any] = {
             },
             "media": {"type": "array", "items": STRING},
             "notes": _list("Note"),
+            "expected_close": _nullable("string"),
+            "expected_close_within_hours": _nullable("number"),
+            "expected_close_typical_hours": _nullable("number"),
         }
     ),
     "Request": _object(

@@ -15,6 +15,8 @@ from city311.geo.locate import PRECISIONS
 from city311.lib import phones
 from city311.lib.text import redact
 from city311.open311.queries import PublicRow
+from city311.servicerequests import expected
+from city311.servicerequests.expected import expected_words
 from city311.servicerequests.models import RequestEvent, ServiceRequest, Status
 from city311.servicerequests.vocabulary import Event
 
@@ -121,6 +123,9 @@ class ExtendedAttributes(TypedDict):
     location_to_verify: bool
     media: list[str]
     notes: list[Note]
+    expected_close: str | None
+    expected_close_within_hours: float | None
+    expected_close_typical_hours: float | None
 
 
 class Request(TypedDict):
@@ -205,6 +210,7 @@ def location_precision(sr: ServiceRequest) -> str | None:
 def extended_attributes(sr: ServiceRequest, media: list[str]) -> ExtendedAttributes:
     parent = sr.duplicate_of
     possible = sr.possible_duplicate_of
+    estimate = expected.for_request(sr) if not sr.is_closed else None
     return {
         "channel": sr.channel,
         "application": _or_none(sr.application),
@@ -220,7 +226,15 @@ def extended_attributes(sr: ServiceRequest, media: list[str]) -> ExtendedAttribu
         "location_to_verify": sr.location_to_verify,
         "media": media,
         "notes": [note(e) for e in sr.events.all() if e.public],
+        # The history's forecast; expected_datetime stays the SLA's promise.
+        "expected_close": expected_words(sr) or None,
+        "expected_close_within_hours": _hours(estimate.most_within_hours) if estimate else None,
+        "expected_close_typical_hours": _hours(estimate.typical_hours) if estimate else None,
     }
+
+
+def _hours(value: float | None) -> float | None:
+    return round(value, 1) if value is not None else None
 
 
 class Update(TypedDict):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from city311.catalog import cache as catalog_cache
-from city311.catalog.search import suggest_types
+from city311.catalog.search import suggest
 from city311.geo import geocoding
 from city311.geo.around import Box, BoxProblem, around
 from city311.geo.boundaries import areas_at, in_city
@@ -79,9 +79,12 @@ def suggest_services(request: HttpRequest) -> JsonResponse:
         }
         if said.crisis_phone:
             answer["crisis_phone"] = said.crisis_phone
+    suggestion = suggest(text, limit=6)
     return JsonResponse(
         {
             **answer,
+            # False when no service stands out: show the groups too, not only these.
+            "sure": suggestion.sure,
             "services": [
                 {
                     "service_code": t.service_code,
@@ -90,7 +93,7 @@ def suggest_services(request: HttpRequest) -> JsonResponse:
                     "urgent": t.is_urgent,
                     "score": score,
                 }
-                for t, score in suggest_types(text, limit=6)
+                for t, score in suggestion.types
             ],
         }
     )

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from city311.catalog import cache as catalog_cache
 from city311.catalog.models import ServiceType
 from city311.catalog.queries import groups_for_residents
-from city311.catalog.search import suggest_types
+from city311.catalog.search import suggest
 from city311.geo import geocoding
 from city311.geo.locate import LocationProblem, locate, outside_referral
 from city311.lib import distance
@@ -32,6 +32,7 @@ from city311.portal import drafts, forms, limits
 from city311.portal.drafts import Draft
 from city311.servicerequests import attachments
 from city311.servicerequests.errors import Problem, RequestError, SubmissionInvalid
+from city311.servicerequests.expected import expected_words
 from city311.servicerequests.intake import already_filed, duplicate_offers, submit_request
 from city311.servicerequests.models import Channel, ServiceRequest
 from city311.servicerequests.queries import get_by_tracking_number
@@ -86,9 +87,12 @@ def start(request: HttpRequest) -> HttpResponse:
         # An emergency first, before any service is suggested.
         context["triage"] = found_triage = triage.check(q, channel="web", language=get_language())
         context["advice"] = triage.advice(found_triage)
-        found = [t for t, _score in suggest_types(q, limit=8, emergencies=True)]
+        suggestion = suggest(q, limit=8, emergencies=True)
+        found = [t for t, _score in suggestion.types]
         context["emergencies"] = [t for t in found if t.is_emergency]
         context["suggestions"] = [t for t in found if not t.is_emergency]
+        # Nothing stands out: say so, and offer the groups rather than a confident guess.
+        context["unsure"] = bool(context["suggestions"]) and not suggestion.sure
     return render(request, "portal/report/start.html", context)
 
 
@@ -768,6 +772,7 @@ def _confirmation(request: HttpRequest, sr: ServiceRequest | None, fake: str = "
             "sr": sr,
             "department": sr.department.translated("name") if sr and sr.department else "",
             "due": timezone.localtime(sr.due_at) if sr and sr.due_at else None,
+            "expected": expected_words(sr) if sr else "",
             "emailed": emailed,
             "referral": sr.service_type.translated("referral") if sr else "",
         },

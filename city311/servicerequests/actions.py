@@ -272,7 +272,9 @@ def _area_ids(sr: ServiceRequest) -> set[int]:
     wanted = [(kind, area.get("code")) for kind, area in (sr.areas or {}).items()]
     if not wanted:
         return set()
-    rows = Boundary.objects.filter(kind__in=[k for k, _ in wanted]).values_list("pk", "kind", "code")
+    rows = Boundary.objects.filter(kind__in=[k for k, _ in wanted]).values_list(
+        "pk", "kind", "code"
+    )
     return {pk for pk, kind, code in rows if (kind, code) in set(wanted)}
 
 

@@ -366,3 +366,31 @@ class ConsumedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consumer} handled {self.event_id}"
+
+
+class ExpectedClose(models.Model):
+    """The daily rollup of how long requests take (servicerequests/expected.py): per type,
+    district ("" = the whole city) and season ("" = all year)."""
+
+    service_type = models.ForeignKey(
+        "catalog.ServiceType", on_delete=models.CASCADE, related_name="+"
+    )
+    district = models.CharField(max_length=60, blank=True)
+    district_name = models.CharField(max_length=120, blank=True)
+    season = models.CharField(max_length=8, blank=True)
+    requests = models.PositiveIntegerField()
+    closed = models.PositiveIntegerField()
+    # Hours by which 80% (and 50%) closed; null when the history never got there.
+    most_within_hours = models.FloatField(null=True)
+    typical_hours = models.FloatField(null=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_type", "district", "season"], name="expected_close_group"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_type_id} {self.district or 'city'} {self.season or 'all year'}"

@@ -3,9 +3,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from city311.catalog import classifier
 from city311.cities.pack.apply import PackRefused
 from city311.demo import activity, loader
+from city311.demo.loader import learn_from_history
 
 
 class Command(BaseCommand):
@@ -85,8 +85,9 @@ class Command(BaseCommand):
             ) as bar:
                 loader.load_generated_history(history, progress=bar.update, city=city)
             say(f"Generated history: {history} requests added.")
-        trained = classifier.train()
-        say(f"Service suggestion model: trained on {sum(trained.examples.values())} examples.")
+        if not options.get("history_later", False):
+            learn_from_history()
+            say("Service suggestion model and expected closing times: queued for the worker.")
         signins = loader.set_demo_passwords(loader.staff_usernames(city))
         if not options.get("show_signins", True):
             return

@@ -222,6 +222,7 @@ class Command(BaseCommand):
             loader.load_history(city, records=records)
             took = time.monotonic() - started
             self._say(f"city311: the demo's history is loaded ({took:.0f} s).")
+            loader.learn_from_history()
         except Exception:
             log.exception("Loading the demo's history failed")
             self._say(
