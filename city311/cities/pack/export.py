@@ -56,9 +56,7 @@ def export_city(folder: Path, *, progress: Progress | None = None) -> dict[str, 
     catalog = _catalog(texts)
     counts["service types"] = len(catalog["service_types"])
     (folder / "catalog.yaml").write_text(dump_yaml(catalog))
-    phrases = {
-        t.service_code: t.example_list() for t in ServiceType.objects.exclude(examples="")
-    }
+    phrases = {t.service_code: t.example_list() for t in ServiceType.objects.exclude(examples="")}
     if phrases:
         (folder / "phrases.yaml").write_text(dump_yaml(phrases))
     rules = _routing()
