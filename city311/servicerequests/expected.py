@@ -40,7 +40,13 @@ MIN_REQUESTS = 30
 RECENT = 400
 SNAPSHOT_WINDOW = timedelta(days=31)
 # The area kinds that name a district, most telling first; the first a request has is used.
-DISTRICT_KINDS = ("borough", "council_district", "community_district", "neighborhood", "service_zone")
+DISTRICT_KINDS = (
+    "borough",
+    "council_district",
+    "community_district",
+    "neighborhood",
+    "service_zone",
+)
 SEASONS = {
     12: "winter",
     1: "winter",
