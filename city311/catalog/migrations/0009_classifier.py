@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0007_servicetype_publish_description'),
+        ('catalog', '0008_admin_labels'),
     ]
 
     operations = [

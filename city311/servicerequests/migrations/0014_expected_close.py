@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0008_classifier'),
-        ('servicerequests', '0011_fewer_indexes_on_insert'),
+        ('catalog', '0009_classifier'),
+        ('servicerequests', '0013_historical_records_out_of_queues'),
     ]
 
     operations = [
