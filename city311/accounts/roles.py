@@ -53,6 +53,7 @@ ADMIN_APPS = [
     "axes",
     "open311",
     "notifications",
+    "knowledge",
 ]
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from city311.console import views
+from city311.console import knowledge, views
 
 app_name = "console"
 urlpatterns = [
@@ -8,4 +8,9 @@ urlpatterns = [
     path("new/<str:service_code>/", views.new_request, name="new"),
     path("filed/<str:tracking_number>/", views.filed, name="filed"),
     path("follow/<str:tracking_number>/", views.follow_instead, name="follow"),
+    path("answers/", knowledge.panel, name="answers"),
+    path("answers/stale/", knowledge.stale, name="stale"),
+    path("answers/gaps/", knowledge.gaps, name="gaps"),
+    path("answers/<slug:slug>/", knowledge.article, name="article"),
+    path("answers/<slug:slug>/used", knowledge.use, name="article_used"),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from city311.portal import api, public, report, views
+from city311.portal import api, help, public, report, views
 
 app_name = "portal"
 urlpatterns = [
@@ -9,6 +9,9 @@ urlpatterns = [
     path("report/<str:service_code>/", report.report_type, name="report_type"),
     path("report/<str:service_code>/photo/<int:index>", report.photo, name="report_photo"),
     path("report/<str:service_code>/<str:step>/", report.step, name="report_step"),
+    path("help/", help.index, name="help"),
+    path("help/preview/<int:pk>/", help.preview, name="help_preview"),
+    path("help/<slug:slug>/", help.article, name="help_article"),
     path("track/", views.track, name="track"),
     path("track/<str:tracking_number>", views.public_request, name="request"),
     path("track/<str:tracking_number>/follow", public.follow, name="follow"),

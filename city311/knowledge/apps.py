@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class KnowledgeConfig(AppConfig):
+    name = "city311.knowledge"
+    verbose_name = "Knowledge base"

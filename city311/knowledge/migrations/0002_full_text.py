@@ -1,0 +1,36 @@
+"""The engine's full-text index over the search documents' terms: FTS5 on SQLite (with its
+vocabulary table, read to correct typing errors), a GIN index on PostgreSQL."""
+
+from typing import Any
+
+from django.db import migrations
+
+SQLITE = [
+    "CREATE VIRTUAL TABLE knowledge_fts USING fts5(title_terms, terms, tokenize='unicode61')",
+    "CREATE VIRTUAL TABLE knowledge_fts_vocab USING fts5vocab(knowledge_fts, 'row')",
+]
+POSTGRESQL = [
+    # The expression the search's WHERE clause uses, word for word, so the planner uses it.
+    "CREATE INDEX knowledge_search_terms ON knowledge_searchdocument "
+    "USING gin (to_tsvector('simple', title_terms || ' ' || terms))",
+]
+
+
+def create(apps: Any, schema_editor: Any) -> None:
+    vendor = schema_editor.connection.vendor
+    for statement in SQLITE if vendor == "sqlite" else POSTGRESQL if vendor == "postgresql" else []:
+        schema_editor.execute(statement)
+
+
+def drop(apps: Any, schema_editor: Any) -> None:
+    vendor = schema_editor.connection.vendor
+    if vendor == "sqlite":
+        schema_editor.execute("DROP TABLE IF EXISTS knowledge_fts_vocab")
+        schema_editor.execute("DROP TABLE IF EXISTS knowledge_fts")
+    elif vendor == "postgresql":
+        schema_editor.execute("DROP INDEX IF EXISTS knowledge_search_terms")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("knowledge", "0001_initial")]
+    operations = [migrations.RunPython(create, drop)]
