@@ -67,6 +67,11 @@ def load_catalog(city: str = DEFAULT_CITY) -> tuple[int, int]:
     return counts["departments"], counts["service types"]
 
 
+def load_knowledge(city: str = DEFAULT_CITY) -> int:
+    """The catalog and the knowledge base's articles (they link to service types)."""
+    return load_pack(city, sections={"catalog", "knowledge"}).counts.get("articles", 0)
+
+
 def load_calendar(city: str = DEFAULT_CITY) -> None:
     load_pack(city, sections={"calendar"})
 

@@ -19,8 +19,8 @@ class RevisionInline(admin.TabularInline):
     model = ArticleRevision
     extra = 0
     can_delete = False
-    fields = ["number", "at", "by", "note"]
-    readonly_fields = fields
+    fields = ("number", "at", "by", "note")
+    readonly_fields = ("number", "at", "by", "note")
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

@@ -264,7 +264,14 @@ def _score(doc: SearchDocument, groups: list[dict[str, float]], vocab: _Vocabula
         in_title = max((s for t, s in group.items() if t in title), default=0.0)
         in_body = max((s for t, s in group.items() if t in body), default=0.0)
         got += weight * max(in_title, 0.55 * in_body)
-    return got / total if total else 0.0
+    if not total:
+        return 0.0
+    # Ties between documents that both cover the question go to the one whose own title is
+    # most about it: "When is my trash collected?" over "My trash was not picked up".
+    own = set(terms(doc.title, doc.language))
+    asked = {t for group in groups for t in group}
+    precision = len(own & asked) / len(own) if own else 0.0
+    return got / total + 0.15 * precision
 
 
 def search(
@@ -284,10 +291,12 @@ def search(
     found: dict[tuple[str, str], Hit] = {}
     if groups:
         allowed = set(kinds) if kinds else None
-        for doc in _candidates(groups, public_only):
+        candidates = _candidates(groups, public_only)
+        for rank, doc in enumerate(candidates):
             if allowed is not None and doc.kind not in allowed:
                 continue
-            score = _score(doc, groups, vocab)
+            # The engine's own order (bm25, ts_rank) breaks what ties remain.
+            score = _score(doc, groups, vocab) + 0.03 * (1 - rank / len(candidates))
             if doc.language == language:
                 score += 0.02
             hit = Hit(

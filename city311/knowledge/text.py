@@ -10,7 +10,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-import markdown
+import markdown  # type: ignore[import-untyped]
 import nh3
 import snowballstemmer
 

@@ -3,6 +3,8 @@ topics, and each article. Public: staff-only and draft articles are not found he
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import get_language
@@ -21,7 +23,7 @@ MAX_QUERY = 200
 def index(request: HttpRequest) -> HttpResponse:
     q = " ".join(request.GET.get("q", "").split())[:MAX_QUERY]
     language = get_language() or "en"
-    context = {"section": "help", "q": q}
+    context: dict[str, Any] = {"section": "help", "q": q}
     if q:
         context["hits"] = search(q, language=language, limit=10)
     else:

@@ -27,6 +27,7 @@ from city311.catalog.models import (
     Urgency,
 )
 from city311.cities.models import City, CityAlias
+from city311.cities.pack import knowledge
 from city311.cities.pack.reader import WEEKDAYS, Pack, phrase_lines
 from city311.geo.boundaries import replace_boundaries, union_as_city_limits
 from city311.geo.imports import import_addresses, import_intersections, import_places
@@ -90,7 +91,12 @@ def apply_pack(pack: Pack, *, progress: Progress | None = None, keep_city: bool 
             applied.counts["staff"], applied.new_users = _staff(pack)
         if pack.messages is not None:
             applied.counts["message templates"] = _messages(pack)
+        articles = knowledge.apply(pack.knowledge, texts) if pack.knowledge is not None else []
+        if pack.knowledge is not None:
+            applied.counts["articles"] = len(articles)
         texts.write()
+        # After the translations: each revision keeps the article in every language.
+        knowledge.record(articles)
     return applied
 
 

@@ -22,6 +22,7 @@ from city311.catalog.models import (
     Translation,
 )
 from city311.cities.models import City
+from city311.cities.pack import knowledge
 from city311.cities.pack.files import FORMAT, dump_yaml, write_gzip
 from city311.cities.pack.reader import ROLES, WEEKDAYS
 from city311.geo.imports import ADDRESS_COLUMNS, INTERSECTION_COLUMNS, PLACE_COLUMNS
@@ -67,6 +68,10 @@ def export_city(folder: Path, *, progress: Progress | None = None) -> dict[str, 
     if templates:
         counts["message templates"] = len(templates)
         (folder / "messages.yaml").write_text(dump_yaml({"templates": templates}))
+    articles = knowledge.export(lambda row: _translated(row, texts))
+    if articles:
+        counts["articles"] = len(articles)
+        (folder / "knowledge.yaml").write_text(dump_yaml({"articles": articles}))
     users = _staff()
     counts["staff"] = len(users)
     (folder / "staff.yaml").write_text(dump_yaml({"users": users}))

@@ -27,6 +27,7 @@ from city311.catalog.models import (
     SlaUnit,
     Urgency,
 )
+from city311.cities.pack import knowledge
 from city311.cities.pack.files import (
     FORMAT,
     Mapping,
@@ -72,6 +73,8 @@ class Pack:
     messages: Mapping | None = None
     # phrases.yaml, read with the catalog: how residents describe each type.
     phrases: Mapping | None = None
+    # (file name, article) for each article of knowledge.yaml or knowledge/*.yaml
+    knowledge: list[tuple[str, Mapping]] | None = None
     boundaries: list[BoundaryFile] = field(default_factory=list)
     # "addresses" | "places" | "corners" -> path
     geo: dict[str, Path] = field(default_factory=dict)
@@ -87,6 +90,7 @@ SECTIONS = frozenset(
         "calendar",
         "staff",
         "messages",
+        "knowledge",
         "boundaries",
         "addresses",
         "places",
@@ -135,7 +139,25 @@ def read_pack(
     _check_staff(pack, (find(folder, "staff") or Path("staff.yaml")).name, departments)
     _check_messages(pack, (find(folder, "messages") or Path("messages.yaml")).name, codes)
     _check_phrases(pack, (find(folder, "phrases") or Path("phrases.yaml")).name, codes)
+    if "knowledge" in sections:
+        _check_knowledge(pack, departments, codes)
     return pack
+
+
+def _check_knowledge(pack: Pack, departments: set[str], codes: set[str]) -> None:
+    from city311.knowledge.models import Article
+
+    pack.knowledge = knowledge.read(pack.folder, pack.problems)
+    if pack.knowledge is None:
+        return
+    knowledge.check(
+        pack.knowledge,
+        departments=departments,
+        codes=codes,
+        languages=set(pack.manifest.get("languages") or ["en"]) - {"en"},
+        existing_slugs=set(Article.objects.values_list("slug", flat=True)),
+        problems=pack.problems,
+    )
 
 
 # The manifest.
