@@ -20,19 +20,26 @@ def _user(request: HttpRequest) -> User | None:
     return request.user if isinstance(request.user, User) else None
 
 
+def answers_for_caller(q: str) -> list[queries.Shown]:
+    """Public and staff-only answers for a caller's words, best first."""
+    if not q:
+        return []
+    hits = queries.answers(q, "en", staff=True, limit=6)
+    by_slug = queries.articles_by_key(hits)
+    return [queries.shown(by_slug[h.key], "en") for h in hits if h.key in by_slug]
+
+
 @_staff
 def panel(request: HttpRequest) -> HttpResponse:
     """Answers for the caller's words; htmx asks for the results only, as the call taker types."""
     q = " ".join(request.GET.get("q", "").split())[:200]
-    hits = queries.answers(q, "en", staff=True, limit=6) if q else []
-    by_slug = queries.articles_by_key(hits)
-    found = [queries.shown(by_slug[h.key], "en") for h in hits if h.key in by_slug]
+    found = answers_for_caller(q)
     template = (
         "console/knowledge/_results.html"
         if request.headers.get("HX-Request")
         else ("console/knowledge/panel.html")
     )
-    return render(request, template, {"q": q, "found": found})
+    return render(request, template, {"q": q, "answers_q": q, "found": found})
 
 
 @_staff

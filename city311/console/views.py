@@ -16,6 +16,7 @@ from city311.accounts.decorators import staff_required
 from city311.catalog import cache as catalog_cache
 from city311.catalog.models import ServiceType, Urgency
 from city311.catalog.search import suggest
+from city311.console.knowledge import answers_for_caller
 from city311.notifications.actions import follow_request
 from city311.servicerequests import access
 from city311.servicerequests.errors import NoSuchRequest, RequestError, SubmissionInvalid
@@ -49,6 +50,7 @@ def choose_type(request: HttpRequest) -> HttpResponse:
             "unsure": bool(suggestion.types) and not suggestion.sure,
             "triage": said,
             "advice": triage.advice(said),
+            "answers": answers_for_caller(query),
         }
         if not suggestion.sure:
             # Not sure (or nothing found): the groups follow, to choose from with the caller.

@@ -18,12 +18,13 @@ from __future__ import annotations
 import importlib
 import math
 import threading
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from rapidfuzz import fuzz, process
 
 from city311.knowledge.models import Audience, SearchDocument, SearchMiss, SearchSource
@@ -106,6 +107,7 @@ def _insert(source: str, documents: Iterable[Any]) -> int:
 def replace(source: str, kind: str, key: str, documents: Iterable[Any]) -> int:
     """Put `documents` in place of the ones of (`kind`, `key`): one thing changed."""
     _delete(SearchDocument.objects.filter(kind=kind, key=key))
+    _bump()
     return _insert(source, documents)
 
 
@@ -130,6 +132,7 @@ def refresh(source: str) -> int:
     """Rebuild one app's documents from its `documents()`."""
     module = sources().get(source)
     _delete(SearchDocument.objects.filter(source=source))
+    _bump()
     if module is None:
         return 0
     count = _insert(source, module.documents())
@@ -143,17 +146,25 @@ def refresh(source: str) -> int:
 def rebuild() -> dict[str, int]:
     """Every app's documents, afresh: `city311 reindex`."""
     counts = {source: refresh(source) for source in sources()}
-    stale = SearchDocument.objects.exclude(source__in=list(counts))
-    _delete(stale)
+    with transaction.atomic():
+        _delete(SearchDocument.objects.exclude(source__in=list(counts)))
+        _bump()
     return counts
 
 
-def _fresh() -> None:
-    """Refresh the documents of apps whose `version()` moved since they were indexed."""
+def _fresh() -> str:
+    """Refresh the documents of apps whose `version()` moved since they were indexed; the
+    index's token after that. One small query when nothing moved."""
     stored = dict(SearchSource.objects.values_list("source", "version"))
+    moved = False
     for source, module in sources().items():
         if hasattr(module, "version") and stored.get(source) != str(module.version()):
-            refresh(source)
+            try:
+                refresh(source)
+            except IntegrityError:
+                pass  # another process refreshed the same documents at the same moment
+            moved = True
+    return _stamp() if moved else stored.get(INDEX, "")
 
 
 # Reading ------------------------------------------------------------------------------------
@@ -161,7 +172,7 @@ def _fresh() -> None:
 
 @dataclass
 class _Vocabulary:
-    stamp: tuple[int, int]
+    stamp: str
     terms: list[str]
     documents: dict[str, int]
     total: int
@@ -171,13 +182,18 @@ _vocabulary: _Vocabulary | None = None
 _lock = threading.Lock()
 
 
-def _stamp() -> tuple[int, int]:
-    # Documents are only ever deleted and inserted, never edited: the count and the highest id
-    # change with every change to the index.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM knowledge_searchdocument")
-        count, top = cursor.fetchone()
-    return int(count), int(top)
+INDEX = "(index)"
+
+
+def _bump() -> None:
+    """Mark the index changed, in the transaction that changed it. A random token rather than a
+    counter: a rolled-back change can never leave another index under the token a process
+    cached its vocabulary for."""
+    SearchSource.objects.update_or_create(source=INDEX, defaults={"version": uuid.uuid4().hex})
+
+
+def _stamp() -> str:
+    return SearchSource.objects.filter(source=INDEX).values_list("version", flat=True).first() or ""
 
 
 def _read_vocabulary() -> dict[str, int]:
@@ -194,16 +210,17 @@ def _read_vocabulary() -> dict[str, int]:
         return {str(term): int(n) for term, n in cursor.fetchall()}
 
 
-def vocabulary() -> _Vocabulary:
+def vocabulary(stamp: str | None = None) -> _Vocabulary:
     """The index's terms and how many documents hold each, re-read when the index changed."""
     global _vocabulary
-    stamp = _stamp()
+    stamp = _stamp() if stamp is None else stamp
     found = _vocabulary
     if found is not None and found.stamp == stamp:
         return found
     with _lock:
         documents = _read_vocabulary()
-        found = _Vocabulary(stamp, sorted(documents), documents, max(stamp[0], 1))
+        total = SearchDocument.objects.count()
+        found = _Vocabulary(stamp, sorted(documents), documents, max(total, 1))
         _vocabulary = found
     return found
 
@@ -285,8 +302,7 @@ def search(
 ) -> list[Hit]:
     """The best documents for a question, best first, one per thing (in the reader's language
     where it has one). A question that finds nothing is counted for the content-gap report."""
-    _fresh()
-    vocab = vocabulary()
+    vocab = vocabulary(_fresh())
     groups = _expand(text[:200], vocab)
     found: dict[tuple[str, str], Hit] = {}
     if groups:

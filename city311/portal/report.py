@@ -26,6 +26,7 @@ from city311.catalog.queries import groups_for_residents
 from city311.catalog.search import suggest
 from city311.geo import geocoding
 from city311.geo.locate import LocationProblem, locate, outside_referral
+from city311.knowledge import queries as knowledge
 from city311.lib import distance
 from city311.notifications.actions import follow_request
 from city311.portal import drafts, forms, limits
@@ -93,7 +94,14 @@ def start(request: HttpRequest) -> HttpResponse:
         context["suggestions"] = [t for t in found if not t.is_emergency]
         # Nothing stands out: say so, and offer the groups rather than a confident guess.
         context["unsure"] = bool(context["suggestions"]) and not suggestion.sure
+        context["answers"] = knowledge.answers(q, get_language() or "en", limit=3)
     return render(request, "portal/report/start.html", context)
+
+
+def _answers_for(service_type: ServiceType) -> list[knowledge.Shown]:
+    language = get_language() or "en"
+    found = knowledge.articles_for_service(service_type.service_code)
+    return [knowledge.shown(a, language) for a in found]
 
 
 def _service_type(service_code: str) -> ServiceType:
@@ -183,6 +191,8 @@ def _page(
             "back_url": _back(service_type, draft, step),
             "change": request.GET.get("change") or request.POST.get("change") or "",
             "submit_errors": submit_errors or [],
+            # "Before you report": the type's answers, on the first step only.
+            "before": _answers_for(service_type) if position == 0 else [],
             **context,
         },
         status=status,
@@ -775,6 +785,9 @@ def _confirmation(request: HttpRequest, sr: ServiceRequest | None, fake: str = "
             "expected": expected_words(sr) if sr else "",
             "emailed": emailed,
             "referral": sr.service_type.translated("referral") if sr else "",
+            "next_steps": [a for a in _answers_for(sr.service_type) if a.next_steps_html]
+            if sr
+            else [],
         },
     )
 
