@@ -305,6 +305,11 @@ def test_the_matrix_covers_every_console_page():
         "new/<str:service_code>/",
         "filed/<str:tracking_number>/",
         "follow/<str:tracking_number>/",
+        "answers/",
+        "answers/stale/",
+        "answers/gaps/",
+        "answers/<slug:slug>/",
+        "answers/<slug:slug>/used",
     }
 
 
@@ -328,3 +333,56 @@ def test_console_pages_of_a_request(city, client, name, dept):
     else:
         assert {filed.status_code, follow.status_code, start.status_code, new.status_code} == {403}
         assert not sr.followers.filter(email="caller@example.org").exists()
+
+
+# Console answers: every staff member reads and uses them (staff-only ones too); each owner sees
+# the stale articles of their own departments, those who see the whole city all of them; the
+# content-gap report is for supervisors, managers and administrators.
+STALE_SEEN = {"omar": ALL, "max": ALL, "ada": ALL, "dana": {"streets"}, "sofia": {"streets"}}
+STALE_SEEN |= {"pat": {"parks"}}
+GAPS = {"sofia", "max", "ada"}
+
+
+def _stale_articles(city) -> None:
+    from datetime import date
+
+    from city311.knowledge.actions import save_article
+    from city311.knowledge.models import Article
+
+    for slug, department in (("streets-note", city.streets), ("parks-note", city.parks)):
+        article = Article(
+            slug=slug,
+            title=f"{slug} title",
+            summary="A summary.",
+            body="A body.",
+            status="published",
+            audience="staff",
+            department=department,
+            review_by=date(2020, 1, 1),
+        )
+        save_article(article, by=None)
+
+
+@pytest.mark.parametrize("name", PEOPLE)
+def test_console_answers(city, client, name):
+    _stale_articles(city)
+    client.force_login(person(city, name))
+    panel = client.get("/console/answers/", {"q": "note"})
+    article = client.get("/console/answers/streets-note/")
+    used = client.post("/console/answers/streets-note/used")
+    stale = client.get("/console/answers/stale/")
+    gaps = client.get("/console/answers/gaps/")
+    assert (panel.status_code, article.status_code, used.status_code) == (200, 200, 302)
+    assert stale.status_code == 200
+    page = stale.content.decode()
+    listed = {d for d in DEPARTMENTS if f'href="/console/answers/{d}-note/"' in page}
+    assert listed == STALE_SEEN[name]
+    assert gaps.status_code == (200 if name in GAPS else 403)
+
+
+def test_console_answers_need_a_signed_in_staff_member(city, client):
+    _stale_articles(city)
+    for path in ("/console/answers/", "/console/answers/streets-note/", "/console/answers/stale/"):
+        r = client.get(path)
+        assert r.status_code == 302 and "/accounts/login/" in r["Location"]
+    assert client.post("/console/answers/streets-note/used").status_code == 302

@@ -32,6 +32,7 @@ from city311.demo import loader
 from city311.geo import geocoding
 from city311.geo.locate import locate
 from city311.geo.models import AddressPoint, Boundary, GeoDataset, Intersection, Place
+from city311.knowledge.models import Article
 from city311.servicerequests.intake import submit_request
 from city311.servicerequests.models import Channel, RoutingRule
 from city311.servicerequests.tracking import new_tracking_number
@@ -298,6 +299,7 @@ def test_the_new_york_demo_goes_round_export_and_import(db, tmp_path):
 def _empty_the_city() -> None:
     """What an empty database holds of a city: nothing."""
     RoutingRule.objects.all().delete()
+    Article.objects.all().delete()
     ServiceType.objects.all().delete()
     Department.objects.all().delete()
     Translation.objects.all().delete()

@@ -39,7 +39,9 @@ def snapshot(article: Article) -> dict[str, Any]:
 
 
 @transaction.atomic
-def record_change(article: Article, *, by: User | None, note: str = "") -> ArticleRevision | None:
+def record_change(
+    article: Article, *, by: User | None, note: str = "", reindex: bool = True
+) -> ArticleRevision | None:
     """After any change to `article` (fields, translations, links): a revision when it differs
     from the last, and its search documents replaced. Every editing path ends here."""
     # Lock the article: two editors saving at once must not take the same revision number.
@@ -53,7 +55,8 @@ def record_change(article: Article, *, by: User | None, note: str = "") -> Artic
             article=article, number=number, by=by, note=note[:200], content=content
         )
         Article.objects.filter(pk=article.pk).update(updated_at=timezone.now())
-    index.replace("knowledge", "article", article.slug, article_documents(article))
+    if reindex:  # else the caller refreshes the knowledge base's documents once, for many
+        index.replace("knowledge", "article", article.slug, article_documents(article))
     return revision
 
 

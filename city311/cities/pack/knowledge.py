@@ -134,10 +134,13 @@ def apply(articles: list[tuple[str, Mapping]], texts: Any) -> list[Any]:
 
 def record(articles: list[Any]) -> None:
     """A revision for each article the pack changed, and its search documents."""
+    from city311.knowledge import index
     from city311.knowledge.actions import record_change
 
     for article in articles:
-        record_change(article, by=None, note="city pack")
+        record_change(article, by=None, note="city pack", reindex=False)
+    if articles:
+        index.refresh("knowledge")
 
 
 def export(texts: Any) -> list[dict[str, Any]]:
