@@ -15,6 +15,8 @@ are re-ranked by how much of the question each covers, in its title first.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import math
 import threading
@@ -25,6 +27,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Substr
 from rapidfuzz import fuzz, process
 
 from city311.knowledge.models import Audience, SearchDocument, SearchMiss, SearchSource
@@ -68,6 +71,7 @@ def _row(source: str, document: Any) -> SearchDocument:
     title = values["title"] + " " + _value(document, "keywords")
     return SearchDocument(
         source=source,
+        name_terms=" ".join(terms(values["title"], language)),
         title_terms=" ".join(terms(title, language)),
         terms=" ".join(terms(values["body"], language)),
         **{**values, "title": values["title"][:300], "url": values["url"][:300]},
@@ -79,8 +83,9 @@ def _fts_insert(rows: list[SearchDocument]) -> None:
         return
     with connection.cursor() as cursor:
         cursor.executemany(
-            "INSERT INTO knowledge_fts(rowid, title_terms, terms) VALUES (%s, %s, %s)",
-            [(r.pk, r.title_terms, r.terms) for r in rows],
+            "INSERT INTO knowledge_fts(rowid, title_terms, terms, audience) "
+            "VALUES (%s, %s, %s, %s)",
+            [(r.pk, r.title_terms, r.terms, r.audience) for r in rows],
         )
 
 
@@ -111,6 +116,7 @@ def replace(source: str, kind: str, key: str, documents: Iterable[Any]) -> int:
     return _insert(source, documents)
 
 
+@functools.cache
 def sources() -> dict[str, Any]:
     """Each installed city311 app's documents module, by app label; apps without one skipped."""
     found = {}
@@ -159,10 +165,9 @@ def _fresh() -> str:
     moved = False
     for source, module in sources().items():
         if hasattr(module, "version") and stored.get(source) != str(module.version()):
-            try:
+            # Another process may refresh the same documents at the same moment.
+            with contextlib.suppress(IntegrityError):
                 refresh(source)
-            except IntegrityError:
-                pass  # another process refreshed the same documents at the same moment
             moved = True
     return _stamp() if moved else stored.get(INDEX, "")
 
@@ -246,17 +251,17 @@ def _expand(text: str, vocab: _Vocabulary) -> list[dict[str, float]]:
 
 def _candidates(groups: list[dict[str, float]], public_only: bool) -> list[SearchDocument]:
     wanted = sorted({t for g in groups for t in g})
-    audience = "AND d.audience = 'public'" if public_only else ""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             match = " OR ".join(f'"{t}"' for t in wanted)
+            audience = "AND audience = 'public'" if public_only else ""
             cursor.execute(
-                "SELECT d.id FROM knowledge_fts JOIN knowledge_searchdocument d "
-                f"ON d.id = knowledge_fts.rowid WHERE knowledge_fts MATCH %s {audience} "
-                "ORDER BY bm25(knowledge_fts, 3.0, 1.0) LIMIT %s",
+                f"SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH %s {audience} "
+                "ORDER BY rank LIMIT %s",
                 [match, CANDIDATES],
             )
         else:
+            audience = "AND d.audience = 'public'" if public_only else ""
             query = " | ".join(wanted)
             cursor.execute(
                 "SELECT d.id FROM knowledge_searchdocument d, to_tsquery('simple', %s) q "
@@ -266,7 +271,9 @@ def _candidates(groups: list[dict[str, float]], public_only: bool) -> list[Searc
                 [query, CANDIDATES],
             )
         ids = [row[0] for row in cursor.fetchall()]
-    by_id = SearchDocument.objects.in_bulk(ids)
+    # Bodies can be long: only the start is shown.
+    found = SearchDocument.objects.defer("body").annotate(snippet=Substr("body", 1, 240))
+    by_id = found.in_bulk(ids)
     return [by_id[i] for i in ids if i in by_id]
 
 
@@ -285,7 +292,7 @@ def _score(doc: SearchDocument, groups: list[dict[str, float]], vocab: _Vocabula
         return 0.0
     # Ties between documents that both cover the question go to the one whose own title is
     # most about it: "When is my trash collected?" over "My trash was not picked up".
-    own = set(terms(doc.title, doc.language))
+    own = set(doc.name_terms.split())
     asked = {t for group in groups for t in group}
     precision = len(own & asked) / len(own) if own else 0.0
     return got / total + 0.15 * precision
@@ -320,7 +327,7 @@ def search(
                 key=doc.key,
                 language=doc.language,
                 title=doc.title,
-                snippet=doc.body[:240],
+                snippet=doc.snippet,  # type: ignore[attr-defined]
                 url=doc.url,
                 audience=doc.audience,
                 score=round(score, 4),

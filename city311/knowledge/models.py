@@ -128,6 +128,8 @@ class SearchDocument(models.Model):
     body = models.TextField(blank=True)
     url = models.CharField(max_length=300)
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.PUBLIC)
+    # The title's own terms; title_terms adds the keywords; terms, the body's.
+    name_terms = models.TextField(blank=True)
     title_terms = models.TextField(blank=True)
     terms = models.TextField(blank=True)
 

@@ -6,7 +6,11 @@ from typing import Any
 from django.db import migrations
 
 SQLITE = [
-    "CREATE VIRTUAL TABLE knowledge_fts USING fts5(title_terms, terms, tokenize='unicode61')",
+    # audience is stored, not indexed: public searches filter on it without a join.
+    "CREATE VIRTUAL TABLE knowledge_fts USING fts5("
+    "title_terms, terms, audience UNINDEXED, tokenize='unicode61')",
+    # "ORDER BY rank" is the order FTS5 sorts fastest; titles (and keywords) weigh 3.
+    "INSERT INTO knowledge_fts(knowledge_fts, rank) VALUES('rank', 'bm25(3.0, 1.0, 0.0)')",
     "CREATE VIRTUAL TABLE knowledge_fts_vocab USING fts5vocab(knowledge_fts, 'row')",
 ]
 POSTGRESQL = [
