@@ -106,12 +106,14 @@ def main() -> None:
     from knowledge_quality import questions
 
     call_command("migrate", verbosity=0)
-    Article.objects.filter(slug__startswith="bench-").delete()
-    load_pack(sections=set())
-    load_knowledge()
     rng = random.Random(311)
     started = time.perf_counter()
-    add_articles(args.articles, rng)
+    # A second run on the same database reuses the articles (indexing them takes minutes).
+    if Article.objects.filter(slug__startswith="bench-").count() != args.articles:
+        Article.objects.filter(slug__startswith="bench-").delete()
+        load_pack(sections=set())
+        load_knowledge()
+        add_articles(args.articles, rng)
     print(
         f"{connection.vendor}: {Article.objects.count()} articles, "
         f"{SearchDocument.objects.count()} documents, indexed in "
@@ -120,18 +122,22 @@ def main() -> None:
     asked = questions()
     queries = [q for _, q in asked] + [typo(q, rng) for _, q in asked]
     search("warm up")
-    times = []
+    times, cpu = [], []
     for _ in range(args.rounds):
         for q in queries:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             search(q, count_miss=False)
             times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    p95 = times[int(len(times) * 0.95)]
-    print(
-        f"search: {len(times)} queries, p50 {statistics.median(times):.1f} ms, "
-        f"p95 {p95:.1f} ms, max {times[-1]:.1f} ms (goal p95 <= 50 ms)"
-    )
+            cpu.append((time.process_time() - c) * 1000)
+    # Wall time includes waiting for a core on a shared machine; this process's CPU time does
+    # not (nor SQLite's work, which runs in this process, does it leave anything out).
+    for label, found in (("wall", times), ("cpu", cpu)):
+        found.sort()
+        p95 = found[int(len(found) * 0.95)]
+        print(
+            f"search {label}: {len(found)} queries, p50 {statistics.median(found):.1f} ms, "
+            f"p95 {p95:.1f} ms, max {found[-1]:.1f} ms (goal p95 <= 50 ms)"
+        )
     top3 = sum(
         slug in [h.key for h in search(q, kinds=["article"], limit=3, count_miss=False)]
         for slug, q in asked

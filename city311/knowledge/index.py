@@ -34,7 +34,9 @@ from city311.knowledge.models import Audience, SearchDocument, SearchMiss, Searc
 from city311.knowledge.text import query_terms, terms, words
 
 FIELDS = ("kind", "key", "language", "title", "body", "url", "audience")
-CANDIDATES = 60
+CANDIDATES = 40
+# A word in more than this share of the documents finds no candidates by itself.
+COMMON = 0.1
 # How sure a corrected word is, at least (rapidfuzz ratio, 0-100).
 TYPO_CUTOFF = 80
 
@@ -249,44 +251,81 @@ def _expand(text: str, vocab: _Vocabulary) -> list[dict[str, float]]:
     return groups
 
 
-def _candidates(groups: list[dict[str, float]], public_only: bool) -> list[SearchDocument]:
-    wanted = sorted({t for g in groups for t in g})
+def _selective(groups: list[dict[str, float]], vocab: _Vocabulary) -> list[list[str]]:
+    """The question's words that pick out documents, rarest first: a word in more than a tenth
+    of them ("call", "open") still counts when ranking but finds no candidates, unless no word
+    is rarer."""
+    ranked = sorted(groups, key=lambda g: min(vocab.documents.get(t, 0) for t in g))
+    rare = [g for g in ranked if max(vocab.documents.get(t, 0) for t in g) <= COMMON * vocab.total]
+    return [sorted(g) for g in (rare or ranked[:1])]
+
+
+def _run(cursor: Any, every: list[list[str]], how: str, public_only: bool) -> list[int]:
+    """Ids of the documents whose titles hold any of the words (`how` "title"), that hold all
+    the groups ("all") or any of them ("any"), best first."""
+    if connection.vendor == "sqlite":
+        parts = ["(" + " OR ".join(f'"{t}"' for t in group) + ")" for group in every]
+        match = (" AND " if how == "all" else " OR ").join(parts)
+        if how == "title":
+            match = f"title_terms : ({match})"
+        audience = "AND audience = 'public'" if public_only else ""
+        cursor.execute(
+            f"SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH %s {audience} "
+            "ORDER BY rank LIMIT %s",
+            [match, CANDIDATES],
+        )
+    else:
+        parts = ["(" + " | ".join(group) + ")" for group in every]
+        query = (" & " if how == "all" else " | ").join(parts)
+        vector = "title_terms" if how == "title" else "title_terms || ' ' || terms"
+        audience = "AND d.audience = 'public'" if public_only else ""
+        cursor.execute(
+            "SELECT d.id FROM knowledge_searchdocument d, to_tsquery('simple', %s) q "
+            f"WHERE to_tsvector('simple', {vector}) @@ q {audience} "
+            "ORDER BY ts_rank(setweight(to_tsvector('simple', d.title_terms), 'A') || "
+            "setweight(to_tsvector('simple', d.terms), 'D'), q) DESC LIMIT %s",
+            [query, CANDIDATES],
+        )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _candidates(
+    groups: list[dict[str, float]], vocab: _Vocabulary, public_only: bool
+) -> list[SearchDocument]:
+    """Documents whose titles hold a selective word of the question, and those holding all of
+    them anywhere; when that is little, those holding any. The engine ranks only what can be a
+    good answer: ranking a long list of loose matches is what costs time."""
+    every = _selective(groups, vocab)
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            match = " OR ".join(f'"{t}"' for t in wanted)
-            audience = "AND audience = 'public'" if public_only else ""
-            cursor.execute(
-                f"SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH %s {audience} "
-                "ORDER BY rank LIMIT %s",
-                [match, CANDIDATES],
-            )
-        else:
-            audience = "AND d.audience = 'public'" if public_only else ""
-            query = " | ".join(wanted)
-            cursor.execute(
-                "SELECT d.id FROM knowledge_searchdocument d, to_tsquery('simple', %s) q "
-                "WHERE to_tsvector('simple', d.title_terms || ' ' || d.terms) @@ q "
-                f"{audience} ORDER BY ts_rank(setweight(to_tsvector('simple', d.title_terms), "
-                "'A') || setweight(to_tsvector('simple', d.terms), 'D'), q) DESC LIMIT %s",
-                [query, CANDIDATES],
-            )
-        ids = [row[0] for row in cursor.fetchall()]
+        ids = _run(cursor, every, "title", public_only)
+        if len(every) > 1:
+            ids += [i for i in _run(cursor, every, "all", public_only) if i not in ids]
+        if len(ids) < CANDIDATES // 3:
+            ids += [i for i in _run(cursor, every, "any", public_only) if i not in ids]
     # Bodies can be long: only the start is shown.
     found = SearchDocument.objects.defer("body").annotate(snippet=Substr("body", 1, 240))
     by_id = found.in_bulk(ids)
     return [by_id[i] for i in ids if i in by_id]
 
 
-def _score(doc: SearchDocument, groups: list[dict[str, float]], vocab: _Vocabulary) -> float:
+def _weights(groups: list[dict[str, float]], vocab: _Vocabulary) -> list[float]:
+    """How much each word of the question counts: the rarer in the index, the more."""
+    return [
+        max(math.log(1 + vocab.total / max(vocab.documents.get(t, 1), 1)) for t in group)
+        for group in groups
+    ]
+
+
+def _score(doc: SearchDocument, groups: list[dict[str, float]], weights: list[float]) -> float:
     """How much of the question the document answers: each word weighted by its rarity,
     counted double in the title; all of it in the title scores 1."""
-    title, body = set(doc.title_terms.split()), set(doc.terms.split())
-    got = total = 0.0
-    for group in groups:
-        weight = max(math.log(1 + vocab.total / max(vocab.documents.get(t, 1), 1)) for t in group)
-        total += weight
-        in_title = max((s for t, s in group.items() if t in title), default=0.0)
-        in_body = max((s for t, s in group.items() if t in body), default=0.0)
+    # Whole terms found by substring search, in C: no set of a long body is built.
+    title, body = f" {doc.title_terms} ", f" {doc.terms} "
+    got = 0.0
+    total = sum(weights)
+    for group, weight in zip(groups, weights, strict=True):
+        in_title = max((s for t, s in group.items() if f" {t} " in title), default=0.0)
+        in_body = max((s for t, s in group.items() if f" {t} " in body), default=0.0)
         got += weight * max(in_title, 0.55 * in_body)
     if not total:
         return 0.0
@@ -314,12 +353,13 @@ def search(
     found: dict[tuple[str, str], Hit] = {}
     if groups:
         allowed = set(kinds) if kinds else None
-        candidates = _candidates(groups, public_only)
+        candidates = _candidates(groups, vocab, public_only)
+        weights = _weights(groups, vocab)
         for rank, doc in enumerate(candidates):
             if allowed is not None and doc.kind not in allowed:
                 continue
             # The engine's own order (bm25, ts_rank) breaks what ties remain.
-            score = _score(doc, groups, vocab) + 0.03 * (1 - rank / len(candidates))
+            score = _score(doc, groups, weights) + 0.03 * (1 - rank / len(candidates))
             if doc.language == language:
                 score += 0.02
             hit = Hit(
