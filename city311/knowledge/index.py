@@ -209,8 +209,7 @@ def _read_vocabulary() -> dict[str, int]:
             cursor.execute("SELECT term, doc FROM knowledge_fts_vocab")
         elif connection.vendor == "postgresql":
             cursor.execute(
-                "SELECT word, ndoc FROM ts_stat($$SELECT to_tsvector('simple', "
-                "title_terms || ' ' || terms) FROM knowledge_searchdocument$$)"
+                "SELECT word, ndoc FROM ts_stat('SELECT vector FROM knowledge_searchdocument')"
             )
         else:
             raise NotImplementedError(connection.vendor)
@@ -277,13 +276,12 @@ def _run(cursor: Any, every: list[list[str]], how: str, public_only: bool) -> li
     else:
         parts = ["(" + " | ".join(group) + ")" for group in every]
         query = (" & " if how == "all" else " | ").join(parts)
-        vector = "title_terms" if how == "title" else "title_terms || ' ' || terms"
+        # Each expression is one an index is built on (migrations/0002_full_text.py).
+        vector = "to_tsvector('simple', d.title_terms)" if how == "title" else "d.vector"
         audience = "AND d.audience = 'public'" if public_only else ""
         cursor.execute(
             "SELECT d.id FROM knowledge_searchdocument d, to_tsquery('simple', %s) q "
-            f"WHERE to_tsvector('simple', {vector}) @@ q {audience} "
-            "ORDER BY ts_rank(setweight(to_tsvector('simple', d.title_terms), 'A') || "
-            "setweight(to_tsvector('simple', d.terms), 'D'), q) DESC LIMIT %s",
+            f"WHERE {vector} @@ q {audience} ORDER BY ts_rank(d.vector, q) DESC LIMIT %s",
             [query, CANDIDATES],
         )
     return [row[0] for row in cursor.fetchall()]

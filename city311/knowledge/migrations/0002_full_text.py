@@ -1,5 +1,6 @@
 """The engine's full-text index over the search documents' terms: FTS5 on SQLite (with its
-vocabulary table, read to correct typing errors), a GIN index on PostgreSQL."""
+vocabulary table, read to correct typing errors), a stored tsvector with GIN indexes on
+PostgreSQL."""
 
 from typing import Any
 
@@ -14,9 +15,15 @@ SQLITE = [
     "CREATE VIRTUAL TABLE knowledge_fts_vocab USING fts5vocab(knowledge_fts, 'row')",
 ]
 POSTGRESQL = [
-    # The expression the search's WHERE clause uses, word for word, so the planner uses it.
-    "CREATE INDEX knowledge_search_terms ON knowledge_searchdocument "
-    "USING gin (to_tsvector('simple', title_terms || ' ' || terms))",
+    # The document's vector, kept by PostgreSQL itself: ranking reads it instead of parsing
+    # every matching document's terms again. Titles (and keywords) weigh A, bodies D.
+    "ALTER TABLE knowledge_searchdocument ADD COLUMN vector tsvector GENERATED ALWAYS AS ("
+    "setweight(to_tsvector('simple', title_terms), 'A') || "
+    "setweight(to_tsvector('simple', terms), 'D')) STORED",
+    "CREATE INDEX knowledge_search_vector ON knowledge_searchdocument USING gin (vector)",
+    # The titles-only search that finds most candidates.
+    "CREATE INDEX knowledge_search_title_terms ON knowledge_searchdocument "
+    "USING gin (to_tsvector('simple', title_terms))",
 ]
 
 
@@ -32,7 +39,8 @@ def drop(apps: Any, schema_editor: Any) -> None:
         schema_editor.execute("DROP TABLE IF EXISTS knowledge_fts_vocab")
         schema_editor.execute("DROP TABLE IF EXISTS knowledge_fts")
     elif vendor == "postgresql":
-        schema_editor.execute("DROP INDEX IF EXISTS knowledge_search_terms")
+        schema_editor.execute("DROP INDEX IF EXISTS knowledge_search_title_terms")
+        schema_editor.execute("ALTER TABLE knowledge_searchdocument DROP COLUMN vector")
 
 
 class Migration(migrations.Migration):
