@@ -31,7 +31,13 @@ def test_ada_issues_a_key_in_the_admin_and_sees_it_once(client, city):
     client.force_login(city.ada)
     r = client.post(
         "/admin/open311/apikey/add/",
-        {"application": "SeeClickFix", "rate_limit_per_minute": "30", "active": "on"},
+        # As the form sends it: the status words select starts on Open311's.
+        {
+            "application": "SeeClickFix",
+            "rate_limit_per_minute": "30",
+            "status_words": "open311",
+            "active": "on",
+        },
     )
     assert r.status_code == 302
     messages = " ".join(str(m) for m in get_messages(r.wsgi_request))

@@ -12,6 +12,7 @@ from PIL import Image
 from city311.catalog.models import AttributeValue, Datatype, ServiceAttribute, ServiceType
 from city311.open311.models import ApiKey
 from city311.servicerequests.models import Attachment, Channel, Contact, ServiceRequest
+from city311.servicerequests.validation import MAX_DESCRIPTION
 from tests import test_open311 as reads
 from tests.test_open311 import BASE, error_descriptions, read
 
@@ -162,7 +163,9 @@ class TestRefusing:
         assert not ServiceRequest.objects.exists()
 
     def test_it_names_every_problem_at_once(self, client, key, fmt):
-        data = pothole(key, lat="north", email="not-an-address", description="x" * 4001)
+        data = pothole(
+            key, lat="north", email="not-an-address", description="x" * (MAX_DESCRIPTION + 1)
+        )
         data.pop("attribute[size]")
         r = post(client, fmt, data)
         text = error_descriptions(r, fmt, 400)
@@ -192,7 +195,13 @@ DATATYPES = [
     ("depth_cm", "12.5", "12.5", "deep", "not a number"),
     ("seen_at", "2026-11-20T10:00:00-05:00", "2026-11-20T10:00:00-05:00", "yesterday", "date"),
     ("landmark", "by the bakery", "by the bakery", "x" * 301, "too long"),
-    ("details", "first line\nsecond line", "first line\nsecond line", "x" * 4001, "too long"),
+    (
+        "details",
+        "first line\nsecond line",
+        "first line\nsecond line",
+        "x" * (MAX_DESCRIPTION + 1),
+        "too long",
+    ),
 ]
 
 

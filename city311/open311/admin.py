@@ -13,7 +13,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ["application", "prefix", "active", "rate_limit_per_minute", "created"]
     list_filter = ["active"]
     search_fields = ["application", "prefix"]
-    fields = ["application", "rate_limit_per_minute", "active", "prefix", "created"]
+    fields = [
+        "application",
+        "rate_limit_per_minute",
+        "status_words",
+        "notifies_own_users",
+        "active",
+        "prefix",
+        "created",
+    ]
     readonly_fields = ["prefix", "created"]
     actions = ["revoke"]
 

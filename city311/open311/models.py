@@ -17,6 +17,11 @@ def hash_key(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+class StatusWords(models.TextChoices):
+    OPEN311 = "open311", "Open311: open or closed"
+    FIXMYSTREET = "fixmystreet", "FixMyStreet: IN_PROGRESS, FIXED, DUPLICATE, …"
+
+
 class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
     def authenticate(self, raw: str) -> ApiKey | None:
         """The active key `raw` names, or None."""
@@ -36,6 +41,17 @@ class ApiKey(models.Model):
     created = models.DateTimeField(default=timezone.now, editable=False)
     rate_limit_per_minute = models.PositiveIntegerField(
         default=DEFAULT_RATE_LIMIT, help_text="Requests this key may POST per minute."
+    )
+    status_words = models.CharField(
+        max_length=20,
+        choices=StatusWords.choices,
+        default=StatusWords.OPEN311,
+        help_text="How the update feed names statuses when this key asks for it (api_key=).",
+    )
+    notifies_own_users = models.BooleanField(
+        default=False,
+        help_text="The application tells its own users about their requests: the city does "
+        "not e-mail or text the people whose requests come with this key.",
     )
 
     objects = ApiKeyQuerySet.as_manager()
@@ -64,3 +80,23 @@ class ApiKey(models.Model):
         raw = key.set_new_key()
         key.save()
         return key, raw
+
+
+class ClientUpdate(models.Model):
+    """An update an application posted (servicerequestupdates), by the application's own id:
+    the same update posted again is answered with the first one's id and recorded once."""
+
+    key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="updates")
+    update_id = models.CharField(max_length=100)
+    event = models.ForeignKey(
+        "servicerequests.RequestEvent", on_delete=models.CASCADE, related_name="+"
+    )
+    received = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "update_id"], name="one_update_per_client_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key.application} update {self.update_id}"

@@ -13,6 +13,7 @@ from django.contrib.admin.models import LogEntry
 from city311.cities import profile
 from city311.open311.render import SPECIFICATION
 from city311.servicerequests.attachments import ALLOWED_TYPES, MAX_PIXELS, max_bytes
+from city311.servicerequests.validation import MAX_DESCRIPTION
 
 # When nothing in the catalog was ever changed through the admin.
 FIRST_CHANGESET = "2026-11-22T00:00:00Z"
@@ -316,7 +317,7 @@ def _post_request() -> dict[str, Any]:
         "phone": {"type": "string"},
         "device_id": {"type": "string", "description": "Accepted and not kept."},
         "account_id": {"type": "string", "description": "Accepted and not kept."},
-        "description": {"type": "string", "maxLength": 4000},
+        "description": {"type": "string", "maxLength": MAX_DESCRIPTION},
         "media_url": {"type": "string", "format": "uri"},
         "jurisdiction_id": {"type": "string"},
     }
@@ -351,6 +352,58 @@ def _post_request() -> dict[str, Any]:
             },
         },
         "responses": _responses(_list("Created"), 400, 403, 404, 429),
+    }
+
+
+def _post_update() -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "api_key": {"type": "string", "description": "Required: the key the city issued."},
+        "service_request_id": {"type": "string", "description": "Required: the tracking number."},
+        "update_id": {
+            "type": "string",
+            "maxLength": 100,
+            "description": "Required: the application's own id of the update. Posting the same "
+            "id again records nothing and answers with the first update's id.",
+        },
+        "status": {
+            "type": "string",
+            "description": "Required. FIXED or CLOSED: the resident says it is fixed (recorded "
+            "for staff to close). OPEN or REOPEN on a closed request within its reopen window: "
+            "not fixed, the request reopens. Any other FixMyStreet state: a comment.",
+        },
+        "description": {"type": "string", "maxLength": 4000},
+        "updated_datetime": {"type": "string", "format": "date-time"},
+        "media_url": {
+            "type": "string",
+            "format": "uri",
+            "description": "A photo's address: kept as a link in the update, never fetched.",
+        },
+        "email": {"type": "string", "description": "Accepted and not kept."},
+        "first_name": {"type": "string", "description": "Accepted and not kept."},
+        "last_name": {"type": "string", "description": "Accepted and not kept."},
+    }
+    answer = {
+        "type": "array",
+        "items": {"type": "object", "properties": {"update_id": {"type": "string"}}},
+    }
+    return {
+        "summary": "Post an update on a request",
+        "description": (
+            "Extension (FixMyStreet's send_comments): a resident's update through an "
+            "application becomes public history on the request. The update_id answered is "
+            "city311's own; the feed leaves out the application's own updates when it reads "
+            "with its api_key."
+        ),
+        "parameters": [FORMAT],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {"type": "object", "properties": fields}
+                },
+            },
+        },
+        "responses": _responses(answer, 400, 403, 404, 429),
     }
 
 
@@ -401,6 +454,27 @@ def document(base_url: str) -> dict[str, Any]:
         ],
     )
     requests_get["post"] = _post_request()
+    updates = _get(
+        "Service request updates",
+        "Extension (FixMyStreet): public updates, oldest first, without the city's internal "
+        "routing; without dates, the most recent 90 days. Complete for a client that never "
+        "pages: when no page is sent and the window is at most 7 days, every update in it is "
+        "returned, however many; with page (or a longer window), pages of page_size (at "
+        "most 1000).",
+        _list("Update"),
+        [
+            _query("start_date", "Earliest update (W3C).", type="string", format="date-time"),
+            _query("end_date", "Latest update (W3C).", type="string", format="date-time"),
+            _query(
+                "api_key",
+                "Optional. With a key whose status words are FixMyStreet's, status is IN_PROGRESS, "
+                "FIXED, DUPLICATE, NO_FURTHER_ACTION, NOT_COUNCILS_RESPONSIBILITY, CLOSED or "
+                "OPEN instead of open/closed; the key's own posted updates are left out.",
+            ),
+            *PAGING,
+        ],
+    )
+    updates["post"] = _post_update()
     return {
         "openapi": "3.0.3",
         "info": {
@@ -448,20 +522,7 @@ def document(base_url: str) -> dict[str, Any]:
                 _list("Token"),
                 [_path("token", "A token (here: a tracking number).")],
             ),
-            "/open311/v2/servicerequestupdates.{format}": _get(
-                "Service request updates",
-                "Extension (FixMyStreet): public updates, oldest first; without dates, the "
-                "most recent 90 days; at most 1000.",
-                _list("Update"),
-                [
-                    _query(
-                        "start_date", "Earliest update (W3C).", type="string", format="date-time"
-                    ),
-                    _query("end_date", "Latest update (W3C).", type="string", format="date-time"),
-                    _query("api_key", "Accepted and ignored: reading needs no key."),
-                    *PAGING,
-                ],
-            ),
+            "/open311/v2/servicerequestupdates.{format}": updates,
         },
         "components": {"schemas": SCHEMAS},
     }

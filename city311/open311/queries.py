@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from city311.servicerequests.models import Attachment, RequestEvent, ServiceRequest, Status
 from city311.servicerequests.tracking import InvalidTrackingNumber, normalise
+from city311.servicerequests.vocabulary import Event
 
 # "Default query limit is a span of 90 days or first 1000 requests returned, whichever is
 # smallest." A page may hold no more than that either.
@@ -300,16 +301,48 @@ def get_request(tracking_number: str, *, extensions: bool = False) -> PublicRow:
     return _rows(ServiceRequest.objects.filter(pk=sr.pk), extensions=extensions)[0]
 
 
+# How the city routes a request inside (departments, people) is not an update for residents.
+INTERNAL_KINDS = (Event.ROUTED, Event.TRANSFERRED, Event.ASSIGNED)
+# A window this short is answered whole when no page is asked for: a client that never pages
+# (FixMyStreet asks for the last hours) loses nothing however busy the city is.
+WHOLE_WINDOW = timedelta(days=7)
+
+
 def find_updates(
-    start: datetime | None, end: datetime | None, *, page: int, page_size: int
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    page: int | None,
+    page_size: int,
+    not_from: str = "",
 ) -> list[RequestEvent]:
-    """Public events in the window, oldest first: what FixMyStreet reads as updates."""
+    """Public events in the window, oldest first: what FixMyStreet reads as updates.
+
+    Without a page, a window of at most WHOLE_WINDOW comes whole; otherwise pages of
+    `page_size`. `not_from`: an application's name, whose own posted updates are left out
+    (it has them already).
+    """
     start, end = window(start, end)
-    offset = (page - 1) * page_size
-    return list(
+    qs = (
         RequestEvent.objects.filter(public=True, at__range=(start, end))
+        .exclude(kind__in=INTERNAL_KINDS)
         .select_related("request")
         # What an update shows: not the request's answers, areas and other columns.
-        .only("kind", "at", "note", "request__tracking_number", "request__closed_at")
-        .order_by("at", "id")[offset : offset + page_size]
+        .only(
+            "kind",
+            "at",
+            "note",
+            "data",
+            "request__tracking_number",
+            "request__closed_at",
+            "request__status",
+            "request__resolution",
+        )
+        .order_by("at", "id")
     )
+    if not_from:
+        qs = qs.exclude(data__application=not_from)
+    if page is None and end - start <= WHOLE_WINDOW:
+        return list(qs.iterator(chunk_size=2000))
+    offset = ((page or 1) - 1) * page_size
+    return list(qs[offset : offset + page_size])

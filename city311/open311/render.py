@@ -17,7 +17,7 @@ from city311.lib.text import redact
 from city311.open311.queries import PublicRow
 from city311.servicerequests import expected
 from city311.servicerequests.expected import expected_words
-from city311.servicerequests.models import RequestEvent, ServiceRequest, Status
+from city311.servicerequests.models import RequestEvent, Resolution, ServiceRequest, Status
 from city311.servicerequests.vocabulary import Event
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -246,16 +246,43 @@ class Update(TypedDict):
     media_url: str | None
 
 
-def update(event: RequestEvent) -> Update:
-    """A public event as an entry of the service request updates feed."""
+# FixMyStreet's words for how a request was closed (its Open311 update states).
+FIXMYSTREET_CLOSED: dict[str, str] = {
+    Resolution.COMPLETED: "FIXED",
+    Resolution.DUPLICATE: "DUPLICATE",
+    Resolution.NO_ACTION: "NO_FURTHER_ACTION",
+    Resolution.REFERRED: "NOT_COUNCILS_RESPONSIBILITY",
+    Resolution.CANCELLED: "CLOSED",
+}
+
+
+def fixmystreet_status(event: RequestEvent, closed: bool) -> str:
+    """The request's state after `event`, in FixMyStreet's words."""
+    if event.kind == Event.CLOSED:
+        resolution = (event.data or {}).get("resolution", "")
+        return FIXMYSTREET_CLOSED.get(resolution, "CLOSED")
+    if closed:
+        return FIXMYSTREET_CLOSED.get(event.request.resolution, "CLOSED")
+    if event.kind == Event.REOPENED:
+        return "OPEN"
+    if event.kind == Event.STARTED or event.request.status == Status.IN_PROGRESS:
+        return "IN_PROGRESS"
+    return "OPEN"
+
+
+def update(event: RequestEvent, *, fixmystreet: bool = False) -> Update:
+    """A public event as an entry of the service request updates feed. `fixmystreet`: the
+    status in FixMyStreet's words (IN_PROGRESS, FIXED, DUPLICATE…) instead of open/closed."""
     sr = event.request
     if event.kind == Event.CLOSED:
-        status = "closed"
+        closed = True
     elif event.kind == Event.REOPENED:
-        status = "open"
+        closed = False
     else:
         closed = sr.closed_at is not None and event.at >= sr.closed_at
-        status = "closed" if closed else "open"
+    status = "closed" if closed else "open"
+    if fixmystreet:
+        status = fixmystreet_status(event, closed)
     return {
         "update_id": str(event.pk),
         "service_request_id": sr.tracking_number,

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent
 from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.http.response import HttpResponseBase
@@ -20,6 +21,7 @@ from city311.catalog import cache as catalog_cache
 from city311.open311 import keys, openapi
 from city311.open311 import render as shape
 from city311.open311.formats import JSON, XML, respond
+from city311.open311.models import ApiKey, ClientUpdate, StatusWords
 from city311.open311.params import BadParameter, Params
 from city311.open311.queries import (
     MAX_RESULTS,
@@ -32,9 +34,16 @@ from city311.open311.queries import (
 )
 from city311.open311.queries import get_request as get_public_request
 from city311.servicerequests import attachments
-from city311.servicerequests.errors import NoSuchRequest, SubmissionInvalid
+from city311.servicerequests.actions import (
+    SAYS_FIXED,
+    SAYS_NOT_FIXED,
+    SAYS_NOTHING,
+    add_resident_update,
+)
+from city311.servicerequests.errors import NoSuchRequest, RequestError, SubmissionInvalid
 from city311.servicerequests.intake import preview, submit_request
 from city311.servicerequests.models import Attachment, ServiceRequest
+from city311.servicerequests.queries import get_by_tracking_number
 from city311.triage import prompts as triage
 from city311.triage.rules import Triage
 
@@ -313,20 +322,94 @@ def token(request: HttpRequest, fmt: str, params: Params, token: str) -> HttpRes
     )
 
 
-@endpoint("GET")
+@endpoint("GET", "POST")
 def updates(request: HttpRequest, fmt: str, params: Params) -> HttpResponse:
+    if request.method == "POST":
+        return _post_update(fmt, params)
+    # A key is not needed to read; when one is sent, its settings say how statuses are named,
+    # and the application's own posted updates are left out (it has them).
+    key = ApiKey.objects.authenticate(params.get("api_key"))
     try:
+        page = params.get("page")
         rows = find_updates(
             params.datetime("start_date"),
             params.datetime("end_date"),
-            page=params.integer("page", default=1, minimum=1, maximum=100_000),
+            page=params.integer("page", default=1, minimum=1, maximum=100_000) if page else None,
             page_size=params.integer(
                 "page_size", default=MAX_RESULTS, minimum=1, maximum=MAX_RESULTS
             ),
+            not_from=key.application if key else "",
         )
     except (BadParameter, BadQuery) as e:
         raise Problem(400, str(e)) from None
-    return respond(fmt, "service_request_updates", [shape.update(e) for e in rows])
+    fixmystreet = key is not None and key.status_words == StatusWords.FIXMYSTREET
+    return respond(
+        fmt, "service_request_updates", [shape.update(e, fixmystreet=fixmystreet) for e in rows]
+    )
+
+
+# FixMyStreet's update states: the resident says it is fixed, or (on a closed request) not.
+SAYS = {
+    "FIXED": SAYS_FIXED,
+    "CLOSED": SAYS_FIXED,
+    "OPEN": SAYS_NOT_FIXED,
+    "REOPEN": SAYS_NOT_FIXED,
+}
+UPDATE_STATUSES = (
+    "OPEN, CLOSED, FIXED, REOPEN, IN_PROGRESS, ACTION_SCHEDULED, INVESTIGATING, DUPLICATE, "
+    "NOT_COUNCILS_RESPONSIBILITY, NO_FURTHER_ACTION or INTERNAL_REFERRAL"
+)
+
+
+def _post_update(fmt: str, params: Params) -> HttpResponse:
+    """An application's update on a request (FixMyStreet's send_comments): public history,
+    recorded once per the application's update_id, answered with city311's update id."""
+    try:
+        key = keys.authorise(params.get("api_key"))
+        keys.spend(key)
+    except keys.KeyRefused as e:
+        headers = {"Retry-After": str(e.retry_after)} if e.retry_after else None
+        raise Problem(e.status, e.message, headers=headers) from None
+    number, update_id = params.get("service_request_id"), params.get("update_id")
+    status = params.get("status").upper()
+    missing = [
+        name
+        for name, value in (
+            ("service_request_id", number),
+            ("update_id", update_id),
+            ("status", status),
+        )
+        if not value
+    ]
+    if missing:
+        raise Problem(400, *[f"{name}: this field is required." for name in missing])
+    if len(update_id) > 100:
+        raise Problem(400, "update_id: use at most 100 characters.")
+    if status not in UPDATE_STATUSES.replace(" or ", ", ").split(", "):
+        raise Problem(400, f"status: send one of {UPDATE_STATUSES}.")
+    seen = ClientUpdate.objects.filter(key=key, update_id=update_id).first()
+    if seen is None:
+        try:
+            sr = get_by_tracking_number(number)
+        except NoSuchRequest as e:
+            raise Problem(404, e.message) from None
+        text = params.get("description")
+        media_url = params.get("media_url")
+        if media_url:
+            # A link, not fetched: staff open it themselves.
+            text = f"{text}\n\n{media_url}".strip()
+        try:
+            with transaction.atomic():
+                event = add_resident_update(
+                    sr, text=text, says=SAYS.get(status, SAYS_NOTHING), label=key.application
+                )
+                seen = ClientUpdate.objects.create(key=key, update_id=update_id, event=event)
+        except RequestError as e:
+            raise Problem(400, f"description: {e.message}") from None
+        except IntegrityError:
+            # The same update posted twice at once: the other one recorded it.
+            seen = ClientUpdate.objects.get(key=key, update_id=update_id)
+    return respond(fmt, "service_request_updates", [{"update_id": str(seen.event_id)}])
 
 
 @endpoint("GET")

@@ -566,3 +566,31 @@ def verify_location(sr: ServiceRequest, *, located: Located, by: Actor) -> Servi
         },
     )
     return sr
+
+
+# What a resident says about a request through an application (FixMyStreet's update states).
+SAYS_FIXED = "fixed"
+SAYS_NOT_FIXED = "not_fixed"
+SAYS_NOTHING = "comment"
+
+
+@transaction.atomic
+def add_resident_update(sr: ServiceRequest, *, text: str, says: str, label: str) -> RequestEvent:
+    """A resident's update sent by an application: public history on the request.
+
+    "Not fixed" on a closed request within its reopen window reopens it; "fixed" on an open one
+    is recorded (data resident_says=fixed) for staff to close, never closes it by itself. The
+    resident's words do not become the city's latest word (status_notes).
+    """
+    sr = _locked(sr)
+    data = {"resident_says": says, "application": label}
+    if says == SAYS_NOT_FIXED and sr.can_reopen():
+        reopen_request(sr, reason=text or str(_("The resident says it is not fixed.")), by=None)
+        event = sr.events.order_by("-id").first()
+        assert event is not None
+        event.actor_label, event.data = label, data
+        event.save(update_fields=["actor_label", "data"])
+        return event
+    sr.updated_at = timezone.now()
+    sr.save(update_fields=["updated_at"])
+    return _record(sr, Event.NOTE, by=None, label=label, public=True, note=text, data=data)

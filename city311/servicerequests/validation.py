@@ -23,7 +23,8 @@ from city311.lib.text import MAX_EMAIL, email_problem, unreadable_character
 from city311.servicerequests.errors import Problem, Text
 from city311.servicerequests.models import Channel
 
-MAX_DESCRIPTION = 4000
+# The same on every channel; well above what FixMyStreet sends (title, detail and link).
+MAX_DESCRIPTION = 20_000
 MAX_STRING_ANSWER = 300
 Answer = str | list[str]
 
