@@ -314,13 +314,13 @@ def find_updates(
     *,
     page: int | None,
     page_size: int,
-    not_from: str = "",
+    not_from: int | None = None,
 ) -> list[RequestEvent]:
     """Public events in the window, oldest first: what FixMyStreet reads as updates.
 
     Without a page, a window of at most WHOLE_WINDOW comes whole; otherwise pages of
-    `page_size`. `not_from`: an application's name, whose own posted updates are left out
-    (it has them already).
+    `page_size`. `not_from`: an API key's id, whose own posted updates are left out (the
+    application has them already).
     """
     start, end = window(start, end)
     qs = (
@@ -340,8 +340,10 @@ def find_updates(
         )
         .order_by("at", "id")
     )
-    if not_from:
-        qs = qs.exclude(data__application=not_from)
+    if not_from is not None:
+        from city311.open311.models import ClientUpdate
+
+        qs = qs.exclude(pk__in=ClientUpdate.objects.filter(key=not_from).values("event_id"))
     if page is None and end - start <= WHOLE_WINDOW:
         return list(qs.iterator(chunk_size=2000))
     offset = ((page or 1) - 1) * page_size

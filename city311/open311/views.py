@@ -338,7 +338,7 @@ def updates(request: HttpRequest, fmt: str, params: Params) -> HttpResponse:
             page_size=params.integer(
                 "page_size", default=MAX_RESULTS, minimum=1, maximum=MAX_RESULTS
             ),
-            not_from=key.application if key else "",
+            not_from=key.pk if key else None,
         )
     except (BadParameter, BadQuery) as e:
         raise Problem(400, str(e)) from None
