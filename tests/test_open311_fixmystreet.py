@@ -290,3 +290,48 @@ def test_a_report_as_long_as_fixmystreet_writes_is_accepted(fms):
     assert 4000 < len(text) < MAX_DESCRIPTION
     sr = _report(fms, description=text)
     assert sr.description.strip() == text.strip()
+
+
+def test_a_report_resent_after_a_timeout_is_filed_once(fms, client):
+    # The city declares FixMyStreet's id as a non-variable attribute: FixMyStreet then sends it.
+    from city311.catalog import cache as catalog_cache
+    from city311.catalog.models import ServiceAttribute, ServiceType
+
+    ServiceAttribute.objects.create(
+        service_type=ServiceType.objects.get(service_code="pothole"),
+        code="fixmystreet_id",
+        description="FixMyStreet's report id",
+        variable=False,
+        required=False,
+        order=99,
+    )
+    catalog_cache.bump()
+    definition = xml_simple(client.get(f"{BASE}/services/pothole.xml").content)
+    declared = {a["code"]: a["variable"] for a in definition["attributes"]}
+    assert declared["fixmystreet_id"] == "false"
+    first = _report(fms, **{"attribute[fixmystreet_id]": "4711"})
+    again = _report(fms, **{"attribute[fixmystreet_id]": "4711"})
+    other = _report(fms, **{"attribute[fixmystreet_id]": "4712"})
+    assert again == first and other != first
+    assert first.answers.get("fixmystreet_id") == "4711"
+
+
+def test_a_key_whose_application_notifies_its_users_gets_no_city_messages(fms, city):
+    from city311.notifications.actions import plan_deliveries
+    from city311.notifications.models import Follower
+
+    key = ApiKey.objects.get(application="FixMyStreet")
+    key.notifies_own_users = True
+    key.save()
+    from city311.open311 import keys
+
+    keys._seen.clear()
+    sr = _report(fms, email="rosa@example.org")
+    plan_deliveries(sr.events.get(kind=Event.SUBMITTED))
+    assert not Follower.objects.filter(request=sr).exists()
+    key.notifies_own_users = False
+    key.save()
+    keys._seen.clear()
+    told = _report(fms, email="rosa@example.org")
+    plan_deliveries(told.events.get(kind=Event.SUBMITTED))
+    assert Follower.objects.filter(request=told).exists()

@@ -233,6 +233,16 @@ def _uploads(request: HttpRequest) -> list[UploadedFile]:
     return files
 
 
+def _idempotency_key(request: HttpRequest, params: Params, key: ApiKey) -> str:
+    """The Idempotency-Key header; else FixMyStreet's own report id (attribute[fixmystreet_id],
+    sent when a service declares it), so a report re-sent after a timeout is filed once."""
+    header = request.headers.get("Idempotency-Key", "")[:200]
+    if header:
+        return header
+    external = params.get("attribute[fixmystreet_id]")[:100]
+    return f"open311:{key.pk}:fixmystreet:{external}" if external else ""
+
+
 def _create(request: HttpRequest, fmt: str, params: Params) -> HttpResponse:
     try:
         key = keys.authorise(params.get("api_key"))
@@ -244,6 +254,9 @@ def _create(request: HttpRequest, fmt: str, params: Params) -> HttpResponse:
     if not code:
         raise Problem(400, "service_code: send the code of a service from services.xml.")
     submission = params.submission(code, application=key.application)
+    if key.notifies_own_users:
+        # The application tells its users itself: the city does not e-mail or text them too.
+        submission.wants_updates = False
     photos = _uploads(request)
     # Read for an emergency (and checked, located, routed) once, for the notice and the filing.
     found = preview(submission, photos=photos, duplicates=0)
@@ -253,7 +266,7 @@ def _create(request: HttpRequest, fmt: str, params: Params) -> HttpResponse:
             photos=photos,
             previewed=found,
             # An extension: a client that retries a POST after a lost answer files once.
-            idempotency_key=request.headers.get("Idempotency-Key", "")[:200],
+            idempotency_key=_idempotency_key(request, params, key),
         )
     except SubmissionInvalid as e:
         if "unknown_service" in e.codes.get("service_code", []):

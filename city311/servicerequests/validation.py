@@ -259,6 +259,11 @@ def _check_answers(
     # Answers to questions the type does not ask are ignored: clients send extra fields.
     for attribute in service_type.attributes.all():
         if not attribute.variable:
+            # Not a question: a value the client fills in itself (FixMyStreet's report id),
+            # kept as sent for staff.
+            sent = given.get(attribute.code)
+            if isinstance(sent, str):
+                answers[attribute.code] = sent[:MAX_STRING_ANSWER]
             continue
         name = f"attribute[{attribute.code}]"
         if attribute.code not in given:
