@@ -81,6 +81,9 @@ def web_command(host: str, port: int) -> list[str]:
         "-",
         "--access-logformat",
         ACCESS_LOG_FORMAT,
+        # gunicorn's largest: FixMyStreet asks for ~270 ids in one GET requests.xml line.
+        "--limit-request-line",
+        "8190",
         # Workers finish the requests in hand and exit in a few seconds when `up` stops.
         "--graceful-timeout",
         "5",
