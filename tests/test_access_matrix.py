@@ -19,6 +19,7 @@ from django.contrib import messages
 from django.urls import URLPattern, URLResolver
 
 from city311.accounts.models import Membership
+from city311.catalog.models import ServiceType
 from city311.console import urls as console_urls
 from city311.servicerequests import actions
 from city311.servicerequests.models import RequestEvent, ServiceRequest, Status
@@ -139,6 +140,20 @@ def _contact(city, sr):
     )
 
 
+def _reclassify(city, sr):
+    other = (
+        ServiceType.objects.filter(active=True, department__isnull=False)
+        .exclude(pk=sr.service_type_id)
+        .exclude(urgency="emergency")
+        .first()
+    )
+    assert other is not None
+    return (
+        {"service_type": other.pk, "reason": "Filed under the wrong type"},
+        lambda: ServiceRequest.objects.get(pk=sr.pk).service_type_id == other.pk,
+    )
+
+
 OWN_ACTIONS = {
     "start": _start,
     "note": _note,
@@ -147,13 +162,15 @@ OWN_ACTIONS = {
     "transfer": _transfer,
     "assign": _assign,
     "contact": _contact,
+    "reclassify": _reclassify,
 }
 TARGET_ACTIONS = ["merge", "close-duplicate"]
 
 
 def test_the_matrix_covers_every_action_of_the_work_pages():
     # A new action must join this matrix: its target, assignee or department is checked here.
-    assert set(work_views.ACTIONS) | {"contact"} == set(OWN_ACTIONS) | {"merge"}
+    # "locate" (verifying a request's place) has its own access tests (test_location_precision).
+    assert set(work_views.ACTIONS) | {"contact"} == set(OWN_ACTIONS) | {"merge", "locate"}
 
 
 def allowed(name: str, action: str, dept: str) -> bool:
