@@ -16,14 +16,23 @@ import re
 
 import pytest
 from django.contrib import messages
+from django.test import Client
 from django.urls import URLPattern, URLResolver
 
 from city311.accounts.models import Membership
 from city311.catalog.models import ServiceType
 from city311.console import urls as console_urls
 from city311.servicerequests import actions
-from city311.servicerequests.models import RequestEvent, ServiceRequest, Status
+from city311.servicerequests.models import (
+    RequestEvent,
+    ServiceRequest,
+    Status,
+    Team,
+    WorkOrder,
+    WorkOrderStatus,
+)
 from city311.test import CityMixin
+from city311.work import urls as work_urls
 from city311.work import views as work_views
 
 ALL = {"streets", "parks"}
@@ -154,7 +163,63 @@ def _reclassify(city, sr):
     )
 
 
+def _team_of(city, sr) -> Team:
+    return Team.objects.create(
+        department=sr.department, name="Day crew", slug=f"day-crew-{sr.department.slug}"
+    )
+
+
+def _team(city, sr):
+    team = _team_of(city, sr)
+    return {"team": team.slug}, lambda: ServiceRequest.objects.get(pk=sr.pk).team_id == team.pk
+
+
+def _complete(city, sr):
+    return (
+        {"note": "Filled and rolled."},
+        lambda: ServiceRequest.objects.get(pk=sr.pk).status == Status.CLOSED,
+    )
+
+
+def _work_order(city, sr):
+    return {"title": "Cut the tree up"}, lambda: sr.work_orders.exists()
+
+
+def _order_of(sr) -> WorkOrder:
+    return actions.add_work_order(sr, title="Second visit", by=None)
+
+
+def _work_order_start(city, sr):
+    order = _order_of(sr)
+    return (
+        {"number": order.number},
+        lambda: WorkOrder.objects.get(pk=order.pk).status == WorkOrderStatus.IN_PROGRESS,
+    )
+
+
+def _work_order_done(city, sr):
+    order = _order_of(sr)
+    return (
+        {"number": order.number, "result": "Patched."},
+        lambda: WorkOrder.objects.get(pk=order.pk).status == WorkOrderStatus.DONE,
+    )
+
+
+def _work_order_cancel(city, sr):
+    order = _order_of(sr)
+    return (
+        {"number": order.number, "result": "Not needed."},
+        lambda: WorkOrder.objects.get(pk=order.pk).status == WorkOrderStatus.CANCELLED,
+    )
+
+
 OWN_ACTIONS = {
+    "team": _team,
+    "complete": _complete,
+    "work_order": _work_order,
+    "work_order_start": _work_order_start,
+    "work_order_done": _work_order_done,
+    "work_order_cancel": _work_order_cancel,
     "start": _start,
     "note": _note,
     "close": _close,
@@ -176,7 +241,7 @@ def test_the_matrix_covers_every_action_of_the_work_pages():
 def allowed(name: str, action: str, dept: str) -> bool:
     if action == "contact":
         return dept in SEES[name]
-    if action == "assign":
+    if action in ("assign", "team"):
         return dept in ASSIGNS.get(name, set())
     return dept in WORKS[name]
 
@@ -403,3 +468,106 @@ def test_console_answers_need_a_signed_in_staff_member(city, client):
         r = client.get(path)
         assert r.status_code == 302 and "/accounts/login/" in r["Location"]
     assert client.post("/console/answers/streets-note/used").status_code == 302
+
+
+# The work pages beyond one request's: every staff member may open them, and each shows only
+# the requests that person may see.
+LIST_PAGES = ["", "map.geojson", "export.csv", "board/", "today/"]
+
+
+def _paths(patterns) -> set[str]:
+    return {str(p.pattern) for p in patterns if isinstance(p, URLPattern | URLResolver)}
+
+
+def test_the_matrix_covers_every_work_page():
+    assert _paths(work_urls.urlpatterns) == {
+        *LIST_PAGES,
+        "views/",
+        "views/<int:pk>/delete",
+        "bulk",
+        "today/<str:tracking_number>/",
+        "requests/<str:tracking_number>/",
+        "requests/<str:tracking_number>/<str:action>",
+    }
+
+
+@pytest.mark.parametrize("page", LIST_PAGES)
+@pytest.mark.parametrize("name", PEOPLE)
+def test_list_pages_show_only_what_one_may_see(city, client, name, page):
+    requests = {dept: file(city, dept) for dept in DEPARTMENTS}
+    for dept, sr in requests.items():
+        # On everyone's "today" list: assigned to the department's worker.
+        actions.assign_request(sr, to=person(city, WORKER[dept]), by=city.ada)
+    client.force_login(person(city, name))
+    r = client.get(f"/work/{page}")
+    assert r.status_code == 200
+    body = b"".join(r.streaming_content) if r.streaming else r.content
+    for dept, sr in requests.items():
+        shown = sr.tracking_number in body.decode()
+        if page == "board/":
+            continue  # counts only, checked in test_work_queue
+        if page == "today/":
+            assert shown == (name == WORKER[dept])
+        else:
+            assert shown == (dept in SEES[name]), (dept, page)
+
+
+@pytest.mark.parametrize("page", LIST_PAGES)
+def test_list_pages_are_for_staff_only(city, client, page):
+    r = client.get(f"/work/{page}")
+    assert r.status_code == 302 and "/accounts/login/" in r["Location"]
+
+
+@pytest.mark.parametrize("dept", DEPARTMENTS)
+@pytest.mark.parametrize("name", PEOPLE)
+def test_the_crew_page_of_a_request(city, client, name, dept):
+    sr = file(city, dept)
+    client.force_login(person(city, name))
+    r = client.get(f"/work/today/{sr.tracking_number}/")
+    if dept in SEES[name]:
+        assert r.status_code == 200
+        assert ("Close: work done" in r.content.decode()) == (dept in WORKS[name])
+    else:
+        assert r.status_code == 404
+        assert NO_SUCH.search(r.content.decode())
+
+
+BULK = {
+    "note": ({"text": "Crews are out."}, WORKS),
+    "assign": (None, ASSIGNS),
+}
+
+
+@pytest.mark.parametrize("dept", DEPARTMENTS)
+@pytest.mark.parametrize("action", list(BULK))
+@pytest.mark.parametrize("name", PEOPLE)
+def test_a_bulk_action(city, client, name, action, dept):
+    sr = file(city, dept)
+    data, rule = BULK[action]
+    worker = person(city, WORKER[dept])
+    data = data or {"assignee": worker.pk}
+    client.force_login(person(city, name))
+    r = client.post(
+        "/work/bulk", {"action": action, "selected": [sr.tracking_number], **data}, follow=True
+    )
+    assert r.status_code == 200
+    changed = (
+        sr.events.filter(kind="request.note").exists()
+        if action == "note"
+        else ServiceRequest.objects.get(pk=sr.pk).assignee_id == worker.pk
+    )
+    assert changed == (dept in rule.get(name, set()))
+    if dept not in SEES[name]:
+        # Not named back: as if the number did not exist.
+        assert sr.tracking_number not in r.content.decode()
+
+
+def test_a_saved_view_is_its_owners_only(city, client):
+    client.force_login(city.dana)
+    client.post("/work/views/", {"name": "Mine", "query": "overdue=1"})
+    view = city.dana.saved_views.get()
+    pat = Client()
+    pat.force_login(city.pat)
+    assert "Mine" not in pat.get("/work/").content.decode()
+    assert pat.post(f"/work/views/{view.pk}/delete").status_code == 404
+    assert city.dana.saved_views.exists()

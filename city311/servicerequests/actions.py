@@ -27,7 +27,11 @@ from city311.servicerequests.models import (
     Resolution,
     ServiceRequest,
     Status,
+    Team,
+    WorkOrder,
+    WorkOrderStatus,
 )
+from city311.servicerequests.routing import team_after_transfer
 from city311.servicerequests.vocabulary import Event
 
 Actor = User | AnonymousUser | None
@@ -105,8 +109,19 @@ def _not_closed(sr: ServiceRequest, doing: Text) -> None:
         )
 
 
+def _works_in_department(person: Any, sr: ServiceRequest) -> bool:
+    return bool(
+        isinstance(person, User)
+        and person.is_active
+        and sr.department_id is not None
+        and person.memberships.filter(department_id=sr.department_id).exists()
+    )
+
+
 @transaction.atomic
 def start_request(sr: ServiceRequest, *, by: Actor, note: str = "") -> ServiceRequest:
+    """Work starts, and the one who starts it takes it (becomes its assignee) when they work
+    in its department: "Start" means "I have it"."""
     sr = _locked(sr)
     _not_closed(sr, _("starting work"))
     if sr.status == Status.IN_PROGRESS:
@@ -117,8 +132,14 @@ def start_request(sr: ServiceRequest, *, by: Actor, note: str = "") -> ServiceRe
         )
     sr.status = Status.IN_PROGRESS
     sr.updated_at = timezone.now()
-    sr.save(update_fields=["status", "updated_at"])
-    _record(sr, Event.STARTED, by=by, public=True, note=note.strip())
+    fields = ["status", "updated_at"]
+    data: dict[str, Any] = {}
+    if _works_in_department(by, sr) and sr.assignee_id != getattr(by, "pk", None):
+        sr.assignee = by  # type: ignore[assignment]
+        fields.append("assignee")
+        data["assignee"] = sr.assignee_id
+    sr.save(update_fields=fields)
+    _record(sr, Event.STARTED, by=by, public=True, note=note.strip(), data=data)
     return sr
 
 
@@ -155,6 +176,45 @@ def assign_request(sr: ServiceRequest, *, to: Any, by: Actor) -> ServiceRequest:
 
 
 @transaction.atomic
+def assign_team(sr: ServiceRequest, *, team: Team | None, by: Actor) -> ServiceRequest:
+    """Give the request to a team (crew) of its department, or to no team (team=None).
+
+    The assignee stays when they are in the new team (or there is no team), and is cleared
+    otherwise: the request goes to the crew's list, not to someone outside it.
+    """
+    sr = _locked(sr)
+    _not_closed(sr, _("assigning it"))
+    if team is not None and team.department_id != sr.department_id:
+        raise RequestError(
+            _(
+                "Team %(team)s is not in %(department)s: transfer the request first, or "
+                "choose one of that department's teams."
+            ),
+            code="not_in_department",
+            team=team.name,
+            department=str(sr.department),
+        )
+    if (team.pk if team else None) == sr.team_id:
+        raise RequestError(_("The request is already with that team."), code="unchanged")
+    sr.team = team
+    sr.updated_at = timezone.now()
+    fields = ["team", "updated_at"]
+    if team is not None and sr.assignee_id and not team.members.filter(pk=sr.assignee_id).exists():
+        sr.assignee = None
+        fields.append("assignee")
+    sr.save(update_fields=fields)
+    _record(
+        sr,
+        Event.ASSIGNED,
+        by=by,
+        public=False,
+        note=f"Given to team {team.name}." if team else "Taken off its team.",
+        data={"team": team.slug if team else None, "assignee": sr.assignee_id},
+    )
+    return sr
+
+
+@transaction.atomic
 def transfer_request(
     sr: ServiceRequest, *, department: Department, by: Actor, reason: str
 ) -> ServiceRequest:
@@ -174,10 +234,12 @@ def transfer_request(
     previous = sr.department
     sr.department = department
     sr.assignee = None
+    # The new department's assignment rules choose its team, as at filing.
+    sr.team = team_after_transfer(sr, department)
     if sr.status == Status.NEW:
         sr.status = Status.OPEN
     sr.updated_at = timezone.now()
-    sr.save(update_fields=["department", "assignee", "status", "updated_at"])
+    sr.save(update_fields=["department", "assignee", "team", "status", "updated_at"])
     _record(
         sr,
         Event.TRANSFERRED,
@@ -187,6 +249,7 @@ def transfer_request(
         data={
             "from": previous.slug if previous else None,
             "to": department.slug,
+            "team": sr.team.slug if sr.team else None,
             "reason": reason.strip(),
         },
     )
@@ -594,3 +657,158 @@ def add_resident_update(sr: ServiceRequest, *, text: str, says: str, label: str)
     sr.updated_at = timezone.now()
     sr.save(update_fields=["updated_at"])
     return _record(sr, Event.NOTE, by=None, label=label, public=True, note=text, data=data)
+
+
+def close_with_photos(
+    sr: ServiceRequest, *, note: str, photos: list[attachments.CleanPhoto], by: Actor
+) -> ServiceRequest:
+    """A crew closes the request as completed, saying what was done, with completion photos
+    (cleaned first: attachments.clean_photos). The photos are public, as the resident's are."""
+    with attachments.unless_committed() as written, transaction.atomic():
+        sr = close_request(sr, resolution=Resolution.COMPLETED, note=note, by=by)
+        for photo in photos:
+            attachments.attach(sr, photo, written=written)
+    return sr
+
+
+# Work orders
+
+
+def _locked_order(order: WorkOrder) -> tuple[ServiceRequest, WorkOrder]:
+    # The request first, always: every work order change locks in the same order as the
+    # request's own actions, and the "last one done closes it" check sees the others settled.
+    sr = _locked(order.request)
+    return sr, WorkOrder.objects.select_for_update().get(pk=order.pk)
+
+
+def _order_worker(sr: ServiceRequest, assignee: Any) -> None:
+    if assignee is not None and not _works_in_department(assignee, sr):
+        raise RequestError(
+            _("%(person)s is not in %(department)s: choose someone from that department."),
+            code="not_in_department",
+            person=assignee.get_full_name() or assignee.get_username(),
+            department=str(sr.department),
+        )
+
+
+@transaction.atomic
+def add_work_order(sr: ServiceRequest, *, title: str, by: Actor, assignee: Any = None) -> WorkOrder:
+    """One piece of the request's work (a visit, a crew's job), with its own assignee."""
+    sr = _locked(sr)
+    _not_closed(sr, _("adding work to it"))
+    title = title.strip()
+    if not title:
+        raise RequestError(_("Say what the work order is for."), code="required")
+    if len(title) > 200:
+        raise RequestError(
+            _("The work order's title is too long: use at most 200 characters."),
+            code="too_long",
+        )
+    check_note(title)
+    _order_worker(sr, assignee)
+    last = sr.work_orders.order_by("-number").values_list("number", flat=True).first()
+    order = WorkOrder.objects.create(
+        request=sr, number=(last or 0) + 1, title=title, assignee=assignee
+    )
+    sr.updated_at = timezone.now()
+    sr.save(update_fields=["updated_at"])
+    _record(
+        sr,
+        Event.WORK_ORDER_ADDED,
+        by=by,
+        public=False,
+        note=f"Work order {order.number}: {title}",
+        data={"work_order": order.number, "assignee": assignee.pk if assignee else None},
+    )
+    return order
+
+
+def _order_open(order: WorkOrder) -> None:
+    if order.is_finished:
+        raise RequestError(
+            _("Work order %(number)s is already %(status)s."),
+            code="finished",
+            number=order.number,
+            status=WorkOrderStatus(order.status).label.lower(),
+        )
+
+
+@transaction.atomic
+def start_work_order(order: WorkOrder, *, by: Actor) -> WorkOrder:
+    """The work order is under way, taken by the one who starts it when it has nobody."""
+    sr, order = _locked_order(order)
+    _not_closed(sr, _("starting work"))
+    _order_open(order)
+    if order.status == WorkOrderStatus.IN_PROGRESS:
+        raise RequestError(
+            _("Work order %(number)s is already in progress."),
+            code="already_started",
+            number=order.number,
+        )
+    order.status = WorkOrderStatus.IN_PROGRESS
+    if order.assignee_id is None and _works_in_department(by, sr):
+        order.assignee = by  # type: ignore[assignment]
+    order.save(update_fields=["status", "assignee"])
+    sr.updated_at = timezone.now()
+    fields = ["updated_at"]
+    if sr.status != Status.IN_PROGRESS:
+        sr.status = Status.IN_PROGRESS
+        fields.append("status")
+    sr.save(update_fields=fields)
+    _record(
+        sr,
+        Event.WORK_ORDER_STARTED,
+        by=by,
+        public=False,
+        note=f"Work order {order.number}: {order.title}",
+        data={"work_order": order.number, "assignee": order.assignee_id},
+    )
+    return order
+
+
+@transaction.atomic
+def finish_work_order(
+    order: WorkOrder, *, result: str, by: Actor, cancelled: bool = False
+) -> WorkOrder:
+    """Done (with what was done, which the resident reads) or cancelled (with why).
+
+    When it was the last unfinished work order, the request closes as completed with the
+    done work orders' words; a request whose every work order was cancelled stays open.
+    """
+    sr, order = _locked_order(order)
+    _not_closed(sr, _("finishing its work"))
+    _order_open(order)
+    result = result.strip()
+    if not result:
+        raise RequestError(
+            _("Say why the work order is cancelled.")
+            if cancelled
+            else _("Write what was done; the resident reads it."),
+            code="required",
+        )
+    now = timezone.now()
+    order.status = WorkOrderStatus.CANCELLED if cancelled else WorkOrderStatus.DONE
+    order.result = result
+    order.done_at = now
+    order.save(update_fields=["status", "result", "done_at"])
+    sr.updated_at = now
+    sr.save(update_fields=["updated_at"])
+    _record(
+        sr,
+        Event.WORK_ORDER_CANCELLED if cancelled else Event.WORK_ORDER_DONE,
+        by=by,
+        public=not cancelled,
+        note=result,
+        data={"work_order": order.number},
+    )
+    orders = list(sr.work_orders.all())
+    done = [o for o in orders if o.status == WorkOrderStatus.DONE]
+    if done and all(o.is_finished for o in orders):
+        close_request(sr, resolution=Resolution.COMPLETED, note=_summary(done), by=by)
+    return order
+
+
+def _summary(done: list[WorkOrder]) -> str:
+    if len(done) == 1:
+        return done[0].result
+    return "\n".join(f"{o.title}: {o.result}" for o in done)

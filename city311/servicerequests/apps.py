@@ -10,7 +10,7 @@ class ServicerequestsConfig(AppConfig):
 
     def ready(self) -> None:
         from city311.catalog import cache
-        from city311.servicerequests.models import RoutingRule
+        from city311.servicerequests.models import AssignmentRule, RoutingRule, Team
 
         # Cache invalidation, as the catalog's own rows do (catalog/apps.py): every process
         # routes by a Router kept with its catalog snapshot, so a rule saved anywhere must
@@ -18,5 +18,7 @@ class ServicerequestsConfig(AppConfig):
         def changed(**kwargs: Any) -> None:
             cache.bump()
 
-        post_save.connect(changed, sender=RoutingRule, weak=False, dispatch_uid="routing-save")
-        post_delete.connect(changed, sender=RoutingRule, weak=False, dispatch_uid="routing-delete")
+        for model in (RoutingRule, AssignmentRule, Team):
+            name = model.__name__
+            post_save.connect(changed, sender=model, weak=False, dispatch_uid=f"{name}-save")
+            post_delete.connect(changed, sender=model, weak=False, dispatch_uid=f"{name}-delete")

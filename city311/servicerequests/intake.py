@@ -222,6 +222,7 @@ def _build(sub: Submission, found: Preview, key: str) -> ServiceRequest:
         external_id=sub.external_id,
         idempotency_key=key,
         department=department,
+        team=found.route.team,
         urgent=service_type.is_urgent,
         requested_at=requested_at,
         updated_at=requested_at,

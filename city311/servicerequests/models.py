@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from city311.catalog.models import Department, ServiceType
 from city311.lib import phones
@@ -97,6 +98,15 @@ class ServiceRequest(models.Model):
         blank=True,
         db_index=False,  # sr_assignee: only the requests that have one
     )
+    # The crew of the department that does the work (assignment rules, or a supervisor).
+    team = models.ForeignKey(
+        "Team",
+        on_delete=models.SET_NULL,
+        related_name="requests",
+        null=True,
+        blank=True,
+        db_index=False,  # sr_team_queue: only unclosed requests that have one
+    )
     urgent = models.BooleanField(default=False)
     duplicate_of = models.ForeignKey(
         "self",
@@ -141,6 +151,18 @@ class ServiceRequest(models.Model):
                 fields=["department", "-urgent", "due_at"],
                 name="sr_department_queue",
                 condition=~Q(status="closed") & Q(historical=False),
+            ),
+            # The work queue of every department at once (staff who see all of them), and its
+            # "team" filter (city311.work.queries.QueueFilters).
+            models.Index(
+                fields=["-urgent", "due_at"],
+                name="sr_unclosed_queue",
+                condition=~Q(status="closed"),
+            ),
+            models.Index(
+                fields=["team", "-urgent", "due_at"],
+                name="sr_team_queue",
+                condition=~Q(status="closed") & Q(team__isnull=False),
             ),
             # The overdue sweep (servicerequests.tasks.flag_overdue_requests).
             models.Index(
@@ -394,3 +416,119 @@ class ExpectedClose(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_type_id} {self.district or 'city'} {self.season or 'all year'}"
+
+
+class Team(models.Model):
+    """A crew of a department: its members and the areas it works (its territory)."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+    areas = models.ManyToManyField(
+        "geo.Boundary",
+        related_name="teams",
+        blank=True,
+        help_text="The districts or zones the team works; empty for the whole city.",
+    )
+    # Where the crew's day starts (the yard): the first stop of "my work today" is the one
+    # nearest to it. Empty: the day starts at the first request.
+    start_lat = models.FloatField(null=True, blank=True)
+    start_long = models.FloatField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["department__name", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AssignmentRule(models.Model):
+    """Which team of the routed department gets a type (or a whole group) in an area.
+
+    Chosen as routing rules are (RoutingRule): a type rule before a group rule, a rule with an
+    area before one without, then the lowest `priority`. A rule for a team of another
+    department than the request's is never used.
+    """
+
+    service_type = models.ForeignKey(
+        ServiceType,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="assignment_rules",
+    )
+    group = models.CharField(
+        max_length=80, blank=True, help_text="A service group, for a rule on every type in it."
+    )
+    area = models.ForeignKey(
+        "geo.Boundary",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        help_text="Empty for anywhere in the city.",
+        related_name="assignment_rules",
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="rules")
+    priority = models.PositiveIntegerField(default=100)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        what = self.service_type.service_name if self.service_type else f"group {self.group}"
+        where = self.area.name if self.area else "anywhere"
+        return f"Assignment rule {self.pk}: {what}, {where} → {self.team}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if (self.service_type_id is None) == (not self.group):
+            raise ValidationError("Choose either a service type or a group, not both.")
+
+
+class WorkOrderStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("work order status", "To do")
+    IN_PROGRESS = "in_progress", pgettext_lazy("work order status", "In progress")
+    DONE = "done", pgettext_lazy("work order status", "Done")
+    CANCELLED = "cancelled", pgettext_lazy("work order status", "Cancelled")
+
+
+class WorkOrder(models.Model):
+    """One piece of the work on a request (a visit, a crew's job): the request closes when the
+    last of its work orders is done."""
+
+    request = models.ForeignKey(
+        ServiceRequest, on_delete=models.CASCADE, related_name="work_orders"
+    )
+    number = models.PositiveSmallIntegerField(help_text="1, 2, 3... within the request.")
+    title = models.CharField(max_length=200)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="work_orders",
+        null=True,
+        blank=True,
+    )
+    status = models.CharField(
+        max_length=12, choices=WorkOrderStatus.choices, default=WorkOrderStatus.OPEN
+    )
+    # What was done, when it was (the last work order's words close the request).
+    result = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["request", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "number"], name="work_order_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}/{self.number} {self.title}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (WorkOrderStatus.DONE, WorkOrderStatus.CANCELLED)

@@ -65,6 +65,11 @@ class Event:
     PARENT_CLOSED = "request.parent_closed"
     # Staff placed a request filed "location to verify" (or corrected where it is).
     LOCATION_VERIFIED = "request.location_verified"
+    # Work orders under a request (city311.servicerequests.actions.add_work_order...).
+    WORK_ORDER_ADDED = "request.work_order_added"
+    WORK_ORDER_STARTED = "request.work_order_started"
+    WORK_ORDER_DONE = "request.work_order_done"
+    WORK_ORDER_CANCELLED = "request.work_order_cancelled"
 
 
 # What staff see for each kind of event in a request's history.
@@ -84,6 +89,10 @@ EVENT_LABELS: dict[str, Promise] = {
     Event.MERGED: _("Duplicate merged in"),
     Event.PARENT_CLOSED: _("Original request closed"),
     Event.LOCATION_VERIFIED: _("Location verified"),
+    Event.WORK_ORDER_ADDED: _("Work order added"),
+    Event.WORK_ORDER_STARTED: _("Work order started"),
+    Event.WORK_ORDER_DONE: _("Work order done"),
+    Event.WORK_ORDER_CANCELLED: _("Work order cancelled"),
 }
 
 # What residents see for each public kind of event; kinds not here are not shown to them.
@@ -98,6 +107,7 @@ PUBLIC_EVENT_LABELS: dict[str, Promise] = {
     Event.REOPENED: _("Reopened"),
     Event.MERGED: _("Another report of the same problem joined this one"),
     Event.PARENT_CLOSED: _("The original request was closed"),
+    Event.WORK_ORDER_DONE: _("Part of the work was done"),
 }
 
 # Where a request stands, in a sentence a resident understands.

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
 
-from city311.geo.models import BoundaryKind
+from city311.accounts.roles import department_ids
+from city311.catalog import cache as catalog_cache
+from city311.geo.models import Boundary, BoundaryKind
 from city311.servicerequests.access import (
     can_be_assigned,
     can_work_request,
     requests_visible_to,
 )
 from city311.servicerequests.duplicates import find_duplicates
-from city311.servicerequests.models import ServiceRequest
+from city311.servicerequests.models import ServiceRequest, Status, Team, WorkOrderStatus
+from city311.servicerequests.tracking import InvalidTrackingNumber, normalise
 
 
 def queue_for_user(user: Any, *, department: str = "") -> QuerySet[ServiceRequest]:
@@ -39,6 +47,24 @@ def department_staff(sr: ServiceRequest) -> list[User]:
     return [u for u in members.order_by("first_name", "username") if can_be_assigned(u, sr)]
 
 
+def assignable_people(user: Any) -> list[User]:
+    """Whom `user` may assign work to in bulk: for a supervisor, the staff of their
+    departments; for an administrator, every department's (access.can_be_assigned)."""
+    admin = user.is_superuser or user.has_perm("servicerequests.change_servicerequest")
+    if not admin and not user.has_perm("servicerequests.assign_request"):
+        return []
+    people = User.objects.filter(is_active=True, memberships__isnull=False).distinct()
+    if not admin:
+        people = people.filter(memberships__department_id__in=department_ids(user))
+    return [
+        p
+        for p in people.order_by("first_name", "username")
+        # Staff who work requests; a call taker who also belongs to a department does not.
+        if p.has_perm("servicerequests.work_request")
+        and not p.has_perm("servicerequests.add_servicerequest")
+    ]
+
+
 def possible_duplicates(sr: ServiceRequest, *, for_user: Any) -> list[tuple[ServiceRequest, float]]:
     """Other unclosed requests of the same kind near this one that `for_user` may merge it into
     (other departments' requests are neither offered nor named)."""
@@ -56,3 +82,339 @@ def area_labels(sr: ServiceRequest) -> list[tuple[str, str]]:
         for kind, area in sr.areas.items()
         if kind != BoundaryKind.CITY_LIMITS
     ]
+
+
+# Queue selections
+
+PAGE_SIZE = 50
+# Counts stop here: "1,000+" is all a person needs to know, and counting every one of a
+# million rows on each page view is what a queue must not do.
+COUNT_CAP = 1000
+
+
+class NotFound(ValueError):
+    """A filter names something that does not exist (a type, team or department)."""
+
+
+@dataclass
+class Selection:
+    """The queue's rows for one set of filters: the ordered queryset and what it shows."""
+
+    rows: QuerySet[ServiceRequest]
+    sort: str
+
+    def count(self) -> tuple[int, bool]:
+        """How many match, up to COUNT_CAP, and whether there are more."""
+        found = self.rows.order_by()[: COUNT_CAP + 1].count()
+        return min(found, COUNT_CAP), found > COUNT_CAP
+
+    def page(self, number: int) -> tuple[list[ServiceRequest], bool]:
+        """The rows of page `number` (from 1), and whether a next page exists."""
+        start = (number - 1) * PAGE_SIZE
+        rows = list(self.rows[start : start + PAGE_SIZE + 1])
+        return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def select(user: Any, filters: dict[str, Any], *, now: datetime | None = None) -> Selection:
+    """The requests `user` may see that match `filters` (a valid QueueForm's cleaned_data),
+    in the chosen order. Raises NotFound for a type, team or department that does not exist.
+
+    Each filter is a plain column condition the planner can take from an index: the default
+    (not closed, urgent first, soonest due) reads sr_unclosed_queue or sr_department_queue,
+    a team sr_team_queue, an assignee sr_assignee, dates sr_requested_at.
+    """
+    rows = requests_visible_to(user)
+    status = filters.get("status") or ""
+    if status == "":
+        rows = rows.exclude(status=Status.CLOSED)
+    elif status != "any":
+        rows = rows.filter(status=status)
+    rows = _filter_where(rows, filters)
+    rows = _filter_who(rows, user, filters)
+    if filters.get("channel"):
+        rows = rows.filter(channel=filters["channel"])
+    if filters.get("overdue"):
+        rows = rows.exclude(status=Status.CLOSED).filter(due_at__lt=now or timezone.now())
+    if filters.get("urgent"):
+        rows = rows.filter(urgent=True)
+    if filters.get("since"):
+        rows = rows.filter(requested_at__gte=_day_start(filters["since"]))
+    if filters.get("until"):
+        rows = rows.filter(requested_at__lt=_day_start(filters["until"], after=True))
+    if filters.get("q"):
+        rows = _search(rows, filters["q"])
+    sort = filters.get("sort") or ("newest" if status in ("closed", "any") else "due")
+    rows = rows.select_related("service_type", "department", "assignee", "team")
+    return Selection(rows.order_by(*ORDERS[sort]), sort)
+
+
+ORDERS: dict[str, list[Any]] = {
+    "due": ["-urgent", F("due_at").asc(nulls_last=True), "pk"],
+    "newest": ["-requested_at", "-pk"],
+    "oldest": ["requested_at", "pk"],
+    "updated": ["-updated_at", "-pk"],
+}
+
+
+def _filter_where(rows: QuerySet[ServiceRequest], filters: dict[str, Any]) -> Any:
+    if filters.get("department"):
+        rows = rows.filter(department__slug=filters["department"])
+    if filters.get("type"):
+        found = catalog_cache.catalog().by_code.get(filters["type"])
+        if found is None:
+            raise NotFound(f"There is no service type “{filters['type']}”: check the code.")
+        # By id, not through a join on the code: sr_type_status serves it.
+        rows = rows.filter(service_type_id=found.pk)
+    if filters.get("area"):
+        kind, _, code = filters["area"].partition(":")
+        rows = rows.filter(**{f"areas__{kind}__code": code})
+    return rows
+
+
+def _filter_who(rows: QuerySet[ServiceRequest], user: Any, filters: dict[str, Any]) -> Any:
+    assignee = filters.get("assignee") or ""
+    if assignee == "me":
+        rows = rows.filter(assignee_id=user.pk)
+    elif assignee == "none":
+        rows = rows.filter(assignee__isnull=True)
+    elif assignee:
+        rows = rows.filter(assignee_id=int(assignee))
+    team = filters.get("team") or ""
+    if team == "none":
+        rows = rows.filter(team__isnull=True)
+    elif team:
+        found = Team.objects.filter(slug=team).values_list("pk", flat=True).first()
+        if found is None:
+            raise NotFound(f"There is no team “{team}”: check the name in the link.")
+        rows = rows.filter(team_id=found)
+    return rows
+
+
+def _search(rows: QuerySet[ServiceRequest], text: str) -> Any:
+    """A tracking number finds that request; other words must each be in the address or the
+    description."""
+    try:
+        return rows.filter(tracking_number=normalise(text))
+    except InvalidTrackingNumber:
+        pass
+    for word in text.split()[:8]:
+        rows = rows.filter(Q(address_string__icontains=word) | Q(description__icontains=word))
+    return rows
+
+
+def _day_start(day: Any, *, after: bool = False) -> datetime:
+    start = timezone.make_aware(datetime.combine(day, time()))
+    return start + timedelta(days=1) if after else start
+
+
+def map_points(selection: Selection, *, limit: int = 1000) -> dict[str, Any]:
+    """The located requests of the selection as GeoJSON, in the queue's order, at most `limit`."""
+    rows = selection.rows.filter(lat__isnull=False, long__isnull=False)[: limit + 1]
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [sr.long, sr.lat]},
+            "properties": {
+                "tracking_number": sr.tracking_number,
+                "service_name": sr.service_type.service_name,
+                "status": sr.get_status_display(),
+                "urgent": sr.urgent,
+                "overdue": sr.is_overdue(),
+            },
+        }
+        for sr in rows
+    ]
+    return {
+        "type": "FeatureCollection",
+        "features": features[:limit],
+        "truncated": len(features) > limit,
+    }
+
+
+EXPORT_LIMIT = 100_000
+EXPORT_COLUMNS = [
+    "tracking_number",
+    "service_code",
+    "service_name",
+    "status",
+    "resolution",
+    "urgent",
+    "overdue",
+    "department",
+    "team",
+    "assigned_to",
+    "channel",
+    "address",
+    "latitude",
+    "longitude",
+    "areas",
+    "requested_at",
+    "due_at",
+    "closed_at",
+]
+
+
+def export_rows(selection: Selection) -> Iterator[list[str]]:
+    """The selection as CSV rows (header first), at most EXPORT_LIMIT.
+
+    No resident's personal data: no contact details, and no description or answers, which
+    are free text a resident may have put a name or number in.
+    """
+    yield EXPORT_COLUMNS
+    now = timezone.now()
+    rows = selection.rows[:EXPORT_LIMIT]
+    for sr in rows.iterator(chunk_size=2000):
+        yield [
+            sr.tracking_number,
+            sr.service_type.service_code,
+            sr.service_type.service_name,
+            sr.status,
+            sr.resolution,
+            "yes" if sr.urgent else "no",
+            "yes" if sr.is_overdue(now) else "no",
+            sr.department.slug if sr.department else "",
+            sr.team.slug if sr.team else "",
+            sr.assignee.get_username() if sr.assignee else "",
+            sr.channel,
+            sr.address_string,
+            "" if sr.lat is None else f"{sr.lat:.6f}",
+            "" if sr.long is None else f"{sr.long:.6f}",
+            "; ".join(a.get("name", "") for a in sr.areas.values() if isinstance(a, dict)),
+            _iso(sr.requested_at),
+            _iso(sr.due_at),
+            _iso(sr.closed_at),
+        ]
+
+
+def _iso(at: datetime | None) -> str:
+    return at.isoformat() if at else ""
+
+
+# Teams, the supervisor's board, the crew's day
+
+
+def teams_for(user: Any) -> QuerySet[Team]:
+    """The active teams of the departments whose requests `user` may see."""
+    teams = Team.objects.filter(active=True).select_related("department")
+    if user.has_perm("servicerequests.view_all_requests") or user.is_superuser:
+        return teams
+    return teams.filter(department_id__in=department_ids(user))
+
+
+def board(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
+    """Unassigned and overdue work, not closed, by team and by area (the city's districts)."""
+    now = now or timezone.now()
+    rows = requests_visible_to(user).exclude(status=Status.CLOSED)
+    counts = {
+        "open": Count("pk"),
+        "unassigned": Count("pk", filter=Q(assignee__isnull=True)),
+        "overdue": Count("pk", filter=Q(due_at__lt=now)),
+    }
+    by_team = list(
+        rows.values("department__name", "department__slug", "team__name", "team__slug")
+        .annotate(**counts)
+        .order_by("department__name", "team__name")
+    )
+    kind = _district_kind()
+    by_area = (
+        list(
+            rows.values(name=F(f"areas__{kind}__name"), code=F(f"areas__{kind}__code"))
+            .annotate(**counts)
+            .order_by("-overdue", "name")
+        )
+        if kind
+        else []
+    )
+    return {"by_team": by_team, "by_area": by_area, "area_kind": kind}
+
+
+def _district_kind() -> str:
+    from city311.portal.queries import district_kind
+
+    return district_kind()
+
+
+def area_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The areas the queue can filter by, grouped by kind: [(kind label, [(kind:code, name)])]."""
+    labels = dict(BoundaryKind.choices)
+    grouped: dict[str, list[tuple[str, str]]] = {}
+    for kind, code, name in (
+        Boundary.objects.exclude(kind=BoundaryKind.CITY_LIMITS)
+        .order_by("kind", "name")
+        .values_list("kind", "code", "name")
+    ):
+        grouped.setdefault(kind, []).append((f"{kind}:{code}", name))
+    return [(str(labels.get(k, k)), v) for k, v in grouped.items()]
+
+
+@dataclass
+class Stop:
+    """One request of a crew's day, with how far it is from the stop before."""
+
+    sr: ServiceRequest
+    metres: float | None
+    work_orders: list[Any]
+
+
+def my_day(user: Any) -> list[Stop]:
+    """The user's unclosed requests (assigned to them, or with a work order of theirs), in
+    route order: a nearest-next walk from where their team starts (or from the first, most
+    urgent one), unlocated requests last."""
+    mine = (
+        requests_visible_to(user)
+        .exclude(status=Status.CLOSED)
+        .filter(
+            Q(assignee_id=user.pk)
+            | Q(
+                work_orders__assignee_id=user.pk,
+                work_orders__status__in=[WorkOrderStatus.OPEN, WorkOrderStatus.IN_PROGRESS],
+            )
+        )
+        .distinct()
+        .select_related("service_type")
+        .order_by(*ORDERS["due"])
+    )
+    requests = list(mine[:200])
+    orders: dict[int, list[Any]] = {}
+    for order in user.work_orders.filter(
+        request__in=requests, status__in=[WorkOrderStatus.OPEN, WorkOrderStatus.IN_PROGRESS]
+    ):
+        orders.setdefault(order.request_id, []).append(order)
+    start = _start_point(user)
+    located = [sr for sr in requests if sr.lat is not None and sr.long is not None]
+    stops: list[Stop] = []
+    here = start
+    while located:
+        origin = here
+        if origin is None:
+            nearest = located[0]
+        else:
+            nearest = min(located, key=lambda sr: _metres(origin, (sr.lat, sr.long)))
+        located.remove(nearest)
+        point = (nearest.lat, nearest.long)
+        distance = None if origin is None else _metres(origin, point)
+        stops.append(Stop(nearest, distance, orders.get(nearest.pk, [])))
+        here = point  # type: ignore[assignment]
+    for sr in requests:
+        if sr.lat is None or sr.long is None:
+            stops.append(Stop(sr, None, orders.get(sr.pk, [])))
+    return stops
+
+
+def _start_point(user: Any) -> tuple[float, float] | None:
+    team = (
+        user.teams.filter(active=True, start_lat__isnull=False, start_long__isnull=False)
+        .order_by("pk")
+        .first()
+    )
+    return (team.start_lat, team.start_long) if team else None
+
+
+def _metres(a: tuple[float, float], b: tuple[Any, Any]) -> float:
+    """Distance on the ground (haversine): accurate to far better than a crew's route needs."""
+    lat1, long1, lat2, long2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((long2 - long1) / 2) ** 2
+    )
+    return 2 * 6_371_000 * math.asin(math.sqrt(h))

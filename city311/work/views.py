@@ -2,40 +2,232 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from city311.accounts.decorators import staff_required
+from city311.catalog import cache as catalog_cache
 from city311.catalog.models import Department
 from city311.geo import geocoding
 from city311.geo.geocoding import Candidate
 from city311.geo.locate import LocationProblem, locate
 from city311.notifications.queries import deliveries_for
-from city311.servicerequests import access, actions
+from city311.servicerequests import access, actions, attachments
 from city311.servicerequests.errors import NoSuchRequest, RequestError
-from city311.servicerequests.models import ServiceRequest
+from city311.servicerequests.models import ServiceRequest, Team, WorkOrder
 from city311.servicerequests.queries import history
+from city311.work import bulk as bulk_actions
 from city311.work import forms, queries
+from city311.work.models import SavedView
+
+
+def _selection(request: HttpRequest) -> tuple[forms.QueueForm, queries.Selection | None, str]:
+    """The queue's filters from the query string, and the selection, or what is wrong."""
+    form = forms.QueueForm(request.GET)
+    if not form.is_valid():
+        problems = [f"{form.fields[f].label if f in form.fields else 'Filters'}: {e}"
+                    for f, errs in form.errors.items() for e in errs]  # fmt: skip
+        return form, None, " ".join(problems)
+    try:
+        return form, queries.select(request.user, form.cleaned_data), ""
+    except queries.NotFound as e:
+        return form, None, str(e)
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()
 
 
 @staff_required()
 def queue(request: HttpRequest) -> HttpResponse:
-    department = request.GET.get("department", "")
-    page = Paginator(queries.queue_for_user(request.user, department=department), 50)
+    form, selection, problem = _selection(request)
+    context: dict[str, Any] = {
+        "form": form,
+        "problem": problem,
+        "departments": Department.objects.filter(active=True),
+        "types": catalog_cache.catalog().active_types(),
+        "teams": queries.teams_for(request.user),
+        "areas": queries.area_choices(),
+        "saved_views": request.user.saved_views.all(),  # type: ignore[union-attr]
+        "query": _query_without(request, "page"),
+        "bulk_actions": forms.BULK_ACTIONS,
+        "bulk_teams": queries.teams_for(request.user),
+        "bulk_people": queries.assignable_people(request.user),
+        "transfer_departments": Department.objects.filter(active=True),
+        "tiles": getattr(settings, "CITY311_MAP_TILES", ""),
+    }
+    if selection is None:
+        return render(request, "work/queue.html", context, status=400)
+    number = form.cleaned_data.get("page") or 1
+    rows, has_next = selection.page(number)
+    count, more = selection.count()
+    context |= {
+        "rows": rows,
+        "count": count,
+        "more": more,
+        "page_number": number,
+        "has_next": has_next,
+        "sort": selection.sort,
+    }
+    return render(request, "work/queue.html", context)
+
+
+@staff_required()
+def queue_map(request: HttpRequest) -> HttpResponse:
+    """The same selection as the queue, as GeoJSON points for its map."""
+    _, selection, problem = _selection(request)
+    if selection is None:
+        return JsonResponse({"error": problem}, status=400)
+    return JsonResponse(queries.map_points(selection))
+
+
+@staff_required()
+def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The selection as CSV (no resident's personal data: queries.export_rows)."""
+    _, selection, problem = _selection(request)
+    if selection is None:
+        return HttpResponse(problem, status=400, content_type="text/plain; charset=utf-8")
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in queries.export_rows(selection)),
+        content_type="text/csv; charset=utf-8",
+    )
+    stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="city311-queue-{stamp}.csv"'
+    return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@staff_required()
+@require_POST
+def save_view(request: HttpRequest) -> HttpResponse:
+    form = forms.SavedViewForm(request.POST)
+    query = request.POST.get("query", "")
+    if not form.is_valid():
+        messages.error(request, "Give the view a name (at most 80 characters).")
+        return redirect(f"{reverse('work:queue')}?{query}")
+    SavedView.objects.update_or_create(
+        user=request.user,
+        name=form.cleaned_data["name"],
+        defaults={"query": form.cleaned_data["query"]},
+    )
+    messages.success(request, f"Saved the view “{form.cleaned_data['name']}”.")
+    return redirect(f"{reverse('work:queue')}?{query}")
+
+
+@staff_required()
+@require_POST
+def delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    # Only one's own: another person's view is answered as missing.
+    view = get_object_or_404(SavedView, pk=pk, user=request.user)
+    view.delete()
+    messages.success(request, f"Deleted the view “{view.name}”.")
+    return redirect("work:queue")
+
+
+@staff_required()
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    """One action on many requests; each request changes through its own action and event."""
+    form = forms.BulkForm(request.POST)
+    query = request.POST.get("query", "")
+    back = redirect(f"{reverse('work:queue')}?{query}")
+    if not form.is_valid():
+        messages.error(request, "Choose what to do with the selected requests.")
+        return back
+    try:
+        chosen = _bulk_requests(request, form)
+        done, refused = bulk_actions.apply(request.user, chosen, form.cleaned_data)
+    except RequestError as e:
+        messages.error(request, e.message)
+        return back
+    if done:
+        messages.success(request, f"{bulk_actions.verb(form.cleaned_data['action'])}: {done} "
+                                  f"request{'s' if done != 1 else ''}.")  # fmt: skip
+    if refused:
+        shown = "; ".join(f"{number}: {why}" for number, why in refused[:10])
+        more = f" (and {len(refused) - 10} more)" if len(refused) > 10 else ""
+        messages.error(request, f"Not changed: {shown}{more}.")
+    if not done and not refused:
+        messages.error(request, "No requests were selected: tick some, or “all matching”.")
+    return back
+
+
+def _bulk_requests(request: HttpRequest, form: forms.BulkForm) -> list[ServiceRequest]:
+    if form.cleaned_data["all_matching"]:
+        filters = forms.QueueForm(QueryDict(form.cleaned_data["query"]))
+        if not filters.is_valid():
+            raise RequestError("The filters of the selection could not be read: choose again.")
+        try:
+            selection = queries.select(request.user, filters.cleaned_data)
+        except queries.NotFound as e:
+            raise RequestError(str(e)) from None
+        rows = list(selection.rows[: bulk_actions.LIMIT + 1])
+        if len(rows) > bulk_actions.LIMIT:
+            raise RequestError(
+                f"More than {bulk_actions.LIMIT} requests match: narrow the filters first."
+            )
+        return rows
+    numbers = request.POST.getlist("selected")[: bulk_actions.LIMIT]
+    # Only requests the user may see; a number they may not is left out silently, as if it
+    # did not exist (bulk_actions.apply checks each for working it).
+    return list(
+        access.requests_visible_to(request.user)
+        .filter(tracking_number__in=numbers)
+        .select_related("service_type", "department")
+    )
+
+
+@staff_required()
+def board(request: HttpRequest) -> HttpResponse:
+    """The supervisor's board: unassigned and overdue work by team and by area."""
+    return render(request, "work/board.html", queries.board(request.user))
+
+
+@staff_required()
+def today(request: HttpRequest) -> HttpResponse:
+    """ "My work today": a crew member's requests in route order, phone-sized."""
+    return render(request, "work/today.html", {"stops": queries.my_day(request.user)})
+
+
+@staff_required()
+def crew(request: HttpRequest, tracking_number: str) -> HttpResponse:
+    """One request of the crew's day: what and where, notes, work orders, close with a photo."""
+    sr = _get(request, tracking_number)
     return render(
         request,
-        "work/queue.html",
+        "work/crew.html",
         {
-            "page": page.get_page(request.GET.get("page")),
-            "departments": Department.objects.filter(active=True),
-            "department": department,
+            "sr": sr,
+            "can_work": access.can_work_request(request.user, sr),
+            "orders": sr.work_orders.select_related("assignee"),
+            "complete_form": forms.CompleteForm(),
+            "note_form": forms.NoteForm(),
+            "photos": sr.attachments.all(),
         },
     )
 
@@ -74,6 +266,8 @@ def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
             "reclassify_form": forms.ReclassifyForm(initial={"service_type": sr.service_type_id}),
             "contact_form": forms.ContactReasonForm(),
             "location_candidates": _location_candidates(sr),
+            "teams": queries.teams_for(user).filter(department=sr.department),
+            "work_orders": sr.work_orders.select_related("assignee"),
         },
     )
 
@@ -229,6 +423,75 @@ def _assign(request: HttpRequest, sr: ServiceRequest) -> str:
     return "Assignment saved."
 
 
+def _team(request: HttpRequest, sr: ServiceRequest) -> str:
+    if not access.can_assign_request(request.user, sr):
+        raise PermissionDenied("Only a supervisor of this department can give requests to teams.")
+    slug = request.POST.get("team", "")
+    team = Team.objects.filter(slug=slug, department=sr.department).first() if slug else None
+    if slug and team is None:
+        raise RequestError("That team is not one of this department's.")
+    actions.assign_team(sr, team=team, by=request.user)
+    return f"Given to team {team.name}." if team else "Taken off its team."
+
+
+def _complete(request: HttpRequest, sr: ServiceRequest) -> str:
+    form = forms.CompleteForm(request.POST, request.FILES)
+    if not form.is_valid():
+        raise RequestError("Write what was done before closing (at most 4,000 characters).")
+    upload = form.cleaned_data["photo"]
+    photos = attachments.clean_photos([upload] if upload else [])
+    actions.close_with_photos(sr, note=form.cleaned_data["note"], photos=photos, by=request.user)
+    return "Request closed: the resident can see what was done."
+
+
+def _work_order(request: HttpRequest, sr: ServiceRequest) -> str:
+    form = forms.WorkOrderForm(request.POST)
+    if not form.is_valid():
+        raise RequestError("Say what the work order is for (at most 200 characters).")
+    pk = form.cleaned_data["assignee"]
+    person = None
+    if pk:
+        if pk != request.user.pk and not access.can_assign_request(request.user, sr):
+            raise PermissionDenied("Only a supervisor can give a work order to someone else.")
+        person = next((u for u in queries.department_staff(sr) if u.pk == pk), None)
+        if person is None:
+            raise RequestError("That person does not work in this department.")
+    order = actions.add_work_order(
+        sr, title=form.cleaned_data["title"], assignee=person, by=request.user
+    )
+    return f"Work order {order.number} added."
+
+
+def _order(request: HttpRequest, sr: ServiceRequest) -> tuple[WorkOrder, str]:
+    form = forms.WorkOrderDoneForm(request.POST)
+    if not form.is_valid():
+        raise RequestError("Choose the work order.")
+    order = sr.work_orders.filter(number=form.cleaned_data["number"]).first()
+    if order is None:
+        raise RequestError("This request has no such work order.")
+    return order, form.cleaned_data["result"] or ""
+
+
+def _work_order_start(request: HttpRequest, sr: ServiceRequest) -> str:
+    order, _ = _order(request, sr)
+    actions.start_work_order(order, by=request.user)
+    return f"Work order {order.number} started."
+
+
+def _work_order_done(request: HttpRequest, sr: ServiceRequest) -> str:
+    order, result = _order(request, sr)
+    actions.finish_work_order(order, result=result, by=request.user)
+    sr.refresh_from_db(fields=["status"])
+    closed = " The request is closed: all its work is done." if sr.is_closed else ""
+    return f"Work order {order.number} done.{closed}"
+
+
+def _work_order_cancel(request: HttpRequest, sr: ServiceRequest) -> str:
+    order, result = _order(request, sr)
+    actions.finish_work_order(order, result=result, by=request.user, cancelled=True)
+    return f"Work order {order.number} cancelled."
+
+
 ACTIONS: dict[str, Callable[[HttpRequest, ServiceRequest], str]] = {
     "start": _start,
     "note": _note,
@@ -239,6 +502,12 @@ ACTIONS: dict[str, Callable[[HttpRequest, ServiceRequest], str]] = {
     "assign": _assign,
     "merge": _merge,
     "locate": _locate,
+    "team": _team,
+    "complete": _complete,
+    "work_order": _work_order,
+    "work_order_start": _work_order_start,
+    "work_order_done": _work_order_done,
+    "work_order_cancel": _work_order_cancel,
 }
 
 
@@ -259,6 +528,12 @@ def act(request: HttpRequest, tracking_number: str, action: str) -> HttpResponse
     if not access.can_see_request(request.user, sr):
         # Transferred out of the user's departments: back to their queue.
         return redirect("work:queue")
+    if request.POST.get("next") == "crew":
+        # From the crew's phone view: back to it, or to the day's list once it is closed.
+        sr.refresh_from_db(fields=["status"])
+        if sr.is_closed:
+            return redirect("work:today")
+        return redirect("work:crew", tracking_number=sr.tracking_number)
     return redirect("work:detail", tracking_number=sr.tracking_number)
 
 
