@@ -90,7 +90,9 @@ class QueueForm(forms.Form):
     def clean_assignee(self) -> str:
         value: str = self.cleaned_data["assignee"].strip()
         if value not in ("", "me", "none") and not value.isdigit():
-            raise forms.ValidationError("Give a person's number, “me” or “none” (nobody assigned).")
+            raise forms.ValidationError(
+                "Give the number of a person, “me” or “none” (nobody assigned)."
+            )
         return value
 
     def clean_area(self) -> str:

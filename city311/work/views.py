@@ -42,8 +42,11 @@ def _selection(request: HttpRequest) -> tuple[forms.QueueForm, queries.Selection
     """The queue's filters from the query string, and the selection, or what is wrong."""
     form = forms.QueueForm(request.GET)
     if not form.is_valid():
-        problems = [f"{form.fields[f].label if f in form.fields else 'Filters'}: {e}"
-                    for f, errs in form.errors.items() for e in errs]  # fmt: skip
+        problems = [
+            f"{form.fields[name].label if name in form.fields else 'Filters'}: {error}"
+            for name, errors in form.errors.items()
+            for error in errors
+        ]
         return form, None, " ".join(problems)
     try:
         return form, queries.select(request.user, form.cleaned_data), ""
@@ -166,8 +169,8 @@ def bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, e.message)
         return back
     if done:
-        messages.success(request, f"{bulk_actions.verb(form.cleaned_data['action'])}: {done} "
-                                  f"request{'s' if done != 1 else ''}.")  # fmt: skip
+        what = bulk_actions.verb(form.cleaned_data["action"])
+        messages.success(request, f"{what}: {done} request{'s' if done != 1 else ''}.")
     if refused:
         shown = "; ".join(f"{number}: {why}" for number, why in refused[:10])
         more = f" (and {len(refused) - 10} more)" if len(refused) > 10 else ""
