@@ -57,7 +57,7 @@ def setup(requests: int) -> None:
 def spread_work() -> tuple[object, object]:
     """Teams, staff and assignments over the open requests, once; returns (manager, supervisor)."""
     from django.contrib.auth.models import Group, User
-    from django.db import connection
+    from django.db import transaction
     from django.db.models import Count
 
     from city311.accounts import roles
@@ -90,6 +90,18 @@ def spread_work() -> tuple[object, object]:
         worker.groups.add(Group.objects.get(name=roles.DEPARTMENT_STAFF))
         Membership.objects.get_or_create(user=worker, department=department)
         staff.append(worker)
+    # One transaction: a run stopped half-way leaves nothing, and the next spreads again.
+    with transaction.atomic():
+        _spread(rng, department, staff)
+    return manager, supervisor
+
+
+def _spread(rng: random.Random, department: object, staff: list) -> None:
+    from django.db import connection
+
+    from city311.catalog.models import Department
+    from city311.servicerequests.models import ServiceRequest, Team
+
     teams = [
         Team.objects.create(department_id=d, name=f"Crew {d}-{n}", slug=f"bench-{d}-{n}")
         for d in Department.objects.values_list("pk", flat=True)
@@ -109,16 +121,17 @@ def spread_work() -> tuple[object, object]:
             cursor.execute(
                 f"UPDATE {table} SET assignee_id = %s, status = 'in_progress' "
                 f"WHERE department_id = %s AND status <> 'closed' AND id %% 100 = %s",
-                [worker.pk, department.pk, n],
+                [worker.pk, department.pk, n],  # type: ignore[attr-defined]
             )
         cursor.execute(
             f"UPDATE {table} SET channel = (ARRAY['web','phone','mobile_app','open311','email'])"
             f"[1 + id %% 5], due_at = now() + ((id %% 240) - 60) * interval '1 hour' "
-            f"WHERE status <> 'closed'"
+            f"WHERE status <> 'closed'",
+            [],
         )
-        if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {table}")
-    return manager, supervisor
 
 
 def filters(supervisor: object) -> list[str]:
