@@ -146,7 +146,7 @@ class ServiceRequest(models.Model):
         ]
         indexes = [
             # The department work queue: unclosed requests of one department, urgent first,
-            # then by due date (city311.work.queries.queue_for_department).
+            # then by due date (city311.work.queries.select).
             models.Index(
                 fields=["department", "-urgent", "due_at"],
                 name="sr_department_queue",

@@ -25,20 +25,6 @@ from city311.servicerequests.models import ServiceRequest, Status, Team, WorkOrd
 from city311.servicerequests.tracking import InvalidTrackingNumber, normalise
 
 
-def queue_for_user(user: Any, *, department: str = "") -> QuerySet[ServiceRequest]:
-    """Unclosed live requests the user may see (history imported from an earlier system is
-    not work): urgent first, then the soonest due.
-
-    Served by the partial index sr_department_queue when filtered to one department.
-    """
-    requests = requests_visible_to(user).unclosed().live()
-    if department:
-        requests = requests.filter(department__slug=department)
-    return requests.select_related("service_type", "department", "assignee").order_by(
-        "-urgent", F("due_at").asc(nulls_last=True), "requested_at"
-    )
-
-
 def department_staff(sr: ServiceRequest) -> list[User]:
     """Who the request may be assigned to (access.can_be_assigned), by name."""
     if sr.department_id is None:
@@ -126,7 +112,8 @@ def select(user: Any, filters: dict[str, Any], *, now: datetime | None = None) -
     rows = requests_visible_to(user)
     status = filters.get("status") or ""
     if status == "":
-        rows = rows.exclude(status=Status.CLOSED)
+        # Live work only: history imported from an earlier system is not work (.live()).
+        rows = rows.exclude(status=Status.CLOSED).live()
     elif status != "any":
         rows = rows.filter(status=status)
     rows = _filter_where(rows, filters)

@@ -45,6 +45,9 @@ def test_a_supervisor_gives_50_requests_to_a_crew_in_a_few_actions(open_tab, cit
     tab.step("50 given to the crew")
     assert ServiceRequest.objects.filter(team=team).count() == 50
     assert RequestEvent.objects.filter(kind="request.assigned", data__team="day-crew").count() == 50
+    tab.page.get_by_role("link", name="Board: unassigned and overdue").click()
+    tab.page.get_by_role("cell", name="Day crew").wait_for()
+    tab.step("the board")
 
 
 def photo_file(tmp_path) -> str:
