@@ -178,13 +178,15 @@ def _filter_who(rows: QuerySet[ServiceRequest], user: Any, filters: dict[str, An
 
 
 def _search(rows: QuerySet[ServiceRequest], text: str) -> Any:
-    """A tracking number finds that request; other words must each be in the address or the
-    description."""
+    """A tracking number finds that request; other words of three letters or more must each be
+    in the address or the description (on PostgreSQL, through the trigram indexes
+    sr_search_address and sr_search_description, which need three letters to work from)."""
     try:
         return rows.filter(tracking_number=normalise(text))
     except InvalidTrackingNumber:
         pass
-    for word in text.split()[:8]:
+    words = [w for w in text.split() if len(w) >= 3][:8] or text.split()[:1]
+    for word in words:
         rows = rows.filter(Q(address_string__icontains=word) | Q(description__icontains=word))
     return rows
 

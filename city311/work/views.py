@@ -66,6 +66,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     form, selection, problem = _selection(request)
     context: dict[str, Any] = {
         "form": form,
+        # What each filter holds, as typed: read once here, not once per option of a list.
+        "chosen": {name: request.GET.get(name, "") for name in form.fields},
         "problem": problem,
         "departments": Department.objects.filter(active=True),
         "types": catalog_cache.catalog().active_types(),

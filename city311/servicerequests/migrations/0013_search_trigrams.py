@@ -1,0 +1,34 @@
+"""Trigram indexes for the work queue's word search (city311.work.queries._search) on
+PostgreSQL: "address or description contains the word" is then an index lookup rather than a
+scan of every request. SQLite has no such index: its databases are small enough to scan."""
+
+from django.db import migrations
+
+INDEXES = {
+    "sr_search_address": "address_string",
+    "sr_search_description": "description",
+}
+
+
+def create(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    for name, column in INDEXES.items():
+        # The expression Django's icontains compares: UPPER("column"::text) LIKE UPPER(%s).
+        schema_editor.execute(
+            f"CREATE INDEX IF NOT EXISTS {name} ON servicerequests_servicerequest "
+            f"USING gin ((UPPER({column}::text)) gin_trgm_ops)"
+        )
+
+
+def drop(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for name in INDEXES:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("servicerequests", "0012_teams_and_work_orders")]
+    operations = [migrations.RunPython(create, drop)]
