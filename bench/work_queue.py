@@ -97,7 +97,7 @@ def spread_work() -> tuple[object, object]:
 
 
 def _spread(rng: random.Random, department: object, staff: list) -> None:
-    from django.db import connection
+    from django.db import connection, transaction
 
     from city311.catalog.models import Department
     from city311.servicerequests.models import ServiceRequest, Team
@@ -130,8 +130,16 @@ def _spread(rng: random.Random, department: object, staff: list) -> None:
             [],
         )
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {table}")
+        # After the updates: dead row versions out of the indexes, fresh statistics (outside
+        # the transaction: VACUUM cannot run in one).
+        transaction.on_commit(lambda: _vacuum(table))
+
+
+def _vacuum(table: str) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {table}")
 
 
 def filters(supervisor: object) -> list[str]:

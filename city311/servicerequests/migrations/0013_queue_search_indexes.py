@@ -1,6 +1,7 @@
-"""Trigram indexes for the work queue's word search (city311.work.queries._search) on
-PostgreSQL: "address or description contains the word" is then an index lookup rather than a
-scan of every request. SQLite has no such index: its databases are small enough to scan."""
+"""Indexes for the work queue's filters on PostgreSQL (city311.work.queries): trigrams for the
+word search ("address or description contains the word") and the filed-in areas for the area
+filter (`areas @> {kind: {code}}`), so both are index lookups rather than scans of every
+request. SQLite has no such indexes: its databases are small enough to scan."""
 
 from django.db import migrations
 
@@ -20,12 +21,16 @@ def create(apps, schema_editor):
             f"CREATE INDEX IF NOT EXISTS {name} ON servicerequests_servicerequest "
             f"USING gin ((UPPER({column}::text)) gin_trgm_ops)"
         )
+    schema_editor.execute(
+        "CREATE INDEX IF NOT EXISTS sr_areas ON servicerequests_servicerequest "
+        "USING gin (areas jsonb_path_ops)"
+    )
 
 
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for name in INDEXES:
+    for name in [*INDEXES, "sr_areas"]:
         schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
