@@ -40,16 +40,17 @@ def assignable_people(user: Any) -> list[User]:
     admin = user.is_superuser or user.has_perm("servicerequests.change_servicerequest")
     if not admin and not user.has_perm("servicerequests.assign_request"):
         return []
-    people = User.objects.filter(is_active=True, memberships__isnull=False).distinct()
+    people = User.objects.filter(is_active=True, memberships__isnull=False)
     if not admin:
         people = people.filter(memberships__department_id__in=department_ids(user))
-    return [
-        p
-        for p in people.order_by("first_name", "username")
-        # Staff who work requests; a call taker who also belongs to a department does not.
-        if p.has_perm("servicerequests.work_request")
-        and not p.has_perm("servicerequests.add_servicerequest")
-    ]
+    # Staff who work requests (by their roles' permissions, in one query rather than a
+    # has_perm per person); a call taker who also belongs to a department does not.
+    works = Q(groups__permissions__codename="work_request") | Q(
+        user_permissions__codename="work_request"
+    )
+    takes_calls = User.objects.filter(groups__permissions__codename="add_servicerequest")
+    people = people.filter(works).exclude(pk__in=takes_calls.values("pk"))
+    return list(people.distinct().order_by("first_name", "username"))
 
 
 def possible_duplicates(sr: ServiceRequest, *, for_user: Any) -> list[tuple[ServiceRequest, float]]:
