@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('catalog', '0008_admin_labels'),
         ('geo', '0004_alter_boundary_kind'),
-        ('servicerequests', '0013_historical_records_out_of_queues'),
+        ('servicerequests', '0014_expected_close'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -35,5 +35,5 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("servicerequests", "0014_teams_and_work_orders")]
+    dependencies = [("servicerequests", "0015_teams_and_work_orders")]
     operations = [migrations.RunPython(create, drop)]
