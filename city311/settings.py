@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "city311.cities",
     "city311.geo",
     "city311.servicerequests",
+    "city311.facilities",
     "city311.notifications",
     "city311.open311",
     "city311.portal",

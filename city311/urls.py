@@ -35,6 +35,7 @@ urlpatterns = [
     path("work/", include("city311.work.urls")),
     path("console/", include("city311.console.urls")),
     path("", include("city311.portal.urls")),
+    path("", include("city311.facilities.urls")),
     path("", include("city311.open311.urls")),
     path("notifications/", include("city311.notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
@@ -29,6 +30,7 @@ from city311.catalog.models import (
 from city311.cities.models import City, CityAlias
 from city311.cities.pack import knowledge
 from city311.cities.pack.reader import WEEKDAYS, Pack, phrase_lines
+from city311.facilities import pack as facilities_pack
 from city311.geo.boundaries import replace_boundaries, union_as_city_limits
 from city311.geo.imports import import_addresses, import_intersections, import_places
 from city311.geo.models import Boundary, GeoDataset
@@ -94,6 +96,9 @@ def apply_pack(pack: Pack, *, progress: Progress | None = None, keep_city: bool 
         articles = knowledge.apply(pack.knowledge, texts) if pack.knowledge is not None else []
         if pack.knowledge is not None:
             applied.counts["articles"] = len(articles)
+        if pack.facilities is not None or pack.events is not None:
+            zone = ZoneInfo(City.objects.get(pk=1).time_zone)
+            applied.counts |= facilities_pack.apply(pack.facilities, pack.events, texts, zone)
         texts.write()
         # After the translations: each revision keeps the article in every language.
         knowledge.record(articles)

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
@@ -25,6 +26,7 @@ from city311.cities.models import City
 from city311.cities.pack import knowledge
 from city311.cities.pack.files import FORMAT, dump_yaml, write_gzip
 from city311.cities.pack.reader import ROLES, WEEKDAYS
+from city311.facilities import pack as facilities_pack
 from city311.geo.imports import ADDRESS_COLUMNS, INTERSECTION_COLUMNS, PLACE_COLUMNS
 from city311.geo.models import AddressPoint, Boundary, GeoDataset, Intersection, Place
 from city311.notifications.models import MessageTemplate
@@ -75,6 +77,7 @@ def export_city(folder: Path, *, progress: Progress | None = None) -> dict[str, 
     users = _staff()
     counts["staff"] = len(users)
     (folder / "staff.yaml").write_text(dump_yaml({"users": users}))
+    _facilities(folder, city, texts, counts)
     if kinds:
         (folder / "boundaries").mkdir()
     for kind in kinds:
@@ -105,6 +108,18 @@ def export_city(folder: Path, *, progress: Progress | None = None) -> dict[str, 
 
 # (content type id, object id) -> language -> field -> text
 Texts = dict[tuple[int, int], dict[str, dict[str, str]]]
+
+
+def _facilities(folder: Path, city: City, texts: Texts, counts: dict[str, int]) -> None:
+    facilities, events = facilities_pack.export(
+        lambda row: _translated(row, texts), ZoneInfo(city.time_zone)
+    )
+    if facilities is not None:
+        counts["facilities"] = len(facilities["facilities"])
+        (folder / "facilities.yaml").write_text(dump_yaml(facilities))
+    if events is not None:
+        counts["events"] = len(events["events"])
+        (folder / "events.yaml").write_text(dump_yaml(events))
 
 
 def _translations() -> Texts:

@@ -38,6 +38,7 @@ from city311.cities.pack.files import (
     read_yaml,
 )
 from city311.cities.palette import PALETTE
+from city311.facilities import pack as facilities_pack
 from city311.geo.imports import GeoImportError, check_file
 from city311.geo.models import Boundary, BoundaryKind
 from city311.notifications.models import MessageKind
@@ -75,6 +76,9 @@ class Pack:
     phrases: Mapping | None = None
     # (file name, article) for each article of knowledge.yaml or knowledge/*.yaml
     knowledge: list[tuple[str, Mapping]] | None = None
+    # facilities.yaml and events.yaml (city311/facilities/pack.py)
+    facilities: Mapping | None = None
+    events: Mapping | None = None
     boundaries: list[BoundaryFile] = field(default_factory=list)
     # "addresses" | "places" | "corners" -> path
     geo: dict[str, Path] = field(default_factory=dict)
@@ -91,6 +95,8 @@ SECTIONS = frozenset(
         "staff",
         "messages",
         "knowledge",
+        "facilities",
+        "events",
         "boundaries",
         "addresses",
         "places",
@@ -141,6 +147,7 @@ def read_pack(
     _check_phrases(pack, (find(folder, "phrases") or Path("phrases.yaml")).name, codes)
     if "knowledge" in sections:
         _check_knowledge(pack, departments, codes)
+    _read_facilities(pack, sections)
     return pack
 
 
@@ -158,6 +165,16 @@ def _check_knowledge(pack: Pack, departments: set[str], codes: set[str]) -> None
         existing_slugs=set(Article.objects.values_list("slug", flat=True)),
         problems=pack.problems,
     )
+
+
+def _read_facilities(pack: Pack, sections: frozenset[str] | set[str]) -> None:
+    names = []
+    for section in ("facilities", "events"):
+        path = find(pack.folder, section) if section in sections else None
+        if path is not None:
+            setattr(pack, section, read_yaml(path, path.name, pack.problems))
+        names.append(path.name if path else f"{section}.yaml")
+    facilities_pack.check(pack.facilities, pack.events, (names[0], names[1]), pack.problems)
 
 
 # The manifest.
