@@ -571,3 +571,72 @@ def test_a_saved_view_is_its_owners_only(city, client):
     assert "Mine" not in pat.get("/work/").content.decode()
     assert pat.post(f"/work/views/{view.pk}/delete").status_code == 404
     assert city.dana.saved_views.exists()
+
+
+# Facilities, events and City today: public pages, the same for everyone; the editors' admin
+# is for administrators.
+PUBLIC_FACILITY_PAGES = [
+    "/facilities/",
+    "/facilities/?kind=pool",
+    "/facilities/a-pool/",
+    "/facilities/a-pool/events.ics",
+    "/events/",
+    "/events/swim-lesson/",
+    "/events.ics",
+    "/events/category/sports.ics",
+    "/today/",
+    "/today.json",
+    "/today.ics",
+    "/today.rss",
+    "/api/inquiry/v1/facilities/all.json",
+    "/api/inquiry/v1/facilities/a-pool.json",
+]
+FACILITY_ADMIN = [
+    "/admin/facilities/facility/",
+    "/admin/facilities/event/",
+    "/admin/facilities/notice/",
+]
+
+
+@pytest.fixture
+def facility(city):
+    from datetime import time, timedelta
+
+    from django.utils import timezone
+
+    from city311.facilities.models import Event, Facility, OpeningRule
+
+    pool = Facility.objects.create(slug="a-pool", name="A pool", kind="pool", address="1 Main St")
+    OpeningRule.objects.create(
+        facility=pool, first_day=0, last_day=6, opens=time(9), closes=time(17)
+    )
+    starts = timezone.now() + timedelta(days=2)
+    Event.objects.create(
+        slug="swim-lesson",
+        title="Swim lesson",
+        category="sports",
+        facility=pool,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=1),
+    )
+    return pool
+
+
+def test_the_matrix_covers_every_facilities_page():
+    from city311.facilities import urls as facility_urls
+
+    assert len(facility_urls.urlpatterns) == 12
+
+
+@pytest.mark.parametrize("name", [None, *PEOPLE])
+def test_facility_pages_are_public_and_the_same_for_everyone(city, facility, client, name):
+    if name:
+        client.force_login(person(city, name))
+    for path in PUBLIC_FACILITY_PAGES:
+        assert client.get(path).status_code == 200, path
+    for path in FACILITY_ADMIN:
+        status = client.get(path).status_code
+        if name == "ada":
+            assert status == 200, path
+        else:
+            assert status in (302, 403), (path, status)

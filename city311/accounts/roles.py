@@ -54,6 +54,7 @@ ADMIN_APPS = [
     "open311",
     "notifications",
     "knowledge",
+    "facilities",
 ]
 
 

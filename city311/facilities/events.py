@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from dateutil.rrule import rrule, rrulestr
+from dateutil.rrule import rrule, rrulestr  # type: ignore[import-untyped]
 
 from city311.cities import profile
 from city311.facilities.models import Event

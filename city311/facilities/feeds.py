@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.utils import feedgenerator
+from django.utils.xmlutils import SimplerXMLGenerator
 from icalendar import Calendar, vDuration, vRecur, vText
 from icalendar import Event as VEvent
 
@@ -103,7 +105,7 @@ class TodayRss(feedgenerator.Rss201rev2Feed):
         attrs["xmlns:dc"] = "http://purl.org/dc/elements/1.1/"
         return attrs
 
-    def add_item_elements(self, handler: feedgenerator.SimplerXMLGenerator, item: dict) -> None:  # type: ignore[override]
+    def add_item_elements(self, handler: SimplerXMLGenerator, item: dict[str, Any]) -> None:
         super().add_item_elements(handler, item)
         if item.get("coverage"):
             handler.addQuickElement("dc:coverage", item["coverage"])

@@ -97,6 +97,10 @@ def _lines(value: Any) -> str:
 # Checking.
 
 
+def _rows(data: Mapping | None, key: str) -> list[Any]:
+    return list(data.get(key) or []) if data is not None else []
+
+
 def check(
     facilities: Mapping | None, events: Mapping | None, names: tuple[str, str], problems: Problems
 ) -> None:
@@ -105,7 +109,7 @@ def check(
 
     slugs: set[str] = set()
     name = names[0]
-    for f in (facilities or {}).get("facilities") or []:
+    for f in _rows(facilities, "facilities"):
         line = line_of(f)
         slug = str(f.get("slug") or "")
         if not _SLUG.match(slug):
@@ -153,7 +157,7 @@ def check(
             problems.add(name, line, f"{slug}: {error}")
     known = slugs | set(Facility.objects.values_list("slug", flat=True))
     name = names[1]
-    for e in (events or {}).get("events") or []:
+    for e in _rows(events, "events"):
         line = line_of(e)
         slug = str(e.get("slug") or "")
         if not _SLUG.match(slug) or not e.get("title"):
@@ -182,7 +186,7 @@ def check(
             check_recurrence(str(e.get("recurrence") or ""))
         except (HoursError, RecurrenceError) as error:
             problems.add(name, line, f"{slug}: {error}")
-    for n in (events or {}).get("notices") or []:
+    for n in _rows(events, "notices"):
         line = line_of(n)
         key = str(n.get("key") or "")
         if not _SLUG.match(key) or not n.get("title"):

@@ -28,8 +28,7 @@ import holidays as holidays_lib
 from opening_hours import OpeningHours, State
 
 WEEKDAY_CODES = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
-MONTH_CODES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun")
-MONTH_CODES += ("Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONTH_CODES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MIDNIGHT = time(0, 0)
 
 
@@ -184,7 +183,7 @@ def holiday_name(schedule: Schedule, day: date) -> str:
 
 
 def _holiday_days(schedule: Schedule, years: range) -> list[date]:
-    days = set()
+    days: set[date] = set()
     if schedule.holidays:
         for year in years:
             days.update(_region_holidays(schedule.holidays, year))
