@@ -88,10 +88,12 @@ def status(
     is_open = engine.is_open(schedule, at)
     change = engine.next_change(schedule, at)
     today = engine.day_hours(schedule, at.date())
-    return Status(is_open, change, today, _status_text(is_open, change, today, at))
+    return Status(is_open, change, today, _status_text(facility, is_open, change, today, at))
 
 
-def _status_text(is_open: bool, change: datetime | None, today: DayHours, at: datetime) -> str:
+def _status_text(
+    facility: Facility, is_open: bool, change: datetime | None, today: DayHours, at: datetime
+) -> str:
     if is_open:
         if change is None:
             return _("Open now")
@@ -100,7 +102,7 @@ def _status_text(is_open: bool, change: datetime | None, today: DayHours, at: da
         return _("Open now until %(when)s") % {"when": moment(change, at)}
     reason = ""
     if today.exception is not None and today.exception.closed:
-        reason = _("Closed today: %(reason)s.") % {"reason": _exception_reason(today.exception)}
+        reason = _("Closed today: %(reason)s.") % {"reason": reason_of(facility, today.exception)}
     elif today.holiday and today.closed:
         reason = _("Closed today for %(holiday)s.") % {"holiday": today.holiday}
     elif today.seasonal_closure:
@@ -114,10 +116,10 @@ def _status_text(is_open: bool, change: datetime | None, today: DayHours, at: da
     )
 
 
-def _exception_reason(exc: Exception_) -> str:
-    if exc.key:
-        row = HoursException.objects.filter(pk=int(exc.key)).first()
-        if row is not None:
+def reason_of(facility: Facility, exc: Exception_) -> str:
+    """The exception's reason in the active language, from the facility's prefetched rows."""
+    for row in facility.exceptions.all():
+        if str(row.pk) == exc.key:
             return row.translated("reason")
     return exc.reason
 

@@ -29,7 +29,7 @@ from city311.facilities.models import (
     HoursException,
     Notice,
 )
-from city311.facilities.today import items_for
+from city311.facilities.today import Item, items_between, items_for
 from city311.geo import geocoding
 from city311.lib import openinghours as engine
 
@@ -94,7 +94,14 @@ def facility(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "f": f,
             "status": hours.status(f, now, schedule),
-            "week": [(d, hours.long_date(d.day), hours.spans_text(d.spans)) for d in week],
+            "week": [
+                (
+                    hours.long_date(d.day),
+                    hours.spans_text(d.spans),
+                    hours.reason_of(f, d.exception) if d.exception else d.holiday,
+                )
+                for d in week
+            ],
             "exceptions": [
                 (x, hours.long_date(x.first_day), hours.long_date(x.last_day))
                 for x in hours.upcoming_exceptions(f, today)
@@ -238,12 +245,9 @@ def facility_ics(request: HttpRequest, slug: str) -> HttpResponse:
     return _events_ics(request, rows, f.translated("name"))
 
 
-def _today_window(day: date) -> list[tuple[date, list]]:
-    city_days = hours.own_days()
-    return [
-        (d, items_for(d, city_days=city_days))
-        for d in (day + timedelta(days=n) for n in range(-TODAY_PAST, TODAY_FUTURE + 1))
-    ]
+def _today_window(day: date) -> list[tuple[date, list[Item]]]:
+    found = items_between(day - timedelta(days=TODAY_PAST), day + timedelta(days=TODAY_FUTURE))
+    return sorted(found.items())
 
 
 def _today_modified() -> datetime | None:

@@ -235,25 +235,24 @@ def expression(schedule: Schedule, years: range) -> str:
 
 @dataclass
 class _Compiled:
-    """Open intervals (local, naive) over a window of years, from the library, for bisecting."""
+    """One year's open intervals (local, naive), from the library, for bisecting."""
 
-    first_year: int
-    last_year: int
+    year: int
     starts: list[datetime] = field(default_factory=list)
     ends: list[datetime] = field(default_factory=list)
 
 
-# Answers are computed over a window of whole years around the moment asked about: the year
-# before (a question at 00:05 on January 1 about "since when"), and two after (next opening
-# across a long winter closure).
-_WINDOW_BEFORE, _WINDOW_AFTER = 1, 2
+# Each year is compiled on its own, when first asked about: the library's cost grows with the
+# number of dated rules times the days evaluated, so one year at a time keeps it small (about
+# 15 ms a facility). Questions that cross a new year read the next year's too.
+_YEARS_AHEAD = 2
 
 
 @functools.lru_cache(maxsize=512)
 def _compiled(schedule: Schedule, year: int) -> _Compiled:
-    years = range(year - _WINDOW_BEFORE, year + _WINDOW_AFTER + 1)
+    years = range(year, year + 1)
     hours = OpeningHours(expression(schedule, years))
-    compiled = _Compiled(years.start, years.stop - 1)
+    compiled = _Compiled(year)
     start, end = datetime(years.start, 1, 1), datetime(years.stop, 1, 1)
     for begin, finish, state, _comment in hours.intervals(start, end):
         if state != State.OPEN:
@@ -311,14 +310,23 @@ def open_intervals(
 
 
 def next_change(schedule: Schedule, at: datetime) -> datetime | None:
-    """When the place next opens (if closed at `at`) or closes (if open), within two years."""
+    """When the place next opens (if closed at `at`) or closes (if open), looking up to two
+    years ahead; None when nothing changes in that time."""
     local = _local(schedule, at)
-    compiled = _compiled(schedule, local.year)
-    i = bisect.bisect_right(compiled.starts, local) - 1
-    if i >= 0 and local < compiled.ends[i]:
-        return _aware(schedule, compiled.ends[i])
-    if i + 1 < len(compiled.starts):
-        return _aware(schedule, compiled.starts[i + 1])
+    now_open = is_open(schedule, local)
+    for year in range(local.year, local.year + _YEARS_AHEAD + 1):
+        compiled = _compiled(schedule, year)
+        if now_open:
+            i = bisect.bisect_right(compiled.starts, local) - 1
+            end = compiled.ends[i]
+            if end != datetime(year + 1, 1, 1) or not is_open(schedule, end):
+                return _aware(schedule, end)
+            local = end  # open across the new year: the close is in the next one
+            continue
+        j = bisect.bisect_right(compiled.starts, local)
+        if j < len(compiled.starts):
+            return _aware(schedule, compiled.starts[j])
+        local = max(local, datetime(year + 1, 1, 1))
     return None
 
 
