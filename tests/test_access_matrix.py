@@ -578,6 +578,7 @@ def test_a_saved_view_is_its_owners_only(city, client):
 PUBLIC_FACILITY_PAGES = [
     "/facilities/",
     "/facilities/?kind=pool",
+    "/facilities/answer?q=is+the+pool+open",
     "/facilities/a-pool/",
     "/facilities/a-pool/events.ics",
     "/events/",
@@ -625,7 +626,7 @@ def facility(city):
 def test_the_matrix_covers_every_facilities_page():
     from city311.facilities import urls as facility_urls
 
-    assert len(facility_urls.urlpatterns) == 12
+    assert len(facility_urls.urlpatterns) == 13
 
 
 @pytest.mark.parametrize("name", [None, *PEOPLE])

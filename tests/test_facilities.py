@@ -165,6 +165,22 @@ def test_the_nearest_pool_comes_first_near_an_address(demo, client):
     assert "We could not find" in page.content.decode()
 
 
+def test_a_question_about_a_kind_of_place_gets_the_nearest_one_with_its_hours(demo, client):
+    from city311.facilities.answers import kind_asked
+
+    assert kind_asked("is the pool open today?") == "pool"
+    assert kind_asked("¿Está abierta la biblioteca el sábado?") == "library"
+    assert kind_asked("there's a pothole on my street") == ""
+    card = client.get("/facilities/answer", {"q": "Is the pool open today?"})
+    assert card.status_code == 200
+    assert 'data-facility="' in card.content.decode() and "Today" in card.content.decode()
+    spanish = client.get(
+        "/facilities/answer", {"q": "¿está abierta la piscina?"}, HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+    assert "Piscina" in spanish and "Hoy" in spanish
+    assert client.get("/facilities/answer", {"q": "a pothole"}).status_code == 404
+
+
 def test_a_facility_page_shows_today_the_week_the_coming_changes_and_a_map(demo, client):
     page = client.get("/facilities/flushing-library/")
     text = page.content.decode()

@@ -6,6 +6,7 @@ app_name = "facilities"
 
 urlpatterns = [
     path("facilities/", views.facility_list, name="list"),
+    path("facilities/answer", views.answer, name="answer"),
     path("facilities/<slug:slug>/", views.facility, name="facility"),
     path("facilities/<slug:slug>/events.ics", views.facility_ics, name="facility_ics"),
     path("events/", views.event_list, name="events"),

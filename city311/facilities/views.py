@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from city311.cities import profile
-from city311.facilities import feeds, hours, queries
+from city311.facilities import answers, feeds, hours, queries
 from city311.facilities.events import upcoming
 from city311.facilities.models import (
     Event,
@@ -76,6 +76,28 @@ def facility_list(request: HttpRequest) -> HttpResponse:
             "section": "facilities",
         },
         status=200,
+    )
+
+
+@require_GET
+def answer(request: HttpRequest) -> HttpResponse:
+    """The answer card for a question about a kind of place: for the home page's search to
+    show (htmx), or to open on its own. 404 when the question names no kind of place."""
+    question = request.GET.get("q", "").strip()[: queries.MAX_QUERY]
+    near_text = request.GET.get("near", "").strip()
+    point, _found, _problem = _near(near_text)
+    row = answers.answer(question, near=point)
+    if row is None and not answers.kind_asked(question):
+        return HttpResponse(
+            _("The question names no kind of place (pool, library, park, beach...)."),
+            status=404,
+            content_type="text/plain; charset=utf-8",
+        )
+    today = hours.spans_text(row.status.today.spans) if row else ""
+    return render(
+        request,
+        "facilities/_answer_card.html",
+        {"row": row, "today_hours": today, "near": near_text[:200]},
     )
 
 
