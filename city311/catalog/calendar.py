@@ -46,6 +46,10 @@ class Calendar:
     def city_days(self) -> dict[date, bool]:
         return {row.date: row.closed for row in Holiday.objects.all()}
 
+    @functools.cached_property
+    def city_day_names(self) -> dict[date, str]:
+        return {row.date: row.name for row in Holiday.objects.all()}
+
     def is_holiday(self, day: date) -> bool:
         if day in self.city_days:
             return self.city_days[day]
@@ -60,9 +64,46 @@ class Calendar:
         end = datetime.combine(day, closes, tzinfo=self.tz).astimezone(UTC)
         return start, end
 
+    def holiday_name(self, day: date) -> str:
+        """What a closed day is called: the city's own name for it, or the public holiday's."""
+        if day in self.city_day_names:
+            return self.city_day_names[day]
+        return public_holidays(day.year, self.spec).get(day, "") if self.spec else ""
+
+    def days_off(self, start: datetime, end: datetime) -> list[date]:
+        """Weekdays the city normally works, between `start` and `end`, that are holidays."""
+        day, last = start.astimezone(self.tz).date(), end.astimezone(self.tz).date()
+        found = []
+        while day <= last:
+            if day.weekday() in self.hours and self.is_holiday(day):
+                found.append(day)
+            day += timedelta(days=1)
+        return found
+
+    def business_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """The working time between two moments (none when `end` is not after `start`)."""
+        if end <= start:
+            return timedelta(0)
+        if not self.hours:
+            return end - start
+        total = timedelta(0)
+        day, last = start.astimezone(self.tz).date(), end.astimezone(self.tz).date()
+        while day <= last:
+            interval = self.working_interval(day)
+            if interval is not None:
+                begin, finish = max(interval[0], start), min(interval[1], end)
+                if begin < finish:
+                    total += finish - begin
+            day += timedelta(days=1)
+        return total
+
     def add_business_hours(self, start: datetime, hours: float) -> datetime:
         """The moment `hours` of working time after `start`."""
-        remaining = timedelta(hours=hours)
+        return self.add_business_time(start, timedelta(hours=hours))
+
+    def add_business_time(self, start: datetime, remaining: timedelta) -> datetime:
+        """The moment `remaining` working time after `start`: the earliest, so a target
+        that ends at closing time falls due at closing time, not at the next opening."""
         moment = start.astimezone(UTC)
         day = start.astimezone(self.tz).date()
         if not self.hours:

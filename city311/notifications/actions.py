@@ -49,8 +49,8 @@ TELLS_FOLLOWERS = {
 # The parent's news that also reaches the followers of requests merged into it. Its closing
 # reaches them through the request.parent_closed event on their own request instead.
 PASSED_TO_MERGED = {Event.ROUTED, Event.TRANSFERRED, Event.STARTED, Event.NOTE, Event.REOPENED}
-# Every kind the planner reads (department alerts included).
-PLANNED = TELLS_FOLLOWERS
+# Every kind the planner reads (department alerts and staff escalations included).
+PLANNED = TELLS_FOLLOWERS | {Event.ESCALATED}
 
 # Twilio's opt-out and opt-in words (it blocks or unblocks the number itself on these), and
 # Spanish ones for stopping.
@@ -401,8 +401,35 @@ def plan_many(planned: Sequence[RequestEvent]) -> int:
                     channel="email",
                 )
             )
+    for event in planned:
+        if event.kind == Event.ESCALATED:
+            rows += _escalation_rows(event)
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def _escalation_rows(event: RequestEvent) -> list[Delivery]:
+    """An escalation by e-mail to each person it names, or to the department's mailbox when
+    it names nobody. One per person and level: the event is the level, the key its id."""
+    sr = event.request
+    people = User.objects.filter(pk__in=event.data.get("recipients") or [], is_active=True)
+    followers = [
+        _create_once(
+            Q(request=sr, role=Role.STAFF, email=person.email),
+            request=sr,
+            role=Role.STAFF,
+            email=person.email,
+            confirmed_at=timezone.now(),
+        )
+        for person in people.exclude(email="").order_by("pk")
+    ]
+    if not followers:
+        department = _department_follower(sr)
+        followers = [department] if department is not None else []
+    return [
+        Delivery(follower=f, request=sr, event=event, kind=event.kind, channel="email")
+        for f in followers
+    ]
 
 
 def _followers_of(telling: list[RequestEvent]) -> dict[int, list[Follower]]:

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.template import Context, Template
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from city311.cities import profile
 from city311.lib.context import city as city_context
 from city311.notifications import tokens
 from city311.notifications.models import Delivery, DeliveryChannel, Follower, MessageTemplate
+from city311.servicerequests import sla
 from city311.servicerequests.expected import expected_words
 from city311.servicerequests.models import RequestEvent, Resolution, ServiceRequest
 from city311.servicerequests.vocabulary import Event
@@ -97,6 +99,11 @@ def context_for(delivery: Delivery, language: str) -> dict[str, Any]:
         "reason": data.get("reason", ""),
         "expected": expected_words(sr, language),
     }
+    if event is not None and event.kind == Event.ESCALATED:
+        # For staff: how late it is, why it is due when it is, and the work page.
+        ctx["percent"] = data.get("percent", 100)
+        ctx["due_words"] = str(sla.explain_due(sr))
+        ctx["work_url"] = site_url(reverse("work:detail", args=[sr.tracking_number]))
     if survey_offered(delivery):
         assert event is not None
         survey = tokens.survey_path(follower, event)

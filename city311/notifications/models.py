@@ -19,6 +19,8 @@ class Role(models.TextChoices):
     FOLLOWER = "follower", "Follower"
     # A department's shared mailbox: hears of urgent requests and residents' reopens only.
     DEPARTMENT = "department", "Department"
+    # A staff member told of an escalation (the assignee, a supervisor, a manager).
+    STAFF = "staff", "Staff"
 
 
 class DeliveryChannel(models.TextChoices):
@@ -155,6 +157,7 @@ class MessageKind(models.TextChoices):
     FOLLOW_CONFIRM = "follow.confirm", "Follow confirmation"
     DEPARTMENT_URGENT = "department.urgent", "Urgent request (to the department)"
     DEPARTMENT_REOPENED = "department.reopened", "Reopened by the resident (to the department)"
+    ESCALATED = Event.ESCALATED, "Escalation (to staff)"
 
 
 class MessageTemplate(models.Model):

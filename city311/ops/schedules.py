@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django_q.models import Schedule
 
 SCHEDULES = [
     # (task path, minutes between runs)
     ("city311.servicerequests.tasks.flag_overdue_requests", 5),
+    # SLA escalation levels (75%, the breach, 3x...): each minute, and at alarms between.
+    ("city311.servicerequests.tasks.escalate_requests", 1),
+    # Digests of open and overdue work, to people and teams who asked for them (daily at
+    # the hour of CITY311_DIGEST_HOUR, weekly on Mondays): the task sends what is due.
+    ("city311.notifications.digests.send_digests", 15),
     # The event stream's backstop: events whose wake-up was lost, bulk loads that woke nobody,
     # consumers that failed, and ids that settle late.
     ("city311.servicerequests.tasks.dispatch_events", 1),
@@ -33,3 +40,17 @@ def ensure_schedules() -> None:
             name=func,
             defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes},
         )
+
+
+def set_alarm(func: str, at: datetime) -> None:
+    """Run `func` once at `at` (as near as the scheduler's half-minute look allows), besides
+    its regular schedule. One alarm per task: a nearer moment moves it, a later one waits."""
+    name = f"{func} (alarm)"
+    current = Schedule.objects.filter(name=name, repeats__gt=0).values_list("next_run", flat=True)
+    pending = current.first()
+    if pending is not None and pending <= at:
+        return
+    Schedule.objects.update_or_create(
+        name=name,
+        defaults={"func": func, "schedule_type": Schedule.ONCE, "next_run": at, "repeats": 1},
+    )

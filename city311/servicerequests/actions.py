@@ -16,13 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from city311.catalog.calendar import due_at
+from city311.catalog.calendar import Calendar, due_at
 from city311.catalog.models import Department, ServiceType
 from city311.geo.locate import Located
 from city311.lib.text import unreadable_character
-from city311.servicerequests import attachments, stream
+from city311.servicerequests import attachments, sla, stream
 from city311.servicerequests.errors import RequestError, Text
 from city311.servicerequests.models import (
+    Channel,
+    Escalation,
     RequestEvent,
     Resolution,
     ServiceRequest,
@@ -32,7 +34,7 @@ from city311.servicerequests.models import (
     WorkOrderStatus,
 )
 from city311.servicerequests.routing import team_after_transfer
-from city311.servicerequests.vocabulary import Event
+from city311.servicerequests.vocabulary import Escalate, Event, Pause
 
 Actor = User | AnonymousUser | None
 # The longest note, reason or comment anyone writes on a request (a public one is sent to
@@ -402,6 +404,8 @@ def close_request(
     sr.duplicate_of = duplicate_of
     sr.closed_at = now
     sr.updated_at = now
+    # Closed, the clock stops for good: no pause to resume, nothing left to escalate.
+    sr.paused, sr.paused_at, sr.escalation_due_at = "", None, None
     sr.save(
         update_fields=[
             "status",
@@ -410,6 +414,9 @@ def close_request(
             "duplicate_of",
             "closed_at",
             "updated_at",
+            "paused",
+            "paused_at",
+            "escalation_due_at",
         ]
     )
     data: dict[str, Any] = {"resolution": resolution}
@@ -500,10 +507,15 @@ def reopen_request(sr: ServiceRequest, *, reason: str, by: Actor) -> ServiceRequ
     sr.duplicate_of = None
     sr.closed_at = None
     sr.overdue_noted_at = None
+    # A reopening is a new promise: the clock starts again from zero, with the full target,
+    # and its escalation levels are reached (and told) anew. See docs/sla.md.
     sr.due_at = due_at(now, sr.service_type.sla_amount, sr.service_type.sla_unit)
     # The closing words ("Filled the hole.") no longer say where it stands; they stay in the
     # history, and the city's next public note becomes the latest word.
     sr.status_notes = ""
+    sr.clock_started_at = now
+    sr.paused, sr.paused_at, sr.paused_seconds = "", None, 0
+    sr.escalation_due_at = _first_check(sr, now)
     sr.updated_at = now
     sr.save(
         update_fields=[
@@ -514,6 +526,11 @@ def reopen_request(sr: ServiceRequest, *, reason: str, by: Actor) -> ServiceRequ
             "closed_at",
             "overdue_noted_at",
             "due_at",
+            "clock_started_at",
+            "paused",
+            "paused_at",
+            "paused_seconds",
+            "escalation_due_at",
             "updated_at",
         ]
     )
@@ -562,6 +579,152 @@ def note_overdue(sr: ServiceRequest) -> bool:
                 data={"due_at": sr.due_at.isoformat() if sr.due_at else None},
             )
     return bool(claimed)
+
+
+def _first_check(sr: ServiceRequest, now: Any) -> Any:
+    """When the escalation sweep should first look at a request whose clock (re)started: at
+    once, and it works out the next level's moment. Never for imported history."""
+    return now if sr.due_at is not None and sr.channel != Channel.IMPORT else None
+
+
+@transaction.atomic
+def pause_request(sr: ServiceRequest, *, reason: str, by: Actor, note: str = "") -> ServiceRequest:
+    """Stop the SLA clock while the city waits on the resident or on another agency."""
+    sr = _locked(sr)
+    _not_closed(sr, _("pausing its clock"))
+    if reason not in Pause.values:
+        raise RequestError(
+            _("Choose what the request is waiting on: one of %(choices)s."),
+            code="invalid",
+            choices=", ".join(Pause.values),
+        )
+    if sr.paused:
+        raise RequestError(
+            _("The clock of request %(number)s is already paused (%(why)s): resume it first."),
+            code="already_paused",
+            number=sr.tracking_number,
+            why=Pause(sr.paused).label,
+        )
+    now = timezone.now()
+    sr.paused, sr.paused_at = reason, now
+    sr.escalation_due_at = None  # nothing escalates while the clock stands still
+    sr.updated_at = now
+    sr.save(update_fields=["paused", "paused_at", "escalation_due_at", "updated_at"])
+    _record(
+        sr,
+        Event.PAUSED,
+        by=by,
+        public=True,
+        note=note.strip() or str(Pause(reason).label),
+        data={"reason": reason, "due_at": sr.due_at.isoformat() if sr.due_at else None},
+    )
+    return sr
+
+
+@transaction.atomic
+def resume_request(sr: ServiceRequest, *, by: Actor, note: str = "") -> ServiceRequest:
+    """Start the paused clock again: the due date moves by the clock time paused."""
+    sr = _locked(sr)
+    if not sr.paused or sr.paused_at is None:
+        raise RequestError(
+            _("The clock of request %(number)s is not paused."),
+            code="not_paused",
+            number=sr.tracking_number,
+        )
+    now = timezone.now()
+    cal = Calendar()
+    held = sla.paused_clock_time(sr, now, cal)
+    before = sr.due_at
+    reason, since = sr.paused, sr.paused_at
+    sr.due_at = sla.moved_due(sr, held, cal)
+    sr.paused_seconds += round(held.total_seconds())
+    sr.paused, sr.paused_at = "", None
+    sr.escalation_due_at = _first_check(sr, now)
+    sr.updated_at = now
+    sr.save(
+        update_fields=[
+            "due_at",
+            "paused_seconds",
+            "paused",
+            "paused_at",
+            "escalation_due_at",
+            "updated_at",
+        ]
+    )
+    _record(
+        sr,
+        Event.RESUMED,
+        by=by,
+        public=True,
+        note=note.strip(),
+        data={
+            "reason": reason,
+            "paused_at": since.isoformat(),
+            "paused_seconds": round(held.total_seconds()),
+            "due_before": before.isoformat() if before else None,
+            "due_at": sr.due_at.isoformat() if sr.due_at else None,
+        },
+    )
+    return sr
+
+
+def escalate_request(sr: ServiceRequest) -> int:
+    """Record each escalation level the request's clock has reached and not yet told, oldest
+    first, and when to look again; the number recorded. Safe to run late, often, or from
+    racing workers: each level of a clock is recorded once (row lock, unique constraint)."""
+    with transaction.atomic():
+        sr = _locked(sr)
+        now = timezone.now()
+        if sr.is_closed or sr.paused or sr.due_at is None or sr.channel == Channel.IMPORT:
+            ServiceRequest.objects.filter(pk=sr.pk).update(escalation_due_at=None)
+            return 0
+        cal = Calendar()
+        start = sr.clock_start
+        done = set(
+            Escalation.objects.filter(request=sr, clock_started_at=start).values_list(
+                "percent", flat=True
+            )
+        )
+        recorded, next_at = 0, None
+        for percent, notify in sla.levels_for(sr.service_type_id):
+            moment = sla.level_moment(sr, percent, cal)
+            if percent in done or moment is None:
+                continue
+            if moment > now:
+                next_at = moment if next_at is None else min(next_at, moment)
+                continue
+            _escalate(sr, percent=percent, notify=notify, moment=moment, start=start)
+            recorded += 1
+        ServiceRequest.objects.filter(pk=sr.pk).update(escalation_due_at=next_at)
+    return recorded
+
+
+def _escalate(sr: ServiceRequest, *, percent: int, notify: str, moment: Any, start: Any) -> None:
+    people = sla.escalation_recipients(sr, notify)
+    names = [f"{p.get_full_name() or p.get_username()} ({Escalate(notify).label})" for p in people]
+    event = _record(
+        sr,
+        Event.ESCALATED,
+        by=None,
+        label="city311",
+        public=False,
+        note=sla.escalation_words(percent, moment, names),
+        data={
+            "percent": percent,
+            "notify": notify,
+            "reached_at": moment.isoformat(),
+            "due_at": sr.due_at.isoformat() if sr.due_at else None,
+            "recipients": [p.pk for p in people],
+        },
+    )
+    Escalation.objects.create(
+        request=sr,
+        clock_started_at=start,
+        percent=percent,
+        notify=notify,
+        reached_at=moment,
+        event=event,
+    )
 
 
 def note_contact_viewed(sr: ServiceRequest, *, by: Actor, reason: str) -> None:

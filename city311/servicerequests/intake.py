@@ -227,6 +227,12 @@ def _build(sub: Submission, found: Preview, key: str) -> ServiceRequest:
         requested_at=requested_at,
         updated_at=requested_at,
         due_at=due_at(requested_at, service_type.sla_amount, service_type.sla_unit),
+        # The escalation sweep looks at it at once and works out when its first level is.
+        escalation_due_at=(
+            requested_at
+            if service_type.sla_amount is not None and sub.channel != Channel.IMPORT
+            else None
+        ),
     )
 
 

@@ -14,7 +14,7 @@ from django.utils.translation import pgettext_lazy
 from city311.catalog.models import Department, ServiceType
 from city311.lib import phones
 from city311.servicerequests import vocabulary
-from city311.servicerequests.vocabulary import Channel, Resolution, Status
+from city311.servicerequests.vocabulary import Channel, Pause, Resolution, Status
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -29,8 +29,14 @@ class ServiceRequestQuerySet(models.QuerySet["ServiceRequest"]):
         return self.filter(historical=False)
 
     def overdue(self, now: datetime | None = None) -> ServiceRequestQuerySet:
-        # An imported record left open by the earlier system is history, not late work.
-        return self.unclosed().live().filter(due_at__lt=now or timezone.now())
+        # An imported record left open by the earlier system is history, not late work; a
+        # request paused before its due date is not late: its due date moves when it resumes.
+        return (
+            self.unclosed()
+            .live()
+            .filter(due_at__lt=now or timezone.now())
+            .exclude(paused_at__isnull=False, paused_at__lt=models.F("due_at"))
+        )
 
 
 class ServiceRequest(models.Model):
@@ -124,6 +130,18 @@ class ServiceRequest(models.Model):
     # When the overdue sweep recorded that this request passed its due date; cleared on reopen.
     overdue_noted_at = models.DateTimeField(null=True, blank=True)
 
+    # The SLA clock (city311.servicerequests.sla): it starts at filing, starts again at a
+    # reopening (empty: at requested_at), and stops while the city waits on someone else.
+    clock_started_at = models.DateTimeField(null=True, blank=True)
+    paused = models.CharField(max_length=10, choices=Pause.choices, blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    # The clock time paused since it started, which moved the due date: working time for a
+    # type counted in business hours, elapsed time for one counted in calendar days.
+    paused_seconds = models.PositiveIntegerField(default=0)
+    # When the escalation sweep next looks at this request (the next level's moment); empty
+    # when nothing is left to escalate (closed, paused, no target, every level reached).
+    escalation_due_at = models.DateTimeField(null=True, blank=True)
+
     objects = ServiceRequestQuerySet.as_manager()
 
     class Meta:
@@ -170,6 +188,13 @@ class ServiceRequest(models.Model):
                 name="sr_unclosed_due",
                 condition=~Q(status="closed") & Q(historical=False),
             ),
+            # The escalation sweep (servicerequests.tasks.escalate_requests): only requests
+            # with a level still to reach.
+            models.Index(
+                fields=["escalation_due_at"],
+                name="sr_escalation_due",
+                condition=Q(escalation_due_at__isnull=False),
+            ),
             # Open311 GET requests by date window and updates feeds.
             models.Index(fields=["requested_at"], name="sr_requested_at"),
             models.Index(fields=["updated_at"], name="sr_updated_at"),
@@ -202,9 +227,15 @@ class ServiceRequest(models.Model):
         return self.status == Status.CLOSED
 
     def is_overdue(self, now: datetime | None = None) -> bool:
-        return (
-            not self.is_closed and self.due_at is not None and self.due_at < (now or timezone.now())
-        )
+        if self.is_closed or self.due_at is None:
+            return False
+        if self.paused_at is not None and self.paused_at < self.due_at:
+            return False  # the clock stopped in time; the due date moves when it resumes
+        return self.due_at < (now or timezone.now())
+
+    @property
+    def clock_start(self) -> datetime:
+        return self.clock_started_at or self.requested_at
 
     def can_reopen(self, now: datetime | None = None) -> bool:
         """Within the reopen window after closing."""
@@ -349,6 +380,36 @@ class Attachment(models.Model):
         return f"Attachment {self.pk} of {self.request_id}"
 
 
+class Escalation(models.Model):
+    """One escalation level a request reached in one run of its clock.
+
+    Unique per (request, clock start, level): nothing escalates twice for the same level,
+    however often or late the sweep runs; a reopening starts the clock, and the levels, anew.
+    """
+
+    request = models.ForeignKey(
+        ServiceRequest, on_delete=models.CASCADE, related_name="escalations", db_index=False
+    )
+    clock_started_at = models.DateTimeField()
+    percent = models.PositiveIntegerField()
+    notify = models.CharField(max_length=12, choices=vocabulary.Escalate.choices)
+    # When the level was reached by the clock, and when the sweep noticed (later if it ran late).
+    reached_at = models.DateTimeField()
+    noted_at = models.DateTimeField(default=timezone.now)
+    event = models.ForeignKey(RequestEvent, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["reached_at", "percent"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "clock_started_at", "percent"], name="escalation_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} at {self.percent}%"
+
+
 class ConsumerCursor(models.Model):
     """How far one consumer of the event stream has read (city311.servicerequests.stream).
 
@@ -416,6 +477,99 @@ class ExpectedClose(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_type_id} {self.district or 'city'} {self.season or 'all year'}"
+
+
+class EscalationLevel(models.Model):
+    """A point in a request's SLA time at which someone is told: the city's per type.
+
+    Percent of the target time: 75 warns before the due date, 100 is the breach, 300 is three
+    times the target (Signalen's "way overdue"). A type with levels of its own uses those; any
+    other uses the rows with no type; with no rows at all, DEFAULT_LEVELS.
+    """
+
+    service_type = models.ForeignKey(
+        ServiceType,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="escalation_levels",
+        help_text="Empty for every type without levels of its own.",
+    )
+    percent = models.PositiveIntegerField(
+        help_text="Of the target time: 75 before the due date, 100 at it, 300 at three times."
+    )
+    notify = models.CharField(max_length=12, choices=vocabulary.Escalate.choices)
+
+    class Meta:
+        ordering = ["service_type_id", "percent"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service_type", "percent"], name="escalation_level_once_per_type"
+            ),
+            models.UniqueConstraint(
+                fields=["percent"],
+                condition=Q(service_type__isnull=True),
+                name="escalation_level_once_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.percent}%: {self.get_notify_display()}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if not 1 <= self.percent <= 10_000:
+            raise ValidationError({"percent": "Use a percent from 1 to 10,000."})
+
+
+class ResponseTemplate(models.Model):
+    """A ready wording of a public update, per type and state, in one language.
+
+    Staff pick one on the work page to post it as a public note: quick and consistent updates.
+    Django template syntax, with {{ tracking_number }}, {{ service_name }} and {{ due_at }}.
+    """
+
+    title = models.CharField(max_length=120, help_text="What staff see in the list.")
+    service_type = models.ForeignKey(
+        ServiceType,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="response_templates",
+        help_text="Empty for every type.",
+    )
+    status = models.CharField(
+        max_length=12,
+        choices=Status.choices,
+        blank=True,
+        help_text="Offered in this state only; empty for any open state.",
+    )
+    paused = models.BooleanField(
+        default=False, help_text="Offered only while the clock is paused (waiting on someone)."
+    )
+    language = models.CharField(max_length=8, default="en")  # one of settings.LANGUAGES
+    text = models.TextField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["title", "language"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language})"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+        from django.template import Template, TemplateSyntaxError
+
+        if self.language not in dict(settings.LANGUAGES):
+            raise ValidationError(
+                {"language": f"Use one of: {', '.join(dict(settings.LANGUAGES))}."}
+            )
+        try:
+            Template(self.text)
+        except TemplateSyntaxError as e:
+            raise ValidationError({"text": f"This is not a valid template: {e}"}) from None
 
 
 class Team(models.Model):

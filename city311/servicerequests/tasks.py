@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.utils import timezone
 
 from city311.servicerequests import stream
-from city311.servicerequests.actions import note_overdue
+from city311.servicerequests.actions import escalate_request, note_overdue
 from city311.servicerequests.models import ServiceRequest
 
 
@@ -22,3 +24,30 @@ def dispatch_events(since: int | None = None) -> dict[str, int]:
     minute by the schedule, without, as a backstop.
     """
     return stream.dispatch(since)
+
+
+# The scheduler looks at its schedules every 30 seconds or so, and the sweep runs each minute:
+# a level due before the next run gets an alarm of its own at its moment, so it is told within
+# about 30 seconds, not up to 90. Longer than the time between two runs, so none is missed.
+ALARM_AHEAD = timedelta(minutes=3)
+
+
+def escalate_requests(limit: int = 1000) -> int:
+    """Record the escalation levels requests reached since the last run; catch up exactly
+    when late (one event, one message, per level). Then set the alarm for the next level."""
+    from city311.ops.schedules import set_alarm
+
+    now = timezone.now()
+    due = ServiceRequest.objects.filter(escalation_due_at__lte=now).order_by("escalation_due_at")
+    recorded = sum(escalate_request(sr) for sr in due[:limit])
+    upcoming = (
+        ServiceRequest.objects.filter(
+            escalation_due_at__gt=now, escalation_due_at__lte=now + ALARM_AHEAD
+        )
+        .order_by("escalation_due_at")
+        .values_list("escalation_due_at", flat=True)
+        .first()
+    )
+    if upcoming is not None:
+        set_alarm("city311.servicerequests.tasks.escalate_requests", upcoming)
+    return recorded

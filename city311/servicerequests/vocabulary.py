@@ -21,6 +21,21 @@ class Status(models.TextChoices):
     CLOSED = "closed", pgettext_lazy("request status", "Closed")
 
 
+class Pause(models.TextChoices):
+    """Why a request's SLA clock is stopped: the city is waiting on someone else."""
+
+    RESIDENT = "resident", _("Waiting on the resident")
+    AGENCY = "agency", _("Waiting on another agency")
+
+
+class Escalate(models.TextChoices):
+    """Who an escalation level tells (city311.servicerequests.sla.escalation_recipients)."""
+
+    ASSIGNEE = "assignee", _("The assignee")
+    SUPERVISOR = "supervisor", _("The supervisor")
+    MANAGER = "manager", _("The manager")
+
+
 class Resolution(models.TextChoices):
     COMPLETED = "completed", _("Completed")
     DUPLICATE = "duplicate", _("Duplicate of another request")
@@ -70,6 +85,11 @@ class Event:
     WORK_ORDER_STARTED = "request.work_order_started"
     WORK_ORDER_DONE = "request.work_order_done"
     WORK_ORDER_CANCELLED = "request.work_order_cancelled"
+    # The SLA clock stopped (waiting on the resident or another agency) and started again.
+    PAUSED = "request.paused"
+    RESUMED = "request.resumed"
+    # An escalation level was reached (75% of the time, the breach, 3x...): someone is told.
+    ESCALATED = "request.escalated"
 
 
 # What staff see for each kind of event in a request's history.
@@ -93,6 +113,9 @@ EVENT_LABELS: dict[str, Promise] = {
     Event.WORK_ORDER_STARTED: _("Work order started"),
     Event.WORK_ORDER_DONE: _("Work order done"),
     Event.WORK_ORDER_CANCELLED: _("Work order cancelled"),
+    Event.PAUSED: _("Clock paused"),
+    Event.RESUMED: _("Clock resumed"),
+    Event.ESCALATED: _("Escalated"),
 }
 
 # What residents see for each public kind of event; kinds not here are not shown to them.
@@ -108,6 +131,8 @@ PUBLIC_EVENT_LABELS: dict[str, Promise] = {
     Event.MERGED: _("Another report of the same problem joined this one"),
     Event.PARENT_CLOSED: _("The original request was closed"),
     Event.WORK_ORDER_DONE: _("Part of the work was done"),
+    Event.PAUSED: _("On hold: we are waiting for information"),
+    Event.RESUMED: _("Work resumed"),
 }
 
 # Where a request stands, in a sentence a resident understands.

@@ -34,7 +34,7 @@ from city311.servicerequests.errors import NoSuchRequest, RequestError
 from city311.servicerequests.models import ServiceRequest, Team, WorkOrder
 from city311.servicerequests.queries import history
 from city311.work import bulk as bulk_actions
-from city311.work import forms, queries
+from city311.work import forms, queries, sla
 from city311.work.models import SavedView
 
 
@@ -273,6 +273,7 @@ def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
             "location_candidates": _location_candidates(sr),
             "teams": queries.teams_for(user).filter(department=sr.department),
             "work_orders": sr.work_orders.select_related("assignee"),
+            "sla": sla.panel(sr),
         },
     )
 
@@ -513,6 +514,7 @@ ACTIONS: dict[str, Callable[[HttpRequest, ServiceRequest], str]] = {
     "work_order_start": _work_order_start,
     "work_order_done": _work_order_done,
     "work_order_cancel": _work_order_cancel,
+    **sla.ACTIONS,
 }
 
 
