@@ -320,6 +320,9 @@ CITY311_HOURS_ES = envstr("CITY311_HOURS_ES", "")
 # Public holidays from the `holidays` package: COUNTRY or COUNTRY-SUBDIVISION, e.g. US-IL.
 CITY311_HOLIDAYS = envstr("CITY311_HOLIDAYS", "")
 CITY311_REOPEN_DAYS = envint("CITY311_REOPEN_DAYS", "30", minimum=0)
+# Digests of open and overdue work go out from this hour of the city's day (0-23): daily ones
+# every day, weekly ones from Monday (docs/sla.md).
+CITY311_DIGEST_HOUR = envint("CITY311_DIGEST_HOUR", "7", minimum=0)
 # The state(s) of the city's addresses, comma-separated ("IL"): overrides the pack's.
 CITY311_GEO_STATE = envstr("CITY311_GEO_STATE", "")
 # Open311: the jurisdiction_id clients may send (empty: "city311" or this server's host name),

@@ -6,7 +6,13 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from city311.notifications.messages import forget_overrides
-from city311.notifications.models import Delivery, MessageTemplate, SurveyResponse
+from city311.notifications.models import (
+    Delivery,
+    Digest,
+    DigestSubscription,
+    MessageTemplate,
+    SurveyResponse,
+)
 
 
 class MessageTemplateForm(forms.ModelForm):
@@ -61,6 +67,25 @@ class SurveyResponseAdmin(admin.ModelAdmin):
     list_filter = ["fixed", "satisfaction"]
     fields = ("request", "fixed", "satisfaction", "comment", "answered_at", "reopened")
     readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(DigestSubscription)
+class DigestSubscriptionAdmin(admin.ModelAdmin):
+    """Who gets a daily or weekly digest of their open and overdue work (docs/sla.md)."""
+
+    list_display = ["__str__", "user", "department", "frequency", "active"]
+    list_filter = ["frequency", "active", "department"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Digest)
+class DigestAdmin(admin.ModelAdmin):
+    list_display = ["subscription", "period", "status", "sent_at", "attempts"]
+    list_filter = ["status"]
+    readonly_fields = [f.name for f in Digest._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

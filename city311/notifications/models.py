@@ -229,3 +229,73 @@ class SurveyResponse(models.Model):
 
     def __str__(self) -> str:
         return f"Survey {self.pk} on {self.request_id}"
+
+
+class DigestFrequency(models.TextChoices):
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly (Mondays)"
+
+
+class DigestSubscription(models.Model):
+    """A person's or a team's digest of their open and overdue work, by e-mail.
+
+    A person's lists the requests assigned to them; a department's (a team's, until teams
+    exist) lists its requests and goes to its shared mailbox.
+    """
+
+    user = models.ForeignKey(
+        "auth.User",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="digest_subscriptions",
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    frequency = models.CharField(
+        max_length=8, choices=DigestFrequency.choices, default=DigestFrequency.WEEKLY
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=True, department__isnull=False)
+                | Q(user__isnull=False, department__isnull=True),
+                name="digest_for_a_person_or_a_team",
+            )
+        ]
+
+    def __str__(self) -> str:
+        whose = self.user or self.department
+        return f"{self.get_frequency_display()} digest for {whose}"
+
+    def clean(self) -> None:
+        if (self.user_id is None) == (self.department_id is None):
+            raise ValidationError("Choose a person or a department, not both.")
+
+    @property
+    def address(self) -> str:
+        if self.user is not None:
+            return self.user.email
+        return self.department.email if self.department is not None else ""
+
+
+class Digest(OutboxItem):
+    """One digest for one period ("2026-12-03", "2026-W49"): an outbox row, so a digest goes
+    once per period however often, or late, the task runs."""
+
+    subscription = models.ForeignKey(
+        DigestSubscription, on_delete=models.CASCADE, related_name="digests"
+    )
+    period = models.CharField(max_length=12)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "period"], name="digest_once")
+        ]
+        indexes = outbox_indexes("digest")
+
+    def __str__(self) -> str:
+        return f"Digest {self.period} of subscription {self.subscription_id}, {self.status}"

@@ -1,9 +1,17 @@
 from typing import Any
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 
-from city311.servicerequests.models import RequestEvent, RoutingRule, ServiceRequest
+from city311.servicerequests.models import (
+    EscalationLevel,
+    RequestEvent,
+    ResponseTemplate,
+    RoutingRule,
+    ServiceRequest,
+)
 
 
 class EventInline(admin.TabularInline):
@@ -56,3 +64,32 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     list_display = ["pk", "service_type", "group", "area", "department", "priority", "active"]
     list_filter = ["department", "active", "area__kind"]
     autocomplete_fields = ["area", "service_type"]
+
+
+@admin.register(EscalationLevel)
+class EscalationLevelAdmin(admin.ModelAdmin):
+    """Who is told when a request reaches a share of its target time (docs/sla.md)."""
+
+    list_display = ["service_type", "percent", "notify"]
+    list_filter = ["notify", "service_type"]
+    autocomplete_fields = ["service_type"]
+
+
+class ResponseTemplateForm(forms.ModelForm):
+    # The languages the city offers, from the setting: adding one needs no migration.
+    language = forms.TypedChoiceField(choices=lambda: settings.LANGUAGES, initial="en")
+
+    class Meta:
+        model = ResponseTemplate
+        fields = ["title", "service_type", "status", "paused", "language", "text", "active"]
+
+
+@admin.register(ResponseTemplate)
+class ResponseTemplateAdmin(admin.ModelAdmin):
+    """Ready wordings of public updates, per type, state and language, for the work page."""
+
+    form = ResponseTemplateForm
+    list_display = ["title", "language", "service_type", "status", "paused", "active"]
+    list_filter = ["language", "status", "paused", "active"]
+    search_fields = ["title", "text"]
+    autocomplete_fields = ["service_type"]
