@@ -256,11 +256,26 @@ class EscalationTests(SlaTestCase):
         self.assertIn("not yet", page)  # the manager's level
         self.assertIn("Escalated", [e.label for e in RequestEvent.objects.filter(request=sr)])
 
+    def test_the_queue_flags_escalated_and_paused_requests(self):
+        late = self.pothole_filed(days_ago=6)
+        waiting = self.pothole_filed(days_ago=1)
+        escalate_requests()
+        actions.pause_request(waiting, reason="agency", by=self.dana)
+        self.sign_in(self.sofia)
+        rows = self.client.get("/work/").content.decode().split("<tr")
+        [late_row] = [r for r in rows if late.tracking_number in r]
+        [waiting_row] = [r for r in rows if waiting.tracking_number in r]
+        self.assertIn("Escalated: 100%", late_row)
+        self.assertIn("Overdue", late_row)
+        self.assertIn("Paused", waiting_row)
+        self.assertNotIn("Escalated", waiting_row)
+
     def test_a_reopened_request_escalates_anew(self):
         sr = self.pothole_filed(days_ago=6)
         escalate_requests()
         actions.close_request(sr, resolution="completed", note="Filled.", by=self.dana)
         sr = actions.reopen_request(sr, reason="Back again.", by=self.dana)
+        self.assertEqual(sr.escalation_level, 0)
         self.assertEqual(escalate_requests(), 0)  # a fresh clock: nothing reached yet
         ServiceRequest.objects.filter(pk=sr.pk).update(
             clock_started_at=timezone.now() - timedelta(days=6),
@@ -269,6 +284,8 @@ class EscalationTests(SlaTestCase):
         )
         self.assertEqual(escalate_requests(), 2)
         self.assertEqual(sr.escalations.count(), 4)
+        sr.refresh_from_db()
+        self.assertEqual(sr.escalation_level, 100)
 
     def test_imported_history_never_escalates(self):
         sr = self.pothole_filed(days_ago=20)

@@ -18,7 +18,7 @@ from city311.catalog.models import ServiceType, Urgency
 from city311.catalog.search import suggest
 from city311.console.knowledge import answers_for_caller
 from city311.notifications.actions import follow_request
-from city311.servicerequests import access
+from city311.servicerequests import access, sla
 from city311.servicerequests.errors import NoSuchRequest, RequestError, SubmissionInvalid
 from city311.servicerequests.intake import already_filed, preview, submit_request
 from city311.servicerequests.models import Channel
@@ -187,5 +187,8 @@ def filed(request: HttpRequest, tracking_number: str) -> HttpResponse:
     spoken = ", ".join(" ".join(group) for group in (digits[:3], digits[3:7], digits[7:]))
     following = request.GET.get("following") == "1"
     return render(
-        request, "console/filed.html", {"sr": sr, "spoken": spoken, "following": following}
+        request,
+        "console/filed.html",
+        # Why it is due then, for the caller who asks (docs/sla.md).
+        {"sr": sr, "spoken": spoken, "following": following, "due": sla.explain_due(sr)},
     )

@@ -515,7 +515,7 @@ def reopen_request(sr: ServiceRequest, *, reason: str, by: Actor) -> ServiceRequ
     sr.status_notes = ""
     sr.clock_started_at = now
     sr.paused, sr.paused_at, sr.paused_seconds = "", None, 0
-    sr.escalation_due_at = _first_check(sr, now)
+    sr.escalation_due_at, sr.escalation_level = _first_check(sr, now), 0
     sr.updated_at = now
     sr.save(
         update_fields=[
@@ -531,6 +531,7 @@ def reopen_request(sr: ServiceRequest, *, reason: str, by: Actor) -> ServiceRequ
             "paused_at",
             "paused_seconds",
             "escalation_due_at",
+            "escalation_level",
             "updated_at",
         ]
     )
@@ -685,7 +686,7 @@ def escalate_request(sr: ServiceRequest) -> int:
                 "percent", flat=True
             )
         )
-        recorded, next_at = 0, None
+        recorded, next_at, level = 0, None, sr.escalation_level
         for percent, notify in sla.levels_for(sr.service_type_id):
             moment = sla.level_moment(sr, percent, cal)
             if percent in done or moment is None:
@@ -694,8 +695,10 @@ def escalate_request(sr: ServiceRequest) -> int:
                 next_at = moment if next_at is None else min(next_at, moment)
                 continue
             _escalate(sr, percent=percent, notify=notify, moment=moment, start=start)
-            recorded += 1
-        ServiceRequest.objects.filter(pk=sr.pk).update(escalation_due_at=next_at)
+            recorded, level = recorded + 1, max(level, percent)
+        ServiceRequest.objects.filter(pk=sr.pk).update(
+            escalation_due_at=next_at, escalation_level=level
+        )
     return recorded
 
 

@@ -141,6 +141,9 @@ class ServiceRequest(models.Model):
     # When the escalation sweep next looks at this request (the next level's moment); empty
     # when nothing is left to escalate (closed, paused, no target, every level reached).
     escalation_due_at = models.DateTimeField(null=True, blank=True)
+    # The highest escalation level (percent) the current clock reached, 0 for none: the
+    # boards' flag, without a query per row.
+    escalation_level = models.PositiveIntegerField(default=0)
 
     objects = ServiceRequestQuerySet.as_manager()
 
