@@ -669,17 +669,19 @@ def resume_request(sr: ServiceRequest, *, by: Actor, note: str = "") -> ServiceR
     return sr
 
 
-def escalate_request(sr: ServiceRequest) -> int:
+def escalate_request(sr: ServiceRequest, *, sweep: sla.Sweep | None = None) -> int:
     """Record each escalation level the request's clock has reached and not yet told, oldest
     first, and when to look again; the number recorded. Safe to run late, often, or from
-    racing workers: each level of a clock is recorded once (row lock, unique constraint)."""
+    racing workers: each level of a clock is recorded once (row lock, unique constraint).
+    `sweep` carries the calendar and levels a run of the sweep reads once for every request."""
+    sweep = sweep or sla.Sweep()
     with transaction.atomic():
         sr = _locked(sr)
         now = timezone.now()
         if sr.is_closed or sr.paused or sr.due_at is None or sr.channel == Channel.IMPORT:
             ServiceRequest.objects.filter(pk=sr.pk).update(escalation_due_at=None)
             return 0
-        cal = Calendar()
+        cal = sweep.calendar
         start = sr.clock_start
         done = set(
             Escalation.objects.filter(request=sr, clock_started_at=start).values_list(
@@ -687,14 +689,17 @@ def escalate_request(sr: ServiceRequest) -> int:
             )
         )
         recorded, next_at, level = 0, None, sr.escalation_level
-        for percent, notify in sla.levels_for(sr.service_type_id):
+        for percent, notify in sweep.levels(sr.service_type_id):
             moment = sla.level_moment(sr, percent, cal)
             if percent in done or moment is None:
                 continue
             if moment > now:
                 next_at = moment if next_at is None else min(next_at, moment)
                 continue
-            _escalate(sr, percent=percent, notify=notify, moment=moment, start=start)
+            people = sweep.recipients(sr, notify)
+            _escalate(
+                sr, percent=percent, notify=notify, moment=moment, start=start, to=people, cal=cal
+            )
             recorded, level = recorded + 1, max(level, percent)
         ServiceRequest.objects.filter(pk=sr.pk).update(
             escalation_due_at=next_at, escalation_level=level
@@ -702,8 +707,17 @@ def escalate_request(sr: ServiceRequest) -> int:
     return recorded
 
 
-def _escalate(sr: ServiceRequest, *, percent: int, notify: str, moment: Any, start: Any) -> None:
-    people = sla.escalation_recipients(sr, notify)
+def _escalate(
+    sr: ServiceRequest,
+    *,
+    percent: int,
+    notify: str,
+    moment: Any,
+    start: Any,
+    to: list[Any],
+    cal: Calendar,
+) -> None:
+    people = to
     names = [f"{p.get_full_name() or p.get_username()} ({Escalate(notify).label})" for p in people]
     event = _record(
         sr,
@@ -711,7 +725,7 @@ def _escalate(sr: ServiceRequest, *, percent: int, notify: str, moment: Any, sta
         by=None,
         label="city311",
         public=False,
-        note=sla.escalation_words(percent, moment, names),
+        note=sla.escalation_words(percent, moment, names, cal),
         data={
             "percent": percent,
             "notify": notify,

@@ -54,6 +54,27 @@ def levels_for(service_type_id: int) -> list[tuple[int, str]]:
     return sorted(rows) if rows else list(DEFAULT_LEVELS)
 
 
+class Sweep:
+    """What one run of the escalation sweep reads once: the calendar, each type's levels."""
+
+    def __init__(self) -> None:
+        self.calendar = Calendar()
+        self._levels: dict[int, list[tuple[int, str]]] = {}
+
+        self._people: dict[tuple[int | None, int | None, str], list[User]] = {}
+
+    def levels(self, service_type_id: int) -> list[tuple[int, str]]:
+        if service_type_id not in self._levels:
+            self._levels[service_type_id] = levels_for(service_type_id)
+        return self._levels[service_type_id]
+
+    def recipients(self, sr: ServiceRequest, notify: str) -> list[User]:
+        key = (sr.department_id, sr.assignee_id, notify)
+        if key not in self._people:
+            self._people[key] = escalation_recipients(sr, notify)
+        return self._people[key]
+
+
 def target_time(sr: ServiceRequest, cal: Calendar) -> timedelta | None:
     """The length of the clock's target: working time, or the elapsed time of the calendar
     days from the clock's start (a day across a DST change is 23 or 25 hours)."""
@@ -249,9 +270,8 @@ def _pause_words(reason: str) -> str:
         return reason
 
 
-def escalation_words(percent: int, moment: datetime, names: list[str]) -> str:
+def escalation_words(percent: int, moment: datetime, names: list[str], cal: Calendar) -> str:
     """The history's note for a level reached."""
-    cal = Calendar()
     told = ", ".join(names) if names else _("the department's mailbox")
     return _("%(percent)s%% of the target time reached at %(when)s: told %(told)s.") % {
         "percent": percent,

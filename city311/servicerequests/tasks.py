@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from city311.servicerequests import stream
 from city311.servicerequests.actions import escalate_request, note_overdue
 from city311.servicerequests.models import ServiceRequest
+from city311.servicerequests.sla import Sweep
 
 
 def flag_overdue_requests(limit: int = 1000) -> int:
@@ -30,6 +32,8 @@ def dispatch_events(since: int | None = None) -> dict[str, int]:
 # a level due before the next run gets an alarm of its own at its moment, so it is told within
 # about 30 seconds, not up to 90. Longer than the time between two runs, so none is missed.
 ALARM_AHEAD = timedelta(minutes=3)
+# Requests escalated in one transaction.
+SWEEP_BATCH = 100
 
 
 def escalate_requests(limit: int = 1000) -> int:
@@ -39,7 +43,15 @@ def escalate_requests(limit: int = 1000) -> int:
 
     now = timezone.now()
     due = ServiceRequest.objects.filter(escalation_due_at__lte=now).order_by("escalation_due_at")
-    recorded = sum(escalate_request(sr) for sr in due[:limit])
+    sweep = Sweep()
+    found = list(due.values_list("pk", flat=True)[:limit])
+    recorded = 0
+    for at in range(0, len(found), SWEEP_BATCH):
+        # A batch per transaction: one wake-up of the event stream for its events, not one
+        # per request (a sweep catching up after a day away records thousands).
+        with transaction.atomic():
+            for sr in ServiceRequest.objects.filter(pk__in=found[at : at + SWEEP_BATCH]):
+                recorded += escalate_request(sr, sweep=sweep)
     upcoming = (
         ServiceRequest.objects.filter(
             escalation_due_at__gt=now, escalation_due_at__lte=now + ALARM_AHEAD
