@@ -9,8 +9,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0007_servicetype_publish_description'),
-        ('notifications', '0007_delivery_claimed_by'),
+        ('catalog', '0009_classifier'),
+        ('notifications', '0008_admin_labels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -12,6 +12,6 @@ def look_at_open_requests(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("servicerequests", "0012_sla_clock_and_escalation")]
+    dependencies = [("servicerequests", "0017_sla_clock_and_escalation")]
 
     operations = [migrations.RunPython(look_at_open_requests, migrations.RunPython.noop)]

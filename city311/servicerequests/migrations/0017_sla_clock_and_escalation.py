@@ -9,8 +9,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0007_servicetype_publish_description'),
-        ('servicerequests', '0011_fewer_indexes_on_insert'),
+        ('catalog', '0009_classifier'),
+        ('servicerequests', '0016_queue_search_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
