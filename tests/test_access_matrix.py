@@ -213,7 +213,21 @@ def _work_order_cancel(city, sr):
     )
 
 
+def _pause(city, sr):
+    return (
+        {"reason": "resident", "note": "Asked for the exact spot"},
+        lambda: ServiceRequest.objects.get(pk=sr.pk).paused == "resident",
+    )
+
+
+def _resume(city, sr):
+    actions.pause_request(sr, reason="agency", note="", by=None)
+    return {"note": "Con Edison answered"}, lambda: not ServiceRequest.objects.get(pk=sr.pk).paused
+
+
 OWN_ACTIONS = {
+    "pause": _pause,
+    "resume": _resume,
     "team": _team,
     "complete": _complete,
     "work_order": _work_order,
@@ -234,8 +248,10 @@ TARGET_ACTIONS = ["merge", "close-duplicate"]
 
 def test_the_matrix_covers_every_action_of_the_work_pages():
     # A new action must join this matrix: its target, assignee or department is checked here.
-    # "locate" (verifying a request's place) has its own access tests (test_location_precision).
-    assert set(work_views.ACTIONS) | {"contact"} == set(OWN_ACTIONS) | {"merge", "locate"}
+    # "locate" (verifying a request's place) has its own access tests (test_location_precision);
+    # "respond" posts a public note (add_note, as "note" does) from a response template.
+    exceptions = {"merge", "locate", "respond"}
+    assert set(work_views.ACTIONS) | {"contact"} == set(OWN_ACTIONS) | exceptions
 
 
 def allowed(name: str, action: str, dept: str) -> bool:
