@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "city311.servicerequests",
     "city311.facilities",
     "city311.notifications",
+    "city311.pickups",
     "city311.open311",
     "city311.portal",
     "city311.knowledge",

@@ -36,6 +36,7 @@ urlpatterns = [
     path("console/", include("city311.console.urls")),
     path("", include("city311.portal.urls")),
     path("", include("city311.facilities.urls")),
+    path("", include("city311.pickups.urls")),
     path("", include("city311.open311.urls")),
     path("notifications/", include("city311.notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import holidays as holidays_lib
-import yaml
-
-from city311.demo.build_la import PACK, point, read_rows, record_files, split_address
+from city311.demo.build_la import point, read_rows, record_files, split_address
 from city311.servicerequests.imports import HistoricalRecord
 from city311.servicerequests.models import Channel, Resolution
 
@@ -151,43 +147,3 @@ def _note(resolution: str | None, action: str, scheduled: str) -> str:
 
 def _day(moment: datetime) -> str:
     return f"{moment:%A, %B} {moment.day}, {moment.year}"
-
-
-# --- LA Sanitation's holiday rule ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HolidaySlide:
-    """LA Sanitation's rule, as the pack's pickups.yaml states it: on a week with a collection
-    holiday on a weekday, collection on the holiday and on every later day of that week moves
-    one day later (Friday's to Saturday); the days before it stay. The pickup engine will read
-    the same file; until then this is the rule's one reading."""
-
-    names: tuple[str, ...]
-    region: str = "US"
-
-    @classmethod
-    def from_pack(cls, pack: Path = PACK) -> HolidaySlide:
-        rule = yaml.safe_load((pack / "pickups.yaml").read_text())["holiday_rule"]
-        if rule.get("slide") != "rest_of_week":
-            raise ValueError(f"{pack / 'pickups.yaml'}: unknown holiday rule {rule.get('slide')!r}")
-        return cls(names=tuple(rule["holidays"]))
-
-    def holidays(self, year: int) -> set[date]:
-        """The year's collection holidays on weekdays, observed dates included."""
-        found = holidays_lib.country_holidays(self.region, years=year, observed=True)
-        return {
-            day
-            for day, name in found.items()
-            if day.weekday() < 5 and any(name.startswith(n) for n in self.names)
-        }
-
-    def collection_day(self, scheduled: date) -> date:
-        """The day a collection scheduled for `scheduled` (a weekday) happens."""
-        if scheduled.weekday() >= 5:
-            return scheduled
-        monday = scheduled - timedelta(days=scheduled.weekday())
-        holidays = self.holidays(monday.year) | self.holidays(scheduled.year)
-        if any(monday <= day <= scheduled for day in holidays):
-            return scheduled + timedelta(days=1)
-        return scheduled

@@ -30,6 +30,7 @@ from city311.facilities import pack as facilities_pack
 from city311.geo.imports import ADDRESS_COLUMNS, INTERSECTION_COLUMNS, PLACE_COLUMNS
 from city311.geo.models import AddressPoint, Boundary, GeoDataset, Intersection, Place
 from city311.notifications.models import MessageTemplate
+from city311.pickups import pack as pickups_pack
 from city311.servicerequests.models import RoutingRule
 
 Progress = Callable[[int], None]
@@ -74,6 +75,13 @@ def export_city(folder: Path, *, progress: Progress | None = None) -> dict[str, 
     if articles:
         counts["articles"] = len(articles)
         (folder / "knowledge.yaml").write_text(dump_yaml({"articles": articles}))
+
+    pickups = pickups_pack.export(
+        lambda row, field: _by_language(getattr(row, field), row, field, texts)
+    )
+    if pickups is not None:
+        counts["pickup routes"] = len(pickups["routes"])
+        (folder / "pickups.yaml").write_text(dump_yaml(pickups))
     users = _staff()
     counts["staff"] = len(users)
     (folder / "staff.yaml").write_text(dump_yaml({"users": users}))

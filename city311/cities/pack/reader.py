@@ -42,6 +42,7 @@ from city311.facilities import pack as facilities_pack
 from city311.geo.imports import GeoImportError, check_file
 from city311.geo.models import Boundary, BoundaryKind
 from city311.notifications.models import MessageKind
+from city311.pickups import pack as pickups_pack
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 ROLES = [roles.CALL_TAKER, roles.DEPARTMENT_STAFF, roles.SUPERVISOR, roles.MANAGER]
@@ -79,6 +80,8 @@ class Pack:
     # facilities.yaml and events.yaml (city311/facilities/pack.py)
     facilities: Mapping | None = None
     events: Mapping | None = None
+
+    pickups: Mapping | None = None
     boundaries: list[BoundaryFile] = field(default_factory=list)
     # "addresses" | "places" | "corners" -> path
     geo: dict[str, Path] = field(default_factory=dict)
@@ -97,6 +100,7 @@ SECTIONS = frozenset(
         "knowledge",
         "facilities",
         "events",
+        "pickups",
         "boundaries",
         "addresses",
         "places",
@@ -126,7 +130,7 @@ def read_pack(
         return pack
     pack.manifest = manifest
     _check_manifest(pack, manifest_path.name)
-    for section in ("catalog", "routing", "calendar", "staff", "messages"):
+    for section in ("catalog", "routing", "calendar", "staff", "messages", "pickups"):
         path = find(folder, section) if section in sections else None
         if path is not None:
             setattr(pack, section, read_yaml(path, path.name, pack.problems))
@@ -148,6 +152,12 @@ def read_pack(
     if "knowledge" in sections:
         _check_knowledge(pack, departments, codes)
     _read_facilities(pack, sections)
+
+    if pack.pickups is not None:
+        name = (find(folder, "pickups") or Path("pickups.yaml")).name
+        pickups_pack.check(
+            pack.pickups, lambda line, text: pack.problems.add(name, line, text), area_keys(pack)
+        )
     return pack
 
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PickupsConfig(AppConfig):
+    name = "city311.pickups"
+    verbose_name = "Pickups"

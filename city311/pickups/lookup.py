@@ -1,0 +1,93 @@
+"""When is my pickup? An address's collections and their next days, from the one engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.utils.translation import gettext as _
+
+from city311.geo import geocoding
+from city311.geo.geocoding import Candidate
+from city311.geo.models import AddressPoint
+from city311.pickups.models import Collection, Route, RouteSchedule
+from city311.pickups.routes import routes_at
+from city311.pickups.schedule import Pickup, Rule, Schedules
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    collection: Collection
+    route: Route
+    pickups: list[Pickup]
+
+
+def upcoming(
+    *, lat: float, long: float, address_pk: int | None = None, today: date, count: int = 3
+) -> list[Upcoming]:
+    """Each collection at the place, with its next `count` days from `today`."""
+    routes = routes_at(address_pk=address_pk, lat=lat, long=long)
+    if not routes:
+        return []
+    schedules = Schedules.load()
+    found = []
+    for schedule in (
+        RouteSchedule.objects.filter(route__in=routes)
+        .select_related("route", "collection")
+        .order_by("collection__order", "collection__code")
+    ):
+        days = schedules.next_pickups(Rule.of(schedule), today, count)
+        found.append(Upcoming(schedule.collection, schedule.route, days))
+    return found
+
+
+@dataclass(frozen=True)
+class Place:
+    label: str
+    lat: float
+    long: float
+    address_pk: int | None = None
+    address_id: str = ""
+
+
+@dataclass(frozen=True)
+class Found:
+    """What an address search came to: one place, or candidates to choose from, or a problem."""
+
+    place: Place | None = None
+    choices: tuple[Candidate, ...] = ()
+    problem: str = ""
+
+
+# An answer this sure, and clearly ahead of the next, is taken without asking.
+_SURE = 0.9
+
+
+def find_place(*, address: str = "", address_id: str = "") -> Found:
+    """The address a resident gave, as a place whose collections can be looked up."""
+    if address_id:
+        point = AddressPoint.objects.filter(source_id=address_id).first()
+        if point is None:
+            return Found(problem=_("No address has that id: search for the address instead."))
+        label = " ".join(p for p in (point.number, point.street) if p).strip()
+        if point.city:
+            label += f", {point.city}"
+        return Found(Place(label, point.lat, point.long, point.pk, point.source_id))
+    address = address.strip()[:200]
+    if not address:
+        return Found(problem=_("Enter your address, for example 350 5th Ave, Manhattan."))
+    candidates = [c for c in geocoding.geocode(address, limit=5) if c.match != "street"]
+    if not candidates:
+        return Found(
+            problem=_(
+                "We could not find that address in the city. Check the house number and "
+                "street, or call us."
+            )
+        )
+    best = candidates[0]
+    second = candidates[1].confidence if len(candidates) > 1 else 0.0
+    if best.confidence >= _SURE and best.confidence - second > 0.05:
+        if best.address_id:
+            return find_place(address_id=best.address_id)
+        return Found(Place(best.address, best.lat, best.long))
+    return Found(choices=tuple(candidates))
