@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from city311.servicerequests.errors import SubmissionInvalid
 from city311.servicerequests.models import Channel, Contact, RequestEvent, ServiceRequest, Status
+from city311.servicerequests.validation import MAX_DESCRIPTION
 from city311.test import BaseTestCase
 
 
@@ -90,7 +91,7 @@ class ValidationTests(BaseTestCase):
             answers={"depth_cm": "deep"},
             email="rosa-at-example",
             phone="12",
-            description="x" * 5000,
+            description="x" * (MAX_DESCRIPTION + 1),
         )
         for field in (
             "lat",
