@@ -34,7 +34,7 @@ NEW_YORK = re.compile(
 )
 # Real places from the records: a house in North Central, one in the East Valley.
 KOREATOWN = "356 S Berendo St"
-VAN_NUYS = "14400 W Vanowen St"
+VAN_NUYS = "14212 W Vanowen St"  # an address point of the file: exact, so routed by area
 SOME_RECORDS = 600
 
 
