@@ -99,6 +99,8 @@ def test_it_finds_no_violation_on_the_pages_reached_from_messages(open_tab, city
 def test_it_finds_no_violation_on_the_staff_pages(open_tab, city, tiles):
     sr = reported()
     tab = open_tab(viewport=DESKTOP)
+    # The console's and the work queue's maps draw the city's tiles too.
+    serve_tiles(tab)
     visit(tab, "/accounts/login/")
     sign_in(tab, "omar")
     visit(tab, "/console/")
