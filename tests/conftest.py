@@ -12,6 +12,14 @@ def _front_end_libraries():
     install_assets(say=lambda line: None)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fresh_geography_for_class_data():
+    # A TestCase's setUpTestData runs before the per-test settings below: without this, the
+    # area index a previous test built (within the default ten seconds) serves its class data.
+    settings.CITY311_GEO_RECHECK_SECONDS = 0
+    settings.CITY311_CATALOG_RECHECK_SECONDS = 0
+
+
 @pytest.fixture(autouse=True)
 def _plain_static_files(settings):
     # The hashed-manifest storage needs `collectstatic` first; tests render pages without it.
