@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from datetime import time
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from django.test import Client, TestCase, override_settings
 
@@ -141,11 +143,19 @@ def add_questions(service_type: ServiceType) -> None:
         )
 
 
+@functools.cache
+def _password_hash(hasher: str) -> str:
+    """The personas' shared password, hashed once per process and hasher (the city's own is
+    Argon2: slow by design; hashing it again for every persona of every test class cost minutes
+    of the suite). A test that sets a faster hasher gets a hash that hasher reads."""
+    return make_password(PASSWORD)  # with the first hasher, the one named
+
+
 def make_user(username: str, role: str, department: Department | None = None) -> User:
-    user = User.objects.create_user(
-        username,
-        f"{username}@city311.example",
-        PASSWORD,
+    user = User.objects.create(
+        username=username,
+        email=f"{username}@city311.example",
+        password=_password_hash(settings.PASSWORD_HASHERS[0]),
         first_name=username.title(),
         last_name="Tester",
         is_staff=role == roles.ADMINISTRATOR,
@@ -226,7 +236,7 @@ class CityMixin:
 class BaseTestCase(CityMixin, TestCase):
     @classmethod
     def setUpTestData(cls) -> None:
-        # Once per class: hashing the personas' passwords with Argon2 is deliberately slow.
+        # Once per class: the small city, its personas and their departments.
         CityMixin.make_city(cls)  # type: ignore[arg-type]
 
     def sign_in(self, user: User) -> None:

@@ -15,6 +15,10 @@ import pytest
 from tests import processes
 from tests.helpers import free_port, run_city311, start_city311, stop, wait_for
 
+# Every test here runs `city311` as a newcomer does, on a SQLite database in its own data
+# folder: the same on either suite's database, so CI runs them once (see .ci/run).
+pytestmark = pytest.mark.own_database
+
 
 def local_env(tmp_path, **extra):
     env = {
