@@ -186,6 +186,33 @@ def test_every_problem_is_reported_with_its_file_and_line_and_nothing_is_written
     assert not AddressPoint.objects.exists()
 
 
+def test_every_bad_row_of_the_address_file_is_reported_and_nothing_is_written(db, pack):
+    """A row in another encoding, one too big for CSV, a broken coordinate and an unclosed
+    quote: each is named by its line, the import goes on checking past each, and writes
+    nothing."""
+    addresses = pack / "addresses.csv"
+    good = addresses.read_bytes()
+    lines = good.count(b"\n")
+    addresses.write_bytes(
+        good
+        + b"-73.95,40.6,12,CAF\xc9 STREET,,Brooklyn,1,latin1\n"
+        + b'-73.95,40.6,14,"'
+        + b"A" * 200_000
+        + b'",,Brooklyn,1,huge\n'
+        + b"-73.95,north,16,MAIN STREET,,Brooklyn,1,x\n"
+        + b'-73.95,40.6,18,"MAIN STREET,,Brooklyn,1,quote\n'
+    )
+    with pytest.raises(CommandError, match=r"4 problem\(s\)"):
+        call_command("import_city", str(pack), stdout=io.StringIO(), stderr=(err := io.StringIO()))
+    report = err.getvalue()
+    assert f"addresses.csv, line {lines + 1}: is not UTF-8 text: save the file as UTF-8" in report
+    assert f"addresses.csv, line {lines + 2}: cannot be read as CSV (field larger" in report
+    assert f"addresses.csv, line {lines + 3}: LAT 'north' is not a number" in report
+    assert f"addresses.csv, line {lines + 4}: has a line break inside a field" in report
+    assert not City.objects.exists()
+    assert not AddressPoint.objects.exists()
+
+
 def test_a_pack_with_a_password_is_refused(db, pack):
     staff = pack / "staff.yaml"
     staff.write_text(

@@ -46,9 +46,13 @@ class ImportReport:
 def _open_text(path: Path) -> io.TextIOBase:
     if not path.exists():
         raise GeoImportError(f"There is no file {path}.")
+    # A byte that is not UTF-8 is kept (as a surrogate) so the row holding it is reported with
+    # its line, rather than the whole file failing to read at that byte.
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")  # type: ignore[return-value]
-    return open(path, encoding="utf-8-sig", newline="")
+        return gzip.open(  # type: ignore[return-value]
+            path, "rt", encoding="utf-8-sig", errors="surrogateescape", newline=""
+        )
+    return open(path, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
 def _is_geojson(path: Path) -> bool:
@@ -143,6 +147,7 @@ def _address_fields(row: dict[str, Any]) -> tuple[float, float, str, str]:
     """An address row's point, number and street; ValueError says what is wrong."""
     from city311.geo.normalize import normalise_number
 
+    _readable(row)
     lon = _coordinate(row.get("LON"), "LON", -180, 180)
     lat = _coordinate(row.get("LAT"), "LAT", -90, 90)
     number = normalise_number(str(row.get("NUMBER") or ""))
@@ -297,6 +302,7 @@ def import_places(path: Path) -> ImportReport:
 
 
 def _place_fields(row: dict[str, Any]) -> tuple[str, float, float]:
+    _readable(row)
     name = " ".join(str(row.get("NAME") or "").split())
     if not name:
         raise ValueError("NAME is empty")
@@ -369,6 +375,7 @@ def _csv_intersections(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _corner_fields(row: dict[str, Any]) -> tuple[str, str, float, float]:
+    _readable(row)
     first = " ".join(str(row.get("STREET1") or "").split())
     second = " ".join(str(row.get("STREET2") or "").split())
     if not first or not second:
@@ -393,9 +400,36 @@ def _csv_rows(
                 f"{path.name} has no {', '.join(missing)} column: {what} needs the columns "
                 f"{', '.join(columns)}."
             )
-        for line, values in enumerate(reader, start=2):
+        while True:
+            line = reader.line_num + 1
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:  # e.g. a field over the size limit: this row only
+                yield f"line {line}", {BROKEN: f"cannot be read as CSV ({e})"}
+                continue
             if any(v.strip() for v in values):
-                yield f"line {line}", dict(zip(header, values, strict=False))
+                yield f"line {line}", _row(header, values)
+
+
+# A row that cannot be read carries what is wrong with it under this key.
+BROKEN = "\0broken"
+
+
+def _row(header: list[str], values: list[str]) -> dict[str, Any]:
+    text = "\x1f".join(values)
+    if not text.isascii() and any("\udc80" <= c <= "\udcff" for c in text):
+        return {BROKEN: "is not UTF-8 text: save the file as UTF-8"}
+    if "\n" in text or "\r" in text:
+        return {BROKEN: 'has a line break inside a field: a quote (") is not closed'}
+    return dict(zip(header, values, strict=False))
+
+
+def _readable(row: dict[str, Any]) -> None:
+    """Raise ValueError for a row `_csv_rows` could not read."""
+    if BROKEN in row:
+        raise ValueError(row[BROKEN])
 
 
 def _replace_all(model: Any, rows: list[Any], *, dataset: str, path: Path, what: str) -> int:

@@ -30,6 +30,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Substr
 from rapidfuzz import fuzz, process
 
+from city311.knowledge.checks import require_search_database
 from city311.knowledge.models import Audience, SearchDocument, SearchMiss, SearchSource
 from city311.knowledge.text import query_terms, terms, words
 
@@ -212,7 +213,7 @@ def _read_vocabulary() -> dict[str, int]:
                 "SELECT word, ndoc FROM ts_stat('SELECT vector FROM knowledge_searchdocument')"
             )
         else:
-            raise NotImplementedError(connection.vendor)
+            require_search_database()
         return {str(term): int(n) for term, n in cursor.fetchall()}
 
 
