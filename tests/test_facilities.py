@@ -68,8 +68,14 @@ def _independent_spans(
     return seasonal or spans
 
 
-def _open_in(spans: list[tuple[time, time]], moment: time) -> bool:
-    return any(o <= moment and (c == time(0) or moment < c) for o, c in spans)
+def _open_in(
+    spans: list[tuple[time, time]], moment: time, yesterday: list[tuple[time, time]] = ()
+) -> bool:
+    """Open at `moment` by the day's spans (one closing before it opens goes on past midnight),
+    or by the night before's span going on past midnight."""
+    if any(c != time(0) and c < o and moment < c for o, c in yesterday):
+        return True
+    return any(o <= moment and (c == time(0) or c < o or moment < c) for o, c in spans)
 
 
 def test_open_now_is_right_for_every_quarter_hour_of_two_years_at_every_demo_facility(demo):
@@ -83,16 +89,18 @@ def test_open_now_is_right_for_every_quarter_hour_of_two_years_at_every_demo_fac
     checked = disagreements = 0
     for f in facilities:
         schedule = hours.schedule_for(f)
+        yesterday = _independent_spans(f, first - timedelta(days=1), region, own)
         for n in range(365 * 2):
             day = first + timedelta(days=n)
             spans = _independent_spans(f, day, region, own)
             for quarter in range(96):
                 moment = time(quarter // 4, quarter % 4 * 15)
-                expected = _open_in(spans, moment)
+                expected = _open_in(spans, moment, yesterday)
                 at = datetime.combine(day, moment)
                 if engine.is_open(schedule, at) != expected:
                     disagreements += 1
                 checked += 1
+            yesterday = spans
     assert checked == len(facilities) * 730 * 96
     assert disagreements == 0
 
@@ -124,6 +132,31 @@ def test_the_answers_read_the_holiday_season_and_exception_rules(demo):
     )
 
 
+def test_hours_past_midnight_belong_to_the_night_they_start(demo):
+    """Brownsville's late-night gym: Friday and Saturday until 2 a.m., New Year's Eve until 3."""
+    rec = queries.facilities().get(slug="brownsville-recreation-center")
+    schedule = hours.schedule_for(rec)
+    friday_late = datetime(2027, 1, 15, 23, 30, tzinfo=NY)
+    assert hours.status(rec, friday_late).text == "Open now until tomorrow at 2 a.m."
+    saturday_small_hours = datetime(2027, 1, 16, 1, 45, tzinfo=NY)
+    assert engine.is_open(schedule, saturday_small_hours)
+    assert not engine.is_open(schedule, datetime(2027, 1, 16, 2, 0, tzinfo=NY))
+    # Thursday night closes at 10 p.m.: nothing goes on into Friday morning.
+    assert not engine.is_open(schedule, datetime(2027, 1, 15, 1, 0, tzinfo=NY))
+    # The Saturday it is closed for a repair, Friday's night still runs to 2 a.m.
+    assert engine.is_open(schedule, datetime(2027, 1, 9, 1, 0, tzinfo=NY))
+    assert not engine.is_open(schedule, datetime(2027, 1, 9, 10, 0, tzinfo=NY))
+    # New Year's Eve runs into the new year, whose holiday hours follow.
+    assert engine.is_open(schedule, datetime(2027, 1, 1, 2, 30, tzinfo=NY))
+    assert engine.next_change(schedule, datetime(2026, 12, 31, 23, 0, tzinfo=NY)) == datetime(
+        2027, 1, 1, 3, 0, tzinfo=NY
+    )
+    friday = engine.day_hours(schedule, date(2027, 1, 15))
+    assert hours.spans_text(friday.spans) == "7 a.m. \N{EN DASH} 2 a.m."
+    saturday = engine.day_hours(schedule, date(2027, 1, 16))
+    assert hours.spans_text(saturday.spans) == "9 a.m. \N{EN DASH} 2 a.m."
+
+
 def test_the_engine_takes_any_weekly_description_not_only_a_facility():
     """The call centre's own hours will be described the same way."""
     desk = engine.Schedule(
@@ -139,8 +172,9 @@ def test_the_engine_takes_any_weekly_description_not_only_a_facility():
         2027, 1, 5, 8, 0, tzinfo=ZoneInfo("America/Chicago")
     )
     assert "2027 Jan 01 off" in engine.expression(desk, range(2027, 2028))
-    with pytest.raises(engine.HoursError, match="closing time must come after"):
-        engine.Span(time(17), time(8))
+    with pytest.raises(engine.HoursError, match="closing time must differ"):
+        engine.Span(time(17), time(17))
+    assert engine.Span(time(17), time(8)).overnight
 
 
 # Pages.

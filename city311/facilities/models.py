@@ -7,8 +7,6 @@ Residents' texts are English in the row and every other language in `Translation
 
 from __future__ import annotations
 
-from datetime import time
-
 from django.contrib.contenttypes.fields import GenericRelation
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -121,8 +119,11 @@ class OpeningRule(models.Model):
         return f"{self.facility}: {self.first_day}-{self.last_day} {self.opens}-{self.closes}"
 
     def clean(self) -> None:
-        if self.closes != time(0) and self.closes <= self.opens:
-            raise ValidationError("The closing time must come after the opening time.")
+        if self.closes == self.opens:
+            raise ValidationError(
+                "The closing time must differ from the opening time (00:00 closes at midnight; "
+                "22:00-02:00 closes the next morning)."
+            )
 
     @property
     def weekdays(self) -> frozenset[int]:

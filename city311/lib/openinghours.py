@@ -38,21 +38,32 @@ class HoursError(ValueError):
 
 @dataclass(frozen=True, order=True)
 class Span:
-    """Open from `opens` to `closes` on one day; `closes` of 00:00 means midnight, the day's end."""
+    """Open from `opens` to `closes` on one day; `closes` of 00:00 means midnight, the day's end,
+    and a `closes` before `opens` (22:00-02:00) the next morning: the span belongs to the day it
+    opens on, so that day's rules, holiday and exceptions decide it, the part after midnight too.
+    """
 
     opens: time
     closes: time
 
     def __post_init__(self) -> None:
-        if self.closes != MIDNIGHT and self.closes <= self.opens:
+        if self.closes == self.opens and self.closes != MIDNIGHT:
             raise HoursError(
-                f"{self.opens:%H:%M}-{self.closes:%H:%M}: the closing time must come after the "
-                "opening time on the same day (00:00 closes at midnight)."
+                f"{self.opens:%H:%M}-{self.closes:%H:%M}: the closing time must differ from the "
+                "opening time (00:00 closes at midnight; 22:00-02:00 closes the next morning)."
             )
 
     @property
+    def overnight(self) -> bool:
+        """Whether it closes after midnight, the next morning."""
+        return self.closes != MIDNIGHT and self.closes < self.opens
+
+    @property
     def osm(self) -> str:
-        closes = "24:00" if self.closes == MIDNIGHT else f"{self.closes:%H:%M}"
+        # An overnight span is written up to midnight; what follows midnight is carried in the
+        # rule's comment (`_spans_osm`), because in OSM's syntax the next day's own rule would
+        # replace it.
+        closes = "24:00" if self.closes == MIDNIGHT or self.overnight else f"{self.closes:%H:%M}"
         return f"{self.opens:%H:%M}-{closes}"
 
 
@@ -200,7 +211,13 @@ def _osm_date(day: date) -> str:
 
 
 def _spans_osm(spans: tuple[Span, ...]) -> str:
-    return ",".join(s.osm for s in sorted(spans)) if spans else "off"
+    if not spans:
+        return "off"
+    text = ",".join(s.osm for s in sorted(spans))
+    overnight = [s for s in spans if s.overnight]
+    # The library hands a rule's comment back with its intervals: the one open up to midnight
+    # goes on until this time the next morning.
+    return f'{text} "{overnight[0].closes:%H:%M}"' if overnight else text
 
 
 def expression(schedule: Schedule, years: range) -> str:
@@ -235,11 +252,13 @@ def expression(schedule: Schedule, years: range) -> str:
 
 @dataclass
 class _Compiled:
-    """One year's open intervals (local, naive), from the library, for bisecting."""
+    """One year's open intervals (local, naive), from the library, for bisecting, and each
+    day's own spans (an overnight span under the day it opens)."""
 
     year: int
     starts: list[datetime] = field(default_factory=list)
     ends: list[datetime] = field(default_factory=list)
+    days: dict[date, tuple[Span, ...]] = field(default_factory=dict)
 
 
 # Each year is compiled on its own, when first asked about: the library's cost grows with the
@@ -248,22 +267,66 @@ class _Compiled:
 _YEARS_AHEAD = 2
 
 
-@functools.lru_cache(maxsize=512)
-def _compiled(schedule: Schedule, year: int) -> _Compiled:
-    years = range(year, year + 1)
-    hours = OpeningHours(expression(schedule, years))
-    compiled = _Compiled(year)
-    start, end = datetime(years.start, 1, 1), datetime(years.stop, 1, 1)
-    for begin, finish, state, _comment in hours.intervals(start, end):
+def _evaluated(
+    schedule: Schedule, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime, time | None]]:
+    """The open intervals from `start` to `end` (one year's expression), each with the time the
+    next morning it goes on until when it runs to midnight from an overnight span."""
+    hours = OpeningHours(expression(schedule, range(start.year, start.year + 1)))
+    found = []
+    for begin, finish, state, comment in hours.intervals(start, end):
         if state != State.OPEN:
             continue
         finish = min(finish or end, end)
-        if compiled.ends and compiled.ends[-1] == begin:
-            compiled.ends[-1] = finish  # the library splits at midnight; one stretch reads better
+        spill = None
+        if comment and finish.time() == MIDNIGHT:
+            spill = time.fromisoformat(comment)
+        found.append((begin, finish, spill))
+    return found
+
+
+def _merge(intervals: list[tuple[datetime, datetime]]) -> tuple[list[datetime], list[datetime]]:
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    for begin, finish in sorted(intervals):
+        if ends and begin <= ends[-1]:
+            ends[-1] = max(ends[-1], finish)
         else:
-            compiled.starts.append(begin)
-            compiled.ends.append(finish)
+            starts.append(begin)
+            ends.append(finish)
+    return starts, ends
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(schedule: Schedule, year: int) -> _Compiled:
+    start, end = datetime(year, 1, 1), datetime(year + 1, 1, 1)
+    compiled = _Compiled(year)
+    intervals: list[tuple[datetime, datetime]] = []
+    # New Year's Eve's overnight span goes on into this year.
+    for _begin, finish, spill in _evaluated(schedule, start - timedelta(days=1), start):
+        if spill is not None and finish == start:
+            intervals.append((start, datetime.combine(start.date(), spill)))
+    for begin, finish, spill in _evaluated(schedule, start, end):
+        intervals.append((begin, finish))
+        if spill is not None and finish < end:
+            intervals.append((finish, datetime.combine(finish.date(), spill)))
+        _add_days(compiled.days, begin, finish, spill)
+    compiled.starts, compiled.ends = _merge(intervals)
     return compiled
+
+
+def _add_days(
+    days: dict[date, tuple[Span, ...]], begin: datetime, finish: datetime, spill: time | None
+) -> None:
+    """Each day's piece of one open interval as that day's span."""
+    while begin < finish:
+        midnight = datetime.combine(begin.date() + timedelta(days=1), MIDNIGHT)
+        piece_end = min(finish, midnight)
+        closes = piece_end.time()
+        if piece_end == finish and spill is not None:
+            closes = spill
+        days[begin.date()] = (*days.get(begin.date(), ()), Span(begin.time(), closes))
+        begin = piece_end
 
 
 def _local(schedule: Schedule, at: datetime) -> datetime:
@@ -339,11 +402,7 @@ def next_opening(schedule: Schedule, at: datetime) -> datetime | None:
 
 def day_hours(schedule: Schedule, day: date) -> DayHours:
     """The hours of one day, with the holiday, exception or season that made them."""
-    start = datetime.combine(day, MIDNIGHT, tzinfo=schedule.tz)
-    spans = tuple(
-        Span(b.time(), e.time() if e.date() == day else MIDNIGHT)
-        for b, e in open_intervals(schedule, start, start.replace(tzinfo=None) + timedelta(days=1))
-    )
+    spans = _compiled(schedule, day.year).days.get(day, ())
     exception = next((x for x in reversed(schedule.exceptions) if x.first <= day <= x.last), None)
     holiday = holiday_name(schedule, day)
     season = _season_of(schedule, day)
