@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from icalendar import Calendar
 
 from city311.catalog.models import Holiday
 from city311.demo import loader
-from city311.facilities import hours, queries
+from city311.facilities import holidaynames, hours, queries
 from city311.facilities.documents import documents, open_now_text
 from city311.facilities.models import Event, Facility, HolidayRule, HoursException, Notice
 from city311.lib import openinghours as engine
@@ -330,6 +330,40 @@ def test_city_today_lists_closures_notices_holidays_and_events(demo, client):
 def test_city_today_in_spanish(demo, client):
     day = client.get("/today/", {"date": "2026-12-24"}, HTTP_ACCEPT_LANGUAGE="es").content.decode()
     assert "Nochebuena: cierra temprano" in day
+
+
+def test_holidays_are_named_in_the_pages_language(demo, client):
+    day = client.get("/today/", {"date": "2026-12-25"}, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Navidad" in day
+    assert "Christmas" not in day
+    library = queries.facilities().get(slug="seward-park-library")
+    with translation.override("es"):
+        christmas = datetime(2026, 12, 25, 9, 0, tzinfo=NY)
+        assert "Navidad" in hours.status(library, christmas).text
+    page = client.get(
+        "/facilities/seward-park-library/", HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+    assert "Christmas" not in page
+    # A weekday off in lieu of a weekend holiday says so.
+    observed = client.get("/today.json", {"date": "2027-12-24"}, HTTP_ACCEPT_LANGUAGE="es")
+    titles = [i["title"] for i in observed.json()["items"]]
+    assert "Feriado: Navidad (día de descanso)" in titles, titles
+    english = client.get("/today/", {"date": "2026-12-25"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "Public holiday: Christmas Day" in english.content.decode()
+
+
+def test_a_country_the_holidays_package_names_in_the_language_gets_its_names():
+    # Mexico's holidays in Spanish and Brazil's in Portuguese, as the package has them.
+    assert (
+        holidaynames.localized("Christmas Day", region="MX", day=date(2026, 12, 25), language="es")
+        == "Navidad"
+    )
+    assert (
+        holidaynames.localized(
+            "Christmas Day", region="BR", day=date(2026, 12, 25), language="pt-br"
+        )
+        == "Natal"
+    )
 
 
 def test_city_today_refuses_a_bad_date(demo, client):

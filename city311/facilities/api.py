@@ -77,7 +77,7 @@ def detail(request: HttpRequest, f: Facility, at: datetime) -> dict[str, Any]:
             {
                 "date": d.day.isoformat(),
                 "open": [_span(s) for s in d.spans],
-                "holiday": d.holiday,
+                "holiday": hours.holiday_text(d),
                 "exception": d.exception.reason if d.exception else "",
             }
             for d in engine.week(schedule, at.date())

@@ -17,6 +17,7 @@ from django.utils.translation import pgettext
 
 from city311.catalog.models import Holiday
 from city311.cities import profile
+from city311.facilities import holidaynames
 from city311.facilities.models import Facility, HolidayRule, HoursException
 from city311.lib import openinghours as engine
 from city311.lib.openinghours import DayHours, Exception_, Rule, Schedule, Season, Span
@@ -104,7 +105,7 @@ def _status_text(
     if today.exception is not None and today.exception.closed:
         reason = _("Closed today: %(reason)s.") % {"reason": reason_of(facility, today.exception)}
     elif today.holiday and today.closed:
-        reason = _("Closed today for %(holiday)s.") % {"holiday": today.holiday}
+        reason = _("Closed today for %(holiday)s.") % {"holiday": holiday_text(today)}
     elif today.seasonal_closure:
         reason = _("Closed for the season.")
     if change is None:
@@ -114,6 +115,11 @@ def _status_text(
             None, [reason or _("Closed now."), _("Opens %(when)s") % {"when": moment(change, at)}]
         )
     )
+
+
+def holiday_text(day: DayHours) -> str:
+    """The day's public holiday, named in the active language ("" if none)."""
+    return holidaynames.localized(day.holiday, region=profile.current().holidays, day=day.day)
 
 
 def reason_of(facility: Facility, exc: Exception_) -> str:

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from city311.cities import profile
-from city311.facilities import hours
+from city311.facilities import holidaynames, hours
 from city311.facilities.events import Occurrence, occurrences
 from city311.facilities.models import Event, HoursException, Notice
 from city311.lib import openinghours as engine
@@ -45,7 +45,9 @@ def items_between(
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     found: dict[date, list[Item]] = {day: [] for day in days}
     for day in days:
-        holiday = engine.holiday_name(calendar, day)
+        holiday = holidaynames.localized(
+            engine.holiday_name(calendar, day), region=city.holidays, day=day
+        )
         if holiday:
             found[day].append(_holiday(day, holiday))
     exceptions = HoursException.objects.filter(first_day__lte=last, last_day__gte=first)

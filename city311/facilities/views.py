@@ -120,7 +120,7 @@ def facility(request: HttpRequest, slug: str) -> HttpResponse:
                 (
                     hours.long_date(d.day),
                     hours.spans_text(d.spans),
-                    hours.reason_of(f, d.exception) if d.exception else d.holiday,
+                    hours.reason_of(f, d.exception) if d.exception else hours.holiday_text(d),
                 )
                 for d in week
             ],
