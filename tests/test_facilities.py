@@ -215,6 +215,25 @@ def test_a_question_about_a_kind_of_place_gets_the_nearest_one_with_its_hours(de
     assert client.get("/facilities/answer", {"q": "a pothole"}).status_code == 404
 
 
+def test_the_home_pages_search_answers_is_the_pool_open_with_the_nearest_pool(demo, client):
+    loader.load_pack("nyc", sections={"places"})
+    asked = client.get("/report/", {"q": "is the pool open today?"}).content.decode()
+    assert 'data-testid="place-answer"' in asked and "Today:" in asked
+    near = client.get(
+        "/report/", {"q": "is the pool open today?", "near": "McCarren Park"}
+    ).content.decode()
+    assert 'data-facility="mccarren-park-pool"' in near
+    assert "The nearest place to “McCarren Park” and its hours" in near
+    spanish = client.get(
+        "/report/", {"q": "¿está abierta la piscina hoy?"}, HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+    assert "Hoy:" in spanish and "Buscar el más cercano" in spanish
+    lost = client.get("/report/", {"q": "is the pool open", "near": "Nowhere Such Place 99999"})
+    assert "We could not find" in lost.content.decode()
+    pothole = client.get("/report/", {"q": "pothole"}).content.decode()
+    assert 'data-testid="place-answer"' not in pothole
+
+
 def test_a_facility_page_shows_today_the_week_the_coming_changes_and_a_map(demo, client):
     page = client.get("/facilities/flushing-library/")
     text = page.content.decode()

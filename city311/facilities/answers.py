@@ -7,9 +7,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from typing import Any
 
-from city311.facilities import queries
+from django.utils.translation import gettext as _
+
+from city311.facilities import hours, queries
 from city311.facilities.models import FacilityKind
+from city311.geo import geocoding
 
 # Words residents use for each kind, English and Spanish, without accents.
 KIND_WORDS: dict[str, tuple[str, ...]] = {
@@ -75,3 +79,34 @@ def answer(
     found = queries.listed(kind=kind, near=near, at=at)
     open_first = found if near is not None else sorted(found, key=lambda x: not x.status.open)
     return open_first[0] if open_first else None
+
+
+def near_point(text: str) -> tuple[tuple[float, float] | None, str, str]:
+    """(point, the address found, a problem to show) for a resident's "near" text."""
+    if not text:
+        return None, "", ""
+    found = geocoding.geocode(text[: queries.MAX_QUERY], limit=1)
+    if not found:
+        return (
+            None,
+            "",
+            _("We could not find %(place)s. Try a street address or a place name.")
+            % {"place": text[:80]},
+        )
+    return (found[0].lat, found[0].long), found[0].address, ""
+
+
+def card(question: str, near_text: str) -> dict[str, Any] | None:
+    """What the answer card shows for the question (None when it names no kind of place): the
+    nearest such place to `near_text` with its hours today."""
+    if not kind_asked(question):
+        return None
+    point, _found, problem = near_point(near_text)
+    row = answer(question, near=point)
+    return {
+        "row": row,
+        "today_hours": hours.spans_text(row.status.today.spans) if row else "",
+        "near": near_text[:200],
+        "near_problem": problem,
+        "question": question,
+    }

@@ -30,27 +30,11 @@ from city311.facilities.models import (
     Notice,
 )
 from city311.facilities.today import Item, items_between, items_for
-from city311.geo import geocoding
 from city311.lib import openinghours as engine
 
 EVENT_DAYS = 42
 # 311 Today's window: the day, 7 before and 31 after.
 TODAY_PAST, TODAY_FUTURE = 7, 31
-
-
-def _near(text: str) -> tuple[tuple[float, float] | None, str, str]:
-    """(point, the address found, a problem to show) for a resident's "near" text."""
-    if not text:
-        return None, "", ""
-    found = geocoding.geocode(text[: queries.MAX_QUERY], limit=1)
-    if not found:
-        return (
-            None,
-            "",
-            _("We could not find %(place)s. Try a street address or a place name.")
-            % {"place": text[:80]},
-        )
-    return (found[0].lat, found[0].long), found[0].address, ""
 
 
 @require_GET
@@ -60,7 +44,7 @@ def facility_list(request: HttpRequest) -> HttpResponse:
         kind = ""
     q = request.GET.get("q", "").strip()[: queries.MAX_QUERY]
     near_text = request.GET.get("near", "").strip()
-    point, found_address, problem = _near(near_text)
+    point, found_address, problem = answers.near_point(near_text)
     rows = queries.listed(kind=kind, q=q, near=point)
     return render(
         request,
@@ -84,21 +68,14 @@ def answer(request: HttpRequest) -> HttpResponse:
     """The answer card for a question about a kind of place: for the home page's search to
     show (htmx), or to open on its own. 404 when the question names no kind of place."""
     question = request.GET.get("q", "").strip()[: queries.MAX_QUERY]
-    near_text = request.GET.get("near", "").strip()
-    point, _found, _problem = _near(near_text)
-    row = answers.answer(question, near=point)
-    if row is None and not answers.kind_asked(question):
+    found = answers.card(question, request.GET.get("near", "").strip())
+    if found is None:
         return HttpResponse(
             _("The question names no kind of place (pool, library, park, beach...)."),
             status=404,
             content_type="text/plain; charset=utf-8",
         )
-    today = hours.spans_text(row.status.today.spans) if row else ""
-    return render(
-        request,
-        "facilities/_answer_card.html",
-        {"row": row, "today_hours": today, "near": near_text[:200]},
-    )
+    return render(request, "facilities/_answer_card.html", found)
 
 
 @require_GET

@@ -24,6 +24,7 @@ from city311.catalog import cache as catalog_cache
 from city311.catalog.models import ServiceType
 from city311.catalog.queries import groups_for_residents
 from city311.catalog.search import suggest
+from city311.facilities import answers as facility_answers
 from city311.geo import geocoding
 from city311.geo.locate import LocationProblem, locate, outside_referral
 from city311.knowledge import queries as knowledge
@@ -95,6 +96,9 @@ def start(request: HttpRequest) -> HttpResponse:
         # Nothing stands out: say so, and offer the groups rather than a confident guess.
         context["unsure"] = bool(context["suggestions"]) and not suggestion.sure
         context["answers"] = knowledge.answers(q, get_language() or "en", limit=3)
+        # "Is the pool open today?": the nearest such place and its hours, first.
+        near = " ".join(request.GET.get("near", "").split())[:200]
+        context["place"] = facility_answers.card(q, near)
     return render(request, "portal/report/start.html", context)
 
 

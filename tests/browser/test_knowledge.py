@@ -10,6 +10,7 @@ import pytest
 from city311.knowledge.actions import save_article
 from city311.knowledge.models import Article
 from tests.browser.harness import DESKTOP
+from tests.browser.test_facilities import pools  # noqa: F401  (the fixture)
 from tests.browser.test_staff import sign_in
 
 
@@ -66,12 +67,23 @@ def test_it_finds_no_serious_violation_on_the_help_pages(open_tab, live_server, 
         tab.step(f"{language} {path}")
 
 
+@pytest.mark.usefixtures("pools")
 def test_rosa_asks_the_home_page_is_the_pool_open_today(open_tab, city):
+    """On her phone: the nearest pool's hours today near her address, then the pools' article."""
     articles()
     tab = open_tab()
     tab.open("/")
     tab.page.get_by_label("What do you need?").fill("is the pool open today?")
     tab.page.get_by_role("button", name="Search").click()
+    answer = tab.page.get_by_test_id("place-answer")
+    answer.get_by_label("Near an address").fill("1352 Dumont Avenue")
+    answer.get_by_role("button", name="Find the nearest").click()
+    tab.page.wait_for_url("**near=1352*")
+    card = tab.page.get_by_test_id("place-answer").locator("[data-facility]")
+    assert card.get_attribute("data-facility") == "dumont-pool"
+    assert card.get_by_role("link", name="Dumont Avenue Pool").is_visible()
+    assert card.get_by_text("Today: 6 a.m. \N{EN DASH} midnight").is_visible()
+    tab.step("the nearest pool's hours")
     tab.page.get_by_role("link", name="When are the public pools open?").click()
     tab.page.get_by_role("heading", name="When are the public pools open?").wait_for()
     assert tab.page.get_by_text("Outdoor pools are open daily").is_visible()
