@@ -34,6 +34,7 @@ from city311.catalog.models import (
 )
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 # (model name, primary key) -> (field, language) -> text
 Texts = Mapping[tuple[str, int], Mapping[tuple[str, str], str]]
 
@@ -131,9 +132,33 @@ def text_for(row: Translated, field: str, language: str) -> str:
 
 
 def _row_texts(row: Model) -> dict[tuple[str, str], str]:
-    """Translations of a row outside the catalog: prefetched ("translations") or one query."""
+    """Translations of a row outside the catalog: attached (`attach_texts`), prefetched
+    ("translations") or one query."""
+    attached = row.__dict__.get("_texts")
+    if attached is not None:
+        return cast(dict[tuple[str, str], str], attached)
     rows = cast(Any, row).translations.all()
     return {(t.field, t.language): t.text for t in rows}
+
+
+def attach_texts(rows: list[M]) -> list[M]:
+    """Read the translations of `rows` (of one model) in one query and keep them on each row,
+    so `translated()` costs no query. Cheaper than prefetch_related("translations"), which
+    builds a queryset for every row of a generic relation (most of a list page's time)."""
+    if not rows:
+        return rows
+    from django.contrib.contenttypes.models import ContentType
+
+    kind = ContentType.objects.get_for_model(rows[0])
+    texts: dict[int, dict[tuple[str, str], str]] = {row.pk: {} for row in rows}
+    found = Translation.objects.filter(content_type=kind, object_id__in=list(texts))
+    for object_id, name, language, text in found.values_list(
+        "object_id", "field", "language", "text"
+    ):
+        texts[object_id][(name, language)] = text
+    for row in rows:
+        row.__dict__["_texts"] = texts[row.pk]
+    return rows
 
 
 def stored_token() -> str:

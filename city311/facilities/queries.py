@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from city311.catalog.cache import attach_texts
 from city311.facilities import hours
 from city311.facilities.models import Event, Facility, HoursException
 from city311.lib.distance import metres
@@ -21,6 +22,13 @@ def facilities() -> QuerySet[Facility]:
         Prefetch("exceptions", HoursException.objects.prefetch_related("translations")),
         "translations",
     )
+
+
+def _with_texts(rows: list[Facility]) -> list[Facility]:
+    """The facilities and their exceptions with their translations, one query each."""
+    attach_texts(rows)
+    attach_texts([x for f in rows for x in f.exceptions.all()])
+    return rows
 
 
 @dataclass(frozen=True)
@@ -39,14 +47,15 @@ def listed(
     limit: int | None = None,
 ) -> list[Listed]:
     """Facilities of `kind` whose name has `q`, nearest to `near` first, with their status."""
-    rows = facilities()
+    # The texts are attached below rather than prefetched: a list page shows every facility.
+    rows = Facility.objects.filter(active=True).prefetch_related("rules", "exceptions")
     if kind:
         rows = rows.filter(kind=kind)
     if q:
         rows = rows.filter(Q(name__icontains=q) | Q(translations__text__icontains=q)).distinct()
     city_days = hours.own_days()
     found = []
-    for f in rows:
+    for f in _with_texts(list(rows)):
         distance = None
         if near is not None and f.lat is not None and f.long is not None:
             distance = metres(near[0], near[1], f.lat, f.long)
@@ -58,6 +67,7 @@ def listed(
 
 
 def events() -> QuerySet[Event]:
+    """Active events with their facility and texts (one event's page, the feeds)."""
     return (
         Event.objects.filter(active=True)
         .select_related("facility")
@@ -66,7 +76,8 @@ def events() -> QuerySet[Event]:
 
 
 def matching_events(*, category: str = "", q: str = "", facility: str = "") -> list[Event]:
-    rows = events()
+    """Active events of the list page, with their facilities' and their own texts attached."""
+    rows = Event.objects.filter(active=True).select_related("facility")
     if category:
         rows = rows.filter(category=category)
     if facility:
@@ -75,4 +86,6 @@ def matching_events(*, category: str = "", q: str = "", facility: str = "") -> l
         rows = rows.filter(
             Q(title__icontains=q) | Q(description__icontains=q) | Q(translations__text__icontains=q)
         ).distinct()
-    return list(rows)
+    found = attach_texts(list(rows))
+    attach_texts(list({e.facility_id: e.facility for e in found if e.facility}.values()))
+    return found
