@@ -7,6 +7,7 @@ A value city311 cannot use stops start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import phonenumbers
 
 from city311.accounts.rolemap import parse_role_map
-from city311.lib import security
+from city311.lib import languages, security
 from city311.lib.env import (
     ConfigError,
     envbool,
@@ -255,27 +256,23 @@ OIDC_TIMEOUT = envint("CITY311_OIDC_TIMEOUT_SECONDS", "10", minimum=1)
 
 
 def _languages(codes: list[str]) -> list[tuple[str, str]]:
-    """The languages the city offers, each named in itself ("Español"), English always first.
-
-    A language needs no migration: its interface shows in English until city311 has a .po file
-    for it, its catalog text comes from the administrator's translations.
-    """
-    from django.conf.locale import LANG_INFO
-
-    unknown = [code for code in codes if code not in LANG_INFO]
-    if unknown:
-        raise ConfigError(
-            f"CITY311_LANGUAGES names {', '.join(unknown)}: use language codes Django knows "
-            "(en, es, fr, zh-hans, ...)."
-        )
-    ordered = ["en", *(code for code in dict.fromkeys(codes) if code != "en")]
-    names = {code: str(LANG_INFO[code].get("name_local", code)) for code in ordered}
-    return [(code, names[code][:1].upper() + names[code][1:]) for code in ordered]
+    """The languages named, each in itself ("Español"), English always first."""
+    try:
+        return languages.named(codes)
+    except languages.UnknownLanguage as e:
+        raise ConfigError(f"CITY311_LANGUAGES names {e}") from None
 
 
 LANGUAGE_CODE = "en"
 # English is the catalog's own text and the fallback of every other language.
-LANGUAGES = _languages([code.lower() for code in envlist("CITY311_LANGUAGES", "en,es")])
+# The languages offered are the city's, from its pack (City.languages; lib/languages.py):
+# CITY311_LANGUAGES, when set, overrides them; English and Spanish answer before any city.
+LANGUAGES = languages.CityLanguages(
+    override=_languages(envlist("CITY311_LANGUAGES", ""))
+    if os.environ.get("CITY311_LANGUAGES")
+    else None,
+    fallback=_languages(["en", "es"]),
+)
 LOCALE_PATHS = [BASE_DIR / "locale"]
 # The city's time zone comes from its pack (city311.cities); this is only the fallback of a
 # database with no city yet, and CITY311_TIME_ZONE, when set, overrides the pack.

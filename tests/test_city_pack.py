@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import mail
 from django.core.management import CommandError, call_command
@@ -33,6 +34,7 @@ from city311.geo import geocoding
 from city311.geo.locate import locate
 from city311.geo.models import AddressPoint, Boundary, GeoDataset, Intersection, Place
 from city311.knowledge.models import Article
+from city311.lib.languages import CityLanguages, named
 from city311.servicerequests.intake import submit_request
 from city311.servicerequests.models import Channel, RoutingRule
 from city311.servicerequests.tracking import new_tracking_number
@@ -323,6 +325,19 @@ def test_the_new_york_demo_goes_round_export_and_import(db, tmp_path):
     assert AddressPoint.objects.count() > 3000
 
 
+def test_the_los_angeles_demo_goes_round_export_and_import(db, tmp_path):
+    loader.load_pack("la")
+    run("export_city", str(tmp_path / "a"))
+    _empty_the_city()
+    run("import_city", str(tmp_path / "a"))
+    run("export_city", str(tmp_path / "b"))
+    assert _same_folders(tmp_path / "a", tmp_path / "b")
+    assert City.objects.get().time_zone == "America/Los_Angeles"
+    assert Boundary.objects.filter(kind="service_zone").count() >= 6
+    assert ServiceType.objects.filter(service_code="bulky_items").exists()
+    assert AddressPoint.objects.count() > 3000
+
+
 def _empty_the_city() -> None:
     """What an empty database holds of a city: nothing."""
     RoutingRule.objects.all().delete()
@@ -423,12 +438,38 @@ def test_ines_edits_the_citys_rules_in_the_admin(imported, client):
     assert "is not a USWDS colour token" in refused.content.decode()
 
 
-def test_the_import_says_where_the_packs_languages_and_the_installations_differ(db, pack, settings):
+def _languages(pack: Path, codes: str) -> None:
     manifest = pack / "city.yaml"
-    text = re.sub(r"languages: \[[^\]]*\]", "languages: [en, es, fr]", manifest.read_text())
-    manifest.write_text(text)
-    settings.LANGUAGES = [("en", "English"), ("es", "Español"), ("de", "Deutsch")]
+    manifest.write_text(
+        re.sub(r"languages: \[[^\]]*\]", f"languages: [{codes}]", manifest.read_text())
+    )
+
+
+def test_the_city_offers_the_languages_of_its_pack(db, pack, client):
+    _languages(pack, "en, es, fr")
     out, _ = run("import_city", str(pack))
-    assert "The pack has text in fr, which this installation does not offer yet" in out
-    assert "set CITY311_LANGUAGES=en,es,de,fr to offer it" in out
-    assert "This installation offers de, which the pack has no text in" in out
+    assert [code for code, _name in settings.LANGUAGES] == ["en", "es", "fr"]
+    assert "city311's pages have no fr translation yet" in out
+    page = client.get("/report/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert '<html lang="fr"' in page
+    _languages(pack, "en, es")
+    run("import_city", str(pack))
+    assert [code for code, _name in settings.LANGUAGES] == ["en", "es"]
+    page = client.get("/report/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert '<html lang="en"' in page
+
+
+def test_a_language_django_does_not_know_is_a_problem_of_the_manifest(db, pack):
+    _languages(pack, "en, klingon")
+    with pytest.raises(CommandError):
+        call_command("import_city", str(pack), stdout=io.StringIO(), stderr=(err := io.StringIO()))
+    assert (
+        "city.yaml, line 1: languages: klingon: use language codes Django knows" in err.getvalue()
+    )
+
+
+def test_city311_languages_overrides_the_packs(db, pack, settings):
+    settings.LANGUAGES = CityLanguages(override=named(["en", "de"]), fallback=named(["en"]))
+    out, _ = run("import_city", str(pack))
+    assert "CITY311_LANGUAGES=en,de overrides the pack's languages (en, es)" in out
+    assert [code for code, _name in settings.LANGUAGES] == ["en", "de"]

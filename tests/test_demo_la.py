@@ -259,6 +259,17 @@ class LosAngelesTests(TestCase):
         self.assertContains(response, "Recolección de artículos voluminosos")
         self.assertContains(response, "Eliminación de grafiti")
 
+    def test_a_resident_finds_the_bulky_item_day_of_an_la_address(self):
+        page = self.client.get("/pickups/", {"address": KOREATOWN})
+        self.assertContains(page, "Bulky items (by appointment)")
+        answer = self.client.get("/api/pickups", {"address": KOREATOWN}).json()
+        bulky = [c for c in answer["collections"] if c["collection"] == "bulky"]
+        self.assertTrue(bulky and bulky[0]["next"], answer)
+        first = date.fromisoformat(bulky[0]["next"][0]["date"])
+        self.assertGreaterEqual(first, date.today() - timedelta(days=1))
+        spanish = self.client.get("/pickups/", {"address": KOREATOWN}, HTTP_ACCEPT_LANGUAGE="es")
+        self.assertContains(spanish, "Artículos voluminosos (con cita)")
+
     def test_no_new_york_is_left_in_any_page_or_answer(self):
         sr = self.file("bulky_items", KOREATOWN, items=["mattress"], item_count=2)
         imported = ServiceRequest.objects.filter(application=la.SOURCE).first()
@@ -271,6 +282,12 @@ class LosAngelesTests(TestCase):
             f"/track/{sr.tracking_number}",
             f"/track/{imported.tracking_number}",
             "/requests/",
+            "/pickups/",
+            "/pickups/?address=356+S+Berendo+St",
+            "/help/",
+            "/facilities/",
+            "/events/",
+            "/today/",
             "/offline/",
             "/manifest.webmanifest",
             "/api/docs",

@@ -8,6 +8,7 @@ bumps, so it costs no query of its own.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from django.utils.translation import get_language
 from city311.catalog import cache
 from city311.cities.models import City
 from city311.cities.palette import PALETTE
+from city311.lib.languages import named
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Profile:
     outside_names: tuple[str, ...]
     # field -> language -> text ("en" is the row's own)
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The languages the city offers (its pack's `languages`), English first; () before any city.
+    languages: tuple[str, ...] = ()
 
     @property
     def tracking_example(self) -> str:
@@ -147,6 +151,7 @@ def _build(row: City | None) -> Profile:
         outside_names=tuple(
             line.strip() for line in (row.outside_names if row else "").splitlines() if line.strip()
         ),
+        languages=tuple(_split(row.languages)) if row else (),
         texts={
             "hours": _texts(row, "hours", "CITY311_HOURS"),
             "outside_referral": _texts(row, "outside_referral", "CITY311_OUTSIDE_REFERRAL"),
@@ -187,8 +192,24 @@ def current() -> Profile:
     if snapshot is None or snapshot[0] != key:
         with _lock:
             row = City.objects.prefetch_related("aliases", "translations").filter(pk=1).first()
-            snapshot = _snapshot = (key, _build(row))
+            built = _build(row)
+            if _snapshot is None or _snapshot[1].languages != built.languages:
+                _languages_changed()
+            snapshot = _snapshot = (key, built)
     return snapshot[1]
+
+
+def _languages_changed() -> None:
+    """Forget Django's memory of the offered languages (as a change of the setting would)."""
+    from django.utils.translation import trans_real
+
+    trans_real.reset_cache(setting="LANGUAGES")
+
+
+@functools.lru_cache(maxsize=16)
+def languages_named(codes: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The city's languages as settings.LANGUAGES lists them: (code, name in itself)."""
+    return named(codes)
 
 
 def last_zone() -> ZoneInfo:

@@ -1,10 +1,12 @@
 """Los Angeles in a real browser, on a phone: a resident reports a bulky item and graffiti at
-real addresses from the city's 311 records, tracks them, and the staff of the right department
-find them in their queue. The city is the LA demo pack, loaded as `city311 demo --city la` does.
+real addresses from the city's 311 records, tracks them, looks up her bulky-item pickup day,
+and the staff of the right department find them in their queue. The city is the LA demo pack,
+loaded as `city311 demo --city la` does.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -56,6 +58,17 @@ def track(tab: Tab, number: str, heading: str) -> None:
     assert tab.path == f"/track/{number}"
 
 
+def bulky_day_of(tab: Tab, address: str) -> None:
+    """Looks up the address's bulky-item day from the menu, as a resident does."""
+    tab.page.get_by_role("navigation", name="Main").get_by_role("link", name="Pickup days").click()
+    tab.page.get_by_label("Your address").fill(address)
+    tab.page.get_by_role("button", name="Find my days").click()
+    bulky = tab.page.get_by_role("region", name="Bulky items (by appointment)")
+    day = bulky.locator("li").first.inner_text()
+    assert re.search(r"\b20\d\d\b", day), day  # "Monday, 7 December 2026"
+    tab.step("bulky pickup day")
+
+
 def staff_sees(tab: Tab, username: str, number: str, department: str) -> None:
     sign_in(tab, username)
     tab.page.get_by_role("heading", name="Work queue").wait_for()
@@ -96,6 +109,7 @@ def test_a_resident_books_a_bulky_item_pickup_and_north_central_crews_see_it(ope
 
     track(tab, number, "Bulky Item Pickup")
     tab.step("tracked")
+    bulky_day_of(tab, BULKY_ADDRESS)
     staff_sees(open_tab(), "sam", number, "LA Sanitation — North Central District")
 
 

@@ -41,6 +41,7 @@ from city311.cities.palette import PALETTE
 from city311.facilities import pack as facilities_pack
 from city311.geo.imports import GeoImportError, check_file
 from city311.geo.models import Boundary, BoundaryKind
+from city311.lib.languages import UnknownLanguage, named
 from city311.notifications.models import MessageKind
 from city311.pickups import pack as pickups_pack
 
@@ -205,6 +206,11 @@ def _check_manifest(pack: Pack, name: str) -> None:
     languages = m.get("languages", ["en"])
     if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
         add(name, 1, "languages must be a list of language codes: [en, es].")
+    else:
+        try:
+            named(languages)
+        except UnknownLanguage as e:
+            add(name, 1, f"languages: {e}")
     spec = _text(m.get("holidays"))
     if spec:
         country, _, subdiv = spec.partition("-")

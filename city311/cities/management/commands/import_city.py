@@ -11,6 +11,7 @@ from city311.cities.models import City
 from city311.cities.pack.apply import PackRefused, apply_pack
 from city311.cities.pack.reader import read_pack
 from city311.cities.staff import send_welcome, set_password_link
+from city311.lib import languages
 
 
 class Command(BaseCommand):
@@ -63,16 +64,18 @@ class Command(BaseCommand):
             self.stdout.write(f"  new staff {user.username}: set a password at {link}{sent}")
 
     def _compare_languages(self, carried: list[str]) -> None:
-        """Say where the pack's languages and the installation's (CITY311_LANGUAGES) differ."""
+        """Say which of the city's languages city311's pages have no translation for, and
+        whether CITY311_LANGUAGES overrides them."""
         offered = [code for code, _name in settings.LANGUAGES]
-        if missing := [code for code in carried if code not in offered]:
-            wanted = ",".join(dict.fromkeys([*offered, *missing]))
+        if getattr(settings.LANGUAGES, "override", None) is not None:
             self.stdout.write(
-                f"  The pack has text in {', '.join(missing)}, which this installation does not "
-                f"offer yet: set CITY311_LANGUAGES={wanted} to offer it."
+                f"  CITY311_LANGUAGES={','.join(offered)} overrides the pack's languages "
+                f"({', '.join(carried)}): unset it to offer the pack's."
             )
-        if untranslated := [code for code in offered if code not in carried]:
+        code_has = languages.translated_in_code()
+        if untranslated := [code for code in offered if code.split("-")[0] not in code_has]:
             self.stdout.write(
-                f"  This installation offers {', '.join(untranslated)}, which the pack has no "
-                "text in: its pages show the catalog in English there until it is translated."
+                f"  city311's pages have no {', '.join(untranslated)} translation yet: in "
+                "that language residents read the pack's own texts (catalog, answers, "
+                "messages) and the pages' other words in English."
             )
