@@ -20,26 +20,34 @@ No Django here: it runs before any database exists.
 
 from __future__ import annotations
 
-import csv
 import gzip
-import hashlib
-import io
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import shapely
 from shapely.geometry import Point, mapping, shape
 
+from city311.demo.builder import (
+    ADDRESS_COLUMNS,
+    CORNER_COLUMNS,
+    PLACE_COLUMNS,
+    AddressPoints,
+    CornerPoints,
+    address_rows,
+    coordinates,
+    corner_rows,
+    read_rows,
+    write_csv_gz,
+)
+
 PACK = Path(__file__).parent / "cities" / "la"
 HISTORY = PACK / "history"
 COUNCILS = PACK / "boundaries" / "neighborhood_councils.geojson.gz"
 DISTRICTS_FILE = PACK / "boundaries" / "collection_districts.geojson.gz"
-ADDRESS_COLUMNS = ["LON", "LAT", "NUMBER", "STREET", "UNIT", "CITY", "POSTCODE", "ID"]
-INTERSECTION_COLUMNS = ["STREET1", "STREET2", "CITY", "LAT", "LON"]
+CITY = "Los Angeles"
 # "1512 1/2 E 107TH ST": LA's half numbers are part of the house number.
 _NUMBER = re.compile(r"^(\d+[A-Z]?(?: 1/2)?)\s+(\S.*)$")
 _CORNER = re.compile(r"^(.+?)\s+AT\s+(.+)$")
@@ -49,22 +57,8 @@ def record_files() -> list[Path]:
     return sorted(HISTORY.glob("*.csv.gz"))
 
 
-def read_rows(path: Path) -> Iterator[dict[str, str]]:
-    """A file's rows keyed by lower-case header ("RequestType" -> "requesttype")."""
-    with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
-        reader = csv.reader(f)
-        header = [h.strip().lower() for h in next(reader)]
-        for row in reader:
-            yield dict(zip(header, (v.strip() for v in row), strict=False))
-
-
-def point(row: dict[str, str]) -> tuple[float, float] | None:
-    """(lat, long) of a record, or None when missing or zero."""
-    try:
-        lat, long = float(row.get("latitude") or 0), float(row.get("longitude") or 0)
-    except ValueError:
-        return None
-    return (lat, long) if lat and long else None
+# A record's (lat, long), or None (the name la.py reads it by).
+point = coordinates
 
 
 def split_address(text: str) -> tuple[str, str]:
@@ -81,10 +75,9 @@ def _city(path: Path) -> Any:
     return shapely.union_all([shape(f["geometry"]) for f in features])
 
 
-def address_rows(paths: list[Path], city: Any) -> list[list[str]]:
-    """One OpenAddresses row per distinct (number, street, ZIP) inside the city, at the mean of
-    its records' points, sorted by street, number and ZIP."""
-    points: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
+def record_addresses(paths: list[Path]) -> AddressPoints:
+    """The points of the records at each (number, street, ZIP)."""
+    points: AddressPoints = defaultdict(list)
     for path in paths:
         for row in read_rows(path):
             address, zipcode = split_address(row.get("address", "").upper())
@@ -92,21 +85,12 @@ def address_rows(paths: list[Path], city: Any) -> list[list[str]]:
             found = point(row)
             if match and found and zipcode and " AT " not in address:
                 points[(match.group(1), match.group(2), zipcode)].append(found)
-    rows = []
-    for key in sorted(points, key=lambda k: (k[1], k[0], k[2])):
-        lat, long = _mean(points[key])
-        if not city.contains(Point(long, lat)):
-            continue
-        number, street, zipcode = key
-        digest = hashlib.sha1("|".join(key).encode()).hexdigest()[:10]
-        fields = [f"{long:.6f}", f"{lat:.6f}", number, street, "", "Los Angeles", zipcode]
-        rows.append([*fields, "la-" + digest])
-    return rows
+    return points
 
 
-def corner_rows(paths: list[Path], city: Any) -> list[list[str]]:
-    """The records' "X ST AT Y AVE" places: one row per unordered pair of streets."""
-    points: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+def record_corners(paths: list[Path]) -> CornerPoints:
+    """The records' "X ST AT Y AVE" places: the points at each unordered pair of streets."""
+    points: CornerPoints = defaultdict(list)
     for path in paths:
         for row in read_rows(path):
             address, _ = split_address(row.get("address", "").upper())
@@ -114,13 +98,8 @@ def corner_rows(paths: list[Path], city: Any) -> list[list[str]]:
             at = point(row)
             if match and at and match.group(1) != match.group(2):
                 a, b = sorted((match.group(1), match.group(2)))
-                points[(a, b)].append(at)
-    rows = []
-    for (a, b), found in sorted(points.items()):
-        lat, long = _mean(found)
-        if city.contains(Point(long, lat)):
-            rows.append([a, b, "Los Angeles", f"{lat:.6f}", f"{long:.6f}"])
-    return rows
+                points[(a, b, CITY)].append(at)
+    return points
 
 
 # Well-known places residents name instead of an address, at representative points inside them.
@@ -179,33 +158,25 @@ def district_features(paths: list[Path], councils: Path) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _mean(points: list[tuple[float, float]]) -> tuple[float, float]:
-    return sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)
-
-
-def write_csv_gz(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    """A gzip CSV whose bytes depend only on its rows (mtime 0, no file name)."""
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    with open(path, "wb") as raw, gzip.GzipFile("", "wb", 9, raw, mtime=0) as f:
-        f.write(text.getvalue().encode("utf-8"))
-
-
 def build() -> None:
     paths = record_files()
     city = _city(COUNCILS)
-    addresses = address_rows(paths, city)
+
+    def inside(lat: float, long: float) -> bool:
+        return bool(city.contains(Point(long, lat)))
+
+    addresses = address_rows(
+        record_addresses(paths), city_of=lambda _key: CITY, id_prefix="la", inside=inside
+    )
     write_csv_gz(PACK / "addresses.csv.gz", ADDRESS_COLUMNS, addresses)
     places = [
         [name, kind, f"{lat:.6f}", f"{long:.6f}", aliases]
         for name, kind, lat, long, aliases in sorted(PLACES)
         if city.contains(Point(long, lat))
     ]
-    write_csv_gz(PACK / "places.csv.gz", ["NAME", "KIND", "LAT", "LONG", "ALIASES"], places)
-    corners = corner_rows(paths, city)
-    write_csv_gz(PACK / "corners.csv.gz", INTERSECTION_COLUMNS, corners)
+    write_csv_gz(PACK / "places.csv.gz", PLACE_COLUMNS, places)
+    corners = corner_rows(record_corners(paths), inside=inside)
+    write_csv_gz(PACK / "corners.csv.gz", CORNER_COLUMNS, corners)
     districts = json.dumps(district_features(paths, COUNCILS), separators=(",", ":"))
     with open(DISTRICTS_FILE, "wb") as raw, gzip.GzipFile("", "wb", 9, raw, mtime=0) as f:
         f.write(districts.encode())

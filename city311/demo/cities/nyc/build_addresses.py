@@ -14,13 +14,23 @@ Reads the pack's history/*.csv.gz and writes, deterministically (same input, sam
 from __future__ import annotations
 
 import csv
-import gzip
-import hashlib
-import io
 import re
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
+
+from city311.demo.builder import (
+    ADDRESS_COLUMNS,
+    CORNER_COLUMNS,
+    PLACE_COLUMNS,
+    AddressPoints,
+    CornerPoints,
+    address_rows,
+    coordinates,
+    corner_rows,
+    mean,
+    read_rows,
+    write_csv_gz,
+)
 
 PACK = Path(__file__).parent
 ADDRESSES = PACK / "addresses.csv.gz"
@@ -53,24 +63,6 @@ def record_files() -> list[Path]:
     return [p for p in sorted((PACK / "history").glob("*.csv.gz")) if p.name not in SKIPPED]
 
 
-def read_rows(path: Path) -> Iterator[dict[str, str]]:
-    """Yield a file's rows keyed by normalised header ("Incident Zip" -> "incident_zip")."""
-    with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
-        reader = csv.reader(f)
-        header = [h.strip().lower().replace(" ", "_") for h in next(reader)]
-        for row in reader:
-            yield dict(zip(header, row, strict=False))
-
-
-def coordinates(row: dict[str, str]) -> tuple[float, float] | None:
-    """(lat, long) of a record, or None when missing or zero."""
-    try:
-        lat, long = float(row.get("latitude") or 0), float(row.get("longitude") or 0)
-    except ValueError:
-        return None
-    return (lat, long) if lat and long else None
-
-
 def split_address(row: dict[str, str]) -> tuple[str, str] | None:
     """(number, street) of an ADDRESS record, or None when it has no house number."""
     address = " ".join((row.get("incident_address") or "").upper().split())
@@ -82,10 +74,10 @@ def split_address(row: dict[str, str]) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
-def address_rows(paths: list[Path]) -> list[list[str]]:
-    """One OpenAddresses row per distinct (number, street, postcode), at the mean of its
-    records' coordinates, sorted by city, street, number."""
-    points: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
+def record_addresses(paths: list[Path]) -> tuple[AddressPoints, dict[tuple[str, str, str], str]]:
+    """The points at each (number, street, postcode) of the ADDRESS records and landmarks,
+    and the borough of each."""
+    points: AddressPoints = defaultdict(list)
     cities: dict[tuple[str, str, str], str] = {}
     for path in paths:
         for row in read_rows(path):
@@ -105,24 +97,7 @@ def address_rows(paths: list[Path]) -> list[list[str]]:
             key = (place["NUMBER"], place["STREET"], place["POSTCODE"])
             points[key] = [(float(place["LAT"]), float(place["LONG"]))]
             cities[key] = place["BOROUGH"]
-    rows = []
-    for key in sorted(points, key=lambda k: (cities[k], k[1], k[0], k[2])):
-        lat, long = _mean(points[key])
-        number, street, postcode = key
-        digest = hashlib.sha1("|".join(key).encode()).hexdigest()[:10]
-        rows.append(
-            [
-                f"{long:.6f}",
-                f"{lat:.6f}",
-                number,
-                street,
-                "",
-                cities[key],
-                postcode,
-                "nyc-" + digest,
-            ]
-        )
-    return rows
+    return points, cities
 
 
 def place_rows(paths: list[Path]) -> list[list[str]]:
@@ -135,7 +110,7 @@ def place_rows(paths: list[Path]) -> list[list[str]]:
             point = coordinates(row)
             if name and name.lower() != "unspecified" and point:
                 points[name].append(point)
-    places = {name: ("park", *_mean(found), "") for name, found in points.items()}
+    places = {name: ("park", *mean(found), "") for name, found in points.items()}
     for place in landmarks():
         lat, long = float(place["LAT"]), float(place["LONG"])
         places[place["NAME"]] = (place["KIND"], lat, long, place["ALIASES"])
@@ -145,10 +120,10 @@ def place_rows(paths: list[Path]) -> list[list[str]]:
     ]
 
 
-def intersection_rows(paths: list[Path]) -> list[list[str]]:
-    """Corners reported as INTERSECTION records: the two streets, the borough and the mean of
-    their records' coordinates; one row per unordered pair of streets in a borough."""
-    points: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
+def record_corners(paths: list[Path]) -> CornerPoints:
+    """The points at each corner of the INTERSECTION records and the known corners: one per
+    unordered pair of streets in a borough."""
+    points: CornerPoints = defaultdict(list)
     for path in paths:
         for row in read_rows(path):
             borough = (row.get("borough") or "").strip().upper()
@@ -164,36 +139,18 @@ def intersection_rows(paths: list[Path]) -> list[list[str]]:
     for corner in known_corners():
         a, b = sorted((corner["STREET1"], corner["STREET2"]))
         points[(a, b, corner["CITY"])] = [(float(corner["LAT"]), float(corner["LON"]))]
-    rows = []
-    for (a, b, city), found in sorted(points.items()):
-        lat, long = _mean(found)
-        rows.append([a, b, city, f"{lat:.6f}", f"{long:.6f}"])
-    return rows
-
-
-def _mean(points: list[tuple[float, float]]) -> tuple[float, float]:
-    return sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)
-
-
-def write_csv_gz(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    """Write a gzip CSV whose bytes depend only on its rows (mtime 0, no file name)."""
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    with open(path, "wb") as raw, gzip.GzipFile("", "wb", 9, raw, mtime=0) as f:
-        f.write(text.getvalue().encode("utf-8"))
+    return points
 
 
 def main() -> None:
     paths = record_files()
-    addresses = address_rows(paths)
+    points, cities = record_addresses(paths)
+    addresses = address_rows(points, city_of=cities.__getitem__, id_prefix="nyc")
     places = place_rows(paths)
-    header = ["LON", "LAT", "NUMBER", "STREET", "UNIT", "CITY", "POSTCODE", "ID"]
-    write_csv_gz(ADDRESSES, header, addresses)
-    write_csv_gz(PLACES, ["NAME", "KIND", "LAT", "LONG", "ALIASES"], places)
-    intersections = intersection_rows(paths)
-    write_csv_gz(INTERSECTIONS, ["STREET1", "STREET2", "CITY", "LAT", "LON"], intersections)
+    write_csv_gz(ADDRESSES, ADDRESS_COLUMNS, addresses)
+    write_csv_gz(PLACES, PLACE_COLUMNS, places)
+    intersections = corner_rows(record_corners(paths))
+    write_csv_gz(INTERSECTIONS, CORNER_COLUMNS, intersections)
     print(f"{len(intersections)} intersections -> {INTERSECTIONS}")
     print(f"{len(addresses)} addresses -> {ADDRESSES}")
     print(f"{len(places)} places -> {PLACES}")
