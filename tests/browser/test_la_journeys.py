@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.urls import get_resolver
 
 from city311.demo import loader
 from city311.servicerequests.models import ServiceRequest
@@ -37,6 +38,9 @@ def city(transactional_db, settings) -> dict[str, Any]:
         }
     }
     loader.load_pack("la")
+    # The URLs import the classifier (scikit-learn): seconds on a busy machine, which the
+    # first page would otherwise spend inside the browser's 10-second wait.
+    get_resolver().url_patterns  # noqa: B018
     staff = {}
     for username in ("sam", "lucia", "omar"):
         user = User.objects.get(username=username)
