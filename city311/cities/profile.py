@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.translation import get_language
 
 from city311.catalog import cache
@@ -183,11 +185,20 @@ _lock = threading.Lock()
 _snapshot: tuple[tuple[str, ...], Profile] | None = None
 
 
+@receiver(setting_changed)
+def _forget_on_override(setting: str, **kwargs: object) -> None:
+    """A setting that overrides the city's row changed (a test's settings): build anew."""
+    global _snapshot
+    if setting in OVERRIDES:
+        _snapshot = None
+
+
 def current() -> Profile:
     """The city now. Shared between threads: read it, never change it."""
     global _snapshot
-    # The settings are part of the key: a test (or a reload) may change them.
-    key = (cache.catalog().token, *(_override(name) for name in OVERRIDES))
+    # Rebuilt when the catalog's token moves (the city's row changed in any process) or an
+    # overriding setting changed in this one (_forget_on_override).
+    key = (cache.catalog().token,)
     snapshot = _snapshot
     if snapshot is None or snapshot[0] != key:
         with _lock:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +106,28 @@ def _windows(line: str) -> list[str]:
     return [f" {' '.join(words[i : i + WINDOW])} " for i in range(0, len(words) - STEP, STEP)]
 
 
-def _may_match(anchor: Anchor, words: set[str], starts: set[str]) -> bool:
-    return anchor is None or any(
-        (word in starts) if prefix else (word in words) for word, prefix in anchor
-    )
+class _AnchorIndex:
+    """The patterns a text may match, found from the text's words: each word (and each of its
+    beginnings, for "stab*" anchors) looks up the patterns it anchors, rather than every one of
+    the lists' hundreds of patterns checking its anchor against the text (a third of a POST's
+    own CPU before)."""
+
+    def __init__(self, anchors: list[Anchor]) -> None:
+        self.unanchored = [i for i, anchor in enumerate(anchors) if anchor is None]
+        self.by_word: dict[str, list[int]] = {}
+        self.by_start: dict[str, list[int]] = {}
+        for i, anchor in enumerate(anchors):
+            for word, prefix in anchor or ():
+                (self.by_start if prefix else self.by_word).setdefault(word, []).append(i)
+
+    def candidates(self, words: set[str]) -> list[int]:
+        """Indexes of the patterns whose anchor the words meet, in the lists' order."""
+        found = set(self.unanchored)
+        for word in words:
+            found.update(self.by_word.get(word, ()))
+            for n in range(1, len(word) + 1):
+                found.update(self.by_start.get(word[:n], ()))
+        return sorted(found)
 
 
 @dataclass
@@ -132,16 +150,15 @@ class Rules:
             return NOT_AN_EMERGENCY
         line = f" {' '.join(words)} "
         present = set(words)
-        starts = {word[:n] for word in present for n in range(1, len(word) + 1)}
-        for pattern, anchor in self.ordinary:
-            if _may_match(anchor, present, starts):
-                line = pattern.sub("_ ", line)
+        for i in self._ordinary_index.candidates(present):
+            line = self.ordinary[i][0].sub("_ ", line)
         kinds: list[str] = []
         past = any(p.search(line) for p in self.past)
         now = past and any(p.search(line) for p in self.now)
         windows = _windows(line)
-        for signal in self.signals:
-            if signal.kind in kinds or not _may_match(signal.anchor, present, starts):
+        for i in self._signal_index.candidates(present):
+            signal = self.signals[i]
+            if signal.kind in kinds:
                 continue
             if not any(signal.regex.search(window) for window in windows):
                 continue
@@ -149,6 +166,14 @@ class Rules:
                 continue
             kinds.append(signal.kind)
         return Triage(bool(kinds), tuple(kinds)) if kinds else NOT_AN_EMERGENCY
+
+    @cached_property
+    def _ordinary_index(self) -> _AnchorIndex:
+        return _AnchorIndex([anchor for _, anchor in self.ordinary])
+
+    @cached_property
+    def _signal_index(self) -> _AnchorIndex:
+        return _AnchorIndex([signal.anchor for signal in self.signals])
 
     def _words(self, text: str) -> list[str]:
         words: list[str] = []
