@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "city311.open311",
     "city311.portal",
     "city311.knowledge",
+    "city311.contacts",
     "city311.console",
     "city311.work",
     "city311.demo",

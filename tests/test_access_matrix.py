@@ -408,6 +408,10 @@ def test_the_matrix_covers_every_console_page():
         "answers/gaps/",
         "answers/<slug:slug>/",
         "answers/<slug:slug>/used",
+        "caller/",
+        "card/",
+        "wrap-up/",
+        "answered/<slug:slug>/",
     }
 
 
@@ -484,6 +488,41 @@ def test_console_answers_need_a_signed_in_staff_member(city, client):
         r = client.get(path)
         assert r.status_code == 302 and "/accounts/login/" in r["Location"]
     assert client.post("/console/answers/streets-note/used").status_code == 302
+
+
+# Contacts: call takers and administrators log calls; they, supervisors and managers see a
+# caller's card (every contact of a number); department staff do neither.
+LOGS = {"omar", "ada"}
+SEES_CONTACTS = {"omar", "sofia", "max", "ada"}
+
+
+@pytest.mark.parametrize("name", PEOPLE)
+def test_console_contacts(city, client, name):
+    from city311.contacts.models import Interaction
+
+    _stale_articles(city)
+    sr = file(city, "streets")
+    client.force_login(person(city, name))
+    caller = client.post("/console/caller/", {"phone": "718-555-0199"})
+    wrap = client.post(
+        "/console/wrap-up/", {"outcome": "status", "tracking_number": sr.tracking_number}
+    )
+    answered = client.post("/console/answered/streets-note/")
+    card = client.get("/console/card/", {"phone": "718-555-0199"})
+    logged = Interaction.objects.filter(staff=person(city, name))
+    if name in LOGS:
+        assert (caller.status_code, wrap.status_code, answered.status_code) == (200, 302, 302)
+        assert sorted(logged.values_list("kind", flat=True)) == ["information", "status_check"]
+    else:
+        assert {caller.status_code, wrap.status_code, answered.status_code} == {403}
+        assert not logged.exists()
+    assert card.status_code == (200 if name in SEES_CONTACTS else 403)
+    assert (sr.tracking_number in card.content.decode()) == (name in SEES_CONTACTS)
+
+
+def test_contacts_need_a_signed_in_staff_member(city, client):
+    assert client.get("/console/card/", {"phone": "718-555-0199"}).status_code == 302
+    assert client.post("/console/caller/", {"phone": "718-555-0199"}).status_code == 302
 
 
 # The work pages beyond one request's: every staff member may open them, and each shows only

@@ -15,12 +15,15 @@ from city311.accounts.rolemap import ROLE_NAMES
 CALL_TAKER, DEPARTMENT_STAFF, SUPERVISOR, MANAGER, ADMINISTRATOR = ROLE_NAMES
 
 _SR = "servicerequests"
+# Contacts (the caller card, the call log and its reports): not department staff.
+_SEE_CONTACTS = "contacts.view_interactions"
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     CALL_TAKER: [
         f"{_SR}.add_servicerequest",
         f"{_SR}.view_servicerequest",
         f"{_SR}.view_all_requests",
         f"{_SR}.view_contact",
+        _SEE_CONTACTS,
     ],
     DEPARTMENT_STAFF: [
         f"{_SR}.view_servicerequest",
@@ -33,12 +36,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         f"{_SR}.assign_request",
         f"{_SR}.view_contact",
         f"{_SR}.view_reports",
+        _SEE_CONTACTS,
     ],
     MANAGER: [
         f"{_SR}.view_servicerequest",
         f"{_SR}.view_all_requests",
         f"{_SR}.view_contact",
         f"{_SR}.view_reports",
+        _SEE_CONTACTS,
     ],
 }
 # Administrators get every permission of these apps, and the admin site.
@@ -55,6 +60,7 @@ ADMIN_APPS = [
     "notifications",
     "knowledge",
     "facilities",
+    "contacts",
 ]
 
 

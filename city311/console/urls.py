@@ -1,6 +1,6 @@
 from django.urls import path
 
-from city311.console import knowledge, views
+from city311.console import calls, knowledge, views
 
 app_name = "console"
 urlpatterns = [
@@ -8,6 +8,10 @@ urlpatterns = [
     path("new/<str:service_code>/", views.new_request, name="new"),
     path("filed/<str:tracking_number>/", views.filed, name="filed"),
     path("follow/<str:tracking_number>/", views.follow_instead, name="follow"),
+    path("caller/", calls.caller, name="caller"),
+    path("card/", calls.card, name="card"),
+    path("wrap-up/", calls.wrap_up, name="wrap_up"),
+    path("answered/<slug:slug>/", calls.answered, name="answered"),
     path("answers/", knowledge.panel, name="answers"),
     path("answers/stale/", knowledge.stale, name="stale"),
     path("answers/gaps/", knowledge.gaps, name="gaps"),

@@ -16,7 +16,10 @@ from city311.accounts.decorators import staff_required
 from city311.catalog import cache as catalog_cache
 from city311.catalog.models import ServiceType, Urgency
 from city311.catalog.search import suggest
+from city311.console import calls
 from city311.console.knowledge import answers_for_caller
+from city311.contacts.models import Kind, WrapUp
+from city311.knowledge.queries import articles_for_service, shown
 from city311.notifications.actions import follow_request
 from city311.servicerequests import access, sla
 from city311.servicerequests.errors import NoSuchRequest, RequestError, SubmissionInvalid
@@ -38,7 +41,11 @@ _call_taker = staff_required(
 
 @_call_taker
 def choose_type(request: HttpRequest) -> HttpResponse:
+    """The caller's screen. The contact starts with the first thing done for a caller (a
+    search here, a number typed, a form opened), so time between calls is nobody's handle time."""
     query = request.GET.get("q", "").strip()[:200]
+    call = calls.in_hand(request) if query else calls.waiting(request)
+    on_card = calls.card_context(request, call)
     if query:
         # The caller's words are read for an emergency before any service is suggested.
         said = triage.check(query, channel="console")
@@ -52,12 +59,16 @@ def choose_type(request: HttpRequest) -> HttpResponse:
             "advice": triage.advice(said),
             "answers": answers_for_caller(query),
         }
+        # Where Enter goes next: the service when the words name one surely, else the best
+        # answer (an information-only call: words, Enter, Enter).
+        context["focus_type"] = suggestion.sure and bool(suggestion.types)
+        context["focus_answer"] = not context["focus_type"] and bool(context["answers"])
         if not suggestion.sure:
             # Not sure (or nothing found): the groups follow, to choose from with the caller.
             context["types"] = catalog_cache.active_types(emergencies=True)
-        return render(request, "console/choose_type.html", context)
+        return render(request, "console/choose_type.html", {**on_card, **context})
     types = catalog_cache.active_types(emergencies=True)
-    return render(request, "console/choose_type.html", {"types": types, "q": query})
+    return render(request, "console/choose_type.html", {**on_card, "types": types, "q": query})
 
 
 def _submission(request: HttpRequest, service_type: ServiceType) -> Submission:
@@ -120,7 +131,12 @@ def new_request(request: HttpRequest, service_code: str) -> HttpResponse:
         "values": {},
         "nearby": [],
         "filing_key": filing_key,
+        "script": _script(service_type),
     }
+    call = calls.in_hand(request)
+    if call is not None and call.phone and request.method != "POST":
+        # The number the caller gave on their screen, ready in the form.
+        context["values"] = {"phone": call.phone_display}
     context["questions"] = _questions(service_type, request, {})
     if service_type.urgency == Urgency.EMERGENCY or request.method != "POST":
         return render(request, "console/new_request.html", context)
@@ -151,7 +167,16 @@ def new_request(request: HttpRequest, service_code: str) -> HttpResponse:
         context["errors"] = e.errors
         context["questions"] = _questions(service_type, request, e.errors)
         return render(request, "console/new_request.html", context, status=400)
+    calls.end_call(request, kind=Kind.NEW_REQUEST, request=sr)
     return redirect("console:filed", tracking_number=sr.tracking_number)
+
+
+def _script(service_type: ServiceType) -> str:
+    """What to say for this type: its knowledge article's read-out, else its description."""
+    articles = articles_for_service(service_type.service_code, staff=True)
+    if articles:
+        return shown(articles[0], "en").summary
+    return service_type.description
 
 
 @_call_taker
@@ -174,6 +199,7 @@ def follow_instead(request: HttpRequest, tracking_number: str) -> HttpResponse:
     except RequestError as e:
         messages.error(request, f"{e.message} Or file a new request below.")
         return redirect("console:new", service_code=sr.service_type.service_code)
+    calls.end_call(request, kind=Kind.NEW_REQUEST, wrap_up=WrapUp.FOLLOWED_EXISTING, request=sr)
     return redirect(reverse("console:filed", args=[sr.tracking_number]) + "?following=1")
 
 
@@ -183,8 +209,7 @@ def filed(request: HttpRequest, tracking_number: str) -> HttpResponse:
         sr = access.get_request_for_user(request.user, tracking_number)
     except NoSuchRequest as e:
         raise Http404(e.message) from None
-    digits = sr.tracking_number.replace("-", "")
-    spoken = ", ".join(" ".join(group) for group in (digits[:3], digits[3:7], digits[7:]))
+    spoken = spelled_out(sr.tracking_number)
     following = request.GET.get("following") == "1"
     return render(
         request,
@@ -192,3 +217,9 @@ def filed(request: HttpRequest, tracking_number: str) -> HttpResponse:
         # Why it is due then, for the caller who asks (docs/sla.md).
         {"sr": sr, "spoken": spoken, "following": following, "due": sla.explain_due(sr)},
     )
+
+
+def spelled_out(tracking_number: str) -> str:
+    """A tracking number as it is read back, in the city's groups: "4-3-7, 2-2-1-5, 9-0-3"."""
+    groups = [g for g in tracking_number.replace(" ", "-").split("-") if g]
+    return ", ".join("-".join(group) for group in groups)

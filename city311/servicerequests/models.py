@@ -260,6 +260,10 @@ class Contact(models.Model):
     phone = models.CharField(max_length=30, blank=True)
     language = models.CharField(max_length=8, default="en")  # one of settings.LANGUAGES
 
+    class Meta:
+        # The caller card: every request a number reported (contacts.queries.caller_card).
+        indexes = [models.Index(fields=["phone"], name="sr_contact_phone", condition=~Q(phone=""))]
+
     def __str__(self) -> str:
         # Never the details themselves: this text can end up in logs and admin messages.
         return f"Contact for {self.request_id}"

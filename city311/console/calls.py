@@ -1,0 +1,182 @@
+"""The console's call log: the caller's screen starts a contact, a wrap-up ends it.
+
+Thin views over city311.contacts: they parse, call a contacts function, render. Filing a
+request ends the contact in views.new_request; answering with an article ends it here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from city311.accounts.decorators import staff_required
+from city311.contacts import access, actions, queries
+from city311.contacts.models import Interaction, Kind, WrapUp
+from city311.geo.locate import LocationProblem, locate
+from city311.knowledge import queries as knowledge
+from city311.knowledge.actions import record_article_use
+from city311.lib import phones
+from city311.lib.phones import PhoneError
+from city311.servicerequests.access import get_request_for_user
+from city311.servicerequests.errors import NoSuchRequest
+
+_logs = staff_required(
+    can=access.can_log_contacts,
+    message="Call takers and administrators log contacts here.",
+)
+_sees = staff_required(
+    can=access.can_see_contacts,
+    message="Call takers, supervisors, managers and administrators see callers' contacts.",
+)
+
+
+def handle_text(seconds: int | None) -> str:
+    if seconds is None:
+        return "—"
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def in_hand(request: HttpRequest) -> Interaction | None:
+    """The contact the call taker has in hand, started now if none (for those who log)."""
+    if not access.can_log_contacts(request.user):
+        return None
+    return actions.current_or_start(request.user)
+
+
+def waiting(request: HttpRequest) -> Interaction | None:
+    """The contact in hand if there is one (a phone system may have popped it); none started."""
+    if not access.can_log_contacts(request.user):
+        return None
+    return actions.current_for(request.user)
+
+
+def end_call(http: HttpRequest, /, **outcome: Any) -> Interaction | None:
+    """End the contact in hand with `outcome`, and tell the call taker its handle time."""
+    if not access.can_log_contacts(http.user):
+        return None
+    # No contact in hand (nothing was done before the outcome): it is still counted, from now.
+    current = actions.current_or_start(http.user)
+    try:
+        ended = actions.end_interaction(current, by=http.user, **outcome)
+    except actions.InteractionError as e:
+        messages.error(http, e.message)
+        return None
+    if ended.handle_seconds is not None:
+        messages.success(
+            http,
+            f"Logged: {ended.get_kind_display().lower()}, handle time "
+            f"{handle_text(ended.handle_seconds)}.",
+        )
+    return ended
+
+
+def card_context(request: HttpRequest, interaction: Interaction | None) -> dict[str, Any]:
+    """The caller card for the number (and address) of the contact in hand, or of the query."""
+    phone = interaction.phone if interaction is not None else ""
+    if interaction is None and access.can_log_contacts(request.user):
+        # No call in hand yet: the caller form is still offered; typing a number starts one.
+        return {
+            "card": queries.caller_card("", user=request.user),
+            "call": None,
+            "can_log": True,
+            "handle_text": handle_text,
+        }
+    card = queries.caller_card(
+        phone, user=request.user, exclude=interaction.pk if interaction else None
+    )
+    return {"card": card, "call": interaction, "can_log": True, "handle_text": handle_text}
+
+
+@_logs
+@require_POST
+def caller(request: HttpRequest) -> HttpResponse:
+    """The call taker types the caller's number (and, when given, an address): the card."""
+    interaction = actions.current_or_start(request.user)
+    context = card_context(request, interaction)
+    status = 200
+    try:
+        actions.set_caller(interaction, phone=request.POST.get("phone", "")[:40])
+        context = card_context(request, interaction)
+    except PhoneError as e:
+        context["phone_error"] = e.message
+        status = 400
+    address = " ".join(request.POST.get("address", "").split())[:200]
+    if address:
+        context.update(address=address, **_near(request, address))
+    template = "console/_card.html" if request.headers.get("HX-Request") else "console/card.html"
+    return render(request, template, context, status=status)
+
+
+def _near(request: HttpRequest, address: str) -> dict[str, Any]:
+    try:
+        place = locate(lat=None, long=None, address_string=address)
+    except LocationProblem as e:
+        return {"address_error": e.message}
+    if place is None or place.lat is None or place.long is None:
+        return {"address_error": "That place is not on the city's map: check the address."}
+    return {"near": queries.open_requests_near(place.lat, place.long, user=request.user)}
+
+
+@_sees
+def card(request: HttpRequest) -> HttpResponse:
+    """A caller's card by number, outside a call (a supervisor's look-up, a phone pop)."""
+    phone = request.GET.get("phone", "")[:40]
+    context: dict[str, Any] = {"call": None, "handle_text": handle_text}
+    status = 200
+    try:
+        context["card"] = queries.caller_card(phones.normalise(phone), user=request.user)
+    except PhoneError as e:
+        context.update(card=queries.caller_card("", user=request.user), phone_error=e.message)
+        status = 400
+    return render(request, "console/card.html", context, status=status)
+
+
+@_logs
+@require_POST
+def answered(request: HttpRequest, slug: str) -> HttpResponse:
+    """An information-only call, answered with this article: counted, logged, next call."""
+    found = knowledge.article_for(request.user, slug)
+    if found is None:
+        raise Http404("There is no such article.")
+    record_article_use(found, by=request.user)  # type: ignore[arg-type]
+    end_call(request, kind=Kind.INFORMATION, article=found)
+    return redirect("console:start")
+
+
+WRAP_UPS = {
+    "transfer_911": (Kind.TRANSFER, WrapUp.TRANSFERRED_911),
+    "transfer": (Kind.TRANSFER, WrapUp.TRANSFERRED),
+    "status": (Kind.STATUS_CHECK, WrapUp.STATUS_GIVEN),
+    "complaint": (Kind.COMPLAINT, WrapUp.COMPLAINT_NOTED),
+    "information": (Kind.INFORMATION, WrapUp.ANSWERED),
+    "callback": (Kind.INFORMATION, WrapUp.CALLBACK),
+    "dropped": (Kind.INFORMATION, WrapUp.DROPPED),
+}
+
+
+@_logs
+@require_POST
+def wrap_up(request: HttpRequest) -> HttpResponse:
+    """End the call without filing: a transfer, a status given, a complaint, a dropped call."""
+    outcome = request.POST.get("outcome", "")
+    if outcome not in WRAP_UPS:
+        return HttpResponse(
+            f"Choose how the call ended: one of {', '.join(WRAP_UPS)}.",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    kind, code = WRAP_UPS[outcome]
+    sr = None
+    number = request.POST.get("tracking_number", "").strip()[:20]
+    if number:
+        try:
+            sr = get_request_for_user(request.user, number)
+        except NoSuchRequest as e:
+            messages.error(request, e.message)
+            return redirect("console:start")
+    end_call(request, kind=kind, wrap_up=code, request=sr)
+    return redirect("console:start")

@@ -1,0 +1,292 @@
+"""Omar works a shift in the console: every contact is logged with its measured handle time,
+the caller's card shows what the city knows of their number, and Dana sees none of it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from city311.contacts import actions
+from city311.contacts.models import Interaction
+from city311.knowledge.actions import save_article
+from city311.knowledge.models import Article
+from city311.notifications.actions import follow_request
+from city311.servicerequests import actions as sr_actions
+from city311.test import BaseTestCase
+from tests import small_city
+
+ROSA = "+17185550199"
+
+
+class CallCentreTestCase(BaseTestCase):
+    def setUp(self):
+        super().setUp()
+        self.sign_in(self.omar)
+
+    def article(self, slug="public-pools", **fields) -> Article:
+        values = {
+            "title": "When are the public pools open?",
+            "summary": "Outdoor pools open daily from late June, 11 AM to 7 PM.",
+            "body": "Indoor pools are open all year.",
+            "keywords": "swimming pool",
+            "status": "published",
+            "department": self.parks,
+            "review_by": date(2099, 1, 1),
+        }
+        codes = fields.pop("service_codes", [])
+        values.update(fields)
+        return save_article(Article(slug=slug, **values), service_codes=codes, by=None)
+
+    def the_call(self) -> Interaction:
+        return Interaction.objects.get(staff=self.omar)
+
+    def backdate(self, seconds: int) -> None:
+        """The call in hand began `seconds` ago (as if Omar had talked that long)."""
+        earlier = timezone.now() - timedelta(seconds=seconds)
+        Interaction.objects.filter(staff=self.omar, kind="").update(
+            started_at=earlier, answered_at=earlier
+        )
+
+
+class LoggingEveryContactTests(CallCentreTestCase):
+    def test_opening_the_callers_screen_starts_one_contact(self):
+        self.client.get("/console/")
+        self.client.get("/console/", {"q": "pool"})
+        call = self.the_call()
+        self.assertEqual((call.channel, call.kind, call.ended_at), ("phone", "", None))
+
+    def test_an_information_only_call_is_logged_with_its_article_and_handle_time(self):
+        pools = self.article()
+        self.client.get("/console/", {"q": "when is the pool open"})
+        self.backdate(95)
+        r = self.client.get("/console/", {"q": "when is the pool open"})
+        self.assertContains(r, "Answered with this")
+        r = self.client.post(f"/console/answered/{pools.slug}/", follow=True)
+        call = self.the_call()
+        self.assertEqual(
+            (call.kind, call.wrap_up, call.article), ("information", "answered", pools)
+        )
+        self.assertIn(call.handle_seconds, (95, 96))
+        self.assertContains(r, "Logged: information only, handle time 1:3")
+        pools.refresh_from_db()
+        self.assertEqual(pools.used_count, 1)
+
+    def test_the_screen_between_calls_starts_nothing(self):
+        self.client.get("/console/")
+        self.assertFalse(Interaction.objects.exists())
+
+    def test_the_next_call_is_a_new_contact(self):
+        pools = self.article()
+        self.client.get("/console/", {"q": "pool"})
+        self.client.post(f"/console/answered/{pools.slug}/", follow=True)
+        self.client.get("/console/", {"q": "pothole"})
+        self.assertEqual(Interaction.objects.filter(staff=self.omar).count(), 2)
+        self.assertEqual(Interaction.objects.filter(staff=self.omar, kind="").count(), 1)
+
+    def test_an_emergency_transfer_is_logged(self):
+        self.client.get("/console/new/fire/")
+        r = self.client.post("/console/wrap-up/", {"outcome": "transfer_911"}, follow=True)
+        self.assertContains(r, "Logged: transfer or referral")
+        self.assertEqual(self.the_call().wrap_up, "transferred_911")
+
+    def test_a_status_check_names_the_request(self):
+        sr = self.report()
+        self.client.post("/console/caller/", {"phone": "718-555-0199"})
+        self.client.post(
+            "/console/wrap-up/", {"outcome": "status", "tracking_number": sr.tracking_number}
+        )
+        call = self.the_call()
+        self.assertEqual(
+            (call.kind, call.request, call.service_type), ("status_check", sr, self.pothole)
+        )
+
+    def test_a_mistyped_tracking_number_ends_nothing(self):
+        self.client.get("/console/", {"q": "status"})
+        r = self.client.post(
+            "/console/wrap-up/",
+            {"outcome": "status", "tracking_number": "123-4567-890"},
+            follow=True,
+        )
+        self.assertContains(r, "Check the number")
+        self.assertEqual(self.the_call().kind, "")
+
+    def test_an_unknown_outcome_is_a_clear_400(self):
+        self.client.get("/console/")
+        r = self.client.post("/console/wrap-up/", {"outcome": "lunch"})
+        self.assertContains(r, "Choose how the call ended", status_code=400)
+
+    def test_a_contact_is_wrapped_up_once(self):
+        call = actions.start_interaction(channel="phone", by=self.omar)
+        actions.end_interaction(call, kind="information")
+        with self.assertRaisesMessage(actions.InteractionError, "already wrapped up"):
+            actions.end_interaction(call, kind="complaint")
+
+    def test_the_phone_systems_hold_time_is_not_handle_time(self):
+        start = timezone.now() - timedelta(minutes=10)
+        call = actions.start_interaction(
+            channel="phone", phone="718-555-0199", call_id="c-1", at=start, answered=False
+        )
+        actions.answer_interaction(call, by=self.omar, at=start + timedelta(seconds=12))
+        actions.end_interaction(call, kind="status_check")
+        call = actions.hang_up(call, at=start + timedelta(seconds=252), hold_seconds=40)
+        self.assertEqual((call.speed_of_answer_seconds, call.handle_seconds), (12, 200))
+
+    def test_a_call_nobody_answered_is_abandoned(self):
+        call = actions.start_interaction(channel="phone", call_id="c-2", answered=False)
+        call = actions.hang_up(call)
+        self.assertEqual((call.wrap_up, call.handle_seconds), ("abandoned", None))
+
+    def test_an_email_is_recorded_whole(self):
+        start = timezone.now() - timedelta(hours=1)
+        call = actions.record_interaction(
+            channel="email",
+            kind="information",
+            email="Rosa@Example.org",
+            started_at=start,
+            ended_at=start + timedelta(minutes=3),
+        )
+        self.assertEqual((call.email, call.handle_seconds), ("rosa@example.org", 180))
+
+
+class FilingFromTheConsoleTests(CallCentreTestCase):
+    @pytest.fixture(autouse=True)
+    def _small_city(self, tmp_path):
+        small_city.load(tmp_path)
+
+    def file(self, **data):
+        values = {
+            "address_string": "1382 Dumont Ave",
+            "attribute[size]": "large",
+            "first_name": "Rosa",
+            "phone": "718-555-0199",
+        }
+        values.update(data)
+        return self.client.post("/console/new/pothole/", values, follow=True)
+
+    def test_filing_ends_the_contact_and_reads_the_number_back_spelled_out(self):
+        self.client.get("/console/new/pothole/")
+        self.backdate(40)
+        r = self.file()
+        call = self.the_call()
+        sr = call.request
+        self.assertEqual(
+            (call.kind, call.wrap_up, call.service_type), ("new_request", "filed", self.pothole)
+        )
+        self.assertIn(call.handle_seconds, (40, 41))
+        spelled = ", ".join("-".join(g) for g in sr.tracking_number.split("-"))
+        self.assertContains(r, spelled)
+        self.assertContains(r, "handle time 0:4")
+
+    def test_following_a_nearby_request_is_logged_against_it(self):
+        first = self.report(lat=None, long=None, address_string="1382 Dumont Ave")
+        self.client.get("/console/new/pothole/")
+        self.client.post(f"/console/follow/{first.tracking_number}/", {"phone": "917-555-0123"})
+        call = self.the_call()
+        self.assertEqual((call.wrap_up, call.request), ("followed_existing", first))
+
+    def test_the_caller_card_offers_open_requests_near_the_address(self):
+        sr = self.report(lat=None, long=None, address_string="1382 Dumont Ave")
+        self.client.get("/console/")
+        r = self.client.post("/console/caller/", {"phone": "", "address": "1380 Dumont Ave"})
+        self.assertContains(r, "Open requests at or near 1380 Dumont Ave")
+        self.assertContains(r, sr.tracking_number)
+
+    def test_the_number_given_on_the_card_fills_the_form(self):
+        self.client.get("/console/")
+        self.client.post("/console/caller/", {"phone": "718 555 0199"})
+        r = self.client.get("/console/new/pothole/")
+        self.assertContains(r, 'value="(718) 555-0199"')
+
+
+class CallerCardTests(CallCentreTestCase):
+    def test_the_card_shows_the_callers_requests_open_first_follows_and_contacts(self):
+        closed = self.report()
+        sr_actions.close_request(closed, resolution="completed", note="Filled.", by=self.ada)
+        open_one = self.report(service_code="fallen_tree", answers={}, language="es")
+        followed = self.report(phone="", email="someone@example.org")
+        follow_request(followed, phone="718-555-0199", by=self.omar)
+        pools = self.article()
+        start = timezone.now() - timedelta(days=2)
+        actions.record_interaction(
+            channel="phone",
+            kind="information",
+            phone=ROSA,
+            article=pools,
+            started_at=start,
+            ended_at=start + timedelta(seconds=70),
+        )
+        self.client.get("/console/")
+        r = self.client.post("/console/caller/", {"phone": "(718) 555-0199"})
+        page = r.content.decode()
+        self.assertIn("Rosa Diaz", page)
+        self.assertLess(page.index(open_one.tracking_number), page.index(closed.tracking_number))
+        self.assertIn("Fallen tree", page)
+        self.assertIn(followed.tracking_number, page)
+        self.assertIn("When are the public pools open?", page)
+        self.assertIn('data-testid="caller-language">es<', page)
+        self.assertEqual(self.the_call().phone, ROSA)
+
+    def test_a_new_caller_is_said_to_be_new(self):
+        self.client.get("/console/")
+        r = self.client.post("/console/caller/", {"phone": "212-555-0134"})
+        self.assertContains(r, "No earlier contact from this number.")
+
+    def test_a_number_that_is_not_one_is_a_clear_400(self):
+        self.client.get("/console/")
+        r = self.client.post("/console/caller/", {"phone": "555"})
+        self.assertContains(r, "missing digits", status_code=400)
+
+    def test_max_looks_a_caller_up_outside_a_call(self):
+        self.report()
+        self.sign_in(self.max)
+        r = self.client.get("/console/card/", {"phone": "718-555-0199"})
+        self.assertContains(r, "Rosa Diaz")
+
+    def test_dana_sees_no_callers_card(self):
+        self.sign_in(self.dana)
+        self.assertEqual(self.client.get("/console/card/", {"phone": ROSA}).status_code, 403)
+
+    def test_no_callers_number_reaches_the_logs(self):
+        records: list[logging.LogRecord] = []
+        handler = logging.Handler(level=logging.DEBUG)
+        handler.emit = records.append  # type: ignore[method-assign]
+        root = logging.getLogger()
+        root.addHandler(handler)
+        old = root.level
+        root.setLevel(logging.DEBUG)
+        try:
+            self.report()
+            self.client.get("/console/")
+            self.client.post("/console/caller/", {"phone": "718-555-0199"})
+            self.client.post("/console/caller/", {"phone": "555"})
+            self.client.get("/console/card/", {"phone": "718-555-0199"})
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(old)
+        text = " ".join(r.getMessage() + " " + str(r.args) for r in records)
+        for secret in ("5550199", "555-0199", "Diaz", "rosa@example.org"):
+            self.assertNotIn(secret, text)
+
+
+class ScriptTests(CallCentreTestCase):
+    def test_the_types_article_says_what_to_say(self):
+        self.article(
+            "pothole-repair",
+            title="Potholes",
+            summary="Crews fill most potholes within five days.",
+            service_codes=["pothole"],
+        )
+        r = self.client.get("/console/new/pothole/")
+        self.assertContains(r, "What to say:</strong> Crews fill most potholes within five days.")
+
+    def test_an_urgent_type_says_warn_and_transfer(self):
+        r = self.client.get("/console/new/fallen_tree/")
+        self.assertContains(r, "Urgent: warn the caller, then transfer.")
+
+    def test_an_emergency_type_shows_the_911_transfer_first(self):
+        r = self.client.get("/console/new/fire/")
+        main = r.content.decode().split('<main id="main">')[1]
+        self.assertLess(main.index("Transfer the caller to 911"), main.index("<form"))
