@@ -368,6 +368,9 @@ if CITY311_PHONE_REGION not in phonenumbers.SUPPORTED_REGIONS:
     )
 TWILIO_ACCOUNT_SID = envstr("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = envstr("TWILIO_AUTH_TOKEN", "")
+# The shared secret a phone system signs its call events with (docs/call-centre.md); empty
+# turns the call-events webhook off.
+CITY311_CALL_EVENTS_SECRET = envstr("CITY311_CALL_EVENTS_SECRET", "")
 # The city's number (+12125550100) or a messaging service; one of them for the Twilio provider.
 TWILIO_FROM_NUMBER = envstr("TWILIO_FROM_NUMBER", "")
 TWILIO_MESSAGING_SERVICE_SID = envstr("TWILIO_MESSAGING_SERVICE_SID", "")

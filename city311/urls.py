@@ -34,6 +34,7 @@ urlpatterns = [
     path("city/", include("city311.cities.urls")),
     path("work/", include("city311.work.urls")),
     path("console/", include("city311.console.urls")),
+    path("contacts/", include("city311.contacts.urls")),
     path("", include("city311.portal.urls")),
     path("", include("city311.facilities.urls")),
     path("", include("city311.pickups.urls")),

@@ -410,6 +410,7 @@ def test_the_matrix_covers_every_console_page():
         "answers/<slug:slug>/used",
         "caller/",
         "card/",
+        "popped/",
         "wrap-up/",
         "answered/<slug:slug>/",
     }
@@ -508,20 +509,23 @@ def test_console_contacts(city, client, name):
         "/console/wrap-up/", {"outcome": "status", "tracking_number": sr.tracking_number}
     )
     answered = client.post("/console/answered/streets-note/")
-    card = client.get("/console/card/", {"phone": "718-555-0199"})
+    card = client.post("/console/card/", {"phone": "718-555-0199"})
+    popped = client.get("/console/popped/")
     logged = Interaction.objects.filter(staff=person(city, name))
     if name in LOGS:
         assert (caller.status_code, wrap.status_code, answered.status_code) == (200, 302, 302)
+        assert popped.status_code == 200
         assert sorted(logged.values_list("kind", flat=True)) == ["information", "status_check"]
     else:
         assert {caller.status_code, wrap.status_code, answered.status_code} == {403}
+        assert popped.status_code == 403
         assert not logged.exists()
     assert card.status_code == (200 if name in SEES_CONTACTS else 403)
     assert (sr.tracking_number in card.content.decode()) == (name in SEES_CONTACTS)
 
 
 def test_contacts_need_a_signed_in_staff_member(city, client):
-    assert client.get("/console/card/", {"phone": "718-555-0199"}).status_code == 302
+    assert client.post("/console/card/", {"phone": "718-555-0199"}).status_code == 302
     assert client.post("/console/caller/", {"phone": "718-555-0199"}).status_code == 302
 
 

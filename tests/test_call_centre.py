@@ -3,14 +3,18 @@ the caller's card shows what the city knows of their number, and Dana sees none 
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from datetime import date, timedelta
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
 from city311.contacts import actions
 from city311.contacts.models import Interaction
+from city311.contacts.webhook import sign
 from city311.knowledge.actions import save_article
 from city311.knowledge.models import Article
 from city311.notifications.actions import follow_request
@@ -242,12 +246,12 @@ class CallerCardTests(CallCentreTestCase):
     def test_max_looks_a_caller_up_outside_a_call(self):
         self.report()
         self.sign_in(self.max)
-        r = self.client.get("/console/card/", {"phone": "718-555-0199"})
+        r = self.client.post("/console/card/", {"phone": "718-555-0199"})
         self.assertContains(r, "Rosa Diaz")
 
     def test_dana_sees_no_callers_card(self):
         self.sign_in(self.dana)
-        self.assertEqual(self.client.get("/console/card/", {"phone": ROSA}).status_code, 403)
+        self.assertEqual(self.client.post("/console/card/", {"phone": ROSA}).status_code, 403)
 
     def test_no_callers_number_reaches_the_logs(self):
         records: list[logging.LogRecord] = []
@@ -262,7 +266,7 @@ class CallerCardTests(CallCentreTestCase):
             self.client.get("/console/")
             self.client.post("/console/caller/", {"phone": "718-555-0199"})
             self.client.post("/console/caller/", {"phone": "555"})
-            self.client.get("/console/card/", {"phone": "718-555-0199"})
+            self.client.post("/console/card/", {"phone": "718-555-0199"})
         finally:
             root.removeHandler(handler)
             root.setLevel(old)
@@ -290,3 +294,73 @@ class ScriptTests(CallCentreTestCase):
         r = self.client.get("/console/new/fire/")
         main = r.content.decode().split('<main id="main">')[1]
         self.assertLess(main.index("Transfer the caller to 911"), main.index("<form"))
+
+
+SECRET = "the-phone-systems-shared-secret"
+
+
+@override_settings(CITY311_CALL_EVENTS_SECRET=SECRET)
+class CallEventsTests(CallCentreTestCase):
+    """The phone system tells the city about a call through the signed webhook."""
+
+    def event(self, secret=SECRET, timestamp=None, **fields):
+        body = json.dumps(fields).encode()
+        stamp = str(int(timestamp if timestamp is not None else time.time()))
+        return self.client.post(
+            "/contacts/calls/events",
+            body,
+            content_type="application/json",
+            HTTP_X_CITY311_TIMESTAMP=stamp,
+            HTTP_X_CITY311_SIGNATURE=sign(body, stamp, secret),
+        )
+
+    def test_a_call_is_timed_by_its_events_less_hold(self):
+        t0 = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
+        at = lambda s: (t0 + timedelta(seconds=s)).isoformat()  # noqa: E731
+        self.event(event="started", call_id="CA1", **{"from": "+17185550199"}, at=at(0))
+        self.event(event="answered", call_id="CA1", user="omar", at=at(8))
+        r = self.event(event="ended", call_id="CA1", at=at(248), hold_seconds=30)
+        self.assertEqual(r.json()["handle_seconds"], 210)
+        call = Interaction.objects.get(call_id="CA1")
+        self.assertEqual(
+            (call.staff, call.phone, call.speed_of_answer_seconds), (self.omar, ROSA, 8)
+        )
+
+    def test_answering_pops_the_card_in_the_call_takers_console(self):
+        self.report()
+        self.event(event="started", call_id="CA2", **{"from": "718-555-0199"})
+        self.assertContains(self.client.get("/console/popped/"), 'id="popped"')
+        self.event(event="answered", call_id="CA2", user="omar")
+        self.assertEqual(self.client.get("/console/popped/")["HX-Refresh"], "true")
+        self.assertContains(self.client.get("/console/"), "Rosa Diaz")
+
+    def test_a_call_ended_before_an_answer_is_abandoned(self):
+        self.event(event="started", call_id="CA3")
+        self.event(event="ended", call_id="CA3")
+        self.assertEqual(Interaction.objects.get(call_id="CA3").wrap_up, "abandoned")
+
+    def test_a_repeated_event_changes_nothing(self):
+        for _ in range(2):
+            self.event(event="started", call_id="CA4")
+            self.event(event="answered", call_id="CA4", user="omar")
+        self.assertEqual(Interaction.objects.filter(call_id="CA4").count(), 1)
+
+    def test_a_bad_signature_is_refused(self):
+        r = self.event(secret="guessed", event="started", call_id="CA5")
+        self.assertEqual(r.status_code, 401)
+        self.assertFalse(Interaction.objects.exists())
+
+    def test_an_old_signed_event_is_refused(self):
+        r = self.event(timestamp=time.time() - 3600, event="started", call_id="CA6")
+        self.assertEqual(r.status_code, 401)
+
+    def test_a_bad_event_says_what_to_fix(self):
+        r = self.event(event="rang", call_id="CA7")
+        self.assertEqual(r.status_code, 400)
+        self.assertIn("'event' must be one of", r.json()["error"])
+        r = self.event(event="ended", call_id="CA7", hold_seconds="lots")
+        self.assertIn("hold_seconds", r.json()["error"])
+
+    @override_settings(CITY311_CALL_EVENTS_SECRET="")
+    def test_without_a_secret_the_webhook_is_off(self):
+        self.assertEqual(self.event(event="started", call_id="CA8").status_code, 404)

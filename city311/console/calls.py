@@ -123,16 +123,31 @@ def _near(request: HttpRequest, address: str) -> dict[str, Any]:
 
 @_sees
 def card(request: HttpRequest) -> HttpResponse:
-    """A caller's card by number, outside a call (a supervisor's look-up, a phone pop)."""
-    phone = request.GET.get("phone", "")[:40]
-    context: dict[str, Any] = {"call": None, "handle_text": handle_text}
+    """A caller's card by number, outside a call (a supervisor's look-up). The number is
+    posted, never put in the address: addresses end up in access logs."""
+    context: dict[str, Any] = {"call": None, "handle_text": handle_text, "lookup": True}
+    context["card"] = queries.caller_card("", user=request.user)
     status = 200
-    try:
-        context["card"] = queries.caller_card(phones.normalise(phone), user=request.user)
-    except PhoneError as e:
-        context.update(card=queries.caller_card("", user=request.user), phone_error=e.message)
-        status = 400
+    if request.method == "POST":
+        try:
+            number = phones.normalise(request.POST.get("phone", "")[:40])
+            context["card"] = queries.caller_card(number, user=request.user)
+        except PhoneError as e:
+            context["phone_error"] = e.message
+            status = 400
     return render(request, "console/card.html", context, status=status)
+
+
+@_logs
+def popped(request: HttpRequest) -> HttpResponse:
+    """Polled by the console between calls: when the phone system has given this call taker a
+    call (the webhook's "answered"), the page reloads with the caller's card."""
+    current = actions.current_for(request.user)
+    if current is not None:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return render(request, "console/_popped.html")
 
 
 @_logs

@@ -10,6 +10,7 @@ urlpatterns = [
     path("follow/<str:tracking_number>/", views.follow_instead, name="follow"),
     path("caller/", calls.caller, name="caller"),
     path("card/", calls.card, name="card"),
+    path("popped/", calls.popped, name="popped"),
     path("wrap-up/", calls.wrap_up, name="wrap_up"),
     path("answered/<slug:slug>/", calls.answered, name="answered"),
     path("answers/", knowledge.panel, name="answers"),
