@@ -411,6 +411,7 @@ def test_the_matrix_covers_every_console_page():
         "caller/",
         "card/",
         "popped/",
+        "supervisor/",
         "wrap-up/",
         "answered/<slug:slug>/",
     }
@@ -511,6 +512,7 @@ def test_console_contacts(city, client, name):
     answered = client.post("/console/answered/streets-note/")
     card = client.post("/console/card/", {"phone": "718-555-0199"})
     popped = client.get("/console/popped/")
+    supervisor = client.get("/console/supervisor/")
     logged = Interaction.objects.filter(staff=person(city, name))
     if name in LOGS:
         assert (caller.status_code, wrap.status_code, answered.status_code) == (200, 302, 302)
@@ -521,6 +523,8 @@ def test_console_contacts(city, client, name):
         assert popped.status_code == 403
         assert not logged.exists()
     assert card.status_code == (200 if name in SEES_CONTACTS else 403)
+    # The call centre's figures: those who see contacts and reports.
+    assert supervisor.status_code == (200 if name in {"sofia", "max", "ada"} else 403)
     assert (sr.tracking_number in card.content.decode()) == (name in SEES_CONTACTS)
 
 

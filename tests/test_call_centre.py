@@ -12,7 +12,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from city311.contacts import actions
+from city311.contacts import actions, reports
 from city311.contacts.models import Interaction
 from city311.contacts.webhook import sign
 from city311.knowledge.actions import save_article
@@ -364,3 +364,114 @@ class CallEventsTests(CallCentreTestCase):
     @override_settings(CITY311_CALL_EVENTS_SECRET="")
     def test_without_a_secret_the_webhook_is_off(self):
         self.assertEqual(self.event(event="started", call_id="CA8").status_code, 404)
+
+
+class SupervisorViewTests(CallCentreTestCase):
+    """Max reads today's figures for a known mix of contacts: every count and time exact."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.pools = save_article(
+            Article(
+                slug="pools", title="Pools", summary="Open daily.", body=".", status="published"
+            ),
+            by=None,
+        )
+        cls.trash = save_article(
+            Article(
+                slug="trash", title="Trash day", summary="Weekly.", body=".", status="published"
+            ),
+            by=None,
+        )
+        cls.sr = cls.report(cls)
+        start, _ = reports.day_bounds(reports.city_today())
+        cls.base = start + timedelta(minutes=1)
+
+    def contact(self, at_min, seconds, by=None, **fields):
+        fields.setdefault("channel", "phone")
+        began = self.base + timedelta(minutes=at_min)
+        return actions.record_interaction(
+            started_at=began, ended_at=began + timedelta(seconds=seconds), by=by, **fields
+        )
+
+    def the_mix(self):
+        omar, ada = self.omar, self.ada
+        self.contact(0, 60, omar, kind="information", article=self.pools, phone=ROSA)
+        self.contact(1, 100, omar, kind="information", article=self.pools)
+        self.contact(2, 300, omar, kind="information", article=self.trash)
+        self.contact(3, 120, omar, kind="new_request", request=self.sr)
+        self.contact(4, 30, omar, kind="transfer", wrap_up="transferred_911")
+        self.contact(5, 40, ada, kind="status_check", request=self.sr, phone="917-555-0123")
+        self.contact(6, 200, ada, kind="complaint", phone="212-555-0134")
+        self.contact(7, 80, ada, kind="new_request", request=self.sr)
+        self.contact(8, 500, kind="information", channel="email", email="x@example.org")
+        # Earlier contacts: three days ago counts as a repeat, ten days ago does not.
+        self.contact(-3 * 24 * 60, 60, kind="information", phone="212-555-0134")
+        self.contact(-10 * 24 * 60, 60, kind="information", phone="917-555-0123")
+        # The phone system's calls: one answered in 5 s with 20 s on hold, one abandoned.
+        t = self.base + timedelta(minutes=9)
+        call = actions.start_interaction(
+            channel="phone", phone=ROSA, call_id="CA1", at=t, answered=False
+        )
+        actions.answer_interaction(call, by=omar, at=t + timedelta(seconds=5))
+        actions.end_interaction(call, kind="status_check")
+        actions.hang_up(call, at=t + timedelta(seconds=245), hold_seconds=20)
+        gone = actions.start_interaction(channel="phone", call_id="CA2", at=t, answered=False)
+        actions.hang_up(gone, at=t + timedelta(seconds=30))
+        actions.start_interaction(channel="phone", by=self.sofia, at=t)  # in hand now
+
+    def test_every_count_and_time_is_exact(self):
+        self.the_mix()
+        self.sign_in(self.max)
+        r = self.client.get("/console/supervisor/")
+        f = r.context["f"]
+        self.assertEqual((f.contacts, f.open_now, f.repeat_callers), (12, 1, 2))
+        self.assertEqual(
+            dict(f.by_kind),
+            {
+                "Information only": 4,
+                "New request": 2,
+                "Status check": 2,
+                "Complaint about a request": 1,
+                "Transfer or referral": 1,
+            },
+        )
+        self.assertEqual(dict(f.by_channel), {"Phone": 11, "E-mail": 1})
+        self.assertEqual(dict(f.transfers), {"Transferred to 911": 1})
+        self.assertEqual(f.top_information, [("Pools", 2), ("Trash day", 1)])
+        staff = {h.label: (h.count, h.median, h.p90) for h in f.by_staff}
+        self.assertEqual(
+            staff, {"Omar Tester": (6, 110, 300), "Ada Tester": (3, 80, 200), "—": (1, 500, 500)}
+        )
+        types = {h.label: (h.count, h.median, h.p90) for h in f.by_type}
+        self.assertEqual(
+            types,
+            {
+                "Pothole": (3, 80, 120),
+                "Information only": (4, 200, 500),
+                "Status check": (1, 220, 220),
+                "Complaint about a request": (1, 200, 200),
+                "Transfer or referral": (1, 30, 30),
+            },
+        )
+        self.assertEqual((f.calls_offered, f.abandoned, f.mean_speed_of_answer), (2, 1, 5.0))
+        self.assertEqual(f.answered_within_target, 1)
+        self.assertContains(r, "Calls offered: 2. Abandoned: 1 (50%).")
+        self.assertContains(r, '<td>Omar Tester</td><td class="num">6</td>')
+
+    def test_the_live_view_refreshes_its_figures_alone(self):
+        self.sign_in(self.max)
+        r = self.client.get("/console/supervisor/", HTTP_HX_REQUEST="true")
+        self.assertNotContains(r, "<html")
+        self.assertContains(r, "0</strong> contacts")
+
+    def test_only_those_who_see_contacts_and_reports_open_it(self):
+        for person, status in (
+            (self.sofia, 200),
+            (self.ada, 200),
+            (self.omar, 403),
+            (self.dana, 403),
+        ):
+            self.sign_in(person)
+            self.assertEqual(self.client.get("/console/supervisor/").status_code, status, person)

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from city311.accounts.decorators import staff_required
-from city311.contacts import access, actions, queries
+from city311.contacts import access, actions, queries, reports
 from city311.contacts.models import Interaction, Kind, WrapUp
 from city311.geo.locate import LocationProblem, locate
 from city311.knowledge import queries as knowledge
@@ -136,6 +136,18 @@ def card(request: HttpRequest) -> HttpResponse:
             context["phone_error"] = e.message
             status = 400
     return render(request, "console/card.html", context, status=status)
+
+
+@staff_required(
+    can=access.can_see_call_centre_reports,
+    message="Supervisors, managers and administrators see the call centre's figures.",
+)
+def supervisor(request: HttpRequest) -> HttpResponse:
+    """Today's contacts, live: the page asks for itself again every 30 seconds."""
+    figures = reports.figures_for()
+    partial = request.headers.get("HX-Request")
+    template = "console/_supervisor.html" if partial else "console/supervisor.html"
+    return render(request, template, {"f": figures, "handle_text": handle_text})
 
 
 @_logs

@@ -11,6 +11,7 @@ urlpatterns = [
     path("caller/", calls.caller, name="caller"),
     path("card/", calls.card, name="card"),
     path("popped/", calls.popped, name="popped"),
+    path("supervisor/", calls.supervisor, name="supervisor"),
     path("wrap-up/", calls.wrap_up, name="wrap_up"),
     path("answered/<slug:slug>/", calls.answered, name="answered"),
     path("answers/", knowledge.panel, name="answers"),

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
+
+from django.utils import timezone
 
 from city311.catalog import cache as catalog_cache
 from city311.contacts.models import Interaction
@@ -11,11 +14,12 @@ from city311.lib import phones
 from city311.lib.distance import degrees_around, metres
 from city311.notifications.models import Follower
 from city311.servicerequests.access import requests_visible_to
-from city311.servicerequests.models import Contact, ServiceRequest
+from city311.servicerequests.models import ServiceRequest
 from city311.servicerequests.vocabulary import Status
 
 NEAR_M = 150  # "at or near the address": about a block
 SHOWN = 10
+REPORTED_CAP = 200
 
 
 @dataclass
@@ -40,8 +44,9 @@ class CallerCard:
 def caller_card(phone: str, *, user: Any, exclude: int | None = None) -> CallerCard:
     """What the city knows of the caller at `phone` (E.164), as `user` may see it.
 
-    Every read starts from an index on the number: interaction_phone (interactions),
-    servicerequests' sr_contact_phone (requests they reported) and follower_phone (followed).
+    Three reads, each starting from an index on the number: interaction_phone (contacts),
+    sr_contact_phone (requests they reported, with their name and language) and
+    follower_phone (requests they follow).
     `exclude` leaves out the contact in hand.
     """
     card = CallerCard(phone=phone)
@@ -56,21 +61,24 @@ def caller_card(phone: str, *, user: Any, exclude: int | None = None) -> CallerC
         )[:SHOWN]
     )
     visible = requests_visible_to(user).select_related("service_type", "department")
-    reported = visible.filter(contact__phone=phone)
-    card.open_requests = list(reported.exclude(status=Status.CLOSED).order_by("due_at")[:20])
-    card.closed_requests = list(
-        reported.filter(status=Status.CLOSED).order_by("-requested_at")[:SHOWN]
+    # One read for every request the number reported, with its reporter's row (name,
+    # language): a caller has a handful; the cap keeps a city's own test line cheap.
+    reported = list(
+        visible.filter(contact__phone=phone)
+        .select_related("contact")
+        .order_by("-requested_at")[:REPORTED_CAP]
     )
+    unclosed = [sr for sr in reported if sr.status != Status.CLOSED]
+    far = timezone.now() + timedelta(days=36500)
+    card.open_requests = sorted(unclosed, key=lambda sr: sr.due_at or far)[:20]
+    card.closed_requests = [sr for sr in reported if sr.status == Status.CLOSED][:SHOWN]
     followed = Follower.objects.filter(phone=phone, unsubscribed_at__isnull=True)
-    card.following = list(
-        visible.filter(pk__in=followed.values("request_id"))
-        .exclude(contact__phone=phone)
-        .order_by("-requested_at")[:SHOWN]
-    )
-    latest = Contact.objects.filter(phone=phone).order_by("-request_id").first()
-    if latest is not None:
-        card.name = latest.name
-        card.language = latest.language
+    mine = {sr.pk for sr in reported}
+    also = visible.filter(pk__in=followed.values("request_id")).order_by("-requested_at")
+    card.following = [sr for sr in also[: SHOWN + len(mine)] if sr.pk not in mine][:SHOWN]
+    if reported:
+        card.name = reported[0].contact.name
+        card.language = reported[0].contact.language
     spoke = next((c.language for c in card.contacts if c.language), "")
     card.language = spoke or card.language
     return card
