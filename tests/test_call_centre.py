@@ -6,16 +6,18 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.test import override_settings
 from django.utils import timezone
 
 from city311.contacts import actions, reports
+from city311.contacts import hours as call_centre_hours
 from city311.contacts.models import Interaction
 from city311.contacts.webhook import sign
 from city311.knowledge.actions import save_article
+from city311.lib.openinghours import HoursError
 from city311.knowledge.models import Article
 from city311.notifications.actions import follow_request
 from city311.servicerequests import actions as sr_actions
@@ -475,3 +477,43 @@ class SupervisorViewTests(CallCentreTestCase):
         ):
             self.sign_in(person)
             self.assertEqual(self.client.get("/console/supervisor/").status_code, status, person)
+
+
+class CallCentreHoursTests(CallCentreTestCase):
+    """Rosa reads on the home page whether a person answers now, and when people are back."""
+
+    def at(self, text):
+        from city311.cities import profile
+
+        return datetime.fromisoformat(text).replace(tzinfo=profile.zone())
+
+    def test_the_demo_answers_around_the_clock(self):
+        self.assertContains(self.client.get("/"), "A person answers now.")
+        self.assertTrue(call_centre_hours.availability(self.at("2026-12-25T03:00")).open)
+
+    @override_settings(CITY311_CALL_CENTRE_HOURS="Mo-Fr 07:00-18:00")
+    def test_fresnos_hours_say_when_people_are_back(self):
+        self.assertTrue(call_centre_hours.availability(self.at("2026-12-07T08:00")).open)
+        saturday = call_centre_hours.availability(self.at("2026-12-05T10:00"))
+        self.assertEqual(saturday.back_at, self.at("2026-12-07T07:00"))
+        self.assertIn("people are back Monday at", saturday.text)
+        self.assertIn("The website and the app take reports at any time.", saturday.text)
+
+    @override_settings(CITY311_CALL_CENTRE_HOURS="Mo-Fr 07:00-18:00")
+    def test_a_public_holiday_is_closed(self):
+        christmas = call_centre_hours.availability(self.at("2026-12-25T10:00"))
+        self.assertFalse(christmas.open)
+        self.assertEqual(christmas.back_at, self.at("2026-12-28T07:00"))
+
+    def test_the_home_page_says_when_people_are_back(self):
+        from city311.cities import profile
+
+        later = timezone.now().astimezone(profile.zone()) + timedelta(days=2)
+        day = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")[later.weekday()]
+        with override_settings(CITY311_CALL_CENTRE_HOURS=f"{day} 03:00-03:01"):
+            r = self.client.get("/")
+        self.assertContains(r, "Nobody answers the phones now; people are back")
+
+    def test_hours_that_cannot_be_read_say_how_to_write_them(self):
+        with self.assertRaisesMessage(HoursError, "such as Mo-Fr 07:00-18:00"):
+            call_centre_hours.parse("weekdays 9 to 5")

@@ -22,6 +22,7 @@ from django.views.decorators.cache import cache_control
 from city311.catalog import cache as catalog_cache
 from city311.catalog.queries import groups_for_residents
 from city311.cities import profile
+from city311.contacts import hours as call_centre_hours
 from city311.portal.public import render_page
 from city311.portal.queries import (
     MAP_DAYS,
@@ -41,7 +42,12 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/home.html",
-        {"groups": groups_for_residents(language), "popular": popular, "section": "home"},
+        {
+            "groups": groups_for_residents(language),
+            "popular": popular,
+            "section": "home",
+            "people": call_centre_hours.availability(),
+        },
     )
 
 
