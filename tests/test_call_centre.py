@@ -17,8 +17,8 @@ from city311.contacts import hours as call_centre_hours
 from city311.contacts.models import Interaction
 from city311.contacts.webhook import sign
 from city311.knowledge.actions import save_article
-from city311.lib.openinghours import HoursError
 from city311.knowledge.models import Article
+from city311.lib.openinghours import HoursError
 from city311.notifications.actions import follow_request
 from city311.servicerequests import actions as sr_actions
 from city311.test import BaseTestCase
