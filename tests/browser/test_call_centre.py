@@ -1,0 +1,105 @@
+"""The call centre's keystroke budgets, keyboard only, in a real browser (issue 17):
+
+- a pothole is filed in at most 60 s and 12 keystrokes after the address;
+- an information-only call is logged with its article in at most 3 keystrokes (the words of
+  the search count as one, then Enter to search and Enter to log the best answer).
+
+Every page is checked by axe-core, and on a phone for sideways scrolling.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+from city311.contacts.models import Interaction
+from city311.knowledge.actions import save_article
+from city311.knowledge.models import Article
+from tests.browser.harness import DESKTOP, Tab
+from tests.browser.test_staff import sign_in
+
+
+class Keys:
+    """The keyboard, counting every key pressed (typed words count as one keystroke)."""
+
+    def __init__(self, tab: Tab) -> None:
+        self.tab, self.count = tab, 0
+
+    def press(self, key: str) -> None:
+        self.tab.page.keyboard.press(key)
+        self.count += 1
+
+    def words(self, text: str) -> None:
+        self.tab.page.keyboard.type(text)
+        self.count += 1
+
+
+def test_a_pothole_is_filed_in_60_seconds_and_12_keystrokes_after_the_address(open_tab, city):
+    tab = open_tab(viewport=DESKTOP)
+    sign_in(tab, "omar")
+    tab.open("/console/")
+    keys = Keys(tab)
+    keys.words("pothole")
+    keys.press("Enter")
+    tab.page.get_by_role("heading", name="Best matches").wait_for()
+    tab.step("the service found")
+    keys.press("Enter")  # the best match has the focus
+    tab.page.get_by_role("heading", name="Pothole").wait_for()
+    tab.step("the pothole form")
+    tab.page.keyboard.type("1350 Dumont Avenue")  # the address has the focus
+    started, keys.count = time.monotonic(), 0
+    keys.press("Tab")  # past the latitude-and-longitude disclosure
+    keys.press("Tab")  # to the size question
+    keys.press("Space")  # the first size
+    keys.press("Enter")  # files the request
+    tab.page.get_by_role("heading", name="Request filed").wait_for()
+    seconds = time.monotonic() - started
+    tab.step("filed and read back")
+    assert keys.count <= 12, keys.count
+    assert seconds <= 60, seconds
+    call = Interaction.objects.get()
+    assert (call.kind, call.request.service_type.service_code) == ("new_request", "pothole")
+    spoken = tab.page.locator("em").first.inner_text()
+    assert spoken == ", ".join("-".join(g) for g in call.request.tracking_number.split("-"))
+
+
+def test_an_information_only_call_is_logged_in_3_keystrokes(open_tab, city):
+    save_article(
+        Article(
+            slug="recycling-day",
+            title="Which day is recycling collected?",
+            summary="Recycling is collected weekly, on the same day as trash.",
+            body="Put it out after 4 PM the evening before.",
+            keywords="recycling day collection schedule",
+            status="published",
+            review_by=date(2099, 1, 1),
+        ),
+        by=None,
+    )
+    tab = open_tab()  # phone-sized: no sideways scrolling either
+    sign_in(tab, "omar")
+    tab.open("/console/")
+    tab.step("the console on a phone")
+    keys = Keys(tab)
+    keys.words("recycling day")
+    keys.press("Enter")
+    tab.page.get_by_role("heading", name="Answers for").wait_for()
+    tab.step("the answers")
+    keys.press("Enter")  # the best answer's "Answered with this" has the focus
+    tab.page.get_by_text("Logged: information only").wait_for()
+    tab.step("logged")
+    assert keys.count <= 3, keys.count
+    call = Interaction.objects.get()
+    assert (call.kind, call.article.slug) == ("information", "recycling-day")
+    assert call.handle_seconds is not None
+
+
+def test_the_answer_choices_sit_by_their_labels_on_a_phone(open_tab, city):
+    tab = open_tab()
+    sign_in(tab, "omar")
+    tab.open("/console/new/pothole/")
+    tab.step("the pothole form on a phone")
+    label = tab.page.get_by_text("Smaller than a dinner plate")
+    radio = tab.page.get_by_label("Smaller than a dinner plate")
+    gap = label.bounding_box()["x"] - (radio.bounding_box()["x"] + radio.bounding_box()["width"])
+    assert gap < 24, gap
