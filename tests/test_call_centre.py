@@ -517,3 +517,9 @@ class CallCentreHoursTests(CallCentreTestCase):
     def test_hours_that_cannot_be_read_say_how_to_write_them(self):
         with self.assertRaisesMessage(HoursError, "such as Mo-Fr 07:00-18:00"):
             call_centre_hours.parse("weekdays 9 to 5")
+
+
+class CallCentreHoursInSpanishTests(CallCentreTestCase):
+    def test_rosa_reads_it_in_spanish(self):
+        r = self.client.get("/", HTTP_ACCEPT_LANGUAGE="es")
+        self.assertContains(r, "Ahora le atiende una persona.")
