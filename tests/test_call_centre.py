@@ -523,3 +523,14 @@ class CallCentreHoursInSpanishTests(CallCentreTestCase):
     def test_rosa_reads_it_in_spanish(self):
         r = self.client.get("/", HTTP_ACCEPT_LANGUAGE="es")
         self.assertContains(r, "Ahora le atiende una persona.")
+
+
+class HungUpBeforeWrapUpTests(CallCentreTestCase):
+    def test_a_call_the_caller_ended_is_still_wrapped_up_by_the_console(self):
+        t = timezone.now() - timedelta(minutes=3)
+        call = actions.start_interaction(channel="phone", call_id="CA9", at=t, answered=False)
+        actions.answer_interaction(call, by=self.omar, at=t)
+        actions.hang_up(call, at=t + timedelta(seconds=90), hold_seconds=10)
+        self.client.post("/console/wrap-up/", {"outcome": "callback"})
+        call = self.the_call()
+        self.assertEqual((call.wrap_up, call.handle_seconds), ("callback", 80))

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from city311.catalog.models import ServiceType
@@ -65,11 +66,12 @@ def start_interaction(
 
 
 def current_for(staff: Any) -> Interaction | None:
-    """The contact `staff` has in hand: the newest one given to them with no outcome yet."""
+    """The contact `staff` has in hand: the newest one given to them with no outcome yet,
+    still going, or a phone call the caller hung up on before the call taker wrapped it up."""
     since = timezone.now() - STALE_AFTER
     return (
-        Interaction.objects.filter(staff=staff, ended_at__isnull=True, kind="")
-        .filter(started_at__gte=since)
+        Interaction.objects.filter(staff=staff, kind="", started_at__gte=since)
+        .filter(Q(ended_at__isnull=True) | ~Q(call_id=""))
         .order_by("-started_at")
         .first()
     )

@@ -112,11 +112,12 @@ class Interaction(models.Model):
             ),
             # The supervisor's view and the reports: contacts in a time window.
             models.Index(fields=["started_at"], name="interaction_started_at"),
-            # The console: the call a call taker has open now (contacts.actions.current_for).
+            # The console: the call a call taker has in hand, with no outcome yet
+            # (contacts.actions.current_for).
             models.Index(
                 fields=["staff", "-started_at"],
                 name="interaction_open_by_staff",
-                condition=Q(ended_at__isnull=True),
+                condition=Q(kind=""),
             ),
             models.Index(
                 fields=["request"], name="interaction_request", condition=Q(request__isnull=False)
