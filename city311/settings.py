@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "city311.demo",
     "city311.ops",
     "city311.triage",
+    "city311.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -351,6 +352,16 @@ CITY311_DELIVERY_RETRY_SECONDS = envint("CITY311_DELIVERY_RETRY_SECONDS", "60", 
 CITY311_DELIVERY_RETRY_MAX_SECONDS = envint("CITY311_DELIVERY_RETRY_MAX_SECONDS", "3600", minimum=0)
 # A message claimed by a worker that died is sent again after this long: more than any send takes.
 CITY311_DELIVERY_LEASE_SECONDS = envint("CITY311_DELIVERY_LEASE_SECONDS", "300", minimum=1)
+# Webhooks (docs/webhooks.md): the waits after each failed try, in seconds (the last repeats),
+# each stretched or shrunk at random by up to the jitter; after MAX_ATTEMPTS tries, the dead letter.
+CITY311_WEBHOOK_RETRY_SCHEDULE = [
+    int(s) for s in envlist("CITY311_WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000")
+]
+CITY311_WEBHOOK_MAX_ATTEMPTS = envint("CITY311_WEBHOOK_MAX_ATTEMPTS", "7", minimum=1)
+CITY311_WEBHOOK_JITTER_PERCENT = envint("CITY311_WEBHOOK_JITTER_PERCENT", "10", minimum=0)
+# A receiver that has not answered after this long has failed this try.
+CITY311_WEBHOOK_TIMEOUT_SECONDS = envint("CITY311_WEBHOOK_TIMEOUT_SECONDS", "10", minimum=1)
+CITY311_WEBHOOK_LEASE_SECONDS = envint("CITY311_WEBHOOK_LEASE_SECONDS", "120", minimum=1)
 # SMS: "file" (written under DATA_DIR/sms), "console" (printed) or "twilio".
 CITY311_SMS_PROVIDER = envstr("CITY311_SMS_PROVIDER", "file")
 if CITY311_SMS_PROVIDER not in ("file", "console", "twilio"):

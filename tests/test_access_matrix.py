@@ -704,3 +704,23 @@ def test_facility_pages_are_public_and_the_same_for_everyone(city, facility, cli
             assert status == 200, path
         else:
             assert status in (302, 403), (path, status)
+
+
+# Webhooks and Open311 forwarding: configured and watched by administrators only (the admin).
+INTEGRATION_ADMIN = [
+    "/admin/webhooks/webhookendpoint/",
+    "/admin/webhooks/webhookendpoint/add/",
+    "/admin/webhooks/webhookpost/",
+]
+
+
+@pytest.mark.parametrize("name", [None, *PEOPLE])
+def test_integration_admin_is_for_administrators_only(city, client, name):
+    if name:
+        client.force_login(person(city, name))
+    for path in INTEGRATION_ADMIN:
+        status = client.get(path).status_code
+        if name == "ada":
+            assert status == 200, path
+        else:
+            assert status in (302, 403), (path, status)

@@ -61,6 +61,7 @@ ADMIN_APPS = [
     "knowledge",
     "facilities",
     "contacts",
+    "webhooks",
 ]
 
 

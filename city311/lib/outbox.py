@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import random
 import socket
 import threading
 import uuid
@@ -107,10 +108,23 @@ class Policy:
     retry_max_seconds: int
     # A claim older than this belongs to a worker that died: more than any send can take.
     lease_seconds: int
+    # When given, the waits after the 1st, 2nd... failed try (the last one repeats), instead
+    # of doubling: webhooks wait about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h.
+    schedule: tuple[int, ...] = ()
+    # Each wait is stretched or shrunk at random by up to this fraction, so that the rows one
+    # outage failed together are not all tried again in the same second.
+    jitter: float = 0.0
 
     def backoff(self, attempts: int) -> int:
-        """Seconds to wait after the `attempts`-th try failed."""
+        """Seconds to wait after the `attempts`-th try failed (before jitter)."""
+        if self.schedule:
+            return self.schedule[min(max(attempts - 1, 0), len(self.schedule) - 1)]
         return min(self.retry_seconds * 2 ** max(attempts - 1, 0), self.retry_max_seconds)
+
+    def wait(self, attempts: int) -> float:
+        """The backoff with its jitter: what `retry_later` waits."""
+        spread = random.uniform(-self.jitter, self.jitter) if self.jitter else 0.0
+        return self.backoff(attempts) * (1 + spread)
 
 
 def claim(rows: QuerySet[Item], count: int) -> list[Item]:
@@ -176,7 +190,7 @@ def retry_later(item: OutboxItem, error: str, policy: Policy) -> bool:
     if item.attempts >= policy.max_attempts:
         give_up(item, error)
         return False
-    wait = policy.backoff(item.attempts)
+    wait = policy.wait(item.attempts)
     finish(
         item,
         status=OutboxStatus.PENDING,
@@ -185,6 +199,23 @@ def retry_later(item: OutboxItem, error: str, policy: Policy) -> bool:
         error=error,
     )
     return True
+
+
+def replay(rows: QuerySet[Item]) -> int:
+    """Send again, from the first try: dead letters (or sent rows a receiver lost); how many.
+
+    A row being sent right now is left alone. Each keeps its identity, so a receiver sees the
+    same key (webhook-id, Message-ID) as before and can tell a replay from news.
+    """
+    return rows.exclude(status__in=[OutboxStatus.SENDING, OutboxStatus.PENDING]).update(
+        status=OutboxStatus.PENDING,
+        due_at=timezone.now(),
+        attempts=0,
+        claimed_at=None,
+        claim="",
+        claimed_by="",
+        detail="replayed",
+    )
 
 
 def release_stale(rows: QuerySet[Item], policy: Policy) -> int:

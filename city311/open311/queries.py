@@ -108,6 +108,11 @@ class PublicRow(TypedDict):
     request: NotRequired[ServiceRequest]
 
 
+def public_row(sr: ServiceRequest) -> PublicRow:
+    """One request as Open311 shows it, for `render.request` (webhooks send it too)."""
+    return _row(sr)
+
+
 def _row(sr: ServiceRequest) -> PublicRow:
     """A request read as a model (for extensions) in the shape of the plain rows."""
     st, department = sr.service_type, sr.department

@@ -90,6 +90,10 @@ class Event:
     RESUMED = "request.resumed"
     # An escalation level was reached (75% of the time, the breach, 3x...): someone is told.
     ESCALATED = "request.escalated"
+    # Sent to another Open311 server (a contractor, a county) and what that server said of it
+    # (city311.webhooks.forwarding).
+    FORWARDED = "request.forwarded"
+    REMOTE_UPDATE = "request.remote_update"
 
 
 # What staff see for each kind of event in a request's history.
@@ -116,6 +120,8 @@ EVENT_LABELS: dict[str, Promise] = {
     Event.PAUSED: _("Clock paused"),
     Event.RESUMED: _("Clock resumed"),
     Event.ESCALATED: _("Escalated"),
+    Event.FORWARDED: _("Forwarded"),
+    Event.REMOTE_UPDATE: _("Update from the contractor"),
 }
 
 # What residents see for each public kind of event; kinds not here are not shown to them.

@@ -1,0 +1,200 @@
+"""Webhooks out: events become posts (the stream consumer), posts are sent (the outbox).
+
+`handle_events` is the "webhooks" consumer of the event stream (registered in apps.py): for
+each event and each active endpoint that wants it, one `WebhookPost` row with the JSON body,
+written in the stream's transaction. `send_due_posts` (the consumer's `then`, and the sweep
+every minute) claims due rows through city311.lib.outbox, signs each the Standard Webhooks way
+and posts it.
+
+Order per request: a post is claimed only when no earlier post of the same request to the same
+endpoint is still pending or being sent, so a receiver sees one request's events in the order
+they happened, even across retries. A dead letter does not hold its request's later posts back
+(it would hold them for ever); replaying it sends it after them, with its own id.
+
+Each post has one id (`webhook-id`) for every try and replay; the timestamp and signature are
+made anew per try, as the spec says. The receiver tells a repeat by the id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import requests
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils import timezone
+from django_q.tasks import async_task
+from standardwebhooks.webhooks import Webhook
+
+from city311.lib import outbox
+from city311.lib.outbox import OutboxStatus
+from city311.servicerequests.models import Channel, RequestEvent
+from city311.webhooks.models import WebhookEndpoint, WebhookPost
+from city311.webhooks.payloads import body
+
+log = logging.getLogger(__name__)
+
+CLAIM = 20
+# One task sends for at most this long, then leaves the rest to a task queued behind it.
+SEND_SECONDS = 20.0
+USER_AGENT = "city311-webhooks/1"
+
+
+def policy() -> outbox.Policy:
+    """How posts are retried: the CITY311_WEBHOOK_* settings, read when used."""
+    schedule = tuple(settings.CITY311_WEBHOOK_RETRY_SCHEDULE)
+    return outbox.Policy(
+        max_attempts=settings.CITY311_WEBHOOK_MAX_ATTEMPTS,
+        retry_seconds=schedule[0],
+        retry_max_seconds=schedule[-1],
+        lease_seconds=settings.CITY311_WEBHOOK_LEASE_SECONDS,
+        schedule=schedule,
+        jitter=settings.CITY311_WEBHOOK_JITTER_PERCENT / 100,
+    )
+
+
+def handle_events(events: Sequence[RequestEvent]) -> int:
+    """The webhooks consumer: one post per event and endpoint that wants it; how many.
+
+    Idempotent (one post per event and endpoint). Imported history is never posted, nor an
+    event older than the endpoint.
+    """
+    endpoints = list(WebhookEndpoint.objects.filter(active=True).prefetch_related("service_types"))
+    if not endpoints:
+        return 0
+    types = {e.pk: {st.pk for st in e.service_types.all()} for e in endpoints}
+    posts = []
+    for event in events:
+        if event.request.channel == Channel.IMPORT:
+            continue
+        text = None
+        for endpoint in endpoints:
+            if not endpoint.wants(event.kind) or event.at < endpoint.created_at:
+                continue
+            if types[endpoint.pk] and event.request.service_type_id not in types[endpoint.pk]:
+                continue
+            text = text or body(event)
+            posts.append(
+                WebhookPost(
+                    endpoint=endpoint,
+                    event=event,
+                    request_id=event.request_id,
+                    kind=event.kind,
+                    body=text,
+                )
+            )
+    WebhookPost.objects.bulk_create(posts, ignore_conflicts=True)
+    return len(posts)
+
+
+def sendable(posts: QuerySet[WebhookPost]) -> QuerySet[WebhookPost]:
+    """Posts whose turn it is: no earlier post of their request to their endpoint is waiting."""
+    earlier = WebhookPost.objects.filter(
+        endpoint=OuterRef("endpoint"),
+        request=OuterRef("request"),
+        event__lt=OuterRef("event"),
+        status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING],
+    )
+    return posts.filter(endpoint__active=True).filter(~Exists(earlier))
+
+
+def send_due_posts(limit: int = 10_000) -> int:
+    """Send every post that is due, in order per request; the number delivered."""
+    sent, more = _send(WebhookPost.objects.all(), limit=limit)
+    if more:
+        async_task("city311.webhooks.tasks.send_due_posts")
+    return sent
+
+
+def _send(posts: QuerySet[WebhookPost], *, limit: int) -> tuple[int, bool]:
+    deadline = time.monotonic() + SEND_SECONDS
+    # An endpoint that did not answer gets no more tries in this task: its posts wait for
+    # their backoff instead of each waiting out the timeout now.
+    unreachable: set[int] = set()
+    sent = tried = 0
+    outbox.release_dead(WebhookPost.objects.all())
+    with requests.Session() as session:
+        while tried < limit:
+            if time.monotonic() >= deadline:
+                return sent, True
+            rows = sendable(posts.exclude(endpoint__in=unreachable)).select_related("endpoint")
+            batch = outbox.claim(rows, min(CLAIM, limit - tried))
+            if not batch:
+                break
+            tried += len(batch)
+            for post in batch:
+                if post.endpoint_id in unreachable:
+                    outbox.put_back(post)
+                else:
+                    sent += send_one(post, session, unreachable)
+    return sent, False
+
+
+def signed_headers(post: WebhookPost, now: datetime | None = None) -> dict[str, str]:
+    """The Standard Webhooks headers for one try of `post`."""
+    now = now or datetime.now(UTC)
+    signature = Webhook(post.endpoint.secret).sign(post.webhook_id, now, post.body)
+    return {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": post.webhook_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
+
+
+def send_one(post: WebhookPost, session: requests.Session, unreachable: set[int]) -> int:
+    """Post one claimed row and record how it went; 1 when the receiver took it."""
+    timeout = settings.CITY311_WEBHOOK_TIMEOUT_SECONDS
+    try:
+        response = session.post(
+            post.endpoint.url,
+            data=post.body.encode(),
+            headers=signed_headers(post),
+            timeout=(min(timeout, 5), timeout),
+            allow_redirects=False,
+        )
+    except requests.RequestException as e:
+        # Refused, reset, timed out: the receiver is down or hangs. The error names the
+        # exception's type only (its text quotes the URL, which may hold a token).
+        unreachable.add(post.endpoint_id)
+        _failed(post, f"no answer: {type(e).__name__}")
+        return 0
+    if 200 <= response.status_code < 300:
+        outbox.mark_sent(post, f"HTTP {response.status_code}")
+        WebhookEndpoint.objects.filter(pk=post.endpoint_id).update(
+            last_success_at=timezone.now(), failures_in_a_row=0
+        )
+        return 1
+    _failed(post, f"HTTP {response.status_code}")
+    return 0
+
+
+def _failed(post: WebhookPost, error: str) -> None:
+    WebhookEndpoint.objects.filter(pk=post.endpoint_id).update(
+        last_failure_at=timezone.now(),
+        last_error=error[:300],
+        failures_in_a_row=F("failures_in_a_row") + 1,
+    )
+    if outbox.retry_later(post, error, policy()):
+        log.info("Webhook post %s will be retried: %s", post.pk, error)
+    else:
+        log.warning("Webhook post %s failed after %s tries: %s", post.pk, post.attempts, error)
+
+
+def replay(posts: QuerySet[WebhookPost]) -> int:
+    """Send these posts again from their first try (the dead letter's replay); how many."""
+    count = outbox.replay(posts)
+    if count:
+        async_task("city311.webhooks.tasks.send_due_posts")
+    return count
+
+
+def sweep() -> dict[str, int]:
+    """The periodic task: claims of dead workers, retries that are due."""
+    posts = WebhookPost.objects.all()
+    released = outbox.release_dead(posts) + outbox.release_stale(posts, policy())
+    return {"released": released, "sent": send_due_posts()}
