@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "city311.ops",
     "city311.triage",
     "city311.webhooks",
+    "city311.forwarding",
 ]
 
 MIDDLEWARE = [
@@ -362,6 +363,12 @@ CITY311_WEBHOOK_JITTER_PERCENT = envint("CITY311_WEBHOOK_JITTER_PERCENT", "10", 
 # A receiver that has not answered after this long has failed this try.
 CITY311_WEBHOOK_TIMEOUT_SECONDS = envint("CITY311_WEBHOOK_TIMEOUT_SECONDS", "10", minimum=1)
 CITY311_WEBHOOK_LEASE_SECONDS = envint("CITY311_WEBHOOK_LEASE_SECONDS", "120", minimum=1)
+# Open311 forwarding (docs/webhooks.md): a POST the other server did not take is tried again
+# after these waits (FixMyStreet's: 5 min, then every 30 min), at most MAX_ATTEMPTS times.
+CITY311_FORWARD_RETRY_SCHEDULE = [
+    int(s) for s in envlist("CITY311_FORWARD_RETRY_SCHEDULE", "300,1800")
+]
+CITY311_FORWARD_MAX_ATTEMPTS = envint("CITY311_FORWARD_MAX_ATTEMPTS", "30", minimum=1)
 # SMS: "file" (written under DATA_DIR/sms), "console" (printed) or "twilio".
 CITY311_SMS_PROVIDER = envstr("CITY311_SMS_PROVIDER", "file")
 if CITY311_SMS_PROVIDER not in ("file", "console", "twilio"):

@@ -711,6 +711,9 @@ INTEGRATION_ADMIN = [
     "/admin/webhooks/webhookendpoint/",
     "/admin/webhooks/webhookendpoint/add/",
     "/admin/webhooks/webhookpost/",
+    "/admin/forwarding/forwarding/",
+    "/admin/forwarding/forwarding/add/",
+    "/admin/forwarding/forwardedrequest/",
 ]
 
 

@@ -62,6 +62,7 @@ ADMIN_APPS = [
     "facilities",
     "contacts",
     "webhooks",
+    "forwarding",
 ]
 
 

@@ -19,8 +19,10 @@ SCHEDULES = [
     ("city311.servicerequests.tasks.dispatch_events", 1),
     # Notifications: claims of dead workers, retries that are due.
     ("city311.notifications.tasks.sweep", 1),
-    # Webhook posts and Open311 forwards: claims of dead workers, retries that are due.
+    # Webhook posts, and Open311 forwards and the other servers' updates: claims of dead
+    # workers, retries that are due.
     ("city311.webhooks.tasks.sweep", 1),
+    ("city311.forwarding.tasks.sweep", 1),
     # Rate limit counts of windows that have ended (when counted in the database).
     ("city311.lib.ratelimit.sweep_rate_counters", 10),
     # The service suggestion learns the day's requests and re-classifications, and the
@@ -32,7 +34,11 @@ SCHEDULES = [
 
 # The periodic tasks that send what outbox tables hold: queued at once by a worker that
 # starts and finds a dead worker's claims to give back.
-OUTBOX_SWEEPS = ["city311.notifications.tasks.sweep", "city311.webhooks.tasks.sweep"]
+OUTBOX_SWEEPS = [
+    "city311.notifications.tasks.sweep",
+    "city311.webhooks.tasks.sweep",
+    "city311.forwarding.tasks.sweep",
+]
 
 
 def ensure_schedules() -> None:

@@ -992,3 +992,35 @@ def _summary(done: list[WorkOrder]) -> str:
     if len(done) == 1:
         return done[0].result
     return "\n".join(f"{o.title}: {o.result}" for o in done)
+
+
+@transaction.atomic
+def record_forwarded(sr: ServiceRequest, *, to: str, remote_id: str, link: str) -> RequestEvent:
+    """The request was filed on another Open311 server (a contractor's, a county's): an
+    internal event that staff read with the remote's id and where to look it up."""
+    sr = _locked(sr)
+    note = f"Filed with {to} as {remote_id}: {link}" if remote_id else f"Filed with {to}"
+    data = {"to": to, "remote_id": remote_id, "link": link}
+    return _record(sr, Event.FORWARDED, by=None, label=to, public=False, note=note, data=data)
+
+
+@transaction.atomic
+def add_remote_update(
+    sr: ServiceRequest, *, text: str, label: str, data: dict[str, Any], closes: str = ""
+) -> RequestEvent:
+    """News from the server a request was forwarded to, as public history. When the remote
+    closed it (`closes`: the resolution) and it is open here, it closes here with the remote's
+    note, once."""
+    sr = _locked(sr)
+    text = text.strip()[:MAX_NOTE]
+    if closes and not sr.is_closed:
+        note = text or str(_("Closed by %(who)s.") % {"who": label})
+        close_request(sr, resolution=closes, note=note, by=None)
+        event = sr.events.filter(kind=Event.CLOSED).order_by("-id").first()
+        assert event is not None
+        event.actor_label, event.data = label, {**event.data, **data}
+        event.save(update_fields=["actor_label", "data"])
+        return event
+    sr.updated_at = timezone.now()
+    sr.save(update_fields=["updated_at"])
+    return _record(sr, Event.REMOTE_UPDATE, by=None, label=label, public=True, note=text, data=data)

@@ -1,0 +1,72 @@
+"""The administrator's pages: forwarding rules with their health, and each forward."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from city311.forwarding.models import ForwardedRequest, Forwarding
+from city311.lib import outbox
+
+
+@admin.register(Forwarding)
+class ForwardingAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "base_url",
+        "service_type",
+        "department",
+        "active",
+        "last_success_at",
+        "last_error",
+    ]
+    list_filter = ["active"]
+    fields = [
+        "name",
+        "base_url",
+        "api_key",
+        "jurisdiction_id",
+        "service_type",
+        "department",
+        "remote_service_code",
+        "active",
+        "polled_upto",
+        "last_success_at",
+        "last_error",
+    ]
+    readonly_fields = ["polled_upto", "last_success_at", "last_error"]
+
+
+@admin.register(ForwardedRequest)
+class ForwardedRequestAdmin(admin.ModelAdmin):
+    list_display = [
+        "request",
+        "forwarding",
+        "status",
+        "remote_id",
+        "remote_status",
+        "attempts",
+        "due_at",
+        "sent_at",
+        "error",
+    ]
+    list_filter = ["status", "forwarding", "remote_closed"]
+    list_select_related = ["request", "forwarding"]
+    search_fields = ["request__tracking_number", "remote_id"]
+    actions = ["replay"]
+    exclude = ["claim", "claimed_at", "claimed_by"]
+
+    @admin.action(description="Post the selected requests again")
+    def replay(self, request: HttpRequest, queryset: QuerySet[ForwardedRequest]) -> None:
+        # Only dead letters: one the other server took would be filed there twice.
+        count = outbox.replay(queryset.filter(status=outbox.OutboxStatus.FAILED))
+        messages.success(request, f"{count} request(s) will be posted again.")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
