@@ -330,6 +330,11 @@ CITY311_GEO_STATE = envstr("CITY311_GEO_STATE", "")
 # and the largest photo accepted (bytes).
 CITY311_JURISDICTION_ID = envstr("CITY311_JURISDICTION_ID", "")
 CITY311_MEDIA_MAX_BYTES = envint("CITY311_MEDIA_MAX_BYTES", str(5 * 1024 * 1024), minimum=1024)
+# Photos applications link to (FixMyStreet's media_url) are fetched and kept only from these
+# hosts (e.g. "fixmystreet.example.org"); others stay links. Never from an address inside a
+# private network, unless ALLOW_PRIVATE (tests on loopback only).
+CITY311_MEDIA_FETCH_HOSTS = envlist("CITY311_MEDIA_FETCH_HOSTS", "")
+CITY311_MEDIA_FETCH_ALLOW_PRIVATE = envbool("CITY311_MEDIA_FETCH_ALLOW_PRIVATE", "false")
 # How long the links in messages work (notifications/tokens.py): "stop messages" from the message
 # it came in (every message brings a fresh one), "confirm following" from the message asking, the
 # survey from the closing it asks about (as long as "not fixed" can reopen the request). An

@@ -72,7 +72,7 @@ class StreamTestCase(CityMixin, TransactionTestCase):
 
 class DeliveryTests(StreamTestCase):
     def test_two_consumers_each_see_every_event_once_in_order_per_request(self):
-        rollup, webhooks = self.consumer("rollup"), self.consumer("webhooks")
+        rollup, audit = self.consumer("rollup"), self.consumer("audit")
         first = self.rosa_reports_and_dana_works()
         dispatch_events()
         second = self.rosa_reports_and_dana_works()
@@ -81,7 +81,7 @@ class DeliveryTests(StreamTestCase):
         dispatch_events()  # nothing new: nobody is given anything twice
         every = list(RequestEvent.objects.order_by("pk").values_list("pk", flat=True))
         self.assertGreater(len(every), 8)
-        for recorder in (rollup, webhooks):
+        for recorder in (rollup, audit):
             self.assertEqual(sorted(recorder.ids), every)
             self.assertEqual(max(Counter(recorder.ids).values()), 1)
             for sr in (first, second):

@@ -204,11 +204,12 @@ class TestCitizenUpdates:
         assert not sr.is_closed
         assert RequestEvent.objects.get(pk=int(update_id)).data["resident_says"] == "fixed"
 
-    def test_a_photo_link_is_kept_as_a_link_and_not_fetched(self, fms):
+    def test_a_photo_link_is_kept_as_a_link_and_not_fetched_from_a_host_not_allowed(self, fms):
         sr = _report(fms)
         photo = "https://fixmystreet.example/photo/c/505.0.full.jpeg"
         update_id = fms.post_update(sr.tracking_number, 505, "OPEN", "See photo", media_url=photo)
-        assert photo in RequestEvent.objects.get(pk=int(update_id)).note
+        event = RequestEvent.objects.get(pk=int(update_id))
+        assert photo in event.note and event.data["media_url"] == photo
         assert not sr.attachments.exists()
 
     @pytest.mark.parametrize(

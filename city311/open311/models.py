@@ -8,6 +8,9 @@ import secrets
 from django.db import models
 from django.utils import timezone
 
+from city311.lib.outbox import OutboxItem, outbox_indexes
+from city311.servicerequests.models import Attachment, RequestEvent, ServiceRequest
+
 DEFAULT_RATE_LIMIT = 120
 
 
@@ -100,3 +103,24 @@ class ClientUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key.application} update {self.update_id}"
+
+
+class PhotoFetch(OutboxItem):
+    """A photo an application linked (`media_url` of a request or update), to fetch and keep
+    as the request's attachment: only from the hosts the city allows (open311/media.py)."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(RequestEvent, on_delete=models.CASCADE, related_name="+")
+    url = models.URLField(max_length=500)
+    attachment = models.ForeignKey(
+        Attachment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "url"], name="photofetch_once"),
+        ]
+        indexes = [*outbox_indexes("photofetch")]
+
+    def __str__(self) -> str:
+        return f"Photo of {self.request_id} from {self.url}"

@@ -8,8 +8,14 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    ValidationError,
+)
 from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
@@ -409,12 +415,23 @@ def _post_update(fmt: str, params: Params) -> HttpResponse:
         text = params.get("description")
         media_url = params.get("media_url")
         if media_url:
-            # A link, not fetched: staff open it themselves.
+            try:
+                URLValidator(schemes=["http", "https"])(media_url)
+            except ValidationError:
+                raise Problem(400, "media_url: send a web address starting http(s)://.") from None
+            if len(media_url) > 500:
+                raise Problem(400, "media_url: use at most 500 characters.")
+            # Kept as a link in the text, and in the event's data for open311.media to fetch
+            # when its host is one the city allows.
             text = f"{text}\n\n{media_url}".strip()
         try:
             with transaction.atomic():
                 event = add_resident_update(
-                    sr, text=text, says=SAYS.get(status, SAYS_NOTHING), label=key.application
+                    sr,
+                    text=text,
+                    says=SAYS.get(status, SAYS_NOTHING),
+                    label=key.application,
+                    media_url=media_url,
                 )
                 seen = ClientUpdate.objects.create(key=key, update_id=update_id, event=event)
         except RequestError as e:

@@ -23,6 +23,8 @@ SCHEDULES = [
     # workers, retries that are due.
     ("city311.webhooks.tasks.sweep", 1),
     ("city311.forwarding.tasks.sweep", 1),
+    # Photos applications linked (media_url), from the hosts the city allows.
+    ("city311.open311.media.sweep", 1),
     # Rate limit counts of windows that have ended (when counted in the database).
     ("city311.lib.ratelimit.sweep_rate_counters", 10),
     # The service suggestion learns the day's requests and re-classifications, and the
@@ -38,6 +40,7 @@ OUTBOX_SWEEPS = [
     "city311.notifications.tasks.sweep",
     "city311.webhooks.tasks.sweep",
     "city311.forwarding.tasks.sweep",
+    "city311.open311.media.sweep",
 ]
 
 

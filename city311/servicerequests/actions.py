@@ -34,6 +34,7 @@ from city311.servicerequests.models import (
     WorkOrderStatus,
 )
 from city311.servicerequests.routing import team_after_transfer
+from city311.servicerequests.validation import MAX_DESCRIPTION
 from city311.servicerequests.vocabulary import Escalate, Event, Pause
 
 Actor = User | AnonymousUser | None
@@ -42,13 +43,13 @@ Actor = User | AnonymousUser | None
 MAX_NOTE = 4000
 
 
-def check_note(text: str) -> None:
+def check_note(text: str, *, limit: int = MAX_NOTE) -> None:
     """RequestError when a note cannot be kept: too long, or with a control character."""
-    if len(text) > MAX_NOTE:
+    if len(text) > limit:
         raise RequestError(
             _("The note is too long: use at most %(limit)s characters (this has %(n)s)."),
             code="too_long",
-            limit=f"{MAX_NOTE:,}",
+            limit=f"{limit:,}",
             n=f"{len(text):,}",
         )
     found = unreadable_character(text)
@@ -70,9 +71,12 @@ def _record(
     label: str = "",
     data: dict[str, Any] | None = None,
     at: Any = None,
+    limit: int = MAX_NOTE,
 ) -> RequestEvent:
     # Every note of every action is checked here, once; the caller's transaction rolls back.
-    check_note(note)
+    # (limit=0: the caller checked it against its own limit.)
+    if limit:
+        check_note(note, limit=limit)
     event = RequestEvent.objects.create(
         request=sr,
         kind=kind,
@@ -818,17 +822,26 @@ SAYS_NOTHING = "comment"
 
 
 @transaction.atomic
-def add_resident_update(sr: ServiceRequest, *, text: str, says: str, label: str) -> RequestEvent:
+def add_resident_update(
+    sr: ServiceRequest, *, text: str, says: str, label: str, media_url: str = ""
+) -> RequestEvent:
     """A resident's update sent by an application: public history on the request.
 
     "Not fixed" on a closed request within its reopen window reopens it; "fixed" on an open one
     is recorded (data resident_says=fixed) for staff to close, never closes it by itself. The
-    resident's words do not become the city's latest word (status_notes).
+    resident's words do not become the city's latest word (status_notes). Its text may be as
+    long as a request's description (MAX_DESCRIPTION): applications such as FixMyStreet set no
+    limit. `media_url`, a link to its photo, is kept in the event's data (open311.media
+    fetches it from the hosts the city allows).
     """
     sr = _locked(sr)
+    check_note(text, limit=MAX_DESCRIPTION)
     data = {"resident_says": says, "application": label}
+    if media_url:
+        data["media_url"] = media_url
     if says == SAYS_NOT_FIXED and sr.can_reopen():
-        reopen_request(sr, reason=text or str(_("The resident says it is not fixed.")), by=None)
+        reason = text[:MAX_NOTE] or str(_("The resident says it is not fixed."))
+        reopen_request(sr, reason=reason, by=None)
         event = sr.events.order_by("-id").first()
         assert event is not None
         event.actor_label, event.data = label, data
@@ -836,7 +849,7 @@ def add_resident_update(sr: ServiceRequest, *, text: str, says: str, label: str)
         return event
     sr.updated_at = timezone.now()
     sr.save(update_fields=["updated_at"])
-    return _record(sr, Event.NOTE, by=None, label=label, public=True, note=text, data=data)
+    return _record(sr, Event.NOTE, by=None, label=label, public=True, note=text, data=data, limit=0)
 
 
 def close_with_photos(

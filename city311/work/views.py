@@ -32,7 +32,7 @@ from city311.notifications.queries import deliveries_for
 from city311.servicerequests import access, actions, attachments
 from city311.servicerequests.errors import NoSuchRequest, RequestError
 from city311.servicerequests.models import ServiceRequest, Team, WorkOrder
-from city311.servicerequests.queries import history
+from city311.servicerequests.queries import history, photo_links, resident_says_fixed
 from city311.work import bulk as bulk_actions
 from city311.work import forms, queries, sla
 from city311.work.models import SavedView
@@ -274,6 +274,9 @@ def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
             "teams": queries.teams_for(user).filter(department=sr.department),
             "work_orders": sr.work_orders.select_related("assignee"),
             "sla": sla.panel(sr),
+            "photos": sr.attachments.all(),
+            "photo_links": photo_links(sr),
+            "says_fixed": resident_says_fixed(sr),
         },
     )
 
