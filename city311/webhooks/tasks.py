@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import requests
 from django.conf import settings
@@ -165,12 +165,24 @@ def send_one(post: WebhookPost, session: requests.Session, unreachable: set[int]
         return 0
     if 200 <= response.status_code < 300:
         outbox.mark_sent(post, f"HTTP {response.status_code}")
-        WebhookEndpoint.objects.filter(pk=post.endpoint_id).update(
-            last_success_at=timezone.now(), failures_in_a_row=0
-        )
+        _succeeded(post.endpoint)
         return 1
     _failed(post, f"HTTP {response.status_code}")
     return 0
+
+
+# The endpoint's row is every post's: when all is well, its "last success" is written at most
+# this often, not once a post, so the posts' writes do not queue behind one row.
+HEALTH_EVERY = timedelta(seconds=30)
+
+
+def _succeeded(endpoint: WebhookEndpoint) -> None:
+    now = timezone.now()
+    healthy = endpoint.failures_in_a_row == 0 and endpoint.last_success_at is not None
+    if healthy and now - endpoint.last_success_at < HEALTH_EVERY:  # type: ignore[operator]
+        return
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(last_success_at=now, failures_in_a_row=0)
+    endpoint.last_success_at, endpoint.failures_in_a_row = now, 0
 
 
 def _failed(post: WebhookPost, error: str) -> None:
