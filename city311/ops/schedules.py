@@ -29,6 +29,9 @@ SCHEDULES = [
     ("city311.lib.ratelimit.sweep_rate_counters", 10),
     # The service suggestion learns the day's requests and re-classifications, and the
     # expected-date rollup counts the day's closures: once a day.
+    # Bulky-pickup reminders three days and one day before, from the city's reminder hour:
+    # planning is idempotent, so every run after the hour finds nothing new to queue.
+    ("city311.pickups.tasks.send_pickup_reminders", 15),
     ("city311.catalog.classifier.retrain", 24 * 60),
     ("city311.servicerequests.expected.refresh", 24 * 60),
 ]

@@ -8,8 +8,12 @@ cancel what the rules plan. `schedule.py` is the one reading of all of it.
 
 from __future__ import annotations
 
+from datetime import time
+
+from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
+from django.urls import reverse
 
 from city311.catalog.models import Translated, Translation, code_validator
 from city311.geo.models import AddressPoint
@@ -134,3 +138,161 @@ class AddressRoute(models.Model):
 
     def __str__(self) -> str:
         return f"address {self.address_id} on route {self.route_id}"
+
+
+# Bookings: bulky items collected by appointment within a day's capacity.
+
+
+class BookingRule(models.Model):
+    """How the city books bulky-item pickups: one row (WasteWorks' cobrand settings)."""
+
+    # The collection booked (its route days are the bookable days) and the service type a
+    # booking files: a booking *is* a service request of that type.
+    collection_code = models.CharField(max_length=40, default="bulky")
+    service_code = models.CharField(max_length=100, default="bulky")
+    window_days = models.PositiveSmallIntegerField(
+        default=56, help_text="How far ahead residents may book (DSNY: 28, Peterborough: 56)."
+    )
+    cutoff_time = models.TimeField(
+        default=time(14, 0), help_text="Bookings, changes and cancellations close at this time..."
+    )
+    cutoff_working_days = models.PositiveSmallIntegerField(
+        default=1, help_text="...this many working days before the collection."
+    )
+    daily_capacity = models.PositiveIntegerField(
+        default=40, help_text="Bookings a route takes a day, unless the day says otherwise."
+    )
+    items_per_booking = models.PositiveSmallIntegerField(default=10)
+    bookings_per_year = models.PositiveSmallIntegerField(
+        default=0, help_text="Per address and calendar year; 0 for no limit."
+    )
+    set_out = models.CharField(
+        max_length=200,
+        default="Put the items at the kerb after 6 PM the evening before, and by 6 AM.",
+    )
+    # Reminders go out from this hour (city time) three days and one day before.
+    reminder_hour = models.PositiveSmallIntegerField(default=9)
+
+    def __str__(self) -> str:
+        return f"Bookings of {self.collection_code}"
+
+    @classmethod
+    def current(cls) -> BookingRule:
+        """The city's rule, or the defaults when it has not set one."""
+        return cls.objects.first() or cls()
+
+
+class BulkyItem(Translated, models.Model):
+    """An item a resident may list, with its limit; or one refused, with where to take it."""
+
+    translatable = ("name", "refused_note")
+
+    code = models.SlugField(max_length=40, unique=True, validators=[code_validator])
+    name = models.CharField(max_length=120)
+    max_per_booking = models.PositiveSmallIntegerField(default=2)
+    accepted = models.BooleanField(default=True)
+    refused_note = models.CharField(
+        max_length=300, blank=True, help_text="For a refused item: where to take it instead."
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    translations = GenericRelation(Translation)
+
+    class Meta:
+        ordering = ["order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def listed(cls, items: dict[str, int]) -> str:
+        """{couch: 1, fridge: 1} as "1 (times) Couch, 1 (times) Fridge", in the active language."""
+        names = {i.code: i.translated("name") for i in cls.objects.filter(code__in=items)}
+        return ", ".join(
+            f"{count} {TIMES} {names.get(code, code)}" for code, count in items.items()
+        )
+
+
+TIMES = "\u00d7"  # the multiplication sign
+
+
+class RouteDay(models.Model):
+    """One route's day: its capacity, the bookings taken, and whether it runs late.
+
+    `booked` is the counter a booking takes in one conditional UPDATE (actions.take_slot):
+    the database, not the code, makes sure it never passes `capacity`.
+    """
+
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    capacity = models.PositiveIntegerField()
+    booked = models.PositiveIntegerField(default=0)
+    # Announced by staff: shown on the lookup page for addresses of the route that day.
+    late_note = models.CharField(max_length=200, blank=True)
+    late_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["day", "route"]
+        constraints = [
+            models.UniqueConstraint(fields=["route", "day"], name="route_day_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.route} {self.day}: {self.booked}/{self.capacity}"
+
+
+class BookingStatus(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    CANCELLED = "cancelled", "Cancelled"
+    COLLECTED = "collected", "Collected"
+    NOT_COLLECTED = "not_collected", "Not collected"
+
+
+class Booking(models.Model):
+    """A bulky-item appointment: the service request it filed, its day and what is set out.
+
+    The resident's contact is the request's Contact (personal data, kept apart); the secret
+    `token` lets them see, change and cancel it from the confirmation without signing in.
+    """
+
+    request = models.OneToOneField(
+        "servicerequests.ServiceRequest", on_delete=models.CASCADE, related_name="pickup_booking"
+    )
+    route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="bookings")
+    day = models.DateField()
+    address = models.ForeignKey(
+        AddressPoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # {item code: count}
+    items = models.JSONField(default=dict)
+    place = models.CharField("where the items are left", max_length=200, blank=True)
+    status = models.CharField(
+        max_length=16, choices=BookingStatus.choices, default=BookingStatus.BOOKED
+    )
+    token = models.CharField(max_length=48, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            # The crews' day list and the reminders: a day's live bookings.
+            models.Index(
+                fields=["day", "route"],
+                name="booking_live_day",
+                condition=models.Q(status="booked"),
+            ),
+            # The per-household yearly limit.
+            models.Index(fields=["address", "day"], name="booking_address_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Booking {self.pk} on {self.day}"
+
+    @property
+    def items_label(self) -> str:
+        return BulkyItem.listed(self.items)
+
+    @property
+    def manage_url(self) -> str:
+        """The secret link to see, change or cancel it (messages carry it; never log it)."""
+        path = reverse("pickups:booking", args=[self.token])
+        return settings.CITY311_SITE_URL.rstrip("/") + path

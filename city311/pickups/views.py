@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.utils.http import quote_etag
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from city311.cities import profile
-from city311.pickups.lookup import Found, Upcoming, find_place, upcoming
+from city311.pickups import calendars
+from city311.pickups.lookup import Found, Place, Upcoming, find_place, upcoming
+from city311.pickups.models import RouteDay
 
 
 def _today() -> date:
@@ -46,12 +52,15 @@ def lookup_page(request: HttpRequest) -> HttpResponse:
     if found is not None:
         context["found"] = found
         if found.place is not None and isinstance(start, date):
-            context["upcoming"] = upcoming(
+            items = upcoming(
                 lat=found.place.lat,
                 long=found.place.long,
                 address_pk=found.place.address_pk,
                 today=start,
             )
+            context["upcoming"] = items
+            context["late"] = late_today(items, _today())
+            context["calendar"] = calendar_links(request, found.place)
     status = 400 if found is not None and found.problem else 200
     return render(request, "pickups/lookup.html", context, status=status)
 
@@ -103,3 +112,52 @@ def lookup_api(request: HttpRequest) -> JsonResponse:
             "collections": [_json(item) for item in items],
         }
     )
+
+
+# Late routes: a banner on the lookup of an address whose route runs late today.
+
+
+def late_today(items: list[Upcoming], today: date) -> list[RouteDay]:
+    routes = {item.route.pk for item in items}
+    return list(
+        RouteDay.objects.filter(route__in=routes, day=today, late_since__isnull=False)
+        .exclude(late_note="")
+        .select_related("route")
+    )
+
+
+# Calendars
+
+
+def _host(request: HttpRequest) -> str:
+    return request.get_host().split(":")[0] or "city311"
+
+
+def _ics(request: HttpRequest, body: bytes, filename: str, *, public: bool) -> HttpResponse:
+    etag = quote_etag(hashlib.sha256(body).hexdigest()[:32])
+    cached = get_conditional_response(request, etag=etag)
+    if cached is not None:
+        return cached
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["ETag"] = etag
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # An address's days are public and the same for everyone; a booking's are the resident's.
+    response["Cache-Control"] = "public, max-age=86400" if public else "private, no-store"
+    return response
+
+
+@require_GET
+def address_ics(request: HttpRequest, address_id: str) -> HttpResponse:
+    found = find_place(address_id=address_id[:60])
+    if found.place is None:
+        return HttpResponse(found.problem, status=404, content_type="text/plain; charset=utf-8")
+    body = calendars.address_calendar(found.place, today=_today(), host=_host(request))
+    return _ics(request, body, f"pickups-{address_id}.ics", public=True)
+
+
+def calendar_links(request: HttpRequest, place: Place) -> dict[str, str]:
+    if not place.address_id:
+        return {}
+    path = reverse("pickups:address_ics", args=[place.address_id])
+    url = request.build_absolute_uri(path)
+    return {"download": path, "subscribe": "webcal://" + url.split("://", 1)[1]}

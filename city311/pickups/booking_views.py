@@ -1,0 +1,124 @@
+"""Booking a bulky-item pickup: the form, the confirmation (change and cancel without signing
+in, by the secret link) and the booking's calendar entry."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from city311.geo.models import AddressPoint
+from city311.pickups import actions, calendars
+from city311.pickups.booking import bulky_schedule, offer, open_days
+from city311.pickups.forms import BookingForm, ChangeForm
+from city311.pickups.lookup import find_place
+from city311.pickups.models import Booking, BookingRule, BookingStatus, BulkyItem
+from city311.pickups.schedule import Schedules
+from city311.pickups.views import _host, _ics
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def book(request: HttpRequest) -> HttpResponse:
+    address_id = (request.GET.get("address_id") or request.POST.get("address_id") or "")[:60]
+    found = find_place(address_id=address_id) if address_id else None
+    if found is None or found.place is None or found.place.address_pk is None:
+        return redirect(reverse("pickups:lookup"))
+    point = AddressPoint.objects.get(pk=found.place.address_pk)
+    rule = BookingRule.current()
+    offered = offer(
+        lat=point.lat, long=point.long, address_pk=point.pk, now=timezone.now(), rule=rule
+    )
+    items = list(BulkyItem.objects.filter(accepted=True))
+    form = BookingForm(request.POST or None, days=offered.days, items=items)
+    problem = offered.problem
+    if request.method == "POST" and not problem and form.is_valid():
+        data = form.cleaned_data
+        who = actions.Who(
+            data["first_name"], data["last_name"], data["email"], data["phone"], get_language()
+        )
+        try:
+            booking = actions.book_pickup(
+                point,
+                day=date.fromisoformat(data["day"]),
+                items=form.chosen_items(),
+                place=data["place"],
+                who=who,
+            )
+        except actions.BookingError as e:
+            problem = e.message
+        else:
+            return redirect(reverse("pickups:booking", args=[booking.token]))
+    context: dict[str, Any] = {
+        "section": "pickups",
+        "place": found.place,
+        "offer": offered,
+        "form": form,
+        "problem": problem,
+        "refused": BulkyItem.objects.filter(accepted=False),
+        "rule": rule,
+    }
+    failed = bool(problem) or (request.method == "POST" and form.errors)
+    return render(request, "pickups/book.html", context, status=400 if failed else 200)
+
+
+def _booking(token: str) -> Booking:
+    booking = Booking.objects.select_related("request", "route").filter(token=token[:48]).first()
+    if booking is None:
+        raise Http404("No such booking")
+    return booking
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def booking_page(request: HttpRequest, token: str) -> HttpResponse:
+    booking = _booking(token)
+    rule = BookingRule.current()
+    now = timezone.now()
+    schedule = bulky_schedule([booking.route], rule)
+    days = [
+        d
+        for d in (open_days(schedule, rule, Schedules.load(), now) if schedule else [])
+        if d.day != booking.day
+    ]
+    form = ChangeForm(request.POST or None, days=days)
+    problem = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "cancel":
+                actions.cancel_booking(booking)
+                return redirect(reverse("pickups:booking", args=[token]) + "?cancelled=1")
+            if form.is_valid():
+                actions.change_booking(booking, day=date.fromisoformat(form.cleaned_data["day"]))
+                return redirect(reverse("pickups:booking", args=[token]) + "?changed=1")
+            problem = " ".join(str(e) for e in form.errors.get("day", []))
+        except actions.BookingError as e:
+            problem = e.message
+    deadline = actions.manage_deadline(booking)
+    context = {
+        "section": "pickups",
+        "booking": booking,
+        "items": actions.items_words(booking.items),
+        "rule": rule,
+        "deadline": deadline,
+        "can_manage": booking.status == BookingStatus.BOOKED and now < deadline,
+        "form": form,
+        "problem": problem,
+        "ics": reverse("pickups:booking_ics", args=[token]),
+    }
+    return render(request, "pickups/booking.html", context, status=400 if problem else 200)
+
+
+@require_GET
+def booking_ics(request: HttpRequest, token: str) -> HttpResponse:
+    booking = _booking(token)
+    url = request.build_absolute_uri(reverse("pickups:booking", args=[token]))
+    body = calendars.booking_calendar(booking, host=_host(request), url=url)
+    return _ics(request, body, f"pickup-{booking.request.tracking_number}.ics", public=False)

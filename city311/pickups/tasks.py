@@ -1,0 +1,16 @@
+"""Periodic work of the pickups (registered in city311.ops.schedules)."""
+
+from __future__ import annotations
+
+from django_q.tasks import async_task
+
+from city311.pickups.reminders import plan_reminders
+
+
+def send_pickup_reminders() -> int:
+    """Queue the D-3 and D-1 reminders that are due (idempotent), then have the notifications
+    worker send them, behind the tasks already queued."""
+    planned = plan_reminders()
+    if planned:
+        async_task("city311.notifications.tasks.send_due_deliveries")
+    return planned
