@@ -727,3 +727,94 @@ def test_integration_admin_is_for_administrators_only(city, client, name):
             assert status == 200, path
         else:
             assert status in (302, 403), (path, status)
+# Bulky-item pickups: the crews' day list is for the people who see every request and the
+# staff of the department the bulky type belongs to; capacities, late routes and closing a
+# booking are for that department's staff and supervisors, and administrators. Booking,
+# its confirmation link, the lookup and the calendars are public.
+PICKUP_SEES = {"omar", "dana", "sofia", "max", "ada"}
+PICKUP_MANAGES = {"dana", "sofia", "ada"}
+PICKUP_DAY = "2027-06-02"
+
+
+@pytest.fixture
+def pickups(city):
+    from datetime import date
+
+    from city311.pickups.models import Booking, Collection, Route, RouteSchedule
+
+    ServiceType.objects.create(
+        service_code="bulky", service_name="Bulky Item Pickup", department=city.streets
+    )
+    route = Route.objects.create(code="north", name="North", area_kind="zone", area_code="N")
+    RouteSchedule.objects.create(
+        route=route,
+        collection=Collection.objects.create(code="bulky", name="Bulky items"),
+        rule="FREQ=WEEKLY;BYDAY=WE",
+        starts=date(2027, 1, 6),
+    )
+    sr = city.report(service_code="bulky", answers={})
+    return Booking.objects.create(
+        request=sr, route=route, day=date.fromisoformat(PICKUP_DAY), token="secret-link"
+    )
+
+
+def test_the_matrix_covers_every_pickups_page():
+    from city311.pickups import urls as pickup_urls
+
+    assert _paths(pickup_urls.urlpatterns) == {
+        "pickups/",
+        "api/pickups",
+        "pickups/calendar/<str:address_id>.ics",
+        "pickups/book/",
+        "pickups/booking/<str:token>/",
+        "pickups/booking/<str:token>.ics",
+        "pickups/staff/",
+        "pickups/staff/capacity",
+        "pickups/staff/late",
+        "pickups/staff/bookings/<int:pk>/close",
+    }
+
+
+@pytest.mark.parametrize("name", PEOPLE)
+def test_the_pickups_day_list(city, pickups, client, name):
+    client.force_login(person(city, name))
+    r = client.get("/pickups/staff/", {"day": PICKUP_DAY})
+    assert r.status_code == (200 if name in PICKUP_SEES else 403)
+    if r.status_code == 200:
+        assert pickups.request.tracking_number in r.content.decode()
+        assert ("Save capacity" in r.content.decode()) == (name in PICKUP_MANAGES)
+
+
+@pytest.mark.parametrize("name", PEOPLE)
+def test_pickups_capacity_late_route_and_closing(city, pickups, client, name):
+    from city311.pickups.models import Booking, RouteDay
+
+    client.force_login(person(city, name))
+    allowed = name in PICKUP_MANAGES
+    r = client.post("/pickups/staff/capacity", {"route": "north", "day": PICKUP_DAY, "capacity": 7})
+    assert r.status_code == (302 if allowed else 403)
+    r = client.post("/pickups/staff/late", {"route": "north", "day": PICKUP_DAY, "note": "Late"})
+    assert r.status_code == (302 if allowed else 403)
+    row = RouteDay.objects.filter(day=PICKUP_DAY).first()
+    assert (row is not None and (row.capacity, row.late_note) == (7, "Late")) == allowed
+    r = client.post(f"/pickups/staff/bookings/{pickups.pk}/close", {"collected": "yes"})
+    assert r.status_code == (302 if allowed else 403)
+    assert (Booking.objects.get(pk=pickups.pk).status == "collected") == allowed
+
+
+def test_pickups_staff_pages_need_a_signed_in_staff_member(city, pickups, client):
+    r = client.get("/pickups/staff/")
+    assert r.status_code == 302 and r["Location"].startswith("/accounts/login/")
+    for path in ("/pickups/staff/capacity", "/pickups/staff/late"):
+        assert client.post(path, {"route": "north", "day": PICKUP_DAY}).status_code == 302
+    assert client.post(f"/pickups/staff/bookings/{pickups.pk}/close").status_code == 302
+
+
+@pytest.mark.parametrize("name", [None, "pat"])
+def test_the_residents_pickups_pages_are_public(city, pickups, client, name):
+    if name:
+        client.force_login(person(city, name))
+    assert client.get("/pickups/").status_code == 200
+    assert client.get("/pickups/booking/secret-link/").status_code == 200
+    assert client.get("/pickups/booking/secret-link.ics").status_code == 200
+    assert client.get("/pickups/booking/guessed/").status_code == 404

@@ -63,6 +63,7 @@ ADMIN_APPS = [
     "contacts",
     "webhooks",
     "forwarding",
+    "pickups",
 ]
 
 

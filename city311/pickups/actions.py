@@ -253,7 +253,18 @@ def _submission(
         email=who.email,
         phone=who.phone,
         language=who.language,
+        answers=_answers(items, rule),
     )
+
+
+def _answers(items: dict[str, int], rule: BookingRule) -> dict[str, str | list[str]]:
+    """The bulky type's items question, answered from the items booked."""
+    if not rule.items_attribute:
+        return {}
+    keys = (
+        BulkyItem.objects.filter(code__in=items).exclude(answer="").values_list("answer", flat=True)
+    )
+    return {rule.items_attribute: sorted(set(keys))}
 
 
 def _problems(errors: dict[str, list[str]]) -> str:

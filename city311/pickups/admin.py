@@ -3,7 +3,17 @@ from __future__ import annotations
 from django.contrib import admin
 
 from city311.catalog.admin import TranslatedAdmin
-from city311.pickups.models import Collection, HolidayRule, Route, RouteSchedule, ScheduleException
+from city311.pickups.models import (
+    Booking,
+    BookingRule,
+    BulkyItem,
+    Collection,
+    HolidayRule,
+    Route,
+    RouteDay,
+    RouteSchedule,
+    ScheduleException,
+)
 
 
 @admin.register(Collection)
@@ -36,3 +46,40 @@ class ScheduleExceptionAdmin(TranslatedAdmin):
     list_display = ["day", "action", "moved_to", "route", "collection", "reason"]
     list_filter = ["action", "collection"]
     date_hierarchy = "day"
+
+
+@admin.register(BookingRule)
+class BookingRuleAdmin(admin.ModelAdmin):
+    """How bulky pickups are booked: one row (without it the defaults apply)."""
+
+    list_display = [
+        "collection_code",
+        "service_code",
+        "window_days",
+        "cutoff_time",
+        "daily_capacity",
+    ]
+
+
+@admin.register(BulkyItem)
+class BulkyItemAdmin(TranslatedAdmin):
+    list_display = ["name", "code", "max_per_booking", "accepted", "order"]
+
+
+@admin.register(RouteDay)
+class RouteDayAdmin(admin.ModelAdmin):
+    list_display = ["day", "route", "capacity", "booked", "late_note"]
+    list_filter = ["route"]
+    date_hierarchy = "day"
+    # The counter is the bookings' own: changed only by booking and cancelling.
+    readonly_fields = ["booked"]
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    # No contact here: the resident's details stay on the request, shown to staff with a reason.
+    list_display = ["request", "day", "route", "status"]
+    list_filter = ["status", "route"]
+    date_hierarchy = "day"
+    readonly_fields = ["request", "address"]
+    exclude = ["token"]

@@ -150,6 +150,9 @@ class BookingRule(models.Model):
     # booking files: a booking *is* a service request of that type.
     collection_code = models.CharField(max_length=40, default="bulky")
     service_code = models.CharField(max_length=100, default="bulky")
+    # The service type's question that lists the items (a multivaluelist), answered from the
+    # items booked (each item's `answer`); empty when the type asks nothing.
+    items_attribute = models.CharField(max_length=100, blank=True)
     window_days = models.PositiveSmallIntegerField(
         default=56, help_text="How far ahead residents may book (DSNY: 28, Peterborough: 56)."
     )
@@ -191,6 +194,8 @@ class BulkyItem(Translated, models.Model):
     name = models.CharField(max_length=120)
     max_per_booking = models.PositiveSmallIntegerField(default=2)
     accepted = models.BooleanField(default=True)
+    # Its value in the service type's items question (BookingRule.items_attribute).
+    answer = models.CharField(max_length=100, blank=True)
     refused_note = models.CharField(
         max_length=300, blank=True, help_text="For a refused item: where to take it instead."
     )

@@ -48,15 +48,21 @@ def plan_for_day(day: date, days_before: int) -> int:
             "request_id", flat=True
         )
     ):
-        followers = _reporters(requests)
+        queued = Delivery.objects.filter(request_id__in=requests, kind=kind(days_before))
+        done = set(queued.values_list("request_id", flat=True))
+        waiting = [r for r in requests if r not in done]
+        if not waiting:
+            continue
+        followers = _reporters(waiting)
         rows = [
             Delivery(follower=f, request_id=f.request_id, kind=kind(days_before), channel=channel)
             for f in followers
             for channel in f.channels
         ]
-        before = Delivery.objects.filter(request_id__in=requests, kind=kind(days_before)).count()
+        # Another worker planning at the same moment: the unique key keeps one of each.
+        before = queued.count()
         Delivery.objects.bulk_create(rows, batch_size=1_000, ignore_conflicts=True)
-        after = Delivery.objects.filter(request_id__in=requests, kind=kind(days_before)).count()
+        after = queued.count()
         planned += after - before
     return planned
 

@@ -11,8 +11,10 @@ dated exception (a snow suspension, a strike, an extra day) may cancel, move or 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
 from django.utils.translation import gettext as _
@@ -184,8 +186,14 @@ class Schedules:
         )
 
 
+@functools.lru_cache(maxsize=4096)
+def _recurrence(rule: str, starts: date) -> Any:
+    # Parsing an RRULE costs more than expanding a few months of it; a city has few rules.
+    return rrulestr(rule, dtstart=datetime.combine(starts, time()))
+
+
 def _planned(rule: Rule, start: date, end: date) -> list[date]:
-    recurrence = rrulestr(rule.rule, dtstart=datetime.combine(rule.starts, time()))
+    recurrence = _recurrence(rule.rule, rule.starts)
     first, last = datetime.combine(start, time()), datetime.combine(end, time())
     return [moment.date() for moment in recurrence.between(first, last, inc=True)]
 

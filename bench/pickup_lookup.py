@@ -1,0 +1,175 @@
+"""How fast "when is my pickup?" answers: GET /api/pickups?address_id=... over many addresses.
+
+    .venv/bin/python bench/pickup_lookup.py [--addresses 200000] [--lookups 2000]
+
+Builds --addresses address points over a 20-route grid (each route collects trash twice a
+week, recycling every other week and bulky items weekly, under Los Angeles' rest-of-week
+holiday rule), maps every address to its route the way an import does (`routes.remap`, timed),
+then asks the JSON API through Django's full request path for --lookups random addresses and
+prints p50, p95 and p99. The goal: p99 < 20 ms over 1,000,000 addresses.
+
+Runs under a temporary CITY311_DATA_DIR (SQLite), or on DATABASE_URL if set (it must be a
+database you can wipe: the benchmark migrates and fills it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("CITY311_DATA_DIR", tempfile.mkdtemp(prefix="city311-bench-"))
+os.environ["DJANGO_SETTINGS_MODULE"] = "city311.settings"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from city311.geo.models import AddressPoint, Boundary  # noqa: E402
+from city311.pickups import routes  # noqa: E402
+from city311.pickups.models import (  # noqa: E402
+    Collection,
+    HolidayRule,
+    Route,
+    RouteSchedule,
+    Slide,
+)
+
+WEST, SOUTH, EAST, NORTH = -118.6, 33.7, -118.1, 34.3
+COLUMNS, ROWS = 5, 4
+DAYS = ["MO", "TU", "WE", "TH", "FR"]
+
+
+def grid() -> None:
+    HolidayRule.objects.create(
+        slide=Slide.REST_OF_WEEK,
+        holidays="New Year's Day\nMemorial Day\nIndependence Day\nLabor Day\nThanksgiving\n"
+        "Christmas Day",
+    )
+    trash = Collection.objects.create(code="trash", name="Trash")
+    recycling = Collection.objects.create(code="recycling", name="Recycling", order=1)
+    bulky = Collection.objects.create(code="bulky", name="Bulky items", order=2)
+    width, height = (EAST - WEST) / COLUMNS, (NORTH - SOUTH) / ROWS
+    for i in range(COLUMNS * ROWS):
+        west, south = WEST + (i % COLUMNS) * width, SOUTH + (i // COLUMNS) * height
+        ring = [
+            [west, south],
+            [west + width, south],
+            [west + width, south + height],
+            [west, south + height],
+            [west, south],
+        ]
+        Boundary.objects.create(
+            kind="service_zone",
+            code=f"R{i}",
+            name=f"Route {i}",
+            geometry={"type": "Polygon", "coordinates": [ring]},
+            min_long=west,
+            min_lat=south,
+            max_long=west + width,
+            max_lat=south + height,
+        )
+        route = Route.objects.create(
+            code=f"r{i}", name=f"Route {i}", area_kind="service_zone", area_code=f"R{i}"
+        )
+        day = DAYS[i % 5]
+        RouteSchedule.objects.bulk_create(
+            [
+                RouteSchedule(
+                    route=route,
+                    collection=trash,
+                    rule=f"FREQ=WEEKLY;BYDAY={day},{DAYS[(i + 3) % 5]}",
+                    starts=date(2026, 1, 5),
+                ),
+                RouteSchedule(
+                    route=route,
+                    collection=recycling,
+                    rule=f"FREQ=WEEKLY;INTERVAL=2;BYDAY={day}",
+                    starts=date(2026, 1, 5),
+                ),
+                RouteSchedule(
+                    route=route,
+                    collection=bulky,
+                    rule=f"FREQ=WEEKLY;BYDAY={day}",
+                    starts=date(2026, 1, 5),
+                ),
+            ]
+        )
+
+
+def addresses(count: int, rng: random.Random) -> None:
+    batch: list[AddressPoint] = []
+    for n in range(count):
+        batch.append(
+            AddressPoint(
+                source_id=f"a{n}",
+                number=str(100 + n % 9000),
+                street=f"STREET {n // 9000}",
+                street_key=f"STREET {n // 9000}",
+                lat=rng.uniform(SOUTH + 1e-4, NORTH - 1e-4),
+                long=rng.uniform(WEST + 1e-4, EAST - 1e-4),
+            )
+        )
+        if len(batch) == 20_000:
+            AddressPoint.objects.bulk_create(batch)
+            batch = []
+    AddressPoint.objects.bulk_create(batch)
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--addresses", type=int, default=200_000)
+    parser.add_argument("--lookups", type=int, default=2_000)
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    rng = random.Random(311)
+    started = time.perf_counter()
+    grid()
+    addresses(args.addresses, rng)
+    print(
+        f"database: {connection.vendor}; {args.addresses:,} addresses built in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    started = time.perf_counter()
+    mapped = routes.remap()
+    print(
+        f"remap (address -> route, as an import does): {mapped:,} rows in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    client = Client()
+    # Warm: the first request loads the catalog, the city profile and the holidays.
+    client.get("/api/pickups", {"address_id": "a0"})
+    samples = []
+    for _ in range(args.lookups):
+        address_id = f"a{rng.randrange(args.addresses)}"
+        started = time.perf_counter()
+        r = client.get("/api/pickups", {"address_id": address_id})
+        samples.append((time.perf_counter() - started) * 1000)
+        assert r.status_code == 200 and len(r.json()["collections"]) == 3, r.content
+    print(
+        f"GET /api/pickups?address_id=, {args.lookups:,} random addresses: "
+        f"p50 {statistics.median(samples):.1f} ms, p95 {percentile(samples, 0.95):.1f} ms, "
+        f"p99 {percentile(samples, 0.99):.1f} ms, max {max(samples):.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
