@@ -435,3 +435,18 @@ def _lena():
     from django.contrib.auth.models import User
 
     return User.objects.get(username="lena")
+
+
+def test_rosa_books_in_spanish_and_is_reminded_in_spanish(client, city, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    page = client.get("/pickups/book/", {"address_id": "dumont-1300"}, HTTP_ACCEPT_LANGUAGE="es")
+    assert "Reservar la recogida" in page.content.decode()
+    day = first_days(2)[1]
+    data = {"address_id": "dumont-1300", "day": day.isoformat(), "item_couch": 1, **ROSA}
+    r = client.post("/pickups/book/?address_id=dumont-1300", data, HTTP_ACCEPT_LANGUAGE="es")
+    assert r.status_code == 302
+    mail.outbox.clear()
+    assert plan_reminders(at(day - timedelta(days=1), 9)) == 1
+    send_due_deliveries()
+    (reminder,) = [m for m in mail.outbox if "voluminosos" in m.subject]
+    assert "mañana" in reminder.subject
