@@ -13,8 +13,9 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from django.core import mail
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connections
 from django.test import Client
 from django.utils import timezone
@@ -62,6 +63,16 @@ routes:
     area: service_zone/S
     schedules:
       trash: FREQ=WEEKLY;BYDAY=TU
+bookings:
+  service_type: bulky
+  daily_capacity: 3
+  items_per_booking: 4
+  items:
+    - {code: couch, name: {en: Couch, es: Sofá}, max: 2}
+    - {code: fridge, name: {en: Fridge, es: Refrigerador}, max: 1}
+    - code: tyres
+      name: Tyres
+      refused: Take them to the tyre drop-off at 100 Depot Road.
 """
 BULKY_TYPE = """\
   - service_code: bulky
@@ -84,20 +95,43 @@ def load_city(tmp_path: Path) -> None:
     (pack / "pickups.yaml").write_text(PICKUPS)
     (pack / "catalog.yaml").write_text(small_city.CATALOG + BULKY_TYPE)
     call_command("import_city", str(pack), stdout=io.StringIO(), stderr=io.StringIO())
-    BookingRule.objects.create(daily_capacity=3, items_per_booking=4)
-    BulkyItem.objects.create(code="couch", name="Couch", max_per_booking=2)
-    BulkyItem.objects.create(code="fridge", name="Fridge", max_per_booking=1, order=1)
-    BulkyItem.objects.create(
-        code="tyres",
-        name="Tyres",
-        accepted=False,
-        refused_note="Take them to the tyre drop-off at 100 Depot Road.",
-    )
 
 
 @pytest.fixture
 def city(db, tmp_path):
     load_city(tmp_path)
+
+
+def test_the_packs_bookings_section_is_read_and_written_back(city, tmp_path):
+    rule = BookingRule.objects.get()
+    assert (rule.service_code, rule.daily_capacity, rule.window_days) == ("bulky", 3, 56)
+    assert BulkyItem.objects.get(code="couch").translated("name", "es") == "Sofá"
+    assert not BulkyItem.objects.get(code="tyres").accepted
+    out = tmp_path / "out"
+    call_command("export_city", str(out), stdout=io.StringIO(), stderr=io.StringIO())
+    exported = yaml.safe_load((out / "pickups.yaml").read_text())["bookings"]
+    assert exported["cutoff"] == "14:00" and exported["items_per_booking"] == 4
+    assert exported["items"][0] == {
+        "code": "couch",
+        "name": {"en": "Couch", "es": "Sofá"},
+        "max": 2,
+    }
+    assert exported["items"][2]["refused"]["en"].startswith("Take them to the tyre drop-off")
+
+
+def test_a_broken_bookings_section_names_each_problem(db, tmp_path):
+    pack = small_city.write_pack(tmp_path / "small")
+    broken = PICKUPS.replace("daily_capacity: 3", "daily_capacity: lots").replace(
+        "service_type: bulky", "cutoff: 2pm"
+    )
+    (pack / "pickups.yaml").write_text(broken)
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_city", str(pack), stdout=io.StringIO(), stderr=err)
+    report = err.getvalue()
+    assert "bookings: daily_capacity is a whole number." in report
+    assert "bookings: service_type is the code of the bulky service type." in report
+    assert 'bookings: cutoff is a time such as "14:00".' in report
 
 
 def first_days(n: int = 3) -> list[date]:

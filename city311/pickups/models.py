@@ -153,6 +153,8 @@ class BookingRule(models.Model):
     # The service type's question that lists the items (a multivaluelist), answered from the
     # items booked (each item's `answer`); empty when the type asks nothing.
     items_attribute = models.CharField(max_length=100, blank=True)
+    # Its question for how many items (a number), answered with the total booked.
+    count_attribute = models.CharField(max_length=100, blank=True)
     window_days = models.PositiveSmallIntegerField(
         default=56, help_text="How far ahead residents may book (DSNY: 28, Peterborough: 56)."
     )

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
 from django.db.models import Model
 
 from city311.pickups.models import (
+    BookingRule,
+    BulkyItem,
     Collection,
     ExceptionAction,
     HolidayRule,
@@ -112,6 +114,40 @@ def check(data: dict[str, Any], add: AddProblem, areas: set[str]) -> None:
             add(_line(x), f"no collection {x['collection']!r}.")
         if not _english_and_rest(x.get("reason"))[0]:
             add(_line(x), "an exception says why (reason), for the residents it changes.")
+    _check_bookings(data.get("bookings"), add, collections)
+
+
+_BOOKING_NUMBERS = (
+    "window_days",
+    "cutoff_working_days",
+    "daily_capacity",
+    "items_per_booking",
+    "bookings_per_year",
+    "reminder_hour",
+)
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _check_bookings(b: Any, add: AddProblem, collections: set[str]) -> None:
+    if not b:
+        return
+    if b.get("collection", "bulky") not in collections:
+        add(_line(b), f"bookings: no collection {b.get('collection', 'bulky')!r} in collections.")
+    if not b.get("service_type"):
+        add(_line(b), "bookings: service_type is the code of the bulky service type.")
+    for name in _BOOKING_NUMBERS:
+        if name in b and not (isinstance(b[name], int) and 0 <= b[name] <= 10_000):
+            add(_line(b), f"bookings: {name} is a whole number.")
+    if "cutoff" in b and not _CLOCK.match(str(b["cutoff"])):
+        add(_line(b), 'bookings: cutoff is a time such as "14:00".')
+    seen = set()
+    for item in b.get("items") or []:
+        code, (name, _rest) = str(item.get("code") or ""), _english_and_rest(item.get("name"))
+        if not _CODE.match(code) or not name or code in seen:
+            add(_line(item), f"bookings item {code!r}: a new code (letters, digits) and a name.")
+        seen.add(code)
+        if "max" in item and not (isinstance(item["max"], int) and 0 < item["max"] < 100):
+            add(_line(item), f"bookings item {code}: max is a number from 1 to 99.")
 
 
 def apply(data: dict[str, Any], add_texts: AddTexts) -> int:
@@ -174,7 +210,48 @@ def apply(data: dict[str, Any], add_texts: AddTexts) -> int:
             reason=reason,
         )
         add_texts(change, {lang: {"reason": text} for lang, text in rest.items()})
+    _apply_bookings(data.get("bookings"), add_texts)
     return len(routes)
+
+
+def _apply_bookings(b: Any, add_texts: AddTexts) -> None:
+    if not b:
+        return
+    hours, _, minutes = str(b.get("cutoff", "14:00")).partition(":")
+    BookingRule.objects.exclude(pk=1).delete()
+    BookingRule.objects.update_or_create(
+        pk=1,
+        defaults={
+            "collection_code": b.get("collection", "bulky"),
+            "service_code": b["service_type"],
+            "items_attribute": b.get("items_question", ""),
+            "count_attribute": b.get("count_question", ""),
+            "cutoff_time": time(int(hours), int(minutes)),
+            "set_out": _english_and_rest(b.get("set_out"))[0] or BookingRule().set_out,
+            **{name: b[name] for name in _BOOKING_NUMBERS if name in b},
+        },
+    )
+    codes = []
+    for order, item in enumerate(b.get("items") or []):
+        name, rest = _english_and_rest(item.get("name"))
+        refused, refused_rest = _english_and_rest(item.get("refused"))
+        row, _ = BulkyItem.objects.update_or_create(
+            code=item["code"],
+            defaults={
+                "name": name,
+                "max_per_booking": item.get("max", 2),
+                "accepted": not refused,
+                "refused_note": refused,
+                "answer": item.get("answer", ""),
+                "order": order,
+            },
+        )
+        texts = {lang: {"name": text} for lang, text in rest.items()}
+        for lang, text in refused_rest.items():
+            texts.setdefault(lang, {})["refused_note"] = text
+        add_texts(row, texts)
+        codes.append(row.code)
+    BulkyItem.objects.exclude(code__in=codes).delete()
 
 
 def export(texts_of: Callable[[Model, str], dict[str, str]]) -> dict[str, Any] | None:
@@ -222,4 +299,34 @@ def export(texts_of: Callable[[Model, str], dict[str, str]]) -> dict[str, Any] |
         exceptions.append(entry)
     if exceptions:
         data["exceptions"] = exceptions
+    booking_rule = BookingRule.objects.first()
+    if booking_rule is not None:
+        data["bookings"] = _export_bookings(booking_rule, texts_of)
     return data
+
+
+def _export_bookings(
+    rule: BookingRule, texts_of: Callable[[Model, str], dict[str, str]]
+) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "collection": rule.collection_code,
+        "service_type": rule.service_code,
+        "cutoff": rule.cutoff_time.strftime("%H:%M"),
+        "set_out": rule.set_out,
+        **{name: getattr(rule, name) for name in _BOOKING_NUMBERS},
+    }
+    if rule.items_attribute:
+        found["items_question"] = rule.items_attribute
+    if rule.count_attribute:
+        found["count_question"] = rule.count_attribute
+    found["items"] = []
+    for item in BulkyItem.objects.all():
+        entry: dict[str, Any] = {"code": item.code, "name": texts_of(item, "name")}
+        if item.accepted:
+            entry["max"] = item.max_per_booking
+        else:
+            entry["refused"] = texts_of(item, "refused_note")
+        if item.answer:
+            entry["answer"] = item.answer
+        found["items"].append(entry)
+    return found
