@@ -484,3 +484,22 @@ def test_rosa_books_in_spanish_and_is_reminded_in_spanish(client, city, settings
     send_due_deliveries()
     (reminder,) = [m for m in mail.outbox if "voluminosos" in m.subject]
     assert "mañana" in reminder.subject
+
+
+def test_a_missed_pickup_is_reported_against_its_booking_unless_the_route_runs_late(city):
+    point = AddressPoint.objects.get(source_id="dumont-1300")
+    day = first_days()[0]
+    booking = actions.book_pickup(
+        point, day=day, items={"couch": 1}, place="", who=actions.Who(email="r@x.org")
+    )
+    with pytest.raises(actions.BookingError, match="tell us after that day"):
+        actions.report_missed(booking, today=day - timedelta(days=1))
+    actions.mark_late(booking.route, day, note="A truck broke down.", by=None)
+    with pytest.raises(actions.BookingError, match="running late today"):
+        actions.report_missed(booking, today=day)
+    actions.close_booking(booking, collected=True, note="", by=None)
+    actions.report_missed(booking, today=day + timedelta(days=1))
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.NOT_COLLECTED
+    sr = ServiceRequest.objects.get(pk=booking.request_id)
+    assert sr.status != Status.CLOSED  # reopened: the crew sees it again

@@ -36,7 +36,7 @@ from city311.pickups.models import (
 )
 from city311.pickups.schedule import Schedules
 from city311.servicerequests import actions as request_actions
-from city311.servicerequests.actions import Actor
+from city311.servicerequests.actions import SAYS_NOT_FIXED, Actor
 from city311.servicerequests.errors import SubmissionInvalid
 from city311.servicerequests.intake import preview, submit_request
 from city311.servicerequests.models import Resolution
@@ -354,6 +354,37 @@ def change_booking(
         with translation.override("en"):
             note = f"Pickup moved to {day_words(booking.day)}: {items_words(booking.items)}."
         request_actions.add_note(booking.request, text=note, public=True, by=by)
+    return booking
+
+
+def report_missed(booking: Booking, *, today: date) -> Booking:
+    """The resident says the items are still there: a public update on the booking's request
+    (reopening it if the crew closed it). Held back on the day while the route is announced
+    late, as WasteWorks does: the crew is still coming."""
+    if booking.status == BookingStatus.CANCELLED:
+        raise BookingError(_("This booking is cancelled."))
+    if today < booking.day:
+        raise BookingError(
+            _("Your pickup is on %(day)s: tell us after that day if it is missed.")
+            % {"day": day_words(booking.day)}
+        )
+    late = RouteDay.objects.filter(route=booking.route, day=booking.day).exclude(late_note="")
+    if today == booking.day and late.exists():
+        raise BookingError(
+            _("The crew is running late today and will still come: leave the items out.")
+        )
+    with transaction.atomic():
+        booking = _locked(booking)
+        request_actions.add_resident_update(
+            booking.request,
+            text=_("The resident says the items were not collected."),
+            says=SAYS_NOT_FIXED,
+            label="pickup booking page",
+        )
+        if booking.status == BookingStatus.COLLECTED:
+            booking.status = BookingStatus.NOT_COLLECTED
+        booking.outcome = "Reported missed by the resident."
+        booking.save(update_fields=["status", "outcome"])
     return booking
 
 

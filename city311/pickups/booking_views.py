@@ -21,7 +21,7 @@ from city311.pickups.forms import BookingForm, ChangeForm
 from city311.pickups.lookup import find_place
 from city311.pickups.models import Booking, BookingRule, BookingStatus, BulkyItem
 from city311.pickups.schedule import Schedules
-from city311.pickups.views import _host, _ics
+from city311.pickups.views import _host, _ics, _today
 
 
 @never_cache
@@ -92,6 +92,9 @@ def booking_page(request: HttpRequest, token: str) -> HttpResponse:
     problem = ""
     if request.method == "POST":
         try:
+            if request.POST.get("action") == "missed":
+                actions.report_missed(booking, today=_today())
+                return redirect(reverse("pickups:booking", args=[token]) + "?missed=1")
             if request.POST.get("action") == "cancel":
                 actions.cancel_booking(booking)
                 return redirect(reverse("pickups:booking", args=[token]) + "?cancelled=1")
@@ -109,6 +112,9 @@ def booking_page(request: HttpRequest, token: str) -> HttpResponse:
         "rule": rule,
         "deadline": deadline,
         "can_manage": booking.status == BookingStatus.BOOKED and now < deadline,
+        "can_report_missed": booking.status != BookingStatus.CANCELLED
+        and _today() >= booking.day
+        and not request.GET.get("missed"),
         "form": form,
         "problem": problem,
         "ics": reverse("pickups:booking_ics", args=[token]),
