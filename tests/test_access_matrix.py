@@ -727,6 +727,8 @@ def test_integration_admin_is_for_administrators_only(city, client, name):
             assert status == 200, path
         else:
             assert status in (302, 403), (path, status)
+
+
 # Bulky-item pickups: the crews' day list is for the people who see every request and the
 # staff of the department the bulky type belongs to; capacities, late routes and closing a
 # booking are for that department's staff and supervisors, and administrators. Booking,
