@@ -1,6 +1,7 @@
 """Beside the SLA promise, what the history says: "Most Pothole requests in Brooklyn are closed
 within 3 days", from a daily rollup, with open requests counted as still running."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 from django.core import mail
@@ -95,3 +96,49 @@ class ExpectedDateTests(BaseTestCase):
     def test_the_rollup_is_refreshed_every_day(self):
         self.assertIn(("city311.servicerequests.expected.refresh", 24 * 60), SCHEDULES)
         self.assertIn(("city311.catalog.classifier.retrain", 24 * 60), SCHEDULES)
+
+
+class PointForecastTests(BaseTestCase):
+    """The point forecast ("How long it usually takes"): a conditional median from what is
+    known at filing, the type's backlog among it (bench/expected.py back-tests it)."""
+
+    def test_the_backlog_is_what_the_database_counts_at_filing(self):
+        now = timezone.now()
+        start = now - timedelta(days=60)
+        records = [
+            HistoricalRecord(
+                service_code="pothole",
+                requested_at=start + timedelta(hours=6 * i),
+                closed_at=None if i % 3 == 0 else start + timedelta(hours=6 * i + 20),
+                **WHERE,
+            )
+            for i in range(40)
+        ]
+        import_history(records, source="test history")
+        cases = expected.with_backlog(expected.cases_from_database())
+        self.assertEqual(len(cases), 40)
+        for c in cases[::7]:
+            self.assertEqual(c.backlog, expected.backlog_at(c.type_id, c.requested_at))
+        self.assertGreater(max(c.backlog for c in cases), 0)
+
+    def test_the_model_learns_that_a_long_queue_waits_longer_and_is_stored_safely(self):
+        now = timezone.now()
+        cases = [
+            expected.Case(
+                1,
+                "",
+                now - timedelta(days=30, hours=i),
+                now - timedelta(days=30, hours=i) + timedelta(hours=2 + 40 * (i % 2)),
+                now,
+                "web",
+                backlog=5 + 50 * (i % 2),
+            )
+            for i in range(300)
+        ]
+        point = expected.fit_point(cases, now)
+        assert point is not None
+        again = expected.PointModel.loads(point.dumps())
+        short, long_ = again.hours([replace(cases[0], backlog=5), replace(cases[0], backlog=55)])
+        self.assertLess(short, 5)
+        self.assertGreater(long_, 30)
+        self.assertIsNone(expected.fit_point(cases[:100], now))
