@@ -11,6 +11,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+from city311.geo.datasets import VersionedCache
+
 RACE = textwrap.dedent(
     """
     import math, os, random, threading
@@ -65,3 +69,16 @@ def test_eight_threads_making_their_first_lookups_at_once_do_not_crash_the_proce
     assert "lookups answered" in run.stdout
     # The lookups found areas: the index answered, it did not merely survive.
     assert int(run.stdout.split()[-1]) > 0
+
+
+@pytest.mark.django_db
+def test_a_rebuild_asked_for_never_leaves_another_thread_an_empty_index():
+    # The geocoder asks for a rebuild when the city's rules change; it used to empty the cache
+    # first, so a thread between its check and its return could be handed None.
+    built = []
+    cached = VersionedCache(("addresses",), lambda: built.append(len(built)) or len(built))
+    first = cached.get()
+    cached.invalidate()
+    assert cached.value == first  # readers meanwhile keep the index they had
+    assert cached.get() == first + 1  # and the next read builds anew
+    assert cached.get() == first + 1

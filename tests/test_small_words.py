@@ -41,3 +41,27 @@ class AdminLabelTests(ReportTestCase):
         self.assertContains(page, "SLA amount")
         self.assertContains(page, "SLA unit")
         self.assertNotContains(page, "Sla amount")
+
+
+def test_every_models_plural_and_every_fields_label_reads_right():
+    # The admin derives a plural by adding "s" and a label by capitalising the field's name:
+    # "Search misss", "Url". Every model and field of city311's own apps, checked at once.
+    import re
+
+    from django.apps import apps
+
+    wrong = []
+    for model in apps.get_models():
+        if not model.__module__.startswith("city311."):
+            continue
+        meta = model._meta
+        singular, plural = str(meta.verbose_name), str(meta.verbose_name_plural)
+        if plural == singular + "s" and re.search(r"(s|x|z|ch|sh|[^aeiou]y)$", singular):
+            wrong.append(f"{meta.label}: {plural}")
+        for field in meta.get_fields():
+            label = str(getattr(field, "verbose_name", "") or "")
+            if re.search(r"\b(url|sla|sms|ics|api|csv)\b", label.lower()) and not (
+                re.search(r"\b(URL|SLA|SMS|ICS|API|CSV)\b", label)
+            ):
+                wrong.append(f"{meta.label}.{field.name}: {label}")
+    assert not wrong, wrong

@@ -65,7 +65,7 @@ class Facility(Translated, models.Model):
     lat = models.FloatField(null=True, blank=True)
     long = models.FloatField(null=True, blank=True)
     phone = models.CharField(max_length=40, blank=True)
-    url = models.URLField(blank=True)
+    url = models.URLField(_("web address"), blank=True)
     holiday_rule = models.CharField(
         max_length=10, choices=HolidayRule.choices, default=HolidayRule.CLOSED
     )

@@ -18,10 +18,11 @@ class Forwarding(models.Model):
 
     name = models.CharField(max_length=100, help_text=_("The other side, e.g. 'County roads'."))
     base_url = models.URLField(
+        "base URL",
         max_length=500,
         help_text=_("Its GeoReport v2 address, ending in '/': requests.json is added to it."),
     )
-    api_key = models.CharField(max_length=200, blank=True)
+    api_key = models.CharField("API key", max_length=200, blank=True)
     jurisdiction_id = models.CharField(max_length=100, blank=True)
     service_type = models.ForeignKey(
         ServiceType, on_delete=models.CASCADE, null=True, blank=True, related_name="+"

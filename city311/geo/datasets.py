@@ -47,11 +47,18 @@ class VersionedCache(Generic[T]):
 
     def get(self) -> T:
         recheck = getattr(settings, "CITY311_GEO_RECHECK_SECONDS", 10)
-        if self.value is not None and time.monotonic() - self.checked < recheck:
-            return self.value
+        # Read once: another thread may replace the value between a check and a return.
+        value = self.value
+        if value is not None and time.monotonic() - self.checked < recheck:
+            return value
         with self.lock:
             versions = current_versions(self.names)
             if self.value is None or versions != self.versions:
                 self.value, self.versions = self.build(), versions
             self.checked = time.monotonic()
             return self.value
+
+    def invalidate(self) -> None:
+        """Rebuild on the next `get`; until then, readers keep the value they have."""
+        with self.lock:
+            self.versions, self.checked = None, 0.0

@@ -1263,8 +1263,7 @@ def get_index() -> AddressIndex:
     index = cached.get()
     if index.rules != city_rules():
         # The city's rules changed (an import, the admin): rebuild with them.
-        with cached.lock:
-            cached.value = None
+        cached.invalidate()
         index = cached.get()
     return index
 

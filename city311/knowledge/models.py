@@ -126,7 +126,7 @@ class SearchDocument(models.Model):
     language = models.CharField(max_length=16)
     title = models.CharField(max_length=300)
     body = models.TextField(blank=True)
-    url = models.CharField(max_length=300)
+    url = models.CharField("URL", max_length=300)
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.PUBLIC)
     # The title's own terms; title_terms adds the keywords; terms, the body's.
     name_terms = models.TextField(blank=True)
@@ -168,6 +168,7 @@ class SearchMiss(models.Model):
     last_seen = models.DateField(default=timezone.localdate)
 
     class Meta:
+        verbose_name_plural = "search misses"
         constraints = [
             models.UniqueConstraint(fields=["words", "language"], name="search_miss_unique")
         ]

@@ -111,12 +111,13 @@ class PhotoFetch(OutboxItem):
 
     request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="+")
     event = models.ForeignKey(RequestEvent, on_delete=models.CASCADE, related_name="+")
-    url = models.URLField(max_length=500)
+    url = models.URLField("URL", max_length=500)
     attachment = models.ForeignKey(
         Attachment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
     class Meta:
+        verbose_name_plural = "photo fetches"
         constraints = [
             models.UniqueConstraint(fields=["event", "url"], name="photofetch_once"),
         ]

@@ -50,7 +50,7 @@ class WebhookEndpoint(models.Model):
     """Where the city wants to hear of requests' events: a URL, its secret, what it wants."""
 
     name = models.CharField(max_length=100, help_text=_("Who receives it, e.g. 'Cityworks'."))
-    url = models.URLField(max_length=500, help_text=_("Receives a POST of JSON per event."))
+    url = models.URLField("URL", max_length=500, help_text=_("Receives a POST of JSON per event."))
     secret = models.CharField(
         max_length=100,
         default=new_secret,
