@@ -14,6 +14,9 @@ admin.site.site_title = "city311"
 urlpatterns = [
     path("", portal_views.home, name="home"),
     path("healthz", ops_views.healthz, name="healthz"),
+    # Open311 first: the busiest machine clients resolve in a few patterns, not after every
+    # page of the portal (its patterns all begin "open311/", but for "api/docs").
+    path("", include("city311.open311.urls")),
     path("favicon.ico", ops_views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/login/", accounts_views.StaffLoginView.as_view(), name="login"),
@@ -38,7 +41,6 @@ urlpatterns = [
     path("", include("city311.portal.urls")),
     path("", include("city311.facilities.urls")),
     path("", include("city311.pickups.urls")),
-    path("", include("city311.open311.urls")),
     path("notifications/", include("city311.notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
