@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "city311.contacts",
     "city311.console",
     "city311.work",
+    "city311.reports",
     "city311.demo",
     "city311.ops",
     "city311.triage",
@@ -321,6 +322,10 @@ CITY311_HOURS_ES = envstr("CITY311_HOURS_ES", "")
 # Public holidays from the `holidays` package: COUNTRY or COUNTRY-SUBDIVISION, e.g. US-IL.
 CITY311_HOLIDAYS = envstr("CITY311_HOLIDAYS", "")
 CITY311_REOPEN_DAYS = envint("CITY311_REOPEN_DAYS", "30", minimum=0)
+# Reports (docs/reports.md): a rate or percentile on fewer requests than this is not shown;
+# the on-time % a city aims at (its CityScore is actual ÷ target).
+CITY311_REPORTS_MIN_N = envint("CITY311_REPORTS_MIN_N", "5", minimum=1)
+CITY311_REPORTS_ON_TIME_TARGET = envint("CITY311_REPORTS_ON_TIME_TARGET", "90", minimum=1)
 # Digests of open and overdue work go out from this hour of the city's day (0-23): daily ones
 # every day, weekly ones from Monday (docs/sla.md).
 CITY311_DIGEST_HOUR = envint("CITY311_DIGEST_HOUR", "7", minimum=0)

@@ -36,6 +36,7 @@ urlpatterns = [
     ),
     path("city/", include("city311.cities.urls")),
     path("work/", include("city311.work.urls")),
+    path("reports/", include("city311.reports.urls")),
     path("console/", include("city311.console.urls")),
     path("contacts/", include("city311.contacts.urls")),
     path("", include("city311.portal.urls")),

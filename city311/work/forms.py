@@ -84,6 +84,10 @@ class QueueForm(forms.Form):
     urgent = forms.BooleanField(label="Urgent only", required=False)
     since = forms.DateField(label="Received on or after", required=False)
     until = forms.DateField(label="Received on or before", required=False)
+    # From the reports' click-through: a service group, and requests closed in a period.
+    group = forms.CharField(label="Group", required=False, max_length=80)
+    closed_since = forms.DateField(label="Closed on or after", required=False)
+    closed_until = forms.DateField(label="Closed on or before", required=False)
     sort = forms.ChoiceField(label="Sort", choices=QUEUE_SORTS, required=False)
     page = forms.IntegerField(min_value=1, max_value=200, required=False)
 

@@ -131,6 +131,10 @@ def select(user: Any, filters: dict[str, Any], *, now: datetime | None = None) -
         rows = rows.filter(requested_at__gte=_day_start(filters["since"]))
     if filters.get("until"):
         rows = rows.filter(requested_at__lt=_day_start(filters["until"], after=True))
+    if filters.get("closed_since"):
+        rows = rows.filter(closed_at__gte=_day_start(filters["closed_since"]))
+    if filters.get("closed_until"):
+        rows = rows.filter(closed_at__lt=_day_start(filters["closed_until"], after=True))
     if filters.get("q"):
         rows = _search(rows, filters["q"])
     sort = filters.get("sort") or ("newest" if status in ("closed", "any") else "due")
@@ -155,6 +159,8 @@ def _filter_where(rows: QuerySet[ServiceRequest], filters: dict[str, Any]) -> An
             raise NotFound(f"There is no service type “{filters['type']}”: check the code.")
         # By id, not through a join on the code: sr_type_status serves it.
         rows = rows.filter(service_type_id=found.pk)
+    if filters.get("group"):
+        rows = rows.filter(service_type__group=filters["group"])
     if filters.get("area"):
         kind, _, code = filters["area"].partition(":")
         if connection.vendor == "postgresql":

@@ -1,0 +1,31 @@
+"""Recount the report rollups from the requests: after a bulk load, or to repair them."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from city311.reports.rollup import rebuild
+
+
+class Command(BaseCommand):
+    help = (
+        "Recount the reports' facts and day totals from every request (after a bulk load of "
+        "history, or to repair them). The event stream keeps them up to date otherwise."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--chunk", type=int, default=5000, help="Requests read at a time.")
+
+    def handle(self, *args: Any, chunk: int, **options: Any) -> None:
+        started = time.monotonic()
+
+        def progress(done: int) -> None:
+            if options["verbosity"] > 1:
+                self.stdout.write(f"{done:,} requests counted")
+
+        done = rebuild(chunk=max(100, chunk), progress=progress)
+        seconds = time.monotonic() - started
+        self.stdout.write(f"Counted {done:,} requests in {seconds:.1f} s.")

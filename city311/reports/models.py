@@ -1,0 +1,138 @@
+"""The rollups behind the reports: one fact row per request, and day totals per cut.
+
+Both are derived data, kept by the `reports` consumer of the event stream
+(city311.reports.rollup) and rebuilt from the requests by `city311 rebuild_reports`. Nothing else
+writes them. Ids of types, departments and teams are plain integers (0 for none), not foreign
+keys: a day total outlives the rows it counted, and its unique key needs no NULLs.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from city311.servicerequests.models import ServiceRequest
+
+# Time to close and to first response are counted into these buckets (upper bounds, in hours;
+# the last one is open-ended). The percentiles the reports show are read from them.
+HOUR_BUCKETS = (1, 4, 8, 24, 48, 72, 120, 168, 336, 720, 2160, None)
+CLOSE_COLUMNS = tuple(f"close_h{i}" for i in range(len(HOUR_BUCKETS)))
+RESPONSE_COLUMNS = tuple(f"response_h{i}" for i in range(len(HOUR_BUCKETS)))
+
+
+class RequestFact(models.Model):
+    """What the reports need of one request, read from it and its history."""
+
+    request = models.OneToOneField(
+        ServiceRequest, on_delete=models.CASCADE, primary_key=True, related_name="report_fact"
+    )
+    type_id = models.IntegerField()
+    department_id = models.IntegerField()
+    team_id = models.IntegerField()
+    channel = models.CharField(max_length=12)
+    urgent = models.BooleanField()
+    historical = models.BooleanField()
+    # {kind: code} of the areas the request was filed in (city limits left out).
+    areas = models.JSONField(default=dict)
+    requested_at = models.DateTimeField()
+    received_day = models.DateField()
+    first_response_at = models.DateTimeField(null=True)
+    closed_at = models.DateTimeField(null=True)
+    closed_day = models.DateField(null=True)
+    resolution = models.CharField(max_length=12, blank=True)
+    due_at = models.DateTimeField(null=True)
+    due_day = models.DateField(null=True)
+    # Closed by its due date (null: not closed, or no target). A request closed while its clock
+    # was paused is judged at the moment the clock stopped.
+    on_time = models.BooleanField(null=True)
+    # Open with its clock paused before the due date: not late (docs/sla.md).
+    held = models.BooleanField(default=False)
+    reopened = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            # The closing notes and resolutions of a period (reports.queries.actions_taken).
+            models.Index(fields=["closed_day", "type_id"], name="fact_closed_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Fact {self.request_id}"
+
+
+COUNTERS = (
+    "received",
+    "closed",
+    "closed_target",
+    "closed_on_time",
+    "closed_reopened",
+    "closed_seconds",
+    "open_now",
+    "open_due",
+    "responded",
+    *CLOSE_COLUMNS,
+    *RESPONSE_COLUMNS,
+)
+
+
+class DayTotal(models.Model):
+    """The counts of one day for one cut: a type, department, team, channel, urgency, and one
+    area (`area_kind` "" is the whole city; each request counts once there and once in each
+    area it was filed in).
+
+    Which day a count belongs to depends on the count:
+    - received, open_now, responded, response_h*, close_h*: the day the request was received
+      (open_now: received that day and still open; close_h*: received that day, closed since,
+      by how long it took);
+    - closed, closed_target, closed_on_time, closed_reopened, closed_seconds: the day it closed;
+    - open_due: still open (and not held), due that day.
+    """
+
+    day = models.DateField()
+    type_id = models.IntegerField()
+    department_id = models.IntegerField()
+    team_id = models.IntegerField()
+    channel = models.CharField(max_length=12)
+    urgent = models.BooleanField()
+    area_kind = models.CharField(max_length=30)
+    area_code = models.CharField(max_length=60)
+
+    received = models.IntegerField(default=0)
+    closed = models.IntegerField(default=0)
+    closed_target = models.IntegerField(default=0)
+    closed_on_time = models.IntegerField(default=0)
+    closed_reopened = models.IntegerField(default=0)
+    closed_seconds = models.FloatField(default=0)
+    open_now = models.IntegerField(default=0)
+    open_due = models.IntegerField(default=0)
+    responded = models.IntegerField(default=0)
+    locals().update({name: models.IntegerField(default=0) for name in CLOSE_COLUMNS})
+    locals().update({name: models.IntegerField(default=0) for name in RESPONSE_COLUMNS})
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "area_kind",
+                    "area_code",
+                    "day",
+                    "type_id",
+                    "department_id",
+                    "team_id",
+                    "channel",
+                    "urgent",
+                ],
+                name="daytotal_one_cut",
+            )
+        ]
+        indexes = [
+            # Every dashboard read: one area (or the whole city) over a range of days; the
+            # unique key above serves it. The backlog reads only rows with open requests.
+            models.Index(
+                fields=["area_kind", "area_code", "day"],
+                name="daytotal_open",
+                condition=models.Q(open_now__gt=0) | models.Q(open_due__gt=0),
+            ),
+            models.Index(fields=["area_kind", "day"], name="daytotal_kind_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.area_kind}:{self.area_code}"

@@ -1,0 +1,372 @@
+"""Reads for the report pages: the day totals of one cut over a period, shaped for the metrics
+(reports.metrics) and for the tables and charts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Count, DateField, QuerySet, Sum
+from django.db.models.functions import Trunc
+
+from city311.catalog import cache as catalog_cache
+from city311.catalog.models import Department, ServiceType
+from city311.reports import metrics
+from city311.reports.forms import period_days, previous
+from city311.reports.models import COUNTERS, DayTotal, RequestFact
+from city311.servicerequests.models import Team
+
+
+class NotFound(ValueError):
+    """A filter names something that does not exist (a type, group, team or department)."""
+
+
+@dataclass
+class Cut:
+    """One filter of the reports: what the day totals are narrowed to, and the same filter
+    as work-queue parameters, for the click-through."""
+
+    type_ids: list[int] | None = None
+    department_ids: set[int] | None = None
+    team_id: int | None = None
+    channel: str = ""
+    urgent: bool | None = None
+    area_kind: str = ""
+    area_code: str = ""
+    queue: dict[str, str] = field(default_factory=dict)
+
+    def rows(self, *, area: bool = True) -> QuerySet[DayTotal]:
+        """The day totals of this cut; with area=False, those of every area kind (the caller
+        names the kind)."""
+        rows = DayTotal.objects.all()
+        if area:
+            rows = rows.filter(area_kind=self.area_kind, area_code=self.area_code)
+        if self.type_ids is not None:
+            rows = rows.filter(type_id__in=self.type_ids)
+        if self.department_ids is not None:
+            rows = rows.filter(department_id__in=self.department_ids)
+        if self.team_id is not None:
+            rows = rows.filter(team_id=self.team_id)
+        if self.channel:
+            rows = rows.filter(channel=self.channel)
+        if self.urgent is not None:
+            rows = rows.filter(urgent=self.urgent)
+        return rows
+
+    def facts(self) -> QuerySet[RequestFact]:
+        """The request facts of this cut (for survey answers and closing notes)."""
+        facts = RequestFact.objects.all()
+        if self.type_ids is not None:
+            facts = facts.filter(type_id__in=self.type_ids)
+        if self.department_ids is not None:
+            facts = facts.filter(department_id__in=self.department_ids)
+        if self.team_id is not None:
+            facts = facts.filter(team_id=self.team_id)
+        if self.channel:
+            facts = facts.filter(channel=self.channel)
+        if self.urgent is not None:
+            facts = facts.filter(urgent=self.urgent)
+        if self.area_kind:
+            facts = facts.filter(**{f"areas__{self.area_kind}": self.area_code})
+        return facts
+
+    def link(self, **extra: str | date) -> str:
+        """The work queue with this cut's filters and `extra` ones."""
+        params = {**self.queue, **{k: str(v) for k, v in extra.items()}}
+        return "/work/?" + urlencode(params)
+
+
+def cut_for(user_departments: set[int] | None, data: dict[str, Any]) -> Cut:
+    """The cut a valid ReportForm's data names, within the departments the user may read."""
+    cut = Cut(department_ids=user_departments)
+    catalog = catalog_cache.catalog()
+    if data.get("type"):
+        found = catalog.by_code.get(data["type"])
+        if found is None:
+            raise NotFound(f"There is no service type “{data['type']}”: check the code.")
+        cut.type_ids = [found.pk]
+        cut.queue["type"] = found.service_code
+    if data.get("group"):
+        in_group = [t.pk for t in catalog.by_pk.values() if t.group == data["group"]]
+        if not in_group:
+            raise NotFound(f"There is no group “{data['group']}”: check its name.")
+        cut.type_ids = (
+            in_group if cut.type_ids is None else sorted(set(cut.type_ids) & set(in_group))
+        )
+        cut.queue["group"] = data["group"]
+    if data.get("department"):
+        department = Department.objects.filter(slug=data["department"]).first()
+        if department is None:
+            raise NotFound(f"There is no department “{data['department']}”.")
+        allowed = user_departments is None or department.pk in user_departments
+        cut.department_ids = {department.pk} if allowed else set()
+        cut.queue["department"] = department.slug
+    if data.get("team"):
+        team = Team.objects.filter(slug=data["team"]).first()
+        if team is None:
+            raise NotFound(f"There is no team “{data['team']}”: check the name in the link.")
+        cut.team_id = team.pk
+        cut.queue["team"] = team.slug
+    if data.get("channel"):
+        cut.channel = cut.queue["channel"] = data["channel"]
+    if data.get("urgency"):
+        cut.urgent = data["urgency"] == "urgent"
+        if cut.urgent:
+            cut.queue["urgent"] = "1"
+    if data.get("area"):
+        cut.area_kind, _, cut.area_code = data["area"].partition(":")
+        cut.queue["area"] = data["area"]
+    return cut
+
+
+def _sums(rows: QuerySet[DayTotal], start: date, end: date) -> dict[str, float]:
+    found = rows.filter(day__gte=start, day__lte=end).aggregate(**{c: Sum(c) for c in COUNTERS})
+    return {name: value or 0 for name, value in found.items()}
+
+
+def _open_by_day(rows: QuerySet[DayTotal], start: date | None, end: date | None) -> dict[date, int]:
+    rows = rows.filter(open_now__gt=0)
+    if start is not None and end is not None:
+        rows = rows.filter(day__gte=start, day__lte=end)
+    found = rows.values("day").annotate(n=Sum("open_now")).values_list("day", "n")
+    return {day: n for day, n in found if n}
+
+
+def _past_due(rows: QuerySet[DayTotal], start: date, end: date, today: date) -> int:
+    last = min(end, today - timedelta(days=1))
+    if last < start:
+        return 0
+    found = rows.filter(day__gte=start, day__lte=last, open_due__gt=0).aggregate(n=Sum("open_due"))
+    return int(found["n"] or 0)
+
+
+def _satisfaction(cut: Cut, start: date, end: date) -> tuple[float, int]:
+    # Survey answers live with the notifications that asked; read, never written, here.
+    from city311.notifications.models import SurveyResponse
+
+    facts = cut.facts().filter(closed_day__gte=start, closed_day__lte=end)
+    answers = SurveyResponse.objects.filter(
+        satisfaction__isnull=False, request_id__in=facts.values("request_id")
+    )
+    found = answers.aggregate(total=Sum("satisfaction"), n=Count("pk"))
+    return float(found["total"] or 0), int(found["n"] or 0)
+
+
+def facts_for(cut: Cut, start: date, end: date, today: date) -> metrics.Facts:
+    """What the metrics need for this cut and period."""
+    rows = cut.rows()
+    total, n = _satisfaction(cut, start, end)
+    return metrics.Facts(
+        sums=_sums(rows, start, end),
+        open_by_day=_open_by_day(rows, start, end),
+        backlog_by_day=_open_by_day(rows, None, None),
+        open_past_due=_past_due(rows, start, end, today),
+        satisfaction_sum=total,
+        satisfaction_n=n,
+        today=today,
+    )
+
+
+@dataclass
+class Tile:
+    metric: metrics.Metric
+    value: metrics.Value
+    before: metrics.Value
+    link: str
+    # actual ÷ target (CityScore), when the metric has a target and a number.
+    score: float | None = None
+
+    @property
+    def trend(self) -> str:
+        if self.value.number is None or self.before.number is None:
+            return ""
+        if self.value.number == self.before.number:
+            return "same"
+        better = (self.value.number > self.before.number) == self.metric.higher_is_better
+        return "better" if better else "worse"
+
+
+def tiles(cut: Cut, start: date, end: date, today: date) -> tuple[list[Tile], metrics.Facts]:
+    now_facts = facts_for(cut, start, end, today)
+    before_start, before_end = previous(start, end)
+    before_facts = facts_for(cut, before_start, before_end, today)
+    values = metrics.measure(now_facts, metrics.TILES)
+    befores = metrics.measure(before_facts, metrics.TILES)
+    links = _links(cut, start, end)
+    shown = []
+    for key in metrics.TILES:
+        metric = metrics.BY_KEY[key]
+        tile = Tile(metric, values[key], befores[key], links[key])
+        number, target = values[key].number, metric.target
+        if target and number is not None:
+            tile.score = number / target
+        shown.append(tile)
+    return shown, now_facts
+
+
+def _links(cut: Cut, start: date, end: date) -> dict[str, str]:
+    received = cut.link(status="any", since=start, until=end)
+    closed = cut.link(status="closed", closed_since=start, closed_until=end)
+    return {
+        "received": received,
+        "closed": closed,
+        "open": cut.link(),
+        "past_due": cut.link(overdue="1"),
+        "on_time": closed,
+        "close_median": received,
+        "close_p90": received,
+        "first_response": received,
+        "reopen_rate": closed,
+        "satisfaction": closed,
+    }
+
+
+TRUNC = {"day": "day", "week": "week", "month": "month", "quarter": "quarter"}
+
+
+def series(cut: Cut, start: date, end: date, grain: str) -> list[dict[str, Any]]:
+    """Received, closed and on-time by day, week, month or quarter."""
+    rows = (
+        cut.rows()
+        .filter(day__gte=start, day__lte=end)
+        .annotate(bucket=Trunc("day", TRUNC[grain], output_field=DateField()))
+        .values("bucket")
+        .annotate(
+            received=Sum("received"),
+            closed=Sum("closed"),
+            closed_target=Sum("closed_target"),
+            closed_on_time=Sum("closed_on_time"),
+        )
+        .order_by("bucket")
+    )
+    out = []
+    for row in rows:
+        if not (row["received"] or row["closed"]):
+            continue
+        first = max(row["bucket"], start)
+        last = min(_bucket_end(row["bucket"], grain), end)
+        row["on_time"] = metrics.ratio(row["closed_on_time"], row["closed_target"])
+        row["link"] = cut.link(status="any", since=first, until=last)
+        out.append(row)
+    return out
+
+
+def _bucket_end(first: date, grain: str) -> date:
+    if grain == "day":
+        return first
+    if grain == "week":
+        return first + timedelta(days=6)
+    months = 1 if grain == "month" else 3
+    month = first.month - 1 + months
+    return date(first.year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
+def by_channel(cut: Cut, start: date, end: date) -> list[dict[str, Any]]:
+    """Requests received by channel, with each one's share."""
+    from city311.servicerequests.vocabulary import Channel
+
+    rows = (
+        cut.rows()
+        .filter(day__gte=start, day__lte=end, received__gt=0)
+        .values("channel")
+        .annotate(n=Sum("received"))
+        .order_by("-n")
+    )
+    total = sum(r["n"] for r in rows)
+    labels = dict(Channel.choices)
+    return [
+        {
+            "channel": r["channel"],
+            "label": labels.get(r["channel"], r["channel"]),
+            "n": r["n"],
+            "share": metrics.ratio(r["n"], total),
+            "link": cut.link(status="any", since=start, until=end, channel=r["channel"]),
+        }
+        for r in rows
+    ]
+
+
+def _grouped(rows: QuerySet[DayTotal], name: str, start: date, end: date, today: date) -> dict:
+    period = rows.filter(day__gte=start, day__lte=end)
+    found: dict[Any, dict[str, Any]] = {}
+    for row in period.values(name).annotate(
+        received=Sum("received"),
+        closed=Sum("closed"),
+        closed_target=Sum("closed_target"),
+        closed_on_time=Sum("closed_on_time"),
+    ):
+        found[row[name]] = {**row, "past_due": 0}
+    last = min(end, today - timedelta(days=1))
+    due = rows.filter(day__gte=start, day__lte=last, open_due__gt=0)
+    for key, n in due.values(name).annotate(n=Sum("open_due")).values_list(name, "n"):
+        found.setdefault(
+            key, {name: key, "received": 0, "closed": 0, "closed_target": 0, "closed_on_time": 0}
+        )["past_due"] = n
+    for row in found.values():
+        row["on_time"] = metrics.ratio(
+            row["closed_on_time"], row["closed_target"] + row.get("past_due", 0)
+        )
+    return found
+
+
+def by_type(cut: Cut, start: date, end: date, today: date) -> list[dict[str, Any]]:
+    """Each type's received, closed, open past due and on-time %, most received first."""
+    found = _grouped(cut.rows(), "type_id", start, end, today)
+    names = dict(ServiceType.objects.filter(pk__in=list(found)).values_list("pk", "service_name"))
+    codes = dict(ServiceType.objects.filter(pk__in=list(found)).values_list("pk", "service_code"))
+    rows = []
+    for pk, row in found.items():
+        code = codes.get(pk, "")
+        rows.append(
+            {
+                **row,
+                "name": names.get(pk, f"Type {pk}"),
+                "link": cut.link(status="any", since=start, until=end, type=code),
+                "closed_link": cut.link(
+                    status="closed", closed_since=start, closed_until=end, type=code
+                ),
+                "past_due_link": cut.link(overdue="1", type=code),
+            }
+        )
+    return sorted(rows, key=lambda r: (-r["received"], r["name"]))
+
+
+def by_area(cut: Cut, kind: str, start: date, end: date, today: date) -> list[dict[str, Any]]:
+    """Each area of `kind`: received, on-time % (suppressed on small numbers), per the map."""
+    from city311.geo.models import Boundary
+
+    rows = cut.rows(area=False).filter(area_kind=kind)
+    found = _grouped(rows, "area_code", start, end, today)
+    out = []
+    queue = {k: v for k, v in cut.queue.items() if k != "area"}
+    plain = Cut(**{**cut.__dict__, "queue": queue})
+    for boundary in Boundary.objects.filter(kind=kind).only("code", "name"):
+        row = found.get(
+            boundary.code,
+            {"received": 0, "closed": 0, "closed_target": 0, "closed_on_time": 0, "past_due": 0},
+        )
+        row.setdefault("on_time", metrics.ratio(0, 0))
+        area = f"{kind}:{boundary.code}"
+        out.append(
+            {
+                **row,
+                "code": boundary.code,
+                "name": boundary.name,
+                "selected": cut.area_kind == kind and cut.area_code == boundary.code,
+                "link": plain.link(status="any", since=start, until=end, area=area),
+                "past_due_link": plain.link(overdue="1", area=area),
+            }
+        )
+    return out
+
+
+def departments_named(ids: Iterable[int] | None) -> list[Department]:
+    rows = Department.objects.filter(active=True).order_by("name")
+    return list(rows if ids is None else rows.filter(pk__in=list(ids)))
+
+
+def period_for(data: dict[str, Any], today: date) -> tuple[date, date]:
+    return period_days(data, today)

@@ -1,0 +1,305 @@
+"""The managers' reports: every metric on a small hand-built city whose answers are known.
+
+Max (manager) reads the whole city; Sofia (Streets supervisor) her department; Dana (staff),
+Omar (call taker) and Pat may not open the reports.
+
+The city, 30 days back from today (all potholes, due 5 calendar days after filing, unless
+said; times are set after the real actions ran, so the answers do not depend on the clock):
+
+    A  web    received 10 days ago, closed 1 day later              on time      district 1
+    B  web    received 10 days ago, closed 8 days later             late         district 1
+    C  web    received  9 days ago, started 2 days later, open      past due     district 1
+    D  web    received  8 days ago, paused 5 days ago, open         held (not past due)
+    E  web    received  6 days ago, closed 2 days later, reopened, closed 1 day ago (fresh
+              clock: on time)                                                    district 2
+    F  phone  received  2 days ago, closed 3 hours later            on time
+    G  phone  received  1 day ago, open, due in 4 days
+    H  web    received 20 days ago, paused 18 days ago, closed 12 days ago while paused: the
+              clock stopped before the due date, so on time                      district 2
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from io import StringIO
+
+from django.core.management import call_command
+from django.test import override_settings
+from django.utils import timezone
+
+from city311.geo.models import Boundary
+from city311.notifications.models import Follower, SurveyResponse
+from city311.reports.models import DayTotal, RequestFact
+from city311.servicerequests import actions
+from city311.servicerequests.models import RequestEvent, ServiceRequest
+from city311.servicerequests.tasks import dispatch_events
+from city311.test import BaseTestCase, CityMixin
+
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+
+
+def square(west: float, south: float) -> dict:
+    east, north = west + 0.05, south + 0.05
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+class HandBuiltCity(BaseTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        now = timezone.now()
+        cls.now = now
+        for code, west in (("1", -74.0), ("2", -73.95)):
+            Boundary.objects.create(
+                kind="council_district", code=code, name=f"District {code}",
+                geometry=square(west, 40.6), min_long=west, min_lat=40.6,
+                max_long=west + 0.05, max_lat=40.65,
+            )  # fmt: skip
+        c = cls
+        r = {}
+        for name in "ABCDEFGH":
+            channel = "phone" if name in "FG" else "web"
+            r[name] = CityMixin.report(c, channel=channel)  # type: ignore[arg-type]
+        actions.close_request(r["A"], resolution="completed", note="Filled the hole.", by=c.dana)
+        actions.close_request(r["B"], resolution="completed", note="Patched.", by=c.dana)
+        actions.start_request(r["C"], by=c.dana)
+        actions.pause_request(r["D"], reason="resident", by=c.dana)
+        actions.close_request(r["E"], resolution="completed", note="Filled.", by=c.dana)
+        actions.reopen_request(r["E"], reason="Still there", by=c.dana)
+        actions.close_request(r["E"], resolution="completed", note="Filled again.", by=c.dana)
+        actions.close_request(r["F"], resolution="no_action", note="Not ours.", by=c.dana)
+        actions.pause_request(r["H"], reason="agency", by=c.dana)
+        actions.close_request(r["H"], resolution="completed", note="Done by utility.", by=c.dana)
+
+        def place(name: str, received_ago: timedelta, **moments: datetime | None) -> None:
+            sr = r[name]
+            received = now - received_ago
+            fields = {"requested_at": received, "due_at": received + 5 * DAY, **moments}
+            ServiceRequest.objects.filter(pk=sr.pk).update(**fields)
+            RequestEvent.objects.filter(request=sr).update(at=received)
+
+        def event_at(name: str, kind: str, moment: datetime, nth: int = 0) -> None:
+            events = RequestEvent.objects.filter(request=r[name], kind=kind).order_by("pk")
+            RequestEvent.objects.filter(pk=events[nth].pk).update(at=moment)
+
+        place("A", 10 * DAY, closed_at=now - 9 * DAY)
+        event_at("A", "request.closed", now - 9 * DAY)
+        place("B", 10 * DAY, closed_at=now - 2 * DAY)
+        event_at("B", "request.closed", now - 2 * DAY)
+        place("C", 9 * DAY)
+        event_at("C", "request.started", now - 7 * DAY)
+        place("D", 8 * DAY, paused_at=now - 5 * DAY)
+        event_at("D", "request.paused", now - 5 * DAY)
+        # E's second clock starts at the reopening: due 5 days after it.
+        place("E", 6 * DAY, closed_at=now - DAY, due_at=now - 3 * DAY + 5 * DAY)
+        event_at("E", "request.closed", now - 4 * DAY)
+        event_at("E", "request.reopened", now - 3 * DAY)
+        event_at("E", "request.closed", now - DAY, nth=1)
+        place("F", 2 * DAY, closed_at=now - 2 * DAY + 3 * HOUR)
+        event_at("F", "request.closed", now - 2 * DAY + 3 * HOUR)
+        place("G", DAY)
+        place("H", 20 * DAY, closed_at=now - 12 * DAY)
+        event_at("H", "request.paused", now - 18 * DAY)
+        event_at("H", "request.closed", now - 12 * DAY)
+        for name, code in (("A", "1"), ("B", "1"), ("C", "1"), ("E", "2"), ("H", "2")):
+            areas = {"council_district": {"code": code, "name": f"District {code}"}}
+            ServiceRequest.objects.filter(pk=r[name].pk).update(areas=areas)
+        for name, score in (("F", 4), ("A", 2)):
+            sr = r[name]
+            SurveyResponse.objects.create(
+                follower=Follower.objects.filter(request=sr).first()
+                or Follower.objects.create(request=sr, email="rosa@example.org"),
+                request=sr,
+                event=RequestEvent.objects.filter(request=sr, kind="request.closed").last(),
+                satisfaction=score,
+            )
+        # The changes above wrote no events: one more event per request wakes its fact.
+        for sr in r.values():
+            actions.note_contact_viewed(sr, by=c.max, reason="Reports test")
+        dispatch_events()
+        cls.r = r
+
+    def tiles(self, query: str = "", user=None) -> dict:
+        self.sign_in(user or self.max)
+        response = self.client.get(f"/reports/?{query}")
+        self.assertEqual(response.status_code, 200, response.content[:500])
+        return {t.metric.key: t for t in response.context["tiles"]}
+
+
+@override_settings(CITY311_REPORTS_MIN_N=3)
+class MetricTests(HandBuiltCity):
+    def test_it_counts_received_closed_and_open(self):
+        tiles = self.tiles()
+        self.assertEqual(tiles["received"].value.number, 8)
+        self.assertEqual(tiles["closed"].value.number, 5)  # A, B, E (once), F, H
+        self.assertEqual(tiles["open"].value.number, 3)  # C, D, G
+
+    def test_open_past_due_leaves_out_a_request_paused_in_time(self):
+        self.assertEqual(self.tiles()["past_due"].value.number, 1)  # C, not D
+
+    def test_on_time_counts_open_overdue_requests_against_it(self):
+        # Closed on time A, E, F, H (H's clock stopped in time) ÷ (5 closed + C open late).
+        value = self.tiles()["on_time"].value
+        self.assertAlmostEqual(value.number, 100 * 4 / 6)
+        self.assertEqual(value.text, "67%")
+
+    def test_time_to_close_counts_open_requests_as_still_running(self):
+        tiles = self.tiles()
+        # F 3h, A 1d, G open 1d, E 5d, D open 8d, C open 9d, B 8d, H 8d: the 4th of 8 is E.
+        self.assertEqual(tiles["close_median"].value.text, "within 5 days")
+        self.assertEqual(tiles["close_p90"].value.text, "within 14 days")
+
+    def test_a_percentile_on_a_still_open_request_says_over(self):
+        # Web only, received 8-9 days ago: D and C are open, nothing closed.
+        since = timezone.localdate() - 9 * DAY
+        until = timezone.localdate() - 8 * DAY
+        tiles = self.tiles(f"since={since}&until={until}&channel=web")
+        self.assertEqual(tiles["received"].value.number, 2)
+        with self.settings(CITY311_REPORTS_MIN_N=2):
+            tiles = self.tiles(f"since={since}&until={until}&channel=web")
+        self.assertEqual(tiles["close_median"].value.text, "over 8 days (still open)")
+        self.assertTrue(tiles["close_median"].value.at_least)
+
+    def test_first_response_is_the_first_thing_a_person_did(self):
+        # F 3h, A 1d, C 2d (started), E 2d (first closing), B 8d, H 8d; D's pause is not one.
+        value = self.tiles()["first_response"].value
+        self.assertEqual(value.n, 6)
+        self.assertEqual(value.text, "within 2 days")
+
+    def test_reopen_rate(self):
+        value = self.tiles()["reopen_rate"].value
+        self.assertEqual((value.number, value.n), (20.0, 5))
+
+    def test_satisfaction_on_two_answers_is_suppressed(self):
+        value = self.tiles()["satisfaction"].value
+        self.assertTrue(value.suppressed)
+        self.assertEqual(value.text, "too few (n=2)")
+        with self.settings(CITY311_REPORTS_MIN_N=2):
+            self.assertEqual(self.tiles()["satisfaction"].value.text, "3.0 / 5")
+
+    def test_share_by_channel(self):
+        self.sign_in(self.max)
+        rows = self.client.get("/reports/").context["channels"]
+        self.assertEqual([(c["channel"], c["n"], c["share"].text) for c in rows],
+                         [("web", 6, "75%"), ("phone", 2, "25%")])  # fmt: skip
+
+    def test_backlog_by_age(self):
+        self.sign_in(self.max)
+        ages = dict(self.client.get("/reports/").context["ages"])
+        expected = {"0 to 2 days": 1, "3 to 7 days": 0, "8 to 30 days": 2}
+        self.assertEqual(ages, {**expected, "31 to 90 days": 0, "over 90 days": 0})
+
+    def test_the_previous_period_is_shown_beside(self):
+        tile = self.tiles()["received"]
+        self.assertEqual(tile.before.number, 0)
+        self.assertEqual(tile.trend, "better")  # more received than none before
+
+    def test_on_time_by_district_suppresses_small_groups(self):
+        self.sign_in(self.max)
+        response = self.client.get("/reports/?map=council_district")
+        areas = {a["code"]: a for a in response.context["areas"]}
+        self.assertEqual(areas["1"]["on_time"].text, "33%")  # A of A, B and C (past due)
+        self.assertEqual(areas["2"]["on_time"].text, "too few (n=2)")
+        body = response.content.decode()
+        self.assertIn("<svg", body)
+        self.assertIn("area=council_district%3A1", body)  # the map's areas click through
+
+    def test_a_district_filter_narrows_every_tile(self):
+        tiles = self.tiles("area=council_district:1")
+        self.assertEqual(tiles["received"].value.number, 3)
+        self.assertEqual(tiles["past_due"].value.number, 1)
+
+    def test_every_tile_links_to_the_work_queue_with_the_same_filters(self):
+        tiles = self.tiles("channel=web&area=council_district:1")
+        self.sign_in(self.max)
+        received = self.client.get(tiles["received"].link)
+        self.assertEqual(received.status_code, 200)
+        shown = {n for n in (sr.tracking_number for sr in self.r.values())
+                 if n in received.content.decode()}  # fmt: skip
+        self.assertEqual(shown, {self.r[n].tracking_number for n in "ABC"})
+        closed = self.client.get(tiles["closed"].link).content.decode()
+        self.assertIn(self.r["A"].tracking_number, closed)
+        self.assertNotIn(self.r["C"].tracking_number, closed)
+
+    def test_the_formula_is_shown_with_each_number(self):
+        self.sign_in(self.max)
+        body = self.client.get("/reports/").content.decode()
+        self.assertIn("Closed on time ÷ (closed with a due date + open past due)", body)
+
+
+class RollupTests(HandBuiltCity):
+    def snapshot(self) -> list[tuple]:
+        return sorted(DayTotal.objects.exclude(received=0, closed=0, open_now=0, open_due=0,
+                                               responded=0).values_list())  # fmt: skip
+
+    def totals(self) -> list[tuple]:
+        fields = [f.attname for f in DayTotal._meta.concrete_fields if f.attname != "id"]
+        return sorted(
+            tuple(row[f] for f in fields)
+            for row in DayTotal.objects.values(*fields)
+            if any(row[f] for f in fields[8:])
+        )
+
+    def test_a_second_delivery_of_the_same_events_changes_nothing(self):
+        before = self.totals()
+        from city311.reports.rollup import refresh
+
+        refresh(sr.pk for sr in self.r.values())
+        self.assertEqual(self.totals(), before)
+
+    def test_the_rebuild_command_counts_what_the_stream_counted(self):
+        before = self.totals()
+        out = StringIO()
+        call_command("rebuild_reports", stdout=out)
+        self.assertIn("Counted 8 requests", out.getvalue())
+        self.assertEqual(self.totals(), before)
+        self.assertEqual(RequestFact.objects.count(), 8)
+
+    def test_a_request_filed_now_is_in_todays_figures(self):
+        self.report()
+        dispatch_events()
+        tiles = self.tiles("period=today")
+        self.assertEqual(tiles["received"].value.number, 1)
+
+    def test_closing_moves_a_request_from_open_to_closed(self):
+        actions.close_request(self.r["G"], resolution="completed", note="Done.", by=self.dana)
+        dispatch_events()
+        tiles = self.tiles()
+        self.assertEqual(tiles["open"].value.number, 2)
+        self.assertEqual(tiles["closed"].value.number, 6)
+
+
+class AccessTests(HandBuiltCity):
+    def test_staff_call_takers_and_other_departments_staff_may_not_open_the_reports(self):
+        for person in (self.dana, self.omar, self.pat):
+            self.sign_in(person)
+            self.assertEqual(self.client.get("/reports/").status_code, 403, person)
+
+    def test_someone_signed_out_is_sent_to_sign_in(self):
+        response = self.client.get("/reports/")
+        self.assertEqual(response.status_code, 302)
+        self.assertIn("/accounts/login/", response["Location"])
+
+    def test_a_supervisor_sees_only_her_departments_figures(self):
+        tree = self.report(service_code="fallen_tree", answers={})
+        dispatch_events()
+        self.assertEqual(tree.department, self.parks)
+        self.assertEqual(self.tiles(user=self.max)["received"].value.number, 9)
+        self.assertEqual(self.tiles(user=self.sofia)["received"].value.number, 8)
+        parks = self.tiles("department=parks", user=self.sofia)
+        self.assertEqual(parks["received"].value.number, 0)
+
+    def test_a_bad_filter_is_a_400_that_says_what_to_fix(self):
+        self.sign_in(self.max)
+        for query, words in (
+            ("type=nope", "There is no service type"),
+            ("area=nope", "kind:code"),
+            ("since=2026-05-01", "Give both dates"),
+            ("since=2026-05-02&until=2026-05-01", "swap the dates"),
+            ("channel=fax", "channel"),
+        ):
+            response = self.client.get(f"/reports/?{query}")
+            self.assertEqual(response.status_code, 400, query)
+            self.assertIn(words, response.content.decode(), query)
