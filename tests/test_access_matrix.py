@@ -820,3 +820,55 @@ def test_the_residents_pickups_pages_are_public(city, pickups, client, name):
     assert client.get("/pickups/booking/secret-link/").status_code == 200
     assert client.get("/pickups/booking/secret-link.ics").status_code == 200
     assert client.get("/pickups/booking/guessed/").status_code == 404
+# The reports: supervisors (their own departments' figures), managers and administrators (the
+# whole city); nobody else.
+REPORT_PAGES = [
+    "/reports/",
+    "/reports/?period=last_month&map=council_district",
+    "/reports/actions/",
+    "/reports/monthly/",
+    "/reports/monthly.csv",
+]
+READS_REPORTS = {"sofia": {"streets"}, "max": ALL, "ada": ALL}
+
+
+def test_the_matrix_covers_every_report_page():
+    from city311.reports import urls as report_urls
+
+    assert _paths(report_urls.urlpatterns) == {
+        "",
+        "actions/",
+        "monthly/",
+        "monthly.csv",
+        "monthly.pdf",
+    }
+
+
+@pytest.mark.parametrize("page", REPORT_PAGES)
+@pytest.mark.parametrize("name", PEOPLE)
+def test_report_pages(city, client, name, page):
+    from city311.servicerequests.tasks import dispatch_events
+
+    for dept in DEPARTMENTS:
+        file(city, dept)
+    dispatch_events()
+    client.force_login(person(city, name))
+    from django.utils import timezone
+
+    # The monthly report of this month, which holds the requests just filed.
+    month = f"?month={timezone.localdate():%Y-%m}" if "monthly" in page else ""
+    r = client.get(page + month)
+    if name not in READS_REPORTS:
+        assert r.status_code == 403
+        return
+    assert r.status_code == 200
+    if page == "/reports/":
+        received = {t.metric.key: t for t in r.context["tiles"]}["received"].value.number
+        assert received == len(READS_REPORTS[name])
+    if page == "/reports/monthly.csv":
+        assert ("Parks" in r.content.decode()) == ("parks" in READS_REPORTS[name])
+
+
+def test_report_pages_are_for_staff_only(city, client):
+    r = client.get("/reports/")
+    assert r.status_code == 302 and "/accounts/login/" in r["Location"]

@@ -62,7 +62,9 @@ class HandBuiltCity(BaseTestCase):
         for name in "ABCDEFGH":
             channel = "phone" if name in "FG" else "web"
             r[name] = CityMixin.report(c, channel=channel)  # type: ignore[arg-type]
-        actions.close_request(r["A"], resolution="completed", note="Filled the hole.", by=c.dana)
+        actions.close_request(
+            r["A"], resolution="completed", note="Filled the hole with cold patch.", by=c.dana
+        )
         actions.close_request(r["B"], resolution="completed", note="Patched.", by=c.dana)
         actions.start_request(r["C"], by=c.dana)
         actions.pause_request(r["D"], reason="resident", by=c.dana)
@@ -303,3 +305,72 @@ class AccessTests(HandBuiltCity):
             response = self.client.get(f"/reports/?{query}")
             self.assertEqual(response.status_code, 400, query)
             self.assertIn(words, response.content.decode(), query)
+
+
+@override_settings(CITY311_REPORTS_MIN_N=3)
+class ActionsTakenTests(HandBuiltCity):
+    def test_closings_are_counted_by_resolution_per_type(self):
+        self.sign_in(self.max)
+        response = self.client.get("/reports/actions/")
+        self.assertEqual(response.status_code, 200)
+        (pothole,) = response.context["by_type"]
+        self.assertEqual(pothole["counts"], {"completed": 4, "no_action": 1})
+
+    def test_closing_notes_are_searchable(self):
+        self.sign_in(self.max)
+        response = self.client.get("/reports/actions/?q=filled")
+        notes = [e.note for e in response.context["notes"]]
+        # E's first closing was on day -4 and its second on day -1; A's on day -9.
+        self.assertEqual(notes, ["Filled again.", "Filled.", "Filled the hole with cold patch."])
+        self.assertNotIn(self.r["B"].tracking_number, response.content.decode())
+
+    def test_short_notes_are_counted(self):
+        self.sign_in(self.max)
+        response = self.client.get("/reports/actions/")
+        # 6 closings in the period (E's twice); only A's note has 4 words or more.
+        self.assertEqual(response.context["total"], 6)
+        self.assertEqual(response.context["short"], 5)
+
+
+class MonthlyReportTests(HandBuiltCity):
+    def month(self) -> str:
+        return f"{timezone.localdate():%Y-%m}"
+
+    def test_the_page_has_type_by_department_rows_citywide_and_by_district(self):
+        self.sign_in(self.max)
+        response = self.client.get(f"/reports/monthly/?month={self.month()}")
+        self.assertEqual(response.status_code, 200)
+        report = response.context["report"]
+        self.assertEqual(report.kinds, [("council_district", "Council district")])
+        self.assertIn("By council district", response.content.decode())
+
+    def test_the_csv_counts_received_by_status_and_the_average_time(self):
+        self.sign_in(self.max)
+        response = self.client.get(f"/reports/monthly.csv?month={self.month()}")
+        self.assertEqual(response["Content-Type"], "text/csv; charset=utf-8")
+        lines = response.content.decode().splitlines()
+        self.assertTrue(lines[0].startswith("Area kind,Area,Type,Department,Received,Open,"))
+        self.assertTrue(
+            any(line.startswith("Citywide,Citywide,Pothole,Streets,") for line in lines)
+        )
+
+    def test_the_pdf_is_a_pdf(self):
+        self.sign_in(self.max)
+        response = self.client.get(f"/reports/monthly.pdf?month={self.month()}")
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(response.content.startswith(b"%PDF"))
+
+    def test_a_bad_month_is_a_400(self):
+        self.sign_in(self.max)
+        response = self.client.get("/reports/monthly/?month=November")
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("YYYY-MM", response.content.decode())
+
+    def test_the_schedule_writes_last_months_files_once(self):
+        from city311.reports import monthly, tasks
+
+        for old in monthly.archive_dir().glob("monthly-*"):
+            old.unlink()
+        written = tasks.write_monthly_reports()
+        self.assertEqual([name[-3:] for name in written], ["csv", "pdf"])
+        self.assertEqual(tasks.write_monthly_reports(), [])

@@ -34,6 +34,8 @@ SCHEDULES = [
     ("city311.pickups.tasks.send_pickup_reminders", 15),
     ("city311.catalog.classifier.retrain", 24 * 60),
     ("city311.servicerequests.expected.refresh", 24 * 60),
+    # Last month's charter report, written once the day after the month ends.
+    ("city311.reports.tasks.write_monthly_reports", 24 * 60),
 ]
 
 

@@ -370,3 +370,74 @@ def departments_named(ids: Iterable[int] | None) -> list[Department]:
 
 def period_for(data: dict[str, Any], today: date) -> tuple[date, date]:
     return period_days(data, today)
+
+
+# Actions taken: what closing a request said
+
+
+def resolutions_by_type(cut: Cut, start: date, end: date) -> list[dict[str, Any]]:
+    """For each type, how its requests closed in the period ended, by resolution."""
+    from city311.servicerequests.vocabulary import Resolution
+
+    facts = cut.facts().filter(closed_day__gte=start, closed_day__lte=end)
+    found = facts.values("type_id", "resolution").annotate(n=Count("pk"))
+    names = dict(ServiceType.objects.values_list("pk", "service_name"))
+    codes = dict(ServiceType.objects.values_list("pk", "service_code"))
+    rows: dict[int, dict[str, Any]] = {}
+    for row in found:
+        entry = rows.setdefault(
+            row["type_id"],
+            {"name": names.get(row["type_id"], ""), "counts": {}, "total": 0},
+        )
+        entry["counts"][row["resolution"] or ""] = row["n"]
+        entry["total"] += row["n"]
+    labels = [(r.value, r.label) for r in Resolution]
+    out = []
+    for type_id, entry in rows.items():
+        code = codes.get(type_id, "")
+        entry["cells"] = [
+            (
+                entry["counts"].get(value, 0),
+                cut.link(status="closed", closed_since=start, closed_until=end, type=code),
+            )
+            for value, _ in labels
+        ]
+        out.append(entry)
+    return sorted(out, key=lambda e: (-e["total"], e["name"]))
+
+
+SHORT_NOTE_WORDS = 4
+
+
+def closing_notes(
+    cut: Cut, start: date, end: date, words: str = "", limit: int = 50
+) -> tuple[list[Any], int, int]:
+    """The closing notes of the period's closings (newest first, at most `limit`) containing
+    every one of `words`; with the number of closings and of those whose note says almost
+    nothing (fewer than SHORT_NOTE_WORDS words: "vague or inadequate" resolutions)."""
+    from city311.servicerequests.models import RequestEvent
+
+    facts = cut.facts().filter(closed_day__gte=start, closed_day__lte=end)
+    closings = RequestEvent.objects.filter(
+        kind="request.closed", request_id__in=facts.values("request_id")
+    )
+    first, last = _moments(start, end)
+    closings = closings.filter(at__gte=first, at__lt=last)
+    total = closings.count()
+    short = sum(1 for note in closings.values_list("note", flat=True)
+                if len(note.split()) < SHORT_NOTE_WORDS)  # fmt: skip
+    for word in words.split()[:8]:
+        closings = closings.filter(note__icontains=word)
+    found = closings.select_related("request__service_type").order_by("-at", "-pk")[:limit]
+    return list(found), total, short
+
+
+def _moments(start: date, end: date) -> tuple[Any, Any]:
+    from datetime import datetime, time
+
+    from django.utils import timezone as tz
+
+    return (
+        tz.make_aware(datetime.combine(start, time())),
+        tz.make_aware(datetime.combine(end + timedelta(days=1), time())),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -11,31 +12,40 @@ from django.utils import timezone
 from city311.accounts.decorators import staff_required
 from city311.catalog.models import ServiceType
 from city311.geo.models import Boundary
-from city311.reports import mapsvg, metrics, queries
+from city311.reports import mapsvg, metrics, monthly, queries
 from city311.reports.access import can_see_reports, report_departments
 from city311.reports.forms import ReportForm
 from city311.servicerequests.models import Team
+from city311.servicerequests.vocabulary import Resolution
 
 REPORTS_ONLY = "The reports are for supervisors and managers."
 
 
 def _bad(request: HttpRequest, form: ReportForm | None, problem: str) -> HttpResponse:
+    """A filter the reports cannot read: 400, saying what to fix."""
     context = {"form": form, "problem": problem}
     return render(request, "reports/bad_filter.html", context, status=400)
 
 
-@staff_required(can=can_see_reports, message=REPORTS_ONLY)
-def dashboard(request: HttpRequest) -> HttpResponse:
+def _filtered(request: HttpRequest) -> tuple[ReportForm, queries.Cut | HttpResponse]:
+    """The form and the cut it names, or the 400 page that says what to fix."""
     form = ReportForm(request.GET)
     if not form.is_valid():
         problems = "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
-        return _bad(request, form, problems)
+        return form, _bad(request, form, problems)
+    try:
+        return form, queries.cut_for(report_departments(request.user), form.cleaned_data)
+    except queries.NotFound as e:
+        return form, _bad(request, form, str(e))
+
+
+@staff_required(can=can_see_reports, message=REPORTS_ONLY)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form, cut = _filtered(request)
+    if isinstance(cut, HttpResponse):
+        return cut
     data = form.cleaned_data
     departments = report_departments(request.user)
-    try:
-        cut = queries.cut_for(departments, data)
-    except queries.NotFound as e:
-        return _bad(request, form, str(e))
     today = timezone.localdate()
     start, end = queries.period_for(data, today)
     tiles, facts = queries.tiles(cut, start, end, today)
@@ -101,3 +111,62 @@ def _choices(departments: set[int] | None) -> dict[str, Any]:
         "teams": teams.order_by("name").values_list("slug", "name"),
         "areas": [(f"{a.kind}:{a.code}", f"{a.get_kind_display()}: {a.name}") for a in areas],
     }
+
+
+@staff_required(can=can_see_reports, message=REPORTS_ONLY)
+def actions_taken(request: HttpRequest) -> HttpResponse:
+    """What was done: closings by resolution per type, and the closing notes, searchable."""
+    form, cut = _filtered(request)
+    if isinstance(cut, HttpResponse):
+        return cut
+    start, end = queries.period_for(form.cleaned_data, timezone.localdate())
+    words = request.GET.get("q", "")[:200]
+    notes, total, short = queries.closing_notes(cut, start, end, words)
+    context = {
+        "form": form,
+        "start": start,
+        "end": end,
+        "q": words,
+        "resolutions": [label for _, label in Resolution.choices],
+        "by_type": queries.resolutions_by_type(cut, start, end),
+        "notes": notes,
+        "total": total,
+        "short": short,
+        "short_share": metrics.ratio(short, total),
+        "short_words": queries.SHORT_NOTE_WORDS,
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "reports/actions.html", context)
+
+
+def _month(request: HttpRequest) -> date | None:
+    value = request.GET.get("month", "")
+    if not value:
+        return timezone.localdate().replace(day=1) - timedelta(days=1)
+    try:
+        return datetime.strptime(value, "%Y-%m").date()
+    except ValueError:
+        return None
+
+
+@staff_required(can=can_see_reports, message=REPORTS_ONLY)
+def monthly_report(request: HttpRequest, fmt: str = "html") -> HttpResponse:
+    """The charter-shaped monthly report: a page, ?format=csv or ?format=pdf."""
+    month = _month(request)
+    if month is None:
+        return _bad(request, None, "Give the month as YYYY-MM, for example 2026-11.")
+    report = monthly.build(month, report_departments(request.user))
+    stem = f"monthly-{report.month:%Y-%m}"
+    if fmt == "csv":
+        response = HttpResponse(monthly.csv_text(report), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+        return response
+    if fmt == "pdf":
+        pdf = monthly.pdf_bytes(report)
+        if pdf is None:
+            return HttpResponse("The PDF library (WeasyPrint) is not installed.", status=503)
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{stem}.pdf"'
+        return response
+    context = {"report": report, "statuses": monthly.STATUSES, "month": f"{report.month:%Y-%m}"}
+    return render(request, "reports/monthly.html", context)

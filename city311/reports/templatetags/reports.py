@@ -54,3 +54,16 @@ def _swatch(colour: str) -> SafeString:
         "</svg>",
         colour,
     )
+
+
+@register.filter
+def get(mapping: dict[str, Any], key: str) -> Any:
+    return mapping.get(key)
+
+
+@register.simple_tag
+def sections(report: Any) -> list[tuple[str, list[Any]]]:
+    """The monthly report's tables: citywide, then one per district kind."""
+    return [("Citywide", report.citywide)] + [
+        (f"By {label.lower()}", report.by_area[kind]) for kind, label in report.kinds
+    ]
