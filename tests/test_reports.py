@@ -374,3 +374,21 @@ class MonthlyReportTests(HandBuiltCity):
         written = tasks.write_monthly_reports()
         self.assertEqual([name[-3:] for name in written], ["csv", "pdf"])
         self.assertEqual(tasks.write_monthly_reports(), [])
+
+
+@override_settings(CITY311_REPORTS_MIN_N=3)
+class LongPeriodTests(HandBuiltCity):
+    def test_whole_months_read_from_the_month_totals_give_the_same_answers(self):
+        today = timezone.localdate()
+        first = (today.replace(day=1) - 60 * DAY).replace(day=1)
+        long = self.tiles(f"since={first}&until={today}")
+        short = self.tiles()
+        for key in ("received", "closed", "on_time", "close_median", "reopen_rate"):
+            self.assertEqual(long[key].value.text, short[key].value.text, key)
+
+    def test_a_long_period_charts_by_month(self):
+        self.sign_in(self.max)
+        today = timezone.localdate()
+        response = self.client.get(f"/reports/?since={today - 400 * DAY}&until={today}&by=day")
+        self.assertEqual(response.context["grain"], "month")
+        self.assertEqual(sum(row["received"] for row in response.context["series"]), 8)

@@ -52,6 +52,8 @@ class RequestFact(models.Model):
         indexes = [
             # The closing notes and resolutions of a period (reports.queries.actions_taken).
             models.Index(fields=["closed_day", "type_id"], name="fact_closed_day"),
+            # The monthly report: the requests received in one month.
+            models.Index(fields=["received_day"], name="fact_received_day"),
         ]
 
     def __str__(self) -> str:
@@ -73,10 +75,10 @@ COUNTERS = (
 )
 
 
-class DayTotal(models.Model):
-    """The counts of one day for one cut: a type, department, team, channel, urgency, and one
-    area (`area_kind` "" is the whole city; each request counts once there and once in each
-    area it was filed in).
+class Totals(models.Model):
+    """The counts of one day (or month) for one cut: a type, department, team, channel,
+    urgency, and one area (`area_kind` "" is the whole city; each request counts once there and
+    once in each area it was filed in).
 
     Which day a count belongs to depends on the count:
     - received, open_now, responded, response_h*, close_h*: the day the request was received
@@ -108,31 +110,37 @@ class DayTotal(models.Model):
     locals().update({name: models.IntegerField(default=0) for name in RESPONSE_COLUMNS})
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=[
-                    "area_kind",
-                    "area_code",
-                    "day",
-                    "type_id",
-                    "department_id",
-                    "team_id",
-                    "channel",
-                    "urgent",
-                ],
-                name="daytotal_one_cut",
-            )
-        ]
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.area_kind}:{self.area_code}"
+
+
+CUT = ["area_kind", "area_code", "day", "type_id", "department_id", "team_id", "channel", "urgent"]
+
+
+class DayTotal(Totals):
+    """Totals per day: the backlog's ages, short periods, and the edges of long ones."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=CUT, name="daytotal_one_cut")]
         indexes = [
-            # Every dashboard read: one area (or the whole city) over a range of days; the
-            # unique key above serves it. The backlog reads only rows with open requests.
+            # Every read is one area (or the whole city) over a range of days: the unique key
+            # above serves it. The backlog and past-due reads take only rows with open requests.
             models.Index(
                 fields=["area_kind", "area_code", "day"],
                 name="daytotal_open",
                 condition=models.Q(open_now__gt=0) | models.Q(open_due__gt=0),
             ),
+            # The map: every area of one kind over a range of days.
             models.Index(fields=["area_kind", "day"], name="daytotal_kind_day"),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.day} {self.area_kind}:{self.area_code}"
+
+class MonthTotal(Totals):
+    """The same totals per month (`day` is the month's first day): the whole months of a long
+    period are read here, about 30 times fewer rows than their days."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=CUT, name="monthtotal_one_cut")]
+        indexes = [models.Index(fields=["area_kind", "day"], name="monthtotal_kind_day")]

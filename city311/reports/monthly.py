@@ -17,7 +17,7 @@ from django.db.models.fields.json import KeyTextTransform
 
 from city311.catalog.models import Department, ServiceType
 from city311.geo.models import Boundary, BoundaryKind
-from city311.reports.models import DayTotal, RequestFact
+from city311.reports.models import MonthTotal, RequestFact
 from city311.servicerequests.vocabulary import Resolution
 
 # The resolution columns, in order: still open, then each way of closing.
@@ -87,7 +87,7 @@ def _rows(kind: str, first: date, last: date, departments: set[int] | None) -> l
         return rows[key]
 
     facts = RequestFact.objects.filter(received_day__gte=first, received_day__lte=last)
-    totals = DayTotal.objects.filter(day__gte=first, day__lte=last, area_kind=kind)
+    totals = MonthTotal.objects.filter(day=first, area_kind=kind)
     if departments is not None:
         facts = facts.filter(department_id__in=departments)
         totals = totals.filter(department_id__in=departments)

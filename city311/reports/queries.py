@@ -16,7 +16,7 @@ from city311.catalog import cache as catalog_cache
 from city311.catalog.models import Department, ServiceType
 from city311.reports import metrics
 from city311.reports.forms import period_days, previous
-from city311.reports.models import COUNTERS, DayTotal, RequestFact
+from city311.reports.models import COUNTERS, DayTotal, MonthTotal, RequestFact, Totals
 from city311.servicerequests.models import Team
 
 
@@ -38,10 +38,10 @@ class Cut:
     area_code: str = ""
     queue: dict[str, str] = field(default_factory=dict)
 
-    def rows(self, *, area: bool = True) -> QuerySet[DayTotal]:
-        """The day totals of this cut; with area=False, those of every area kind (the caller
-        names the kind)."""
-        rows = DayTotal.objects.all()
+    def rows(self, *, area: bool = True, model: type[Totals] = DayTotal) -> QuerySet[Any]:
+        """The day (or month) totals of this cut; with area=False, those of every area kind
+        (the caller names the kind)."""
+        rows = model._default_manager.all()
         if area:
             rows = rows.filter(area_kind=self.area_kind, area_code=self.area_code)
         if self.type_ids is not None:
@@ -122,9 +122,52 @@ def cut_for(user_departments: set[int] | None, data: dict[str, Any]) -> Cut:
     return cut
 
 
-def _sums(rows: QuerySet[DayTotal], start: date, end: date) -> dict[str, float]:
-    found = rows.filter(day__gte=start, day__lte=end).aggregate(**{c: Sum(c) for c in COUNTERS})
-    return {name: value or 0 for name, value in found.items()}
+def parts(start: date, end: date) -> list[tuple[type[Totals], date, date]]:
+    """A period as the tables to read: its whole months from the month totals, the days
+    before and after them from the day totals."""
+    first_month = start if start.day == 1 else _next_month(start)
+    after_last = (
+        _next_month(end) if _next_month(end) - timedelta(days=1) == end else end.replace(day=1)
+    )
+    if first_month >= after_last:
+        return [(DayTotal, start, end)]
+    found: list[tuple[type[Totals], date, date]] = []
+    if start < first_month:
+        found.append((DayTotal, start, first_month - timedelta(days=1)))
+    found.append((MonthTotal, first_month, after_last - timedelta(days=1)))
+    if after_last <= end:
+        found.append((DayTotal, after_last, end))
+    return found
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def summed(
+    cut: Cut, start: date, end: date, by: list[str], counters: list[str], *, kind: str | None = None
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The counters summed over the period, grouped by the `by` columns, from the month
+    totals where whole months allow and the day totals elsewhere. `kind`: every area of that
+    kind instead of the cut's area."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for model, first, last in parts(start, end):
+        rows = cut.rows(model=model, area=kind is None)
+        if kind is not None:
+            rows = rows.filter(area_kind=kind)
+        rows = rows.filter(day__gte=first, day__lte=last)
+        sums = {c: Sum(c) for c in counters}
+        found = rows.values(*by).annotate(**sums) if by else [rows.aggregate(**sums)]
+        for row in found:
+            key = tuple(row[b] for b in by)
+            into = out.setdefault(key, {**{b: row[b] for b in by}, **{c: 0 for c in counters}})
+            for c in counters:
+                into[c] += row[c] or 0
+    return out
+
+
+def _sums(cut: Cut, start: date, end: date) -> dict[str, float]:
+    return summed(cut, start, end, [], list(COUNTERS))[()]
 
 
 def _open_by_day(rows: QuerySet[DayTotal], start: date | None, end: date | None) -> dict[date, int]:
@@ -155,14 +198,17 @@ def _satisfaction(cut: Cut, start: date, end: date) -> tuple[float, int]:
     return float(found["total"] or 0), int(found["n"] or 0)
 
 
-def facts_for(cut: Cut, start: date, end: date, today: date) -> metrics.Facts:
-    """What the metrics need for this cut and period."""
+def facts_for(
+    cut: Cut, start: date, end: date, today: date, backlog: dict[date, int] | None = None
+) -> metrics.Facts:
+    """What the metrics need for this cut and period (`backlog`: the open requests by day
+    received, when already read: it is the same for every period)."""
     rows = cut.rows()
     total, n = _satisfaction(cut, start, end)
     return metrics.Facts(
-        sums=_sums(rows, start, end),
+        sums=_sums(cut, start, end),
         open_by_day=_open_by_day(rows, start, end),
-        backlog_by_day=_open_by_day(rows, None, None),
+        backlog_by_day=backlog if backlog is not None else _open_by_day(rows, None, None),
         open_past_due=_past_due(rows, start, end, today),
         satisfaction_sum=total,
         satisfaction_n=n,
@@ -192,7 +238,7 @@ class Tile:
 def tiles(cut: Cut, start: date, end: date, today: date) -> tuple[list[Tile], metrics.Facts]:
     now_facts = facts_for(cut, start, end, today)
     before_start, before_end = previous(start, end)
-    before_facts = facts_for(cut, before_start, before_end, today)
+    before_facts = facts_for(cut, before_start, before_end, today, now_facts.backlog_by_day)
     values = metrics.measure(now_facts, metrics.TILES)
     befores = metrics.measure(before_facts, metrics.TILES)
     links = _links(cut, start, end)
@@ -229,21 +275,32 @@ TRUNC = {"day": "day", "week": "week", "month": "month", "quarter": "quarter"}
 
 def series(cut: Cut, start: date, end: date, grain: str) -> list[dict[str, Any]]:
     """Received, closed and on-time by day, week, month or quarter."""
-    rows = (
-        cut.rows()
-        .filter(day__gte=start, day__lte=end)
-        .annotate(bucket=Trunc("day", TRUNC[grain], output_field=DateField()))
-        .values("bucket")
-        .annotate(
-            received=Sum("received"),
-            closed=Sum("closed"),
-            closed_target=Sum("closed_target"),
-            closed_on_time=Sum("closed_on_time"),
+    counters = ["received", "closed", "closed_target", "closed_on_time"]
+    if grain in ("day", "week"):
+        rows = (
+            cut.rows()
+            .filter(day__gte=start, day__lte=end)
+            .annotate(bucket=Trunc("day", TRUNC[grain], output_field=DateField()))
+            .values("bucket")
+            .annotate(**{c: Sum(c) for c in counters})
         )
-        .order_by("bucket")
-    )
+        found = {row["bucket"]: row for row in rows}
+    else:
+        found = {}
+        for (day,), row in summed(cut, start, end, ["day"], counters).items():
+            key = date(
+                day.year,
+                1
+                if grain == "year"
+                else (day.month if grain == "month" else 3 * ((day.month - 1) // 3) + 1),
+                1,
+            )
+            into = found.setdefault(key, {"bucket": key, **{c: 0 for c in counters}})
+            for c in counters:
+                into[c] += row[c]
     out = []
-    for row in rows:
+    for bucket in sorted(found):
+        row = found[bucket]
         if not (row["received"] or row["closed"]):
             continue
         first = max(row["bucket"], start)
@@ -268,12 +325,10 @@ def by_channel(cut: Cut, start: date, end: date) -> list[dict[str, Any]]:
     """Requests received by channel, with each one's share."""
     from city311.servicerequests.vocabulary import Channel
 
-    rows = (
-        cut.rows()
-        .filter(day__gte=start, day__lte=end, received__gt=0)
-        .values("channel")
-        .annotate(n=Sum("received"))
-        .order_by("-n")
+    found = summed(cut, start, end, ["channel"], ["received"]).values()
+    rows = sorted(
+        ({"channel": r["channel"], "n": r["received"]} for r in found if r["received"]),
+        key=lambda r: -r["n"],
     )
     total = sum(r["n"] for r in rows)
     labels = dict(Channel.choices)
@@ -289,32 +344,32 @@ def by_channel(cut: Cut, start: date, end: date) -> list[dict[str, Any]]:
     ]
 
 
-def _grouped(rows: QuerySet[DayTotal], name: str, start: date, end: date, today: date) -> dict:
-    period = rows.filter(day__gte=start, day__lte=end)
-    found: dict[Any, dict[str, Any]] = {}
-    for row in period.values(name).annotate(
-        received=Sum("received"),
-        closed=Sum("closed"),
-        closed_target=Sum("closed_target"),
-        closed_on_time=Sum("closed_on_time"),
-    ):
-        found[row[name]] = {**row, "past_due": 0}
+def _grouped(
+    cut: Cut, name: str, start: date, end: date, today: date, kind: str | None = None
+) -> dict[Any, dict[str, Any]]:
+    counters = ["received", "closed", "closed_target", "closed_on_time"]
+    found = {
+        key[0]: {**row, "past_due": 0}
+        for key, row in summed(cut, start, end, [name], counters, kind=kind).items()
+    }
+    rows = cut.rows(area=kind is None)
+    if kind is not None:
+        rows = rows.filter(area_kind=kind)
     last = min(end, today - timedelta(days=1))
     due = rows.filter(day__gte=start, day__lte=last, open_due__gt=0)
     for key, n in due.values(name).annotate(n=Sum("open_due")).values_list(name, "n"):
-        found.setdefault(
-            key, {name: key, "received": 0, "closed": 0, "closed_target": 0, "closed_on_time": 0}
-        )["past_due"] = n
+        found.setdefault(key, {name: key, "past_due": 0, **{c: 0 for c in counters}})
+        found[key]["past_due"] = n
     for row in found.values():
         row["on_time"] = metrics.ratio(
-            row["closed_on_time"], row["closed_target"] + row.get("past_due", 0)
+            row["closed_on_time"], row["closed_target"] + row["past_due"]
         )
     return found
 
 
 def by_type(cut: Cut, start: date, end: date, today: date) -> list[dict[str, Any]]:
     """Each type's received, closed, open past due and on-time %, most received first."""
-    found = _grouped(cut.rows(), "type_id", start, end, today)
+    found = _grouped(cut, "type_id", start, end, today)
     names = dict(ServiceType.objects.filter(pk__in=list(found)).values_list("pk", "service_name"))
     codes = dict(ServiceType.objects.filter(pk__in=list(found)).values_list("pk", "service_code"))
     rows = []
@@ -338,8 +393,7 @@ def by_area(cut: Cut, kind: str, start: date, end: date, today: date) -> list[di
     """Each area of `kind`: received, on-time % (suppressed on small numbers), per the map."""
     from city311.geo.models import Boundary
 
-    rows = cut.rows(area=False).filter(area_kind=kind)
-    found = _grouped(rows, "area_code", start, end, today)
+    found = _grouped(cut, "area_code", start, end, today, kind=kind)
     out = []
     queue = {k: v for k, v in cut.queue.items() if k != "area"}
     plain = Cut(**{**cut.__dict__, "queue": queue})

@@ -24,6 +24,7 @@ from city311.reports.models import (
     HOUR_BUCKETS,
     RESPONSE_COLUMNS,
     DayTotal,
+    MonthTotal,
     RequestFact,
 )
 from city311.servicerequests.models import ConsumerCursor, RequestEvent, ServiceRequest
@@ -182,11 +183,23 @@ def add(totals: Counts, fact: RequestFact | None, sign: int) -> None:
 
 
 def write(totals: Counts) -> None:
-    """Add these counts to the day totals, in one upsert per row (INSERT ... ON CONFLICT)."""
+    """Add these counts to the day and month totals (INSERT ... ON CONFLICT DO UPDATE)."""
     rows = [(key, counts) for key, counts in totals.items() if any(counts.values())]
     if not rows:
         return
-    table = connection.ops.quote_name(DayTotal._meta.db_table)
+    months: Counts = defaultdict(dict)
+    for (day, *rest), counts in rows:
+        row = months[(day.replace(day=1), *rest)]  # type: ignore[index]
+        for name, value in counts.items():
+            row[name] = row.get(name, 0) + value
+    _upsert(DayTotal._meta.db_table, rows)
+    _upsert(MonthTotal._meta.db_table, [(k, c) for k, c in months.items() if any(c.values())])
+
+
+def _upsert(name: str, rows: list[tuple[Key, dict[str, float]]]) -> None:
+    if not rows:
+        return
+    table = connection.ops.quote_name(name)
     columns = (*KEY, *COUNTERS)
     names = ", ".join(columns)
     marks = ", ".join(["%s"] * len(columns))
@@ -247,6 +260,7 @@ def rebuild(*, chunk: int = 5000, progress: Any = None) -> int:
         cursor, _ = ConsumerCursor.objects.select_for_update().get_or_create(name=CONSUMER)
         newest = RequestEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         DayTotal.objects.all().delete()
+        MonthTotal.objects.all().delete()
         RequestFact.objects.all().delete()
         done, last = 0, 0
         while True:
