@@ -1,0 +1,52 @@
+"""A manager's journey through the reports: filter, read the map, click through, export."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from city311.accounts import roles
+from city311.servicerequests.models import ServiceRequest
+from city311.servicerequests.tasks import dispatch_events
+from city311.test import make_user
+from tests.browser.city import reported
+from tests.browser.harness import DESKTOP
+from tests.browser.test_staff import sign_in
+
+
+def test_a_manager_filters_the_dashboard_reads_the_map_clicks_through_and_exports(
+    open_tab, city
+):
+    make_user("max", roles.MANAGER)
+    # Two potholes in the North zone last month, one in this month (left out by the filter).
+    last_month = timezone.now().replace(day=1) - timedelta(days=10)
+    north = [reported(number=n) for n in (1350, 1352)]
+    ServiceRequest.objects.filter(pk__in=[sr.pk for sr in north]).update(requested_at=last_month)
+    this_month = reported(number=1354)
+    dispatch_events()
+
+    tab = open_tab(viewport=DESKTOP)
+    sign_in(tab, "max")
+    tab.page.get_by_role("link", name="Reports").click()
+    tab.page.get_by_role("heading", name="Reports", exact=True).wait_for()
+    tab.step("dashboard")
+    tab.page.get_by_label("Period").select_option("last_month")
+    tab.page.get_by_label("Type", exact=True).select_option("pothole")
+    tab.page.get_by_label("Area").select_option("service_zone:N")
+    tab.page.get_by_role("button", name="Show").click()
+    tab.page.get_by_role("img", name="On time by service zone").wait_for()
+    tab.step("dashboard filtered, with the map")
+    received = tab.page.locator("#tile-received .figure a")
+    assert received.inner_text() == "2"
+    received.click()
+    tab.page.get_by_role("heading", name="Work queue").wait_for()
+    tab.step("the requests behind the number")
+    for sr in north:
+        assert tab.page.get_by_role("link", name=sr.tracking_number).is_visible()
+    assert tab.page.get_by_role("link", name=this_month.tracking_number).count() == 0
+    with tab.page.expect_download() as download:
+        tab.page.get_by_role("link", name="Download these requests as CSV").click()
+    text = open(download.value.path(), encoding="utf-8").read()
+    assert all(sr.tracking_number in text for sr in north)
+    assert this_month.tracking_number not in text
