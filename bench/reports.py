@@ -190,8 +190,11 @@ def generate(requests: int, days: int) -> None:
             f"date_trunc('month', day)::date, type_id, department_id, team_id, channel, urgent, "
             f"area_kind, area_code, {grouped} FROM reports_daytotal GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
         )
-        cursor.execute("ANALYZE reports_daytotal")
-        cursor.execute("ANALYZE reports_monthtotal")
+    with connection.cursor() as cursor:
+        # As autovacuum does in a running city: the visibility map lets the backlog's covering
+        # index answer without the table.
+        cursor.execute("VACUUM ANALYZE reports_daytotal")
+        cursor.execute("VACUUM ANALYZE reports_monthtotal")
     rows, months = DayTotal.objects.count(), MonthTotal.objects.count()
     print(f"totals: {rows:,} day rows, {months:,} month rows, counted in "
           f"{time.perf_counter() - started:.0f} s")  # fmt: skip
