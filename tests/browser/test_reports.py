@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from django.utils import timezone
 
@@ -15,9 +16,7 @@ from tests.browser.harness import DESKTOP
 from tests.browser.test_staff import sign_in
 
 
-def test_a_manager_filters_the_dashboard_reads_the_map_clicks_through_and_exports(
-    open_tab, city
-):
+def test_a_manager_filters_the_dashboard_reads_the_map_clicks_through_and_exports(open_tab, city):
     make_user("max", roles.MANAGER)
     # Two potholes in the North zone last month, one in this month (left out by the filter).
     last_month = timezone.now().replace(day=1) - timedelta(days=10)
@@ -47,6 +46,6 @@ def test_a_manager_filters_the_dashboard_reads_the_map_clicks_through_and_export
     assert tab.page.get_by_role("link", name=this_month.tracking_number).count() == 0
     with tab.page.expect_download() as download:
         tab.page.get_by_role("link", name="Download these requests as CSV").click()
-    text = open(download.value.path(), encoding="utf-8").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
     assert all(sr.tracking_number in text for sr in north)
     assert this_month.tracking_number not in text
