@@ -820,6 +820,8 @@ def test_the_residents_pickups_pages_are_public(city, pickups, client, name):
     assert client.get("/pickups/booking/secret-link/").status_code == 200
     assert client.get("/pickups/booking/secret-link.ics").status_code == 200
     assert client.get("/pickups/booking/guessed/").status_code == 404
+
+
 # The reports: supervisors (their own departments' figures), managers and administrators (the
 # whole city); nobody else.
 REPORT_PAGES = [
