@@ -52,3 +52,20 @@ def test_a_box_around_a_point_holds_every_point_within_the_radius():
             lat, long = destination(lat0, 0.0, bearing, 500)
             assert abs(metres(lat0, 0.0, lat, long) - 500) < 0.01
             assert abs(lat - lat0) <= d_lat and abs(long) <= d_long, (lat0, bearing)
+
+
+def test_no_other_module_has_a_great_circle_formula_of_its_own():
+    # One set of formulas: a second haversine drifts from this one (another radius, another
+    # rounding) and a route's order disagrees with the map's distances.
+    from pathlib import Path
+
+    import city311
+
+    root = Path(city311.__file__).parent
+    own = root / "lib" / "distance.py"
+    found = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path != own and ("math.asin(" in path.read_text() or "6_371" in path.read_text())
+    ]
+    assert found == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -16,6 +15,7 @@ from django.utils import timezone
 from city311.accounts.roles import department_ids
 from city311.catalog import cache as catalog_cache
 from city311.geo.models import Boundary, BoundaryKind
+from city311.lib.distance import metres
 from city311.servicerequests.access import (
     can_be_assigned,
     can_work_request,
@@ -413,10 +413,5 @@ def _start_point(user: Any) -> tuple[float, float] | None:
 
 
 def _metres(a: tuple[float, float], b: tuple[Any, Any]) -> float:
-    """Distance on the ground (haversine): accurate to far better than a crew's route needs."""
-    lat1, long1, lat2, long2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((long2 - long1) / 2) ** 2
-    )
-    return 2 * 6_371_000 * math.asin(math.sqrt(h))
+    """Distance on the ground, as everything else in city311 measures it."""
+    return metres(a[0], a[1], float(b[0]), float(b[1]))
