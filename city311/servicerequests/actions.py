@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from city311.catalog.calendar import Calendar, due_at
 from city311.catalog.models import Department, ServiceType
@@ -819,6 +820,9 @@ def verify_location(sr: ServiceRequest, *, located: Located, by: Actor) -> Servi
 SAYS_FIXED = "fixed"
 SAYS_NOT_FIXED = "not_fixed"
 SAYS_NOTHING = "comment"
+# Stored in English, as all history is (the event's data says resident_says=not_fixed); a page
+# shows it in its own language: gettext(NOT_FIXED_REASON).
+NOT_FIXED_REASON = gettext_noop("The resident says it is not fixed.")
 
 
 @transaction.atomic
@@ -840,7 +844,7 @@ def add_resident_update(
     if media_url:
         data["media_url"] = media_url
     if says == SAYS_NOT_FIXED and sr.can_reopen():
-        reason = text[:MAX_NOTE] or str(_("The resident says it is not fixed."))
+        reason = text[:MAX_NOTE] or NOT_FIXED_REASON
         reopen_request(sr, reason=reason, by=None)
         event = sr.events.order_by("-id").first()
         assert event is not None

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from city311.servicerequests.errors import NoSuchRequest
 from city311.servicerequests.models import RequestEvent, ServiceRequest
@@ -20,7 +20,7 @@ def get_by_tracking_number(text: str) -> ServiceRequest:
     try:
         number = normalise(text)
     except InvalidTrackingNumber as e:
-        raise NoSuchRequest(str(e)) from None
+        raise NoSuchRequest(str(e), code="not_a_tracking_number") from None
     try:
         return ServiceRequest.objects.select_related("service_type", "department", "assignee").get(
             tracking_number=number
@@ -33,8 +33,9 @@ def no_such_request(number: str) -> NoSuchRequest:
     """The answer for a well-formed number with no request behind it (or none this person may
     see: the two must read the same, so staff learn nothing of other departments' requests)."""
     return NoSuchRequest(
-        _("There is no request %(number)s. Check the number on your confirmation.")
-        % {"number": number}
+        _("There is no request %(number)s. Check the number on your confirmation."),
+        code="no_such_request",
+        number=number,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 
 from city311.servicerequests import access, actions
 from city311.servicerequests.errors import NoSuchRequest, RequestError
@@ -64,7 +65,9 @@ def _prepare(user: Any, data: dict[str, Any]) -> Any:
     if action == "transfer":
         department, reason = data.get("department"), (data.get("reason") or "").strip()
         if department is None or not reason:
-            raise RequestError("Choose the department and say why the requests go there.")
+            raise RequestError(
+                _("Choose the department and say why the requests go there."), code="required"
+            )
         return lambda sr: actions.transfer_request(
             sr, department=department, reason=reason, by=user
         )
@@ -72,7 +75,7 @@ def _prepare(user: Any, data: dict[str, Any]) -> Any:
         return _duplicate(user, data)
     text = (data.get("text") or "").strip()
     if not text:
-        raise RequestError("Write the note before adding it.")
+        raise RequestError(_("Write the note before adding it."), code="required")
     public = bool(data.get("public"))
     return lambda sr: actions.add_note(sr, text=text, public=public, by=user)
 
@@ -81,13 +84,20 @@ def _assign(user: Any, data: dict[str, Any]) -> Any:
     pk = data.get("assignee")
     person = User.objects.filter(pk=pk, is_active=True).first() if pk else None
     if pk and person is None:
-        raise RequestError("There is no such person: choose one from the list.")
+        raise RequestError(
+            _("There is no such person: choose one from the list."), code="unknown_person"
+        )
 
     def assign(sr: ServiceRequest) -> None:
         if not access.can_assign_request(user, sr):
             raise PermissionDenied("only a supervisor of its department can assign it")
         if person is not None and not access.can_be_assigned(person, sr):
-            raise RequestError(f"{person.get_full_name()} does not work in {sr.department}")
+            raise RequestError(
+                _("%(person)s does not work in %(department)s"),
+                code="not_in_department",
+                person=person.get_full_name(),
+                department=sr.department,
+            )
         actions.assign_request(sr, to=person, by=user)
 
     return assign
@@ -97,7 +107,9 @@ def _team(user: Any, data: dict[str, Any]) -> Any:
     slug = data.get("team") or ""
     team = Team.objects.filter(slug=slug, active=True).first() if slug else None
     if slug and team is None:
-        raise RequestError("There is no such team: choose one from the list.")
+        raise RequestError(
+            _("There is no such team: choose one from the list."), code="unknown_team"
+        )
 
     def give(sr: ServiceRequest) -> None:
         if not access.can_assign_request(user, sr):
@@ -112,12 +124,13 @@ def _duplicate(user: Any, data: dict[str, Any]) -> Any:
     try:
         parent = access.get_link_target_for_user(user, number)
     except NoSuchRequest as e:
-        raise RequestError(f"Duplicate of: {e.message}") from None
+        # The request's own problem, worded where the whole is shown.
+        raise RequestError(_("Duplicate of: %(problem)s"), code=e.code, problem=e) from None
     note = (data.get("text") or "").strip()
 
     def close(sr: ServiceRequest) -> None:
         if sr.pk == parent.pk:
-            raise RequestError("it is the original request itself")
+            raise RequestError(_("it is the original request itself"), code="same_request")
         actions.merge_request(sr, into=parent, note=note, by=user)
 
     return close

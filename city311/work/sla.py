@@ -72,7 +72,10 @@ def respond(request: HttpRequest, sr: ServiceRequest) -> str:
     chosen = request.POST.get("template", "")
     offered = {str(t.pk): t for t in templates_for(sr)}
     if chosen not in offered:
-        raise RequestError(_("Choose one of the response templates offered for this request."))
+        raise RequestError(
+            _("Choose one of the response templates offered for this request."),
+            code="unknown_template",
+        )
     actions.add_note(sr, text=render_template(offered[chosen], sr), public=True, by=request.user)
     return _("Update posted.")
 
