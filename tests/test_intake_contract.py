@@ -259,3 +259,40 @@ def test_every_channel_that_files_is_under_contract():
     covered = {c.channel for c in (Open311Contract, ConsoleContract, PortalContract)}
     filing = {Channel.OPEN311, Channel.PHONE, Channel.WEB}
     assert filing <= covered
+
+
+CHANNELS = {
+    Channel.WEB: "portal/report.py",
+    Channel.PHONE: "console/views.py",
+    Channel.OPEN311: "open311/views.py",
+}
+# What a channel may take from the intake: the rest (locating, reading for an emergency,
+# looking for duplicates, spotting a resend) is `preview`'s, so every channel does it alike.
+THE_INTAKE = {"preview", "submit_request", "Preview", "OFFERED_DUPLICATES"}
+WRITTEN_ONCE = {
+    "city311.servicerequests.intake": None,  # anything but THE_INTAKE
+    "city311.servicerequests.duplicates": set(),
+    "city311.geo.locate": {"LocationProblem", "outside_referral", "PRECISIONS"},
+    "city311.triage.rules": {"Triage"},
+}
+
+
+def test_every_channel_files_through_preview_and_submit_request_only():
+    import ast
+    from pathlib import Path
+
+    import city311
+
+    root = Path(city311.__file__).parent
+    strays = []
+    for channel, module in CHANNELS.items():
+        tree = ast.parse((root / module).read_text())
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or node.module not in WRITTEN_ONCE:
+                continue
+            allowed = WRITTEN_ONCE[node.module]
+            allowed = THE_INTAKE if allowed is None else allowed
+            strays += [
+                f"{channel}: {node.module}.{a.name}" for a in node.names if a.name not in allowed
+            ]
+    assert strays == []

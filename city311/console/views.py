@@ -23,7 +23,7 @@ from city311.knowledge.queries import articles_for_service, shown
 from city311.notifications.actions import follow_request
 from city311.servicerequests import access, sla
 from city311.servicerequests.errors import NoSuchRequest, RequestError, SubmissionInvalid
-from city311.servicerequests.intake import already_filed, preview, submit_request
+from city311.servicerequests.intake import preview, submit_request
 from city311.servicerequests.models import Channel
 from city311.servicerequests.validation import Submission
 from city311.triage import prompts as triage
@@ -142,12 +142,11 @@ def new_request(request: HttpRequest, service_code: str) -> HttpResponse:
         return render(request, "console/new_request.html", context)
     sub = _submission(request, service_type)
     context["values"] = request.POST
-    earlier = already_filed(sub, idempotency_key=filing_key)
-    if earlier is not None:
-        # A second click on "File", or the form sent again: the request it filed already.
-        return redirect("console:filed", tracking_number=earlier.tracking_number)
     # One look at the place and the nearby requests serves both the offer and the filing.
-    found = preview(sub)
+    found = preview(sub, idempotency_key=filing_key)
+    if found.filed is not None:
+        # A second click on "File", or the form sent again: the request it filed already.
+        return redirect("console:filed", tracking_number=found.filed.tracking_number)
     if found.triage.emergency and not request.POST.get("not_emergency"):
         # Transfer first; filing needs the caller's word that it is not an emergency.
         triage.count(found.triage, "console")

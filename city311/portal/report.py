@@ -26,7 +26,7 @@ from city311.catalog.queries import groups_for_residents
 from city311.catalog.search import suggest
 from city311.facilities import answers as facility_answers
 from city311.geo import geocoding
-from city311.geo.locate import LocationProblem, locate, outside_referral
+from city311.geo.locate import LocationProblem, outside_referral
 from city311.knowledge import queries as knowledge
 from city311.lib import distance
 from city311.notifications.actions import follow_request
@@ -35,7 +35,7 @@ from city311.portal.drafts import Draft
 from city311.servicerequests import attachments
 from city311.servicerequests.errors import Problem, RequestError, SubmissionInvalid
 from city311.servicerequests.expected import expected_words
-from city311.servicerequests.intake import already_filed, duplicate_offers, submit_request
+from city311.servicerequests.intake import preview, submit_request
 from city311.servicerequests.models import Channel, ServiceRequest
 from city311.servicerequests.queries import get_by_tracking_number
 from city311.servicerequests.tracking import new_tracking_number
@@ -57,7 +57,7 @@ STEP_LABELS = {
     "contact": gettext_lazy("Contact"),
     "review": gettext_lazy("Review"),
 }
-# Where submit_request's problems are put right.
+# Where preview's and submit_request's problems are put right.
 FIELD_STEPS = {
     "lat": "location",
     "long": "location",
@@ -242,7 +242,9 @@ def location(request: HttpRequest, service_type: ServiceType, draft: Draft) -> H
     try:
         if chosen is not None and 0 <= chosen < len(candidates):
             c = candidates[chosen]
-            place = _locate(
+            place, nearby = _locate(
+                draft,
+                service_type,
                 c["lat"],
                 c["long"],
                 c["address"],
@@ -251,7 +253,9 @@ def location(request: HttpRequest, service_type: ServiceType, draft: Draft) -> H
                 confidence=c.get("confidence"),
             )
         elif _pin_given(data, draft.get("location")):
-            place = _locate(data["lat"], data["long"], data.get("address") or "")
+            place, nearby = _locate(
+                draft, service_type, data["lat"], data["long"], data.get("address") or ""
+            )
         elif data.get("address"):
             if geocoding.get_index().is_outside(data["address"]):
                 # "10 Main St, Hoboken NJ": the city's pack names the place as outside.
@@ -269,7 +273,9 @@ def location(request: HttpRequest, service_type: ServiceType, draft: Draft) -> H
                 )
                 return _location_page(request, service_type, draft, form, choose=True)
             best = found[0]
-            place = _locate(
+            place, nearby = _locate(
+                draft,
+                service_type,
                 best.lat,
                 best.long,
                 best.address,
@@ -287,7 +293,7 @@ def location(request: HttpRequest, service_type: ServiceType, draft: Draft) -> H
         form.is_valid()
         form.add_error("address", e.message)
         return _location_page(request, service_type, draft, form)
-    _set_location(draft, service_type, place)
+    _set_location(draft, place, nearby)
     return redirect(_after(service_type, draft, "location", request))
 
 
@@ -342,6 +348,8 @@ def _candidate(c: geocoding.Candidate) -> dict[str, Any]:
 
 
 def _locate(
+    draft: Draft,
+    service_type: ServiceType,
     lat: float,
     long: float,
     address: str,
@@ -349,33 +357,45 @@ def _locate(
     *,
     match: str = "",
     confidence: float | None = None,
-) -> dict[str, Any]:
-    """A place the resident gave, checked: in the city, with its nearest address, and how it
-    was found (`match`: a geocoded candidate's kind; none for a pin on the map)."""
-    located = locate(lat=lat, long=long, address_string="" if address_id else address)
-    if located is None or located.lat is None or located.long is None:
-        raise LocationProblem("address", _("Mark the place on the map or give its address."))
-    if not located.in_city:
-        raise LocationProblem("address", outside_referral())
-    return {
-        "lat": round(located.lat, 7),
-        "long": round(located.long, 7),
-        "address": (address if address_id else located.address) or located.address,
+) -> tuple[dict[str, Any], list[str]]:
+    """A place the resident gave, checked by the one intake's `preview` as the filing will
+    check it: in the city, with its nearest address, how it was found (`match`: a geocoded
+    candidate's kind; none for a pin on the map), and the open requests of the kind near it
+    (their numbers, for "is it one of these?")."""
+    place = {
+        "lat": lat,
+        "long": long,
+        "address": address,
         "address_id": address_id,
         "match": match,
         "confidence": confidence,
     }
+    found = preview(_submission(draft, service_type, place=place))
+    problems = found.problems_of([f for f, s in FIELD_STEPS.items() if s == "location"])
+    if problems:
+        raise LocationProblem("address", _in_words("location", problems[0]))
+    located = found.located
+    if located is None or located.lat is None or located.long is None:
+        raise LocationProblem("address", _("Mark the place on the map or give its address."))
+    if not located.in_city:
+        # Asked of a photo's place too, for a type that does not require a place.
+        raise LocationProblem("address", outside_referral())
+    place.update(
+        lat=round(located.lat, 7),
+        long=round(located.long, 7),
+        address=(address if address_id else located.address) or located.address,
+    )
+    return place, [sr.tracking_number for sr, _d in found.duplicates]
 
 
-def _set_location(draft: Draft, service_type: ServiceType, place: dict[str, Any]) -> None:
-    nearby = duplicate_offers(service_type, place["lat"], place["long"])
+def _set_location(draft: Draft, place: dict[str, Any], nearby: list[str]) -> None:
     errors = dict(draft.get("submit_errors", {}))
     errors.pop("location", None)
     draft.set(
         location=place,
         candidates=[],
         candidates_for="",
-        nearby=[sr.tracking_number for sr, _d in nearby],
+        nearby=nearby,
         photo_place=None,
         submit_errors=errors,
     )
@@ -488,8 +508,10 @@ def description(request: HttpRequest, service_type: ServiceType, draft: Draft) -
             text = form.cleaned_data["description"].strip()
             # Read before anything else; the resident may say it is not an emergency.
             if not request.POST.get("not_emergency"):
-                found = triage.check(text, channel="web", language=get_language())
+                read = preview(_submission(draft, service_type, description=text), duplicates=0)
+                found = read.triage
                 if found.emergency:
+                    triage.count(found, "web")
                     context = {"form": form, "triage": found, "advice": triage.advice(found)}
                     return _page(request, service_type, draft, "description", context)
             _clear_errors(draft, "description")
@@ -520,7 +542,15 @@ def photos(request: HttpRequest, service_type: ServiceType, draft: Draft) -> Htt
             draft.remove_photo(_int(action.removeprefix("remove-")))
             return redirect(_step_url(service_type, "photos"))
         elif action == "use-photo-place" and draft.get("photo_place"):
-            _set_location(draft, service_type, draft.get("photo_place"))
+            suggested = draft.get("photo_place")
+            try:
+                place, nearby = _locate(
+                    draft, service_type, suggested["lat"], suggested["long"], ""
+                )
+            except LocationProblem:
+                draft.set(photo_place=None)
+            else:
+                _set_location(draft, place, nearby)
             return redirect(_step_url(service_type, "photos"))
         elif action == "keep-place":
             draft.set(photo_place=None)
@@ -587,7 +617,7 @@ def _offer_photo_place(draft: Draft, service_type: ServiceType, lat: float, long
     if place.get("lat") is not None and _metres(place, lat, long) < PHOTO_PLACE_M:
         return
     try:
-        suggested = _locate(lat, long, "")
+        suggested, _nearby = _locate(draft, service_type, lat, long, "")
     except LocationProblem:
         return
     draft.set(photo_place=suggested)
@@ -688,10 +718,11 @@ def _submit(request: HttpRequest, service_type: ServiceType, draft: Draft) -> Ht
         drafts.discard(request.session)
         return _confirmation(request, None, fake=new_tracking_number())
     submission = _submission(draft, service_type)
-    earlier = already_filed(submission, idempotency_key=draft.token)
-    if earlier is not None:
+    photos = draft.photo_files()
+    found = preview(submission, photos=photos, duplicates=0, idempotency_key=draft.token)
+    if found.filed is not None:
         # A second click or a resend of the same draft: not another report, so not counted.
-        return _filed(request, draft, earlier)
+        return _filed(request, draft, found.filed)
     person = draft.get("contact") or {}
     limited = limits.spend(request, [person.get("email", ""), person.get("phone", "")])
     if limited is not None:
@@ -705,7 +736,7 @@ def _submit(request: HttpRequest, service_type: ServiceType, draft: Draft) -> Ht
         return response
     try:
         # The photos are kept with the request or not at all; the draft's token files once.
-        sr = submit_request(submission, photos=draft.photo_files(), idempotency_key=draft.token)
+        sr = submit_request(submission, photos=photos, idempotency_key=draft.token, previewed=found)
     except SubmissionInvalid as e:
         return _back_to_fix(service_type, draft, e)
     drafts.delete_photos(draft)
@@ -720,13 +751,21 @@ def _filed(request: HttpRequest, draft: Draft, sr: ServiceRequest) -> HttpRespon
     return redirect("portal:report_done", tracking_number=sr.tracking_number)
 
 
-def _submission(draft: Draft, service_type: ServiceType) -> Submission:
-    place = draft.get("location") or {}
+def _submission(
+    draft: Draft,
+    service_type: ServiceType,
+    *,
+    place: dict[str, Any] | None = None,
+    description: str | None = None,
+) -> Submission:
+    """The draft as the one intake reads it; a step checks its own answer (`place`,
+    `description`) in place of the draft's."""
+    place = place if place is not None else draft.get("location") or {}
     person = draft.get("contact") or {}
     return Submission(
         service_code=service_type.service_code,
         channel=Channel.WEB,
-        description=draft.get("description", ""),
+        description=draft.get("description", "") if description is None else description,
         lat=place.get("lat"),
         long=place.get("long"),
         address_string=place.get("address", ""),

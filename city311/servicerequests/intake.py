@@ -60,6 +60,9 @@ class Preview:
     route: Route | None = None
     due_at: datetime | None = None
     duplicates: list[tuple[ServiceRequest, float]] = field(default_factory=list)
+    # The request this submission's idempotency key filed already: a second click or a resend
+    # is answered with it, and not counted (rate limits) or filed again.
+    filed: ServiceRequest | None = None
 
     @property
     def ok(self) -> bool:
@@ -77,6 +80,11 @@ class Preview:
     def located(self) -> Located | None:
         return self.checked.located
 
+    def problems_of(self, fields: Sequence[str]) -> list[Problem]:
+        """What is wrong with these fields only: a channel asking one thing at a time (the
+        portal's steps) checks the step's answer with the whole preview and shows its part."""
+        return [p for name in fields for p in self.checked.problems.get(name, [])]
+
 
 def preview(
     sub: Submission,
@@ -84,12 +92,18 @@ def preview(
     photos: Sequence[File] = (),
     duplicates: int = OFFERED_DUPLICATES,
     now: datetime | None = None,
+    idempotency_key: str = "",
 ) -> Preview:
-    """Read for an emergency, check, locate, route and look for duplicates; write nothing."""
+    """Read for an emergency, check, locate, route and look for duplicates; write nothing.
+
+    With an `idempotency_key`, `filed` is the request that key filed already, if any.
+    """
     found = triage.read(sub.description or "", sub.language) if sub.description else None
     checked = check_submission(sub)
     _check_photos(photos, checked.problems)
     result = Preview(checked, triage=found or NOT_AN_EMERGENCY)
+    if idempotency_key:
+        result.filed = already_filed(sub, idempotency_key=idempotency_key)
     service_type, located = checked.service_type, checked.located
     if service_type is None:
         return result
@@ -140,7 +154,9 @@ def submit_request(
     first filing is still committing in another process. `previewed` is this submission's own
     preview, when the channel just made one to offer duplicates: it is not worked out twice.
     """
-    earlier = already_filed(sub, idempotency_key=idempotency_key)
+    earlier = (previewed.filed if previewed else None) or already_filed(
+        sub, idempotency_key=idempotency_key
+    )
     if earlier is not None:
         return earlier
     key = _key(sub, idempotency_key)
