@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 
 class ServicerequestsConfig(AppConfig):
@@ -22,3 +22,7 @@ class ServicerequestsConfig(AppConfig):
             name = model.__name__
             post_save.connect(changed, sender=model, weak=False, dispatch_uid=f"{name}-save")
             post_delete.connect(changed, sender=model, weak=False, dispatch_uid=f"{name}-delete")
+        # A team's territory (Team.areas) routes too, when no assignment rule matches.
+        m2m_changed.connect(
+            changed, sender=Team.areas.through, weak=False, dispatch_uid="Team-areas-changed"
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -198,6 +198,13 @@ class ServiceRequest(models.Model):
                 name="sr_escalation_due",
                 condition=Q(escalation_due_at__isnull=False),
             ),
+            # The queue's and the board's escalation filter (warned, breached, way overdue):
+            # the few unclosed requests that reached a level, most urgent first.
+            models.Index(
+                fields=["escalation_level", "-urgent", "due_at"],
+                name="sr_escalated_queue",
+                condition=~Q(status="closed") & Q(escalation_level__gt=0),
+            ),
             # Open311 GET requests by date window and updates feeds.
             models.Index(fields=["requested_at"], name="sr_requested_at"),
             models.Index(fields=["updated_at"], name="sr_updated_at"),
@@ -324,44 +331,89 @@ class RequestEvent(models.Model):
         return self.actor_label
 
 
-class RoutingRule(models.Model):
-    """Which department handles a type (or a whole group) in an area.
+class MatchRule(models.Model):
+    """What routing rules and assignment rules share: a type (or a whole group) in an area
+    (or anywhere), and a priority. The one matcher is servicerequests.routing.Router.
 
     The most specific matching rule wins: a type rule before a group rule, a rule with an area
-    before one without, then the lowest `priority`. With no rule, the type's default department.
+    before one without, then the lowest `priority`, then the oldest.
     """
 
-    service_type = models.ForeignKey(
-        ServiceType, on_delete=models.CASCADE, null=True, blank=True, related_name="routing_rules"
-    )
     group = models.CharField(
         max_length=80, blank=True, help_text="A service group, for a rule on every type in it."
     )
-    area = models.ForeignKey(
-        "geo.Boundary",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        help_text="Empty for anywhere in the city.",
-        related_name="routing_rules",
-    )
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
     priority = models.PositiveIntegerField(default=100)
     active = models.BooleanField(default=True)
 
+    # Declared by each kind of rule (their reverse names differ).
+    service_type: Any
+    service_type_id: int | None
+    area: Any
+    area_id: int | None
+
     class Meta:
+        abstract = True
         ordering = ["priority", "id"]
 
-    def __str__(self) -> str:
+    def applies(self, service_type: ServiceType, area_ids: set[int]) -> bool:
+        """Whether the rule is about this type (or its group) where the point lies."""
+        about = (
+            self.service_type_id == service_type.pk
+            if self.service_type_id is not None
+            else bool(service_type.group) and self.group == service_type.group
+        )
+        return about and (self.area_id is None or self.area_id in area_ids)
+
+    def specificity(self) -> tuple[bool, bool, int, int]:
+        """Sorts the most specific rule first."""
+        return (self.service_type_id is None, self.area_id is None, self.priority, self.pk or 0)
+
+    def describe(self) -> str:
         what = self.service_type.service_name if self.service_type else f"group {self.group}"
         where = self.area.name if self.area else "anywhere"
-        return f"Rule {self.pk}: {what}, {where} → {self.department}"
+        return f"{what}, {where}"
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
         if (self.service_type_id is None) == (not self.group):
             raise ValidationError("Choose either a service type or a group, not both.")
+
+
+def _rule_type(related_name: str) -> Any:
+    return models.ForeignKey(
+        ServiceType,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name=related_name,
+    )
+
+
+def _rule_area(related_name: str) -> Any:
+    return models.ForeignKey(
+        "geo.Boundary",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        help_text="Empty for anywhere in the city.",
+        related_name=related_name,
+    )
+
+
+class RoutingRule(MatchRule):
+    """Which department handles a type (or a whole group) in an area. With no rule, the type's
+    default department."""
+
+    service_type = _rule_type("routing_rules")
+    area = _rule_area("routing_rules")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+
+    class Meta(MatchRule.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"Rule {self.pk}: {self.describe()} → {self.department}"
 
 
 def _attachment_path(attachment: Attachment, filename: str) -> str:
@@ -605,49 +657,20 @@ class Team(models.Model):
         return self.name
 
 
-class AssignmentRule(models.Model):
-    """Which team of the routed department gets a type (or a whole group) in an area.
+class AssignmentRule(MatchRule):
+    """Which team of the routed department gets a type (or a whole group) in an area, chosen
+    as routing rules are. A rule for a team of another department than the request's is never
+    used. With no rule, the team whose territory holds the request (routing.Router)."""
 
-    Chosen as routing rules are (RoutingRule): a type rule before a group rule, a rule with an
-    area before one without, then the lowest `priority`. A rule for a team of another
-    department than the request's is never used.
-    """
-
-    service_type = models.ForeignKey(
-        ServiceType,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="assignment_rules",
-    )
-    group = models.CharField(
-        max_length=80, blank=True, help_text="A service group, for a rule on every type in it."
-    )
-    area = models.ForeignKey(
-        "geo.Boundary",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        help_text="Empty for anywhere in the city.",
-        related_name="assignment_rules",
-    )
+    service_type = _rule_type("assignment_rules")
+    area = _rule_area("assignment_rules")
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="rules")
-    priority = models.PositiveIntegerField(default=100)
-    active = models.BooleanField(default=True)
 
-    class Meta:
-        ordering = ["priority", "id"]
+    class Meta(MatchRule.Meta):
+        pass
 
     def __str__(self) -> str:
-        what = self.service_type.service_name if self.service_type else f"group {self.group}"
-        where = self.area.name if self.area else "anywhere"
-        return f"Assignment rule {self.pk}: {what}, {where} → {self.team}"
-
-    def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
-        if (self.service_type_id is None) == (not self.group):
-            raise ValidationError("Choose either a service type or a group, not both.")
+        return f"Assignment rule {self.pk}: {self.describe()} → {self.team}"
 
 
 class WorkOrderStatus(models.TextChoices):

@@ -3,15 +3,18 @@ and which of its teams (the assignment rules, else none)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Q
 
 from city311.catalog import cache as catalog_cache
 from city311.catalog.models import Department, ServiceType
 from city311.geo.models import Boundary
-from city311.servicerequests.models import AssignmentRule, RoutingRule, Team
+from city311.servicerequests.models import AssignmentRule, MatchRule, RoutingRule, Team
+
+R = TypeVar("R", bound=MatchRule)
 
 
 @dataclass
@@ -21,6 +24,8 @@ class Route:
     area_name: str = ""
     team: Team | None = None
     team_rule: AssignmentRule | None = None
+    # With no assignment rule: the area of the team's territory that holds the request.
+    territory: str = ""
 
     def explain(self) -> str:
         """For the history: "Sent to Sanitation, Brooklyn North zone, by rule 12."."""
@@ -33,6 +38,8 @@ class Route:
             said = f"Sent to {self.department.name}{where}, by rule {self.rule.pk}."
         if self.team is not None and self.team_rule is not None:
             said += f" Team {self.team.name}, by assignment rule {self.team_rule.pk}."
+        elif self.team is not None:
+            said += f" Team {self.team.name}, whose territory holds {self.territory}."
         return said
 
     def data(self) -> dict[str, Any]:
@@ -42,12 +49,14 @@ class Route:
             "area": self.area_name,
             "team": self.team.slug if self.team else None,
             "team_rule": self.team_rule.pk if self.team_rule else None,
+            "territory": self.territory,
         }
 
 
 def route(service_type: ServiceType, area_ids: set[int]) -> Route:
     """The most specific active rule for the type (or its group) and the areas of the point,
-    and the most specific assignment rule naming a team of that department.
+    and the most specific assignment rule naming a team of that department (else the team
+    whose territory holds the point).
 
     The rules are read once per catalog snapshot (a rule saved anywhere retires every
     process's snapshot: servicerequests/apps.py), not on every request.
@@ -55,77 +64,88 @@ def route(service_type: ServiceType, area_ids: set[int]) -> Route:
     return catalog_cache.catalog().derived("router", Router).route(service_type, area_ids)
 
 
+@dataclass
+class Territory:
+    team: Team
+    areas: dict[int, str]  # boundary id -> its name
+
+
 class Router:
-    """Every active routing rule, read once, routing in memory (a process, a bulk import).
+    """Every active routing and assignment rule and every team's territory, read once, routing
+    in memory (a process, a bulk import).
 
     Shared by a process's threads: read-only once built.
     """
 
     def __init__(self) -> None:
-        self.by_type: dict[int, list[Any]] = {}
-        self.by_group: dict[str, list[Any]] = {}
-        rules = RoutingRule.objects.filter(active=True).select_related("department", "area")
-        # The area's name only: its geometry is tens of kilobytes of GeoJSON.
-        for rule in rules.defer("area__geometry", "area__properties"):
-            self._keep(rule)
-        team_rules = AssignmentRule.objects.filter(active=True, team__active=True)
-        for team_rule in team_rules.select_related("team", "area").defer(
-            "area__geometry", "area__properties"
-        ):
-            self._keep(team_rule)
-
-    def _keep(self, rule: RoutingRule | AssignmentRule) -> None:
-        if rule.service_type_id is not None:
-            self.by_type.setdefault(rule.service_type_id, []).append(rule)
-        else:
-            self.by_group.setdefault(rule.group, []).append(rule)
-
-    def _best(
-        self, service_type: ServiceType, area_ids: set[int], kind: Any, department_id: int = 0
-    ) -> Any:
-        candidates: list[Any] = self.by_type.get(service_type.pk, []) + (
-            self.by_group.get(service_type.group, []) if service_type.group else []
+        # Geometry deferred: the area's name only, not tens of kilobytes of GeoJSON.
+        light = ("area__geometry", "area__properties")
+        self.routing: list[RoutingRule] = list(
+            RoutingRule.objects.filter(active=True)
+            .select_related("department", "area")
+            .defer(*light)
         )
-        matching: list[Any] = [
-            r
-            for r in candidates
-            if type(r) is kind
-            and (r.area_id is None or r.area_id in area_ids)
-            and (kind is RoutingRule or r.team.department_id == department_id)
-        ]
-        if not matching:
-            return None
-        # Most specific first: a type rule before a group rule, an area before anywhere.
-        return min(
-            matching,
-            key=lambda r: (r.service_type_id is None, r.area_id is None, r.priority, r.pk),
+        self.assignment: list[AssignmentRule] = list(
+            AssignmentRule.objects.filter(active=True, team__active=True)
+            .select_related("team", "area")
+            .defer(*light)
         )
+        # Each active team's territory, in its department; an empty territory is the whole
+        # city and chooses nothing (a rule does that).
+        self.territories: dict[int, list[Territory]] = {}
+        through = Team.areas.through.objects.filter(team__active=True).select_related(
+            "team", "boundary"
+        )
+        found: dict[int, Territory] = {}
+        for link in through.only("team", "boundary__name").order_by("team__name", "team_id"):
+            team = link.team
+            if team.pk not in found:
+                found[team.pk] = Territory(team, {})
+                self.territories.setdefault(team.department_id, []).append(found[team.pk])
+            found[team.pk].areas[link.boundary_id] = link.boundary.name
+
+    @staticmethod
+    def best(rules: Sequence[R], service_type: ServiceType, area_ids: set[int]) -> R | None:
+        """The one matcher of both kinds of rule: the most specific that applies."""
+        matching = [r for r in rules if r.applies(service_type, area_ids)]
+        return min(matching, key=lambda r: r.specificity()) if matching else None
 
     def route(self, service_type: ServiceType, area_ids: set[int]) -> Route:
-        best = self._best(service_type, area_ids, RoutingRule)
+        best = self.best(self.routing, service_type, area_ids)
         found = (
             Route(service_type.department, None)
             if best is None
             else Route(best.department, best, best.area.name if best.area else "")
         )
         if found.department is not None:
-            found.team_rule = self._best(
-                service_type, area_ids, AssignmentRule, found.department.pk
-            )
-            found.team = found.team_rule.team if found.team_rule else None
+            found.team_rule = self.team_for(service_type, area_ids, found.department.pk)
+            if found.team_rule is not None:
+                found.team = found.team_rule.team
+            else:
+                found.team, found.territory = self.team_of_territory(area_ids, found.department.pk)
         return found
 
     def team_for(
         self, service_type: ServiceType, area_ids: set[int], department_id: int
     ) -> AssignmentRule | None:
-        """The assignment rule for a request of `service_type` in the areas, in a department
-        it was transferred to (routing chose another)."""
-        return self._best(service_type, area_ids, AssignmentRule, department_id)
+        """The assignment rule for a request of `service_type` in the areas, among the teams of
+        `department_id` (the routed one, or one it was transferred to)."""
+        rules = [r for r in self.assignment if r.team.department_id == department_id]
+        return self.best(rules, service_type, area_ids)
+
+    def team_of_territory(self, area_ids: set[int], department_id: int) -> tuple[Team | None, str]:
+        """The department's team whose territory holds one of the areas (the first by name when
+        territories overlap), and that area's name."""
+        for territory in self.territories.get(department_id, []):
+            for area_id, name in territory.areas.items():
+                if area_id in area_ids:
+                    return territory.team, name
+        return None, ""
 
 
 def team_after_transfer(sr: Any, department: Department) -> Team | None:
-    """The team the new department's assignment rules give a request transferred to it, from
-    the areas it was filed in."""
+    """The team the new department's assignment rules (else its teams' territories) give a
+    request transferred to it, from the areas it was filed in."""
     wanted = Q(pk__in=[])
     for kind, area in (sr.areas or {}).items():
         if isinstance(area, dict) and area.get("code"):
@@ -133,4 +153,6 @@ def team_after_transfer(sr: Any, department: Department) -> Team | None:
     area_ids = set(Boundary.objects.filter(wanted).values_list("pk", flat=True))
     router = catalog_cache.catalog().derived("router", Router)
     rule = router.team_for(sr.service_type, area_ids, department.pk)
-    return rule.team if rule else None
+    if rule is not None:
+        return rule.team
+    return router.team_of_territory(area_ids, department.pk)[0]
