@@ -213,6 +213,28 @@ def _work_order_cancel(city, sr):
     )
 
 
+def _work_order_note(city, sr):
+    order = _order_of(sr)
+    return (
+        {"number": order.number, "text": "The hole is under a parked van."},
+        lambda: (
+            sr.events.filter(kind="request.work_order_note", data__work_order=order.number)
+            .exclude(public=True)
+            .exists()
+        ),
+    )
+
+
+def _work_order_reassign(city, sr):
+    # To the department's worker: a supervisor gives it, the worker may take it themselves.
+    order = _order_of(sr)
+    worker = person(city, WORKER["streets" if sr.department_id == city.streets.pk else "parks"])
+    return (
+        {"number": order.number, "assignee": worker.pk},
+        lambda: WorkOrder.objects.get(pk=order.pk).assignee_id == worker.pk,
+    )
+
+
 def _pause(city, sr):
     return (
         {"reason": "resident", "note": "Asked for the exact spot"},
@@ -234,6 +256,8 @@ OWN_ACTIONS = {
     "work_order_start": _work_order_start,
     "work_order_done": _work_order_done,
     "work_order_cancel": _work_order_cancel,
+    "work_order_note": _work_order_note,
+    "work_order_reassign": _work_order_reassign,
     "start": _start,
     "note": _note,
     "close": _close,
@@ -259,6 +283,11 @@ def allowed(name: str, action: str, dept: str) -> bool:
         return dept in SEES[name]
     if action in ("assign", "team"):
         return dept in ASSIGNS.get(name, set())
+    if action == "work_order_reassign":
+        # As "start" takes a request: its worker may take a work order; only a supervisor
+        # (or an administrator) gives one to someone else.
+        return dept in ASSIGNS.get(name, set()) or WORKER[dept] == name
+
     return dept in WORKS[name]
 
 

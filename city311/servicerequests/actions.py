@@ -1005,6 +1005,59 @@ def finish_work_order(
     return order
 
 
+@transaction.atomic
+def add_work_order_note(
+    order: WorkOrder, *, text: str, by: Actor, public: bool = False
+) -> RequestEvent:
+    """A note on one work order (internal unless `public`): an event of the request's history
+    naming the work order, which its page lists under that work order."""
+    sr, order = _locked_order(order)
+    text = text.strip()
+    if not text:
+        raise RequestError(_("Write the note before saving it."), code="required")
+    sr.updated_at = timezone.now()
+    sr.save(update_fields=["updated_at"])
+    return _record(
+        sr,
+        Event.WORK_ORDER_NOTE,
+        by=by,
+        public=public,
+        note=text,
+        data={"work_order": order.number},
+    )
+
+
+@transaction.atomic
+def reassign_work_order(order: WorkOrder, *, to: Any, by: Actor) -> WorkOrder:
+    """Give an unfinished work order to another person of the request's department, or to
+    nobody (to=None)."""
+    sr, order = _locked_order(order)
+    _not_closed(sr, _("reassigning its work"))
+    _order_open(order)
+    _order_worker(sr, to)
+    if (to.pk if to else None) == order.assignee_id:
+        raise RequestError(
+            _("Work order %(number)s is already assigned to them."),
+            code="unchanged",
+            number=order.number,
+        )
+    before = order.assignee_id
+    order.assignee = to
+    order.save(update_fields=["assignee"])
+    sr.updated_at = timezone.now()
+    sr.save(update_fields=["updated_at"])
+    name = (to.get_full_name() or to.get_username()) if to else "nobody"
+    _record(
+        sr,
+        Event.WORK_ORDER_REASSIGNED,
+        by=by,
+        public=False,
+        note=f"Work order {order.number} given to {name}.",
+        data={"work_order": order.number, "assignee": to.pk if to else None, "was": before},
+    )
+    return order
+
+
 def _summary(done: list[WorkOrder]) -> str:
     if len(done) == 1:
         return done[0].result

@@ -61,7 +61,7 @@ class Sweep:
         self.calendar = Calendar()
         self._levels: dict[int, list[tuple[int, str]]] = {}
 
-        self._people: dict[tuple[int | None, int | None, str], list[User]] = {}
+        self._people: dict[tuple[int | None, int | None, int | None, str], list[User]] = {}
 
     def levels(self, service_type_id: int) -> list[tuple[int, str]]:
         if service_type_id not in self._levels:
@@ -69,7 +69,7 @@ class Sweep:
         return self._levels[service_type_id]
 
     def recipients(self, sr: ServiceRequest, notify: str) -> list[User]:
-        key = (sr.department_id, sr.assignee_id, notify)
+        key = (sr.department_id, sr.team_id, sr.assignee_id, notify)
         if key not in self._people:
             self._people[key] = escalation_recipients(sr, notify)
         return self._people[key]
@@ -124,22 +124,29 @@ def level_moment(sr: ServiceRequest, percent: int, cal: Calendar) -> datetime | 
 
 
 def escalation_recipients(sr: ServiceRequest, notify: str) -> list[User]:
-    """Who a level tells, from the staff roles of the request's department.
+    """Who a level tells, by role: the assignee (75%), the supervisor (the breach), the
+    manager (3x).
 
-    The seam for teams: when a request belongs to a team, its supervisor (and the manager
-    over it) belong first here. With nobody found, the notifications fall back to the
-    department's shared mailbox.
+    - assignee: the request's assignee; with nobody assigned, as for the supervisor (the
+      warning goes to whoever assigns);
+    - supervisor: the people with the Supervisor role in the request's team, else those of
+      its department;
+    - manager: the people with the Manager role in the request's department, else the
+      managers of no department (city-wide).
+
+    With nobody found, the notifications fall back to the department's shared mailbox.
     """
     active = User.objects.filter(is_active=True).exclude(email="").order_by("pk")
     if notify == Escalate.ASSIGNEE and sr.assignee_id is not None:
         return list(active.filter(pk=sr.assignee_id))
     if notify in (Escalate.ASSIGNEE, Escalate.SUPERVISOR):
-        # Nobody assigned yet: the warning goes to whoever assigns.
-        return list(
-            active.filter(groups__name=roles.SUPERVISOR, memberships__department=sr.department_id)
-        )
+        supervisors = active.filter(
+            groups__name=roles.SUPERVISOR, memberships__department=sr.department_id
+        ).distinct()
+        of_team = list(supervisors.filter(teams=sr.team_id)) if sr.team_id else []
+        return of_team or list(supervisors)
     managers = active.filter(groups__name=roles.MANAGER)
-    of_department = list(managers.filter(memberships__department=sr.department_id))
+    of_department = list(managers.filter(memberships__department=sr.department_id).distinct())
     return of_department or list(managers.filter(memberships__isnull=True))
 
 

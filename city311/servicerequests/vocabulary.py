@@ -85,6 +85,8 @@ class Event:
     WORK_ORDER_STARTED = "request.work_order_started"
     WORK_ORDER_DONE = "request.work_order_done"
     WORK_ORDER_CANCELLED = "request.work_order_cancelled"
+    WORK_ORDER_NOTE = "request.work_order_note"
+    WORK_ORDER_REASSIGNED = "request.work_order_reassigned"
     # The SLA clock stopped (waiting on the resident or another agency) and started again.
     PAUSED = "request.paused"
     RESUMED = "request.resumed"
@@ -117,6 +119,8 @@ EVENT_LABELS: dict[str, Promise] = {
     Event.WORK_ORDER_STARTED: _("Work order started"),
     Event.WORK_ORDER_DONE: _("Work order done"),
     Event.WORK_ORDER_CANCELLED: _("Work order cancelled"),
+    Event.WORK_ORDER_NOTE: _("Work order note"),
+    Event.WORK_ORDER_REASSIGNED: _("Work order reassigned"),
     Event.PAUSED: _("Clock paused"),
     Event.RESUMED: _("Clock resumed"),
     Event.ESCALATED: _("Escalated"),
@@ -137,6 +141,7 @@ PUBLIC_EVENT_LABELS: dict[str, Promise] = {
     Event.MERGED: _("Another report of the same problem joined this one"),
     Event.PARENT_CLOSED: _("The original request was closed"),
     Event.WORK_ORDER_DONE: _("Part of the work was done"),
+    Event.WORK_ORDER_NOTE: _("Update from the city"),
     Event.PAUSED: _("On hold: we are waiting for information"),
     Event.RESUMED: _("Work resumed"),
 }

@@ -58,6 +58,12 @@ QUEUE_STATUSES = [
     ("closed", "Closed"),
     ("any", "Any status"),
 ]
+QUEUE_ESCALATIONS = [
+    ("", "Any"),
+    ("warned", "Warned (75% of the time)"),
+    ("breached", "Breached (past due)"),
+    ("way_overdue", "Way overdue (3 times the time)"),
+]
 QUEUE_SORTS = [
     ("due", "Urgent first, then soonest due"),
     ("newest", "Newest first"),
@@ -82,6 +88,7 @@ class QueueForm(forms.Form):
     )
     overdue = forms.BooleanField(label="Overdue only", required=False)
     urgent = forms.BooleanField(label="Urgent only", required=False)
+    escalation = forms.ChoiceField(label="Escalation", choices=QUEUE_ESCALATIONS, required=False)
     since = forms.DateField(label="Received on or after", required=False)
     until = forms.DateField(label="Received on or before", required=False)
     # From the reports' click-through: a service group, and requests closed in a period.

@@ -127,6 +127,8 @@ def select(user: Any, filters: dict[str, Any], *, now: datetime | None = None) -
         rows = rows.exclude(status=Status.CLOSED).filter(due_at__lt=now or timezone.now())
     if filters.get("urgent"):
         rows = rows.filter(urgent=True)
+    if filters.get("escalation"):
+        rows = rows.exclude(status=Status.CLOSED).filter(ESCALATION[filters["escalation"]])
     if filters.get("since"):
         rows = rows.filter(requested_at__gte=_day_start(filters["since"]))
     if filters.get("until"):
@@ -140,6 +142,16 @@ def select(user: Any, filters: dict[str, Any], *, now: datetime | None = None) -
     sort = filters.get("sort") or ("newest" if status in ("closed", "any") else "due")
     rows = rows.select_related("service_type", "department", "assignee", "team")
     return Selection(rows.order_by(*ORDERS[sort]), sort)
+
+
+# The bands of escalation_level (the highest percent the current clock reached) the board
+# counts and the queue filters by: warned before the due date, breached at it, way overdue
+# at three times the target. sr_escalated_queue serves each.
+ESCALATION: dict[str, Q] = {
+    "warned": Q(escalation_level__gt=0, escalation_level__lt=100),
+    "breached": Q(escalation_level__gte=100, escalation_level__lt=300),
+    "way_overdue": Q(escalation_level__gte=300),
+}
 
 
 ORDERS: dict[str, list[Any]] = {
@@ -304,19 +316,24 @@ def teams_for(user: Any) -> QuerySet[Team]:
 
 
 def board(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
-    """Unassigned and overdue work, not closed, by team and by area (the city's districts)."""
+    """Unassigned, overdue and escalated work, not closed, by team (with its territory) and by
+    area (the city's districts, each with the team whose territory holds it)."""
     now = now or timezone.now()
     rows = requests_visible_to(user).exclude(status=Status.CLOSED)
     counts = {
         "open": Count("pk"),
         "unassigned": Count("pk", filter=Q(assignee__isnull=True)),
         "overdue": Count("pk", filter=Q(due_at__lt=now)),
+        **{band: Count("pk", filter=q) for band, q in ESCALATION.items()},
     }
     by_team = list(
         rows.values("department__name", "department__slug", "team__name", "team__slug")
         .annotate(**counts)
         .order_by("department__name", "team__name")
     )
+    territories = _territories(user)
+    for row in by_team:
+        row["territory"] = [name for _, _, name in territories.get(row["team__slug"], [])]
     kind = _district_kind()
     by_area = (
         list(
@@ -327,7 +344,45 @@ def board(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
         if kind
         else []
     )
+    holder = {
+        (area_kind, code): slug
+        for slug, areas in territories.items()
+        for area_kind, code, _ in areas
+    }
+    names = {team.slug: team.name for team in teams_for(user)}
+    for row in by_area:
+        slug = holder.get((kind, row["code"]))
+        row["team"] = {"slug": slug, "name": names.get(slug, "")} if slug else None
     return {"by_team": by_team, "by_area": by_area, "area_kind": kind}
+
+
+def _territories(user: Any) -> dict[str, list[tuple[str, str, str]]]:
+    """Each team's territory `user` may see: slug -> [(kind, code, name)] by name."""
+    links = (
+        Team.areas.through.objects.filter(team__in=teams_for(user))
+        .order_by("boundary__name")
+        .values_list("team__slug", "boundary__kind", "boundary__code", "boundary__name")
+    )
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    for slug, kind, code, name in links:
+        found.setdefault(slug, []).append((kind, code, name))
+    return found
+
+
+def in_territory(sr: ServiceRequest, areas: list[tuple[str, str, str]]) -> bool:
+    """Whether the request was filed in one of the areas (as recorded when filed)."""
+    recorded = sr.areas or {}
+    return any(
+        isinstance(recorded.get(kind), dict) and recorded[kind].get("code") == code
+        for kind, code, _ in areas
+    )
+
+
+def territory_areas(user: Any, slug: str) -> list[tuple[str, str, str]]:
+    """The territory of the team `slug`, one of those `user` may see; NotFound otherwise."""
+    if not teams_for(user).filter(slug=slug).exists():
+        raise NotFound(f"There is no team “{slug}”: choose one of the list.")
+    return _territories(user).get(slug, [])
 
 
 def _district_kind() -> str:
@@ -358,10 +413,11 @@ class Stop:
     work_orders: list[Any]
 
 
-def my_day(user: Any) -> list[Stop]:
+def my_day(user: Any, *, territory: list[tuple[str, str, str]] | None = None) -> list[Stop]:
     """The user's unclosed requests (assigned to them, or with a work order of theirs), in
     route order: a nearest-next walk from where their team starts (or from the first, most
-    urgent one), unlocated requests last."""
+    urgent one), unlocated requests last. With `territory` (territory_areas), only those
+    filed in it."""
     mine = (
         requests_visible_to(user)
         .exclude(status=Status.CLOSED)
@@ -377,6 +433,8 @@ def my_day(user: Any) -> list[Stop]:
         .order_by(*ORDERS["due"])
     )
     requests = list(mine[:200])
+    if territory is not None:
+        requests = [sr for sr in requests if in_territory(sr, territory)]
     orders: dict[int, list[Any]] = {}
     for order in user.work_orders.filter(
         request__in=requests, status__in=[WorkOrderStatus.OPEN, WorkOrderStatus.IN_PROGRESS]

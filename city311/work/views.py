@@ -33,6 +33,7 @@ from city311.servicerequests import access, actions, attachments
 from city311.servicerequests.errors import NoSuchRequest, RequestError
 from city311.servicerequests.models import ServiceRequest, Team, WorkOrder
 from city311.servicerequests.queries import history, photo_links, resident_says_fixed
+from city311.servicerequests.vocabulary import Event
 from city311.work import bulk as bulk_actions
 from city311.work import forms, queries, sla
 from city311.work.models import SavedView
@@ -215,8 +216,19 @@ def board(request: HttpRequest) -> HttpResponse:
 
 @staff_required()
 def today(request: HttpRequest) -> HttpResponse:
-    """ "My work today": a crew member's requests in route order, phone-sized."""
-    return render(request, "work/today.html", {"stops": queries.my_day(request.user)})
+    """ "My work today": a crew member's requests in route order, phone-sized; with
+    ?territory=<team slug>, only those filed in that team's territory."""
+    slug = request.GET.get("territory", "").strip()
+    context: dict[str, Any] = {
+        "territory": slug,
+        "territories": queries.teams_for(request.user).filter(areas__isnull=False).distinct(),
+    }
+    try:
+        territory = queries.territory_areas(request.user, slug) if slug else None
+    except queries.NotFound as e:
+        return render(request, "work/today.html", context | {"problem": str(e)}, status=400)
+    context["stops"] = queries.my_day(request.user, territory=territory)
+    return render(request, "work/today.html", context)
 
 
 @staff_required()
@@ -272,13 +284,26 @@ def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
             "contact_form": forms.ContactReasonForm(),
             "location_candidates": _location_candidates(sr),
             "teams": queries.teams_for(user).filter(department=sr.department),
-            "work_orders": sr.work_orders.select_related("assignee"),
+            "work_orders": _orders_with_notes(sr),
             "sla": sla.panel(sr),
             "photos": sr.attachments.all(),
             "photo_links": photo_links(sr),
             "says_fixed": resident_says_fixed(sr),
         },
     )
+
+
+def _orders_with_notes(sr: ServiceRequest) -> list[WorkOrder]:
+    """The request's work orders, each with its notes (`notes`: history events, oldest first)."""
+    orders = list(sr.work_orders.select_related("assignee"))
+    notes: dict[int, list[Any]] = {}
+    for event in (
+        sr.events.filter(kind=Event.WORK_ORDER_NOTE).select_related("actor").order_by("at", "pk")
+    ):
+        notes.setdefault(event.data.get("work_order"), []).append(event)
+    for order in orders:
+        order.notes = notes.get(order.number, [])  # type: ignore[attr-defined]
+    return orders
 
 
 def _location_candidates(sr: ServiceRequest) -> list[Candidate]:
@@ -481,6 +506,37 @@ def _order(request: HttpRequest, sr: ServiceRequest) -> tuple[WorkOrder, str]:
     return order, form.cleaned_data["result"] or ""
 
 
+def _work_order_note(request: HttpRequest, sr: ServiceRequest) -> str:
+    order, _ = _order(request, sr)
+    form = forms.NoteForm(request.POST)
+    if not form.is_valid():
+        raise RequestError("Write the note (at most 4,000 characters) before saving it.")
+    actions.add_work_order_note(
+        order, text=form.cleaned_data["text"], public=form.cleaned_data["public"], by=request.user
+    )
+    return f"Note added to work order {order.number}."
+
+
+def _work_order_reassign(request: HttpRequest, sr: ServiceRequest) -> str:
+    """As for the request itself: a supervisor gives a work order to anyone of the department
+    (or to nobody); anyone who works the request may take it themselves."""
+    order, _ = _order(request, sr)
+    raw = request.POST.get("assignee", "").strip()
+    if raw and not raw.isdigit():
+        raise RequestError("Choose who does the work order (a person of the department).")
+    pk = int(raw) if raw else None
+    if pk != request.user.pk and not access.can_assign_request(request.user, sr):
+        raise PermissionDenied("Only a supervisor can give a work order to someone else.")
+    person = None
+    if pk is not None:
+        person = next((u for u in queries.department_staff(sr) if u.pk == pk), None)
+        if person is None:
+            raise RequestError("That person does not work in this department.")
+    actions.reassign_work_order(order, to=person, by=request.user)
+    name = (person.get_full_name() or person.username) if person else "nobody"
+    return f"Work order {order.number} given to {name}."
+
+
 def _work_order_start(request: HttpRequest, sr: ServiceRequest) -> str:
     order, _ = _order(request, sr)
     actions.start_work_order(order, by=request.user)
@@ -517,6 +573,8 @@ ACTIONS: dict[str, Callable[[HttpRequest, ServiceRequest], str]] = {
     "work_order_start": _work_order_start,
     "work_order_done": _work_order_done,
     "work_order_cancel": _work_order_cancel,
+    "work_order_note": _work_order_note,
+    "work_order_reassign": _work_order_reassign,
     **sla.ACTIONS,
 }
 
