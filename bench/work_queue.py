@@ -135,6 +135,27 @@ def _spread(rng: random.Random, department: object, staff: list) -> None:
         transaction.on_commit(lambda: _vacuum(table))
 
 
+def mark_escalations() -> None:
+    """Levels reached, once, as a sweep would have recorded them: the overdue open requests
+    breached (a sixth of them 3x), those within a day of their due date warned."""
+    from django.db import connection
+
+    from city311.servicerequests.models import ServiceRequest
+
+    if ServiceRequest.objects.filter(escalation_level__gt=0).exists():
+        return
+    table = ServiceRequest._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET escalation_level = CASE WHEN due_at < now() - interval "
+            f"'40 hours' THEN 300 WHEN due_at < now() THEN 100 ELSE 75 END "
+            f"WHERE status <> 'closed' AND due_at < now() + interval '1 day'",
+            [],
+        )
+    if connection.vendor == "postgresql":
+        _vacuum(table)
+
+
 def _vacuum(table: str) -> None:
     from django.db import connection
 
@@ -173,6 +194,10 @@ def filters(supervisor: object) -> list[str]:
         "team=none",
         "overdue=1",
         "urgent=1",
+        "escalation=warned",
+        "escalation=breached",
+        "escalation=way_overdue",
+        f"team={team.slug if team else 'none'}&escalation=breached",
         "channel=phone",
         "since=2026-01-01&until=2026-01-31",
         f"q={open_number}",
@@ -239,6 +264,7 @@ def main() -> None:
     }
     stored = ServiceRequest.objects.count()
     manager, supervisor = spread_work()
+    mark_escalations()
     unclosed = ServiceRequest.objects.exclude(status=Status.CLOSED).count()
     print(
         f"{stored:,} requests stored ({unclosed:,} not closed) on {connection.vendor}; "
