@@ -93,11 +93,14 @@ class Router:
         # Each active team's territory, in its department; an empty territory is the whole
         # city and chooses nothing (a rule does that).
         self.territories: dict[int, list[Territory]] = {}
-        through = Team.areas.through.objects.filter(team__active=True).select_related(
-            "team", "boundary"
+        through = (
+            Team.areas.through.objects.filter(team__active=True)
+            .select_related("team", "boundary")
+            .defer("boundary__geometry", "boundary__properties")
+            .order_by("team__name", "team_id")
         )
         found: dict[int, Territory] = {}
-        for link in through.only("team", "boundary__name").order_by("team__name", "team_id"):
+        for link in through:
             team = link.team
             if team.pk not in found:
                 found[team.pk] = Territory(team, {})
