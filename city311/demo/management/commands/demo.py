@@ -60,7 +60,10 @@ class Command(BaseCommand):
         say, quiet = self.stdout.write, self.verbosity == 0
         # The bars redraw their line with "\r": not through Django's OutputWrapper, which ends
         # every write with a newline and so printed each redraw as a new bar.
-        bars = getattr(self.stderr, "_out", self.stderr)
+        # `up` hands its own wrapper in, which call_command wraps again: unwrap them all.
+        bars: Any = self.stderr
+        while hasattr(bars, "_out"):
+            bars = bars._out
         with tqdm(desc="Addresses", unit=" rows", file=bars, disable=quiet) as bar:
             try:
                 applied = loader.load_pack(city, progress=bar.update)
