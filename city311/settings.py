@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "city311.console",
     "city311.work",
     "city311.reports",
+    "city311.intake",
     "city311.demo",
     "city311.ops",
     "city311.triage",

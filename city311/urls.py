@@ -39,6 +39,7 @@ urlpatterns = [
     path("reports/", include("city311.reports.urls")),
     path("console/", include("city311.console.urls")),
     path("contacts/", include("city311.contacts.urls")),
+    path("intake/", include("city311.intake.urls")),
     path("", include("city311.portal.urls")),
     path("", include("city311.facilities.urls")),
     path("", include("city311.pickups.urls")),
