@@ -431,6 +431,9 @@ PERMISSIONS_POLICY = security.PERMISSIONS_POLICY
 # What one connection (and, for reports, one e-mail or phone) may do on the portal in an hour.
 CITY311_PORTAL_REPORTS_PER_IP = envint("CITY311_PORTAL_REPORTS_PER_IP", "20", minimum=1)
 CITY311_PORTAL_REPORTS_PER_CONTACT = envint("CITY311_PORTAL_REPORTS_PER_CONTACT", "10", minimum=1)
+# Bulky-item bookings an hour from one connection, and from one e-mail or phone.
+CITY311_PICKUP_BOOKINGS_PER_IP = envint("CITY311_PICKUP_BOOKINGS_PER_IP", "10", minimum=1)
+CITY311_PICKUP_BOOKINGS_PER_CONTACT = envint("CITY311_PICKUP_BOOKINGS_PER_CONTACT", "3", minimum=1)
 CITY311_PORTAL_FOLLOWS_PER_IP = envint("CITY311_PORTAL_FOLLOWS_PER_IP", "10", minimum=1)
 CITY311_PORTAL_REOPENS_PER_IP = envint("CITY311_PORTAL_REOPENS_PER_IP", "5", minimum=1)
 

@@ -43,6 +43,15 @@ from city311.pickups.schedule import Schedules
 from city311.servicerequests.models import Contact, ServiceRequest, Status
 from tests import small_city
 
+
+@pytest.fixture(autouse=True)
+def _room_for_many_bookings(settings):
+    # Rosa books again and again here, and the race books from one address: the per-hour limits
+    # have their own test below. Forked children inherit these settings.
+    settings.CITY311_PICKUP_BOOKINGS_PER_IP = 100_000
+    settings.CITY311_PICKUP_BOOKINGS_PER_CONTACT = 100_000
+
+
 PICKUPS = """\
 collections:
   - {code: trash, name: {en: Trash, es: Basura}}
@@ -172,6 +181,25 @@ def test_rosa_books_a_couch_and_a_fridge_and_gets_a_reference(client, city):
     assert sr.address_id == "dumont-1300" and "1 \u00d7 Couch, 1 \u00d7 Fridge" in sr.description
     assert "Rosa" not in sr.description and Contact.objects.get(request=sr).email == ROSA["email"]
     assert RouteDay.objects.get(day=day).booked == 1
+
+
+def test_a_robot_cannot_fill_a_day_one_connection_or_contact_books_a_few_an_hour(
+    client, city, settings
+):
+    settings.CITY311_PICKUP_BOOKINGS_PER_CONTACT = 2
+    days = first_days(3)
+    assert book(client, days[0]).status_code == 302
+    assert book(client, days[1]).status_code == 302
+    refused = book(client, days[2])
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    assert "many bookings from you" in refused.content.decode()
+    assert Booking.objects.count() == 2
+    # Another person on the same connection is counted by the connection's own limit.
+    settings.CITY311_PICKUP_BOOKINGS_PER_IP = 3
+    other = {**ROSA, "email": "someone@example.org", "phone": ""}
+    data = {"address_id": "dumont-1300", "day": days[2].isoformat(), "item_couch": 1, **other}
+    assert client.post("/pickups/book/?address_id=dumont-1300", data).status_code == 429
 
 
 def test_what_cannot_be_booked_is_a_400_that_says_what_to_change(client, city):

@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import time_format
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -22,6 +25,7 @@ from city311.pickups.lookup import find_place
 from city311.pickups.models import Booking, BookingRule, BookingStatus, BulkyItem
 from city311.pickups.schedule import Schedules
 from city311.pickups.views import _host, _ics, _today
+from city311.portal import limits
 
 
 @never_cache
@@ -39,7 +43,16 @@ def book(request: HttpRequest) -> HttpResponse:
     items = list(BulkyItem.objects.filter(accepted=True))
     form = BookingForm(request.POST or None, days=offered.days, items=items)
     problem = offered.problem
+    limited: limits.Limited | None = None
     if request.method == "POST" and not problem and form.is_valid():
+        data = form.cleaned_data
+        limited = _spend(request, [data["email"], data["phone"]])
+    if limited is not None:
+        problem = _(
+            "We have received many bookings from you in a short time, so we cannot take "
+            "another one now. Please try again after %(time)s."
+        ) % {"time": time_format(timezone.localtime(limited.retry_at))}
+    elif request.method == "POST" and not problem and form.is_valid():
         data = form.cleaned_data
         who = actions.Who(
             data["first_name"], data["last_name"], data["email"], data["phone"], get_language()
@@ -66,7 +79,23 @@ def book(request: HttpRequest) -> HttpResponse:
         "rule": rule,
     }
     failed = bool(problem) or (request.method == "POST" and form.errors)
-    return render(request, "pickups/book.html", context, status=400 if failed else 200)
+    status = 429 if limited is not None else 400 if failed else 200
+    response = render(request, "pickups/book.html", context, status=status)
+    if limited is not None:
+        response["Retry-After"] = str(limited.retry_after_s)
+    return response
+
+
+def _spend(request: HttpRequest, contacts: list[str]) -> limits.Limited | None:
+    """Count one booking from this connection and these contacts: a robot cannot fill a day's
+    capacity (CITY311_PICKUP_BOOKINGS_PER_IP and _PER_CONTACT an hour)."""
+    per_ip = settings.CITY311_PICKUP_BOOKINGS_PER_IP
+    limited = limits.count("booking-ip", limits.client_address(request), per_ip)
+    for contact in contacts:
+        if contact:
+            most = settings.CITY311_PICKUP_BOOKINGS_PER_CONTACT
+            limited = limits.count("booking-contact", contact.strip().casefold(), most) or limited
+    return limited
 
 
 def _booking(token: str) -> Booking:
