@@ -402,7 +402,8 @@ TWILIO_AUTH_TOKEN = envstr("TWILIO_AUTH_TOKEN", "")
 CITY311_CALL_EVENTS_SECRET = envstr("CITY311_CALL_EVENTS_SECRET", "")
 # When a person answers the phones (contacts/hours.py): "24/7", or weekly rules in the city's
 # time such as "Mo-Fr 07:00-18:00" (Fresno); closed on public holidays unless 24/7.
-CITY311_CALL_CENTRE_HOURS = envstr("CITY311_CALL_CENTRE_HOURS", "24/7")
+# When set, overrides the pack's `call_centre_hours` (city.yaml).
+CITY311_CALL_CENTRE_HOURS = envstr("CITY311_CALL_CENTRE_HOURS", "")
 # The city's number (+12125550100) or a messaging service; one of them for the Twilio provider.
 TWILIO_FROM_NUMBER = envstr("TWILIO_FROM_NUMBER", "")
 TWILIO_MESSAGING_SERVICE_SID = envstr("TWILIO_MESSAGING_SERVICE_SID", "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import filecmp
 import io
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from city311.catalog.models import (
     AttributeValue,
@@ -473,3 +475,30 @@ def test_city311_languages_overrides_the_packs(db, pack, settings):
     out, _ = run("import_city", str(pack))
     assert "CITY311_LANGUAGES=en,de overrides the pack's languages (en, es)" in out
     assert [code for code, _name in settings.LANGUAGES] == ["en", "de"]
+
+
+def _call_centre_hours(pack: Path, hours: str) -> None:
+    manifest = pack / "city.yaml"
+    manifest.write_text(manifest.read_text() + f"call_centre_hours: {hours}\n")
+
+
+def test_the_call_centres_hours_are_the_packs(db, pack, client, tmp_path):
+    # A centre open a minute on a day two days from now is closed now, whatever the clock.
+    _call_centre_hours(pack, "24/7")
+    run("import_city", str(pack))
+    later = timezone.now().astimezone(profile.zone()) + timedelta(days=2)
+    day = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")[later.weekday()]
+    manifest = pack / "city.yaml"
+    manifest.write_text(manifest.read_text().replace("24/7", f'"{day} 03:00-03:01"'))
+    run("import_city", str(pack))
+    assert profile.current().call_centre_hours == f"{day} 03:00-03:01"
+    assert "Nobody answers the phones now; people are back" in client.get("/").content.decode()
+    run("export_city", str(tmp_path / "out"))
+    assert f"call_centre_hours: {day} 03:00-03:01" in (tmp_path / "out" / "city.yaml").read_text()
+
+
+def test_call_centre_hours_that_cannot_be_read_are_a_problem_of_the_manifest(db, pack):
+    _call_centre_hours(pack, "weekdays 9 to 5")
+    with pytest.raises(CommandError):
+        call_command("import_city", str(pack), stdout=io.StringIO(), stderr=(err := io.StringIO()))
+    assert "call_centre_hours: 'weekdays 9 to 5': write the call centre's hours" in err.getvalue()

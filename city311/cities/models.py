@@ -84,6 +84,12 @@ class City(Translated, models.Model):
         "within about 50 m (blank: refuse).",
     )
     hours = models.CharField(max_length=200, blank=True, help_text="When the call centre answers.")
+    call_centre_hours = models.CharField(
+        max_length=200,
+        default="24/7",
+        help_text="When a person answers, for the opening-hours engine: 24/7, or days and "
+        "times such as Mo-Fr 07:00-18:00; Sa 09:00-13:00 (closed on public holidays).",
+    )
     brand_name = models.CharField(max_length=120, blank=True)
     logo = models.BinaryField(blank=True, default=b"")
     logo_name = models.CharField(max_length=100, blank=True)

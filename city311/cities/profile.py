@@ -53,6 +53,8 @@ class Profile:
     texts: dict[str, dict[str, str]] = field(default_factory=dict)
     # The languages the city offers (its pack's `languages`), English first; () before any city.
     languages: tuple[str, ...] = ()
+    # When a person answers (contacts/hours.py reads it): 24/7 or weekly rules.
+    call_centre_hours: str = "24/7"
 
     @property
     def tracking_example(self) -> str:
@@ -142,6 +144,9 @@ def _build(row: City | None) -> Profile:
             or (row.unplaced_addresses if row else "")
             or "refuse"
         ),
+        call_centre_hours=_override("CITY311_CALL_CENTRE_HOURS")
+        or (row.call_centre_hours if row else "")
+        or "24/7",
         brand_name=(row.brand_name if row else "") or f"{name} 311",
         color_primary=row.color_primary if row else "",
         color_secondary=row.color_secondary if row else "",
@@ -177,6 +182,7 @@ OVERRIDES = (
     "CITY311_GEO_STATE",
     "CITY311_HOURS",
     "CITY311_HOURS_ES",
+    "CITY311_CALL_CENTRE_HOURS",
     "CITY311_OUTSIDE_REFERRAL",
     "CITY311_OUTSIDE_REFERRAL_ES",
     "TIME_ZONE",

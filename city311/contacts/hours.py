@@ -1,9 +1,10 @@
 """When a person answers the city's phones: the call centre's hours, read by the one
 opening-hours engine (city311.lib.openinghours) like any facility's.
 
-The hours are data: CITY311_CALL_CENTRE_HOURS, "24/7" (the demo, like Sacramento) or weekly
-rules such as "Mo-Fr 07:00-18:00" (Fresno) or "Mo-Fr 07:00-19:00; Sa 09:00-13:00". Unless
-the centre is open around the clock, it closes on the city's public holidays (the manifest's
+The hours are the city's data, `call_centre_hours` in its pack's city.yaml (the setting
+CITY311_CALL_CENTRE_HOURS overrides it): "24/7" (the demo, like Sacramento) or weekly rules
+such as "Mo-Fr 07:00-18:00" (Fresno) or "Mo-Fr 07:00-19:00; Sa 09:00-13:00". Unless the
+centre is open around the clock, it closes on the city's public holidays (the manifest's
 region and calendar.yaml's own days, as the SLA calendar and facilities read them).
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from city311.cities import profile
@@ -50,8 +50,8 @@ def parse(text: str) -> tuple[tuple[Rule, ...], bool]:
 
 
 def schedule() -> Schedule:
-    rules, always = parse(settings.CITY311_CALL_CENTRE_HOURS)
     city = profile.current()
+    rules, always = parse(city.call_centre_hours)
     return Schedule(
         rules=rules,
         zone=city.time_zone,

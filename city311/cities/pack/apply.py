@@ -147,6 +147,7 @@ def _city(pack: Pack, texts: _Texts) -> None:
     city.crisis_phone = str(phones.get("crisis", ""))
     city.unplaced_addresses = str(geocoder.get("unplaced_addresses") or "refuse")
     city.hours = hours.get("en", "")
+    city.call_centre_hours = str(m.get("call_centre_hours") or "24/7")
     city.brand_name = branding.get("name") or ""
     city.logo = pack.logo
     city.logo_name = str(branding.get("logo") or "").rsplit("/", 1)[-1] if pack.logo else ""

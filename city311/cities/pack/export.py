@@ -174,6 +174,7 @@ def _manifest(city: City, kinds: list[str], texts: Texts) -> dict[str, Any]:
             "crisis": city.crisis_phone,
         },
         "hours": _by_language(city.hours, city, "hours", texts),
+        "call_centre_hours": city.call_centre_hours,
         "branding": {
             "name": city.brand_name,
             "colors": {"primary": city.color_primary, "secondary": city.color_secondary},

@@ -238,6 +238,14 @@ def _check_manifest(pack: Pack, name: str) -> None:
     for key in ("hours", "outside_referral"):
         if not isinstance(m.get(key, {}), dict | str):
             add(name, 1, f"{key} must be text, or a mapping of language to text (en: ...).")
+    if m.get("call_centre_hours") is not None:
+        from city311.contacts.hours import parse as parse_hours
+        from city311.lib.openinghours import HoursError
+
+        try:
+            parse_hours(str(m["call_centre_hours"]))
+        except HoursError as e:
+            add(name, line_of(m["call_centre_hours"]) or 1, f"call_centre_hours: {e}")
     _check_branding(pack, name)
     _check_geocoder(m.get("geocoder") or {}, name, pack.problems)
 
