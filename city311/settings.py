@@ -357,6 +357,17 @@ CITY311_STREAM_SETTLE_SECONDS = envint("CITY311_STREAM_SETTLE_SECONDS", "120", m
 CITY311_SITE_URL = envurl("CITY311_SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
 # The right-hand side of the Message-ID of every e-mail sent.
 CITY311_MAIL_DOMAIN = envstr("CITY311_MAIL_DOMAIN", "city311.localhost")
+# E-mail to 311 (city311.intake.mail): the mailbox read over IMAP every minute (no host: none),
+# and the addresses the SMTP listener accepts mail for (none listed: any).
+CITY311_MAIL_IMAP_HOST = envstr("CITY311_MAIL_IMAP_HOST", "")
+CITY311_MAIL_IMAP_PORT = envint("CITY311_MAIL_IMAP_PORT", "993", minimum=1)
+CITY311_MAIL_IMAP_SSL = envstr("CITY311_MAIL_IMAP_SSL", "1") not in ("0", "false", "no")
+CITY311_MAIL_IMAP_USER = envstr("CITY311_MAIL_IMAP_USER", "")
+CITY311_MAIL_IMAP_PASSWORD = envstr("CITY311_MAIL_IMAP_PASSWORD", "")
+CITY311_MAIL_IMAP_FOLDER = envstr("CITY311_MAIL_IMAP_FOLDER", "INBOX")
+CITY311_MAIL_ADDRESSES = [
+    a.strip() for a in envstr("CITY311_MAIL_ADDRESSES", "").split(",") if a.strip()
+]
 # Sending: a message that fails for a while is tried again after 1, 2, 4... times this many
 # seconds (at most CITY311_DELIVERY_RETRY_MAX_SECONDS apart), at most this many times.
 CITY311_DELIVERY_MAX_ATTEMPTS = envint("CITY311_DELIVERY_MAX_ATTEMPTS", "8", minimum=1)

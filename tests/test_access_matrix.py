@@ -903,3 +903,33 @@ def test_report_pages(city, client, name, page):
 def test_report_pages_are_for_staff_only(city, client):
     r = client.get("/reports/")
     assert r.status_code == 302 and "/accounts/login/" in r["Location"]
+
+
+# E-mail to 311 (city311.intake): the queue of messages is the call takers' and administrators'.
+def test_the_matrix_covers_every_email_intake_page():
+    from city311.intake import urls as intake_urls
+
+    assert {p for p in _paths(intake_urls.urlpatterns) if p.startswith("mail/")} == {
+        "mail/",
+        "mail/<int:pk>/release/",
+        "mail/<int:pk>/publish/",
+    }
+
+
+@pytest.mark.parametrize("name", PEOPLE)
+def test_email_intake_pages(city, client, name):
+    from city311.intake.models import InboundMail, MailStatus
+
+    held = InboundMail.objects.create(status=MailStatus.QUARANTINED, subject="x")
+    client.force_login(person(city, name))
+    page = client.get("/intake/mail/")
+    release = client.post(f"/intake/mail/{held.pk}/release/")
+    publish = client.post(f"/intake/mail/{held.pk}/publish/")
+    if name in LOGS:
+        assert (page.status_code, release.status_code, publish.status_code) == (200, 302, 404)
+    else:
+        assert {page.status_code, release.status_code, publish.status_code} == {403}
+
+
+def test_email_intake_pages_need_a_signed_in_staff_member(city, client):
+    assert client.get("/intake/mail/").status_code == 302

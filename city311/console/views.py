@@ -118,6 +118,10 @@ def _questions(
     return shown
 
 
+# What a link may fill in on a new request's form (GET): the e-mail queue's "File" link.
+PREFILLED = ("description", "address_string", "email", "phone", "first_name", "last_name")
+
+
 @_call_taker
 def new_request(request: HttpRequest, service_code: str) -> HttpResponse:
     service_type = catalog_cache.active_type(service_code)
@@ -137,6 +141,12 @@ def new_request(request: HttpRequest, service_code: str) -> HttpResponse:
     if call is not None and call.phone and request.method != "POST":
         # The number the caller gave on their screen, ready in the form.
         context["values"] = {"phone": call.phone_display}
+    if request.method != "POST":
+        # A link from the e-mail queue (intake) fills the form in from the message.
+        context["values"] = {
+            **context["values"],
+            **{k: request.GET[k][:4000] for k in PREFILLED if request.GET.get(k)},
+        }
     context["questions"] = _questions(service_type, request, {})
     if service_type.urgency == Urgency.EMERGENCY or request.method != "POST":
         return render(request, "console/new_request.html", context)

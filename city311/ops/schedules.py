@@ -32,6 +32,8 @@ SCHEDULES = [
     # Bulky-pickup reminders three days and one day before, from the city's reminder hour:
     # planning is idempotent, so every run after the hour finds nothing new to queue.
     ("city311.pickups.tasks.send_pickup_reminders", 15),
+    # E-mail to 311 from the IMAP mailbox (nothing when CITY311_MAIL_IMAP_HOST is unset).
+    ("city311.intake.mailin.fetch_mail", 1),
     ("city311.catalog.classifier.retrain", 24 * 60),
     ("city311.servicerequests.expected.refresh", 24 * 60),
     # Last month's charter report, written once the day after the month ends.
