@@ -222,10 +222,28 @@ class EmailIntakeTests(BaseTestCase):
         assert not ServiceRequest.objects.exists()
         self.sign_in(self.omar)
         page = self.client.get("/intake/mail/")
-        self.assertContains(page, "/console/new/pothole/?description=")
-        link = page.context["waiting"][0][1]
-        form = self.client.get(link)
+        self.assertContains(page, f"/intake/mail/{got.pk}/take/")
+        form = self.client.post(f"/intake/mail/{got.pk}/take/", follow=True)
         self.assertContains(form, "There is a big pothole")
+        self.assertContains(form, 'name="channel" value="email"')
+        values = {
+            "channel": "email",
+            "description": "There is a big pothole",
+            "address_string": "1382 Dumont Ave",
+            "email": "rosa@example.org",
+            "attribute[size]": "large",
+        }
+        filed = self.client.post("/console/new/pothole/", values)
+        assert filed.status_code == 302, filed.content[:2000]
+        sr = ServiceRequest.objects.get()
+        assert sr.channel == "email"
+        page = self.client.get("/intake/mail/")
+        self.assertContains(page, "No e-mail is waiting.")
+        got.refresh_from_db()
+        assert (got.status, got.request) == (MailStatus.FILED, sr)
+        got.interaction.refresh_from_db()
+        assert (got.interaction.kind, got.interaction.staff) == ("new_request", self.omar)
+        assert got.interaction.handle_seconds is not None
 
     def test_certain_type_and_place_is_filed_directly_with_its_photo_cleaned(self):
         raw = mail(

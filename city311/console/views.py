@@ -119,7 +119,16 @@ def _questions(
 
 
 # What a link may fill in on a new request's form (GET): the e-mail queue's "File" link.
-PREFILLED = ("description", "address_string", "email", "phone", "first_name", "last_name")
+# The channel is the template's choice of two: phone, or e-mail for a message from the queue.
+PREFILLED = (
+    "description",
+    "address_string",
+    "email",
+    "phone",
+    "first_name",
+    "last_name",
+    "channel",
+)
 
 
 @_call_taker

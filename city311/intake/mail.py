@@ -324,6 +324,17 @@ def _attach_photos(mail: InboundMail, sr: ServiceRequest) -> None:
 
 
 def waiting() -> list[InboundMail]:
+    """The queue: new messages and the quarantine, oldest first. Messages a call taker took
+    and wrapped up in the console (their interaction ended) leave it, with the request filed."""
+    for item in (
+        InboundMail.objects.filter(status=MailStatus.WAITING, interaction__isnull=False)
+        .exclude(interaction__kind="")
+        .select_related("interaction")
+    ):
+        assert item.interaction is not None
+        item.request_id = item.interaction.request_id
+        item.status = MailStatus.FILED if item.request_id else MailStatus.CLOSED
+        item.save(update_fields=["request", "status"])
     return list(
         InboundMail.objects.filter(status__in=[MailStatus.WAITING, MailStatus.QUARANTINED])
         .select_related("service_type")

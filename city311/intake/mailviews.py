@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from city311.accounts.decorators import staff_required
+from city311.contacts import actions as contacts
 from city311.contacts.access import can_log_contacts
 from city311.intake import mail
 from city311.intake.models import InboundMail, MailStatus
@@ -23,7 +24,7 @@ _call_taker = staff_required(
 def file_link(item: InboundMail) -> str:
     """The console's form for the suggested type, filled in from the message."""
     values = {"description": item.text[:2000], "address_string": item.address_string}
-    values["email"] = item.sender
+    values.update(email=item.sender, channel="email")
     if item.service_type is not None:
         path = reverse("console:new", args=[item.service_type.service_code])
         return f"{path}?{urlencode(values)}"
@@ -49,6 +50,17 @@ def waiting(request: HttpRequest) -> HttpResponse:
 def release(request: HttpRequest, pk: int) -> HttpResponse:
     mail.release(get_object_or_404(InboundMail, pk=pk), by=request.user)
     return redirect("intake:mail_waiting")
+
+
+@_call_taker
+@require_POST
+def take(request: HttpRequest, pk: int) -> HttpResponse:
+    """A call taker takes a message: its interaction becomes the contact in their hands (the
+    console ends it when they file), and the console's form opens filled in from it."""
+    item = get_object_or_404(InboundMail, pk=pk, status=MailStatus.WAITING)
+    if item.interaction is not None and not item.interaction.kind:
+        contacts.answer_interaction(item.interaction, by=request.user)
+    return redirect(file_link(item))
 
 
 @_call_taker
