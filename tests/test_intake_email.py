@@ -2,13 +2,20 @@
 and is handled by city311.intake.mail."""
 
 import io
+import os
+import pwd
+import shutil
 import smtplib
 import socket
+import subprocess
+import tempfile
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.core.management import call_command
 from PIL import Image
 
 from city311.contacts.models import Interaction
@@ -42,6 +49,80 @@ def smtp_server():
     controller.start()
     yield controller, received
     controller.stop()
+
+
+DOVECOT_CONF = """
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{root}/mail/%u
+first_valid_uid = 1
+passdb {{
+  driver = static
+  args = password=secret
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/home/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    port = 0
+  }}
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def imap_server():
+    """Debian's dovecot on loopback, with one mailbox (user 311, password "secret") whose
+    Maildir the test writes messages into. Installed by .ci/run (dovecot-imapd)."""
+    root = tempfile.mkdtemp(prefix="dv")  # short: dovecot's sockets live under it
+    account = pwd.getpwnam("dovecot") if os.geteuid() == 0 else pwd.getpwuid(os.getuid())
+    port = _free_port()
+    conf = DOVECOT_CONF.format(root=root, uid=account.pw_uid, gid=account.pw_gid, port=port)
+    with open(f"{root}/dovecot.conf", "w") as f:
+        f.write(conf)
+    for sub in ("new", "cur", "tmp"):
+        os.makedirs(f"{root}/mail/311/{sub}")
+    os.makedirs(f"{root}/home")
+    os.chmod(root, 0o755)
+    server = subprocess.Popen(["dovecot", "-F", "-c", f"{root}/dovecot.conf"])
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+
+    def deliver(name: str, raw: bytes) -> None:
+        path = f"{root}/mail/311/new/{name}"
+        with open(path, "wb") as f:
+            f.write(raw)
+        if os.geteuid() == 0:
+            # Dovecot reads and moves the files as its own user.
+            for p in [path, f"{root}/mail", f"{root}/mail/311", f"{root}/home"] + [
+                f"{root}/mail/311/{sub}" for sub in ("new", "cur", "tmp")
+            ]:
+                os.chown(p, account.pw_uid, account.pw_gid)
+
+    yield port, deliver
+    server.terminate()
+    server.wait(timeout=10)
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def send_all(smtp_server, messages: list[bytes]) -> list[bytes]:
@@ -121,9 +202,10 @@ NEW_WORDS = [
 
 class EmailIntakeTests(BaseTestCase):
     @pytest.fixture(autouse=True)
-    def _fixtures(self, tmp_path, smtp_server):
+    def _fixtures(self, tmp_path, smtp_server, imap_server):
         small_city.load(tmp_path)
         self.smtp = smtp_server
+        self.imap = imap_server
 
     def file(self, code="pothole", **extra) -> ServiceRequest:
         sub = Submission(
@@ -289,6 +371,29 @@ class EmailIntakeTests(BaseTestCase):
         self.sign_in(self.omar)
         self.client.post(f"/intake/mail/{first.pk}/publish/")
         assert RequestEvent.objects.filter(request=sr, public=True, note="Still there.").exists()
+
+    def test_fetch_mail_reads_the_imap_mailbox_once(self):
+        port, deliver = self.imap
+        sr = self.file()
+        deliver("1.eml", (AUTO / "outlook-oof-0.eml").read_bytes())
+        deliver("2.eml", mail(f"Re: {sr.tracking_number}", "Still there.", message_id="<i2@x.org>"))
+        deliver("3.eml", mail("Graffiti", "Someone painted the wall.", message_id="<i3@x.org>"))
+        with self.settings(
+            CITY311_MAIL_IMAP_HOST="127.0.0.1",
+            CITY311_MAIL_IMAP_PORT=port,
+            CITY311_MAIL_IMAP_SSL=False,
+            CITY311_MAIL_IMAP_USER="311",
+            CITY311_MAIL_IMAP_PASSWORD="secret",
+        ):
+            out = io.StringIO()
+            call_command("fetch_mail", stdout=out)
+            assert "3 messages read" in out.getvalue()
+            out = io.StringIO()
+            call_command("fetch_mail", stdout=out)
+            assert "0 messages read" in out.getvalue()
+        statuses = sorted(InboundMail.objects.values_list("status", flat=True))
+        assert statuses == sorted([MailStatus.AUTOMATIC, MailStatus.THREADED, MailStatus.WAITING])
+        assert ServiceRequest.objects.count() == 1
 
     def test_the_mail_page_is_for_call_takers(self):
         self.sign_in(self.dana)

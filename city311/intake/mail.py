@@ -54,6 +54,8 @@ _ADDRESS = re.compile(
     r"Pkwy|Parkway|Ter|Terrace|Hwy|Highway)\b\.?",
     re.I,
 )
+# Larger files are dropped (the message itself is kept).
+MAX_FILE_BYTES = 15_000_000
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif", "image/heic"}
 
 
@@ -103,7 +105,6 @@ def _set(mail: InboundMail, status: str, *, reason: str = "") -> None:
 
 
 def _keep_files(mail: InboundMail, parsed: ParsedMail) -> None:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 10_000_000
     MailFile.objects.bulk_create(
         MailFile(
             mail=mail,
@@ -113,7 +114,7 @@ def _keep_files(mail: InboundMail, parsed: ParsedMail) -> None:
             size=len(a.data),
         )
         for a in parsed.attachments
-        if len(a.data) <= max(limit, 10_000_000)
+        if len(a.data) <= MAX_FILE_BYTES
     )
 
 
