@@ -395,6 +395,23 @@ class EmailIntakeTests(BaseTestCase):
         assert statuses == sorted([MailStatus.AUTOMATIC, MailStatus.THREADED, MailStatus.WAITING])
         assert ServiceRequest.objects.count() == 1
 
+    def test_a_reply_in_cc_to_a_waiting_message_joins_it_instead_of_queueing_twice(self):
+        first = receive(mail("Graffiti", "Paint on the wall.", message_id="<w1@x.org>"))
+        reply = mail(
+            "Re: Graffiti",
+            "It is on the north side.\n\nOn Mon, Rosa wrote:\n> Paint on the wall.",
+            sender="neighbour@example.net",
+            message_id="<w2@x.org>",
+            in_reply_to="<w1@x.org>",
+            references="<w1@x.org>",
+        )
+        joined = receive(reply)
+        assert joined.status == MailStatus.THREADED and joined.request is None
+        first.refresh_from_db()
+        assert "north side" in first.text and "> Paint" not in first.text
+        assert InboundMail.objects.filter(status=MailStatus.WAITING).count() == 1
+        assert Interaction.objects.count() == 1
+
     def test_the_mail_page_is_for_call_takers(self):
         self.sign_in(self.dana)
         assert self.client.get("/intake/mail/").status_code == 403

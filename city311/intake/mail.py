@@ -89,6 +89,9 @@ def receive(raw: bytes, *, at: datetime | None = None) -> InboundMail:
     sr = thread_of(parsed)
     if sr is not None:
         return _add_reply(mail, parsed, sr)
+    waiting_parent = _waiting_parent(parsed)
+    if waiting_parent is not None:
+        return _join(mail, parsed, waiting_parent)
     mail.text = parsed.text.strip()[:10000] or strip_quoted(parsed.text)
     score, reasons = spam_score(parsed)
     mail.spam_score = score
@@ -170,6 +173,29 @@ def _add_reply(mail: InboundMail, parsed: ParsedMail, sr: ServiceRequest) -> Inb
         )
         _set(mail, MailStatus.THREADED)
         _attach_photos(mail, sr)
+    return mail
+
+
+def _waiting_parent(parsed: ParsedMail) -> InboundMail | None:
+    """An earlier message of the thread still waiting in the queue (no request yet): a reply
+    from someone in CC, or the sender adding a detail, joins it rather than queueing twice."""
+    if not parsed.thread_ids:
+        return None
+    return (
+        InboundMail.objects.filter(message_id__in=parsed.thread_ids, status=MailStatus.WAITING)
+        .order_by("received_at")
+        .first()
+    )
+
+
+def _join(mail: InboundMail, parsed: ParsedMail, parent: InboundMail) -> InboundMail:
+    mail.text = strip_quoted(parsed.text)[:10000]
+    with transaction.atomic():
+        parent = InboundMail.objects.select_for_update().get(pk=parent.pk)
+        if mail.text:
+            parent.text = f"{parent.text}\n\n---\n{mail.text}"[:20000]
+            parent.save(update_fields=["text"])
+        _set(mail, MailStatus.THREADED, reason=f"joined message {parent.pk}")
     return mail
 
 
