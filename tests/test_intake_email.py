@@ -412,6 +412,17 @@ class EmailIntakeTests(BaseTestCase):
         assert InboundMail.objects.filter(status=MailStatus.WAITING).count() == 1
         assert Interaction.objects.count() == 1
 
+    def test_broken_mail_is_taken_without_an_error(self):
+        for raw in [
+            b"",
+            b"\x00\xff\xfe garbage",
+            b"Subject: =?utf-8?b?!!!?=\nFrom: <<<\nContent-Type: multipart/mixed\n\nno parts",
+            b"From: a@b.example\nContent-Type: text/plain; charset=x-unknown\n\n\xe9t\xe9",
+        ]:
+            got = receive(raw)
+            assert got.pk is not None
+        assert not ServiceRequest.objects.exists()
+
     def test_the_mail_page_is_for_call_takers(self):
         self.sign_in(self.dana)
         assert self.client.get("/intake/mail/").status_code == 403

@@ -62,8 +62,9 @@ class Handler:
         content = envelope.original_content or envelope.content
         try:
             await asyncio.to_thread(self.deliver, bytes(content))
-        except Exception:
-            log.exception("could not take a message")
+        except Exception as e:
+            # The type only: an error's text may quote the message's sender or words.
+            log.error("could not take a message: %s", type(e).__name__)
             return "451 4.3.0 try again later"
         return "250 Message accepted"
 
