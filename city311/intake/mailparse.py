@@ -68,7 +68,8 @@ class ParsedMail:
 
 
 def parse(raw: bytes) -> ParsedMail:
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    # NUL bytes have no place in mail text, and PostgreSQL's text columns refuse them.
+    msg = BytesParser(policy=policy.default).parsebytes(raw.replace(b"\x00", b""))
     assert isinstance(msg, EmailMessage)
     name, sender = parseaddr(str(msg.get("From", "")))
     recipients = [a for _n, a in getaddresses([str(v) for v in msg.get_all("To", []) or []])]
@@ -84,7 +85,7 @@ def parse(raw: bytes) -> ParsedMail:
         sender_name=name.strip(),
         recipients=[r.lower() for r in recipients if r],
         subject=" ".join(str(msg.get("Subject", "")).split())[:255],
-        text=_body(msg),
+        text=_body(msg).replace("\x00", ""),
         headers=headers,
     )
     parsed.automatic = automatic(msg, parsed)
