@@ -415,6 +415,9 @@ CITY311_CALL_EVENTS_SECRET = envstr("CITY311_CALL_EVENTS_SECRET", "")
 # time such as "Mo-Fr 07:00-18:00" (Fresno); closed on public holidays unless 24/7.
 # When set, overrides the pack's `call_centre_hours` (city.yaml).
 CITY311_CALL_CENTRE_HOURS = envstr("CITY311_CALL_CENTRE_HOURS", "")
+# Where the phone tree transfers a caller to a person while the centre is open (E.164 or a
+# SIP address); empty: the phone tree takes a voicemail to call back instead.
+CITY311_CALL_CENTRE_TRANSFER = envstr("CITY311_CALL_CENTRE_TRANSFER", "")
 # The city's number (+12125550100) or a messaging service; one of them for the Twilio provider.
 TWILIO_FROM_NUMBER = envstr("TWILIO_FROM_NUMBER", "")
 TWILIO_MESSAGING_SERVICE_SID = envstr("TWILIO_MESSAGING_SERVICE_SID", "")

@@ -81,3 +81,84 @@ class MailFile(models.Model):
 
     def __str__(self) -> str:
         return f"File {self.pk} of mail {self.mail_id}"
+
+
+# Texting conversations
+
+
+class TextStep(models.TextChoices):
+    WHAT = "what", "Which type"
+    WHERE = "where", "Where"
+    QUESTION = "question", "A required question"
+    DUPLICATE = "duplicate", "Follow one of these, or new"
+    DONE = "done", "Filed or followed"
+    EXPIRED = "expired", "Expired without a reply"
+
+
+class TextConversation(models.Model):
+    """One report by text, asked one thing at a time (city311.intake.texting)."""
+
+    # E.164; personal data: never in logs, public pages or exports.
+    phone = models.CharField(max_length=20)
+    language = models.CharField(max_length=8, default="en")
+    step = models.CharField(max_length=10, choices=TextStep.choices, default=TextStep.WHAT)
+    description = models.TextField(blank=True)
+    service_code = models.CharField(max_length=64, blank=True)
+    # The types offered by number when the words did not point at one type.
+    choices = models.JSONField(default=list, blank=True)
+    address_string = models.CharField(max_length=200, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+    long = models.FloatField(null=True, blank=True)
+    location_match = models.CharField(max_length=20, blank=True)
+    location_confidence = models.FloatField(null=True, blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    # The tracking numbers offered as "Reply 1 or 2 to follow one of these".
+    offered = models.JSONField(default=list, blank=True)
+    # An MMS photo: Twilio's link, kept (not fetched) and filed as the request's media_url.
+    media_url = models.URLField(max_length=500, blank=True)
+    messages = models.PositiveSmallIntegerField(default=0)
+    request = models.ForeignKey(
+        "servicerequests.ServiceRequest",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["phone", "-updated_at"], name="textconv_phone")]
+
+    def __str__(self) -> str:
+        return f"Text conversation {self.pk} ({self.step})"
+
+
+class InboundText(models.Model):
+    """Each text Twilio delivered, by its MessageSid: a re-delivery gets the same reply."""
+
+    message_sid = models.CharField(max_length=64, unique=True)
+    conversation = models.ForeignKey(
+        TextConversation, on_delete=models.CASCADE, null=True, blank=True, related_name="texts"
+    )
+    reply = models.TextField(blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Inbound text {self.pk}"
+
+
+class Voicemail(models.Model):
+    """A caller's message after hours: the console's open interaction to call back."""
+
+    call_sid = models.CharField(max_length=64, unique=True)
+    interaction = models.OneToOneField(
+        "contacts.Interaction", on_delete=models.CASCADE, related_name="voicemail"
+    )
+    recording_url = models.URLField(max_length=500, blank=True)
+    recording_seconds = models.PositiveIntegerField(null=True, blank=True)
+    transcription = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Voicemail {self.pk}"

@@ -101,6 +101,10 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "notifications/survey.html", {"form": form, "sr": sr}, status=400)
 
 
+def is_keyword(body: str) -> bool:
+    return body.strip().upper() in {"HELP", "INFO", "AYUDA"}
+
+
 @csrf_exempt
 @require_POST
 def twilio_inbound(request: HttpRequest) -> HttpResponse:
@@ -127,8 +131,13 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
             "The X-Twilio-Signature does not match this request.",
             content_type="text/plain; charset=utf-8",
         )
-    actions.handle_inbound_sms(request.POST.get("From", ""), request.POST.get("Body", ""))
-    # An empty reply: Twilio itself answers STOP with the carrier's required confirmation.
-    return HttpResponse(
-        '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', content_type="text/xml"
-    )
+    body = request.POST.get("Body", "")
+    if actions.handle_inbound_sms(request.POST.get("From", ""), body) or is_keyword(body):
+        # An empty reply: Twilio itself answers STOP and HELP with the carrier's required texts.
+        return HttpResponse(
+            '<?xml version="1.0" encoding="UTF-8"?><Response></Response>', content_type="text/xml"
+        )
+    # Any other text is a report or a status check by text (city311.intake.texting).
+    from city311.intake.views_phone import text_reply
+
+    return text_reply(request)
