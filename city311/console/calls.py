@@ -17,6 +17,7 @@ from city311.accounts.decorators import staff_required
 from city311.contacts import access, actions, queries, reports
 from city311.contacts.models import Interaction, Kind, WrapUp
 from city311.geo.locate import LocationProblem, locate
+from city311.intake.models import Voicemail
 from city311.knowledge import queries as knowledge
 from city311.knowledge.actions import record_article_use
 from city311.lib import phones
@@ -147,7 +148,17 @@ def supervisor(request: HttpRequest) -> HttpResponse:
     figures = reports.figures_for()
     partial = request.headers.get("HX-Request")
     template = "console/_supervisor.html" if partial else "console/supervisor.html"
-    return render(request, template, {"f": figures, "handle_text": handle_text})
+    context = {"f": figures, "handle_text": handle_text, "voicemails": to_call_back()}
+    return render(request, template, context)
+
+
+def to_call_back(limit: int = 50) -> list[Voicemail]:
+    """The phone tree's after-hours messages whose interaction nobody has ended yet."""
+    return list(
+        Voicemail.objects.filter(interaction__ended_at__isnull=True)
+        .select_related("interaction")
+        .order_by("created_at")[:limit]
+    )
 
 
 @_logs
