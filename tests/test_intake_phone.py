@@ -187,14 +187,18 @@ def _finish(client: Client, phone: str, script: tuple[str, ...], n: int) -> int 
 
 
 def test_scripted_reports_finish_within_four_texts(city, client):
+    # 100 conversations: the scripts again and again along Dumont Avenue's 50 addresses, so
+    # later ones are offered the earlier ones nearby and answer NEW (a text more).
+    runs = [SCRIPTS[i % len(SCRIPTS)] for i in range(100)]
     taken = [
-        _finish(client, f"+1718555{1000 + i:04d}", script, 1300 + 4 * i)
-        for i, script in enumerate(SCRIPTS)
+        _finish(client, f"+1718555{1000 + i:04d}", script, 1300 + 2 * (i % 50))
+        for i, script in enumerate(runs)
     ]
     finished = sum(1 for t in taken if t is not None and t <= 4)
-    print(f"\n{finished} of {len(SCRIPTS)} scripted text reports filed in <= 4 texts: {taken}")
+    spread = {n: taken.count(n) for n in sorted(set(taken), key=str)}
+    print(f"\n{finished} of {len(runs)} scripted text reports filed in <= 4 texts: {spread}")
     assert len(SCRIPTS) >= 20
-    assert finished / len(SCRIPTS) >= 0.9
+    assert finished / len(runs) >= 0.9
 
 
 # Signatures
