@@ -310,6 +310,8 @@ def test_after_hours_a_voicemail_lands_as_an_interaction_with_its_transcription(
     r = twilio_post(client, "/intake/voice/menu?lang=es", Digits="0")
     assert "<Record" in r.content.decode() and 'transcribe="true"' in r.content.decode()
     assert "<Dial" not in r.content.decode()
+    assert said(r.content)[0].startswith("Ahora no hay nadie que atienda los teléfonos")
+    assert "Deje un mensaje" in said(r.content)[0]
     fields = dict(CallSid="CA9", From=CALLER, RecordingUrl="https://api.twilio.com/rec/RE1")
     twilio_post(client, "/intake/voice/voicemail?lang=es", RecordingDuration="12", **fields)
     twilio_post(client, "/intake/voice/voicemail?lang=es", RecordingDuration="12", **fields)
