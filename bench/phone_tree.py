@@ -148,8 +148,11 @@ def main() -> None:
                 break
             except requests.RequestException:
                 time.sleep(0.2)
-        for name, path, fields in plan * 4:  # warm both processes
-            post(name, path, fields)
+        # Warm both processes (their geocoder and catalog caches): concurrent connections,
+        # since one kept-alive connection stays with one process.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for name, path, fields in plan * 8:
+                pool.submit(post, name, path, fields)
         for values in timings.values():
             values.clear()
         total = int(args.rate * args.seconds)
