@@ -266,6 +266,8 @@ def test_status_by_keypad_is_read_slowly_and_a_status_call_takes_under_45_s(city
         print(f"\nstatus call in {lang}: {words} words, {seconds:.1f} s at 150 words a minute")
         assert seconds <= 45
     assert Follower.objects.filter(request=sr, phone="+17185550123").exists()
+    calls = Interaction.objects.filter(kind=Kind.STATUS_CHECK, channel="phone", request=sr)
+    assert calls.count() == 2
     wrong = digits[:-1] + str((int(digits[-1]) + 1) % 10)
     prompts, _last = _status_call(client, "en", wrong)
     assert "That number has a wrong digit. Please try again." in prompts
@@ -285,6 +287,7 @@ def test_the_bulky_pickup_day_by_house_number_and_spoken_street(city, client):
         client, "/intake/voice/pickup/street?lang=en&number=1382", SpeechResult="Nowhere Lane"
     )
     assert "We could not find that address" in said(r.content)[0]
+    assert Interaction.objects.filter(kind=Kind.INFORMATION, channel="phone").count() == 1
 
 
 def test_is_it_open_by_keypad_or_speech(db, client):

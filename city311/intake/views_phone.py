@@ -17,8 +17,8 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from city311.contacts.actions import start_interaction
-from city311.contacts.models import ContactChannel
+from city311.contacts.actions import record_interaction, start_interaction
+from city311.contacts.models import ContactChannel, Kind
 from city311.intake import texting, voice
 from city311.intake.models import Voicemail
 from city311.notifications.actions import follow_request
@@ -93,8 +93,25 @@ def menu(request: HttpRequest) -> HttpResponse:
 
 @signed_by_twilio
 def status(request: HttpRequest) -> HttpResponse:
-    response, _sr = voice.status(_language(request), request.POST.get("Digits", "")[:20])
+    lang = _language(request)
+    response, sr = voice.status(lang, request.POST.get("Digits", "")[:20])
+    if sr is not None:
+        _log(request, Kind.STATUS_CHECK, lang, sr)
     return _twiml(response)
+
+
+def _log(request: HttpRequest, kind: str, lang: str, sr: ServiceRequest | None = None) -> None:
+    """Each answer the tree gives is a contact in the call centre's figures (channel phone)."""
+    now = timezone.now()
+    record_interaction(
+        channel=ContactChannel.PHONE,
+        kind=kind,
+        started_at=now,
+        ended_at=now,
+        phone=request.POST.get("From", ""),
+        language=lang,
+        request=sr,
+    )
 
 
 @signed_by_twilio
@@ -127,17 +144,21 @@ def pickup_street(request: HttpRequest) -> HttpResponse:
     lang = _language(request)
     number = "".join(c for c in request.GET.get("number", "") if c.isdigit())[:8]
     street = request.POST.get("SpeechResult", "")[:120]
-    return _twiml(voice.pickup(lang, number, street))
+    response, answered = voice.pickup(lang, number, street)
+    if answered:
+        _log(request, Kind.INFORMATION, lang)
+    return _twiml(response)
 
 
 @signed_by_twilio
 def facility(request: HttpRequest) -> HttpResponse:
     lang = _language(request)
-    return _twiml(
-        voice.facility(
-            lang, request.POST.get("Digits", "")[:1], request.POST.get("SpeechResult", "")[:120]
-        )
+    response, answered = voice.facility(
+        lang, request.POST.get("Digits", "")[:1], request.POST.get("SpeechResult", "")[:120]
     )
+    if answered:
+        _log(request, Kind.INFORMATION, lang)
+    return _twiml(response)
 
 
 @signed_by_twilio

@@ -199,7 +199,8 @@ def goodbye(language: str, key: str) -> VoiceResponse:
     return r
 
 
-def pickup(language: str, number: str, street: str) -> VoiceResponse:
+def pickup(language: str, number: str, street: str) -> tuple[VoiceResponse, bool]:
+    """The pickup days at the address, and whether it was found."""
     found = lookup.find_place(address=f"{number} {street}")
     place = found.place
     if place is None and found.choices:
@@ -208,7 +209,7 @@ def pickup(language: str, number: str, street: str) -> VoiceResponse:
     if place is None:
         r = ask(language, "voice_pickup", "pickup_number")
         r.verbs.insert(0, _said(prompt("pickup_none", language), language))
-        return r
+        return r, False
     with translation.override(language):
         today = timezone.localdate()
         found_days = lookup.upcoming(
@@ -219,24 +220,27 @@ def pickup(language: str, number: str, street: str) -> VoiceResponse:
             days = ", ".join(facility_hours.long_date(p.day) for p in item.pickups)
             parts.append(f"{item.collection.translated('name', language)} {days}")
     key = "pickup_days" if parts else "pickup_no_route"
-    return main_menu(language, prompt(key, language, place=place.label, days="; ".join(parts)))
+    return main_menu(
+        language, prompt(key, language, place=place.label, days="; ".join(parts))
+    ), True
 
 
-def facility(language: str, digits: str, speech: str) -> VoiceResponse:
+def facility(language: str, digits: str, speech: str) -> tuple[VoiceResponse, bool]:
+    """Whether the place asked about is open, and whether one was found."""
     question = str(FACILITY_KEYS.get(digits, "")) or speech
     with translation.override(language):
         found = facility_answers.answer(question) if question else None
         if found is None:
             r = ask(language, "voice_facility", "facility_ask", speech=True, digits=1)
             r.verbs.insert(0, _said(prompt("facility_none", language), language))
-            return r
+            return r, False
         said = prompt(
             "facility_is",
             language,
             name=found.facility.translated("name", language),
             status=found.status.text,
         )
-    return main_menu(language, said)
+    return main_menu(language, said), True
 
 
 def person(language: str, *, transfer_to: str = "") -> VoiceResponse:
