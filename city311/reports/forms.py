@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from city311.geo.models import BoundaryKind
+from city311.geo.models import Boundary, BoundaryKind
 from city311.servicerequests.vocabulary import Channel
 
 PERIODS = [
@@ -45,6 +45,19 @@ class ReportForm(forms.Form):
     )
     by = forms.ChoiceField(label="Chart by", choices=GRAINS, required=False)
     map = forms.ChoiceField(label="Map by", choices=MAP_KINDS, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The select offers only the kinds of area the city has loaded (a kind with no areas
+        # draws no map, and the first choice is what the select sends when nobody changes it);
+        # a link naming another kind still reads, and the dashboard maps the city's default.
+        loaded = set(Boundary.objects.values_list("kind", flat=True).distinct())
+        kinds = self.fields["map"]
+        assert isinstance(kinds, forms.ChoiceField)
+        kinds.widget.choices = [
+            ("", "The city's districts"),
+            *((kind, label) for kind, label in MAP_KINDS if kind in loaded),
+        ]
 
     def clean_area(self) -> str:
         value: str = self.cleaned_data["area"].strip()

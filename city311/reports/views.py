@@ -52,7 +52,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     grain = data.get("by") or ("day" if (end - start).days <= 45 else "month")
     if grain in ("day", "week") and (end - start).days > 190:
         grain = "month"  # a bar a day over years says nothing and reads every day's rows
-    map_kind = data.get("map") or _default_map_kind(cut)
+    map_kind = data.get("map") or ""
+    if not Boundary.objects.filter(kind=map_kind).exists():
+        map_kind = _default_map_kind(cut)
     areas = queries.by_area(cut, map_kind, start, end, today) if map_kind else []
     context: dict[str, Any] = {
         "form": form,

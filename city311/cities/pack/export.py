@@ -333,9 +333,13 @@ def _boundaries(path: Path, kind: str) -> int:
             "properties": {**b.properties, "code": b.code, "name": b.name},
             "geometry": b.geometry,
         }
-        for b in Boundary.objects.filter(kind=kind).order_by("code")
+        # Ties of code (and PostgreSQL's own order of a JSON object's keys) would make two
+        # exports of one city differ: the order and the keys are fixed here.
+        for b in Boundary.objects.filter(kind=kind).order_by("code", "name", "id")
     ]
-    write_gzip(path, json.dumps({"type": "FeatureCollection", "features": features}))
+    write_gzip(
+        path, json.dumps({"type": "FeatureCollection", "features": features}, sort_keys=True)
+    )
     return len(features)
 
 
