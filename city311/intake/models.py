@@ -115,7 +115,7 @@ class TextConversation(models.Model):
     # The tracking numbers offered as "Reply 1 or 2 to follow one of these".
     offered = models.JSONField(default=list, blank=True)
     # An MMS photo: Twilio's link, kept (not fetched) and filed as the request's media_url.
-    media_url = models.URLField(max_length=500, blank=True)
+    media_url = models.URLField("media URL", max_length=500, blank=True)
     messages = models.PositiveSmallIntegerField(default=0)
     request = models.ForeignKey(
         "servicerequests.ServiceRequest",
@@ -155,7 +155,7 @@ class Voicemail(models.Model):
     interaction = models.OneToOneField(
         "contacts.Interaction", on_delete=models.CASCADE, related_name="voicemail"
     )
-    recording_url = models.URLField(max_length=500, blank=True)
+    recording_url = models.URLField("recording URL", max_length=500, blank=True)
     recording_seconds = models.PositiveIntegerField(null=True, blank=True)
     transcription = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
