@@ -54,12 +54,14 @@ def _package_names(region: str, year: int, language: str) -> dict[date, str]:
     )
 
 
+@functools.lru_cache(maxsize=64)
 def _package_language(region: str, language: str) -> str:
     """The package's code for `language` in `region`'s country ("" when it has none)."""
     country = region.partition("-")[0]
     try:
         supported = holidays_lib.country_holidays(country).supported_languages
     except NotImplementedError:
+        # The holidays package's own answer for a country it does not know: no names to give.
         return ""
     wanted = language.lower().replace("-", "_")
     for code in supported:
