@@ -117,6 +117,17 @@ def served(client, attachment: Attachment) -> bytes:
 
 
 class TestOpen311:
+    def test_a_cut_off_photo_is_refused_after_the_monthly_pdf_was_made(
+        self, client, key, fmt, media
+    ):
+        # WeasyPrint (the monthly report's PDF) tells Pillow, for the whole process, to fill a
+        # cut-off image with grey; a half-read photo must still be refused after it.
+        import weasyprint  # noqa: F401
+
+        r = post(client, fmt, pothole(key, media=upload(undecodable_jpeg())))
+        assert "could not be read" in error_descriptions(r, fmt, 400)
+        assert not ServiceRequest.objects.exists()
+
     @pytest.mark.parametrize("case", list(HOSTILE))
     def test_it_refuses_what_it_cannot_decode_and_keeps_nothing(
         self, client, key, fmt, media, case

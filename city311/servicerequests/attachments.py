@@ -16,7 +16,7 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from city311.servicerequests.errors import RequestError
 from city311.servicerequests.models import Attachment, ServiceRequest
@@ -109,7 +109,14 @@ def _too_many_pixels() -> MediaInvalid:
     )
 
 
+def _whole_images_only() -> None:
+    """Pillow's process-wide switch to fill a cut-off image with grey stays off: another library
+    in the process (WeasyPrint, on import) turns it on, and a half-read photo would then pass."""
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
 def _decode(data: bytes, content_type: str) -> Image.Image:
+    _whole_images_only()
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -246,6 +253,7 @@ _ENDINGS = {"image/jpeg": b"\xff\xd9", "image/png": b"IEND\xaeB`\x82", "image/gi
 
 def _already_clean(data: bytes, content_type: str) -> bool:
     """Decodes, carries no metadata and ends where the image ends: as clean_photo writes it."""
+    _whole_images_only()
     try:
         with Image.open(io.BytesIO(data), formats=[_FORMATS[content_type]]) as image:
             if image.width * image.height > MAX_PIXELS:
