@@ -29,6 +29,9 @@ from city311.lib.env import (
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(envstr("CITY311_DATA_DIR", str(Path.cwd() / "var"))).resolve()
+if _test_worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    # The test suite's parallel processes each keep their own files: test database, cache, mail.
+    DATA_DIR = DATA_DIR / _test_worker
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 

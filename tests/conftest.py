@@ -40,3 +40,9 @@ def _english_unless_asked():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
+
+
+def pytest_collection_modifyitems(items):
+    """Files that mostly wait (on the servers and workers they start, or on the clock) go first:
+    the parallel workers, handed whole files in this order, fill those waits with the rest."""
+    items.sort(key=lambda item: item.get_closest_marker("waits") is None)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
+from django.conf import settings
 from django.db import connection
 
 
@@ -27,9 +28,15 @@ def test_database_url() -> str:
     return f"postgres://{auth}@{host}:{port}/{s['NAME']}"
 
 
+# What a city311 process started by a test must not inherit from the test's own process.
+NOT_INHERITED = ("REDIS_URL", "DJANGO_SETTINGS_MODULE", "PYTEST_XDIST_WORKER")
+
+
 def city311_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    """The test's database and data folder (each parallel test process has its own)."""
+    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     env["DATABASE_URL"] = test_database_url()
+    env["CITY311_DATA_DIR"] = str(settings.DATA_DIR)
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env

@@ -29,6 +29,9 @@ from city311.servicerequests.validation import Submission
 from city311.test import CityMixin
 from tests.helpers import city311_env, run_city311
 
+# Waits on other processes and the clock: first, so parallel workers fill the wait.
+pytestmark = pytest.mark.waits
+
 
 def jpeg(colour: str) -> SimpleUploadedFile:
     out = io.BytesIO()

@@ -13,19 +13,15 @@ from pathlib import Path
 import pytest
 
 from tests import processes
-from tests.helpers import free_port, run_city311, start_city311, stop, wait_for
+from tests.helpers import NOT_INHERITED, free_port, run_city311, start_city311, stop, wait_for
 
 # Every test here runs `city311` as a newcomer does, on a SQLite database in its own data
 # folder: the same on either suite's database, so CI runs them once (see .ci/run).
-pytestmark = pytest.mark.own_database
+pytestmark = [pytest.mark.own_database, pytest.mark.waits]
 
 
 def local_env(tmp_path, **extra):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", *NOT_INHERITED)}
     env.update(
         CITY311_DATA_DIR=str(tmp_path),
         PYTHONUNBUFFERED="1",

@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import requests
 from aiosmtpd.controller import Controller
 from django.test import TransactionTestCase, override_settings
@@ -34,6 +35,9 @@ from city311.test import CityMixin
 from tests import processes
 from tests.helpers import city311_env, free_port, wait_for
 from tests.test_notifications_worker import Mailbox
+
+# Waits on other processes and the clock: first, so parallel workers fill the wait.
+pytestmark = pytest.mark.waits
 
 CLIENTS = 4
 PAUSE = 0.2

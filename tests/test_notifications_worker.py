@@ -18,6 +18,7 @@ from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+import pytest
 from aiosmtpd.controller import Controller
 from django.db import connection
 from django.test import TransactionTestCase
@@ -30,6 +31,9 @@ from city311.servicerequests import actions as requests
 from city311.servicerequests.models import RequestEvent, ServiceRequest
 from city311.test import CityMixin
 from tests.helpers import city311_env, free_port, wait_for
+
+# Waits on other processes and the clock: first, so parallel workers fill the wait.
+pytestmark = pytest.mark.waits
 
 # No e-mail address or phone number of anyone in these tests may reach the logs.
 PERSONAL = ("@example.org", "@city.example", "7185550199", "555-0199")

@@ -18,6 +18,9 @@ from city311.servicerequests.models import Channel, Resolution, ServiceRequest
 from city311.test import CityMixin
 from tests.helpers import city311_env, run_city311
 
+# Waits on other processes and the clock: first, so parallel workers fill the wait.
+pytestmark = pytest.mark.waits
+
 
 def _png() -> bytes:
     out = io.BytesIO()

@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 from unittest import mock
 
+import pytest
 from django.test import TransactionTestCase
 from django.utils import timezone
 
@@ -16,6 +17,9 @@ from city311.servicerequests.models import Escalation
 from city311.test import CityMixin
 from tests import test_notifications_worker as workers
 from tests.helpers import wait_for
+
+# Waits on other processes and the clock: first, so parallel workers fill the wait.
+pytestmark = pytest.mark.waits
 
 
 class EscalationWorkerTests(CityMixin, TransactionTestCase):

@@ -11,6 +11,9 @@ from city311.servicerequests.models import RequestEvent, ServiceRequest
 from city311.test import CityMixin
 from tests.helpers import city311_env, run_city311, start_city311, stop, wait_for
 
+# Waits on other processes and the clock: first, so parallel workers fill the wait.
+pytestmark = pytest.mark.waits
+
 REDIS_URL = os.environ.get("CITY311_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ENQUEUE = (
     "from django_q.tasks import async_task; "
