@@ -40,3 +40,12 @@ def _english_unless_asked():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _outbound_to_loopback(settings):
+    # The tests' receivers (webhooks, Open311 servers, photo hosts) listen on loopback, which
+    # the outbound guard refuses by default (tests/test_outbound.py proves it): trusted here,
+    # explicitly. Host names are answered by tests/fakedns.py, never by DNS.
+    settings.CITY311_OUTBOUND_TRUSTED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    settings.CITY311_OUTBOUND_RESOLVER = "tests.fakedns.resolve"
