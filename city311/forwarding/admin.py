@@ -21,7 +21,8 @@ class ForwardingForm(forms.ModelForm):
         exclude: list[str] = []
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("base_url"):
             try:
                 outbound.check_url(data["base_url"], internal=bool(data.get("internal")))

@@ -139,13 +139,19 @@ def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
 
 
+def _literal(host: str) -> Address | None:
+    """The address `host` is written as (127.0.0.1, [::1]), or None for a name."""
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
 def resolve(host: str, port: int) -> list[Address]:
     """`host`'s addresses, through CITY311_OUTBOUND_RESOLVER; OSError when it has none."""
     host = host.strip("[]")
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
+    if literal := _literal(host):
+        return [literal]
     resolver: Callable[[str, int], list[str]] = import_string(settings.CITY311_OUTBOUND_RESOLVER)
     addresses = [ipaddress.ip_address(a.split("%")[0]) for a in resolver(host, port)]
     if not addresses:
@@ -155,8 +161,8 @@ def resolve(host: str, port: int) -> list[Address]:
 
 def refusal(host: str, address: Address, kind: Kind) -> Refused:
     """Why `host` is not reached, and what an administrator can do about it."""
-    if str(address) == host.strip("[]"):
-        where = _("%(address)s is %(kind)s") % {"address": address, "kind": kind.label}
+    if _literal(host) == address:
+        where = _("%(address)s is %(kind)s") % {"address": host.strip("[]"), "kind": kind.label}
     else:
         where = _("%(host)s resolves to %(address)s, %(kind)s") % {
             "host": host,
@@ -238,7 +244,7 @@ class GuardedAdapter(HTTPAdapter):
         # The request names its host as typed; the connection goes to the address checked. A
         # copy of the headers: a redirect's request carries its predecessor's.
         request.headers = CaseInsensitiveDict(request.headers)
-        request.headers["Host"] = urlsplit(request.url).netloc.rpartition("@")[2]
+        request.headers["Host"] = urlsplit(str(request.url)).netloc.rpartition("@")[2]
         if scheme == "https":
             # SNI and the certificate's check use the name, not the address.
             pool_kwargs["server_hostname"] = name.strip("[]")

@@ -30,7 +30,8 @@ class EndpointForm(forms.ModelForm):
         fields = ["name", "url", "internal", "secret", "kinds", "service_types", "active"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("url"):
             try:
                 outbound.check_url(data["url"], internal=bool(data.get("internal")))
