@@ -22,6 +22,7 @@ from city311.lib.env import (
     envdatabase,
     envint,
     envlist,
+    envnetworks,
     envstr,
     envtimezone,
     envurl,
@@ -340,10 +341,18 @@ CITY311_GEO_STATE = envstr("CITY311_GEO_STATE", "")
 CITY311_JURISDICTION_ID = envstr("CITY311_JURISDICTION_ID", "")
 CITY311_MEDIA_MAX_BYTES = envint("CITY311_MEDIA_MAX_BYTES", str(5 * 1024 * 1024), minimum=1024)
 # Photos applications link to (FixMyStreet's media_url) are fetched and kept only from these
-# hosts (e.g. "fixmystreet.example.org"); others stay links. Never from an address inside a
-# private network, unless ALLOW_PRIVATE (tests on loopback only).
+# hosts (e.g. "fixmystreet.example.org"); others stay links. Fetched through the outbound guard.
 CITY311_MEDIA_FETCH_HOSTS = envlist("CITY311_MEDIA_FETCH_HOSTS", "")
-CITY311_MEDIA_FETCH_ALLOW_PRIVATE = envbool("CITY311_MEDIA_FETCH_ALLOW_PRIVATE", "false")
+# The outbound guard (lib/outbound.py, docs/security.md): webhooks, forwarding and photo fetches
+# reach public addresses only. Addresses in these networks are reached too, whoever typed them
+# (none by default; "10.20.0.0/16" for a city whose systems all live there); one endpoint on
+# the city's network is rather marked so in the admin. CA_BUNDLE: a file of the certificate
+# authorities to trust for https (empty: the usual public ones).
+CITY311_OUTBOUND_TRUSTED_NETWORKS = envnetworks("CITY311_OUTBOUND_TRUSTED_NETWORKS", "")
+CITY311_OUTBOUND_CA_BUNDLE = envstr("CITY311_OUTBOUND_CA_BUNDLE", "")
+# How host names are turned into addresses: the system's resolver. Tests name their own, so that
+# no test asks DNS (tests/fakedns.py).
+CITY311_OUTBOUND_RESOLVER = "city311.lib.outbound.system_resolver"
 # How long the links in messages work (notifications/tokens.py): "stop messages" from the message
 # it came in (every message brings a fresh one), "confirm following" from the message asking, the
 # survey from the closing it asks about (as long as "not fixed" can reopen the request). An

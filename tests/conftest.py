@@ -42,6 +42,15 @@ def _english_unless_asked():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _outbound_to_loopback(settings):
+    # The tests' receivers (webhooks, Open311 servers, photo hosts) listen on loopback, which
+    # the outbound guard refuses by default (tests/test_outbound.py proves it): trusted here,
+    # explicitly. Host names are answered by tests/fakedns.py, never by DNS.
+    settings.CITY311_OUTBOUND_TRUSTED_NETWORKS = ["127.0.0.0/8", "::1/128"]
+    settings.CITY311_OUTBOUND_RESOLVER = "tests.fakedns.resolve"
+
+
 def pytest_collection_modifyitems(items):
     """Files that mostly wait (on the servers and workers they start, or on the clock) go first:
     the parallel workers, handed whole files in this order, fill those waits with the rest."""

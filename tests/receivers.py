@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -24,11 +25,17 @@ class Received:
 
 
 class Receiver:
-    """A webhook receiver: `status` to answer; `hang` seconds to wait before answering."""
+    """A webhook receiver: `status` to answer; `hang` seconds to wait before answering; `tls`:
+    served over https with that context's certificate."""
 
-    def __init__(self, status: int = 204, hang: float = 0.0) -> None:
+    def __init__(
+        self, status: int = 204, hang: float = 0.0, *, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.status = status
         self.hang = hang
+        self.tls = tls
+        # Extra headers to answer with (a redirect's location).
+        self.answer_headers: dict[str, str] = {}
         self.received: list[Received] = []
         # Called per POST before answering; may change `status` (fail n times, then recover).
         self.before: Callable[[Receiver], None] | None = None
@@ -46,6 +53,8 @@ class Receiver:
                 if receiver.hang:
                     time.sleep(receiver.hang)
                 self.send_response(receiver.status)
+                for name, value in receiver.answer_headers.items():
+                    self.send_header(name, value)
                 self.send_header("content-length", "0")
                 self.end_headers()
 
@@ -54,12 +63,19 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/city311"
+        return self.url_at("127.0.0.1")
+
+    def url_at(self, host: str) -> str:
+        """Its address under another name (one tests/fakedns.py answers)."""
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host}:{self.server.server_address[1]}/hooks/city311"
 
     def close(self) -> None:
         self.server.shutdown()

@@ -4,16 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from city311.forwarding.models import ForwardedRequest, Forwarding
-from city311.lib import outbox
+from city311.lib import outbound, outbox
+
+
+class ForwardingForm(forms.ModelForm):
+    class Meta:
+        model = Forwarding
+        exclude: list[str] = []
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if data.get("base_url"):
+            try:
+                outbound.check_url(data["base_url"], internal=bool(data.get("internal")))
+            except forms.ValidationError as e:
+                self.add_error("base_url", e)
+        return data
 
 
 @admin.register(Forwarding)
 class ForwardingAdmin(admin.ModelAdmin):
+    form = ForwardingForm
     list_display = [
         "name",
         "base_url",
@@ -27,6 +47,7 @@ class ForwardingAdmin(admin.ModelAdmin):
     fields = [
         "name",
         "base_url",
+        "internal",
         "api_key",
         "jurisdiction_id",
         "service_type",
@@ -59,11 +80,19 @@ class ForwardedRequestAdmin(admin.ModelAdmin):
     actions = ["replay"]
     exclude = ["claim", "claimed_at", "claimed_by"]
 
-    @admin.action(description="Post the selected requests again")
+    @admin.action(description=_("Post the selected requests again"))
     def replay(self, request: HttpRequest, queryset: QuerySet[ForwardedRequest]) -> None:
         # Only dead letters: one the other server took would be filed there twice.
         count = outbox.replay(queryset.filter(status=outbox.OutboxStatus.FAILED))
-        messages.success(request, f"{count} request(s) will be posted again.")
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d request will be posted again.",
+                "%(count)d requests will be posted again.",
+                count,
+            )
+            % {"count": count},
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

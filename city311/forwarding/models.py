@@ -33,6 +33,14 @@ class Forwarding(models.Model):
     remote_service_code = models.CharField(
         max_length=100, blank=True, help_text=_("Its service_code; empty: the same code as ours.")
     )
+    internal = models.BooleanField(
+        _("on the city's network"),
+        default=False,
+        help_text=_(
+            "Tick only for one of the city's own systems at a private or loopback address. "
+            "Otherwise city311 refuses such addresses, and always refuses link-local ones."
+        ),
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Where the last look at its updates reached: the next one reads from a little before.

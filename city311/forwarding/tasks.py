@@ -15,7 +15,9 @@ request here with the remote's note, once. A server without that feed (404) is r
 `requests.json?service_request_id=...` instead, its status changes being the updates.
 
 What is sent is what Open311 would publish, plus the answers to the type's questions: never
-the reporter's name, e-mail or phone.
+the reporter's name, e-mail or phone. Every request goes through the outbound guard
+(lib/outbound.py): a server on the city's own network is reached only when an administrator
+marked its rule so; a redirect is followed only to a public address.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from city311.forwarding.models import ForwardedRequest, Forwarding
-from city311.lib import outbox
+from city311.lib import outbound, outbox
 from city311.lib.outbox import OutboxStatus
 from city311.servicerequests import actions
 from city311.servicerequests.models import Channel, RequestEvent, Resolution
@@ -99,7 +101,7 @@ def send_due_forwards(limit: int = 1000) -> int:
     down: set[int] = set()
     sent = tried = 0
     outbox.release_dead(ForwardedRequest.objects.all())
-    with requests.Session() as session:
+    with outbound.Client() as client:
         while tried < limit:
             if time.monotonic() >= deadline:
                 async_task("city311.forwarding.tasks.send_due_forwards")
@@ -115,7 +117,7 @@ def send_due_forwards(limit: int = 1000) -> int:
                 if forward.forwarding_id in down:
                     outbox.put_back(forward)
                 else:
-                    sent += post_one(forward, session, down)
+                    sent += post_one(forward, client, down)
     return sent
 
 
@@ -143,12 +145,19 @@ def request_fields(forward: ForwardedRequest) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v not in ("", None)}
 
 
-def post_one(forward: ForwardedRequest, session: requests.Session, down: set[int]) -> int:
+def post_one(forward: ForwardedRequest, client: outbound.Client, down: set[int]) -> int:
     rule = forward.forwarding
     try:
-        response = session.post(
-            rule.url("requests.json"), data=request_fields(forward), timeout=_timeout()
+        response = client.post(
+            rule.url("requests.json"),
+            internal=rule.internal,
+            data=request_fields(forward),
+            timeout=_timeout(),
         )
+    except outbound.Refused as e:
+        down.add(rule.pk)
+        _failed(forward, f"refused: {e}")
+        return 0
     except requests.RequestException as e:
         down.add(rule.pk)
         _failed(forward, f"no answer: {type(e).__name__}")
@@ -208,26 +217,29 @@ def watching(rule: Forwarding) -> QuerySet[ForwardedRequest]:
 def poll_forwarded() -> int:
     """Read every server's news of our open forwards; how many updates were recorded."""
     recorded = 0
-    with requests.Session() as session:
+    with outbound.Client() as client:
         for rule in Forwarding.objects.filter(active=True):
             forwards = {f.remote_id: f for f in watching(rule) if f.remote_id}
-            _resolve_tokens(rule, session)
+            _resolve_tokens(rule, client)
             if not forwards:
                 continue
             try:
-                recorded += _poll(rule, forwards, session)
+                recorded += _poll(rule, forwards, client)
             except (requests.RequestException, ValueError) as e:
-                error = f"updates: {type(e).__name__}"
+                detail = str(e) if isinstance(e, outbound.Refused) else type(e).__name__
+                error = f"updates: {detail}"[:300]
                 Forwarding.objects.filter(pk=rule.pk).update(last_error=error)
                 log.warning("Could not read the updates of %s: %s", rule.name, error)
     return recorded
 
 
-def _resolve_tokens(rule: Forwarding, session: requests.Session) -> None:
+def _resolve_tokens(rule: Forwarding, client: outbound.Client) -> None:
     """Forwards answered with a token only: ask the server for the id it has given since."""
     for forward in watching(rule).filter(remote_id="").exclude(token=""):
         try:
-            response = session.get(rule.url(f"tokens/{forward.token}.json"), timeout=_timeout())
+            response = client.get(
+                rule.url(f"tokens/{forward.token}.json"), internal=rule.internal, timeout=_timeout()
+            )
         except requests.RequestException:
             return
         answer = _json(response)
@@ -238,7 +250,7 @@ def _resolve_tokens(rule: Forwarding, session: requests.Session) -> None:
                 forward.save(update_fields=["remote_id"])
 
 
-def _poll(rule: Forwarding, forwards: dict[str, ForwardedRequest], session: Any) -> int:
+def _poll(rule: Forwarding, forwards: dict[str, ForwardedRequest], client: outbound.Client) -> int:
     now = timezone.now()
     oldest = min(f.sent_at or now for f in forwards.values())
     start = max((rule.polled_upto or oldest) - OVERLAP, now - MAX_WINDOW)
@@ -247,11 +259,14 @@ def _poll(rule: Forwarding, forwards: dict[str, ForwardedRequest], session: Any)
         params["api_key"] = rule.api_key
     if rule.jurisdiction_id:
         params["jurisdiction_id"] = rule.jurisdiction_id
-    response = session.get(
-        rule.url("servicerequestupdates.json"), params=params, timeout=_timeout()
+    response = client.get(
+        rule.url("servicerequestupdates.json"),
+        internal=rule.internal,
+        params=params,
+        timeout=_timeout(),
     )
     if response.status_code == 404:
-        recorded = _poll_requests(rule, forwards, session)
+        recorded = _poll_requests(rule, forwards, client)
     else:
         response.raise_for_status()
         updates = _json(response)
@@ -264,7 +279,9 @@ def _poll(rule: Forwarding, forwards: dict[str, ForwardedRequest], session: Any)
     return recorded
 
 
-def _poll_requests(rule: Forwarding, forwards: dict[str, ForwardedRequest], session: Any) -> int:
+def _poll_requests(
+    rule: Forwarding, forwards: dict[str, ForwardedRequest], client: outbound.Client
+) -> int:
     """A server with no updates feed: its requests' statuses, a change being an update."""
     recorded = 0
     ids = list(forwards)
@@ -272,7 +289,9 @@ def _poll_requests(rule: Forwarding, forwards: dict[str, ForwardedRequest], sess
         params = {"service_request_id": ",".join(ids[i : i + IDS_PER_GET])}
         if rule.api_key:
             params["api_key"] = rule.api_key
-        response = session.get(rule.url("requests.json"), params=params, timeout=_timeout())
+        response = client.get(
+            rule.url("requests.json"), internal=rule.internal, params=params, timeout=_timeout()
+        )
         response.raise_for_status()
         for row in _json(response) or []:
             if not isinstance(row, dict):

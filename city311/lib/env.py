@@ -6,6 +6,7 @@ so a bad deployment stops at start-up instead of misbehaving later.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import zoneinfo
 from urllib.parse import urlparse
@@ -82,3 +83,16 @@ def envurl(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
     if value and urlparse(value).scheme not in schemes:
         raise ConfigError(f"{name}={value!r} must start with one of: {', '.join(schemes)}://")
     return value
+
+
+def envnetworks(name: str, default: str) -> list[str]:
+    """Comma-separated IP networks ("10.20.0.0/16, 127.0.0.1"); a bare address is its own /32."""
+    networks = []
+    for item in envlist(name, default):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"{name}: {item!r} is not an IP network: write it as 10.20.0.0/16 or 127.0.0.1."
+            ) from None
+    return networks

@@ -3,9 +3,9 @@
 FixMyStreet sends a report's or an update's photo as `media_url`, a link. The "media"
 consumer of the event stream reads filed requests and notes; for each link whose host is in
 CITY311_MEDIA_FETCH_HOSTS it writes a `PhotoFetch` outbox row. `fetch_due_photos` (its `then`,
-and the sweep) fetches each: only over http(s), only from an allowed host whose every address
-is a public one (no loopback, private, link-local or reserved address: a link cannot make the
-server read the city's own network), without following redirects, at most
+and the sweep) fetches each: only over http(s), only from an allowed host, through the outbound
+guard (lib/outbound.py: every address of the host a public one, connected to as checked, so a
+link cannot make the server read the city's own network), without following redirects, at most
 CITY311_MEDIA_MAX_BYTES, and then through `attachments.clean_photo` like every upload (its type
 told by its bytes, EXIF and other metadata gone). A photo that will never do (too large, not
 a photo, refused) is a dead letter at once; a host that does not answer is tried again later.
@@ -14,9 +14,7 @@ Links from other hosts stay links: staff see them on the work page and open them
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -25,7 +23,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from city311.lib import outbox
+from city311.lib import outbound, outbox
 from city311.open311.models import PhotoFetch
 from city311.servicerequests import attachments
 from city311.servicerequests.models import Channel, RequestEvent
@@ -67,26 +65,16 @@ def handle_events(events: Sequence[RequestEvent]) -> int:
     return len(rows)
 
 
-def check_address(host: str, port: int) -> None:
-    """Refused when `host` is, or resolves to, an address inside a private network."""
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except OSError as e:
-        raise ConnectionError(f"cannot resolve the host: {type(e).__name__}") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global and not settings.CITY311_MEDIA_FETCH_ALLOW_PRIVATE:
-            raise Refused("the host has an address inside a private network")
-
-
-def download(url: str, session: requests.Session) -> bytes:
+def download(url: str, client: outbound.Client) -> bytes:
     """The linked file's bytes, within the limits; Refused or a requests error otherwise."""
     if not allowed_host(url):
         raise Refused("the host is not one the city fetches photos from")
-    parts = urlsplit(url)
-    check_address(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
     limit = attachments.max_bytes()
-    with session.get(url, timeout=TIMEOUT, stream=True, allow_redirects=False) as response:
+    try:
+        response = client.get(url, timeout=TIMEOUT, stream=True, allow_redirects=False)
+    except outbound.Refused as e:
+        raise Refused(str(e)) from None
+    with response:
         if response.is_redirect:
             raise Refused("the link redirects elsewhere")
         if 400 <= response.status_code < 500:
@@ -106,26 +94,26 @@ def fetch_due_photos(limit: int = 200) -> int:
     """Fetch the linked photos that are due; how many were kept."""
     kept = tried = 0
     outbox.release_dead(PhotoFetch.objects.all())
-    with requests.Session() as session:
+    with outbound.Client() as client:
         while tried < limit:
             batch = outbox.claim(PhotoFetch.objects.select_related("request"), CLAIM)
             if not batch:
                 break
             tried += len(batch)
-            kept += sum(fetch_one(fetch, session) for fetch in batch)
+            kept += sum(fetch_one(fetch, client) for fetch in batch)
     return kept
 
 
-def fetch_one(fetch: PhotoFetch, session: requests.Session) -> int:
+def fetch_one(fetch: PhotoFetch, client: outbound.Client) -> int:
     try:
-        photo = attachments.clean_photo(ContentFile(download(fetch.url, session), name="linked"))
+        photo = attachments.clean_photo(ContentFile(download(fetch.url, client), name="linked"))
     except Refused as e:
         outbox.give_up(fetch, str(e))
         return 0
     except attachments.MediaInvalid as e:
         outbox.give_up(fetch, str(e.message))
         return 0
-    except (requests.RequestException, ConnectionError) as e:
+    except requests.RequestException as e:
         outbox.retry_later(fetch, f"no answer: {type(e).__name__}", POLICY)
         return 0
     with attachments.unless_committed() as written, transaction.atomic():

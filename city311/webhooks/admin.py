@@ -8,7 +8,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from city311.lib import outbound
 from city311.lib.outbox import OutboxStatus
 from city311.webhooks import tasks
 from city311.webhooks.models import KINDS, WebhookEndpoint, WebhookPost
@@ -19,12 +22,22 @@ class EndpointForm(forms.ModelForm):
         choices=KINDS,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="None ticked: every kind offered here.",
+        help_text=_("None ticked: every kind offered here."),
     )
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["name", "url", "secret", "kinds", "service_types", "active"]
+        fields = ["name", "url", "internal", "secret", "kinds", "service_types", "active"]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if data.get("url"):
+            try:
+                outbound.check_url(data["url"], internal=bool(data.get("internal")))
+            except forms.ValidationError as e:
+                self.add_error("url", e)
+        return data
 
 
 @admin.register(WebhookEndpoint)
@@ -33,6 +46,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = [
         "name",
         "url",
+        "internal",
         "active",
         "last_success_at",
         "last_failure_at",
@@ -54,11 +68,11 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="Waiting")
+    @admin.display(description=_("Waiting"))
     def waiting(self, obj: Any) -> int:
         return int(obj.waiting_count)
 
-    @admin.display(description="Dead letters")
+    @admin.display(description=_("Dead letters"))
     def dead_letters(self, obj: Any) -> int:
         return int(obj.dead_count)
 
@@ -81,7 +95,7 @@ class WebhookPostAdmin(admin.ModelAdmin):
     list_filter = ["status", "endpoint", "kind"]
     list_select_related = ["endpoint", "request"]
     search_fields = ["request__tracking_number"]
-    actions = ["replay"]
+    actions = ["replay", "drop"]
     readonly_fields = [
         "endpoint",
         "event",
@@ -98,14 +112,37 @@ class WebhookPostAdmin(admin.ModelAdmin):
     ]
     exclude = ["claim", "claimed_at", "claimed_by"]
 
-    @admin.display(description="Request")
+    @admin.display(description=_("Request"))
     def tracking_number(self, obj: WebhookPost) -> str:
         return obj.request.tracking_number
 
-    @admin.action(description="Send the selected posts again")
+    @admin.action(description=_("Send the selected posts again"))
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookPost]) -> None:
         count = tasks.replay(queryset)
-        messages.success(request, f"{count} post(s) will be sent again.")
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d post will be sent again, after the earlier posts of its request.",
+                "%(count)d posts will be sent again, each after the earlier posts of its request.",
+                count,
+            )
+            % {"count": count},
+        )
+
+    @admin.action(
+        description=_("Drop the selected dead letters (their requests' later posts go on)")
+    )
+    def drop(self, request: HttpRequest, queryset: QuerySet[WebhookPost]) -> None:
+        count = tasks.drop(queryset)
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d dead letter dropped: it will not be sent.",
+                "%(count)d dead letters dropped: they will not be sent.",
+                count,
+            )
+            % {"count": count},
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -67,6 +67,14 @@ class WebhookEndpoint(models.Model):
         related_name="+",
         help_text=_("Only requests of these types; none chosen: every type."),
     )
+    internal = models.BooleanField(
+        _("on the city's network"),
+        default=False,
+        help_text=_(
+            "Tick only for one of the city's own systems at a private or loopback address. "
+            "Otherwise city311 refuses such addresses, and always refuses link-local ones."
+        ),
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Health, for the admin's list: how the last tries went.
@@ -102,11 +110,14 @@ class WebhookPost(OutboxItem):
         ]
         indexes = [
             *outbox_indexes("webhookpost"),
-            # For the claim's "no earlier post of this request is still on its way".
+            # For the claim's "no earlier post of this request is still on its way, or dead
+            # and waiting for its replay" (tasks.sendable).
             models.Index(
                 fields=["endpoint", "request", "event"],
-                name="webhookpost_waiting",
-                condition=Q(status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                name="webhookpost_unsent",
+                condition=Q(
+                    status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.FAILED]
+                ),
             ),
         ]
 

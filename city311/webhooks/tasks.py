@@ -7,12 +7,17 @@ every minute) claims due rows through city311.lib.outbox, signs each the Standar
 and posts it.
 
 Order per request: a post is claimed only when no earlier post of the same request to the same
-endpoint is still pending or being sent, so a receiver sees one request's events in the order
-they happened, even across retries. A dead letter does not hold its request's later posts back
-(it would hold them for ever); replaying it sends it after them, with its own id.
+endpoint is still pending, being sent or dead, so a receiver sees one request's events in the
+order they happened, across retries, outages and replays. A dead letter holds its request's
+later posts back until an administrator replays it (it goes first, then they follow) or drops
+it (`drop`: they go on without it).
 
 Each post has one id (`webhook-id`) for every try and replay; the timestamp and signature are
 made anew per try, as the spec says. The receiver tells a repeat by the id.
+
+Posts go out through the outbound guard (lib/outbound.py): an endpoint's host must resolve to
+public addresses only, unless an administrator marked it as on the city's network; the
+connection goes to the address checked; no redirect is followed.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 from standardwebhooks.webhooks import Webhook
 
-from city311.lib import outbox
+from city311.lib import outbound, outbox
 from city311.lib.outbox import OutboxStatus
 from city311.servicerequests.models import Channel, RequestEvent
 from city311.webhooks.models import WebhookEndpoint, WebhookPost
@@ -91,12 +96,13 @@ def handle_events(events: Sequence[RequestEvent]) -> int:
 
 
 def sendable(posts: QuerySet[WebhookPost]) -> QuerySet[WebhookPost]:
-    """Posts whose turn it is: no earlier post of their request to their endpoint is waiting."""
+    """Posts whose turn it is: no earlier post of their request to their endpoint is waiting,
+    being sent or dead (partial index webhookpost_unsent)."""
     earlier = WebhookPost.objects.filter(
         endpoint=OuterRef("endpoint"),
         request=OuterRef("request"),
         event__lt=OuterRef("event"),
-        status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING],
+        status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.FAILED],
     )
     return posts.filter(endpoint__active=True).filter(~Exists(earlier))
 
@@ -116,7 +122,7 @@ def _send(posts: QuerySet[WebhookPost], *, limit: int) -> tuple[int, bool]:
     unreachable: set[int] = set()
     sent = tried = 0
     outbox.release_dead(WebhookPost.objects.all())
-    with requests.Session() as session:
+    with outbound.Client() as client:
         while tried < limit:
             if time.monotonic() >= deadline:
                 return sent, True
@@ -129,7 +135,7 @@ def _send(posts: QuerySet[WebhookPost], *, limit: int) -> tuple[int, bool]:
                 if post.endpoint_id in unreachable:
                     outbox.put_back(post)
                 else:
-                    sent += send_one(post, session, unreachable)
+                    sent += send_one(post, client, unreachable)
     return sent, False
 
 
@@ -146,17 +152,24 @@ def signed_headers(post: WebhookPost, now: datetime | None = None) -> dict[str, 
     }
 
 
-def send_one(post: WebhookPost, session: requests.Session, unreachable: set[int]) -> int:
+def send_one(post: WebhookPost, client: outbound.Client, unreachable: set[int]) -> int:
     """Post one claimed row and record how it went; 1 when the receiver took it."""
     timeout = settings.CITY311_WEBHOOK_TIMEOUT_SECONDS
     try:
-        response = session.post(
+        response = client.post(
             post.endpoint.url,
+            internal=post.endpoint.internal,
             data=post.body.encode(),
             headers=signed_headers(post),
             timeout=(min(timeout, 5), timeout),
             allow_redirects=False,
         )
+    except outbound.Refused as e:
+        # Its host is (now) inside the city's network: tried again on the schedule, in case
+        # DNS or the endpoint is put right; the error says what the administrator can do.
+        unreachable.add(post.endpoint_id)
+        _failed(post, f"refused: {e}")
+        return 0
     except requests.RequestException as e:
         # Refused, reset, timed out: the receiver is down or hangs. The error names the
         # exception's type only (its text quotes the URL, which may hold a token).
@@ -198,8 +211,22 @@ def _failed(post: WebhookPost, error: str) -> None:
 
 
 def replay(posts: QuerySet[WebhookPost]) -> int:
-    """Send these posts again from their first try (the dead letter's replay); how many."""
+    """Send these posts again from their first try (the dead letter's replay); how many.
+
+    They go out in their original order per request and endpoint, each after the earlier
+    ones (`sendable`), with their ids unchanged.
+    """
     count = outbox.replay(posts)
+    if count:
+        async_task("city311.webhooks.tasks.send_due_posts")
+    return count
+
+
+def drop(posts: QuerySet[WebhookPost]) -> int:
+    """Give up on these dead letters for good, so their requests' later posts go on; how many."""
+    count = posts.filter(status=OutboxStatus.FAILED).update(
+        status=OutboxStatus.CANCELLED, detail="dropped"
+    )
     if count:
         async_task("city311.webhooks.tasks.send_due_posts")
     return count
