@@ -803,6 +803,12 @@ def test_the_matrix_covers_every_pickups_page():
         "pickups/staff/capacity",
         "pickups/staff/late",
         "pickups/staff/bookings/<int:pk>/close",
+        "pickups/staff/bookings/<int:pk>/payment",
+        "pickups/staff/changes",
+        "api/pickups/items",
+        "api/pickups/days",
+        "api/pickups/bookings",
+        "api/pickups/bookings/<str:token>",
     }
 
 
@@ -831,6 +837,24 @@ def test_pickups_capacity_late_route_and_closing(city, pickups, client, name):
     r = client.post(f"/pickups/staff/bookings/{pickups.pk}/close", {"collected": "yes"})
     assert r.status_code == (302 if allowed else 403)
     assert (Booking.objects.get(pk=pickups.pk).status == "collected") == allowed
+    r = client.post(f"/pickups/staff/bookings/{pickups.pk}/payment", {"payment": "waived"})
+    assert r.status_code == (302 if allowed else 403)
+    assert (Booking.objects.get(pk=pickups.pk).payment == "waived") == allowed
+
+
+@pytest.mark.parametrize("name", PEOPLE)
+def test_pickups_snow_days_and_route_schedules(city, pickups, client, name):
+    from city311.pickups.models import ScheduleException
+
+    client.force_login(person(city, name))
+    allowed = name in PICKUP_MANAGES
+    assert client.get("/pickups/staff/changes").status_code == (200 if allowed else 403)
+    r = client.post(
+        "/pickups/staff/changes",
+        {"what": "exception", "day": "2099-01-06", "action": "cancel", "reason": "Snow"},
+    )
+    assert r.status_code == (302 if allowed else 403)
+    assert ScheduleException.objects.exists() == allowed
 
 
 def test_pickups_staff_pages_need_a_signed_in_staff_member(city, pickups, client):
@@ -839,6 +863,8 @@ def test_pickups_staff_pages_need_a_signed_in_staff_member(city, pickups, client
     for path in ("/pickups/staff/capacity", "/pickups/staff/late"):
         assert client.post(path, {"route": "north", "day": PICKUP_DAY}).status_code == 302
     assert client.post(f"/pickups/staff/bookings/{pickups.pk}/close").status_code == 302
+    assert client.post(f"/pickups/staff/bookings/{pickups.pk}/payment").status_code == 302
+    assert client.get("/pickups/staff/changes").status_code == 302
 
 
 @pytest.mark.parametrize("name", [None, "pat"])
@@ -849,6 +875,10 @@ def test_the_residents_pickups_pages_are_public(city, pickups, client, name):
     assert client.get("/pickups/booking/secret-link/").status_code == 200
     assert client.get("/pickups/booking/secret-link.ics").status_code == 200
     assert client.get("/pickups/booking/guessed/").status_code == 404
+    # The API: the same as the pages, reached by the booking's token.
+    assert client.get("/api/pickups/items").status_code == 200
+    assert client.get("/api/pickups/bookings/secret-link").status_code == 200
+    assert client.get("/api/pickups/bookings/guessed").status_code == 404
 
 
 # The reports: supervisors (their own departments' figures), managers and administrators (the

@@ -45,6 +45,7 @@ TELLS_FOLLOWERS = {
     Event.CLOSED,
     Event.REOPENED,
     Event.PARENT_CLOSED,
+    Event.RESCHEDULED,
 }
 # The parent's news that also reaches the followers of requests merged into it. Its closing
 # reaches them through the request.parent_closed event on their own request instead.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -104,6 +105,12 @@ def context_for(delivery: Delivery, language: str) -> dict[str, Any]:
         ctx["percent"] = data.get("percent", 100)
         ctx["due_words"] = str(sla.explain_due(sr))
         ctx["work_url"] = site_url(reverse("work:detail", args=[sr.tracking_number]))
+    if event is not None and event.kind == Event.RESCHEDULED:
+        # The old and new day of an appointment the city moved, and why in this language.
+        ctx["old_day"] = date.fromisoformat(data["from"])
+        ctx["new_day"] = date.fromisoformat(data["to"])
+        reasons = data.get("reasons") or {}
+        ctx["reason"] = reasons.get(language) or reasons.get("en", "")
     if survey_offered(delivery):
         assert event is not None
         survey = tokens.survey_path(follower, event)

@@ -7,15 +7,24 @@ the same transaction. Taking it is one conditional UPDATE of the day's counter
 for the first's row lock and then re-reads the row; on SQLite the transaction holds the
 database's write lock from its start (transaction_mode IMMEDIATE). Either way the database
 decides, so no number of processes can book past the capacity (tests/test_pickup_bookings.py
-races 16 of them).
+races 16 of them). Item kinds with a daily capacity of their own (fridges) are taken the same
+way, in items, on their RouteDayItem rows, in the same transaction.
+
+When the city changes a route's schedule or adds an exception (a snow day), `follow_schedule`
+moves every live booking to where the engine now puts its collection and tells its followers,
+once, through the request's history (a `request.rescheduled` event: notifications' outbox).
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
+from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import formats, timezone, translation
@@ -25,16 +34,29 @@ from city311.cities import profile
 from city311.geo.models import AddressPoint
 from city311.lib.outbox import OutboxStatus
 from city311.notifications.models import Delivery
-from city311.pickups.booking import Offer, bulky_schedule, cutoff, offer, open_days
+from city311.pickups.booking import (
+    Offer,
+    bulky_schedule,
+    cutoff,
+    item_capacities,
+    offer,
+    open_days,
+)
 from city311.pickups.models import (
     Booking,
     BookingRule,
     BookingStatus,
     BulkyItem,
+    Collection,
+    ExceptionAction,
+    Payment,
     Route,
     RouteDay,
+    RouteDayItem,
+    RouteSchedule,
+    ScheduleException,
 )
-from city311.pickups.schedule import Schedules
+from city311.pickups.schedule import Pickup, Rule, Schedules
 from city311.servicerequests import actions as request_actions
 from city311.servicerequests.actions import SAYS_NOT_FIXED, Actor
 from city311.servicerequests.errors import SubmissionInvalid
@@ -80,6 +102,44 @@ def take_slot(route: Route, day: date, default_capacity: int) -> bool:
 
 def release_slot(route: Route, day: date) -> None:
     RouteDay.objects.filter(route=route, day=day, booked__gt=0).update(booked=F("booked") - 1)
+
+
+def take_items(route: Route, day: date, items: dict[str, int]) -> str:
+    """Take the items of kinds with a daily capacity of their own, atomically, like take_slot;
+    the code of the first kind that does not fit, or "" when all did.
+
+    Call inside the booking's transaction: when one kind does not fit, the caller raises and
+    the transaction gives back what was taken."""
+    limited = item_capacities()
+    # In code order: two bookings lock the rows in the same order, so neither waits on the other.
+    for code in sorted(c for c in items if c in limited):
+        most, count = limited[code], items[code]
+        RouteDayItem.objects.bulk_create(
+            [RouteDayItem(route=route, day=day, item=code, capacity=most)], ignore_conflicts=True
+        )
+        # The item's capacity as the city sets it now: a row made before a change follows it.
+        taken = RouteDayItem.objects.filter(
+            route=route, day=day, item=code, booked__lte=most - count
+        ).update(booked=F("booked") + count, capacity=most)
+        if taken != 1:
+            return code
+    return ""
+
+
+def release_items(route: Route, day: date, items: dict[str, int]) -> None:
+    for code, count in items.items():
+        RouteDayItem.objects.filter(route=route, day=day, item=code, booked__gte=count).update(
+            booked=F("booked") - count
+        )
+
+
+def _items_full(code: str) -> BookingError:
+    item = BulkyItem.objects.filter(code=code).first()
+    name = item.translated("name") if item else code
+    return BookingError(
+        _("No more %(item)s can be collected that day: choose another day.") % {"item": name},
+        code,
+    )
 
 
 def set_capacity(route: Route, day: date, capacity: int, *, by: Actor) -> RouteDay:
@@ -141,6 +201,14 @@ def checked_items(given: dict[str, int], rule: BookingRule) -> dict[str, int]:
     return items
 
 
+def fee_for(items: dict[str, int], rule: BookingRule) -> Decimal:
+    """What a booking of these items costs: the city's fee per booking plus each item's."""
+    fees = dict(BulkyItem.objects.filter(code__in=items).values_list("code", "fee"))
+    return rule.fee_per_booking + sum(
+        (fees.get(code, Decimal(0)) * count for code, count in items.items()), Decimal(0)
+    )
+
+
 def items_words(items: dict[str, int]) -> str:
     return BulkyItem.listed(items)
 
@@ -180,9 +248,12 @@ def book_pickup(
     checked = preview(sub, duplicates=0, now=now)
     if not checked.ok:
         raise BookingError(_problems(checked.errors))
+    offered = next(d for d in found.days if d.day == day)
     with transaction.atomic():
         if not take_slot(found.route, day, rule.daily_capacity):
             raise BookingError(_("That day has just been fully booked: choose another."), "day")
+        if full := take_items(found.route, day, items):
+            raise _items_full(full)
         try:
             sr = submit_request(sub, previewed=checked, by=by)
         except SubmissionInvalid as e:
@@ -191,10 +262,12 @@ def book_pickup(
             request=sr,
             route=found.route,
             day=day,
+            planned=offered.planned or day,
             address=point,
             items=items,
             place=place.strip()[:200],
             token=secrets.token_urlsafe(24),
+            fee=fee_for(items, rule),
         )
 
 
@@ -301,6 +374,7 @@ def cancel_booking(booking: Booking, *, now: datetime | None = None, by: Actor =
         booking.status = BookingStatus.CANCELLED
         booking.save(update_fields=["status"])
         release_slot(booking.route, booking.day)
+        release_items(booking.route, booking.day, booking.items)
         _cancel_reminders(booking)
         request_actions.close_request(
             booking.request,
@@ -335,10 +409,12 @@ def change_booking(
     with transaction.atomic():
         booking = _locked(booking)
         _before_cutoff(booking, rule, now, _("change"))
+        old_day, old_items = booking.day, booking.items
         if day != booking.day:
             schedule = bulky_schedule([booking.route], rule)
             days = open_days(schedule, rule, Schedules.load(), now) if schedule else []
-            if day not in {d.day for d in days}:
+            offered = next((d for d in days if d.day == day), None)
+            if offered is None:
                 raise BookingError(
                     _("%(day)s cannot be booked: choose one of the days offered.")
                     % {"day": day_words(day)},
@@ -347,10 +423,16 @@ def change_booking(
             if not take_slot(booking.route, day, rule.daily_capacity):
                 raise BookingError(_("That day has just been fully booked: choose another."), "day")
             release_slot(booking.route, booking.day)
-            booking.day = day
+            booking.day, booking.planned = day, offered.planned or day
         if items is not None:
             booking.items = items
-        booking.save(update_fields=["day", "items"])
+            booking.fee = fee_for(items, rule)
+        if (booking.day, booking.items) != (old_day, old_items):
+            # Give the old day's items back first: a change on the same day re-counts them.
+            release_items(booking.route, old_day, old_items)
+            if full := take_items(booking.route, booking.day, booking.items):
+                raise _items_full(full)
+        booking.save(update_fields=["day", "planned", "items", "fee"])
         with translation.override("en"):
             note = f"Pickup moved to {day_words(booking.day)}: {items_words(booking.items)}."
         request_actions.add_note(booking.request, text=note, public=True, by=by)
@@ -408,3 +490,244 @@ def close_booking(booking: Booking, *, collected: bool, note: str, by: Actor) ->
 
 def manage_deadline(booking: Booking) -> datetime:
     return cutoff(BookingRule.current(), Schedules.load(), booking.day).astimezone(profile.zone())
+
+
+# Fees
+
+
+def set_payment(booking: Booking, payment: str, *, by: Actor) -> Booking:
+    """Staff record what the city's payment system says: unpaid, paid or waived. Written in the
+    request's history (internal), so who changed it and when is kept."""
+    if payment not in Payment.values:
+        raise BookingError(_("Choose unpaid, paid or waived."), "payment")
+    with transaction.atomic():
+        booking = _locked(booking)
+        if booking.payment == payment:
+            return booking
+        booking.payment = payment
+        booking.save(update_fields=["payment"])
+        with translation.override("en"):
+            note = f"Payment: {Payment(payment).label} ({booking.fee} due)."
+        request_actions.add_note(booking.request, text=note, public=False, by=by)
+    return booking
+
+
+# Route changes: the city moves a schedule or adds an exception; bookings follow
+
+
+@dataclass(frozen=True)
+class Moved:
+    booking: Booking
+    old: date
+    new: date
+
+
+def follow_schedule(
+    *, routes: Iterable[Route] | None = None, today: date, reasons: dict[str, str], by: Actor
+) -> list[Moved]:
+    """Move every live booking from `today` on to where the engine now puts its collection
+    (after a route's rule or an exception changed), and tell its followers once, with both
+    days. The city's move takes the new day's capacity without asking (a crew may then have
+    more than the day's capacity: the day list shows it). Idempotent: a booking already on
+    its day is not touched, so running it again tells no one twice."""
+    rule = BookingRule.current()
+    schedules = Schedules.load()
+    live = Booking.objects.filter(status=BookingStatus.BOOKED, day__gte=today).select_related(
+        "route", "request"
+    )
+    if routes is not None:
+        live = live.filter(route__in=list(routes))
+    rules: dict[int, Rule | None] = {}
+    moved = []
+    for booking in live.order_by("day", "pk"):
+        if booking.route_id not in rules:
+            schedule = bulky_schedule([booking.route], rule)
+            rules[booking.route_id] = Rule.of(schedule) if schedule else None
+        route_rule = rules[booking.route_id]
+        if route_rule is None:
+            continue
+        pickup, still_planned = _where_now(schedules, route_rule, booking, today)
+        if pickup is None or pickup.day == booking.day:
+            continue
+        done = _move(booking, pickup, still_planned, reasons=reasons, rule=rule, by=by)
+        if done is not None:
+            moved.append(done)
+    return moved
+
+
+def _where_now(
+    schedules: Schedules, rule: Rule, booking: Booking, today: date
+) -> tuple[Pickup | None, bool]:
+    """Where the booking's collection is now: its planned collection's day if the rule still
+    plans it and it is not cancelled; otherwise the route's next collection from its day.
+    With whether the rule still plans the booking's planned day (cancelled or not)."""
+    planned = booking.planned or booking.day
+    start = max(today, min(planned, booking.day) - timedelta(days=7))
+    found = schedules.pickups(rule, start, max(planned, booking.day) + timedelta(days=62))
+    same = [p for p in found if p.planned == planned]
+    if same and not same[0].cancelled:
+        return same[0], True
+    later = next((p for p in found if not p.cancelled and p.day >= booking.day), None)
+    return later, bool(same)
+
+
+def _move(
+    booking: Booking,
+    pickup: Pickup,
+    still_planned: bool,
+    *,
+    reasons: dict[str, str],
+    rule: BookingRule,
+    by: Actor,
+) -> Moved | None:
+    with transaction.atomic():
+        old = booking.day
+        booking = _locked(booking)
+        # Cancelled or moved by its resident while we looked: their word stands.
+        if booking.status != BookingStatus.BOOKED or booking.day != old:
+            return None
+        RouteDay.objects.bulk_create(
+            [RouteDay(route=booking.route, day=pickup.day, capacity=rule.daily_capacity)],
+            ignore_conflicts=True,
+        )
+        release_slot(booking.route, old)
+        RouteDay.objects.filter(route=booking.route, day=pickup.day).update(booked=F("booked") + 1)
+        release_items(booking.route, old, booking.items)
+        _force_items(booking.route, pickup.day, booking.items)
+        booking.day = pickup.day
+        # The planned day stays while the rule still plans it (a snow day removed later
+        # brings the booking back); a collection the rule no longer plans is replaced.
+        if not still_planned:
+            booking.planned = pickup.planned
+        booking.save(update_fields=["day", "planned"])
+        request_actions.record_rescheduled(
+            booking.request, old=old, new=pickup.day, reasons=reasons, by=by
+        )
+        # Reminders queued for the old day are planned again for the new one (the notice
+        # itself says the new day; one already sent stays in the request's messages).
+        Delivery.objects.filter(
+            request_id=booking.request_id,
+            kind__startswith="pickup.reminder",
+            status=OutboxStatus.PENDING,
+        ).delete()
+    return Moved(booking, old, pickup.day)
+
+
+def _force_items(route: Route, day: date, items: dict[str, int]) -> None:
+    for code, most in item_capacities().items():
+        if code in items:
+            RouteDayItem.objects.bulk_create(
+                [RouteDayItem(route=route, day=day, item=code, capacity=most)],
+                ignore_conflicts=True,
+            )
+            RouteDayItem.objects.filter(route=route, day=day, item=code).update(
+                booked=F("booked") + items[code]
+            )
+
+
+def _reasons(reason: str, reason_es: str) -> dict[str, str]:
+    reason, reason_es = reason.strip()[:200], reason_es.strip()[:200]
+    if not reason:
+        raise BookingError(
+            _("Say why, for the residents it changes: for example, Snow emergency."), "reason"
+        )
+    return {"en": reason, **({"es": reason_es} if reason_es else {})}
+
+
+def add_exception(
+    *,
+    day: date,
+    action: str,
+    reason: str,
+    reason_es: str = "",
+    moved_to: date | None = None,
+    route: Route | None = None,
+    collection: Collection | None = None,
+    today: date,
+    by: Actor,
+) -> tuple[ScheduleException, list[Moved]]:
+    """A dated change to one route or all (a snow day, a strike, an extra day); the bookings
+    it moves follow, and their residents are told."""
+    if action not in ExceptionAction.values:
+        raise BookingError(_("Choose cancelled, moved or extra."), "action")
+    if action == ExceptionAction.MOVE and (moved_to is None or moved_to == day):
+        raise BookingError(_("Give the day the collection moves to."), "moved_to")
+    if day < today:
+        raise BookingError(_("The day has passed: give a day from today on."), "day")
+    reasons = _reasons(reason, reason_es)
+    with transaction.atomic():
+        change = ScheduleException.objects.create(
+            day=day,
+            action=action,
+            moved_to=moved_to if action == ExceptionAction.MOVE else None,
+            route=route,
+            collection=collection,
+            reason=reasons["en"],
+        )
+        for language, text in reasons.items():
+            if language != "en":
+                change.translations.create(field="reason", language=language, text=text)
+        moved = _follow_if_booked(collection, route, today, reasons, by)
+    return change, moved
+
+
+def remove_exception(
+    change: ScheduleException, *, reason: str, reason_es: str = "", today: date, by: Actor
+) -> list[Moved]:
+    """Take an exception back (the snow cleared): bookings it moved go back to their day."""
+    reasons = _reasons(reason, reason_es)
+    with transaction.atomic():
+        route, collection = change.route, change.collection
+        change.delete()
+        return _follow_if_booked(collection, route, today, reasons, by)
+
+
+def change_schedule(
+    schedule: RouteSchedule,
+    *,
+    rule: str,
+    reason: str,
+    reason_es: str = "",
+    today: date,
+    by: Actor,
+) -> list[Moved]:
+    """A route's new rule for one collection (Wednesdays become Thursdays); bookings follow."""
+    rule = rule.strip().upper()
+    try:
+        rrulestr(rule, dtstart=datetime.combine(schedule.starts, datetime.min.time()))
+    except (ValueError, TypeError):
+        raise BookingError(
+            _("%(rule)s is not a rule such as FREQ=WEEKLY;BYDAY=TU.") % {"rule": rule[:100]},
+            "rule",
+        ) from None
+    reasons = _reasons(reason, reason_es)
+    with transaction.atomic():
+        schedule.rule = rule
+        schedule.save(update_fields=["rule"])
+        return _follow_if_booked(schedule.collection, schedule.route, today, reasons, by)
+
+
+def _follow_if_booked(
+    collection: Collection | None,
+    route: Route | None,
+    today: date,
+    reasons: dict[str, str],
+    by: Actor,
+) -> list[Moved]:
+    """Bookings are of one collection: a change to another one moves none."""
+    if collection is not None and collection.code != BookingRule.current().collection_code:
+        return []
+    routes = [route] if route is not None else None
+    return follow_schedule(routes=routes, today=today, reasons=reasons, by=by)
+
+
+def follow_admin_change(route: Route | None, *, by: Actor) -> list[Moved]:
+    """After an administrator changed a route's rules or an exception in the admin: bookings
+    follow, told in every language the city speaks."""
+    reasons = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            reasons[language] = _("The collection schedule changed.")
+    today = timezone.now().astimezone(profile.zone()).date()
+    routes = [route] if route is not None else None
+    return follow_schedule(routes=routes, today=today, reasons=reasons, by=by)

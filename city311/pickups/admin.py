@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 
 from city311.catalog.admin import TranslatedAdmin
+from city311.pickups import actions
 from city311.pickups.models import (
     Booking,
     BookingRule,
@@ -11,6 +16,7 @@ from city311.pickups.models import (
     HolidayRule,
     Route,
     RouteDay,
+    RouteDayItem,
     RouteSchedule,
     ScheduleException,
 )
@@ -35,6 +41,12 @@ class RouteAdmin(admin.ModelAdmin):
     search_fields = ["code", "name", "area_code"]
     inlines = [RouteScheduleInline]
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        # Booked pickups follow a changed rule, and their residents are told (as on the
+        # staff page /pickups/staff/changes).
+        actions.follow_admin_change(form.instance, by=request.user)
+
 
 @admin.register(HolidayRule)
 class HolidayRuleAdmin(admin.ModelAdmin):
@@ -46,6 +58,17 @@ class ScheduleExceptionAdmin(TranslatedAdmin):
     list_display = ["day", "action", "moved_to", "route", "collection", "reason"]
     list_filter = ["action", "collection"]
     date_hierarchy = "day"
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        assert isinstance(obj, ScheduleException)
+        actions.follow_admin_change(obj.route, by=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        assert isinstance(obj, ScheduleException)
+        route = obj.route
+        super().delete_model(request, obj)
+        actions.follow_admin_change(route, by=request.user)
 
 
 @admin.register(BookingRule)
@@ -63,7 +86,15 @@ class BookingRuleAdmin(admin.ModelAdmin):
 
 @admin.register(BulkyItem)
 class BulkyItemAdmin(TranslatedAdmin):
-    list_display = ["name", "code", "max_per_booking", "accepted", "order"]
+    list_display = ["name", "code", "max_per_booking", "daily_capacity", "fee", "accepted", "order"]
+
+
+@admin.register(RouteDayItem)
+class RouteDayItemAdmin(admin.ModelAdmin):
+    list_display = ["day", "route", "item", "capacity", "booked"]
+    list_filter = ["route", "item"]
+    date_hierarchy = "day"
+    readonly_fields = ["booked"]
 
 
 @admin.register(RouteDay)
@@ -78,8 +109,8 @@ class RouteDayAdmin(admin.ModelAdmin):
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
     # No contact here: the resident's details stay on the request, shown to staff with a reason.
-    list_display = ["request", "day", "route", "status"]
-    list_filter = ["status", "route"]
+    list_display = ["request", "day", "route", "status", "fee", "payment"]
+    list_filter = ["status", "payment", "route"]
     date_hierarchy = "day"
     readonly_fields = ["request", "address"]
     exclude = ["token"]

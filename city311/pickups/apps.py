@@ -1,6 +1,28 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class PickupsConfig(AppConfig):
     name = "city311.pickups"
     verbose_name = "Pickups"
+
+    def ready(self) -> None:
+        from city311.catalog import cache
+        from city311.catalog.models import Holiday
+        from city311.pickups.models import HolidayRule, ScheduleException
+
+        # Cache invalidation, not logic: lookups share one schedule engine per catalog version
+        # (Schedules.current), so whoever writes the holiday rule, an exception or a holiday
+        # (the admin, the staff page, a loader, a test) moves the version for every process.
+        def changed(**kwargs: Any) -> None:
+            cache.bump()
+
+        for model in (HolidayRule, ScheduleException, Holiday):
+            post_save.connect(
+                changed, sender=model, weak=False, dispatch_uid=f"pickups-save-{model.__name__}"
+            )
+            post_delete.connect(
+                changed, sender=model, weak=False, dispatch_uid=f"pickups-delete-{model.__name__}"
+            )

@@ -9,13 +9,20 @@ taken in one atomic step when booking (actions.take_slot).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.utils.translation import gettext as _
 
 from city311.cities import profile
-from city311.pickups.models import BookingRule, Route, RouteDay, RouteSchedule
+from city311.pickups.models import (
+    BookingRule,
+    BulkyItem,
+    Route,
+    RouteDay,
+    RouteDayItem,
+    RouteSchedule,
+)
 from city311.pickups.routes import routes_at
 from city311.pickups.schedule import Rule, Schedules
 
@@ -25,6 +32,9 @@ class Day:
     day: date
     left: int
     note: str = ""  # why it is not the route's usual day (a holiday slide)
+    planned: date | None = None  # the day the route's rule gave (see Booking.planned)
+    # For each item kind with a daily capacity of its own: how many more the day takes.
+    items_left: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,13 @@ def open_days(
             "day", "capacity", "booked"
         )
     }
+    limited = item_capacities()
+    items_taken: dict[tuple[date, str], int] = {}
+    if limited:
+        for counted in RouteDayItem.objects.filter(
+            route=schedule.route, day__gte=today, day__lte=last, item__in=limited
+        ):
+            items_taken[counted.day, counted.item] = counted.booked
     found = []
     for p in planned:
         if now >= cutoff(rule, schedules, p.day):
@@ -92,5 +109,20 @@ def open_days(
         row = taken.get(p.day)
         left = (row.capacity - row.booked) if row else rule.daily_capacity
         if left > 0:
-            found.append(Day(p.day, left, p.note))
+            items_left = {
+                code: max(0, most - items_taken.get((p.day, code), 0))
+                for code, most in limited.items()
+            }
+            found.append(Day(p.day, left, p.note, p.planned, items_left))
     return found
+
+
+def item_capacities() -> dict[str, int]:
+    """{item code: items a route takes a day} for the kinds with a capacity of their own."""
+    return {
+        item.code: item.daily_capacity
+        for item in BulkyItem.objects.filter(accepted=True, daily_capacity__isnull=False).only(
+            "code", "daily_capacity"
+        )
+        if item.daily_capacity is not None
+    }

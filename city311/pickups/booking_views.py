@@ -46,7 +46,7 @@ def book(request: HttpRequest) -> HttpResponse:
     limited: limits.Limited | None = None
     if request.method == "POST" and not problem and form.is_valid():
         data = form.cleaned_data
-        limited = _spend(request, [data["email"], data["phone"]])
+        limited = spend(request, [data["email"], data["phone"]])
     if limited is not None:
         problem = _(
             "We have received many bookings from you in a short time, so we cannot take "
@@ -86,7 +86,7 @@ def book(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _spend(request: HttpRequest, contacts: list[str]) -> limits.Limited | None:
+def spend(request: HttpRequest, contacts: list[str]) -> limits.Limited | None:
     """Count one booking from this connection and these contacts: a robot cannot fill a day's
     capacity (CITY311_PICKUP_BOOKINGS_PER_IP and _PER_CONTACT an hour)."""
     per_ip = settings.CITY311_PICKUP_BOOKINGS_PER_IP

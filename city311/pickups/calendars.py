@@ -42,7 +42,7 @@ def address_calendar(place: Place, *, today: date, host: str) -> bytes:
     name = _("Collections at %(address)s") % {"address": place.label}
     cal = calendar(name, _("Trash, recycling and bulky-item days, holidays applied."))
     routes = routes_at(address_pk=place.address_pk, lat=place.lat, long=place.long)
-    schedules = Schedules.load()
+    schedules = Schedules.current()
     key = place.address_id or f"{place.lat:.5f},{place.long:.5f}"
     for schedule in RouteSchedule.objects.filter(route__in=routes).select_related(
         "route", "collection"

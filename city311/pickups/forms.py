@@ -17,6 +17,13 @@ def _day_label(day: Day) -> str:
     return f"{label} ({day.note})" if day.note else label
 
 
+def _item_help(item: BulkyItem) -> str:
+    limit = _("Up to %(max)s.") % {"max": item.max_per_booking}
+    if not item.fee:
+        return limit
+    return f"{limit} " + _("Fee: %(fee)s each.") % {"fee": item.fee}
+
+
 class BookingForm(forms.Form):
     day = forms.ChoiceField(label=_("Pickup day"), widget=forms.RadioSelect)
     place = forms.CharField(
@@ -43,7 +50,7 @@ class BookingForm(forms.Form):
                 max_value=item.max_per_booking,
                 required=False,
                 initial=0,
-                help_text=_("Up to %(max)s.") % {"max": item.max_per_booking},
+                help_text=_item_help(item),
             )
         for field in self.fields.values():
             if not isinstance(field.widget, forms.RadioSelect):

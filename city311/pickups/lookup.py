@@ -26,10 +26,14 @@ def upcoming(
     *, lat: float, long: float, address_pk: int | None = None, today: date, count: int = 3
 ) -> list[Upcoming]:
     """Each collection at the place, with its next `count` days from `today`."""
-    routes = routes_at(address_pk=address_pk, lat=lat, long=long)
+    return on_routes(routes_at(address_pk=address_pk, lat=lat, long=long), today, count)
+
+
+def on_routes(routes: list[Route], today: date, count: int = 3) -> list[Upcoming]:
+    """Each collection of the routes, with its next `count` days from `today`."""
     if not routes:
         return []
-    schedules = Schedules.load()
+    schedules = Schedules.current()
     found = []
     for schedule in (
         RouteSchedule.objects.filter(route__in=routes)

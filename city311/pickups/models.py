@@ -9,11 +9,13 @@ cancel what the rules plan. `schedule.py` is the one reading of all of it.
 from __future__ import annotations
 
 from datetime import time
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from city311.catalog.models import Translated, Translation, code_validator
 from city311.geo.models import AddressPoint
@@ -177,6 +179,13 @@ class BookingRule(models.Model):
     )
     # Reminders go out from this hour (city time) three days and one day before.
     reminder_hour = models.PositiveSmallIntegerField(default=9)
+    # What a booking costs on top of its items' fees (0: free). Shown and recorded; payment
+    # itself is the city's own system.
+    fee_per_booking = models.DecimalField(
+        max_digits=8, decimal_places=2, default=Decimal("0"), help_text="0 when it is free."
+    )
+    # Where residents pay (the city's own payment page), linked from the confirmation.
+    payment_url = models.URLField("payment URL", blank=True)
 
     def __str__(self) -> str:
         return f"Bookings of {self.collection_code}"
@@ -200,6 +209,14 @@ class BulkyItem(Translated, models.Model):
     answer = models.CharField(max_length=100, blank=True)
     refused_note = models.CharField(
         max_length=300, blank=True, help_text="For a refused item: where to take it instead."
+    )
+    # Items of this kind a route takes a day, over all bookings (a truck carries so many
+    # fridges: their refrigerant is drained apart); empty: only the route's day capacity counts.
+    daily_capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Of this item, per route and day; empty for no limit."
+    )
+    fee = models.DecimalField(
+        max_digits=8, decimal_places=2, default=Decimal("0"), help_text="Per item; 0 when free."
     )
     order = models.PositiveSmallIntegerField(default=0)
     translations = GenericRelation(Translation)
@@ -247,6 +264,32 @@ class RouteDay(models.Model):
         return f"{self.route} {self.day}: {self.booked}/{self.capacity}"
 
 
+class RouteDayItem(models.Model):
+    """One route's day for one item kind that has a daily capacity of its own (fridges).
+
+    Counted in items, taken like RouteDay in one conditional UPDATE (actions.take_items)."""
+
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    item = models.CharField(max_length=40)
+    capacity = models.PositiveIntegerField()
+    booked = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["route", "day", "item"], name="route_day_item_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.route} {self.day} {self.item}: {self.booked}/{self.capacity}"
+
+
+class Payment(models.TextChoices):
+    UNPAID = "unpaid", _("Unpaid")
+    PAID = "paid", _("Paid")
+    WAIVED = "waived", _("Waived")
+
+
 class BookingStatus(models.TextChoices):
     BOOKED = "booked", "Booked"
     CANCELLED = "cancelled", "Cancelled"
@@ -266,6 +309,9 @@ class Booking(models.Model):
     )
     route = models.ForeignKey(Route, on_delete=models.PROTECT, related_name="bookings")
     day = models.DateField()
+    # The day the route's rule planned (before holidays and exceptions): when the schedule
+    # changes, the booking follows this collection to its new day (actions.follow_schedule).
+    planned = models.DateField(null=True, blank=True)
     address = models.ForeignKey(
         AddressPoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -278,6 +324,10 @@ class Booking(models.Model):
     token = models.CharField(max_length=48, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     outcome = models.CharField(max_length=300, blank=True)
+    # The amount due when it was booked (the city's fees then); payment is the city's own
+    # system: staff record what it says.
+    fee = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0"))
+    payment = models.CharField(max_length=8, choices=Payment.choices, default=Payment.UNPAID)
 
     class Meta:
         indexes = [

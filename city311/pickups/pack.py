@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, time
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
@@ -140,6 +141,10 @@ def _check_bookings(b: Any, add: AddProblem, collections: set[str]) -> None:
             add(_line(b), f"bookings: {name} is a whole number.")
     if "cutoff" in b and not _CLOCK.match(str(b["cutoff"])):
         add(_line(b), 'bookings: cutoff is a time such as "14:00".')
+    if "fee" in b and _fee(b["fee"]) is None:
+        add(_line(b), "bookings: fee is an amount such as 25 or 12.50 (0 when free).")
+    if b.get("payment_url") and not str(b["payment_url"]).startswith(("https://", "http://")):
+        add(_line(b), "bookings: payment_url is the address of the city's payment page.")
     seen = set()
     for item in b.get("items") or []:
         code, (name, _rest) = str(item.get("code") or ""), _english_and_rest(item.get("name"))
@@ -148,6 +153,24 @@ def _check_bookings(b: Any, add: AddProblem, collections: set[str]) -> None:
         seen.add(code)
         if "max" in item and not (isinstance(item["max"], int) and 0 < item["max"] < 100):
             add(_line(item), f"bookings item {code}: max is a number from 1 to 99.")
+        if "fee" in item and _fee(item["fee"]) is None:
+            add(_line(item), f"bookings item {code}: fee is an amount such as 25 or 12.50.")
+        most = item.get("daily_capacity")
+        if most is not None and not (isinstance(most, int) and 0 <= most <= 10_000):
+            add(_line(item), f"bookings item {code}: daily_capacity is a whole number.")
+
+
+def _fee(value: Any) -> Decimal | None:
+    """A fee as the pack gives it (25, 12.5, "12.50"), or None when it is not an amount."""
+    if isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1000000"):
+        return None
+    return amount.quantize(Decimal("0.01"))
 
 
 def apply(data: dict[str, Any], add_texts: AddTexts) -> int:
@@ -228,6 +251,8 @@ def _apply_bookings(b: Any, add_texts: AddTexts) -> None:
             "count_attribute": b.get("count_question", ""),
             "cutoff_time": time(int(hours), int(minutes)),
             "set_out": _english_and_rest(b.get("set_out"))[0] or BookingRule().set_out,
+            "fee_per_booking": _fee(b.get("fee", 0)) or Decimal(0),
+            "payment_url": str(b.get("payment_url") or ""),
             **{name: b[name] for name in _BOOKING_NUMBERS if name in b},
         },
     )
@@ -244,6 +269,8 @@ def _apply_bookings(b: Any, add_texts: AddTexts) -> None:
                 "refused_note": refused,
                 "answer": item.get("answer", ""),
                 "order": order,
+                "fee": _fee(item.get("fee", 0)) or Decimal(0),
+                "daily_capacity": item.get("daily_capacity"),
             },
         )
         texts = {lang: {"name": text} for lang, text in rest.items()}
@@ -315,6 +342,10 @@ def _export_bookings(
         "set_out": rule.set_out,
         **{name: getattr(rule, name) for name in _BOOKING_NUMBERS},
     }
+    if rule.fee_per_booking:
+        found["fee"] = str(rule.fee_per_booking)
+    if rule.payment_url:
+        found["payment_url"] = rule.payment_url
     if rule.items_attribute:
         found["items_question"] = rule.items_attribute
     if rule.count_attribute:
@@ -328,5 +359,9 @@ def _export_bookings(
             entry["refused"] = texts_of(item, "refused_note")
         if item.answer:
             entry["answer"] = item.answer
+        if item.fee:
+            entry["fee"] = str(item.fee)
+        if item.daily_capacity is not None:
+            entry["daily_capacity"] = item.daily_capacity
         found["items"].append(entry)
     return found

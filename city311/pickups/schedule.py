@@ -19,6 +19,7 @@ from typing import Any
 from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
 from django.utils.translation import gettext as _
 
+from city311.catalog.cache import attach_texts, catalog
 from city311.catalog.calendar import public_holidays
 from city311.catalog.models import Holiday
 from city311.pickups.models import (
@@ -79,12 +80,27 @@ class Schedules:
 
     @classmethod
     def load(cls) -> Schedules:
+        """Read the city's holiday rule, exceptions and holidays now (three queries)."""
         # Imported here: the city's profile is an app above this one's models.
         from city311.cities import profile
 
-        exceptions = list(ScheduleException.objects.select_related("route", "collection"))
+        exceptions = attach_texts(
+            list(ScheduleException.objects.select_related("route", "collection"))
+        )
         own = {h.date: (h.name, h.closed) for h in Holiday.objects.all()}
         return cls(HolidayRule.objects.first(), profile.current().holidays, exceptions, own)
+
+    @classmethod
+    def current(cls) -> Schedules:
+        """The engine this process shares between lookups: loaded once per catalog version.
+
+        Reading the rule, the exceptions and the holidays was most of a lookup's time
+        (bench/pickup_lookup.py). Every change to them moves the catalog's version token in
+        its transaction (pickups/apps.py connects the rows' saves and deletes, the pack loader
+        bumps once), so a change made in this process shows at once and one made in another
+        within CITY311_CATALOG_RECHECK_SECONDS, as catalog changes do. Shared between threads:
+        read it, never change it. Bookings and route changes read `load()`, fresh."""
+        return catalog().derived("pickups.schedules", cls.load)
 
     # Holidays.
 
@@ -192,10 +208,18 @@ def _recurrence(rule: str, starts: date) -> Any:
     return rrulestr(rule, dtstart=datetime.combine(starts, time()))
 
 
-def _planned(rule: Rule, start: date, end: date) -> list[date]:
-    recurrence = _recurrence(rule.rule, rule.starts)
+def _planned(rule: Rule, start: date, end: date) -> tuple[date, ...]:
+    return _expanded(rule.rule, rule.starts, start, end)
+
+
+@functools.lru_cache(maxsize=8192)
+def _expanded(rule: str, starts: date, start: date, end: date) -> tuple[date, ...]:
+    # rrule walks from its start every time: a year-old weekly rule is a hundred steps per
+    # question, a fifth of a lookup (bench/pickup_lookup.py). The answer depends only on the
+    # arguments, and lookups on one day ask the same windows of the city's few rules.
+    recurrence = _recurrence(rule, starts)
     first, last = datetime.combine(start, time()), datetime.combine(end, time())
-    return [moment.date() for moment in recurrence.between(first, last, inc=True)]
+    return tuple(moment.date() for moment in recurrence.between(first, last, inc=True))
 
 
 def _days(first: date, last: date) -> list[date]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from city311.pickups import booking_views, staff, views
+from city311.pickups import api, booking_views, staff, views
 
 app_name = "pickups"
 urlpatterns = [
@@ -14,4 +14,10 @@ urlpatterns = [
     path("pickups/staff/capacity", staff.set_capacity, name="staff_capacity"),
     path("pickups/staff/late", staff.mark_late, name="staff_late"),
     path("pickups/staff/bookings/<int:pk>/close", staff.close_booking, name="staff_close"),
+    path("pickups/staff/bookings/<int:pk>/payment", staff.set_payment, name="staff_payment"),
+    path("pickups/staff/changes", staff.changes, name="staff_changes"),
+    path("api/pickups/items", api.items, name="api_items"),
+    path("api/pickups/days", api.days, name="api_days"),
+    path("api/pickups/bookings", api.bookings, name="api_bookings"),
+    path("api/pickups/bookings/<str:token>", api.booking, name="api_booking"),
 ]

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET
 
 from city311.cities import profile
 from city311.pickups import calendars
-from city311.pickups.lookup import Found, Place, Upcoming, find_place, upcoming
-from city311.pickups.models import RouteDay
+from city311.pickups.lookup import Found, Place, Upcoming, find_place, on_routes, upcoming
+from city311.pickups.models import Route, RouteDay
 
 
 def _today() -> date:
@@ -82,14 +82,39 @@ def _json(item: Upcoming) -> dict[str, Any]:
     }
 
 
-@require_GET
-def lookup_api(request: HttpRequest) -> JsonResponse:
-    found, start = _found(request), _from(request)
-    if isinstance(start, str):
-        return JsonResponse({"error": start}, status=400)
+def _point(request: HttpRequest) -> Place | str:
+    """?lat=&long=: a pin (an app's location) rather than an address."""
+    try:
+        lat, long = float(request.GET.get("lat", "")), float(request.GET.get("long", ""))
+    except ValueError:
+        return _("lat and long must be numbers, such as lat=40.67&long=-73.89.")
+    if not (-90 <= lat <= 90 and -180 <= long <= 180):
+        return _("lat and long must be numbers, such as lat=40.67&long=-73.89.")
+    return Place(f"{lat:.6f},{long:.6f}", lat, long)
+
+
+def _api_answer(
+    request: HttpRequest, start: date
+) -> tuple[dict[str, Any], list[Upcoming]] | JsonResponse:
+    """Where the API was asked about (an address, a pin or a route) and its collections."""
+    if request.GET.get("route"):
+        route = Route.objects.filter(code=request.GET["route"].strip()[:60]).first()
+        if route is None:
+            return JsonResponse(
+                {"error": _("No route has that code."), "field": "route"}, status=400
+            )
+        return {"route": route.code}, on_routes([route], start)
+    if request.GET.get("lat") or request.GET.get("long"):
+        place = _point(request)
+        if isinstance(place, str):
+            return JsonResponse({"error": place, "field": "lat"}, status=400)
+        return {"lat": place.lat, "long": place.long}, upcoming(
+            lat=place.lat, long=place.long, today=start
+        )
+    found = _found(request)
     if found is None:
         return JsonResponse(
-            {"error": "Give ?address=350 5th Ave or ?address_id= (from /api/geocode)."},
+            {"error": _("Give ?address=350 5th Ave, ?address_id=, ?lat=&long= or ?route=.")},
             status=400,
         )
     if found.problem:
@@ -100,18 +125,24 @@ def lookup_api(request: HttpRequest) -> JsonResponse:
             for c in found.choices
         ]
         return JsonResponse(
-            {"error": "Several addresses match: send one address_id.", "choices": choices},
+            {"error": _("Several addresses match: send one address_id."), "choices": choices},
             status=400,
         )
     place = found.place
     items = upcoming(lat=place.lat, long=place.long, address_pk=place.address_pk, today=start)
-    return JsonResponse(
-        {
-            "address": place.label,
-            "address_id": place.address_id,
-            "collections": [_json(item) for item in items],
-        }
-    )
+    return {"address": place.label, "address_id": place.address_id}, items
+
+
+@require_GET
+def lookup_api(request: HttpRequest) -> JsonResponse:
+    start = _from(request)
+    if isinstance(start, str):
+        return JsonResponse({"error": start, "field": "from"}, status=400)
+    answer = _api_answer(request, start)
+    if isinstance(answer, JsonResponse):
+        return answer
+    where, items = answer
+    return JsonResponse({**where, "collections": [_json(item) for item in items]})
 
 
 # Late routes: a banner on the lookup of an address whose route runs late today.

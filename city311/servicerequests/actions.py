@@ -8,6 +8,7 @@ through `city311.servicerequests.intake.submit_request`, whatever the channel.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -1072,6 +1073,21 @@ def record_forwarded(sr: ServiceRequest, *, to: str, remote_id: str, link: str) 
     note = f"Filed with {to} as {remote_id}: {link}" if remote_id else f"Filed with {to}"
     data = {"to": to, "remote_id": remote_id, "link": link}
     return _record(sr, Event.FORWARDED, by=None, label=to, public=False, note=note, data=data)
+
+
+@transaction.atomic
+def record_rescheduled(
+    sr: ServiceRequest, *, old: date, new: date, reasons: dict[str, str], by: Actor
+) -> RequestEvent:
+    """The city moved the request's appointment (a bulky pickup whose route changed): public
+    history, and its followers hear of it once, with both days. `reasons`: why, by language
+    ({"en": "Snow emergency", "es": ...}); the English is the note staff read."""
+    sr = _locked(sr)
+    sr.updated_at = timezone.now()
+    sr.save(update_fields=["updated_at"])
+    note = reasons.get("en", "")[:MAX_NOTE]
+    data = {"from": old.isoformat(), "to": new.isoformat(), "reasons": reasons}
+    return _record(sr, Event.RESCHEDULED, by=by, public=True, note=note, data=data, limit=0)
 
 
 @transaction.atomic

@@ -96,6 +96,8 @@ class Event:
     # (city311.webhooks.forwarding).
     FORWARDED = "request.forwarded"
     REMOTE_UPDATE = "request.remote_update"
+    # The city moved the request's appointment day (a bulky pickup on a route that changed).
+    RESCHEDULED = "request.rescheduled"
 
 
 # What staff see for each kind of event in a request's history.
@@ -126,6 +128,7 @@ EVENT_LABELS: dict[str, Promise] = {
     Event.ESCALATED: _("Escalated"),
     Event.FORWARDED: _("Forwarded"),
     Event.REMOTE_UPDATE: _("Update from the contractor"),
+    Event.RESCHEDULED: _("Appointment day moved by the city"),
 }
 
 # What residents see for each public kind of event; kinds not here are not shown to them.
@@ -144,6 +147,7 @@ PUBLIC_EVENT_LABELS: dict[str, Promise] = {
     Event.WORK_ORDER_NOTE: _("Update from the city"),
     Event.PAUSED: _("On hold: we are waiting for information"),
     Event.RESUMED: _("Work resumed"),
+    Event.RESCHEDULED: _("The appointment day changed"),
 }
 
 # Where a request stands, in a sentence a resident understands.
