@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 from twilio.request_validator import RequestValidator
 
-from city311.contacts.models import ContactChannel, Interaction, Kind
+from city311.contacts.models import Interaction, Kind
 from city311.facilities.models import Facility, FacilityKind
 from city311.intake.models import TextConversation, Voicemail
 from city311.notifications.models import Follower
@@ -71,10 +71,10 @@ def test_a_report_by_text_files_with_the_tracking_number_in_three_texts(city, cl
     sr = ServiceRequest.objects.get()
     assert sr.tracking_number in reply and "photo" in reply
     assert sr.service_type.service_code == "pothole"
-    assert sr.channel == Channel.PHONE and sr.media_url.endswith("/ME1")
+    assert sr.channel == Channel.SMS and sr.media_url.endswith("/ME1")
     assert "1382" in sr.address_string
     logged = Interaction.objects.get(request=sr)
-    assert (logged.channel, logged.kind) == (ContactChannel.SMS, Kind.NEW_REQUEST)
+    assert (logged.channel, logged.kind) == (Channel.SMS, Kind.NEW_REQUEST)
 
 
 def test_a_redelivered_message_sid_files_exactly_one_request(city, client):

@@ -23,7 +23,7 @@ from django.utils import timezone, translation
 from city311.catalog.models import Datatype, ServiceAttribute, ServiceType
 from city311.catalog.search import suggest
 from city311.contacts.actions import record_interaction
-from city311.contacts.models import ContactChannel, Kind, WrapUp
+from city311.contacts.models import Kind, WrapUp
 from city311.geo import geocoding
 from city311.intake.models import InboundText, TextConversation, TextStep
 from city311.lib import phones
@@ -351,9 +351,7 @@ def _next_question_or_file(c: TextConversation) -> str:
 def _submission(c: TextConversation) -> Submission:
     return Submission(
         service_code=c.service_code,
-        # Requests record the phone channel: servicerequests has no SMS channel (yet); the
-        # interaction logged with each one says "sms".
-        channel=Channel.PHONE,
+        channel=Channel.SMS,
         description=c.description,
         lat=c.lat,
         long=c.long,
@@ -395,7 +393,7 @@ def status_reply(phone: str, body: str, language: str) -> str:
             return say("no_such", language, number=digits)
         now = timezone.now()
         record_interaction(
-            channel=ContactChannel.SMS,
+            channel=Channel.SMS,
             kind=Kind.STATUS_CHECK,
             started_at=now,
             ended_at=now,
@@ -414,7 +412,7 @@ def status_reply(phone: str, body: str, language: str) -> str:
 
 def _log(c: TextConversation, kind: str, wrap_up: str, sr: ServiceRequest) -> None:
     record_interaction(
-        channel=ContactChannel.SMS,
+        channel=Channel.SMS,
         kind=kind,
         wrap_up=wrap_up,
         started_at=c.started_at,
