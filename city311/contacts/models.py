@@ -41,6 +41,9 @@ class WrapUp(models.TextChoices):
     TRANSFERRED_911 = "transferred_911", _("Transferred to 911")
     TRANSFERRED = "transferred", _("Transferred or referred")
     CALLBACK = "callback", _("Call back needed")
+    # A voicemail or callback request left after hours, answered by calling the resident
+    # (city311.intake.callbacks): who called is the interaction's staff, when its end.
+    CALLED_BACK = "called_back", _("Called back")
     DROPPED = "dropped", _("Caller hung up")
     ABANDONED = "abandoned", _("Abandoned before an answer")
 
