@@ -19,6 +19,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
 
 from city311.catalog.models import Datatype, ServiceAttribute, ServiceType
 from city311.catalog.search import suggest
@@ -42,70 +44,61 @@ EXPIRE_AFTER = timedelta(minutes=30)
 SURE_PLACE = 0.6
 OFFERED = 2
 
-# Every reply, in English and Spanish (the resident's language is read from their words).
-TEXTS: dict[str, tuple[str, str]] = {
-    "emergency": (
+# Every reply, worded in the resident's language (read from their words) through the
+# catalogue (city311/locale): Spanish is in the .po file like every other string.
+TEXTS: dict[str, str | Promise] = {
+    "emergency": pgettext_lazy(
+        "text message",
         "This may be an emergency: call {phone} now. Texts to 311 are not watched live.",
-        "Esto puede ser una emergencia: llame ahora al {phone}. Los textos al 311 no se leen "
-        "al instante.",
     ),
-    "what": (
+    "what": pgettext_lazy(
+        "text message",
         "Tell us in a few words what is wrong, for example: pothole on my street.",
-        "Díganos en pocas palabras qué pasa, por ejemplo: bache en mi calle.",
     ),
-    "choose": (
-        "Which is it? {options} Reply with the number.",
-        "¿Cuál es? {options} Responda con el número.",
-    ),
-    "where": (
+    "choose": pgettext_lazy("text message", "Which is it? {options} Reply with the number."),
+    "where": pgettext_lazy(
+        "text message",
         "Report: {type}. Where? Reply with the address or two cross streets. "
         "(Reply NO if it is something else.)",
-        "Reporte: {type}. ¿Dónde? Responda con la dirección o dos calles que se cruzan. "
-        "(Responda NO si es otra cosa.)",
     ),
-    "not_found": (
+    "not_found": pgettext_lazy(
+        "text message",
         "We could not find that place. Reply with a house number and street, or two cross "
         "streets (Main St and 1st Ave).",
-        "No encontramos ese lugar. Responda con número y calle, o dos calles que se cruzan "
-        "(Main St y 1st Ave).",
     ),
-    "duplicates": (
+    "duplicates": pgettext_lazy(
+        "text message",
         "Already reported near there: {options} Reply 1 or 2 to follow one of these, or NEW.",
-        "Ya reportado cerca: {options} Responda 1 o 2 para seguir uno de estos, o NUEVO.",
     ),
-    "question": ("{question} {options}", "{question} {options}"),
-    "reply_number": ("Reply with the number.", "Responda con el número."),
-    "filed": (
+    # No words of its own: the question and its choices are the catalog's, in its language.
+    "question": "{question} {options}",
+    "reply_number": pgettext_lazy("text message", "Reply with the number."),
+    "filed": pgettext_lazy(
+        "text message",
         "Thank you. Your tracking number is {number}: {url} We will text you updates.",
-        "Gracias. Su número de seguimiento es {number}: {url} Le enviaremos novedades por texto.",
     ),
-    "photo_kept": (
-        "Your photo's link is kept with it.",
-        "El enlace de su foto queda con el reporte.",
+    "photo_kept": pgettext_lazy("text message", "Your photo's link is kept with it."),
+    "followed": pgettext_lazy(
+        "text message", "You now follow {number} ({status}): {url} We will text you updates."
     ),
-    "followed": (
-        "You now follow {number} ({status}): {url} We will text you updates.",
-        "Ahora sigue el {number} ({status}): {url} Le enviaremos novedades por texto.",
+    "status": "{number}: {status}. {url}",
+    "no_such": pgettext_lazy(
+        "text message", "No request has the number {number}. Check the digits."
     ),
-    "status": ("{number}: {status}. {url}", "{number}: {status}. {url}"),
-    "no_such": (
-        "No request has the number {number}. Check the digits.",
-        "Ninguna solicitud tiene el número {number}. Revise los dígitos.",
-    ),
-    "typo": (
+    "typo": pgettext_lazy(
+        "text message",
         "{number} is not a tracking number: a digit is wrong. Check it and send it again.",
-        "{number} no es un número de seguimiento: hay un dígito equivocado. Revíselo y "
-        "envíelo de nuevo.",
     ),
-    "expired": (
+    "expired": pgettext_lazy(
+        "text message",
         "Your earlier report was not filed: it waited over 30 minutes for a reply.",
-        "Su reporte anterior no se envió: esperó más de 30 minutos una respuesta.",
     ),
-    "problem": (
-        "We could not file it: {problem} Reply to correct it, or call 311.",
-        "No pudimos enviarlo: {problem} Responda para corregirlo, o llame al 311.",
+    "problem": pgettext_lazy(
+        "text message", "We could not file it: {problem} Reply to correct it, or call 311."
     ),
 }
+# The words that start a new report when nearby ones are offered, in either language.
+NEW_WORDS = {"new", "nuevo", "nueva", "0"}
 
 _SPANISH_WORDS = set(
     "hay una calle bache baches arbol basura esquina favor hola del esta roto rota que nuevo "
@@ -124,8 +117,8 @@ class Inbound:
 
 
 def say(key: str, language: str, **values: object) -> str:
-    english, spanish = TEXTS[key]
-    return (spanish if language == "es" else english).format(**values)
+    with translation.override(language):
+        return str(TEXTS[key]).format(**values)
 
 
 def plain(text: str) -> str:
@@ -289,7 +282,7 @@ def _where(c: TextConversation, body: str) -> str:
 
 
 def _duplicate(c: TextConversation, word: str) -> str:
-    if word in {"new", "nuevo", "nueva", "0"}:
+    if word in NEW_WORDS:
         return _next_question_or_file(c)
     if word.isdigit() and 1 <= int(word) <= len(c.offered):
         sr = ServiceRequest.objects.get(tracking_number=c.offered[int(word) - 1])
@@ -335,10 +328,11 @@ def _question(c: TextConversation, body: str) -> str:
 def _ask(c: TextConversation, attribute: ServiceAttribute) -> str:
     c.step = TextStep.QUESTION
     values = list(attribute.values.all())
-    options = " ".join(f"{i}) {v.name}" for i, v in enumerate(values, 1))
+    options = " ".join(f"{i}) {v.translated('name', c.language)}" for i, v in enumerate(values, 1))
     if options:
         options += " " + say("reply_number", c.language)
-    return say("question", c.language, question=attribute.description, options=options)
+    question = attribute.translated("description", c.language)
+    return say("question", c.language, question=question, options=options)
 
 
 def _next_question_or_file(c: TextConversation) -> str:
