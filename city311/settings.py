@@ -341,6 +341,9 @@ CITY311_MEDIA_MAX_BYTES = envint("CITY311_MEDIA_MAX_BYTES", str(5 * 1024 * 1024)
 # private network, unless ALLOW_PRIVATE (tests on loopback only).
 CITY311_MEDIA_FETCH_HOSTS = envlist("CITY311_MEDIA_FETCH_HOSTS", "")
 CITY311_MEDIA_FETCH_ALLOW_PRIVATE = envbool("CITY311_MEDIA_FETCH_ALLOW_PRIVATE", "false")
+# Photos texted to the city's number (MMS) are fetched from these hosts: Twilio's API, with
+# TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, and the CDN it redirects to.
+CITY311_MMS_MEDIA_HOSTS = envlist("CITY311_MMS_MEDIA_HOSTS", "api.twilio.com,media.twiliocdn.com")
 # How long the links in messages work (notifications/tokens.py): "stop messages" from the message
 # it came in (every message brings a fresh one), "confirm following" from the message asking, the
 # survey from the closing it asks about (as long as "not fixed" can reopen the request). An

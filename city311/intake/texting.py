@@ -30,6 +30,7 @@ from city311.geo import geocoding
 from city311.intake.models import InboundText, TextConversation, TextStep
 from city311.lib import phones
 from city311.notifications.actions import follow_request
+from city311.open311 import media
 from city311.servicerequests.errors import NoSuchRequest, SubmissionInvalid
 from city311.servicerequests.intake import preview, submit_request
 from city311.servicerequests.models import Channel, ServiceRequest
@@ -77,7 +78,9 @@ TEXTS: dict[str, str | Promise] = {
         "text message",
         "Thank you. Your tracking number is {number}: {url} We will text you updates.",
     ),
-    "photo_kept": pgettext_lazy("text message", "Your photo's link is kept with it."),
+    "photo_received": pgettext_lazy(
+        "text message", "We received your photo and will add it to the report."
+    ),
     "followed": pgettext_lazy(
         "text message", "You now follow {number} ({status}): {url} We will text you updates."
     ),
@@ -194,8 +197,14 @@ def _answer(phone: str, message: Inbound) -> tuple[TextConversation | None, str]
         current.media_url = message.media_url[:500]
     with translation.override(current.language):
         reply = _step(current, body)
-    if current.step == TextStep.WHAT and not current.description and current.pk is None:
-        # Nothing to remember (an emergency answered, or words we could not read).
+    if (
+        current.step == TextStep.WHAT
+        and not current.description
+        and not current.media_url
+        and current.pk is None
+    ):
+        # Nothing to remember (an emergency answered, or words we could not read); a photo
+        # sent before the words is kept for the report that follows.
         return None, before + reply
     current.save()
     return current, before + reply
@@ -355,7 +364,6 @@ def _submission(c: TextConversation) -> Submission:
         answers=dict(c.answers),
         phone=c.phone,
         language=c.language,
-        media_url=c.media_url,
     )
 
 
@@ -371,7 +379,10 @@ def _file(c: TextConversation) -> str:
     _log(c, Kind.NEW_REQUEST, WrapUp.FILED, sr)
     reply = say("filed", c.language, number=sr.tracking_number, url=_url(sr))
     if c.media_url:
-        reply += " " + say("photo_kept", c.language)
+        # Twilio's link is private (it needs the account's credentials): fetched in the
+        # background, cleaned like any photo; if it never comes, staff are told, with the link.
+        media.fetch_texted_photo(sr, c.media_url)
+        reply += " " + say("photo_received", c.language)
     return reply
 
 
