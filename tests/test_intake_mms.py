@@ -123,13 +123,16 @@ def test_a_texted_report_is_a_request_on_the_sms_channel_with_its_contact(city, 
 
 
 def test_the_reports_count_texted_requests_apart_in_the_share_by_channel(city, client):
-    report_by_text(client)
+    sr = report_by_text(client)
     dispatch_events()  # the reports' rollup reads the stream
     client.force_login(make_user("max", roles.MANAGER))
     page = client.get("/reports/")
     rows = [(c["channel"], c["label"], c["n"]) for c in page.context["channels"]]
     assert rows == [("sms", "Text message", 1)]
     assert "Text message" in page.content.decode()
+    # Open311's extended attributes name it too.
+    answer = client.get(f"/open311/v2/requests/{sr.tracking_number}.json?extensions=true")
+    assert answer.json()[0]["extended_attributes"]["channel"] == "sms"
     # Its link opens the work queue filtered on the channel, which the filter offers.
     queue = client.get(page.context["channels"][0]["link"])
     assert queue.status_code == 200 and '<option value="sms"' in queue.content.decode()
