@@ -353,6 +353,9 @@ CITY311_OUTBOUND_CA_BUNDLE = envstr("CITY311_OUTBOUND_CA_BUNDLE", "")
 # How host names are turned into addresses: the system's resolver. Tests name their own, so that
 # no test asks DNS (tests/fakedns.py).
 CITY311_OUTBOUND_RESOLVER = "city311.lib.outbound.system_resolver"
+# Photos texted to the city's number (MMS) are fetched from these hosts: Twilio's API, with
+# TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, and the CDN it redirects to.
+CITY311_MMS_MEDIA_HOSTS = envlist("CITY311_MMS_MEDIA_HOSTS", "api.twilio.com,media.twiliocdn.com")
 # How long the links in messages work (notifications/tokens.py): "stop messages" from the message
 # it came in (every message brings a fresh one), "confirm following" from the message asking, the
 # survey from the closing it asks about (as long as "not fixed" can reopen the request). An

@@ -441,6 +441,8 @@ def test_the_matrix_covers_every_console_page():
         "card/",
         "popped/",
         "supervisor/",
+        "callbacks/",
+        "callbacks/<int:pk>/called-back/",
         "wrap-up/",
         "answered/<slug:slug>/",
     }
@@ -560,6 +562,29 @@ def test_console_contacts(city, client, name):
 def test_contacts_need_a_signed_in_staff_member(city, client):
     assert client.post("/console/card/", {"phone": "718-555-0199"}).status_code == 302
     assert client.post("/console/caller/", {"phone": "718-555-0199"}).status_code == 302
+    assert client.get("/console/callbacks/").status_code == 302
+
+
+# Voicemails left after hours: those who log contacts call them back.
+@pytest.mark.parametrize("name", PEOPLE)
+def test_console_callbacks(city, client, name):
+    from city311.contacts.actions import start_interaction
+    from city311.intake.models import Voicemail
+
+    interaction = start_interaction(channel="phone", phone="718-555-0199", answered=False)
+    voicemail = Voicemail.objects.create(call_sid="CA1", interaction=interaction)
+    client.force_login(person(city, name))
+    queue = client.get("/console/callbacks/")
+    done = client.post(
+        f"/console/callbacks/{voicemail.pk}/called-back/", {"outcome": "information"}
+    )
+    interaction.refresh_from_db()
+    if name in LOGS:
+        assert (queue.status_code, done.status_code) == (200, 302)
+        assert interaction.staff == person(city, name) and interaction.wrap_up == "called_back"
+    else:
+        assert (queue.status_code, done.status_code) == (403, 403)
+        assert interaction.is_open and interaction.staff is None
 
 
 # The work pages beyond one request's: every staff member may open them, and each shows only

@@ -13,10 +13,13 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.test import Client, override_settings
+from django.utils import translation
+from django.utils.functional import Promise
 from twilio.request_validator import RequestValidator
 
-from city311.contacts.models import ContactChannel, Interaction, Kind
+from city311.contacts.models import Interaction, Kind
 from city311.facilities.models import Facility, FacilityKind
+from city311.intake import texting, voice
 from city311.intake.models import TextConversation, Voicemail
 from city311.notifications.models import Follower
 from city311.servicerequests.models import Channel, ServiceRequest
@@ -71,10 +74,11 @@ def test_a_report_by_text_files_with_the_tracking_number_in_three_texts(city, cl
     sr = ServiceRequest.objects.get()
     assert sr.tracking_number in reply and "photo" in reply
     assert sr.service_type.service_code == "pothole"
-    assert sr.channel == Channel.PHONE and sr.media_url.endswith("/ME1")
+    # The photo is fetched in the background (tests/test_intake_mms.py), not linked publicly.
+    assert sr.channel == Channel.SMS and sr.media_url == ""
     assert "1382" in sr.address_string
     logged = Interaction.objects.get(request=sr)
-    assert (logged.channel, logged.kind) == (ContactChannel.SMS, Kind.NEW_REQUEST)
+    assert (logged.channel, logged.kind) == (Channel.SMS, Kind.NEW_REQUEST)
 
 
 def test_a_redelivered_message_sid_files_exactly_one_request(city, client):
@@ -235,6 +239,32 @@ def test_the_call_starts_with_the_language_and_the_menu_in_spanish(db, client):
     r = twilio_post(client, "/intake/voice/language", Digits="2", CallSid="CA1")
     assert "oprima 1" in said(r.content)[0]
     assert 'action="/intake/voice/menu?lang=es"' in r.content.decode()
+
+
+def test_each_prompt_is_said_in_the_voice_of_its_language(db, client):
+    r = twilio_post(client, "/intake/voice", From=CALLER, CallSid="CA1")
+    voices = [(e.get("language"), e.text) for e in ET.fromstring(r.content).iter("Say")]
+    assert voices == [
+        ("en-US", "City 311. For English, press 1."),
+        ("es-MX", "Para español, oprima 2."),
+    ]
+    r = twilio_post(client, "/intake/voice/menu?lang=es", Digits="3")
+    gather = ET.fromstring(r.content).find("Gather")
+    assert gather is not None and gather.get("language") == "es-MX"
+    assert {e.get("language") for e in gather.iter("Say")} == {"es-MX"}
+    assert "oprima 1 para piscinas" in said(r.content)[0]
+
+
+@pytest.mark.parametrize("table", [texting.TEXTS, voice.PROMPTS], ids=["texts", "prompts"])
+def test_every_prompt_with_words_has_its_spanish_in_the_catalogue(db, table):
+    for key, words in table.items():
+        if not isinstance(words, Promise):
+            continue  # only placeholders, such as "{number}: {status}. {url}"
+        with translation.override("en"):
+            english = str(words)
+        with translation.override("es"):
+            spanish = str(words)
+        assert spanish != english, key
 
 
 def _status_call(client: Client, lang: str, digits: str) -> tuple[list[str], bytes]:

@@ -10,13 +10,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from city311.accounts.decorators import staff_required
 from city311.contacts import access, actions, queries, reports
 from city311.contacts.models import Interaction, Kind, WrapUp
 from city311.geo.locate import LocationProblem, locate
+from city311.intake import callbacks
 from city311.intake.models import Voicemail
 from city311.knowledge import queries as knowledge
 from city311.knowledge.actions import record_article_use
@@ -148,17 +150,46 @@ def supervisor(request: HttpRequest) -> HttpResponse:
     figures = reports.figures_for()
     partial = request.headers.get("HX-Request")
     template = "console/_supervisor.html" if partial else "console/supervisor.html"
-    context = {"f": figures, "handle_text": handle_text, "voicemails": to_call_back()}
+    context = {"f": figures, "handle_text": handle_text, "voicemails": callbacks.to_call_back()}
     return render(request, template, context)
 
 
-def to_call_back(limit: int = 50) -> list[Voicemail]:
-    """The phone tree's after-hours messages whose interaction nobody has ended yet."""
-    return list(
-        Voicemail.objects.filter(interaction__ended_at__isnull=True)
-        .select_related("interaction")
-        .order_by("created_at")[:limit]
-    )
+@_logs
+def callback_queue(request: HttpRequest) -> HttpResponse:
+    """The phone tree's after-hours messages to call back, and today's called back."""
+    return _callback_page(request)
+
+
+def _callback_page(request: HttpRequest, error: str = "", status: int = 200) -> HttpResponse:
+    start, _end = reports.day_bounds(reports.city_today())
+    context = {
+        "waiting": callbacks.to_call_back(),
+        "done": callbacks.called_back_since(start),
+        "outcomes": [(k, Kind(k).label) for k in callbacks.OUTCOMES],
+        "error": error,
+    }
+    return render(request, "console/callbacks.html", context, status=status)
+
+
+@_logs
+@require_POST
+def called_back(request: HttpRequest, pk: int) -> HttpResponse:
+    """A call taker called the resident back: what came of it, on the message's interaction."""
+    voicemail = get_object_or_404(Voicemail.objects.select_related("interaction"), pk=pk)
+    sr = None
+    number = request.POST.get("tracking_number", "").strip()[:20]
+    try:
+        if number:
+            sr = get_request_for_user(request.user, number)
+        callbacks.mark_called_back(
+            voicemail, kind=request.POST.get("outcome", ""), by=request.user, request=sr
+        )
+    except NoSuchRequest as e:
+        return _callback_page(request, e.message, status=400)
+    except callbacks.CallbackError as e:
+        return _callback_page(request, e.message, status=400)
+    messages.success(request, _("Called back: recorded."))
+    return redirect("console:callbacks")
 
 
 @_logs

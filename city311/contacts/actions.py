@@ -20,10 +20,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from city311.catalog.models import ServiceType
-from city311.contacts.models import ContactChannel, Interaction, Kind, WrapUp
+from city311.contacts.models import Interaction, Kind, WrapUp
 from city311.knowledge.models import Article
 from city311.lib import phones
 from city311.servicerequests.models import ServiceRequest
+from city311.servicerequests.vocabulary import CONTACT_CHANNELS, Channel
 
 # A console screen left open longer than this is not the call in hand any more.
 STALE_AFTER = timedelta(hours=4)
@@ -50,8 +51,10 @@ def start_interaction(
 ) -> Interaction:
     """A contact begins. `phone` is read by city311.lib.phones (anything not a number is
     dropped); `answered=False` for a call still ringing in a queue (answer_interaction later)."""
-    if channel not in ContactChannel.values:
-        raise InteractionError(f"Unknown channel: use one of {', '.join(ContactChannel.values)}.")
+    if channel not in CONTACT_CHANNELS:
+        raise InteractionError(
+            f"Unknown channel for a contact: use one of {', '.join(CONTACT_CHANNELS)}."
+        )
     at = at or timezone.now()
     return Interaction.objects.create(
         channel=channel,
@@ -77,7 +80,7 @@ def current_for(staff: Any) -> Interaction | None:
     )
 
 
-def current_or_start(staff: Any, *, channel: str = ContactChannel.PHONE) -> Interaction:
+def current_or_start(staff: Any, *, channel: str = Channel.PHONE) -> Interaction:
     """The console's caller screen: the call in hand, or a new contact starting now."""
     return current_for(staff) or start_interaction(channel=channel, by=staff)
 

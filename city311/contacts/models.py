@@ -17,14 +17,7 @@ from city311.catalog.models import ServiceType
 from city311.knowledge.models import Article
 from city311.lib import phones
 from city311.servicerequests.models import ServiceRequest
-
-
-class ContactChannel(models.TextChoices):
-    PHONE = "phone", _("Phone")
-    WALK_IN = "walk_in", _("Walk-in")
-    EMAIL = "email", _("E-mail")
-    SMS = "sms", _("Text message")
-    WEB_CHAT = "web_chat", _("Web chat")
+from city311.servicerequests.vocabulary import CONTACT_CHANNELS
 
 
 class Kind(models.TextChoices):
@@ -48,12 +41,18 @@ class WrapUp(models.TextChoices):
     TRANSFERRED_911 = "transferred_911", _("Transferred to 911")
     TRANSFERRED = "transferred", _("Transferred or referred")
     CALLBACK = "callback", _("Call back needed")
+    # A voicemail or callback request left after hours, answered by calling the resident
+    # (city311.intake.callbacks): who called is the interaction's staff, when its end.
+    CALLED_BACK = "called_back", _("Called back")
     DROPPED = "dropped", _("Caller hung up")
     ABANDONED = "abandoned", _("Abandoned before an answer")
 
 
 class Interaction(models.Model):
-    channel = models.CharField(max_length=10, choices=ContactChannel.choices)
+    # The one vocabulary of channels (servicerequests.vocabulary.Channel), those a person answers.
+    channel = models.CharField(
+        max_length=10, choices=[(c.value, c.label) for c in CONTACT_CHANNELS]
+    )
     # The caller as the channel knows them: a number in E.164 (city311.lib.phones) or an
     # e-mail address. Personal data: never in logs, public pages or exports.
     phone = models.CharField(max_length=20, blank=True)

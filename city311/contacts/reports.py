@@ -15,7 +15,8 @@ from statistics import median
 from django.utils import timezone
 
 from city311.cities import profile
-from city311.contacts.models import ContactChannel, Interaction, Kind, WrapUp
+from city311.contacts.models import Interaction, Kind, WrapUp
+from city311.servicerequests.vocabulary import Channel
 
 REPEAT_DAYS = 7
 ANSWER_TARGET_S = 10  # NYC 311's mandate: 85% of calls answered within 10 s
@@ -103,7 +104,7 @@ def figures_for(day: date | None = None) -> DayFigures:
     by_type: dict[str, list[int]] = defaultdict(list)
     speeds: list[int] = []
     for row in rows:
-        channels[str(ContactChannel(row.channel).label)] += 1
+        channels[str(Channel(row.channel).label)] += 1
         if row.call_id:
             out.calls_offered += 1
             if row.wrap_up == WrapUp.ABANDONED:

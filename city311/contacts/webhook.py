@@ -27,7 +27,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from city311.contacts import actions
-from city311.contacts.models import ContactChannel, Interaction
+from city311.contacts.models import Interaction
+from city311.servicerequests.vocabulary import Channel
 
 EVENTS = ("started", "answered", "ended")
 # How old a signed event may be: a captured request cannot be replayed later than this.
@@ -99,7 +100,7 @@ def _apply(event: dict[str, Any]) -> Interaction:
         try:
             with transaction.atomic():
                 found = actions.start_interaction(
-                    channel=ContactChannel.PHONE,
+                    channel=Channel.PHONE,
                     phone=str(event.get("from") or "")[:40],
                     call_id=call_id,
                     at=at,

@@ -45,16 +45,22 @@ from city311.servicerequests.vocabulary import Channel, Event, Resolution, Statu
 DAYS = 90
 PER_DAY = 40
 SEED = 311
-# How residents reach a big city's 311: mostly the phone, then the app and the web.
+# How residents reach a big city's 311: mostly the phone, then the app and the web; texts
+# and web chat are new and small (no real city's records name them yet). Every channel of
+# the vocabulary but IMPORT, which is the history's (tests/test_demo_activity.py).
 CHANNELS = {
-    Channel.PHONE: 38,
+    Channel.PHONE: 36,
     Channel.MOBILE_APP: 22,
     Channel.WEB: 22,
     Channel.EMAIL: 6,
     Channel.OPEN311: 6,
     Channel.STAFF: 4,
     Channel.WALK_IN: 2,
+    Channel.SMS: 1,
+    Channel.WEB_CHAT: 1,
 }
+# A call taker files these for the resident (the request's history names them).
+WITH_A_CALL_TAKER = (Channel.PHONE, Channel.WALK_IN, Channel.WEB_CHAT)
 OPEN311_APPS = ["SeeClickFix", "FixMyStreet", "CityWorks Mobile"]
 SPANISH = 0.22
 # Residents leave their details on most channels; city staff and third-party apps seldom.
@@ -288,7 +294,7 @@ class _City:
     ) -> list[Row]:
         channel = request["channel"]
         taker = None
-        if channel in (Channel.PHONE, Channel.WALK_IN) and self.call_takers:
+        if channel in WITH_A_CALL_TAKER and self.call_takers:
             taker = rng.choice(self.call_takers)
         if channel == Channel.OPEN311:
             label = f"{request['application']} (Open311)"
@@ -322,7 +328,8 @@ class _City:
             return None
         first, last = rng.choice(FIRST), rng.choice(LAST)
         email = f"{first}.{last}{rng.randrange(100)}@example.com".lower()
-        gives_email = channel != Channel.PHONE or rng.random() < 0.3
+        # A text comes from a number; a caller sometimes gives an address too.
+        gives_email = channel != Channel.SMS and (channel != Channel.PHONE or rng.random() < 0.3)
         return {
             "first_name": first,
             "last_name": last,

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from city311.catalog import search
 from city311.contacts import actions as contacts
-from city311.contacts.models import ContactChannel, Kind, WrapUp
+from city311.contacts.models import Kind, WrapUp
 from city311.geo.locate import LocationProblem, locate
 from city311.intake.mailparse import ParsedMail, parse, strip_quoted
 from city311.intake.models import InboundMail, MailFile, MailStatus
@@ -163,7 +163,7 @@ def _add_reply(mail: InboundMail, parsed: ParsedMail, sr: ServiceRequest) -> Inb
             mail.event_id_recorded = event.pk
         now = timezone.now()
         mail.interaction = contacts.record_interaction(
-            channel=ContactChannel.EMAIL,
+            channel=Channel.EMAIL,
             kind=Kind.STATUS_CHECK,
             wrap_up=WrapUp.FOLLOWED_EXISTING,
             email=mail.sender,
@@ -268,7 +268,7 @@ def _new(mail: InboundMail, parsed: ParsedMail) -> InboundMail:
     mail.service_type = service_type
     mail.address_string = (located.address if located and located.address else address)[:255]
     mail.interaction = contacts.start_interaction(
-        channel=ContactChannel.EMAIL, email=mail.sender, at=mail.received_at, answered=False
+        channel=Channel.EMAIL, email=mail.sender, at=mail.received_at, answered=False
     )
     mail.status, mail.reason = MailStatus.WAITING, ""
     mail.save()

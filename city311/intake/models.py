@@ -114,7 +114,8 @@ class TextConversation(models.Model):
     answers = models.JSONField(default=dict, blank=True)
     # The tracking numbers offered as "Reply 1 or 2 to follow one of these".
     offered = models.JSONField(default=list, blank=True)
-    # An MMS photo: Twilio's link, kept (not fetched) and filed as the request's media_url.
+    # An MMS photo: Twilio's link (MediaUrl0), fetched into the request's photos once filed
+    # (open311.media.fetch_texted_photo); never the request's public media_url.
     media_url = models.URLField("media URL", max_length=500, blank=True)
     messages = models.PositiveSmallIntegerField(default=0)
     request = models.ForeignKey(

@@ -19,15 +19,18 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
 
 from city311.catalog.models import Datatype, ServiceAttribute, ServiceType
 from city311.catalog.search import suggest
 from city311.contacts.actions import record_interaction
-from city311.contacts.models import ContactChannel, Kind, WrapUp
+from city311.contacts.models import Kind, WrapUp
 from city311.geo import geocoding
 from city311.intake.models import InboundText, TextConversation, TextStep
 from city311.lib import phones
 from city311.notifications.actions import follow_request
+from city311.open311 import media
 from city311.servicerequests.errors import NoSuchRequest, SubmissionInvalid
 from city311.servicerequests.intake import preview, submit_request
 from city311.servicerequests.models import Channel, ServiceRequest
@@ -42,70 +45,63 @@ EXPIRE_AFTER = timedelta(minutes=30)
 SURE_PLACE = 0.6
 OFFERED = 2
 
-# Every reply, in English and Spanish (the resident's language is read from their words).
-TEXTS: dict[str, tuple[str, str]] = {
-    "emergency": (
+# Every reply, worded in the resident's language (read from their words) through the
+# catalogue (city311/locale): Spanish is in the .po file like every other string.
+TEXTS: dict[str, str | Promise] = {
+    "emergency": pgettext_lazy(
+        "text message",
         "This may be an emergency: call {phone} now. Texts to 311 are not watched live.",
-        "Esto puede ser una emergencia: llame ahora al {phone}. Los textos al 311 no se leen "
-        "al instante.",
     ),
-    "what": (
+    "what": pgettext_lazy(
+        "text message",
         "Tell us in a few words what is wrong, for example: pothole on my street.",
-        "Díganos en pocas palabras qué pasa, por ejemplo: bache en mi calle.",
     ),
-    "choose": (
-        "Which is it? {options} Reply with the number.",
-        "¿Cuál es? {options} Responda con el número.",
-    ),
-    "where": (
+    "choose": pgettext_lazy("text message", "Which is it? {options} Reply with the number."),
+    "where": pgettext_lazy(
+        "text message",
         "Report: {type}. Where? Reply with the address or two cross streets. "
         "(Reply NO if it is something else.)",
-        "Reporte: {type}. ¿Dónde? Responda con la dirección o dos calles que se cruzan. "
-        "(Responda NO si es otra cosa.)",
     ),
-    "not_found": (
+    "not_found": pgettext_lazy(
+        "text message",
         "We could not find that place. Reply with a house number and street, or two cross "
         "streets (Main St and 1st Ave).",
-        "No encontramos ese lugar. Responda con número y calle, o dos calles que se cruzan "
-        "(Main St y 1st Ave).",
     ),
-    "duplicates": (
+    "duplicates": pgettext_lazy(
+        "text message",
         "Already reported near there: {options} Reply 1 or 2 to follow one of these, or NEW.",
-        "Ya reportado cerca: {options} Responda 1 o 2 para seguir uno de estos, o NUEVO.",
     ),
-    "question": ("{question} {options}", "{question} {options}"),
-    "reply_number": ("Reply with the number.", "Responda con el número."),
-    "filed": (
+    # No words of its own: the question and its choices are the catalog's, in its language.
+    "question": "{question} {options}",
+    "reply_number": pgettext_lazy("text message", "Reply with the number."),
+    "filed": pgettext_lazy(
+        "text message",
         "Thank you. Your tracking number is {number}: {url} We will text you updates.",
-        "Gracias. Su número de seguimiento es {number}: {url} Le enviaremos novedades por texto.",
     ),
-    "photo_kept": (
-        "Your photo's link is kept with it.",
-        "El enlace de su foto queda con el reporte.",
+    "photo_received": pgettext_lazy(
+        "text message", "We received your photo and will add it to the report."
     ),
-    "followed": (
-        "You now follow {number} ({status}): {url} We will text you updates.",
-        "Ahora sigue el {number} ({status}): {url} Le enviaremos novedades por texto.",
+    "followed": pgettext_lazy(
+        "text message", "You now follow {number} ({status}): {url} We will text you updates."
     ),
-    "status": ("{number}: {status}. {url}", "{number}: {status}. {url}"),
-    "no_such": (
-        "No request has the number {number}. Check the digits.",
-        "Ninguna solicitud tiene el número {number}. Revise los dígitos.",
+    "status": "{number}: {status}. {url}",
+    "no_such": pgettext_lazy(
+        "text message", "No request has the number {number}. Check the digits."
     ),
-    "typo": (
+    "typo": pgettext_lazy(
+        "text message",
         "{number} is not a tracking number: a digit is wrong. Check it and send it again.",
-        "{number} no es un número de seguimiento: hay un dígito equivocado. Revíselo y "
-        "envíelo de nuevo.",
     ),
-    "expired": (
+    "expired": pgettext_lazy(
+        "text message",
         "Your earlier report was not filed: it waited over 30 minutes for a reply.",
-        "Su reporte anterior no se envió: esperó más de 30 minutos una respuesta.",
     ),
-    "problem": (
-        "We could not file it: {problem} Reply to correct it, or call 311.",
-        "No pudimos enviarlo: {problem} Responda para corregirlo, o llame al 311.",
+    "problem": pgettext_lazy(
+        "text message", "We could not file it: {problem} Reply to correct it, or call 311."
     ),
 }
+# The words that start a new report when nearby ones are offered, in either language.
+NEW_WORDS = {"new", "nuevo", "nueva", "0"}
 
 _SPANISH_WORDS = set(
     "hay una calle bache baches arbol basura esquina favor hola del esta roto rota que nuevo "
@@ -124,8 +120,8 @@ class Inbound:
 
 
 def say(key: str, language: str, **values: object) -> str:
-    english, spanish = TEXTS[key]
-    return (spanish if language == "es" else english).format(**values)
+    with translation.override(language):
+        return str(TEXTS[key]).format(**values)
 
 
 def plain(text: str) -> str:
@@ -201,8 +197,14 @@ def _answer(phone: str, message: Inbound) -> tuple[TextConversation | None, str]
         current.media_url = message.media_url[:500]
     with translation.override(current.language):
         reply = _step(current, body)
-    if current.step == TextStep.WHAT and not current.description and current.pk is None:
-        # Nothing to remember (an emergency answered, or words we could not read).
+    if (
+        current.step == TextStep.WHAT
+        and not current.description
+        and not current.media_url
+        and current.pk is None
+    ):
+        # Nothing to remember (an emergency answered, or words we could not read); a photo
+        # sent before the words is kept for the report that follows.
         return None, before + reply
     current.save()
     return current, before + reply
@@ -289,7 +291,7 @@ def _where(c: TextConversation, body: str) -> str:
 
 
 def _duplicate(c: TextConversation, word: str) -> str:
-    if word in {"new", "nuevo", "nueva", "0"}:
+    if word in NEW_WORDS:
         return _next_question_or_file(c)
     if word.isdigit() and 1 <= int(word) <= len(c.offered):
         sr = ServiceRequest.objects.get(tracking_number=c.offered[int(word) - 1])
@@ -335,10 +337,11 @@ def _question(c: TextConversation, body: str) -> str:
 def _ask(c: TextConversation, attribute: ServiceAttribute) -> str:
     c.step = TextStep.QUESTION
     values = list(attribute.values.all())
-    options = " ".join(f"{i}) {v.name}" for i, v in enumerate(values, 1))
+    options = " ".join(f"{i}) {v.translated('name', c.language)}" for i, v in enumerate(values, 1))
     if options:
         options += " " + say("reply_number", c.language)
-    return say("question", c.language, question=attribute.description, options=options)
+    question = attribute.translated("description", c.language)
+    return say("question", c.language, question=question, options=options)
 
 
 def _next_question_or_file(c: TextConversation) -> str:
@@ -351,9 +354,7 @@ def _next_question_or_file(c: TextConversation) -> str:
 def _submission(c: TextConversation) -> Submission:
     return Submission(
         service_code=c.service_code,
-        # Requests record the phone channel: servicerequests has no SMS channel (yet); the
-        # interaction logged with each one says "sms".
-        channel=Channel.PHONE,
+        channel=Channel.SMS,
         description=c.description,
         lat=c.lat,
         long=c.long,
@@ -363,7 +364,6 @@ def _submission(c: TextConversation) -> Submission:
         answers=dict(c.answers),
         phone=c.phone,
         language=c.language,
-        media_url=c.media_url,
     )
 
 
@@ -379,7 +379,10 @@ def _file(c: TextConversation) -> str:
     _log(c, Kind.NEW_REQUEST, WrapUp.FILED, sr)
     reply = say("filed", c.language, number=sr.tracking_number, url=_url(sr))
     if c.media_url:
-        reply += " " + say("photo_kept", c.language)
+        # Twilio's link is private (it needs the account's credentials): fetched in the
+        # background, cleaned like any photo; if it never comes, staff are told, with the link.
+        media.fetch_texted_photo(sr, c.media_url)
+        reply += " " + say("photo_received", c.language)
     return reply
 
 
@@ -395,7 +398,7 @@ def status_reply(phone: str, body: str, language: str) -> str:
             return say("no_such", language, number=digits)
         now = timezone.now()
         record_interaction(
-            channel=ContactChannel.SMS,
+            channel=Channel.SMS,
             kind=Kind.STATUS_CHECK,
             started_at=now,
             ended_at=now,
@@ -414,7 +417,7 @@ def status_reply(phone: str, body: str, language: str) -> str:
 
 def _log(c: TextConversation, kind: str, wrap_up: str, sr: ServiceRequest) -> None:
     record_interaction(
-        channel=ContactChannel.SMS,
+        channel=Channel.SMS,
         kind=kind,
         wrap_up=wrap_up,
         started_at=c.started_at,

@@ -18,11 +18,11 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from city311.contacts.actions import record_interaction, start_interaction
-from city311.contacts.models import ContactChannel, Kind
+from city311.contacts.models import Kind
 from city311.intake import texting, voice
 from city311.intake.models import Voicemail
 from city311.notifications.actions import follow_request
-from city311.servicerequests.models import ServiceRequest
+from city311.servicerequests.models import Channel, ServiceRequest
 
 logger = logging.getLogger(__name__)
 View = Callable[[HttpRequest], HttpResponse]
@@ -104,7 +104,7 @@ def _log(request: HttpRequest, kind: str, lang: str, sr: ServiceRequest | None =
     """Each answer the tree gives is a contact in the call centre's figures (channel phone)."""
     now = timezone.now()
     record_interaction(
-        channel=ContactChannel.PHONE,
+        channel=Channel.PHONE,
         kind=kind,
         started_at=now,
         ended_at=now,
@@ -171,7 +171,7 @@ def voicemail(request: HttpRequest) -> HttpResponse:
         try:
             with transaction.atomic():
                 interaction = start_interaction(
-                    channel=ContactChannel.PHONE,
+                    channel=Channel.PHONE,
                     phone=request.POST.get("From", ""),
                     language=lang,
                     answered=False,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from city311.contacts import hours as call_centre
@@ -30,79 +32,51 @@ FACILITY_KEYS = {
     "4": FacilityKind.RECREATION_CENTRE,
 }
 
-PROMPTS: dict[str, tuple[str, str]] = {
-    "welcome": ("City 311.", "Ciudad 311."),
-    "main": (
+# What the tree says, through the catalogue (city311/locale): Spanish is in the .po file like
+# every other string, and each <Say> names the voice of the language it is in (VOICES).
+PROMPTS: dict[str, str | Promise] = {
+    "choose_en": pgettext_lazy("phone tree", "City 311. For English, press 1."),
+    "choose_es": pgettext_lazy("phone tree", "For Spanish, press 2."),
+    "main": pgettext_lazy(
+        "phone tree",
         "For the status of a request, press 1. For your bulky pickup day, press 2. "
         "To ask if a place is open, press 3. To reach a person, press 0.",
-        "Para el estado de una solicitud, oprima 1. Para su día de recogida de objetos "
-        "grandes, oprima 2. Para saber si un lugar está abierto, oprima 3. Para hablar con "
-        "una persona, oprima 0.",
     ),
-    "status_ask": (
-        "Enter your tracking number, then press pound.",
-        "Marque su número de seguimiento y luego la tecla numeral.",
+    "status_ask": pgettext_lazy("phone tree", "Enter your tracking number, then press pound."),
+    "status_typo": pgettext_lazy("phone tree", "That number has a wrong digit. Please try again."),
+    "status_none": pgettext_lazy("phone tree", "No request has that number. Please try again."),
+    "status_is": pgettext_lazy("phone tree", "Request {digits}. {status}."),
+    "status_text": pgettext_lazy(
+        "phone tree", "To get a text with the link, press 1. To go back, press star."
     ),
-    "status_typo": (
-        "That number has a wrong digit. Please try again.",
-        "Ese número tiene un dígito equivocado. Intente de nuevo.",
-    ),
-    "status_none": (
-        "No request has that number. Please try again.",
-        "Ninguna solicitud tiene ese número. Intente de nuevo.",
-    ),
-    "status_is": ("Request {digits}. {status}.", "Solicitud {digits}. {status}."),
-    "status_text": (
-        "To get a text with the link, press 1. To go back, press star.",
-        "Para recibir un texto con el enlace, oprima 1. Para volver, oprima asterisco.",
-    ),
-    "texted": (
-        "We will text you the link and updates. Goodbye.",
-        "Le enviaremos el enlace y novedades por texto. Adiós.",
-    ),
-    "pickup_number": (
-        "Enter your house number, then press pound.",
-        "Marque el número de su casa y luego la tecla numeral.",
-    ),
-    "pickup_street": ("Say the street name.", "Diga el nombre de la calle."),
-    "pickup_none": (
-        "We could not find that address. Please try again.",
-        "No encontramos esa dirección. Intente de nuevo.",
-    ),
-    "pickup_days": ("At {place}: {days}.", "En {place}: {days}."),
-    "pickup_no_route": (
-        "No pickups are scheduled at {place}.",
-        "No hay recogidas programadas en {place}.",
-    ),
-    "facility_ask": (
+    "texted": pgettext_lazy("phone tree", "We will text you the link and updates. Goodbye."),
+    "pickup_number": pgettext_lazy("phone tree", "Enter your house number, then press pound."),
+    "pickup_street": pgettext_lazy("phone tree", "Say the street name."),
+    "pickup_none": pgettext_lazy("phone tree", "We could not find that address. Please try again."),
+    "pickup_days": pgettext_lazy("phone tree", "At {place}: {days}."),
+    "pickup_no_route": pgettext_lazy("phone tree", "No pickups are scheduled at {place}."),
+    "facility_ask": pgettext_lazy(
+        "phone tree",
         "Say the place, or press 1 for pools, 2 for libraries, 3 for parks, 4 for recreation "
         "centers.",
-        "Diga el lugar, u oprima 1 para piscinas, 2 para bibliotecas, 3 para parques, 4 para "
-        "centros recreativos.",
     ),
-    "facility_none": (
-        "We do not know that place. Please try again.",
-        "No conocemos ese lugar. Intente de nuevo.",
-    ),
-    "facility_is": ("{name}: {status}.", "{name}: {status}."),
-    "transfer": ("Connecting you to a person.", "Le comunicamos con una persona."),
-    "voicemail": (
+    "facility_none": pgettext_lazy("phone tree", "We do not know that place. Please try again."),
+    # No words of its own: the facility's name and its status text are already translated.
+    "facility_is": "{name}: {status}.",
+    "transfer": pgettext_lazy("phone tree", "Connecting you to a person."),
+    "voicemail": pgettext_lazy(
+        "phone tree",
         "Leave a message with your name, number and what you need after the tone, then hang "
         "up. We will call you back.",
-        "Deje un mensaje con su nombre, número y lo que necesita después del tono, y cuelgue. "
-        "Le llamaremos.",
     ),
-    "voicemail_thanks": (
-        "Thank you. We will call you back. Goodbye.",
-        "Gracias. Le llamaremos. Adiós.",
-    ),
-    "not_understood": ("Sorry, I did not get that.", "Perdón, no le entendí."),
+    "voicemail_thanks": pgettext_lazy("phone tree", "Thank you. We will call you back. Goodbye."),
+    "not_understood": pgettext_lazy("phone tree", "Sorry, I did not get that."),
 }
 
 
 def prompt(key: str, language: str, **values: object) -> str:
-    english, spanish = PROMPTS[key]
-    return (spanish if language == "es" else english).format(**values)
+    with translation.override(language):
+        return str(PROMPTS[key]).format(**values)
 
 
 def _url(name: str, language: str, **query: str) -> str:
@@ -117,8 +91,9 @@ def _say(target: VoiceResponse | Gather, text: str, language: str) -> None:
 def choose_language() -> VoiceResponse:
     r = VoiceResponse()
     g = r.gather(num_digits=1, action=reverse("intake:voice_language"), timeout=5)
-    _say(g, "City 311. For English, press 1.", "en")
-    _say(g, "Para español, oprima 2.", "es")
+    # Each offer in its own language, whatever the caller's phone is set to.
+    _say(g, prompt("choose_en", "en"), "en")
+    _say(g, prompt("choose_es", "es"), "es")
     r.redirect(reverse("intake:voice_language") + "?Digits=1")
     return r
 

@@ -10,13 +10,21 @@ CITY311_MEDIA_MAX_BYTES, and then through `attachments.clean_photo` like every u
 told by its bytes, EXIF and other metadata gone). A photo that will never do (too large, not
 a photo, refused) is a dead letter at once; a host that does not answer is tried again later.
 Links from other hosts stay links: staff see them on the work page and open them themselves.
+
+A photo texted to the city (MMS) comes the same way (`fetch_texted_photo`, called by
+city311.intake.texting as it files): Twilio's media link, from CITY311_MMS_MEDIA_HOSTS, with
+the account's credentials (Twilio asks for them) on the first request only, and up to
+MAX_REDIRECTS redirects followed, each checked like the link itself (Twilio answers with a
+redirect to a short-lived link on its CDN). When it will never be fetched, an internal note
+on the request says so with the link, so staff know a photo came and where it is.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Sequence
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -24,15 +32,17 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from city311.lib import outbound, outbox
-from city311.open311.models import PhotoFetch
-from city311.servicerequests import attachments
-from city311.servicerequests.models import Channel, RequestEvent
+from city311.open311.models import PhotoFetch, PhotoSource
+from city311.servicerequests import actions, attachments
+from city311.servicerequests.models import Channel, RequestEvent, ServiceRequest
 from city311.servicerequests.vocabulary import Event
 
 log = logging.getLogger(__name__)
 
 CLAIM = 10
 TIMEOUT = (5, 20)
+# Twilio's media link redirects once, to its CDN; a chain longer than this is refused.
+MAX_REDIRECTS = 3
 POLICY = outbox.Policy(
     max_attempts=4, retry_seconds=60, retry_max_seconds=3600, lease_seconds=300, jitter=0.1
 )
@@ -48,9 +58,14 @@ def link_of(event: RequestEvent) -> str:
     return str((event.data or {}).get("media_url") or "")
 
 
-def allowed_host(url: str) -> bool:
+def allowed_host(url: str, source: str = PhotoSource.LINK) -> bool:
     parts = urlsplit(url)
-    hosts = {h.lower() for h in settings.CITY311_MEDIA_FETCH_HOSTS}
+    allowed = (
+        settings.CITY311_MMS_MEDIA_HOSTS
+        if source == PhotoSource.MMS
+        else settings.CITY311_MEDIA_FETCH_HOSTS
+    )
+    hosts = {h.lower() for h in allowed}
     return parts.scheme in ("http", "https") and (parts.hostname or "").lower() in hosts
 
 
@@ -65,29 +80,77 @@ def handle_events(events: Sequence[RequestEvent]) -> int:
     return len(rows)
 
 
-def download(url: str, client: outbound.Client) -> bytes:
-    """The linked file's bytes, within the limits; Refused or a requests error otherwise."""
-    if not allowed_host(url):
-        raise Refused("the host is not one the city fetches photos from")
+def download(url: str, client: outbound.Client, source: str = PhotoSource.LINK) -> bytes:
+    """The linked file's bytes, within the limits; Refused or a requests error otherwise.
+
+    An application's link is fetched as it is: a redirect is refused. A texted photo's
+    redirects are followed (at most MAX_REDIRECTS), each hop checked like the first.
+    """
+    hops = MAX_REDIRECTS + 1 if source == PhotoSource.MMS else 1
+    auth = twilio_credentials(url) if source == PhotoSource.MMS else None
+    for _hop in range(hops):
+        if not allowed_host(url, source):
+            raise Refused("the host is not one the city fetches photos from")
+        try:
+            response = client.get(
+                url, timeout=TIMEOUT, stream=True, allow_redirects=False, auth=auth
+            )
+        except outbound.Refused as e:
+            raise Refused(str(e)) from None
+        with response:
+            if not response.is_redirect:
+                return _body(response)
+            location = response.headers.get("location", "")
+        # The credentials are Twilio's API's: never sent on to where it redirects.
+        url, auth = urljoin(url, location), None
+    raise Refused("the link redirects elsewhere")
+
+
+def _body(response: requests.Response) -> bytes:
     limit = attachments.max_bytes()
-    try:
-        response = client.get(url, timeout=TIMEOUT, stream=True, allow_redirects=False)
-    except outbound.Refused as e:
-        raise Refused(str(e)) from None
-    with response:
-        if response.is_redirect:
-            raise Refused("the link redirects elsewhere")
-        if 400 <= response.status_code < 500:
-            raise Refused(f"HTTP {response.status_code}")
-        response.raise_for_status()
-        if int(response.headers.get("content-length") or 0) > limit:
+    if 400 <= response.status_code < 500:
+        raise Refused(f"HTTP {response.status_code}")
+    response.raise_for_status()
+    if int(response.headers.get("content-length") or 0) > limit:
+        raise Refused(f"the photo is larger than {limit:,} bytes")
+    data = b""
+    for chunk in response.iter_content(64 * 1024):
+        data += chunk
+        if len(data) > limit:
             raise Refused(f"the photo is larger than {limit:,} bytes")
-        data = b""
-        for chunk in response.iter_content(64 * 1024):
-            data += chunk
-            if len(data) > limit:
-                raise Refused(f"the photo is larger than {limit:,} bytes")
     return data
+
+
+def twilio_credentials(url: str) -> tuple[str, str] | None:
+    """The account's SID and auth token, for a media link of this account only, and only
+    over https (or to this machine itself, where they never reach a network)."""
+    sid, token = settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN
+    parts = urlsplit(url)
+    ours = parts.path.startswith(f"/2010-04-01/Accounts/{sid}/Messages/")
+    if not (sid and token and ours):
+        return None
+    if parts.scheme == "https" or _is_loopback(parts.hostname or ""):
+        return sid, token
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def fetch_texted_photo(sr: ServiceRequest, url: str) -> PhotoFetch:
+    """Fetch a photo texted with `sr` (Twilio's MediaUrl) in the background, kept like an
+    upload. Call in the transaction that filed it: the fetch starts once the stream hands
+    its submission to the media consumer (or at the sweep)."""
+    event = sr.events.filter(kind=Event.SUBMITTED).order_by("pk").first()
+    assert event is not None, "a filed request has its submission event"
+    fetch, _created = PhotoFetch.objects.get_or_create(
+        event=event, url=url[:500], defaults={"request": sr, "source": PhotoSource.MMS}
+    )
+    return fetch
 
 
 def fetch_due_photos(limit: int = 200) -> int:
@@ -106,15 +169,17 @@ def fetch_due_photos(limit: int = 200) -> int:
 
 def fetch_one(fetch: PhotoFetch, client: outbound.Client) -> int:
     try:
-        photo = attachments.clean_photo(ContentFile(download(fetch.url, client), name="linked"))
+        data = download(fetch.url, client, fetch.source)
+        photo = attachments.clean_photo(ContentFile(data, name="linked"))
     except Refused as e:
-        outbox.give_up(fetch, str(e))
+        _failed(fetch, str(e))
         return 0
     except attachments.MediaInvalid as e:
-        outbox.give_up(fetch, str(e.message))
+        _failed(fetch, str(e.message))
         return 0
-    except requests.RequestException as e:
-        outbox.retry_later(fetch, f"no answer: {type(e).__name__}", POLICY)
+    except (requests.RequestException, ConnectionError) as e:
+        if not outbox.retry_later(fetch, f"no answer: {type(e).__name__}", POLICY):
+            _tell_staff(fetch, f"no answer after {fetch.attempts} tries")
         return 0
     with attachments.unless_committed() as written, transaction.atomic():
         if not outbox.mark_sent(fetch, f"kept {len(photo.content):,} bytes"):
@@ -122,6 +187,28 @@ def fetch_one(fetch: PhotoFetch, client: outbound.Client) -> int:
         fetch.attachment = attachments.attach(fetch.request, photo, written=written)
         fetch.save(update_fields=["attachment"])
     return 1
+
+
+def _failed(fetch: PhotoFetch, error: str) -> None:
+    if outbox.give_up(fetch, error):
+        _tell_staff(fetch, error)
+
+
+def _tell_staff(fetch: PhotoFetch, error: str) -> None:
+    """A texted photo that will not be fetched: an internal note says so, with its link (an
+    application's link is already listed on the work page)."""
+    if fetch.source != PhotoSource.MMS:
+        return
+    note = (
+        f"The photo sent by text with this report could not be fetched ({error}). "
+        f"Its link is kept: {fetch.url}"
+    )
+    with transaction.atomic():
+        actions.add_note(fetch.request, text=note[: actions.MAX_NOTE], public=False, by=None)
+        event = fetch.request.events.order_by("-id").first()
+        if event is not None:
+            event.actor_label = "city311"
+            event.save(update_fields=["actor_label"])
 
 
 def sweep() -> dict[str, int]:

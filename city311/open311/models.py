@@ -105,13 +105,23 @@ class ClientUpdate(models.Model):
         return f"{self.key.application} update {self.update_id}"
 
 
+class PhotoSource(models.TextChoices):
+    # A link an application sent (FixMyStreet's media_url): CITY311_MEDIA_FETCH_HOSTS.
+    LINK = "link", "A link an application sent"
+    # A photo texted to the city's number (MMS): Twilio's media link, fetched with the
+    # account's credentials from CITY311_MMS_MEDIA_HOSTS (city311.intake.texting).
+    MMS = "mms", "A photo sent by text message"
+
+
 class PhotoFetch(OutboxItem):
-    """A photo an application linked (`media_url` of a request or update), to fetch and keep
-    as the request's attachment: only from the hosts the city allows (open311/media.py)."""
+    """A photo an application linked (`media_url` of a request or update), or one texted to
+    the city, to fetch and keep as the request's attachment: only from the hosts the city
+    allows (open311/media.py)."""
 
     request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="+")
     event = models.ForeignKey(RequestEvent, on_delete=models.CASCADE, related_name="+")
     url = models.URLField("URL", max_length=500)
+    source = models.CharField(max_length=8, choices=PhotoSource.choices, default=PhotoSource.LINK)
     attachment = models.ForeignKey(
         Attachment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -45,17 +45,32 @@ class Resolution(models.TextChoices):
 
 
 class Channel(models.TextChoices):
-    """How a request reached the city; managers measure channels separately."""
+    """How a resident reached the city: a request's channel, and a contact's (an
+    `Interaction`'s, on CONTACT_CHANNELS only). Managers measure channels separately."""
 
     PHONE = "phone", _("Phone")
+    # A conversation by text message (city311.intake.texting), MMS photos included.
+    SMS = "sms", _("Text message")
     WEB = "web", _("Web portal")
     MOBILE_APP = "mobile_app", _("Mobile app")
     EMAIL = "email", _("E-mail")
     WALK_IN = "walk_in", _("Walk-in")
+    WEB_CHAT = "web_chat", _("Web chat")
     OPEN311 = "open311", _("Open311 application")
     # The city's own people reporting what they saw at work (a sanitation driver on the route).
     STAFF = "staff", _("City staff")
     IMPORT = "import", _("Imported record")
+
+
+# The channels a contact with the city is logged on (contacts.Interaction): those where the
+# city answers a person. Requests from an application, a web form or an import have no contact.
+CONTACT_CHANNELS = (
+    Channel.PHONE,
+    Channel.SMS,
+    Channel.EMAIL,
+    Channel.WALK_IN,
+    Channel.WEB_CHAT,
+)
 
 
 class Event:
