@@ -108,7 +108,6 @@ class PortalTests(BaseTestCase):
         assert EmergencyPrompt.objects.get(kind="self_harm").count == 1
 
 
-
 HEART_ATTACK = {
     "en": ("my father is having a heart attack", "Call 911 now"),
     "es": ("mi padre está teniendo un ataque al corazón", "Llame al 911 ahora"),
@@ -142,9 +141,7 @@ class EveryFreeTextTests(BaseTestCase):
 
     def test_the_suggest_api_answers_with_the_prompt_first_in_both_languages(self):
         for language, (text, call) in HEART_ATTACK.items():
-            r = self.client.get(
-                "/api/services/suggest", {"q": text}, HTTP_ACCEPT_LANGUAGE=language
-            )
+            r = self.client.get("/api/services/suggest", {"q": text}, HTTP_ACCEPT_LANGUAGE=language)
             body = r.json()
             assert list(body)[:3] == ["query", "emergency", "emergency_phone"]
             assert body["emergency"] is True and body["emergency_phone"] == "911"
