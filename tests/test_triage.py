@@ -108,6 +108,47 @@ class PortalTests(BaseTestCase):
         assert EmergencyPrompt.objects.get(kind="self_harm").count == 1
 
 
+HEART_ATTACK = {
+    "en": ("my father is having a heart attack", "Call 911 now"),
+    "es": ("mi padre está teniendo un ataque al corazón", "Llame al 911 ahora"),
+}
+
+
+class EveryFreeTextTests(BaseTestCase):
+    """The report search, the help search and the suggest API all read the words for an
+    emergency first, in the resident's language."""
+
+    def test_the_report_search_says_call_911_first_in_both_languages(self):
+        for language, (text, call) in HEART_ATTACK.items():
+            r = self.client.get("/report/", {"q": text}, HTTP_ACCEPT_LANGUAGE=language)
+            page = r.content.decode()
+            assert call in page, language
+            assert page.index('data-testid="emergency"') < page.index('id="q"')
+
+    def test_the_help_search_says_call_911_before_any_answer_in_both_languages(self):
+        for language, (text, call) in HEART_ATTACK.items():
+            r = self.client.get("/help/", {"q": text}, HTTP_ACCEPT_LANGUAGE=language)
+            assert r.status_code == 200
+            page = r.content.decode()
+            assert call in page, language
+            assert page.index('data-testid="emergency"') < page.index('id="q"')
+        assert EmergencyPrompt.objects.get(channel="web", kind="medical").count == 2
+
+    def test_the_help_search_for_an_ordinary_question_has_no_prompt(self):
+        r = self.client.get("/help/", {"q": "when is recycling collected"})
+        self.assertNotContains(r, 'data-testid="emergency"')
+        assert not EmergencyPrompt.objects.exists()
+
+    def test_the_suggest_api_answers_with_the_prompt_first_in_both_languages(self):
+        for language, (text, call) in HEART_ATTACK.items():
+            r = self.client.get("/api/services/suggest", {"q": text}, HTTP_ACCEPT_LANGUAGE=language)
+            body = r.json()
+            assert list(body)[:3] == ["query", "emergency", "emergency_phone"]
+            assert body["emergency"] is True and body["emergency_phone"] == "911"
+            assert call in body["message"], language
+            assert list(body).index("message") < list(body).index("services")
+
+
 class ConsoleTests(BaseTestCase):
     @pytest.fixture(autouse=True)
     def _small_city(self, tmp_path):

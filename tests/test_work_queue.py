@@ -475,3 +475,50 @@ def test_a_work_order_for_someone_else_needs_a_supervisor(city, client):
         {"title": "Visit", "assignee": city.dana.pk},
     )
     assert sr.work_orders.get().assignee == city.dana
+
+
+def test_the_staff_pages_say_what_is_wrong_in_spanish_with_the_same_status(
+    city, client, mix, monkeypatch
+):
+    """Sofia reads the work pages in Spanish: their own checks are worded in Spanish too, and
+    each answers as it did in English (400 for a filter, a message on the page, 403)."""
+    es = {"HTTP_ACCEPT_LANGUAGE": "es"}
+    client.force_login(city.sofia)
+    r = client.get("/work/?type=no_such_type", **es)
+    assert r.status_code == 400
+    assert "No existe el tipo de servicio “no_such_type”: revise el código." in r.content.decode()
+    r = client.get("/work/today/?territory=ghosts", **es)
+    assert r.status_code == 400
+    assert "No existe el equipo “ghosts”: elija uno de la lista." in r.content.decode()
+
+    north = f"/work/requests/{mix['north']}"
+    r = client.post(f"{north}/merge", {"into": mix["north"]}, **es)
+    assert r.status_code == 302
+    r = client.get(r.url, **es)
+    assert errors(r) == ["Una solicitud no se puede fusionar consigo misma."]
+    r = client.post(f"{north}/locate", {"lat": "north", "long": "-73.9"}, follow=True, **es)
+    assert errors(r) == ["Dé el punto en números."]
+    r = client.post(f"{north}/assign", {"assignee": city.ada.pk}, follow=True, **es)
+    assert errors(r) == ["Esa persona no trabaja en este departamento."]
+
+    monkeypatch.setattr(bulk, "LIMIT", 2)
+    r = client.post(
+        "/work/bulk",
+        {"action": "note", "text": "x", "all_matching": "1", "query": ""},
+        follow=True,
+        **es,
+    )
+    assert errors(r) == ["Coinciden más de 2 solicitudes: primero limite los filtros."]
+
+    order = actions.add_work_order(
+        ServiceRequest.objects.get(tracking_number=mix["north"]), title="Visit", by=city.sofia
+    )
+    r = client.post(f"{north}/work_order_note", {"number": order.number}, follow=True, **es)
+    assert errors(r) == ["Escriba la nota (como máximo 4.000 caracteres) antes de guardarla."]
+    r = client.post(f"{north}/work_order_reassign", {"number": 99}, follow=True, **es)
+    assert errors(r) == ["Esta solicitud no tiene esa orden de trabajo."]
+
+    client.force_login(city.dana)
+    r = client.post(f"{north}/work_order", {"title": "Visita", "assignee": city.sofia.pk}, **es)
+    assert r.status_code == 403
+    assert "Solo un supervisor puede dar una orden de trabajo a otra persona." in r.content.decode()

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse as url_for
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -69,7 +70,8 @@ def suggest_services(request: HttpRequest) -> JsonResponse:
     call (and the crisis line when someone may harm themselves), before any service.
     """
     text = request.GET.get("q", "").strip()[:MAX_QUERY]
-    found = triage.check(text, channel="api", language=request.GET.get("language", ""))
+    language = request.GET.get("language", "") or get_language() or ""
+    found = triage.check(text, channel="api", language=language)
     answer: dict[str, Any] = {"query": text, "emergency": found.emergency}
     if found.emergency:
         said = triage.advice(found)

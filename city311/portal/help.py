@@ -15,6 +15,7 @@ from city311.accounts.decorators import staff_required
 from city311.knowledge import access, queries
 from city311.knowledge.index import search
 from city311.knowledge.models import Article
+from city311.triage import prompts as triage
 
 MAX_QUERY = 200
 
@@ -25,6 +26,9 @@ def index(request: HttpRequest) -> HttpResponse:
     language = get_language() or "en"
     context: dict[str, Any] = {"section": "help", "q": q}
     if q:
+        # An emergency first, before any answer: the same reading as every channel's.
+        context["triage"] = found = triage.check(q, channel="web", language=language)
+        context["advice"] = triage.advice(found)
         context["hits"] = search(q, language=language, limit=10)
     else:
         context["topics"] = queries.topics(language)

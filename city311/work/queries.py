@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from city311.accounts.roles import department_ids
 from city311.catalog import cache as catalog_cache
@@ -22,6 +23,7 @@ from city311.servicerequests.access import (
     requests_visible_to,
 )
 from city311.servicerequests.duplicates import find_duplicates
+from city311.servicerequests.errors import RequestError
 from city311.servicerequests.models import ServiceRequest, Status, Team, WorkOrderStatus
 from city311.servicerequests.tracking import InvalidTrackingNumber, normalise
 
@@ -80,7 +82,7 @@ PAGE_SIZE = 50
 COUNT_CAP = 1000
 
 
-class NotFound(ValueError):
+class NotFound(RequestError, ValueError):
     """A filter names something that does not exist (a type, team or department)."""
 
 
@@ -168,7 +170,11 @@ def _filter_where(rows: QuerySet[ServiceRequest], filters: dict[str, Any]) -> An
     if filters.get("type"):
         found = catalog_cache.catalog().by_code.get(filters["type"])
         if found is None:
-            raise NotFound(f"There is no service type “{filters['type']}”: check the code.")
+            raise NotFound(
+                gettext_lazy("There is no service type “%(service_code)s”: check the code."),
+                code="unknown_type",
+                service_code=filters["type"],
+            )
         # By id, not through a join on the code: sr_type_status serves it.
         rows = rows.filter(service_type_id=found.pk)
     if filters.get("group"):
@@ -197,7 +203,11 @@ def _filter_who(rows: QuerySet[ServiceRequest], user: Any, filters: dict[str, An
     elif team:
         found = Team.objects.filter(slug=team).values_list("pk", flat=True).first()
         if found is None:
-            raise NotFound(f"There is no team “{team}”: check the name in the link.")
+            raise NotFound(
+                gettext_lazy("There is no team “%(team)s”: check the name in the link."),
+                code="unknown_team",
+                team=team,
+            )
         rows = rows.filter(team_id=found)
     return rows
 
@@ -381,7 +391,11 @@ def in_territory(sr: ServiceRequest, areas: list[tuple[str, str, str]]) -> bool:
 def territory_areas(user: Any, slug: str) -> list[tuple[str, str, str]]:
     """The territory of the team `slug`, one of those `user` may see; NotFound otherwise."""
     if not teams_for(user).filter(slug=slug).exists():
-        raise NotFound(f"There is no team “{slug}”: choose one of the list.")
+        raise NotFound(
+            gettext_lazy("There is no team “%(team)s”: choose one of the list."),
+            code="unknown_team",
+            team=slug,
+        )
     return _territories(user).get(slug, [])
 
 

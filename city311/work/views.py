@@ -20,6 +20,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from city311.accounts.decorators import staff_required
@@ -52,7 +53,7 @@ def _selection(request: HttpRequest) -> tuple[forms.QueueForm, queries.Selection
     try:
         return form, queries.select(request.user, form.cleaned_data), ""
     except queries.NotFound as e:
-        return form, None, str(e)
+        return form, None, e.message
 
 
 def _query_without(request: HttpRequest, *names: str) -> str:
@@ -101,7 +102,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @staff_required()
 def queue_map(request: HttpRequest) -> HttpResponse:
     """The same selection as the queue, as GeoJSON points for its map."""
-    _, selection, problem = _selection(request)
+    _form, selection, problem = _selection(request)
     if selection is None:
         return JsonResponse({"error": problem}, status=400)
     return JsonResponse(queries.map_points(selection))
@@ -110,7 +111,7 @@ def queue_map(request: HttpRequest) -> HttpResponse:
 @staff_required()
 def export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The selection as CSV (no resident's personal data: queries.export_rows)."""
-    _, selection, problem = _selection(request)
+    _form, selection, problem = _selection(request)
     if selection is None:
         return HttpResponse(problem, status=400, content_type="text/plain; charset=utf-8")
     writer = csv.writer(_Echo())
@@ -134,7 +135,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
     form = forms.SavedViewForm(request.POST)
     query = request.POST.get("query", "")
     if not form.is_valid():
-        messages.error(request, "Give the view a name (at most 80 characters).")
+        messages.error(request, _("Give the view a name (at most 80 characters)."))
         return redirect(f"{reverse('work:queue')}?{query}")
     SavedView.objects.update_or_create(
         user=request.user,
@@ -163,7 +164,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     query = request.POST.get("query", "")
     back = redirect(f"{reverse('work:queue')}?{query}")
     if not form.is_valid():
-        messages.error(request, "Choose what to do with the selected requests.")
+        messages.error(request, _("Choose what to do with the selected requests."))
         return back
     try:
         chosen = _bulk_requests(request, form)
@@ -176,10 +177,16 @@ def bulk(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"{what}: {done} request{'s' if done != 1 else ''}.")
     if refused:
         shown = "; ".join(f"{number}: {why}" for number, why in refused[:10])
-        more = f" (and {len(refused) - 10} more)" if len(refused) > 10 else ""
-        messages.error(request, f"Not changed: {shown}{more}.")
+        if len(refused) > 10:
+            said = _("Not changed: %(list)s (and %(more)s more).") % {
+                "list": shown,
+                "more": len(refused) - 10,
+            }
+        else:
+            said = _("Not changed: %(list)s.") % {"list": shown}
+        messages.error(request, said)
     if not done and not refused:
-        messages.error(request, "No requests were selected: tick some, or “all matching”.")
+        messages.error(request, _("No requests were selected: tick some, or “all matching”."))
     return back
 
 
@@ -187,15 +194,18 @@ def _bulk_requests(request: HttpRequest, form: forms.BulkForm) -> list[ServiceRe
     if form.cleaned_data["all_matching"]:
         filters = forms.QueueForm(QueryDict(form.cleaned_data["query"]))
         if not filters.is_valid():
-            raise RequestError("The filters of the selection could not be read: choose again.")
-        try:
-            selection = queries.select(request.user, filters.cleaned_data)
-        except queries.NotFound as e:
-            raise RequestError(str(e)) from None
+            raise RequestError(
+                _("The filters of the selection could not be read: choose again."),
+                code="unreadable_filters",
+            )
+        # A filter naming nothing (queries.NotFound) is itself a RequestError with its code.
+        selection = queries.select(request.user, filters.cleaned_data)
         rows = list(selection.rows[: bulk_actions.LIMIT + 1])
         if len(rows) > bulk_actions.LIMIT:
             raise RequestError(
-                f"More than {bulk_actions.LIMIT} requests match: narrow the filters first."
+                _("More than %(limit)s requests match: narrow the filters first."),
+                code="too_many",
+                limit=bulk_actions.LIMIT,
             )
         return rows
     numbers = request.POST.getlist("selected")[: bulk_actions.LIMIT]
@@ -226,7 +236,7 @@ def today(request: HttpRequest) -> HttpResponse:
     try:
         territory = queries.territory_areas(request.user, slug) if slug else None
     except queries.NotFound as e:
-        return render(request, "work/today.html", context | {"problem": str(e)}, status=400)
+        return render(request, "work/today.html", context | {"problem": e.message}, status=400)
     context["stops"] = queries.my_day(request.user, territory=territory)
     return render(request, "work/today.html", context)
 
@@ -348,7 +358,9 @@ def _start(request: HttpRequest, sr: ServiceRequest) -> str:
 def _note(request: HttpRequest, sr: ServiceRequest) -> str:
     form = forms.NoteForm(request.POST)
     if not form.is_valid():
-        raise RequestError("Write the note (at most 4,000 characters) before saving it.")
+        raise RequestError(
+            _("Write the note (at most 4,000 characters) before saving it."), code="required"
+        )
     actions.add_note(
         sr, text=form.cleaned_data["text"], public=form.cleaned_data["public"], by=request.user
     )
@@ -358,7 +370,7 @@ def _note(request: HttpRequest, sr: ServiceRequest) -> str:
 def _close(request: HttpRequest, sr: ServiceRequest) -> str:
     form = forms.CloseForm(request.POST)
     if not form.is_valid():
-        raise RequestError("Choose a resolution and write what was done.")
+        raise RequestError(_("Choose a resolution and write what was done."), code="required")
     parent = None
     if form.cleaned_data["duplicate_of"]:
         try:
@@ -366,7 +378,9 @@ def _close(request: HttpRequest, sr: ServiceRequest) -> str:
                 request.user, form.cleaned_data["duplicate_of"]
             )
         except NoSuchRequest as e:
-            raise RequestError(f"Duplicate of: {e.message}") from None
+            raise RequestError(
+                _("Duplicate of: %(problem)s"), code=e.code, problem=e.message
+            ) from None
     actions.close_request(
         sr,
         resolution=form.cleaned_data["resolution"],
@@ -385,7 +399,9 @@ def _reopen(request: HttpRequest, sr: ServiceRequest) -> str:
 def _transfer(request: HttpRequest, sr: ServiceRequest) -> str:
     form = forms.TransferForm(request.POST)
     if not form.is_valid():
-        raise RequestError("Choose the department and say why the request goes there.")
+        raise RequestError(
+            _("Choose the department and say why the request goes there."), code="required"
+        )
     department = form.cleaned_data["department"]
     actions.transfer_request(
         sr, department=department, reason=form.cleaned_data["reason"], by=request.user
@@ -396,7 +412,9 @@ def _transfer(request: HttpRequest, sr: ServiceRequest) -> str:
 def _reclassify(request: HttpRequest, sr: ServiceRequest) -> str:
     form = forms.ReclassifyForm(request.POST)
     if not form.is_valid():
-        raise RequestError("Choose the new type and say why the request is filed under it.")
+        raise RequestError(
+            _("Choose the new type and say why the request is filed under it."), code="required"
+        )
     service_type = form.cleaned_data["service_type"]
     sr = actions.reclassify_request(
         sr, service_type=service_type, reason=form.cleaned_data["reason"], by=request.user
@@ -409,9 +427,9 @@ def _merge(request: HttpRequest, sr: ServiceRequest) -> str:
     try:
         parent = access.get_link_target_for_user(request.user, request.POST.get("into", ""))
     except NoSuchRequest as e:
-        raise RequestError(f"Merge into: {e.message}") from None
+        raise RequestError(_("Merge into: %(problem)s"), code=e.code, problem=e.message) from None
     if parent.pk == sr.pk:
-        raise RequestError("A request cannot be merged into itself.")
+        raise RequestError(_("A request cannot be merged into itself."), code="same_request")
     actions.merge_request(sr, into=parent, note=request.POST.get("note", ""), by=request.user)
     return f"Merged into {parent.tracking_number}."
 
@@ -434,36 +452,46 @@ def _locate(request: HttpRequest, sr: ServiceRequest) -> str:
                 confidence=1.0,
             )
         else:
-            raise RequestError("Choose one of the addresses, or say the point shown is right.")
-    except (LocationProblem, ValueError) as e:
-        raise RequestError(getattr(e, "message", "Give the point as numbers.")) from None
+            raise RequestError(
+                _("Choose one of the addresses, or say the point shown is right."), code="required"
+            )
+    except LocationProblem as e:
+        raise RequestError(e.message, code="unusable_location") from None
+    except ValueError:
+        raise RequestError(_("Give the point as numbers."), code="not_a_number") from None
     if located is None:
-        raise RequestError("Choose one of the addresses, or say the point shown is right.")
+        raise RequestError(
+            _("Choose one of the addresses, or say the point shown is right."), code="required"
+        )
     actions.verify_location(sr, located=located, by=request.user)
     return "Location verified."
 
 
 def _assign(request: HttpRequest, sr: ServiceRequest) -> str:
     if not access.can_assign_request(request.user, sr):
-        raise PermissionDenied("Only a supervisor of this department can assign requests.")
+        raise PermissionDenied(_("Only a supervisor of this department can assign requests."))
     form = forms.AssignForm(request.POST)
     if not form.is_valid():
-        raise RequestError("Choose who to assign the request to.")
+        raise RequestError(_("Choose who to assign the request to."), code="required")
     pk = form.cleaned_data["assignee"]
     to = next((u for u in queries.department_staff(sr) if u.pk == pk), None) if pk else None
     if pk and to is None:
-        raise RequestError("That person does not work in this department.")
+        raise RequestError(
+            _("That person does not work in this department."), code="not_in_department"
+        )
     actions.assign_request(sr, to=to, by=request.user)
     return "Assignment saved."
 
 
 def _team(request: HttpRequest, sr: ServiceRequest) -> str:
     if not access.can_assign_request(request.user, sr):
-        raise PermissionDenied("Only a supervisor of this department can give requests to teams.")
+        raise PermissionDenied(
+            _("Only a supervisor of this department can give requests to teams.")
+        )
     slug = request.POST.get("team", "")
     team = Team.objects.filter(slug=slug, department=sr.department).first() if slug else None
     if slug and team is None:
-        raise RequestError("That team is not one of this department's.")
+        raise RequestError(_("That team is not one of this department's."), code="unknown_team")
     actions.assign_team(sr, team=team, by=request.user)
     return f"Given to team {team.name}." if team else "Taken off its team."
 
@@ -471,7 +499,9 @@ def _team(request: HttpRequest, sr: ServiceRequest) -> str:
 def _complete(request: HttpRequest, sr: ServiceRequest) -> str:
     form = forms.CompleteForm(request.POST, request.FILES)
     if not form.is_valid():
-        raise RequestError("Write what was done before closing (at most 4,000 characters).")
+        raise RequestError(
+            _("Write what was done before closing (at most 4,000 characters)."), code="required"
+        )
     upload = form.cleaned_data["photo"]
     photos = attachments.clean_photos([upload] if upload else [])
     actions.close_with_photos(sr, note=form.cleaned_data["note"], photos=photos, by=request.user)
@@ -481,15 +511,19 @@ def _complete(request: HttpRequest, sr: ServiceRequest) -> str:
 def _work_order(request: HttpRequest, sr: ServiceRequest) -> str:
     form = forms.WorkOrderForm(request.POST)
     if not form.is_valid():
-        raise RequestError("Say what the work order is for (at most 200 characters).")
+        raise RequestError(
+            _("Say what the work order is for (at most 200 characters)."), code="required"
+        )
     pk = form.cleaned_data["assignee"]
     person = None
     if pk:
         if pk != request.user.pk and not access.can_assign_request(request.user, sr):
-            raise PermissionDenied("Only a supervisor can give a work order to someone else.")
+            raise PermissionDenied(_("Only a supervisor can give a work order to someone else."))
         person = next((u for u in queries.department_staff(sr) if u.pk == pk), None)
         if person is None:
-            raise RequestError("That person does not work in this department.")
+            raise RequestError(
+                _("That person does not work in this department."), code="not_in_department"
+            )
     order = actions.add_work_order(
         sr, title=form.cleaned_data["title"], assignee=person, by=request.user
     )
@@ -499,18 +533,20 @@ def _work_order(request: HttpRequest, sr: ServiceRequest) -> str:
 def _order(request: HttpRequest, sr: ServiceRequest) -> tuple[WorkOrder, str]:
     form = forms.WorkOrderDoneForm(request.POST)
     if not form.is_valid():
-        raise RequestError("Choose the work order.")
+        raise RequestError(_("Choose the work order."), code="required")
     order = sr.work_orders.filter(number=form.cleaned_data["number"]).first()
     if order is None:
-        raise RequestError("This request has no such work order.")
+        raise RequestError(_("This request has no such work order."), code="unknown_work_order")
     return order, form.cleaned_data["result"] or ""
 
 
 def _work_order_note(request: HttpRequest, sr: ServiceRequest) -> str:
-    order, _ = _order(request, sr)
+    order, _result = _order(request, sr)
     form = forms.NoteForm(request.POST)
     if not form.is_valid():
-        raise RequestError("Write the note (at most 4,000 characters) before saving it.")
+        raise RequestError(
+            _("Write the note (at most 4,000 characters) before saving it."), code="required"
+        )
     actions.add_work_order_note(
         order, text=form.cleaned_data["text"], public=form.cleaned_data["public"], by=request.user
     )
@@ -520,25 +556,29 @@ def _work_order_note(request: HttpRequest, sr: ServiceRequest) -> str:
 def _work_order_reassign(request: HttpRequest, sr: ServiceRequest) -> str:
     """As for the request itself: a supervisor gives a work order to anyone of the department
     (or to nobody); anyone who works the request may take it themselves."""
-    order, _ = _order(request, sr)
+    order, _result = _order(request, sr)
     raw = request.POST.get("assignee", "").strip()
     if raw and not raw.isdigit():
-        raise RequestError("Choose who does the work order (a person of the department).")
+        raise RequestError(
+            _("Choose who does the work order (a person of the department)."), code="invalid"
+        )
     pk = int(raw) if raw else None
     if pk != request.user.pk and not access.can_assign_request(request.user, sr):
-        raise PermissionDenied("Only a supervisor can give a work order to someone else.")
+        raise PermissionDenied(_("Only a supervisor can give a work order to someone else."))
     person = None
     if pk is not None:
         person = next((u for u in queries.department_staff(sr) if u.pk == pk), None)
         if person is None:
-            raise RequestError("That person does not work in this department.")
+            raise RequestError(
+                _("That person does not work in this department."), code="not_in_department"
+            )
     actions.reassign_work_order(order, to=person, by=request.user)
     name = (person.get_full_name() or person.username) if person else "nobody"
     return f"Work order {order.number} given to {name}."
 
 
 def _work_order_start(request: HttpRequest, sr: ServiceRequest) -> str:
-    order, _ = _order(request, sr)
+    order, _result = _order(request, sr)
     actions.start_work_order(order, by=request.user)
     return f"Work order {order.number} started."
 
@@ -586,7 +626,7 @@ def act(request: HttpRequest, tracking_number: str, action: str) -> HttpResponse
         return _reveal_contact(request, tracking_number)
     handler = ACTIONS.get(action)
     if handler is None:
-        raise Http404("No such action.")
+        raise Http404(_("No such action."))
     sr = _get(request, tracking_number, write=True)
     try:
         messages.success(request, handler(request, sr))
@@ -608,10 +648,10 @@ def act(request: HttpRequest, tracking_number: str, action: str) -> HttpResponse
 def _reveal_contact(request: HttpRequest, tracking_number: str) -> HttpResponse:
     sr = _get(request, tracking_number)
     if not access.can_see_contact(request.user, sr):
-        raise PermissionDenied("You may not see this reporter's details.")
+        raise PermissionDenied(_("You may not see this reporter's details."))
     form = forms.ContactReasonForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Say why you need the reporter's details.")
+        messages.error(request, _("Say why you need the reporter's details."))
     else:
         actions.note_contact_viewed(sr, by=request.user, reason=form.cleaned_data["reason"])
         request.session["contact_shown"] = sr.tracking_number
