@@ -26,7 +26,9 @@ def crew_order(city, *, assignee=None):
     sr = city.report(**NORTH)
     sr.team = city.day_crew
     sr.save(update_fields=["team"])
-    first = actions.add_work_order(sr, title="Cut the fallen limb", assignee=assignee, by=city.sofia)
+    first = actions.add_work_order(
+        sr, title="Cut the fallen limb", assignee=assignee, by=city.sofia
+    )
     actions.add_work_order(sr, title="Haul the wood away", by=city.sofia)
     return sr, first
 
@@ -100,7 +102,9 @@ def test_a_photo_goes_only_with_a_note_the_resident_may_read(city, client):
     assert sr.attachments.count() == 0
     assert not sr.events.filter(kind="request.work_order_note").exists()
     broken = SimpleUploadedFile("x.jpg", b"\xff\xd8\xff\xe0 not a photo", content_type="image/jpeg")
-    r = client.post(url(sr, 1, "note"), {"text": "Here.", "public": "1", "photo": broken}, follow=True)
+    r = client.post(
+        url(sr, 1, "note"), {"text": "Here.", "public": "1", "photo": broken}, follow=True
+    )
     assert r.status_code == 200 and errors(r) and sr.attachments.count() == 0
 
 
@@ -123,11 +127,13 @@ def test_handing_a_work_order_back_says_why_and_frees_it(city, client):
     )
     detail = client.get(f"/work/requests/{sr.tracking_number}/").content.decode()
     assert "Work order handed back" in detail
-    assert "Needs the bucket truck." not in client.get(f"/track/{sr.tracking_number}").content.decode()
+    assert (
+        "Needs the bucket truck." not in client.get(f"/track/{sr.tracking_number}").content.decode()
+    )
 
 
 def test_bad_input_is_a_clear_error(city, client):
-    sr, first = crew_order(city, assignee=city.dana)
+    sr, _ = crew_order(city, assignee=city.dana)
     client.force_login(city.dana)
     r = client.post(url(sr, 1, "done"), {"result": ""}, follow=True)
     assert errors(r) == ["Write what was done (at most 4,000 characters)."]
@@ -180,10 +186,10 @@ def test_the_crew_page_speaks_spanish(city, client):
             f"/work/today/{sr.tracking_number}/", HTTP_ACCEPT_LANGUAGE="es"
         ).content.decode()
         r = client.post(
-            url(sr, 1, "hand_back"), {"reason": "Falta el camión."}, follow=True,
+            url(sr, 1, "hand_back"),
+            {"reason": "Falta el camión."},
+            follow=True,
             HTTP_ACCEPT_LANGUAGE="es",
         )
     assert "Iniciar la orden de trabajo 1" in page and "Devolver la orden de trabajo 1" in page
-    assert shown(r) == [
-        "Orden de trabajo 1 devuelta: un supervisor la asignará de nuevo."
-    ]
+    assert shown(r) == ["Orden de trabajo 1 devuelta: un supervisor la asignará de nuevo."]

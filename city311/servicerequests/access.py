@@ -60,7 +60,7 @@ def can_work_order(user: Any, order: WorkOrder) -> bool:
         return False
     if can_assign_request(user, sr) or order.assignee_id == user.pk:
         return True
-    crews = Team.objects.filter(department_id=sr.department_id, active=True)
+    crews = Team.objects.filter(department=sr.department, active=True)
     if order.assignee_id is not None:
         crews = crews.filter(members=order.assignee_id)
         if sr.team_id is not None:

@@ -243,7 +243,8 @@ def crew(request: HttpRequest, tracking_number: str) -> HttpResponse:
             "sr": sr,
             "can_work": access.can_work_request(request.user, sr),
             "orders": [
-                (order, access.can_work_order(request.user, order)) for order in _orders_with_notes(sr)
+                (order, access.can_work_order(request.user, order))
+                for order in _orders_with_notes(sr)
             ],
             "complete_form": forms.CompleteForm(),
             "note_form": forms.NoteForm(),
@@ -305,14 +306,18 @@ CREW_ACTIONS: dict[str, Callable[[HttpRequest, WorkOrder], str]] = {
 
 @staff_required()
 @require_POST
-def crew_order(request: HttpRequest, tracking_number: str, number: int, action: str) -> HttpResponse:
+def crew_order(
+    request: HttpRequest, tracking_number: str, number: int, action: str
+) -> HttpResponse:
     """One work order's step from the crew's page, by its crew or their supervisors
     (access.can_work_order); back to the crew's page, or to the day once the request closed."""
     handler = CREW_ACTIONS.get(action)
     if handler is None:
         raise Http404(_("No such action."))
     sr = _get(request, tracking_number, write=True)
-    order = get_object_or_404(WorkOrder.objects.select_related("request"), request=sr, number=number)
+    order = get_object_or_404(
+        WorkOrder.objects.select_related("request"), request=sr, number=number
+    )
     if not access.can_work_order(request.user, order):
         raise PermissionDenied(_("Only the work order's crew and their supervisors may work it."))
     try:
