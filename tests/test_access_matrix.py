@@ -5,6 +5,8 @@ The rules, written out here apart from the code (servicerequests/access.py):
 - staff see their own departments' requests; call takers, managers and administrators see all;
 - staff and supervisors work their own departments' requests, administrators any;
 - supervisors assign in their own departments, administrators anywhere;
+- a work order's steps on the crew page are its crew's (assignee, their teams, the request's
+  team) and the department's supervisors', administrators anywhere;
 - a request nobody lets you see is answered as if its number did not exist (404, same words);
 - merging into, or closing as a duplicate of, another request needs the right to work that one
   too, and a target you may not work is answered as a number that does not exist.
@@ -603,6 +605,7 @@ def test_the_matrix_covers_every_work_page():
         "views/<int:pk>/delete",
         "bulk",
         "today/<str:tracking_number>/",
+        "today/<str:tracking_number>/orders/<int:number>/<str:action>",
         "requests/<str:tracking_number>/",
         "requests/<str:tracking_number>/<str:action>",
     }
@@ -647,6 +650,53 @@ def test_the_crew_page_of_a_request(city, client, name, dept):
     else:
         assert r.status_code == 404
         assert NO_SUCH.search(r.content.decode())
+
+
+# A work order's steps from the crew page: on a request of the department's Day crew, a work
+# order of the department's worker (on that crew). Who may: the crew and the department's
+# supervisors (and administrators); a crew mate who is not the assignee is in test_work_crew_orders.
+CREW_ORDER_ACTIONS = {
+    "start": ({}, lambda o: o.status == WorkOrderStatus.IN_PROGRESS),
+    "note": (
+        {"text": "Van parked over it."},
+        lambda o: o.request.events.filter(kind="request.work_order_note").exists(),
+    ),
+    "done": ({"result": "Patched."}, lambda o: o.status == WorkOrderStatus.DONE),
+    "hand_back": ({"reason": "Needs a truck."}, lambda o: o.assignee_id is None),
+}
+
+
+def test_the_matrix_covers_every_crew_order_action():
+    assert set(work_views.CREW_ACTIONS) == set(CREW_ORDER_ACTIONS)
+
+
+@pytest.mark.parametrize("dept", DEPARTMENTS)
+@pytest.mark.parametrize("action", list(CREW_ORDER_ACTIONS))
+@pytest.mark.parametrize("name", PEOPLE)
+def test_a_work_order_step_from_the_crew_page(city, client, name, action, dept):
+    sr = file(city, dept)
+    worker = person(city, WORKER[dept])
+    crew = _team_of(city, sr)
+    crew.members.add(worker)
+    sr.team = crew
+    sr.save(update_fields=["team"])
+    order = actions.add_work_order(sr, title="First visit", assignee=worker, by=None)
+    data, took_effect = CREW_ORDER_ACTIONS[action]
+    client.force_login(person(city, name))
+    url = f"/work/today/{sr.tracking_number}/orders/{order.number}/{action}"
+    r = client.post(url, data, follow=True)
+    order = WorkOrder.objects.select_related("request").get(pk=order.pk)
+    if name == WORKER[dept] or dept in ASSIGNS.get(name, set()):
+        assert r.status_code == 200, shown_messages(r)
+        assert not errors(r), errors(r)
+        assert took_effect(order)
+        return
+    assert not took_effect(order)
+    if dept not in SEES[name]:
+        assert r.status_code == 404
+        assert NO_SUCH.search(r.content.decode())
+    else:
+        assert r.status_code == 403
 
 
 BULK = {

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from city311.accounts.roles import department_ids, is_administrator, is_staff_member
 from city311.servicerequests.errors import RequestError
-from city311.servicerequests.models import ServiceRequest, ServiceRequestQuerySet
+from city311.servicerequests.models import ServiceRequest, ServiceRequestQuerySet, Team, WorkOrder
 from city311.servicerequests.queries import get_by_tracking_number, no_such_request
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "can_create_request",
     "can_see_contact",
     "can_see_request",
+    "can_work_order",
     "can_work_request",
     "get_link_target_for_user",
     "get_request_for_user",
@@ -47,6 +48,28 @@ def can_work_request(user: Any, sr: ServiceRequest) -> bool:
     return bool(
         user.has_perm("servicerequests.work_request") and sr.department_id in department_ids(user)
     )
+
+
+def can_work_order(user: Any, order: WorkOrder) -> bool:
+    """Start, note, finish or hand back one work order from the crew's page: its crew (its
+    assignee, the members of the assignee's teams in the department, the request's team) and
+    the department's supervisors. A work order nobody has, on a request no team has, is open
+    to anyone who works the request, as "Start" takes it."""
+    sr = order.request
+    if not can_work_request(user, sr):
+        return False
+    if can_assign_request(user, sr) or order.assignee_id == user.pk:
+        return True
+    crews = Team.objects.filter(department=sr.department, active=True)
+    if order.assignee_id is not None:
+        crews = crews.filter(members=order.assignee_id)
+        if sr.team_id is not None:
+            crews = crews | Team.objects.filter(pk=sr.team_id)
+    elif sr.team_id is not None:
+        crews = crews.filter(pk=sr.team_id)
+    else:
+        return True
+    return crews.filter(members=user.pk).exists()
 
 
 def can_assign_request(user: Any, sr: ServiceRequest) -> bool:

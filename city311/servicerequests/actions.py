@@ -8,6 +8,7 @@ through `city311.servicerequests.intake.submit_request`, whatever the channel.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -1006,26 +1007,43 @@ def finish_work_order(
     return order
 
 
-@transaction.atomic
 def add_work_order_note(
-    order: WorkOrder, *, text: str, by: Actor, public: bool = False
+    order: WorkOrder,
+    *,
+    text: str,
+    by: Actor,
+    public: bool = False,
+    photos: Sequence[attachments.CleanPhoto] = (),
 ) -> RequestEvent:
     """A note on one work order (internal unless `public`): an event of the request's history
-    naming the work order, which its page lists under that work order."""
-    sr, order = _locked_order(order)
-    text = text.strip()
-    if not text:
-        raise RequestError(_("Write the note before saving it."), code="required")
-    sr.updated_at = timezone.now()
-    sr.save(update_fields=["updated_at"])
-    return _record(
-        sr,
-        Event.WORK_ORDER_NOTE,
-        by=by,
-        public=public,
-        note=text,
-        data={"work_order": order.number},
-    )
+    naming the work order, which its page lists under that work order.
+
+    Photos (cleaned first: attachments.clean_photos) become the request's photos, which are
+    public like the resident's: so a note with photos must be one the resident can read."""
+    if photos and not public:
+        raise RequestError(
+            _(
+                "A photo is shown to the resident with the request: tick “the resident can "
+                "read this note”, or leave the photo out."
+            ),
+            code="photo_not_public",
+        )
+    with attachments.unless_committed() as written, transaction.atomic():
+        sr, order = _locked_order(order)
+        text = text.strip()
+        if not text:
+            raise RequestError(_("Write the note before saving it."), code="required")
+        sr.updated_at = timezone.now()
+        sr.save(update_fields=["updated_at"])
+        stored = [attachments.attach(sr, photo, written=written) for photo in photos]
+        return _record(
+            sr,
+            Event.WORK_ORDER_NOTE,
+            by=by,
+            public=public,
+            note=text,
+            data={"work_order": order.number, "photos": [a.pk for a in stored]},
+        )
 
 
 @transaction.atomic
@@ -1055,6 +1073,36 @@ def reassign_work_order(order: WorkOrder, *, to: Any, by: Actor) -> WorkOrder:
         public=False,
         note=f"Work order {order.number} given to {name}.",
         data={"work_order": order.number, "assignee": to.pk if to else None, "was": before},
+    )
+    return order
+
+
+@transaction.atomic
+def hand_back_work_order(order: WorkOrder, *, reason: str, by: Actor) -> WorkOrder:
+    """The crew cannot do this work order (wrong kit, not theirs, blocked): it goes back to
+    nobody and to do, with why (internal), for a supervisor to give again."""
+    sr, order = _locked_order(order)
+    _not_closed(sr, _("handing its work back"))
+    _order_open(order)
+    reason = reason.strip()
+    if not reason:
+        raise RequestError(
+            _("Say why the work order is handed back; the supervisor reads it."),
+            code="required",
+        )
+    before = order.assignee_id
+    order.assignee = None
+    order.status = WorkOrderStatus.OPEN
+    order.save(update_fields=["assignee", "status"])
+    sr.updated_at = timezone.now()
+    sr.save(update_fields=["updated_at"])
+    _record(
+        sr,
+        Event.WORK_ORDER_HANDED_BACK,
+        by=by,
+        public=False,
+        note=reason,
+        data={"work_order": order.number, "was": before},
     )
     return order
 

@@ -102,6 +102,7 @@ class Event:
     WORK_ORDER_CANCELLED = "request.work_order_cancelled"
     WORK_ORDER_NOTE = "request.work_order_note"
     WORK_ORDER_REASSIGNED = "request.work_order_reassigned"
+    WORK_ORDER_HANDED_BACK = "request.work_order_handed_back"
     # The SLA clock stopped (waiting on the resident or another agency) and started again.
     PAUSED = "request.paused"
     RESUMED = "request.resumed"
@@ -138,6 +139,7 @@ EVENT_LABELS: dict[str, Promise] = {
     Event.WORK_ORDER_CANCELLED: _("Work order cancelled"),
     Event.WORK_ORDER_NOTE: _("Work order note"),
     Event.WORK_ORDER_REASSIGNED: _("Work order reassigned"),
+    Event.WORK_ORDER_HANDED_BACK: _("Work order handed back"),
     Event.PAUSED: _("Clock paused"),
     Event.RESUMED: _("Clock resumed"),
     Event.ESCALATED: _("Escalated"),

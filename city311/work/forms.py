@@ -173,3 +173,17 @@ class WorkOrderForm(forms.Form):
 class WorkOrderDoneForm(forms.Form):
     number = forms.IntegerField(min_value=1)
     result = forms.CharField(required=False, max_length=4000)
+
+
+class CrewOrderNoteForm(forms.Form):
+    text = forms.CharField(max_length=4000)
+    public = forms.BooleanField(required=False)
+    photo = forms.FileField(required=False)
+
+
+class CrewOrderDoneForm(forms.Form):
+    result = forms.CharField(max_length=4000)
+
+
+class CrewOrderHandBackForm(forms.Form):
+    reason = forms.CharField(max_length=4000)

@@ -13,6 +13,11 @@ urlpatterns = [
     path("board/", views.board, name="board"),
     path("today/", views.today, name="today"),
     path("today/<str:tracking_number>/", views.crew, name="crew"),
+    path(
+        "today/<str:tracking_number>/orders/<int:number>/<str:action>",
+        views.crew_order,
+        name="crew_order",
+    ),
     path("requests/<str:tracking_number>/", views.detail, name="detail"),
     path("requests/<str:tracking_number>/<str:action>", views.act, name="act"),
 ]

@@ -20,7 +20,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from city311.accounts.decorators import staff_required
@@ -251,12 +251,92 @@ def crew(request: HttpRequest, tracking_number: str) -> HttpResponse:
         {
             "sr": sr,
             "can_work": access.can_work_request(request.user, sr),
-            "orders": sr.work_orders.select_related("assignee"),
+            "orders": [
+                (order, access.can_work_order(request.user, order))
+                for order in _orders_with_notes(sr)
+            ],
             "complete_form": forms.CompleteForm(),
             "note_form": forms.NoteForm(),
             "photos": sr.attachments.all(),
         },
     )
+
+
+def _crew_start(request: HttpRequest, order: WorkOrder) -> str:
+    actions.start_work_order(order, by=request.user)
+    return _("Work order %(number)s started.") % {"number": order.number}
+
+
+def _crew_note(request: HttpRequest, order: WorkOrder) -> str:
+    form = forms.CrewOrderNoteForm(request.POST, request.FILES)
+    if not form.is_valid():
+        raise RequestError(_("Write the note (at most 4,000 characters) before saving it."))
+    upload = form.cleaned_data["photo"]
+    photos = attachments.clean_photos([upload] if upload else [])
+    actions.add_work_order_note(
+        order,
+        text=form.cleaned_data["text"],
+        public=form.cleaned_data["public"],
+        photos=photos,
+        by=request.user,
+    )
+    return _("Note added to work order %(number)s.") % {"number": order.number}
+
+
+def _crew_done(request: HttpRequest, order: WorkOrder) -> str:
+    form = forms.CrewOrderDoneForm(request.POST)
+    if not form.is_valid():
+        raise RequestError(_("Write what was done (at most 4,000 characters)."))
+    actions.finish_work_order(order, result=form.cleaned_data["result"], by=request.user)
+    if order.request.work_orders.exclude(status__in=["done", "cancelled"]).exists():
+        return _("Work order %(number)s done.") % {"number": order.number}
+    return _("Work order %(number)s done. The request is closed: all its work is done.") % {
+        "number": order.number
+    }
+
+
+def _crew_hand_back(request: HttpRequest, order: WorkOrder) -> str:
+    form = forms.CrewOrderHandBackForm(request.POST)
+    if not form.is_valid():
+        raise RequestError(_("Say why you hand the work order back (at most 4,000 characters)."))
+    actions.hand_back_work_order(order, reason=form.cleaned_data["reason"], by=request.user)
+    return _("Work order %(number)s handed back: a supervisor will give it again.") % {
+        "number": order.number
+    }
+
+
+CREW_ACTIONS: dict[str, Callable[[HttpRequest, WorkOrder], str]] = {
+    "start": _crew_start,
+    "note": _crew_note,
+    "done": _crew_done,
+    "hand_back": _crew_hand_back,
+}
+
+
+@staff_required()
+@require_POST
+def crew_order(
+    request: HttpRequest, tracking_number: str, number: int, action: str
+) -> HttpResponse:
+    """One work order's step from the crew's page, by its crew or their supervisors
+    (access.can_work_order); back to the crew's page, or to the day once the request closed."""
+    handler = CREW_ACTIONS.get(action)
+    if handler is None:
+        raise Http404(_("No such action."))
+    sr = _get(request, tracking_number, write=True)
+    order = get_object_or_404(
+        WorkOrder.objects.select_related("request"), request=sr, number=number
+    )
+    if not access.can_work_order(request.user, order):
+        raise PermissionDenied(_("Only the work order's crew and their supervisors may work it."))
+    try:
+        messages.success(request, handler(request, order))
+    except RequestError as e:
+        messages.error(request, e.message)
+    sr.refresh_from_db(fields=["status"])
+    if sr.is_closed:
+        return redirect("work:today")
+    return redirect("work:crew", tracking_number=sr.tracking_number)
 
 
 def _get(request: HttpRequest, tracking_number: str, *, write: bool = False) -> ServiceRequest:

@@ -10,6 +10,7 @@ from PIL import Image
 
 from city311.accounts import roles
 from city311.catalog.models import Department
+from city311.servicerequests import actions
 from city311.servicerequests.models import RequestEvent, ServiceRequest, Team
 from city311.test import make_user
 from tests.browser.city import reported
@@ -92,3 +93,28 @@ def test_a_crew_member_works_her_day_on_a_phone_and_the_resident_sees_it(open_ta
     rosa.page.get_by_role("img", name="Photo 1 sent with this request").wait_for()
     rosa.step("the resident sees what was done")
     assert "Cones placed" not in rosa.page.content()  # an internal note stays inside
+
+
+def test_a_crew_member_works_a_work_order_on_a_phone(open_tab, city):
+    team, (sr,) = crew_and_work(city, 1)
+    sr.team = team
+    sr.save(update_fields=["team"])
+    actions.add_work_order(sr, title="Cut the fallen limb", by=None)
+    tab = open_tab(viewport=PHONE)
+    sign_in(tab, "dana")
+    tab.open(f"/work/today/{sr.tracking_number}/")
+    tab.page.get_by_role("button", name="Start work order 1").click()
+    tab.page.get_by_text("Work order 1 started.").wait_for()
+    tab.page.get_by_label("Note on work order 1").fill("Half of it cut, back after lunch.")
+    tab.page.get_by_role("button", name="Add note to work order 1").click()
+    tab.page.get_by_text("Note added to work order 1.").wait_for()
+    tab.step("a work order started, with a note")
+    tab.page.get_by_label("What was done on work order 1 (the resident reads this)").fill(
+        "Limb cut and hauled away."
+    )
+    tab.page.get_by_role("button", name="Work order 1 done").click()
+    tab.page.get_by_role("heading", name="My work today").wait_for()
+    tab.page.get_by_text("The request is closed: all its work is done.").wait_for()
+    tab.step("the work order done closes the request")
+    sr.refresh_from_db()
+    assert sr.status_notes == "Limb cut and hauled away."
