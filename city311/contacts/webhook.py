@@ -158,7 +158,7 @@ def _staff(event: dict[str, Any]) -> User | None:
         if found is None:
             raise UnknownAgent(
                 f"No active staff member has the extension or agent id '{extension}': "
-                "set it on their profile in the admin (Staff, then the person, then "
+                "set it on their profile in the admin (Users, then the person, then "
                 "'Phone system')."
             )
         return found
