@@ -12,6 +12,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from city311.accounts.models import StaffProfile
 from city311.contacts import actions, reports
 from city311.contacts import hours as call_centre_hours
 from city311.contacts.models import Interaction
@@ -25,6 +26,9 @@ from city311.test import BaseTestCase
 from tests import small_city
 
 ROSA = "+17185550199"
+# A poll between calls: the session, the user, their two-factor devices (two), their
+# permissions (two), whether a call is in hand (one EXISTS).
+POPPED_QUERIES = 7
 
 
 class CallCentreTestCase(BaseTestCase):
@@ -331,7 +335,9 @@ class CallEventsTests(CallCentreTestCase):
     def test_answering_pops_the_card_in_the_call_takers_console(self):
         self.report()
         self.event(event="started", call_id="CA2", **{"from": "718-555-0199"})
-        self.assertContains(self.client.get("/console/popped/"), 'id="popped"')
+        nothing_new = self.client.get("/console/popped/")
+        self.assertEqual((nothing_new.status_code, nothing_new.content), (204, b""))
+        self.assertNotIn("HX-Refresh", nothing_new)
         self.event(event="answered", call_id="CA2", user="omar")
         self.assertEqual(self.client.get("/console/popped/")["HX-Refresh"], "true")
         self.assertContains(self.client.get("/console/"), "Rosa Diaz")
@@ -366,6 +372,124 @@ class CallEventsTests(CallCentreTestCase):
     @override_settings(CITY311_CALL_EVENTS_SECRET="")
     def test_without_a_secret_the_webhook_is_off(self):
         self.assertEqual(self.event(event="started", call_id="CA8").status_code, 404)
+
+
+def admin_user_form(user, **changes) -> dict:
+    """The admin's change form for `user` as it stands, with `changes` (its profile inline:
+    staff_profile-0-...). The groups and the department inline are kept as they are."""
+    data = {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "is_active": "on" if user.is_active else "",
+        "date_joined_0": user.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": user.date_joined.strftime("%H:%M:%S"),
+        "groups": [g.pk for g in user.groups.all()],
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+        "staff_profile-TOTAL_FORMS": "1",
+        "staff_profile-INITIAL_FORMS": "0",
+        "staff_profile-MIN_NUM_FORMS": "0",
+        "staff_profile-MAX_NUM_FORMS": "1",
+        "staff_profile-0-user": user.pk,
+        "staff_profile-0-extension": "",
+        "_save": "Save",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v != ""}
+
+
+@override_settings(CITY311_CALL_EVENTS_SECRET=SECRET)
+class PhoneExtensionTests(CallCentreTestCase):
+    """The phone system names Omar by his extension (or its own agent id), which Ada sets on
+    his profile in the admin; the webhook finds him by it and his console pops."""
+
+    event = CallEventsTests.event
+
+    def give_extension(self, user, extension):
+        self.sign_in(self.ada)
+        r = self.client.post(
+            f"/admin/auth/user/{user.pk}/change/",
+            admin_user_form(user, **{"staff_profile-0-extension": extension}),
+        )
+        self.sign_in(self.omar)
+        return r
+
+    def test_ada_sets_omars_extension_and_his_card_pops_when_1001_answers(self):
+        r = self.give_extension(self.omar, " 1001 ")
+        self.assertEqual(r.status_code, 302, r.content.decode()[:3000])
+        self.assertEqual(StaffProfile.objects.get(user=self.omar).extension, "1001")
+        self.report()
+        self.event(event="started", call_id="CX1", **{"from": "718-555-0199"})
+        r = self.event(event="answered", call_id="CX1", agent="1001")
+        self.assertEqual(r.status_code, 200, r.content)
+        self.assertEqual(Interaction.objects.get(call_id="CX1").staff, self.omar)
+        self.assertEqual(self.client.get("/console/popped/")["HX-Refresh"], "true")
+        self.assertContains(self.client.get("/console/"), "Rosa Diaz")
+
+    def test_a_phone_systems_own_agent_id_works_as_well_as_a_number(self):
+        arn = "arn:aws:connect:us-west-2:123456789012:instance/abc/agent/5f0c-11aa"
+        self.assertEqual(self.give_extension(self.omar, arn).status_code, 302)
+        self.give_extension(self.sofia, "2002")
+        self.event(event="answered", call_id="CX2", agent=arn)
+        self.event(event="answered", call_id="CX3", agent=2002)  # a JSON number
+        self.assertEqual(Interaction.objects.get(call_id="CX2").staff, self.omar)
+        self.assertEqual(Interaction.objects.get(call_id="CX3").staff, self.sofia)
+
+    def test_an_extension_someone_else_has_is_refused_in_the_admin(self):
+        self.give_extension(self.sofia, "1001")
+        r = self.give_extension(self.omar, "1001")
+        self.assertContains(r, "Another staff member already has this extension or agent id.")
+        self.assertFalse(StaffProfile.objects.filter(user=self.omar).exists())
+
+    def test_an_extension_with_a_space_inside_is_refused_in_the_admin(self):
+        r = self.give_extension(self.omar, "10 01")
+        self.assertContains(r, "with no spaces")
+        self.assertFalse(StaffProfile.objects.filter(user=self.omar).exists())
+
+    def test_ada_reads_the_field_in_spanish(self):
+        self.sign_in(self.ada)
+        r = self.client.get(f"/admin/auth/user/{self.omar.pk}/change/", HTTP_ACCEPT_LANGUAGE="es")
+        self.assertContains(r, "Extensión telefónica o id de agente")
+
+    def test_an_unknown_extension_is_a_422_naming_it_and_changes_nothing(self):
+        self.event(event="started", call_id="CX4")
+        r = self.event(event="answered", call_id="CX4", agent="4040")
+        self.assertEqual(r.status_code, 422)
+        self.assertIn("'4040'", r.json()["error"])
+        self.assertIsNone(Interaction.objects.get(call_id="CX4").answered_at)
+        r = self.event(event="answered", call_id="CX5", agent="4040")
+        self.assertEqual(r.status_code, 422)
+        self.assertFalse(Interaction.objects.filter(call_id="CX5").exists())
+
+    def test_someone_who_left_is_unknown(self):
+        self.give_extension(self.omar, "1001")
+        self.omar.is_active = False
+        self.omar.save(update_fields=["is_active"])
+        self.assertEqual(self.event(event="answered", call_id="CX6", agent="1001").status_code, 422)
+
+    def test_an_unknown_username_is_a_422_too(self):
+        r = self.event(event="answered", call_id="CX7", user="nobody")
+        self.assertEqual(r.status_code, 422)
+        self.assertIn("'nobody'", r.json()["error"])
+
+    def test_the_call_taker_is_named_once(self):
+        self.give_extension(self.omar, "1001")
+        r = self.event(event="answered", call_id="CX8", agent="1001", user="omar")
+        self.assertEqual(r.status_code, 400)
+        r = self.event(event="answered", call_id="CX8", agent={"id": 1001})
+        self.assertEqual(r.status_code, 400)
+        self.assertIn("'agent'", r.json()["error"])
+        self.assertFalse(Interaction.objects.filter(call_id="CX8").exists())
+
+    def test_between_calls_nothing_new_is_one_cheap_read(self):
+        self.client.get("/console/popped/")  # the session and the permissions warm
+        with self.assertNumQueries(POPPED_QUERIES):
+            r = self.client.get("/console/popped/")
+        self.assertEqual((r.status_code, r.content), (204, b""))
 
 
 class SupervisorViewTests(CallCentreTestCase):

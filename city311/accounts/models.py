@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Membership(models.Model):
@@ -43,3 +45,55 @@ class SignInIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} at {self.issuer}"
+
+
+# An extension ("1001"), or the phone system's own id for the agent: a Twilio worker SID
+# ("WK…"), a Genesys user id (a UUID), an Amazon Connect agent ARN, an Asterisk "PJSIP/1001".
+EXTENSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@/+\-]*$"
+
+
+class StaffProfile(models.Model):
+    """What the city knows of a staff member beyond the sign-in: how the phone system names
+    them. The call-events webhook (city311.contacts.webhook) finds the call taker by it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    # Unique when set: one call goes to one person (constraint below).
+    extension = models.CharField(
+        _("phone extension or agent id"),
+        max_length=200,
+        blank=True,
+        validators=[
+            RegexValidator(
+                EXTENSION_PATTERN,
+                _(
+                    "Use the extension or agent id exactly as the phone system sends it: "
+                    "letters, digits and . _ : @ / + - with no spaces."
+                ),
+            )
+        ],
+        help_text=_(
+            "How the phone system names this person in its call events: their extension "
+            "(1001) or the system's agent id (a Twilio worker SID, a Genesys user id, an "
+            "Amazon Connect agent ARN). The caller's card pops in their console when they "
+            "answer."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("phone system")
+        verbose_name_plural = _("phone system")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["extension"],
+                condition=~models.Q(extension=""),
+                name="one_staff_per_extension",
+                violation_error_message=_(
+                    "Another staff member already has this extension or agent id."
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at extension {self.extension or '—'}"

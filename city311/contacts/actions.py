@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from city311.catalog.models import ServiceType
@@ -71,12 +71,18 @@ def start_interaction(
 def current_for(staff: Any) -> Interaction | None:
     """The contact `staff` has in hand: the newest one given to them with no outcome yet,
     still going, or a phone call the caller hung up on before the call taker wrapped it up."""
+    return _in_hand(staff).order_by("-started_at").first()
+
+
+def has_call_in_hand(staff: Any) -> bool:
+    """current_for as a yes or no, for the console's poll between calls: one indexed read."""
+    return _in_hand(staff).exists()
+
+
+def _in_hand(staff: Any) -> QuerySet[Interaction]:
     since = timezone.now() - STALE_AFTER
-    return (
-        Interaction.objects.filter(staff=staff, kind="", started_at__gte=since)
-        .filter(Q(ended_at__isnull=True) | ~Q(call_id=""))
-        .order_by("-started_at")
-        .first()
+    return Interaction.objects.filter(staff=staff, kind="", started_at__gte=since).filter(
+        Q(ended_at__isnull=True) | ~Q(call_id="")
     )
 
 

@@ -39,6 +39,11 @@ class BadEvent(ValueError):
     pass
 
 
+class UnknownAgent(BadEvent):
+    """The event names a call taker the city does not know: refused (422), nothing changed,
+    so the phone system's log shows it and a retry after the fix lands."""
+
+
 def sign(body: bytes, timestamp: str, secret: str) -> str:
     """The signature a sender puts in X-City311-Signature."""
     mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
@@ -74,6 +79,8 @@ def call_event(request: HttpRequest) -> JsonResponse:
         if not isinstance(event, dict):
             raise BadEvent("The body must be a JSON object.")
         interaction = _apply(event)
+    except UnknownAgent as e:
+        return _error(str(e), 422)
     except (ValueError, BadEvent) as e:
         return _error(str(e), 400)
     return JsonResponse(
@@ -94,7 +101,7 @@ def _apply(event: dict[str, Any]) -> Interaction:
     if not call_id:
         raise BadEvent("'call_id' is required: the phone system's id for the call.")
     at = _moment(event.get("at"))
-    staff = _staff(event.get("user"))
+    staff = _staff(event)
     found = Interaction.objects.filter(call_id=call_id).first()
     if found is None:
         try:
@@ -136,8 +143,30 @@ def _hold(value: Any) -> int:
     return value
 
 
-def _staff(value: Any) -> User | None:
-    """The call taker who answered, by username; unknown names are left unassigned."""
-    if not value:
+def _staff(event: dict[str, Any]) -> User | None:
+    """The call taker who answered: by "agent" (the extension or the phone system's agent id,
+    set on the staff member's profile in the admin) or by "user" (a city311 username).
+    Someone the city does not know is an UnknownAgent: the call would pop on no console."""
+    agent, username = event.get("agent"), event.get("user")
+    if agent not in (None, "") and username not in (None, ""):
+        raise BadEvent("Name the call taker once: 'agent' (extension) or 'user' (username).")
+    if agent not in (None, ""):
+        if isinstance(agent, bool) or not isinstance(agent, str | int):
+            raise BadEvent("'agent' must be the extension or agent id, a string or a number.")
+        extension = str(agent).strip()[:200]
+        found = User.objects.filter(staff_profile__extension=extension, is_active=True).first()
+        if found is None:
+            raise UnknownAgent(
+                f"No active staff member has the extension or agent id '{extension}': "
+                "set it on their profile in the admin (Users, then the person, then "
+                "'Phone system')."
+            )
+        return found
+    if username in (None, ""):
         return None
-    return User.objects.filter(username=str(value)[:150], is_active=True).first()
+    if not isinstance(username, str):
+        raise BadEvent("'user' must be a city311 username.")
+    found = User.objects.filter(username=username[:150], is_active=True).first()
+    if found is None:
+        raise UnknownAgent(f"No active staff member has the username '{username[:150]}'.")
+    return found
