@@ -270,7 +270,9 @@ def _crew_start(request: HttpRequest, order: WorkOrder) -> str:
 def _crew_note(request: HttpRequest, order: WorkOrder) -> str:
     form = forms.CrewOrderNoteForm(request.POST, request.FILES)
     if not form.is_valid():
-        raise RequestError(_("Write the note (at most 4,000 characters) before saving it."))
+        raise RequestError(
+            _("Write the note (at most 4,000 characters) before saving it."), code="required"
+        )
     upload = form.cleaned_data["photo"]
     photos = attachments.clean_photos([upload] if upload else [])
     actions.add_work_order_note(
@@ -286,7 +288,7 @@ def _crew_note(request: HttpRequest, order: WorkOrder) -> str:
 def _crew_done(request: HttpRequest, order: WorkOrder) -> str:
     form = forms.CrewOrderDoneForm(request.POST)
     if not form.is_valid():
-        raise RequestError(_("Write what was done (at most 4,000 characters)."))
+        raise RequestError(_("Write what was done (at most 4,000 characters)."), code="required")
     actions.finish_work_order(order, result=form.cleaned_data["result"], by=request.user)
     if order.request.work_orders.exclude(status__in=["done", "cancelled"]).exists():
         return _("Work order %(number)s done.") % {"number": order.number}
@@ -298,7 +300,9 @@ def _crew_done(request: HttpRequest, order: WorkOrder) -> str:
 def _crew_hand_back(request: HttpRequest, order: WorkOrder) -> str:
     form = forms.CrewOrderHandBackForm(request.POST)
     if not form.is_valid():
-        raise RequestError(_("Say why you hand the work order back (at most 4,000 characters)."))
+        raise RequestError(
+            _("Say why you hand the work order back (at most 4,000 characters)."), code="required"
+        )
     actions.hand_back_work_order(order, reason=form.cleaned_data["reason"], by=request.user)
     return _("Work order %(number)s handed back: a supervisor will give it again.") % {
         "number": order.number
