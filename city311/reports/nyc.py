@@ -80,18 +80,18 @@ UNSPECIFIED = "Unspecified"
 
 # The dataset's channels; city311's other channels are written as their own codes in capitals
 # (EMAIL, WALK_IN, OPEN311, STAFF), so an export read back in keeps them.
-CHANNEL_OUT = {
+CHANNEL_OUT: dict[str, str] = {
     Channel.WEB: "ONLINE",
     Channel.MOBILE_APP: "MOBILE",
     Channel.PHONE: "PHONE",
     Channel.IMPORT: "UNKNOWN",
 }
-CHANNEL_IN = {
+CHANNEL_IN: dict[str, str] = {
     **{written: channel for channel, written in CHANNEL_OUT.items()},
     **{c.upper(): c for c in Channel.values if c not in CHANNEL_OUT},
 }
 
-STATUS_OUT = {
+STATUS_OUT: dict[str, str] = {
     Status.NEW: "Open",
     Status.OPEN: "Open",
     Status.IN_PROGRESS: "In Progress",

@@ -111,6 +111,7 @@ def read_lines(path: Path) -> Iterator[tuple[int, str, list[str]]]:
         except csv.Error as e:
             raise ImportFailed(f"{path.name} is not a CSV file: {e}.") from None
         names = [nyc.field_name(h) for h in first]
+        rows: Iterator[list[str]]
         if "unique_key" in names:
             header, rows = names, reader
         elif len(first) in nyc.HEADERLESS:
@@ -224,8 +225,10 @@ def _number(text: str) -> float | None:
     return value if value == value and value != 0.0 else None  # NaN and 0: no point
 
 
-def staged_rows(path: Path, catalog: Catalog) -> Iterator[list[Any]]:
-    """The staging rows of the file, a batch at a time through the city's engines."""
+def staged_batches(path: Path, catalog: Catalog) -> Iterator[list[list[Any]]]:
+    """The staging rows of the file, a batch at a time through the city's engines. A batch is
+    made whole before it is written: the engines may read the database, which cannot answer
+    while a COPY is under way on the same connection."""
     lines = read_lines(path)
     complaint, descriptor = READ.index("complaint_type"), READ.index("descriptor")
     agency = READ.index("agency")
@@ -235,18 +238,22 @@ def staged_rows(path: Path, catalog: Catalog) -> Iterator[list[Any]]:
         longs = [_number(values[long_at]) for _line, _problem, values in batch]
         found = catalog.areas_at(lats, longs)
         numbers = new_tracking_numbers(len(batch))
+        rows = []
         for (line, problem, values), areas, number in zip(batch, found, numbers, strict=True):
             st = catalog.service_type(values[complaint], values[descriptor])
             department = catalog.department(st, values[agency], areas) if st else None
-            yield [
-                line,
-                problem,
-                *values,
-                st.pk if st else None,
-                department,
-                catalog.areas_json(areas),
-                number,
-            ]
+            rows.append(
+                [
+                    line,
+                    problem,
+                    *values,
+                    st.pk if st else None,
+                    department,
+                    catalog.areas_json(areas),
+                    number,
+                ]
+            )
+        yield rows
 
 
 # The SQL that differs by database
@@ -378,27 +385,21 @@ def _create_staging() -> None:
         cursor.execute(f"CREATE TEMPORARY TABLE {STAGING} ({columns})")
 
 
-def _stage(rows: Iterator[list[Any]], progress: Callable[[int], None] | None) -> int:
+def _stage(batches: Iterator[list[list[Any]]], progress: Callable[[int], None] | None) -> int:
     count = 0
+    names = ", ".join(STAGED)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            raw = cursor.cursor  # psycopg's own cursor, for COPY
-            with raw.copy(f"COPY {STAGING} ({', '.join(STAGED)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    count += 1
-                    if progress and count % BATCH == 0:
-                        progress(BATCH)
-        else:
-            sql = f"INSERT INTO {STAGING} VALUES ({', '.join(['%s'] * len(STAGED))})"
-            while batch := list(islice(rows, BATCH)):
-                cursor.executemany(sql, batch)
-                count += len(batch)
-                if progress:
-                    progress(len(batch))
-    if progress and connection.vendor == "postgresql":
-        progress(count % BATCH)
-    with connection.cursor() as cursor:
+        for batch in batches:
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY {STAGING} ({names}) FROM STDIN") as copy:
+                    for row in batch:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["%s"] * len(STAGED))
+                cursor.executemany(f"INSERT INTO {STAGING} ({names}) VALUES ({marks})", batch)
+            count += len(batch)
+            if progress:
+                progress(len(batch))
         for column in ("line", "unique_key", "tracking_number"):
             cursor.execute(f"CREATE INDEX {STAGING}_{column} ON {STAGING} ({column})")
     return count
@@ -645,7 +646,7 @@ def _business_hours_due(application: str, first_id: int) -> None:
         .values_list("pk", "requested_at", "service_type__sla_amount")
         .iterator(chunk_size=5000)
     )
-    rows = [(calendar.add_business_hours(at, amount), pk) for pk, at, amount in found]
+    rows = [(calendar.add_business_hours(at, amount or 0), pk) for pk, at, amount in found]
     table = ServiceRequest._meta.db_table
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {table} SET due_at = %s WHERE id = %s", rows)
@@ -668,7 +669,7 @@ def import_nyc(
         first_id = ServiceRequest.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         dialect = Dialect()
         _create_staging()
-        staged = _stage(staged_rows(path, catalog), progress)
+        staged = _stage(staged_batches(path, catalog), progress)
         say(f"Staged {staged:,} lines; checking them.")
         _validate(dialect, application)
         _unique_numbers()

@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db.models.fields.json import KT
-from django.utils.functional import Promise, lazy
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
@@ -184,7 +184,7 @@ def records(since: date | None = None, until: date | None = None) -> Iterator[Re
 @dataclass(frozen=True)
 class Column:
     name: str
-    meaning: Promise
+    meaning: Promise | str
 
 
 @dataclass(frozen=True)
@@ -421,13 +421,9 @@ TIMES = ("requested_at", "updated_at", "closed_at", "due_at")
 def analyst_columns() -> list[Column]:
     columns = [Column(name, meaning) for name, meaning in ANALYST]
     for kind in area_kinds():
-        columns.append(Column(kind, _lazy_format(AREA_MEANING, kind=kind)))
-        columns.append(Column(f"{kind}_code", _lazy_format(AREA_MEANING, kind=kind)))
+        meaning = str(AREA_MEANING) % {"kind": kind}
+        columns += [Column(kind, meaning), Column(f"{kind}_code", meaning)]
     return columns
-
-
-def _lazy_format(text: Promise, **values: str) -> Promise:
-    return lazy(lambda: str(text) % values, str)()
 
 
 def _properties(r: Record, kinds: list[str]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/open_data.html", context)
 
 
-def download(request: HttpRequest, code: str) -> HttpResponse:
+def download(request: HttpRequest, code: str) -> HttpResponse | StreamingHttpResponse:
     if code not in opendata.FORMATS:
         raise Http404(_("There is no such open-data format."))
     form = _range(request)
