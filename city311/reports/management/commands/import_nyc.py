@@ -29,6 +29,12 @@ class Command(BaseCommand):
             help="JSON mapping of complaint types onto service codes (default: the New York "
             "pack's). The catalog's own service names and codes always match first.",
         )
+        parser.add_argument(
+            "--no-rollups",
+            action="store_true",
+            help="Leave the report rollups alone (for a very large load: run rebuild_reports "
+            "once afterwards instead of catching up file by file).",
+        )
 
     def handle(self, *args: Any, files: list[Path], mapping: Path, **options: Any) -> None:
         quiet = options["verbosity"] < 1
@@ -44,6 +50,7 @@ class Command(BaseCommand):
                     mapping=mapping,
                     progress=bar.update,
                     say=None if quiet else partial(tqdm.write, file=self.stderr),
+                    catch_up=not options["no_rollups"],
                 )
             except nycimport.ImportFailed as e:
                 raise CommandError(str(e)) from None
