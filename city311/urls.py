@@ -37,6 +37,7 @@ urlpatterns = [
     path("city/", include("city311.cities.urls")),
     path("work/", include("city311.work.urls")),
     path("reports/", include("city311.reports.urls")),
+    path("open-data/", include("city311.reports.urls_opendata")),
     path("console/", include("city311.console.urls")),
     path("contacts/", include("city311.contacts.urls")),
     path("intake/", include("city311.intake.urls")),

@@ -25,6 +25,9 @@ MAX_EMAIL = 254
 # (both databases store them; the XML answers leave them out).
 _CONTROL = re.compile("\x00")
 _email = EmailValidator()
+# A phone number has digits (any script's: libphonenumber reads them all); text without any
+# holds none, and the matcher need not look.
+_DIGIT = re.compile(r"\d")
 # An e-mail address inside prose: loose on purpose (a redaction that misses is the harm).
 _EMAIL_IN_TEXT = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 PHONE_REMOVED = "[phone removed]"
@@ -58,7 +61,10 @@ def redact(text: str, region: str) -> str:
     """
     if not text:
         return text
-    text = _EMAIL_IN_TEXT.sub(EMAIL_REMOVED, text)
+    if "@" in text:
+        text = _EMAIL_IN_TEXT.sub(EMAIL_REMOVED, text)
+    if not _DIGIT.search(text):
+        return text
     spans = [
         (m.start, m.end)
         for m in phonenumbers.PhoneNumberMatcher(text, region, phonenumbers.Leniency.POSSIBLE)

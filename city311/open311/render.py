@@ -12,12 +12,12 @@ from typing import NotRequired, TypedDict
 from city311.catalog.models import ServiceAttribute, ServiceType
 from city311.cities import profile
 from city311.geo.locate import PRECISIONS
-from city311.lib import phones
-from city311.lib.text import redact
 from city311.open311.queries import PublicRow
 from city311.servicerequests import expected
 from city311.servicerequests.expected import expected_words
 from city311.servicerequests.models import RequestEvent, Resolution, ServiceRequest, Status
+from city311.servicerequests.publish import public_description
+from city311.servicerequests.publish import public_text as published_text
 from city311.servicerequests.vocabulary import Event
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -154,9 +154,8 @@ def open311_status(status: str) -> str:
 
 
 def public_text(text: str) -> str | None:
-    """What a person wrote, as Open311 publishes it: without phone numbers and e-mail
-    addresses (residents type theirs into descriptions, comments and notes)."""
-    return _or_none(redact(text, phones.region()))
+    """What a person wrote, as Open311 publishes it (servicerequests.publish), or None."""
+    return _or_none(published_text(text))
 
 
 def note(event: RequestEvent) -> Note:
@@ -179,9 +178,10 @@ def request(row: PublicRow, *, media_urls: list[str]) -> Request:
         "service_name": row["service_type__service_name"],
         "service_code": row["service_type__service_code"],
         # Withheld for the types the city says residents' words are not published.
-        "description": (
-            public_text(row["description"]) if row["service_type__publish_description"] else None
-        ),
+        "description": public_description(
+            row["description"], published=row["service_type__publish_description"]
+        )
+        or None,
         "agency_responsible": row["department__name"],
         "service_notice": row["service_type__referral"] or None,
         "requested_datetime": w3c(row["requested_at"]),

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from city311.geo.models import Boundary, BoundaryKind
 from city311.servicerequests.vocabulary import Channel
@@ -110,3 +111,17 @@ def previous(start: date, end: date) -> tuple[date, date]:
     """The period of the same length just before."""
     length = end - start + timedelta(days=1)
     return start - length, start - timedelta(days=1)
+
+
+class OpenDataRange(forms.Form):
+    """The open data's date range: days received, both ends optional and included."""
+
+    since = forms.DateField(label=_("From"), required=False)
+    until = forms.DateField(label=_("To (inclusive)"), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            raise forms.ValidationError(_("The start date is after the end date: swap them."))
+        return data

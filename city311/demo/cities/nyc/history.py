@@ -5,41 +5,22 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
-import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from city311.reports import nyc
 from city311.servicerequests.imports import HistoricalRecord
-from city311.servicerequests.models import Channel, Resolution
+from city311.servicerequests.models import Channel
 
 HERE = Path(__file__).parent / "history"
 NYC = ZoneInfo("America/New_York")
 # The requests' application: a history already loaded is not loaded again.
 SOURCE = "NYC 311 open data"
 # The one file without a header: its columns by position.
-HEADERLESS = {
-    "nyc311_comp370_2020_5cols_noheader.csv.gz": [
-        "unique_key",
-        "created_date",
-        "closed_date",
-        "complaint_type",
-        "borough",
-    ]
-}
+HEADERLESS = {"nyc311_comp370_2020_5cols_noheader.csv.gz": nyc.HEADERLESS[5]}
 CHANNELS = {"ONLINE": Channel.WEB, "MOBILE": Channel.MOBILE_APP, "PHONE": Channel.PHONE}
-NO_ACTION_WORDS = (
-    "no evidence",
-    "did not observe",
-    "could not find",
-    "was not found",
-    "unfounded",
-    "not necessary",
-    "no violation",
-    "was gone",
-)
 
 
 def records() -> Iterator[HistoricalRecord]:
@@ -53,41 +34,15 @@ def record_files() -> list[Path]:
     return sorted(HERE.glob("*.csv.gz"))
 
 
-class Mapping:
-    def __init__(self) -> None:
-        raw = json.loads((HERE / "mapping.json").read_text())
-        self.by_type: dict[str, str] = raw["complaint_type"]
-        self.by_descriptor: dict[str, str] = raw.get("descriptor", {})
-        self.default: str = raw["default"]
+class Mapping(nyc.Mapping):
+    """The pack's complaint types onto its catalog (history/mapping.json)."""
 
-    def service_code(self, complaint_type: str, descriptor: str) -> str:
-        return self.by_descriptor.get(
-            f"{complaint_type}|{descriptor}", self.by_type.get(complaint_type, self.default)
-        )
-
-
-# The open data's usual "12/25/2013 11:59:08 PM", read without strptime (a demo load reads
-# fifty thousand of them).
-US_TIME = re.compile(r"(\d\d)/(\d\d)/(\d{4}) (\d\d):(\d\d):(\d\d) ([AP])M")
+    def __init__(self, path: Path = HERE / "mapping.json") -> None:
+        super().__init__(path)
 
 
 def _parse_time(text: str) -> datetime | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    if m := US_TIME.fullmatch(text):
-        month, day, year, hour, minute, second = (int(g) for g in m.groups()[:6])
-        hour = hour % 12 + (12 if m[7] == "P" else 0)
-        try:
-            return datetime(year, month, day, hour, minute, second, tzinfo=NYC)
-        except ValueError:
-            return None
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=NYC)
-        except ValueError:
-            continue
-    return None
+    return nyc.parse_time(text, NYC)
 
 
 def _float(text: str | None) -> float | None:
@@ -122,10 +77,7 @@ def _record(row: dict[str, str], mapping: Mapping, source: str) -> HistoricalRec
     if closed is None and (row.get("status") or "").lower() == "closed":
         closed = _parse_time(row.get("resolution_action_updated_date", "")) or created
     note = (row.get("resolution_description") or "").strip()
-    lowered = note.lower()
-    resolution = (
-        Resolution.NO_ACTION if any(w in lowered for w in NO_ACTION_WORDS) else Resolution.COMPLETED
-    )
+    resolution = nyc.resolution_of(note)
     complaint, descriptor = row.get("complaint_type", ""), row.get("descriptor", "")
     address = (row.get("incident_address") or "").strip()
     if not address and row.get("intersection_street_1"):

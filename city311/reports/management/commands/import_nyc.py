@@ -1,0 +1,73 @@
+"""Load New York City-shaped 311 files (reports.nycimport)."""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from city311.reports import nycimport
+
+
+class Command(BaseCommand):
+    help = (
+        "Load NYC 311 CSV files (any of the open data's layouts, gzipped or not) as historical "
+        "requests, set-wise: every line that cannot be loaded is reported by its number. The "
+        "reports are brought up to date afterwards."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+        parser.add_argument(
+            "--mapping",
+            type=Path,
+            default=nycimport.DEFAULT_MAPPING,
+            help="JSON mapping of complaint types onto service codes (default: the New York "
+            "pack's). The catalog's own service names and codes always match first.",
+        )
+        parser.add_argument(
+            "--no-rollups",
+            action="store_true",
+            help="Leave the report rollups alone (for a very large load: run rebuild_reports "
+            "once afterwards instead of catching up file by file).",
+        )
+
+    def handle(self, *args: Any, files: list[Path], mapping: Path, **options: Any) -> None:
+        quiet = options["verbosity"] < 1
+        rejected_anywhere = 0
+        for path in files:
+            started = time.monotonic()
+            bar = tqdm(
+                desc=path.name, unit=" lines", unit_scale=True, file=self.stderr, disable=quiet
+            )
+            try:
+                result = nycimport.import_nyc(
+                    path,
+                    mapping=mapping,
+                    progress=bar.update,
+                    say=None if quiet else partial(tqdm.write, file=self.stderr),
+                    catch_up=not options["no_rollups"],
+                )
+            except nycimport.ImportFailed as e:
+                raise CommandError(str(e)) from None
+            finally:
+                bar.close()
+            for line, problem in result.rejected:
+                self.stderr.write(f"{path.name}, line {line}: {problem}")
+            seconds = time.monotonic() - started
+            rate = result.imported / seconds if seconds else 0
+            self.stdout.write(
+                f"{path.name}: imported {result.imported:,} requests, rejected "
+                f"{len(result.rejected):,} lines, in {seconds:.1f} s ({rate:,.0f} rows/s)."
+            )
+            rejected_anywhere += len(result.rejected)
+        if rejected_anywhere:
+            raise CommandError(
+                f"{rejected_anywhere:,} lines were rejected (listed above, by line number); "
+                "the other lines were imported.",
+                returncode=2,
+            )

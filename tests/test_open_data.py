@@ -1,0 +1,361 @@
+"""Open data: the public exports and `import_nyc`, through their pages and commands.
+
+Rosa (resident) reports a pothole and writes her phone number and e-mail into it; her name,
+e-mail and phone are also her contact details. Nothing of hers but her redacted words may
+reach any export. A homeless-encampment report is of a sensitive type: the city withholds its
+descriptions, so its point is rounded and its address left out.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from unittest import mock
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from city311.catalog.models import ServiceType
+from city311.cities import profile
+from city311.demo import loader
+from city311.reports import nyc, nycimport, opendata
+from city311.reports.models import RequestFact
+from city311.servicerequests import actions
+from city311.servicerequests.models import RequestEvent, ServiceRequest
+from city311.test import BaseTestCase
+
+PACK_HISTORY = Path(__file__).resolve().parent.parent / "city311/demo/cities/nyc/history"
+PERSONAL = ("Rosa", "Diaz", "rosa@example.org", "718-555-0199", "7185550199")
+FORMATS = ("nyc", "georeport", "geojson", "parquet")
+
+
+def as_text(code: str, body: bytes) -> str:
+    """Every value of an export as text, whatever its format."""
+    if code == "parquet":
+        return json.dumps(pq.read_table(pa.BufferReader(body)).to_pylist(), default=str)
+    return body.decode()
+
+
+def csv_rows(body: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(body.decode())))
+
+
+class OpenDataTestCase(BaseTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        cls.encampment = ServiceType.objects.create(
+            service_code="homeless_encampment",
+            service_name="Homeless encampment",
+            department=cls.streets,
+            publish_description=False,
+        )
+        cls.pothole_sr = cls.report(  # type: ignore[call-arg]
+            cls,
+            description="Deep hole, call me at 718-555-0199 or rosa@example.org",
+        )
+        cls.camp_sr = cls.report(  # type: ignore[call-arg]
+            cls,
+            service_code="homeless_encampment",
+            description="A man named Joe sleeps here, Rosa Diaz",
+            lat=40.678249,
+            long=-73.944161,
+            address_string="1382 Dumont Ave, Brooklyn",
+        )
+        actions.close_request(
+            cls.pothole_sr,
+            resolution="completed",
+            note="Filled. Questions: call 718-555-0199.",
+            by=cls.dana,
+        )
+
+    def download(self, code: str, **query: str) -> bytes:
+        response = self.client.get(f"/open-data/{code}/download", query)
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(response.streaming)
+        return b"".join(response.streaming_content)  # type: ignore[attr-defined]
+
+
+class PagesTests(OpenDataTestCase):
+    def test_anyone_sees_the_index_with_every_format_and_its_dictionary(self):
+        response = self.client.get("/open-data/")
+        self.assertEqual(response.status_code, 200)
+        for code in FORMATS:
+            self.assertContains(response, f"/open-data/{code}/download")
+            self.assertContains(response, f'href="/open-data/{code}/"')
+
+    def test_the_index_passes_the_date_range_to_the_download_links(self):
+        response = self.client.get("/open-data/", {"since": "2026-01-01", "until": "2026-01-31"})
+        self.assertContains(
+            response, "/open-data/nyc/download?since=2026-01-01&amp;until=2026-01-31"
+        )
+
+    def test_each_dictionary_names_every_column_of_its_file(self):
+        for code in FORMATS:
+            response = self.client.get(f"/open-data/{code}/")
+            self.assertEqual(response.status_code, 200)
+            for column in opendata.FORMATS[code].columns():
+                self.assertContains(response, f"<code>{column.name}</code>")
+
+    def test_the_nyc_dictionary_lists_the_41_columns(self):
+        response = self.client.get("/open-data/nyc/")
+        self.assertEqual(response.content.decode().count("<code>"), 41)
+
+    def test_the_pages_are_in_spanish_for_a_spanish_reader(self):
+        response = self.client.get("/open-data/", headers={"accept-language": "es"})
+        self.assertContains(response, "Datos abiertos")
+        response = self.client.get("/open-data/georeport/", headers={"accept-language": "es"})
+        self.assertContains(response, "Diccionario de datos")
+
+    def test_an_unknown_format_is_404(self):
+        self.assertEqual(self.client.get("/open-data/xlsx/download").status_code, 404)
+        self.assertEqual(self.client.get("/open-data/xlsx/").status_code, 404)
+
+    def test_a_bad_date_range_is_a_400_that_says_what_to_fix(self):
+        response = self.client.get(
+            "/open-data/nyc/download", {"since": "2026-02-01", "until": "2026-01-01"}
+        )
+        self.assertContains(response, "swap them", status_code=400)
+        response = self.client.get("/open-data/nyc/download", {"since": "yesterday"})
+        self.assertEqual(response.status_code, 400)
+
+
+class ExportTests(OpenDataTestCase):
+    def test_the_nyc_file_has_nycs_41_columns_in_its_order(self):
+        with gzip.open(PACK_HISTORY / "nyc311_pyboot_2022-05_41cols.csv.gz", "rt") as f:
+            published = next(csv.reader(f))
+        header = next(csv.reader(io.StringIO(self.download("nyc").decode())))
+        self.assertEqual(header, published)
+        self.assertEqual(len(header), 41)
+
+    def test_the_nyc_file_writes_values_in_nycs_formats(self):
+        rows = {r["Unique Key"]: r for r in csv_rows(self.download("nyc"))}
+        pothole = rows[self.pothole_sr.tracking_number]
+        self.assertRegex(pothole["Created Date"], nyc.US_TIME.pattern)
+        self.assertRegex(pothole["Closed Date"], nyc.US_TIME.pattern)
+        self.assertEqual(pothole["Status"], "Closed")
+        self.assertEqual(pothole["Open Data Channel Type"], "ONLINE")
+        self.assertEqual(pothole["Agency"], "TRANSPORTATION")
+        self.assertEqual(pothole["Complaint Type"], "Pothole")
+        self.assertEqual(pothole["Latitude"], "40.6782")
+        self.assertEqual(pothole["Location"], "(40.6782, -73.9442)")
+        created = nyc.format_time(self.pothole_sr.requested_at, profile.zone())
+        self.assertEqual(pothole["Created Date"], created)
+        self.assertEqual(rows[self.camp_sr.tracking_number]["Status"], "Open")
+
+    def test_no_personal_data_reaches_any_export(self):
+        for code in FORMATS:
+            text = as_text(code, self.download(code))
+            self.assertIn(self.pothole_sr.tracking_number, text, code)
+            for personal in PERSONAL:
+                self.assertNotIn(personal, text, f"{personal} in the {code} export")
+
+    def test_descriptions_and_notes_are_redacted_as_open311_redacts_them(self):
+        rows = {r["service_request_id"]: r for r in csv_rows(self.download("georeport"))}
+        pothole = rows[self.pothole_sr.tracking_number]
+        self.assertEqual(
+            pothole["description"], "Deep hole, call me at [phone removed] or [e-mail removed]"
+        )
+        self.assertIn("[phone removed]", pothole["status_notes"])
+        open311 = self.client.get(f"/open311/v2/requests/{self.pothole_sr.tracking_number}.json")
+        self.assertEqual(open311.json()[0]["description"], pothole["description"])
+
+    def test_a_sensitive_type_has_no_description_no_address_and_a_rounded_point(self):
+        georeport = {r["service_request_id"]: r for r in csv_rows(self.download("georeport"))}
+        camp = georeport[self.camp_sr.tracking_number]
+        self.assertEqual((camp["description"], camp["address"]), ("", ""))
+        self.assertEqual((camp["lat"], camp["long"]), ("40.678", "-73.944"))
+        nyc_rows = {r["Unique Key"]: r for r in csv_rows(self.download("nyc"))}
+        self.assertEqual(nyc_rows[self.camp_sr.tracking_number]["Location"], "(40.678, -73.944)")
+        self.assertEqual(nyc_rows[self.camp_sr.tracking_number]["Incident Address"], "")
+        features = json.loads(self.download("geojson"))["features"]
+        camp_feature = next(
+            f
+            for f in features
+            if f["properties"]["service_request_id"] == self.camp_sr.tracking_number
+        )
+        self.assertEqual(camp_feature["geometry"]["coordinates"], [-73.944, 40.678])
+        self.assertIsNone(camp_feature["properties"]["description"])
+        self.assertTrue(camp_feature["properties"]["sensitive"])
+
+    def test_a_request_filed_a_moment_ago_is_in_every_export(self):
+        fresh = self.report(description="Just now")
+        for code in FORMATS:
+            self.assertIn(fresh.tracking_number, as_text(code, self.download(code)), code)
+
+    def test_the_date_range_selects_by_day_received(self):
+        ServiceRequest.objects.filter(pk=self.camp_sr.pk).update(
+            requested_at=timezone.now() - timedelta(days=40)
+        )
+        today = timezone.localdate().isoformat()
+        rows = csv_rows(self.download("georeport", since=today, until=today))
+        self.assertEqual([r["service_request_id"] for r in rows], [self.pothole_sr.tracking_number])
+
+    def test_parquet_is_typed_and_written_in_row_groups(self):
+        for _ in range(3):
+            self.report()
+        with mock.patch.object(opendata, "ROW_GROUP", 2):
+            body = self.download("parquet")
+        parquet = pq.ParquetFile(pa.BufferReader(body))
+        self.assertEqual(parquet.metadata.num_rows, 5)
+        self.assertEqual(parquet.metadata.num_row_groups, 3)
+        schema = parquet.schema_arrow
+        self.assertEqual(schema.field("requested_at").type, pa.timestamp("us", tz="UTC"))
+        self.assertEqual(schema.field("lat").type, pa.float64())
+
+    def test_exports_are_read_a_chunk_at_a_time(self):
+        for _ in range(4):
+            self.report()
+        with mock.patch.object(opendata, "READ_CHUNK", 2):
+            rows = csv_rows(self.download("georeport"))
+        self.assertEqual(len(rows), 6)
+
+    def test_geojson_is_a_feature_collection_of_points(self):
+        data = json.loads(self.download("geojson"))
+        self.assertEqual(data["type"], "FeatureCollection")
+        self.assertEqual(len(data["features"]), 2)
+        self.assertEqual(data["features"][0]["geometry"]["type"], "Point")
+
+
+class ExportCommandTests(OpenDataTestCase):
+    def test_the_command_writes_the_same_file_as_the_page(self):
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "requests.csv"
+            call_command(
+                "export_open_data", "--format", "nyc", "--out", str(out), stderr=io.StringIO()
+            )
+            self.assertEqual(out.read_bytes(), self.download("nyc"))
+
+    def test_a_bad_date_is_a_clear_error(self):
+        with self.assertRaisesMessage(CommandError, "is not a date"):
+            call_command("export_open_data", "--format", "nyc", "--out", "-", "--since", "May")
+        with self.assertRaisesMessage(CommandError, "swap them"):
+            call_command(
+                "export_open_data", "--format", "nyc", "--out", "-",
+                "--since", "2026-02-01", "--until", "2026-01-01",
+            )  # fmt: skip
+
+
+class ImportTests(OpenDataTestCase):
+    def write(self, folder: str, name: str, text: str) -> Path:
+        path = Path(folder) / name
+        path.write_text(text)
+        return path
+
+    def import_file(self, path: Path) -> tuple[str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            call_command("import_nyc", str(path), stdout=out, stderr=err)
+        except CommandError as e:
+            err.write(str(e))
+        return out.getvalue(), err.getvalue()
+
+    def test_every_layout_of_the_published_files_loads(self):
+        loader.load_catalog()  # New York's types, which the pack's mapping names
+        with tempfile.TemporaryDirectory() as folder:
+            for source in sorted(PACK_HISTORY.glob("*.csv.gz")):
+                with gzip.open(source, "rt", newline="") as f:
+                    head = "".join(f.readline() for _ in range(40))
+                path = self.write(folder, source.name.removesuffix(".gz"), head)
+                out, err = self.import_file(path)
+                self.assertRegex(out, r"imported [1-9]\d* requests", f"{source.name}: {err}")
+                imported = ServiceRequest.objects.filter(application=f"import_nyc {path.name}")
+                self.assertTrue(imported.filter(historical=True).exists(), source.name)
+        # Through the pack's mapping, nearly every complaint type finds its own service type.
+        imported = ServiceRequest.objects.filter(historical=True)
+        default = nyc.Mapping(nycimport.DEFAULT_MAPPING).default
+        specific = imported.exclude(service_type__service_code=default).count()
+        self.assertGreater(specific / imported.count(), 0.9)
+
+    def test_bad_lines_are_rejected_by_number_and_the_rest_loaded(self):
+        lines = [
+            ",".join(nyc.COLUMNS),
+            _line("1001", "05/01/2022 12:00:03 AM", latitude="40.6782", longitude="-73.9442"),
+            _line("1002", "13/45/2022 12:00:03 AM"),
+            _line("1003", "05/01/2022 12:00:03 AM", latitude="north"),
+            "1004,05/01/2022 12:00:03 AM,too,few",
+            _line("1001", "05/02/2022 09:00:00 AM"),
+            _line("1005", "06/31/2022 10:00:00 AM"),
+            _line("1006", "05/03/2022 10:00:00 AM", closed="05/02/2022 10:00:00 AM"),
+            _line("1007", "2022-05-04T10:00:00.000", status="In Progress"),
+        ]
+        with tempfile.TemporaryDirectory() as folder:
+            path = self.write(folder, "bad.csv", "\n".join(lines) + "\n")
+            out, err = self.import_file(path)
+        self.assertIn("imported 2 requests, rejected 6 lines", out)
+        self.assertIn("bad.csv, line 3: Created Date '13/45/2022 12:00:03 AM' is not a date", err)
+        self.assertIn("bad.csv, line 4: Latitude 'north' is not a number", err)
+        self.assertIn("bad.csv, line 5: 41 fields expected, 4 found", err)
+        self.assertIn("bad.csv, line 6: Unique Key '1001' is also on an earlier line", err)
+        self.assertIn("bad.csv, line 7: Created Date '06/31/2022 10:00:00 AM'", err)
+        self.assertIn("bad.csv, line 8: Closed Date is before Created Date", err)
+        self.assertIn("6 lines were rejected", err)
+        first = ServiceRequest.objects.get(external_id="1001")
+        self.assertEqual(first.service_type.service_code, "pothole")
+        self.assertEqual(first.status, "open")
+        self.assertTrue(first.historical)
+        self.assertEqual(ServiceRequest.objects.get(external_id="1007").status, "in_progress")
+        self.assertEqual(
+            RequestEvent.objects.filter(request=first, kind="request.imported").count(), 1
+        )
+
+    def test_the_reports_count_the_imported_requests_at_once(self):
+        lines = [
+            ",".join(nyc.COLUMNS),
+            _line("2001", "05/01/2022 12:00:03 AM", closed="05/02/2022 08:00:00 AM"),
+        ]
+        with tempfile.TemporaryDirectory() as folder:
+            self.import_file(self.write(folder, "one.csv", "\n".join(lines) + "\n"))
+        sr = ServiceRequest.objects.get(external_id="2001")
+        fact = RequestFact.objects.get(request=sr)
+        self.assertIsNotNone(fact.closed_day)
+
+    def test_importing_the_same_file_twice_rejects_what_is_already_there(self):
+        lines = [",".join(nyc.COLUMNS), _line("3001", "05/01/2022 12:00:03 AM")]
+        with tempfile.TemporaryDirectory() as folder:
+            path = self.write(folder, "again.csv", "\n".join(lines) + "\n")
+            self.import_file(path)
+            out, err = self.import_file(path)
+        self.assertIn("imported 0 requests, rejected 1 lines", out)
+        self.assertIn("line 2: Unique Key '3001' was imported already", err)
+
+    def test_a_file_that_cannot_be_read_is_a_clear_error(self):
+        with tempfile.TemporaryDirectory() as folder:
+            path = self.write(folder, "odd.csv", "a,b,c\n1,2,3\n")
+            with self.assertRaisesMessage(CommandError, "has no header and 3 columns"):
+                call_command("import_nyc", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+        with self.assertRaisesMessage(CommandError, "Cannot read"):
+            call_command(
+                "import_nyc", "/no/such/file.csv", stdout=io.StringIO(), stderr=io.StringIO()
+            )
+
+    def test_export_then_import_then_export_gives_the_same_file(self):
+        started = self.report(channel="email", description="Another one")
+        actions.start_request(started, by=self.dana)
+        with tempfile.TemporaryDirectory() as folder:
+            first = Path(folder) / "first.csv"
+            first.write_bytes(self.download("nyc"))
+            ServiceRequest.objects.all().delete()
+            out, err = self.import_file(first)
+            self.assertIn("imported 3 requests, rejected 0 lines", out, err)
+            self.assertEqual(self.download("nyc"), first.read_bytes())
+
+
+def _line(key: str, created: str, *, closed: str = "", latitude: str = "", longitude: str = "",
+          status: str = "Open") -> str:  # fmt: skip
+    values = dict.fromkeys(nyc.COLUMNS, "")
+    values.update({
+        "Unique Key": key, "Created Date": created, "Closed Date": closed, "Agency": "",
+        "Complaint Type": "Pothole", "Status": status, "Latitude": latitude,
+        "Longitude": longitude or ("-73.9442" if latitude else ""),
+    })  # fmt: skip
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(values.values())
+    return out.getvalue()
