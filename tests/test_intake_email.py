@@ -426,3 +426,24 @@ class EmailIntakeTests(BaseTestCase):
     def test_the_mail_page_is_for_call_takers(self):
         self.sign_in(self.dana)
         assert self.client.get("/intake/mail/").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_smtp_listener_keeps_what_it_accepts_in_the_database(tmp_path, settings):
+    """`city311 mail_listener`'s own handler, end to end: accepted mail is in the database when
+    the listener says 250; mail for another address is refused and keeps nothing."""
+    small_city.load(tmp_path)
+    settings.CITY311_MAIL_ADDRESSES = ["311@city.example"]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        with smtplib.SMTP(controller.hostname, controller.port) as smtp:
+            raw = mail("Pothole", "A deep pothole outside 1382 Dumont Ave.", message_id="<l1@x>")
+            smtp.sendmail("rosa@example.org", ["311@city.example"], raw)
+            with pytest.raises(smtplib.SMTPRecipientsRefused):
+                smtp.sendmail("rosa@example.org", ["mayor@city.example"], mail(message_id="<l2@x>"))
+    finally:
+        controller.stop()
+    kept = InboundMail.objects.get()
+    assert kept.message_id == "<l1@x>"
+    assert kept.status != MailStatus.AUTOMATIC
