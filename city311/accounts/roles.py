@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import AppConfig, apps
 from django.contrib.auth.models import Group, Permission
 
 from city311.accounts.rolemap import ROLE_NAMES
@@ -67,8 +68,13 @@ ADMIN_APPS = [
 ]
 
 
-def ensure_roles(**kwargs: Any) -> None:
-    """Create the role groups and give them their permissions. Safe to run again."""
+def ensure_roles(sender: Any = None, **kwargs: Any) -> None:
+    """Create the role groups and give them their permissions. Safe to run again.
+
+    As a post_migrate receiver it acts once a migrate, after the last app's signal: each app's
+    permissions exist only after its own (and every run read them all again, 27 times)."""
+    if sender is not None and sender is not _last_app_with_models():
+        return
     for role, names in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         perms = []
@@ -82,6 +88,11 @@ def ensure_roles(**kwargs: Any) -> None:
         group.permissions.set(perms)
     admin, _ = Group.objects.get_or_create(name=ADMINISTRATOR)
     admin.permissions.set(Permission.objects.filter(content_type__app_label__in=ADMIN_APPS))
+
+
+def _last_app_with_models() -> AppConfig:
+    # post_migrate is sent for each app with a models module, in INSTALLED_APPS order.
+    return [c for c in apps.get_app_configs() if c.models_module is not None][-1]
 
 
 def department_ids(user: Any) -> set[int]:
