@@ -207,6 +207,9 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+    # django-q's database broker, noting which cluster holds each task: a stopped cluster's
+    # tasks in hand go back to the queue at once (city311/ops/taskqueue.py).
+    Q_CLUSTER["broker_class"] = "city311.ops.taskqueue.HeldORM"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -279,3 +280,38 @@ def test_up_keeps_its_files_private_and_links_to_the_address_it_serves(tmp_path)
             assert (tmp_path / name).stat().st_mode & 0o777 == 0o600, name
     for name in ("mail", "sms"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o700, name
+
+
+def _claimed_tasks(tmp_path):
+    with sqlite3.connect(tmp_path / "city311.db") as db:
+        return db.execute("select count(*) from ops_taskclaim").fetchone()[0]
+
+
+def test_ctrl_c_while_a_task_runs_stops_in_seconds_and_keeps_the_task(tmp_path):
+    port = free_port()
+    env = local_env(tmp_path)
+    up = start_city311("up", "--no-demo", "--port", str(port), env=env)
+    try:
+        read_until(up, "Press Ctrl-C to stop.", timeout=120)
+        # A task that holds its worker long after Ctrl-C, as training the suggestion model does.
+        queued = run_city311(
+            "shell",
+            "-c",
+            "from django_q.tasks import async_task; async_task('time.sleep', 100)",
+            env=env,
+        )
+        assert queued.returncode == 0, queued.stderr
+        assert wait_for(lambda: _claimed_tasks(tmp_path) == 1, timeout=60)
+    finally:
+        asked = time.monotonic()
+        rest = stop(up, signal.SIGINT)
+    took = time.monotonic() - asked
+    assert up.returncode == 0, rest
+    assert "did not stop in time" not in rest and "SIGKILL" not in rest, rest
+    assert took < 5, f"stopping took {took:.1f} s"
+    assert "were ended and are queued again for the next start: 1." in rest
+    # Still queued, and free for the next start to take at once (not locked for minutes).
+    with sqlite3.connect(tmp_path / "city311.db") as db:
+        (lock,) = db.execute("select lock from django_q_ormq").fetchall()[0]
+        assert db.execute("select count(*) from ops_taskclaim").fetchone()[0] == 0
+    assert datetime.fromisoformat(lock) <= datetime.utcnow()

@@ -272,6 +272,16 @@ def owner() -> str:
     return f"{_process(os.getpid())}:{threading.get_ident()}"
 
 
+def process_holder(pid: int) -> str:
+    """A holder's name for claims that live as long as process `pid` (of this machine)."""
+    return f"{_process(pid)}:0"
+
+
+def holder_gone(holder: str) -> bool:
+    """Whether the holder of a claim (an `owner()` or a `process_holder()`) is known gone."""
+    return _is_gone(holder)
+
+
 def _is_gone(holder: str) -> bool:
     """Whether the holder of a claim is known to run no more (or to have moved on)."""
     machine, _, rest = holder.partition(":")

@@ -21,3 +21,25 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.count}"
+
+
+class TaskClaim(models.Model):
+    """A task of the database queue (django-q's OrmQ row) that a task cluster has taken.
+
+    django-q locks a row it takes until its retry time (3 minutes) and knows no holder, so the
+    tasks in hand of a cluster that was ended (Ctrl-C during a long training, a crash) would
+    wait those minutes. `city311.ops.taskqueue` notes who took each, and gives a row back as
+    soon as its holder is gone, if the row is still as that holder locked it.
+    """
+
+    task_id = models.BigIntegerField(primary_key=True)
+    lock = models.DateTimeField()
+    # The taking cluster's sentinel process, as `city311.lib.outbox.process_holder` names it.
+    holder = models.CharField(max_length=100, db_index=True)
+
+    class Meta:
+        verbose_name = "task in hand"
+        verbose_name_plural = "tasks in hand"
+
+    def __str__(self) -> str:
+        return f"task {self.task_id}"
