@@ -23,19 +23,20 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sklearn
-import skops.io as sio
 from django.conf import settings
 from django.db import transaction
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
 
 from city311.catalog import cache
 from city311.catalog.models import ServiceType, TrainedClassifier
+
+# scikit-learn, SciPy and skops are imported where a model is trained or loaded: importing
+# them took seconds of CPU in every web process's first request (the URLs import the
+# suggestion), before any model exists to use them.
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 # How many of the newest described requests a training run reads.
@@ -69,6 +70,10 @@ TRUSTED = [
 
 
 def build_pipeline() -> Pipeline:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
     return Pipeline(
         [
             (
@@ -180,6 +185,8 @@ def train() -> TrainedClassifier:
     for _name, vectorizer in pipeline.named_steps["features"].transformer_list:
         # Every n-gram left out, kept "for introspection" only: most of the file otherwise.
         vectorizer.stop_words_ = None
+    import skops.io as sio
+
     data = sio.dumps(pipeline, compression=zipfile.ZIP_DEFLATED)
     with transaction.atomic():
         trained = TrainedClassifier.objects.create(
@@ -208,7 +215,7 @@ class Model:
         # The union's parts, applied here in turn: FeatureUnion.transform goes through
         # joblib's machinery on every call, several times the cost of the work itself.
         self.vectorizers = [v for _n, v in pipeline.named_steps["features"].transformer_list]
-        model: LogisticRegression = pipeline.named_steps["model"]
+        model = pipeline.named_steps["model"]
         self.codes: list[str] = [str(c) for c in model.classes_]
         # The multinomial model's softmax, with its weights laid out for one sparse row:
         # scikit-learn's own predict_proba copies the whole transposed matrix on every call
@@ -217,6 +224,9 @@ class Model:
         self.intercept = model.intercept_
 
     def probabilities(self, text: str) -> dict[str, float]:
+        import sklearn
+        from scipy import sparse
+
         with sklearn.config_context(assume_finite=True):
             row = sparse.hstack([v.transform([text]) for v in self.vectorizers], format="csr")
         scores = (row @ self.weights)[0] + self.intercept
@@ -227,6 +237,10 @@ class Model:
 
 def load(data: bytes) -> Model:
     """A stored model, built from the trusted types only (skops refuses any other)."""
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
     untrusted = [t for t in sio.get_untrusted_types(data=data) if t not in TRUSTED]
     if untrusted:
         raise ValueError(f"The stored model holds types city311 does not trust: {untrusted}")
