@@ -8,6 +8,11 @@ migrated empty database: the pack, the 23,728 historical records and the 90 days
 
     .venv/bin/python bench/first_start.py            # SQLite, the default install
     .venv/bin/python bench/first_start.py --steps    # also the loading step alone
+    .venv/bin/python bench/first_start.py --schema   # also the schema step: SQL statements
+
+`--schema` counts the SQL statements and times the schema step on an empty database both ways:
+`migrate` (every migration replayed) and `prepare_database` (what `up` runs: the schema in one
+step, city311/ops/schema.py). The count does not depend on the machine's load.
 
 The machine's load counts: on a shared one the wall clock swings with the neighbours, so the
 CPU seconds `up` and its processes (web server, worker) used until the first page are
@@ -106,19 +111,63 @@ def loading_alone(data: Path) -> float:
     return time.monotonic() - start
 
 
+COUNT_STATEMENTS = """
+import time, django
+django.setup()
+from django.core.management import call_command
+from django.db import connection
+statements = 0
+def count(execute, sql, params, many, context):
+    global statements
+    statements += 1
+    return execute(sql, params, many, context)
+started = time.monotonic()
+with connection.execute_wrapper(count):
+    call_command({command!r}, interactive=False, verbosity=0)
+print(statements, time.monotonic() - started)
+"""
+
+
+def schema_step(data: Path, command: str) -> tuple[int, float]:
+    """SQL statements and seconds of `command` on an empty SQLite database."""
+    env = {
+        **os.environ,
+        "CITY311_DATA_DIR": str(data),
+        "DJANGO_SETTINGS_MODULE": "city311.settings",
+    }
+    env.pop("DATABASE_URL", None)
+    code = COUNT_STATEMENTS.format(command=command)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    statements, seconds = result.stdout.split()
+    return int(statements), float(seconds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", action="store_true", help="Also time the demo load alone.")
+    parser.add_argument(
+        "--schema", action="store_true", help="Also count the schema step's SQL statements."
+    )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="city311-first-start-") as folder:
         took, cpu, lines = first_page(Path(folder) / "up")
         for at, text in lines:
-            if text.startswith("city311") or "Recent activity" in text or "History" in text:
+            if text.startswith(("city311", "A new database", "The database")) or (
+                "Recent activity" in text or "History" in text
+            ):
                 print(f"  {at:5.1f} s  {text[:110]}")
         verdict = "within" if took <= GOAL_SECONDS else "OVER"
         print(f"first page: {took:.1f} s after `city311 up` began ({verdict} {GOAL_SECONDS:.0f} s)")
         print(f"CPU used by up and its processes until then: {cpu:.1f} s")
         print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        if options.schema:
+            for command in ("migrate", "prepare_database"):
+                statements, seconds = schema_step(Path(folder) / command, command)
+                print(
+                    f"{command} on an empty database: {statements} SQL statements, {seconds:.1f} s"
+                )
         if options.steps:
             alone = loading_alone(Path(folder) / "demo")
             print(f"loading step alone (city311 demo on a migrated empty database): {alone:.1f} s")

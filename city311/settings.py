@@ -297,7 +297,7 @@ STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "city311.ops.static.StaticStorage"},
 }
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"

@@ -39,7 +39,7 @@ POLL_SECONDS = 0.2
 PR_SET_PDEATHSIG = 1
 
 
-def _stop_with_parent(parent: int) -> Callable[[], None]:
+def stop_with_parent(parent: int) -> Callable[[], None]:
     """Run in the child before it starts: die with SIGTERM when `parent` dies (Linux only)."""
 
     def prepare() -> None:
@@ -82,7 +82,7 @@ class Child:
             list(self.argv),
             env=self.env,
             start_new_session=True,
-            preexec_fn=_stop_with_parent(os.getpid()),
+            preexec_fn=stop_with_parent(os.getpid()),
         )
         self.started_at = time.monotonic()
         self.restart_at = None
@@ -90,6 +90,12 @@ class Child:
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def signal(self, sig: int) -> None:
+        """Send `sig` to the child itself (a gunicorn master passes it on as it sees fit)."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(sig)
 
     def signal_group(self, sig: int) -> None:
         """Send `sig` to every process of this child's group, the child's own included."""

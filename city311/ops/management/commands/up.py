@@ -6,11 +6,13 @@ import gc
 import http.client
 import logging
 import os
+import signal
 import socket
 import subprocess
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +23,18 @@ from django.db import connections
 
 from city311.catalog.models import ServiceType
 from city311.demo import loader
+from city311.ops import static
 from city311.ops.files import protect_data_files
 from city311.ops.signins import describe_signins
-from city311.ops.supervisor import Child, Supervisor, python_module
+from city311.ops.supervisor import Child, Supervisor, python_module, stop_with_parent
 
 log = logging.getLogger(__name__)
 # Paths only: query strings and client addresses can carry personal data.
 ACCESS_LOG_FORMAT = '"%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 # How long `up` waits for the site's first page before announcing it anyway.
 FIRST_PAGE_SECONDS = 60.0
+# How often `up` says how far the demo's history has loaded.
+PROGRESS_SECONDS = 5.0
 # A Unix socket's path must fit in 108 bytes.
 SOCKET_PATH_MAX = 100
 
@@ -132,8 +137,10 @@ class Command(BaseCommand):
         call_command("install_assets", stdout=self.stdout)
         # Collecting (and compressing) the static files needs no database: on a second core,
         # beside the migrations and the demo load.
+        # Without compressing them (most of a minute of CPU): that waits until the site is up.
         collecting = subprocess.Popen(
-            python_module("city311", "collectstatic", "--noinput", "--verbosity", "0")
+            python_module("city311", "collectstatic", "--noinput", "--verbosity", "0"),
+            env={**os.environ, static.LATER: "later"},
         )
         try:
             self._prepare(no_demo=no_demo, city=city)
@@ -146,12 +153,13 @@ class Command(BaseCommand):
 
     def _prepare(self, *, no_demo: bool, city: str) -> None:
         self.stdout.write("city311: preparing the database...")
-        call_command("migrate", interactive=False, verbosity=0)
+        call_command("prepare_database", stdout=self.stdout)
         # The demo's history (tens of thousands of records) loads once the site is up: a
         # first start serves its first page in seconds. A load cut short resumes here.
         self.history_city = ""
         if not no_demo and not ServiceType.objects.exists():
             self.stdout.write("city311: empty database, loading the demo city...")
+            loading = time.monotonic()
             # Without its sign-ins: they are shown once, below, when the site is up.
             call_command(
                 "demo",
@@ -162,6 +170,7 @@ class Command(BaseCommand):
                 history_later=True,
             )
             self.history_city = city
+            self.stdout.write(f"city311: the demo city is in ({time.monotonic() - loading:.1f} s).")
         elif not no_demo and city in loader.cities() and loader.history_imported(city):
             self.history_city = city
 
@@ -179,11 +188,17 @@ class Command(BaseCommand):
         # the collector's passes over it made stopping take seconds.
         gc.collect()
         gc.freeze()
+        self.web = children[0]
         supervisor = Supervisor(children, say=self._say)
         # Announced once the site answers, from a thread: the supervisor keeps tending the
         # children meanwhile (a web server that fails to start is restarted and said).
         announce = threading.Thread(target=self._announce, args=(site,), daemon=True)
+        self.compressing: subprocess.Popen[bytes] | None = None
         supervisor.run(on_started=announce.start)
+        if self.compressing is not None and self.compressing.poll() is None:
+            # A copy cut short is written again next time (StaticStorage.compressed).
+            self.compressing.kill()
+            self.compressing.wait()
         self._say("city311: stopped.")
 
     def _say(self, line: str) -> None:
@@ -210,8 +225,42 @@ class Command(BaseCommand):
             "",
         ]
         self._say("\n".join(lines))
+        threading.Thread(target=self._compress_static, daemon=True).start()
         if self.history_city:
             self._load_history(self.history_city)
+
+    def _compress_static(self) -> None:
+        """The static files' compressed copies, at a low priority beside the residents' pages;
+        then the web server starts new workers, which serve them (gunicorn's HUP: the requests
+        in hand are finished first)."""
+        parent = os.getpid()
+
+        def low_priority() -> None:
+            os.nice(10)
+            stop_with_parent(parent)()
+
+        # A session of its own, as the children's: Ctrl-C reaches `up`, which ends it.
+        self.compressing = subprocess.Popen(
+            python_module("city311", "compress_static", "--verbosity", "0"),
+            start_new_session=True,
+            preexec_fn=low_priority,
+        )
+        if self.compressing.wait() == 0 and self.web.running:
+            self.web.signal(signal.SIGHUP)
+
+    def _history_progress(self, done: int, total: int) -> Callable[[int], None]:
+        """Says how far the history has come, each PROGRESS_SECONDS: the site is in use
+        meanwhile, so a line now and then rather than a redrawn bar."""
+        said = time.monotonic()
+
+        def progress(records: int) -> None:
+            nonlocal done, said
+            done += records
+            if time.monotonic() - said >= PROGRESS_SECONDS and done < total:
+                said = time.monotonic()
+                self._say(f"city311: history {done} of {total} records ({done * 100 // total}%).")
+
+        return progress
 
     def _load_history(self, city: str) -> None:
         """The rest of the demo city's history, after the first page (in the announcing
@@ -221,8 +270,11 @@ class Command(BaseCommand):
             records = list(loader.history_records(city))
             if loader.history_imported(city) >= len(records):
                 return
+            done = loader.history_imported(city)
             self._say(f"city311: loading the demo's {len(records)} historical records...")
-            loader.load_history(city, records=records)
+            loader.load_history(
+                city, records=records, progress=self._history_progress(done, len(records))
+            )
             took = time.monotonic() - started
             self._say(f"city311: the demo's history is loaded ({took:.0f} s).")
             loader.learn_from_history()
