@@ -135,9 +135,9 @@ class Command(BaseCommand):
         _check_port_free(host, port)
         protect_data_files()
         call_command("install_assets", stdout=self.stdout)
-        # Collecting (and compressing) the static files needs no database: on a second core,
-        # beside the migrations and the demo load.
-        # Without compressing them (most of a minute of CPU): that waits until the site is up.
+        # Collecting the static files needs no database: on a second core, beside the
+        # migrations and the demo load. Without compressing them (21 s of CPU): that waits
+        # until the site is up (_compress_static).
         collecting = subprocess.Popen(
             python_module("city311", "collectstatic", "--noinput", "--verbosity", "0"),
             env={**os.environ, static.LATER: "later"},
