@@ -123,7 +123,7 @@ def count(execute, sql, params, many, context):
     return execute(sql, params, many, context)
 started = time.monotonic()
 with connection.execute_wrapper(count):
-    call_command({command!r}, interactive=False, verbosity=0)
+    call_command({command!r}, verbosity=0)
 print(statements, time.monotonic() - started)
 """
 
