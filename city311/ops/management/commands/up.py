@@ -92,6 +92,9 @@ def web_command(host: str, port: int) -> list[str]:
         # Workers finish the requests in hand and exit in a few seconds when `up` stops.
         "--graceful-timeout",
         "5",
+        # Its hooks: a worker exits without collecting the application's objects first.
+        "--config",
+        "python:city311.ops.gunicorn_config",
         *control_socket,
     )
 
