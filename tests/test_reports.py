@@ -297,6 +297,9 @@ class AccessTests(HandBuiltCity):
         self.sign_in(self.max)
         for query, words in (
             ("type=nope", "There is no service type"),
+            ("group=nope", "There is no group “nope”"),
+            ("department=nope", "There is no department “nope”"),
+            ("team=nope", "There is no team “nope”"),
             ("area=nope", "kind:code"),
             ("since=2026-05-01", "Give both dates"),
             ("since=2026-05-02&until=2026-05-01", "swap the dates"),
@@ -305,6 +308,10 @@ class AccessTests(HandBuiltCity):
             response = self.client.get(f"/reports/?{query}")
             self.assertEqual(response.status_code, 400, query)
             self.assertIn(words, response.content.decode(), query)
+        # A Spanish reader is told in Spanish.
+        response = self.client.get("/reports/?team=nope", HTTP_ACCEPT_LANGUAGE="es")
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("No existe el equipo “nope”", response.content.decode())
 
 
 @override_settings(CITY311_REPORTS_MIN_N=3)

@@ -11,16 +11,18 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, DateField, QuerySet, Sum
 from django.db.models.functions import Trunc
+from django.utils.translation import gettext_lazy
 
 from city311.catalog import cache as catalog_cache
 from city311.catalog.models import Department, ServiceType
 from city311.reports import metrics
 from city311.reports.forms import period_days, previous
 from city311.reports.models import COUNTERS, DayTotal, MonthTotal, RequestFact, Totals
+from city311.servicerequests.errors import RequestError
 from city311.servicerequests.models import Team
 
 
-class NotFound(ValueError):
+class NotFound(RequestError, ValueError):
     """A filter names something that does not exist (a type, group, team or department)."""
 
 
@@ -86,13 +88,21 @@ def cut_for(user_departments: set[int] | None, data: dict[str, Any]) -> Cut:
     if data.get("type"):
         found = catalog.by_code.get(data["type"])
         if found is None:
-            raise NotFound(f"There is no service type “{data['type']}”: check the code.")
+            raise NotFound(
+                gettext_lazy("There is no service type “%(service_code)s”: check the code."),
+                code="unknown_type",
+                service_code=data["type"],
+            )
         cut.type_ids = [found.pk]
         cut.queue["type"] = found.service_code
     if data.get("group"):
         in_group = [t.pk for t in catalog.by_pk.values() if t.group == data["group"]]
         if not in_group:
-            raise NotFound(f"There is no group “{data['group']}”: check its name.")
+            raise NotFound(
+                gettext_lazy("There is no group “%(group)s”: check its name."),
+                code="unknown_group",
+                group=data["group"],
+            )
         cut.type_ids = (
             in_group if cut.type_ids is None else sorted(set(cut.type_ids) & set(in_group))
         )
@@ -100,14 +110,24 @@ def cut_for(user_departments: set[int] | None, data: dict[str, Any]) -> Cut:
     if data.get("department"):
         department = Department.objects.filter(slug=data["department"]).first()
         if department is None:
-            raise NotFound(f"There is no department “{data['department']}”.")
+            raise NotFound(
+                gettext_lazy(
+                    "There is no department “%(department)s”: check the name in the link."
+                ),
+                code="unknown_department",
+                department=data["department"],
+            )
         allowed = user_departments is None or department.pk in user_departments
         cut.department_ids = {department.pk} if allowed else set()
         cut.queue["department"] = department.slug
     if data.get("team"):
         team = Team.objects.filter(slug=data["team"]).first()
         if team is None:
-            raise NotFound(f"There is no team “{data['team']}”: check the name in the link.")
+            raise NotFound(
+                gettext_lazy("There is no team “%(team)s”: check the name in the link."),
+                code="unknown_team",
+                team=data["team"],
+            )
         cut.team_id = team.pk
         cut.queue["team"] = team.slug
     if data.get("channel"):
