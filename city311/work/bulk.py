@@ -18,16 +18,16 @@ from city311.servicerequests.models import ServiceRequest, Team
 LIMIT = 500
 
 VERBS = {
-    "assign": "Assigned",
-    "team": "Given to the team",
-    "transfer": "Transferred",
-    "duplicate": "Closed as duplicates",
-    "note": "Note added",
+    "assign": _("Assigned"),
+    "team": _("Given to the team"),
+    "transfer": _("Transferred"),
+    "duplicate": _("Closed as duplicates"),
+    "note": _("Note added"),
 }
 
 
 def verb(action: str) -> str:
-    return VERBS[action]
+    return str(VERBS[action])
 
 
 def apply(

@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from city311.accounts.decorators import staff_required
@@ -45,7 +46,7 @@ def _selection(request: HttpRequest) -> tuple[forms.QueueForm, queries.Selection
     form = forms.QueueForm(request.GET)
     if not form.is_valid():
         problems = [
-            f"{form.fields[name].label if name in form.fields else 'Filters'}: {error}"
+            f"{form.fields[name].label if name in form.fields else _('Filters')}: {error}"
             for name, errors in form.errors.items()
             for error in errors
         ]
@@ -142,7 +143,7 @@ def save_view(request: HttpRequest) -> HttpResponse:
         name=form.cleaned_data["name"],
         defaults={"query": form.cleaned_data["query"]},
     )
-    messages.success(request, f"Saved the view “{form.cleaned_data['name']}”.")
+    messages.success(request, _("Saved the view “%(name)s”.") % {"name": form.cleaned_data["name"]})
     return redirect(f"{reverse('work:queue')}?{query}")
 
 
@@ -152,7 +153,7 @@ def delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     # Only one's own: another person's view is answered as missing.
     view = get_object_or_404(SavedView, pk=pk, user=request.user)
     view.delete()
-    messages.success(request, f"Deleted the view “{view.name}”.")
+    messages.success(request, _("Deleted the view “%(name)s”.") % {"name": view.name})
     return redirect("work:queue")
 
 
@@ -174,7 +175,11 @@ def bulk(request: HttpRequest) -> HttpResponse:
         return back
     if done:
         what = bulk_actions.verb(form.cleaned_data["action"])
-        messages.success(request, f"{what}: {done} request{'s' if done != 1 else ''}.")
+        messages.success(
+            request,
+            ngettext("%(what)s: %(count)s request.", "%(what)s: %(count)s requests.", done)
+            % {"what": what, "count": done},
+        )
     if refused:
         shown = "; ".join(f"{number}: {why}" for number, why in refused[:10])
         if len(refused) > 10:
@@ -436,7 +441,7 @@ def _shown_contact(request: HttpRequest, sr: ServiceRequest) -> Any:
 
 def _start(request: HttpRequest, sr: ServiceRequest) -> str:
     actions.start_request(sr, by=request.user, note=request.POST.get("note", ""))
-    return "Work started."
+    return _("Work started.")
 
 
 def _note(request: HttpRequest, sr: ServiceRequest) -> str:
@@ -448,7 +453,7 @@ def _note(request: HttpRequest, sr: ServiceRequest) -> str:
     actions.add_note(
         sr, text=form.cleaned_data["text"], public=form.cleaned_data["public"], by=request.user
     )
-    return "Note added."
+    return _("Note added.")
 
 
 def _close(request: HttpRequest, sr: ServiceRequest) -> str:
@@ -472,12 +477,12 @@ def _close(request: HttpRequest, sr: ServiceRequest) -> str:
         duplicate_of=parent,
         by=request.user,
     )
-    return "Request closed."
+    return _("Request closed.")
 
 
 def _reopen(request: HttpRequest, sr: ServiceRequest) -> str:
     actions.reopen_request(sr, reason=request.POST.get("reason", ""), by=request.user)
-    return "Request reopened."
+    return _("Request reopened.")
 
 
 def _transfer(request: HttpRequest, sr: ServiceRequest) -> str:
@@ -490,7 +495,7 @@ def _transfer(request: HttpRequest, sr: ServiceRequest) -> str:
     actions.transfer_request(
         sr, department=department, reason=form.cleaned_data["reason"], by=request.user
     )
-    return f"Transferred to {department.name}."
+    return _("Transferred to %(department)s.") % {"department": department.name}
 
 
 def _reclassify(request: HttpRequest, sr: ServiceRequest) -> str:
@@ -503,8 +508,12 @@ def _reclassify(request: HttpRequest, sr: ServiceRequest) -> str:
     sr = actions.reclassify_request(
         sr, service_type=service_type, reason=form.cleaned_data["reason"], by=request.user
     )
-    where = f", handled by {sr.department.name}" if sr.department else ""
-    return f"Now filed as {service_type.service_name}{where}."
+    if sr.department:
+        return _("Now filed as %(type)s, handled by %(department)s.") % {
+            "type": service_type.service_name,
+            "department": sr.department.name,
+        }
+    return _("Now filed as %(type)s.") % {"type": service_type.service_name}
 
 
 def _merge(request: HttpRequest, sr: ServiceRequest) -> str:
@@ -515,7 +524,7 @@ def _merge(request: HttpRequest, sr: ServiceRequest) -> str:
     if parent.pk == sr.pk:
         raise RequestError(_("A request cannot be merged into itself."), code="same_request")
     actions.merge_request(sr, into=parent, note=request.POST.get("note", ""), by=request.user)
-    return f"Merged into {parent.tracking_number}."
+    return _("Merged into %(number)s.") % {"number": parent.tracking_number}
 
 
 def _locate(request: HttpRequest, sr: ServiceRequest) -> str:
@@ -548,7 +557,7 @@ def _locate(request: HttpRequest, sr: ServiceRequest) -> str:
             _("Choose one of the addresses, or say the point shown is right."), code="required"
         )
     actions.verify_location(sr, located=located, by=request.user)
-    return "Location verified."
+    return _("Location verified.")
 
 
 def _assign(request: HttpRequest, sr: ServiceRequest) -> str:
@@ -564,7 +573,7 @@ def _assign(request: HttpRequest, sr: ServiceRequest) -> str:
             _("That person does not work in this department."), code="not_in_department"
         )
     actions.assign_request(sr, to=to, by=request.user)
-    return "Assignment saved."
+    return _("Assignment saved.")
 
 
 def _team(request: HttpRequest, sr: ServiceRequest) -> str:
@@ -577,7 +586,9 @@ def _team(request: HttpRequest, sr: ServiceRequest) -> str:
     if slug and team is None:
         raise RequestError(_("That team is not one of this department's."), code="unknown_team")
     actions.assign_team(sr, team=team, by=request.user)
-    return f"Given to team {team.name}." if team else "Taken off its team."
+    if team:
+        return _("Given to team %(team)s.") % {"team": team.name}
+    return _("Taken off its team.")
 
 
 def _complete(request: HttpRequest, sr: ServiceRequest) -> str:
@@ -589,7 +600,7 @@ def _complete(request: HttpRequest, sr: ServiceRequest) -> str:
     upload = form.cleaned_data["photo"]
     photos = attachments.clean_photos([upload] if upload else [])
     actions.close_with_photos(sr, note=form.cleaned_data["note"], photos=photos, by=request.user)
-    return "Request closed: the resident can see what was done."
+    return _("Request closed: the resident can see what was done.")
 
 
 def _work_order(request: HttpRequest, sr: ServiceRequest) -> str:
@@ -611,7 +622,7 @@ def _work_order(request: HttpRequest, sr: ServiceRequest) -> str:
     order = actions.add_work_order(
         sr, title=form.cleaned_data["title"], assignee=person, by=request.user
     )
-    return f"Work order {order.number} added."
+    return _("Work order %(number)s added.") % {"number": order.number}
 
 
 def _order(request: HttpRequest, sr: ServiceRequest) -> tuple[WorkOrder, str]:
@@ -634,7 +645,7 @@ def _work_order_note(request: HttpRequest, sr: ServiceRequest) -> str:
     actions.add_work_order_note(
         order, text=form.cleaned_data["text"], public=form.cleaned_data["public"], by=request.user
     )
-    return f"Note added to work order {order.number}."
+    return _("Note added to work order %(number)s.") % {"number": order.number}
 
 
 def _work_order_reassign(request: HttpRequest, sr: ServiceRequest) -> str:
@@ -657,28 +668,33 @@ def _work_order_reassign(request: HttpRequest, sr: ServiceRequest) -> str:
                 _("That person does not work in this department."), code="not_in_department"
             )
     actions.reassign_work_order(order, to=person, by=request.user)
-    name = (person.get_full_name() or person.username) if person else "nobody"
-    return f"Work order {order.number} given to {name}."
+    if person is None:
+        return _("Work order %(number)s given to nobody.") % {"number": order.number}
+    name = person.get_full_name() or person.username
+    return _("Work order %(number)s given to %(name)s.") % {"number": order.number, "name": name}
 
 
 def _work_order_start(request: HttpRequest, sr: ServiceRequest) -> str:
     order, _result = _order(request, sr)
     actions.start_work_order(order, by=request.user)
-    return f"Work order {order.number} started."
+    return _("Work order %(number)s started.") % {"number": order.number}
 
 
 def _work_order_done(request: HttpRequest, sr: ServiceRequest) -> str:
     order, result = _order(request, sr)
     actions.finish_work_order(order, result=result, by=request.user)
     sr.refresh_from_db(fields=["status"])
-    closed = " The request is closed: all its work is done." if sr.is_closed else ""
-    return f"Work order {order.number} done.{closed}"
+    if sr.is_closed:
+        return _("Work order %(number)s done. The request is closed: all its work is done.") % {
+            "number": order.number
+        }
+    return _("Work order %(number)s done.") % {"number": order.number}
 
 
 def _work_order_cancel(request: HttpRequest, sr: ServiceRequest) -> str:
     order, result = _order(request, sr)
     actions.finish_work_order(order, result=result, by=request.user, cancelled=True)
-    return f"Work order {order.number} cancelled."
+    return _("Work order %(number)s cancelled.") % {"number": order.number}
 
 
 ACTIONS: dict[str, Callable[[HttpRequest, ServiceRequest], str]] = {
