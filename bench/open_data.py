@@ -88,14 +88,14 @@ def export_one(code: str) -> None:
 
     rows = ServiceRequest.objects.count()
     before = peak_mb()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     size = 0
     with open(os.devnull, "wb") as out:
         for chunk in opendata.export(code):
             out.write(chunk)
             size += len(chunk)
-    seconds = time.perf_counter() - started
-    print(f"{code} {rows} {seconds:.3f} {size} {before:.0f} {peak_mb():.0f}")
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"{code} {rows} {seconds:.3f} {size} {before:.0f} {peak_mb():.0f} {cpu:.2f}")
 
 
 def main() -> None:
@@ -124,7 +124,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "records.csv"
         write_records(path, args.rows)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         steps: dict[str, float] = {}
         last = [started]
 
@@ -134,12 +134,12 @@ def main() -> None:
             last[0] = now
 
         result = nycimport.import_nyc(path, say=say, catch_up=False)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     loaded = result.imported
     print(
         f"\nimport_nyc (set-based load, rollups apart): {loaded:,} rows in {seconds:.1f} s = "
         f"{loaded / seconds:,.0f} rows/s (goal >= {IMPORT_GOAL:,} on PostgreSQL); rejected "
-        f"{len(result.rejected)}; peak {peak_mb():.0f} MB"
+        f"{len(result.rejected)}; peak {peak_mb():.0f} MB; {cpu:.1f} CPU s in this process"
     )
     names = {"Staged": "stage", "Inserted": "check+insert", "Counting": "events+due"}
     print("  steps: " + ", ".join(f"{names.get(k, k)} {v:.1f} s" for k, v in steps.items()))
@@ -155,7 +155,7 @@ def main() -> None:
         f"in {seconds:.1f} s = {len(sample) / seconds:,.0f} requests/s"
     )
     goal = f"goal >= {EXPORT_GOAL:,} rows/s, < {MEMORY_GOAL_MB} MB"
-    print(f"\n{'format':10} {'rows/s':>10} {'MB/s':>7} {'peak MB':>8}   {goal}")
+    print(f"\n{'format':10} {'rows/s':>10} {'MB/s':>7} {'peak MB':>8} {'CPU s':>6}   {goal}")
     for code in opendata.FORMATS:
         done = subprocess.run(
             [sys.executable, __file__, "--export-one", code],
@@ -164,9 +164,10 @@ def main() -> None:
             check=True,
             env=os.environ,
         )
-        name, rows, secs, size, _before, peak = done.stdout.split()[-6:]
+        name, rows, secs, size, _before, peak, cpu = done.stdout.split()[-7:]
         rate = int(rows) / float(secs)
-        print(f"{name:10} {rate:>10,.0f} {int(size) / float(secs) / 1e6:>7.1f} {peak:>8}")
+        megabytes = int(size) / float(secs) / 1e6
+        print(f"{name:10} {rate:>10,.0f} {megabytes:>7.1f} {peak:>8} {cpu:>6}")
 
 
 if __name__ == "__main__":
