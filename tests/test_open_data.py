@@ -25,6 +25,7 @@ from django.utils import timezone
 from city311.catalog.models import ServiceType
 from city311.cities import profile
 from city311.demo import loader
+from city311.geo.models import Boundary
 from city311.reports import nyc, nycimport, opendata
 from city311.reports.models import RequestFact
 from city311.servicerequests import actions
@@ -184,6 +185,45 @@ class ExportTests(OpenDataTestCase):
         self.assertEqual(camp_feature["geometry"]["coordinates"], [-73.944, 40.678])
         self.assertIsNone(camp_feature["properties"]["description"])
         self.assertTrue(camp_feature["properties"]["sensitive"])
+
+    def test_the_csv_files_are_the_same_bytes_whoever_writes_them(self):
+        # On PostgreSQL the database writes the CSV files (reports.sqlcsv); they must be the
+        # bytes the Python writer makes, also for the values where the two differ: quotes,
+        # carriage returns, a lone "\\.", digits of other scripts, names beyond ASCII, whole
+        # and tiny coordinates, half-way points of a sensitive type, an earlier system's key.
+        odd = [
+            ('Says "hi", twice\r\nthen\rleaves', "Near the café", 40.0, -74.0),
+            (
+                "\\.",
+                "Phone \u0667\u0661\u0668\u0665\u0665\u0665\u0660\u0661\u0669\u0669"
+                " at \uff52\uff4f\uff53\uff41@example.org",
+                0.00001,
+                -73.5,
+            ),
+            ("", "Plain words only", 40.1, None),
+        ]
+        for kind, code in (("borough", "2"), ("community_district", "212")):
+            Boundary.objects.create(
+                kind=kind, code=code, name="Québec", geometry={}, min_long=0, min_lat=0,
+                max_long=0, max_lat=0,
+            )  # fmt: skip
+        for notes, description, lat, long in odd:
+            sr = self.report(description=description)
+            ServiceRequest.objects.filter(pk=sr.pk).update(
+                status_notes=notes,
+                lat=lat,
+                long=long,
+                areas={"borough": {"code": "2", "name": "Québec"},
+                       "community_district": {"code": "212", "name": "Twelve"}},
+            )  # fmt: skip
+        ServiceRequest.objects.filter(pk=self.camp_sr.pk).update(lat=40.6785, long=-73.9445)
+        ServiceRequest.objects.filter(pk=self.pothole_sr.pk).update(
+            historical=True, external_id="NYC-1", address_string="", zipcode="11212"
+        )
+        for code in ("nyc", "georeport"):
+            python = b"".join(opendata.FORMATS[code].write(opendata.records()))
+            self.assertEqual(self.download(code), python, code)
+        self.assertIn("12 QUÉBEC", self.download("nyc").decode())
 
     def test_a_request_filed_a_moment_ago_is_in_every_export(self):
         fresh = self.report(description="Just now")

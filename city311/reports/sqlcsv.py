@@ -18,6 +18,7 @@ to hold, no Python object per value. Python keeps what only it may decide:
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from datetime import date
 from functools import lru_cache
@@ -56,6 +57,9 @@ BASE = {
     "long": "sr.long",
     "lat_text": "sr.lat::text",
     "long_text": "sr.long::text",
+    "lat_repr": "CASE WHEN sr.lat = trunc(sr.lat) THEN sr.lat::text || '.0' ELSE sr.lat::text END",
+    "long_repr": "CASE WHEN sr.long = trunc(sr.long) THEN sr.long::text || '.0'"
+    " ELSE sr.long::text END",
     "borough_name": "CASE WHEN sr.areas->'borough'->>'code' IS NOT NULL"
     " THEN coalesce(sr.areas->'borough'->>'name', '') END",
     "district": "sr.areas->'community_district'->>'code'",
@@ -63,10 +67,17 @@ BASE = {
 }
 # The raw values Python needs for a row it decides, after the format's own columns.
 RAW = ("status_notes", "description", "lat_text", "long_text", "slug", "borough_name", "district")
+# The values a file may carry as they were written: where PostgreSQL's CSV quoting and
+# Python's differ (a carriage return, a lone "\\."), Python writes the row.
+TEXTS = (
+    "public_id", "status_notes", "description", "address", "zipcode", "service_name", "slug",
+    "department", "borough_name", "district",
+)  # fmt: skip
 
 
 def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    """A string constant in the query (which psycopg reads for %s parameters)."""
+    return "'" + text.replace("'", "''").replace("%", "%%") + "'"
 
 
 def _case(column: str, mapping: dict[str, str], default: str) -> str:
@@ -85,18 +96,13 @@ def _w3c(column: str, zone: str) -> str:
     offset = (
         f"CASE WHEN {minutes} < 0 THEN '-' ELSE '+' END"
         f" || lpad((abs({minutes}) / 60)::text, 2, '0')"
-        f" || ':' || lpad((abs({minutes}) % 60)::text, 2, '0')"
+        f" || ':' || lpad(mod(abs({minutes}), 60)::text, 2, '0')"
     )
     return f"to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || {offset}"
 
 
-def _point(text: str) -> str:
-    """`repr` of a float: PostgreSQL's shortest text, with Python's '.0' on whole numbers."""
-    return f"CASE WHEN {text} ~ '^-?[0-9]+$' THEN {text} || '.0' ELSE {text} END"
-
-
 def _columns(code: str, zone: str) -> list[str]:
-    lat, long = _point("lat_text"), _point("long_text")
+    lat, long = "lat_repr", "long_repr"  # `repr`: PostgreSQL's shortest text, and '.0'
     if code == "georeport":
         return [
             "public_id",
@@ -154,7 +160,8 @@ def _columns(code: str, zone: str) -> list[str]:
 
 def _python_decides() -> str:
     """The rows a rule of Python's could change (see the module's docstring)."""
-    small = "abs({0}) < 1e-4 AND {0} <> 0"
+    unlike_repr = "(abs({0}) < 1e-4 AND {0} <> 0) OR abs({0}) >= 1e15"
+    texts = ", ".join(TEXTS)
     return " OR ".join(
         (
             f"status_notes ~ '{MAY_REDACT}'",
@@ -162,8 +169,10 @@ def _python_decides() -> str:
             "(sensitive AND lat IS NOT NULL AND long IS NOT NULL)",
             "slug ~ '[^[:ascii:]]'",
             "borough_name ~ '[^[:ascii:]]'",
-            small.format("lat"),
-            small.format("long"),
+            unlike_repr.format("lat"),
+            unlike_repr.format("long"),
+            f"strpos(concat({texts}), E'\\r') > 0",
+            f"E'\\\\.' IN ({texts})",
         )
     )
 
@@ -173,6 +182,11 @@ def query(code: str, since: date | None, until: date | None) -> tuple[str, list[
     format's columns, then `RAW`. Each request's values are read once, in a subquery kept
     apart (OFFSET 0) so that its expressions are not copied into every column using them."""
     zone = profile.zone().key
+    values = dict(BASE)
+    kinds = opendata.area_kinds()  # as `opendata.records`, the kinds of area the city loaded
+    for name, kind in (("borough_name", "borough"), ("district", "community_district")):
+        if kind not in kinds:
+            values[name] = "NULL::text"
     where, params = [], []
     start, end = opendata.bounds(since, until)
     if start is not None:
@@ -182,22 +196,29 @@ def query(code: str, since: date | None, until: date | None) -> tuple[str, list[
         where.append("sr.requested_at < %s")
         params.append(end)
     base = (
-        f"SELECT sr.id, {', '.join(f'{sql} AS {name}' for name, sql in BASE.items())}"
+        f"SELECT sr.id, {', '.join(f'{sql} AS {name}' for name, sql in values.items())}"
         f" FROM {ServiceRequest._meta.db_table} sr"
         f" JOIN {ServiceType._meta.db_table} st ON st.id = sr.service_type_id"
         f" LEFT JOIN {Department._meta.db_table} dep ON dep.id = sr.department_id"
         f"{' WHERE ' + ' AND '.join(where) if where else ''}"
         " ORDER BY sr.requested_at, sr.id OFFSET 0"
     )
-    selected = [f"({_python_decides()})", *_columns(code, zone), *RAW]
-    sql = f"SELECT {', '.join(selected)} FROM ({base}) r ORDER BY requested_at, id"
+    decided = f"SELECT r.*, ({_python_decides()}) AS python FROM ({base}) r OFFSET 0"
+    selected = [
+        "CASE WHEN python THEN 't' ELSE 'f' END",
+        *(f"nullif({column}, '')" for column in _columns(code, zone)),
+        # 'v' before a value tells it from NULL in the CSV that carries it.
+        *(f"CASE WHEN python THEN coalesce('v' || {name}, '') END" for name in RAW),
+    ]
+    sql = f"SELECT {', '.join(selected)} FROM ({decided}) d ORDER BY requested_at, id"
     return sql, params
 
 
-def _decide(code: str, row: tuple[Any, ...], width: int, redacted: Any) -> list[Any]:
+def _decide(code: str, row: list[str], width: int, redacted: Any) -> list[Any]:
     """A row's columns with Python's rules applied (as `opendata.records` applies them)."""
-    out = list(row[1 : width + 1])
-    notes, description, lat_text, long_text, slug, borough_name, district = row[width + 1 :]
+    out: list[Any] = list(row[1 : width + 1])
+    raw = [value[1:] if value else None for value in row[width + 1 :]]
+    notes, description, lat_text, long_text, slug, borough_name, district = raw
     lat = None if lat_text is None else float(lat_text)
     long = None if long_text is None else float(long_text)
     sensitive = description is None  # the description is read only where published
@@ -223,7 +244,11 @@ def _decide(code: str, row: tuple[Any, ...], width: int, redacted: Any) -> list[
 
 
 def export(code: str, since: date | None, until: date | None) -> Iterator[bytes]:
-    """The file of format `code` ("nyc" or "georeport") for the range, as bytes."""
+    """The file of format `code` ("nyc" or "georeport") for the range, as bytes.
+
+    PostgreSQL sends each row of a COPY as a message of its own: a row it decided ("f,") is
+    passed on without its first column and the empty `RAW` ones; a row for Python ("t,") is
+    read, decided and written by `csv.writer`."""
     header = nyc.COLUMNS if code == "nyc" else [name for name, _meaning in opendata.GEOREPORT]
     width = len(header)
     sql, params = query(code, since, until)
@@ -231,15 +256,19 @@ def export(code: str, since: date | None, until: date | None) -> Iterator[bytes]
     sink = opendata._Lines()
     writer = csv.writer(sink, lineterminator="\n")
     writer.writerow(header)
+    parts = [sink.take()]
+    tail = len(RAW) + 1  # the empty RAW columns and the line's end
     connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
-        with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params) as copy:
-            copy.set_types(["bool"] + ["text"] * (width + len(RAW)))
-            for n, row in enumerate(copy.rows(), 1):
-                if row[0]:
-                    writer.writerow(_decide(code, row, width, redacted))
-                else:
-                    writer.writerow(row[1 : width + 1])
-                if n % 1000 == 0:
-                    yield sink.take()
-    yield sink.take()
+    copy_sql = f"COPY ({sql}) TO STDOUT (FORMAT csv)"
+    with connection.connection.cursor() as cursor, cursor.copy(copy_sql, params) as copy:
+        for data in copy:
+            if data[0] == ord("f"):
+                parts.append(bytes(data[2:-tail]) + b"\n")
+            else:
+                (row,) = csv.reader(io.StringIO(bytes(data).decode(), newline=""))
+                writer.writerow(_decide(code, row, width, redacted))
+                parts.append(sink.take())
+            if len(parts) >= 1000:
+                yield b"".join(parts)
+                parts = []
+    yield b"".join(parts)
