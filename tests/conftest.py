@@ -53,10 +53,5 @@ def _outbound_to_loopback(settings):
 
 def pytest_collection_modifyitems(items):
     """Files that mostly wait (on the servers and workers they start, or on the clock) go first:
-    the parallel workers, handed whole files in this order, fill those waits with the rest. The
-    browser's files, long ones, come next, so the many short files even out the end of the run."""
-
-    def order(item) -> tuple[bool, bool]:
-        return item.get_closest_marker("waits") is None, "browser" not in item.path.parts
-
-    items.sort(key=order)
+    the parallel workers, handed whole files in this order, fill those waits with the rest."""
+    items.sort(key=lambda item: item.get_closest_marker("waits") is None)

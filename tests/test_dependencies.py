@@ -78,8 +78,8 @@ class LockFileTests(SimpleTestCase):
         self.assertIn(test_command, readme, ".ci/run must run the README's command")
         self.assertIn("--require-hashes -r requirements-test.lock", parts["INSTALL"])
         self.assertIn('bash -c "$INSTALL"', ci)
-        # One lane runs the whole command; the other leaves out only the tests that start
-        # city311 on a SQLite file of their own (they run in the first lane).
+        # The PostgreSQL lane runs the whole command; the SQLite lane leaves out only the tests
+        # that start city311 on a SQLite file of their own (they run in the other lane).
         self.assertEqual(ci.count('bash -c "$RUN_TESTS"'), 1)
         sqlite_lane = 'bash -c "$RUN_TESTS -m ' + "'not own_database'" + '"'
         self.assertEqual(ci.count(sqlite_lane), 1)
