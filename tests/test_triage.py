@@ -148,6 +148,22 @@ class EveryFreeTextTests(BaseTestCase):
             assert call in body["message"], language
             assert list(body).index("message") < list(body).index("services")
 
+    def test_the_inquiry_search_answers_with_the_prompt_first_in_both_languages(self):
+        for language, (text, call) in HEART_ATTACK.items():
+            r = self.client.get("/open311/inquiry/v1/search.json", {"q": text, "lang": language})
+            assert r.status_code == 200
+            body = r.json()
+            assert list(body)[:3] == ["query", "emergency", "emergency_phone"]
+            assert body["emergency"] is True and body["emergency_phone"] == "911"
+            assert call in body["message"], language
+            assert list(body).index("message") < list(body).index("results")
+        assert EmergencyPrompt.objects.get(channel="api", kind="medical").count == 2
+
+    def test_the_inquiry_search_for_an_ordinary_question_has_no_prompt(self):
+        body = self.client.get("/open311/inquiry/v1/search.json", {"q": "pool hours"}).json()
+        assert body["emergency"] is False and "emergency_phone" not in body
+        assert not EmergencyPrompt.objects.exists()
+
 
 class ConsoleTests(BaseTestCase):
     @pytest.fixture(autouse=True)

@@ -7,12 +7,14 @@ from typing import Any, TypedDict
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
+from django.utils import translation
 from django.views.decorators.http import require_GET
 
 from city311.catalog import cache as catalog_cache
 from city311.knowledge import queries
 from city311.knowledge.index import search
 from city311.knowledge.models import Article
+from city311.triage import prompts as triage
 
 MAX_QUERY = 200
 
@@ -121,17 +123,23 @@ def services(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def search_all(request: HttpRequest) -> JsonResponse:
-    """One search over answers, services, facilities and events: ?q=, optional ?lang=."""
+    """One search over answers, services, facilities and events: ?q=, optional ?lang=.
+
+    The words are read for an emergency first, as in every channel: when they are one, the
+    answer says whom to call before any result."""
     language = _language(request)
     if isinstance(language, JsonResponse):
         return language
     q = request.GET.get("q", "").strip()[:MAX_QUERY]
     if not q:
         return _problem("Give q, the question or words to search for: ?q=pool+hours.")
+    with translation.override(language):
+        emergency = triage.api_answer(triage.check(q, channel="api", language=language))
     hits = search(q, language=language, limit=10)
     return JsonResponse(
         {
             "query": q,
+            **emergency,
             "results": [
                 {
                     "kind": h.kind,

@@ -11,7 +11,6 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse as url_for
 from django.utils.translation import get_language
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from city311.catalog import cache as catalog_cache
@@ -72,15 +71,7 @@ def suggest_services(request: HttpRequest) -> JsonResponse:
     text = request.GET.get("q", "").strip()[:MAX_QUERY]
     language = request.GET.get("language", "") or get_language() or ""
     found = triage.check(text, channel="api", language=language)
-    answer: dict[str, Any] = {"query": text, "emergency": found.emergency}
-    if found.emergency:
-        said = triage.advice(found)
-        answer["emergency_phone"] = said.emergency_phone
-        answer["message"] = _("This sounds like an emergency. Call %(phone)s now.") % {
-            "phone": said.emergency_phone
-        }
-        if said.crisis_phone:
-            answer["crisis_phone"] = said.crisis_phone
+    answer = {"query": text, **triage.api_answer(found)}
     suggestion = suggest(text, limit=6)
     return JsonResponse(
         {

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from city311.cities import profile
 from city311.triage.models import EmergencyPrompt
@@ -19,7 +20,7 @@ from city311.triage.rules import NOT_AN_EMERGENCY, Triage, read
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Advice", "Triage", "advice", "check", "count", "read"]
+__all__ = ["Advice", "Triage", "advice", "api_answer", "check", "count", "read"]
 
 
 @dataclass(frozen=True)
@@ -68,3 +69,20 @@ def advice(found: Triage) -> Advice:
         transfer_phone=city.emergency_transfer or city.emergency_phone,
         crisis_phone=city.crisis_phone if found.self_harm else "",
     )
+
+
+def api_answer(found: Triage) -> dict[str, bool | str]:
+    """What a JSON API says first about the words it was given, in the active language:
+    whether they read as an emergency and, when they do, whom to call."""
+    if not found.emergency:
+        return {"emergency": False}
+    said = advice(found)
+    answer: dict[str, bool | str] = {
+        "emergency": True,
+        "emergency_phone": said.emergency_phone,
+        "message": _("This sounds like an emergency. Call %(phone)s now.")
+        % {"phone": said.emergency_phone},
+    }
+    if said.crisis_phone:
+        answer["crisis_phone"] = said.crisis_phone
+    return answer
