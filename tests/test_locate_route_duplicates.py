@@ -88,6 +88,32 @@ class LocationTests(LocatedCityTestCase):
         self.assertEqual(sr.areas["service_zone"]["name"], "North zone")
         self.assertEqual(self.report(lat=40.67, long=-73.93).areas["service_zone"]["code"], "W")
 
+    def test_the_citys_own_addresses_are_inside_where_the_drawn_limits_cut_them_off(self):
+        # City limits are simplified lines: here they pass 125 m west of Van Siclen Avenue,
+        # whose addresses the city's own file holds (New York's Jericho Turnpike, on the
+        # Nassau line, is one such street).
+        from django.core.management import call_command
+
+        limits = small_city.write_geojson(
+            self.tmp / "drawn.geojson",
+            [small_city.feature("Small City", small_city.square(-74.0, 40.6, -73.9265, 40.7))],
+        )
+        call_command("import_boundaries", str(limits), kind="city_limits", verbosity=0)
+        by_id = self.report(lat=None, long=None, address_string="", address_id="vansiclen-520")
+        self.assertEqual(by_id.status, Status.OPEN)
+        at_the_door = self.report(lat=40.664, long=-73.925, address_string="")
+        self.assertIn("520", at_the_door.address_string)
+        # The portal's map says the same of a pin dropped there.
+        pin = self.client.get("/api/reverse", {"lat": 40.664, "long": -73.925}).json()
+        self.assertTrue(pin["in_city"])
+        self.assertFalse(
+            self.client.get("/api/reverse", {"lat": 40.664, "long": -73.9215}).json()["in_city"]
+        )
+        # 300 m beyond the last address, the drawn limits decide: outside.
+        with self.assertRaises(SubmissionInvalid) as caught:
+            self.report(lat=40.664, long=-73.9215, address_string="")
+        self.assertIn(referral(), caught.exception.errors["location"][0])
+
     @pytest.fixture(autouse=True)
     def _tmp(self, tmp_path):
         self.tmp = tmp_path

@@ -155,11 +155,3 @@ def area_index() -> AreaIndex:
 def areas_at(lat: float, long: float) -> list[Area]:
     """Every area that contains the point (on a border counts as inside)."""
     return area_index().at(lat, long)
-
-
-def in_city(lat: float, long: float) -> bool:
-    """Inside the city limits; a city that loaded no limits takes every point."""
-    index = area_index()
-    if not index.has_city_limits:
-        return True
-    return any(a.kind == BoundaryKind.CITY_LIMITS for a in index.at(lat, long))

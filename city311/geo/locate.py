@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 # A typed point this far from the nearest known address gets no address of its own.
 NEAREST_ADDRESS_M = 75
+# A point this near one of the city's own address points is in the city whatever its drawn
+# limits say: limits are simplified lines that cut off real addresses on the border.
+AT_CITY_ADDRESS_M = 20
 # How a location was found, as kept on a request (`location_match`) and published as Open311's
 # `location_precision`: an exact address point, a named place, a street corner, a number placed
 # between two known ones, only the street, or a pin (a map pin or a phone's position).
@@ -178,11 +181,24 @@ def _by_address_id(address_id: str) -> Located:
 def _add_areas(located: Located) -> None:
     if located.lat is None or located.long is None:
         return
+    located.areas = area_index().at(located.lat, located.long)
+    located.in_city = in_city(located.lat, located.long, located.areas)
+
+
+def in_city(lat: float, long: float, areas: list[Area] | None = None) -> bool:
+    """Inside the city limits (`areas`: the point's, when known), or at one of the addresses of
+    the city's own address file; a city that loaded no limits takes every point."""
+    from city311.geo import geocoding
+
     index = area_index()
-    located.areas = index.at(located.lat, located.long)
-    located.in_city = not index.has_city_limits or any(
-        a.kind == BoundaryKind.CITY_LIMITS for a in located.areas
-    )
+    if not index.has_city_limits:
+        return True
+    if areas is None:
+        areas = index.at(lat, long)
+    if any(a.kind == BoundaryKind.CITY_LIMITS for a in areas):
+        return True
+    nearest = geocoding.reverse(lat, long)
+    return nearest is not None and (nearest.distance_m or 0) <= AT_CITY_ADDRESS_M
 
 
 def outside_referral() -> str:

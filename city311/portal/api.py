@@ -17,8 +17,8 @@ from city311.catalog import cache as catalog_cache
 from city311.catalog.search import suggest
 from city311.geo import geocoding
 from city311.geo.around import Box, BoxProblem, around
-from city311.geo.boundaries import areas_at, in_city
-from city311.geo.locate import outside_referral
+from city311.geo.boundaries import areas_at
+from city311.geo.locate import in_city, outside_referral
 from city311.lib import phones
 from city311.lib.text import redact
 from city311.portal.queries import (
