@@ -71,6 +71,8 @@ class HistoryInTheReadersLanguageTests(BaseTestCase):
             "Orden de trabajo 1: Tapar el bache",
             "Ahora archivada como Consulta de permiso de obra.",
             "Ahora se encarga: Parques.",
+            "por Residente vía portal web",
+            "Motivo: En espera del residente",
         ]
         english = [
             "Sent to Streets (the type's default department).",
@@ -79,6 +81,8 @@ class HistoryInTheReadersLanguageTests(BaseTestCase):
             "Work order 1: Tapar el bache",
             "Now filed as Building permit question.",
             "Now handled by Parks.",
+            "by Resident via web portal",
+            "Reason: Waiting on the resident",
         ]
         self.assert_reads(self.page(path, "es"), spanish, english)
         self.assert_reads(self.page(path, "en"), english, spanish)

@@ -333,7 +333,11 @@ class RequestEvent(models.Model):
     def who(self) -> str:
         if self.actor_id is not None and self.actor is not None:
             return self.actor.get_full_name() or self.actor.get_username()
-        return self.actor_label
+        return vocabulary.actor_words(self.actor_label)
+
+    @property
+    def reason(self) -> str:
+        return vocabulary.event_reason(self.kind, self.data)
 
 
 class MatchRule(models.Model):

@@ -9,6 +9,7 @@ reports read these; none keeps a list of its own.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.db import models
@@ -358,3 +359,29 @@ def routed_words(data: dict[str, Any]) -> list[Words]:
             )
         )
     return parts
+
+
+@cache
+def _residents_by_label() -> dict[str, str]:
+    # The actor label filing writes, in English whatever the resident's language
+    # (intake._channel_label): "Resident via web portal" -> "web".
+    with translation.override("en"):
+        return {f"Resident via {str(c.label).lower()}": c.value for c in Channel}
+
+
+def actor_words(label: str) -> str:
+    """Who did it, for an actor without an account, in the reader's language: "Resident via
+    web portal" reads "Residente vía portal web"; an application's or a system's name as is."""
+    channel = _residents_by_label().get(label)
+    if channel is None:
+        return label
+    return gettext("Resident via %(channel)s") % {"channel": str(Channel(channel).label).lower()}
+
+
+def event_reason(kind: str, data: dict[str, Any] | None) -> str:
+    """The reason an event carries: what the city waits on for a paused clock (a code, worded
+    here), a person's words for a transfer or a new type."""
+    reason = str((data or {}).get("reason") or "")
+    if kind in (Event.PAUSED, Event.RESUMED) and reason in Pause.values:
+        return str(Pause(reason).label)
+    return reason
