@@ -18,6 +18,7 @@ urlpatterns = [
     # page of the portal (its patterns all begin "open311/", but for "api/docs").
     path("", include("city311.open311.urls")),
     path("favicon.ico", ops_views.favicon, name="favicon"),
+    path("status/loading/", ops_views.loading, name="loading"),
     path("admin/", admin.site.urls),
     path("accounts/login/", accounts_views.StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -87,8 +87,9 @@ def test_up_serves_the_demo_city_and_stops_cleanly_and_keeps_its_data(tmp_path):
             stylesheet = re.search(f'href="({pattern})"', home).group(1)
             assert get(f"http://127.0.0.1:{port}{stylesheet}")[0] == 200
         assert get(f"http://127.0.0.1:{port}/accounts/login/")[0] == 200
-        # The demo's history loads once the site is up.
-        read_until(up, "the demo's history is loaded")
+        # The demo's history loads once the site is up; staff are shown where to follow it.
+        loading = read_until(up, "the demo's history is loaded")
+        assert f"(how far: http://127.0.0.1:{port}/status/loading/)" in loading, loading
     finally:
         up.send_signal(signal.SIGINT)
         rest = stop(up, signal.SIGINT)
@@ -98,6 +99,11 @@ def test_up_serves_the_demo_city_and_stops_cleanly_and_keeps_its_data(tmp_path):
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     loaded = request_count(tmp_path)
     assert loaded > 20000
+    with sqlite3.connect(tmp_path / "city311.db") as db:
+        done, total, finished = db.execute(
+            "select done, total, finished_at from ops_loading where name = 'history:nyc'"
+        ).fetchone()
+    assert done == total > 20000 and finished is not None
 
     again = start_city311("up", "--port", str(port), env=local_env(tmp_path))
     try:

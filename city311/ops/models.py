@@ -43,3 +43,28 @@ class TaskClaim(models.Model):
 
     def __str__(self) -> str:
         return f"task {self.task_id}"
+
+
+class Loading(models.Model):
+    """Something `city311 up` loads in the background once the site is up (the demo city's
+    history), and how far it has come: written by the `up` process after each batch, read by
+    every web process for the staff's status page (`city311.ops.loading`)."""
+
+    # What is loading: "history:<city>".
+    name = models.CharField(max_length=60, primary_key=True)
+    # Where its records come from (the history module's SOURCE: "NYC 311").
+    source = models.CharField(max_length=120, blank=True)
+    total = models.PositiveIntegerField()
+    # Records already in before this run began (a load cut short resumes), and in by now.
+    resumed_from = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    failed = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "background load"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.done} of {self.total}"

@@ -21,10 +21,9 @@ from django.views.decorators.http import require_POST
 
 from city311.cities import profile
 from city311.lib import phones
-from city311.lib.text import redact
 from city311.notifications.actions import follow_request
 from city311.portal import limits
-from city311.portal.queries import photos, public_history, status_words
+from city311.portal.queries import latest_word, photos, public_history, status_words
 from city311.servicerequests.actions import reopen_as_resident
 from city311.servicerequests.attachments import MediaInvalid, clean_photo
 from city311.servicerequests.errors import NoSuchRequest, RequestError
@@ -117,7 +116,7 @@ def render_page(
         "sr": sr,
         "service_name": sr.service_type.translated("service_name"),
         "status_words": status_words(sr),
-        "status_notes": redact(sr.status_notes, phones.region()),
+        "status_notes": latest_word(sr),
         "events": public_history(sr),
         "photos": photos(sr),
         "department": sr.department.translated("name") if sr.department else "",

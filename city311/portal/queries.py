@@ -83,8 +83,25 @@ def _note(event: RequestEvent, departments: dict[str, str]) -> str:
     if event.kind == Event.REOPENED and event.actor_id is None:
         # A resident's own words can hold their name or number: say what happened, not the words.
         return _("A resident said the problem is not fixed.")
+    if "words" in data:
+        # city311's own words, in the page's language (vocabulary.event_note): no one's number
+        # in them, and a tracking number must not be taken for a phone number.
+        return event.text
     # Staff notes can quote a number or an address too.
-    return redact(event.note, phones.region())
+    return redact(event.text, phones.region())
+
+
+def latest_word(sr: ServiceRequest) -> str:
+    """The city's latest public word (what was done, once closed) in the page's language when
+    city311 wrote it itself (a merged request's "same problem as..."), without numbers."""
+    if not sr.status_notes:
+        return ""
+    said = (
+        sr.events.filter(public=True, note=sr.status_notes, data__has_key="words")
+        .order_by("-id")
+        .first()
+    )
+    return said.text if said is not None else redact(sr.status_notes, phones.region())
 
 
 def public_history(sr: ServiceRequest) -> list[PublicEvent]:

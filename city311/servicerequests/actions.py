@@ -24,6 +24,7 @@ from city311.catalog.models import Department, ServiceType
 from city311.geo.locate import Located
 from city311.lib.text import unreadable_character
 from city311.servicerequests import attachments, sla, stream
+from city311.servicerequests import vocabulary as words
 from city311.servicerequests.errors import RequestError, Text
 from city311.servicerequests.models import (
     Channel,
@@ -38,7 +39,7 @@ from city311.servicerequests.models import (
 )
 from city311.servicerequests.routing import team_after_transfer
 from city311.servicerequests.validation import MAX_DESCRIPTION
-from city311.servicerequests.vocabulary import Escalate, Event, Pause
+from city311.servicerequests.vocabulary import Event, Pause, Words
 
 Actor = User | AnonymousUser | None
 # The longest note, reason or comment anyone writes on a request (a public one is sent to
@@ -75,7 +76,13 @@ def _record(
     data: dict[str, Any] | None = None,
     at: Any = None,
     limit: int = MAX_NOTE,
+    said: Words | list[Words] | None = None,
 ) -> RequestEvent:
+    # city311's own words (`said`) are kept to be worded for each reader (vocabulary.said);
+    # the note holds them in English.
+    if said is not None:
+        note = note or words.english(said)
+        data = {**(data or {}), "words": said}
     # Every note of every action is checked here, once; the caller's transaction rolls back.
     # (limit=0: the caller checked it against its own limit.)
     if limit:
@@ -116,6 +123,10 @@ def _not_closed(sr: ServiceRequest, doing: Text) -> None:
             number=sr.tracking_number,
             doing=doing,
         )
+
+
+def _name(person: Any) -> str:
+    return str(person.get_full_name() or person.get_username())
 
 
 def _works_in_department(person: Any, sr: ServiceRequest) -> bool:
@@ -172,13 +183,14 @@ def assign_request(sr: ServiceRequest, *, to: Any, by: Actor) -> ServiceRequest:
     sr.assignee = to
     sr.updated_at = timezone.now()
     sr.save(update_fields=["assignee", "updated_at"])
-    name = (to.get_full_name() or to.get_username()) if to else "nobody"
     _record(
         sr,
         Event.ASSIGNED,
         by=by,
         public=False,
-        note=f"Assigned to {name}.",
+        said=words.said(gettext_noop("Assigned to %(name)s."), name=_name(to))
+        if to
+        else words.said(gettext_noop("Assigned to nobody.")),
         data={"assignee": to.pk if to else None},
     )
     return sr
@@ -217,7 +229,9 @@ def assign_team(sr: ServiceRequest, *, team: Team | None, by: Actor) -> ServiceR
         Event.ASSIGNED,
         by=by,
         public=False,
-        note=f"Given to team {team.name}." if team else "Taken off its team.",
+        said=words.said(gettext_noop("Given to team %(team)s."), team=team.name)
+        if team
+        else words.said(gettext_noop("Taken off its team.")),
         data={"team": team.slug if team else None, "assignee": sr.assignee_id},
     )
     return sr
@@ -254,7 +268,9 @@ def transfer_request(
         Event.TRANSFERRED,
         by=by,
         public=True,
-        note=f"Now handled by {department.name}.",
+        said=words.said(
+            gettext_noop("Now handled by %(department)s."), department=words.department(department)
+        ),
         data={
             "from": previous.slug if previous else None,
             "to": department.slug,
@@ -322,8 +338,15 @@ def reclassify_request(
         Event.RECLASSIFIED,
         by=by,
         public=True,
-        note=f"Now filed as {service_type.service_name}."
-        + (f" Handled by {sr.department.name}." if moved and sr.department else ""),
+        said=words.said(
+            gettext_noop("Now filed as %(type)s. Handled by %(department)s."),
+            type=words.service_type(service_type),
+            department=words.department(sr.department),
+        )
+        if moved and sr.department
+        else words.said(
+            gettext_noop("Now filed as %(type)s."), type=words.service_type(service_type)
+        ),
         data={
             "from": previous.service_code,
             "to": service_type.service_code,
@@ -375,8 +398,10 @@ def close_request(
     note: str,
     by: Actor,
     duplicate_of: ServiceRequest | None = None,
+    said: Words | None = None,
 ) -> ServiceRequest:
-    """Close with a resolution and a public note saying what was done."""
+    """Close with a resolution and a public note saying what was done (`said`: city311's own
+    words for it, worded for each reader, `note` being their English)."""
     sr = _locked(sr)
     if sr.is_closed:
         raise RequestError(
@@ -434,10 +459,13 @@ def close_request(
             Event.MERGED,
             by=by,
             public=True,
-            note=f"Request {sr.tracking_number} was the same problem and now follows this one.",
+            said=words.said(
+                gettext_noop("Request %(number)s was the same problem and now follows this one."),
+                number=sr.tracking_number,
+            ),
             data={"duplicate": sr.tracking_number},
         )
-    _record(sr, Event.CLOSED, by=by, public=True, note=note, data=data)
+    _record(sr, Event.CLOSED, by=by, public=True, note=note, data=data, said=said)
     _tell_duplicates(sr, by=by)
     return sr
 
@@ -471,11 +499,25 @@ def merge_request(
             code="closed",
             number=into.tracking_number,
         )
-    note = note.strip() or (
-        f"This is the same problem as request {into.tracking_number}; "
-        "we will tell you when that one is done."
+    said = (
+        None
+        if note.strip()
+        else words.said(
+            gettext_noop(
+                "This is the same problem as request %(number)s; we will tell you when that "
+                "one is done."
+            ),
+            number=into.tracking_number,
+        )
     )
-    return close_request(sr, resolution=Resolution.DUPLICATE, note=note, duplicate_of=into, by=by)
+    return close_request(
+        sr,
+        resolution=Resolution.DUPLICATE,
+        note=note.strip() or words.english(said or []),
+        duplicate_of=into,
+        by=by,
+        said=said,
+    )
 
 
 def _duplicate_parent(sr: ServiceRequest, parent: ServiceRequest | None) -> ServiceRequest:
@@ -623,7 +665,8 @@ def pause_request(sr: ServiceRequest, *, reason: str, by: Actor, note: str = "")
         Event.PAUSED,
         by=by,
         public=True,
-        note=note.strip() or str(Pause(reason).label),
+        note=note.strip(),
+        said=None if note.strip() else words.said("%(reason)s", reason=words.pause(reason)),
         data={"reason": reason, "due_at": sr.due_at.isoformat() if sr.due_at else None},
     )
     return sr
@@ -725,14 +768,18 @@ def _escalate(
     cal: Calendar,
 ) -> None:
     people = to
-    names = [f"{p.get_full_name() or p.get_username()} ({Escalate(notify).label})" for p in people]
     event = _record(
         sr,
         Event.ESCALATED,
         by=None,
         label="city311",
         public=False,
-        note=sla.escalation_words(percent, moment, names, cal),
+        said=words.said(
+            gettext_noop("%(percent)s%% of the target time reached at %(when)s: told %(told)s."),
+            percent=percent,
+            when=words.at(moment),
+            told=words.told([(_name(p), notify) for p in people]),
+        ),
         data={
             "percent": percent,
             "notify": notify,
@@ -804,7 +851,15 @@ def verify_location(sr: ServiceRequest, *, located: Located, by: Actor) -> Servi
         Event.LOCATION_VERIFIED,
         by=by,
         public=False,
-        note=f"Located at {sr.address_string or 'the point shown'} ({sr.location_match}).",
+        said=words.said(
+            gettext_noop("Located at %(address)s (%(match)s)."),
+            address=sr.address_string,
+            match=sr.location_match,
+        )
+        if sr.address_string
+        else words.said(
+            gettext_noop("Located at the point shown (%(match)s)."), match=sr.location_match
+        ),
         data={
             "from": before,
             "to": {
@@ -916,7 +971,9 @@ def add_work_order(sr: ServiceRequest, *, title: str, by: Actor, assignee: Any =
         Event.WORK_ORDER_ADDED,
         by=by,
         public=False,
-        note=f"Work order {order.number}: {title}",
+        said=words.said(
+            gettext_noop("Work order %(number)s: %(title)s"), number=order.number, title=title
+        ),
         data={"work_order": order.number, "assignee": assignee.pk if assignee else None},
     )
     return order
@@ -959,7 +1016,11 @@ def start_work_order(order: WorkOrder, *, by: Actor) -> WorkOrder:
         Event.WORK_ORDER_STARTED,
         by=by,
         public=False,
-        note=f"Work order {order.number}: {order.title}",
+        said=words.said(
+            gettext_noop("Work order %(number)s: %(title)s"),
+            number=order.number,
+            title=order.title,
+        ),
         data={"work_order": order.number, "assignee": order.assignee_id},
     )
     return order
@@ -1065,13 +1126,20 @@ def reassign_work_order(order: WorkOrder, *, to: Any, by: Actor) -> WorkOrder:
     order.save(update_fields=["assignee"])
     sr.updated_at = timezone.now()
     sr.save(update_fields=["updated_at"])
-    name = (to.get_full_name() or to.get_username()) if to else "nobody"
     _record(
         sr,
         Event.WORK_ORDER_REASSIGNED,
         by=by,
         public=False,
-        note=f"Work order {order.number} given to {name}.",
+        said=words.said(
+            gettext_noop("Work order %(number)s given to %(name)s."),
+            number=order.number,
+            name=_name(to),
+        )
+        if to
+        else words.said(
+            gettext_noop("Work order %(number)s given to nobody."), number=order.number
+        ),
         data={"work_order": order.number, "assignee": to.pk if to else None, "was": before},
     )
     return order
@@ -1118,9 +1186,15 @@ def record_forwarded(sr: ServiceRequest, *, to: str, remote_id: str, link: str) 
     """The request was filed on another Open311 server (a contractor's, a county's): an
     internal event that staff read with the remote's id and where to look it up."""
     sr = _locked(sr)
-    note = f"Filed with {to} as {remote_id}: {link}" if remote_id else f"Filed with {to}"
+    said = (
+        words.said(
+            gettext_noop("Filed with %(to)s as %(id)s: %(link)s"), to=to, id=remote_id, link=link
+        )
+        if remote_id
+        else words.said(gettext_noop("Filed with %(to)s"), to=to)
+    )
     data = {"to": to, "remote_id": remote_id, "link": link}
-    return _record(sr, Event.FORWARDED, by=None, label=to, public=False, note=note, data=data)
+    return _record(sr, Event.FORWARDED, by=None, label=to, public=False, data=data, said=said)
 
 
 @transaction.atomic
@@ -1148,8 +1222,9 @@ def add_remote_update(
     sr = _locked(sr)
     text = text.strip()[:MAX_NOTE]
     if closes and not sr.is_closed:
-        note = text or str(_("Closed by %(who)s.") % {"who": label})
-        close_request(sr, resolution=closes, note=note, by=None)
+        said = None if text else words.said(gettext_noop("Closed by %(who)s."), who=label)
+        note = text or words.english(said or [])
+        close_request(sr, resolution=closes, note=note, by=None, said=said)
         event = sr.events.filter(kind=Event.CLOSED).order_by("-id").first()
         assert event is not None
         event.actor_label, event.data = label, {**event.data, **data}

@@ -325,10 +325,19 @@ class RequestEvent(models.Model):
         return vocabulary.event_label(self.kind)
 
     @property
+    def text(self) -> str:
+        """The note in the reader's language: city311's own words worded now (vocabulary)."""
+        return vocabulary.event_note(self.kind, self.note, self.data)
+
+    @property
     def who(self) -> str:
         if self.actor_id is not None and self.actor is not None:
             return self.actor.get_full_name() or self.actor.get_username()
-        return self.actor_label
+        return vocabulary.actor_words(self.actor_label)
+
+    @property
+    def reason(self) -> str:
+        return vocabulary.event_reason(self.kind, self.data)
 
 
 class MatchRule(models.Model):

@@ -275,13 +275,3 @@ def _pause_words(reason: str) -> str:
         return str(Pause(reason).label).lower()
     except ValueError:
         return reason
-
-
-def escalation_words(percent: int, moment: datetime, names: list[str], cal: Calendar) -> str:
-    """The history's note for a level reached."""
-    told = ", ".join(names) if names else _("the department's mailbox")
-    return _("%(percent)s%% of the target time reached at %(when)s: told %(told)s.") % {
-        "percent": percent,
-        "when": _when(moment, cal),
-        "told": told,
-    }

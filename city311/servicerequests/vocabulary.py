@@ -8,10 +8,15 @@ reports read these; none keeps a list of its own.
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import cache
+from typing import Any
+
 from django.db import models
+from django.utils import dateformat, translation
 from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 
 class Status(models.TextChoices):
@@ -194,3 +199,189 @@ def status_words(status: str, resolution: str = "") -> str:
         # Imported history can be closed with no resolution recorded.
         return str(RESOLUTION_WORDS.get(resolution, Status.CLOSED.label))
     return str(STATUS_WORDS.get(status, status))
+
+
+# History notes city311 writes itself ("Assigned to Dana Tester.") are kept as their English
+# template and parameters (`said`) in the event's data under "words", beside the English text
+# in `note` (for Open311, webhooks and search), and worded for each reader when shown
+# (`event_note`): a Spanish page reads Spanish, whenever the event was written. What a person
+# wrote (a note, a reason) is shown as they wrote it.
+
+Words = dict[str, Any]
+
+
+def said(template: str, **params: Any) -> Words:
+    """A note of city311's own: `template` is the English msgid (marked with gettext_noop
+    where it is written, so it is in the catalog); a parameter is text, a number, or a
+    reference worded when read (`department`, `service_type`, `pause`, `at`, `told`)."""
+    return {"text": template, "params": params}
+
+
+def department(row: Any) -> dict[str, str]:
+    """A department as a parameter: named in the reader's language when shown."""
+    return {"department": row.slug, "name": row.name}
+
+
+def service_type(row: Any) -> dict[str, str]:
+    return {"service_type": row.service_code, "name": row.service_name}
+
+
+def pause(reason: str) -> dict[str, str]:
+    return {"pause": reason}
+
+
+def at(moment: datetime) -> dict[str, str]:
+    """A moment, shown as "Mon 4 Dec, 14:05" in the reader's language and the city's time."""
+    return {"at": moment.isoformat()}
+
+
+def told(people: list[tuple[str, str]]) -> dict[str, Any]:
+    """Who an escalation told: (name, Escalate value) pairs; nobody is the mailbox."""
+    return {"told": [list(p) for p in people]}
+
+
+def _catalog_name(kind: str, key: str, fallback: str) -> str:
+    # Imported here: the catalog's snapshot imports the request models, which import this.
+    from city311.catalog import cache
+
+    snapshot = cache.catalog()
+    if kind == "department":
+        found = next((d for d in snapshot.departments.values() if d.slug == key), None)
+        return found.translated("name") if found is not None else fallback
+    row = snapshot.by_code.get(key)
+    return row.translated("service_name") if row is not None else fallback
+
+
+def _param(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    if "department" in value:
+        return _catalog_name("department", value["department"], value.get("name", ""))
+    if "service_type" in value:
+        return _catalog_name("service_type", value["service_type"], value.get("name", ""))
+    if "pause" in value:
+        return str(Pause(value["pause"]).label) if value["pause"] in Pause.values else ""
+    if "at" in value:
+        # Imported here: the city's profile reads the catalog, which imports this.
+        from city311.cities import profile
+
+        moment = datetime.fromisoformat(value["at"]).astimezone(profile.current().zone)
+        return dateformat.format(moment, "D j M, H:i")
+    if "told" in value:
+        people = [
+            f"{name} ({Escalate(role).label})" if role in Escalate.values else name
+            for name, role in value["told"]
+        ]
+        return ", ".join(people) if people else gettext("the department's mailbox")
+    return ""
+
+
+def worded(words: Words | list[Words]) -> str:
+    """Stored words (one `said`, or several in a row) in the active language."""
+    parts = words if isinstance(words, list) else [words]
+    return " ".join(
+        gettext(part["text"]) % {k: _param(v) for k, v in part.get("params", {}).items()}
+        for part in parts
+    )
+
+
+def english(words: Words | list[Words]) -> str:
+    """The stored words in English: the event's `note`."""
+    with translation.override("en"):
+        return worded(words)
+
+
+def event_note(kind: str, note: str, data: dict[str, Any] | None) -> str:
+    """An event's note in the active language: city311's own words worded now, a person's
+    as they wrote them. Events written before their words were kept show their note."""
+    data = data or {}
+    words = data.get("words")
+    if words:
+        try:
+            return worded(words)
+        except (KeyError, TypeError, ValueError):
+            return note
+    if kind == Event.ROUTED and data.get("department"):
+        return worded(routed_words(data))
+    if kind == Event.RESCHEDULED and isinstance(data.get("reasons"), dict):
+        language = (translation.get_language() or "en").split("-")[0]
+        return str(data["reasons"].get(language) or note)
+    return note
+
+
+def routed_words(data: dict[str, Any]) -> list[Words]:
+    """Where filing sent the request, from the routed event's data (routing.Route.data):
+    "Sent to Sanitation, Brooklyn North, by rule 12. Team North, by assignment rule 3."."""
+    # Imported here: the models import this module.
+    from city311.servicerequests.models import Team
+
+    sent_to = {"department": data["department"], "name": data["department"]}
+    slug = data.get("team")
+    team = Team.objects.filter(slug=slug).values_list("name", flat=True).first() if slug else None
+    if data.get("rule") is None:
+        parts = [
+            said(
+                gettext_noop("Sent to %(department)s (the type's default department)."),
+                department=sent_to,
+            )
+        ]
+    elif data.get("area"):
+        parts = [
+            said(
+                gettext_noop("Sent to %(department)s, %(area)s, by rule %(rule)s."),
+                department=sent_to,
+                area=data["area"],
+                rule=data["rule"],
+            )
+        ]
+    else:
+        parts = [
+            said(
+                gettext_noop("Sent to %(department)s, by rule %(rule)s."),
+                department=sent_to,
+                rule=data["rule"],
+            )
+        ]
+    if team and data.get("team_rule") is not None:
+        parts.append(
+            said(
+                gettext_noop("Team %(team)s, by assignment rule %(rule)s."),
+                team=team,
+                rule=data["team_rule"],
+            )
+        )
+    elif team:
+        parts.append(
+            said(
+                gettext_noop("Team %(team)s, whose territory holds %(territory)s."),
+                team=team,
+                territory=data.get("territory") or "",
+            )
+        )
+    return parts
+
+
+@cache
+def _residents_by_label() -> dict[str, str]:
+    # The actor label filing writes, in English whatever the resident's language
+    # (intake._channel_label): "Resident via web portal" -> "web".
+    with translation.override("en"):
+        return {f"Resident via {str(c.label).lower()}": c.value for c in Channel}
+
+
+def actor_words(label: str) -> str:
+    """Who did it, for an actor without an account, in the reader's language: "Resident via
+    web portal" reads "Residente vía portal web"; an application's or a system's name as is."""
+    channel = _residents_by_label().get(label)
+    if channel is None:
+        return label
+    return gettext("Resident via %(channel)s") % {"channel": str(Channel(channel).label).lower()}
+
+
+def event_reason(kind: str, data: dict[str, Any] | None) -> str:
+    """The reason an event carries: what the city waits on for a paused clock (a code, worded
+    here), a person's words for a transfer or a new type."""
+    reason = str((data or {}).get("reason") or "")
+    if kind in (Event.PAUSED, Event.RESUMED) and reason in Pause.values:
+        return str(Pause(reason).label)
+    return reason

@@ -342,8 +342,11 @@ def board(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
         .order_by("department__name", "team__name")
     )
     territories = _territories(user)
+    # Departments named in the page's language (the catalog's translations).
+    named = {d.slug: d.translated("name") for d in catalog_cache.departments()}
     for row in by_team:
         row["territory"] = [name for _, _, name in territories.get(row["team__slug"], [])]
+        row["department"] = named.get(row["department__slug"], row["department__name"])
     kind = _district_kind()
     by_area = (
         list(

@@ -23,7 +23,7 @@ from django.db import connections
 
 from city311.catalog.models import ServiceType
 from city311.demo import loader
-from city311.ops import static
+from city311.ops import loading, static
 from city311.ops.files import protect_data_files
 from city311.ops.signins import describe_signins
 from city311.ops.supervisor import Child, Supervisor, python_module, stop_with_parent
@@ -230,7 +230,7 @@ class Command(BaseCommand):
         self._say("\n".join(lines))
         threading.Thread(target=self._compress_static, daemon=True).start()
         if self.history_city:
-            self._load_history(self.history_city)
+            self._load_history(self.history_city, site)
 
     def _compress_static(self) -> None:
         """The static files' compressed copies, at a low priority beside the residents' pages;
@@ -265,24 +265,40 @@ class Command(BaseCommand):
 
         return progress
 
-    def _load_history(self, city: str) -> None:
+    def _load_history(self, city: str, site: str) -> None:
         """The rest of the demo city's history, after the first page (in the announcing
-        thread, with its own database connection)."""
+        thread, with its own database connection). Staff see how far it has come on
+        /status/loading/ (city311.ops.loading)."""
         started = time.monotonic()
+        tracker: loading.Tracker | None = None
         try:
+            module = loader.history_module(city)
             records = list(loader.history_records(city))
-            if loader.history_imported(city) >= len(records):
+            if module is None or loader.history_imported(city) >= len(records):
                 return
             done = loader.history_imported(city)
-            self._say(f"city311: loading the demo's {len(records)} historical records...")
-            loader.load_history(
-                city, records=records, progress=self._history_progress(done, len(records))
+            tracker = loading.begin(
+                f"history:{city}", source=module.SOURCE, total=len(records), done=done
             )
+            self._say(
+                f"city311: loading the demo's {len(records)} historical records "
+                f"(how far: {site}/status/loading/)..."
+            )
+            console = self._history_progress(done, len(records))
+
+            def progress(count: int) -> None:
+                tracker(count)
+                console(count)
+
+            loader.load_history(city, records=records, progress=progress)
+            tracker.finished()
             took = time.monotonic() - started
             self._say(f"city311: the demo's history is loaded ({took:.0f} s).")
             loader.learn_from_history()
         except Exception:
             log.exception("Loading the demo's history failed")
+            if tracker is not None:
+                tracker.failed()
             self._say(
                 "city311: loading the demo's history failed (see the log); "
                 "the next start resumes it."
