@@ -27,8 +27,10 @@ class ConfirmationDatesTests(ReportTestCase):
         sr = ServiceRequest.objects.get()
         self.assertIsNotNone(sr.due_at)
         self.assertContains(r, f"We expect to deal with it by {self.due_words(sr, 'en')}.")
-        # Without history enough for a forecast, the promise alone.
+        # Without history enough for a forecast, the promise, and a plain word that the
+        # history cannot say more yet.
         self.assertNotContains(r, "data-expected")
+        self.assertContains(r, "There is not yet enough history of Pothole requests here")
 
     def test_in_spanish_and_with_the_citys_own_history_beside_it(self):
         ExpectedClose.objects.create(
@@ -49,3 +51,5 @@ class ConfirmationDatesTests(ReportTestCase):
         self.assertNotIn("We expect to deal with it", page)
         self.assertIn("data-expected", page)
         self.assertIn("se cierran en 4 días", page)
+        self.assertIn("Una solicitud como esta suele tardar alrededor de 2 días.", page)
+        self.assertNotIn("Todavía no hay historial suficiente", page)

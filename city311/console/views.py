@@ -21,10 +21,10 @@ from city311.console.knowledge import answers_for_caller
 from city311.contacts.models import Kind, WrapUp
 from city311.knowledge.queries import articles_for_service, shown
 from city311.notifications.actions import follow_request
-from city311.servicerequests import access, sla
+from city311.servicerequests import access, expected, sla
 from city311.servicerequests.errors import NoSuchRequest, RequestError, SubmissionInvalid
 from city311.servicerequests.intake import preview, submit_request
-from city311.servicerequests.models import Channel
+from city311.servicerequests.models import Channel, Contact, ServiceRequest
 from city311.servicerequests.validation import Submission
 from city311.triage import prompts as triage
 
@@ -232,9 +232,35 @@ def filed(request: HttpRequest, tracking_number: str) -> HttpResponse:
     return render(
         request,
         "console/filed.html",
-        # Why it is due then, for the caller who asks (docs/sla.md).
-        {"sr": sr, "spoken": spoken, "following": following, "due": sla.explain_due(sr)},
+        {
+            "sr": sr,
+            "spoken": spoken,
+            "following": following,
+            # Why it is due then, for the caller who asks (docs/sla.md).
+            "due": sla.explain_due(sr),
+            **_how_long(sr),
+        },
     )
+
+
+def _how_long(sr: ServiceRequest) -> dict[str, Any]:
+    """What the history says of how long such requests take (or that it cannot say), in
+    English for the call taker and, for a caller who speaks another language, in the caller's
+    language to read out."""
+
+    def words(language: str) -> str:
+        return expected.expected_words(sr, language) or expected.thin_words(sr, language)
+
+    try:
+        theirs = sr.contact.language
+    except Contact.DoesNotExist:
+        theirs = "en"
+    return {
+        "expected": words("en"),
+        "expected_known": expected.for_request(sr) is not None,
+        "caller_language": theirs,
+        "expected_for_caller": words(theirs) if theirs != "en" else "",
+    }
 
 
 def spelled_out(tracking_number: str) -> str:

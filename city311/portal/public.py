@@ -27,7 +27,7 @@ from city311.portal.queries import latest_word, photos, public_history, status_w
 from city311.servicerequests.actions import reopen_as_resident
 from city311.servicerequests.attachments import MediaInvalid, clean_photo
 from city311.servicerequests.errors import NoSuchRequest, RequestError
-from city311.servicerequests.expected import expected_words
+from city311.servicerequests.expected import expected_words, thin_words
 from city311.servicerequests.models import ServiceRequest
 from city311.servicerequests.queries import get_by_tracking_number
 
@@ -129,6 +129,7 @@ def render_page(
         "tiles": getattr(settings, "CITY311_MAP_TILES", ""),
         "section": "track",
         "expected": expected_words(sr),
+        "expected_thin": thin_words(sr),
     }
     return render(request, "portal/request.html", context, status=status)
 

@@ -34,7 +34,7 @@ from city311.portal import drafts, forms, limits
 from city311.portal.drafts import Draft
 from city311.servicerequests import attachments
 from city311.servicerequests.errors import Problem, RequestError, SubmissionInvalid
-from city311.servicerequests.expected import expected_words
+from city311.servicerequests.expected import expected_words, thin_words
 from city311.servicerequests.intake import preview, submit_request
 from city311.servicerequests.models import Channel, ServiceRequest
 from city311.servicerequests.queries import get_by_tracking_number
@@ -826,6 +826,7 @@ def _confirmation(request: HttpRequest, sr: ServiceRequest | None, fake: str = "
             "department": sr.department.translated("name") if sr and sr.department else "",
             "due": timezone.localtime(sr.due_at) if sr and sr.due_at else None,
             "expected": expected_words(sr) if sr else "",
+            "expected_thin": thin_words(sr) if sr else "",
             "emailed": emailed,
             "referral": sr.service_type.translated("referral") if sr else "",
             "next_steps": [a for a in _answers_for(sr.service_type) if a.next_steps_html]

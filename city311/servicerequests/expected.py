@@ -2,27 +2,28 @@
 
 The SLA due date stays the contract (`due_at`, Open311's `expected_datetime`). Beside it the
 resident reads what the city's own history says: "Most pothole requests in the Bronx are closed
-within 4 days", the time by which 80% of such requests were closed, and a typical (median) time.
+within 4 days", the time by which 80% of such requests were closed, and a typical time.
 
 Estimated per type x district (x season, where there is enough history for it), from each
 group's newest requests, with the Kaplan-Meier estimator: a request still open counts as still
 running at the time it was last known open (censored), so the long waits of open requests are
 not forgotten (recent open cases would otherwise make the times look shorter). A group with fewer
 than MIN_REQUESTS requests falls back to the type in the whole city, and then to nothing: the
-pages say only the SLA then.
+pages say so, and only the SLA date is given.
 
 `refresh` recomputes the daily rollup (`ExpectedClose`, ops/schedules.py); reading an estimate
 (`for_request`) is one small query; filing a request costs nothing. `estimate_groups` is the
-estimator itself, shared with the back-test (bench/expected.py) and the reports.
+estimator itself, shared with the back-test (bench/expected.py).
 
-`fit_point` is a candidate point forecast (a conditional median from what is known at filing),
-back-tested beside the Kaplan-Meier median by bench/expected.py; the pages do not use it yet.
+The point forecast ("a request like this one typically takes about 2 days") is the middle of
+the shortest span in which half the group's requests closed; the 80% time is calibrated on the
+newest requests (`calibration_factor`) so that it covers 80% of what comes next.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -32,7 +33,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 
-from city311.servicerequests.models import Channel, ExpectedClose, ServiceRequest
+from city311.servicerequests.models import ExpectedClose, ServiceRequest
 
 # "Most are closed within": the share of requests the stated time covers.
 MOST = 0.8
@@ -42,6 +43,9 @@ MIN_REQUESTS = 30
 # Each group's newest requests only: what is current, not what was true years ago.
 RECENT = 400
 SNAPSHOT_WINDOW = timedelta(days=31)
+# The newest requests held out to calibrate the 80% time (calibration_factor), at least this many.
+CALIBRATION_WINDOW = timedelta(days=28)
+CALIBRATION_MIN = 200
 # The area kinds that name a district, most telling first; the first a request has is used.
 DISTRICT_KINDS = (
     "borough",
@@ -77,8 +81,6 @@ class Case:
     # For an open request: when it was last known to be open.
     open_until: datetime
     channel: str = ""
-    # Requests of the same type filed before it and not closed when it was filed.
-    backlog: int = 0
 
     @property
     def season(self) -> str:
@@ -93,25 +95,44 @@ class Stats:
     typical_hours: float | None
 
 
-def km_quantiles(
-    hours: np.ndarray, closed: np.ndarray, qs: tuple[float, ...]
-) -> list[float | None]:
-    """Kaplan-Meier: for each q, the first time by which a share q of requests had closed.
+def km_curve(hours: np.ndarray, closed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan-Meier: the times requests closed and the share closed by each of them.
 
     `hours`: each request's time to close, or, when still open (`closed` False), the time it had
-    been open. None for a q the history never reaches (too many still open).
+    been open. Product over the closings of (1 - 1/at risk); censorings only shrink the risk set.
     """
     order = np.lexsort((~closed, hours))  # at equal times, closings before censorings
     hours, closed = hours[order], closed[order]
     at_risk = len(hours) - np.arange(len(hours))
-    # Product over the closings of (1 - 1/at risk); censorings only shrink the risk set.
-    factors = np.where(closed, 1.0 - 1.0 / at_risk, 1.0)
-    survival = np.cumprod(factors)
-    found: list[float | None] = []
-    for q in qs:
-        reached = np.nonzero(closed & (survival <= 1.0 - q + 1e-12))[0]
-        found.append(float(hours[reached[0]]) if len(reached) else None)
-    return found
+    survival = np.cumprod(np.where(closed, 1.0 - 1.0 / at_risk, 1.0))
+    return hours[closed], 1.0 - survival[closed]
+
+
+def quantile(curve: tuple[np.ndarray, np.ndarray], q: float) -> float | None:
+    """The first time by which a share q had closed; None when the history never reaches it
+    (too many still open)."""
+    times, share = curve
+    reached = np.nonzero(share >= q - 1e-12)[0]
+    return float(times[reached[0]]) if len(reached) else None
+
+
+def densest_half_middle(curve: tuple[np.ndarray, np.ndarray]) -> float | None:
+    """The middle of the shortest span of time in which half the requests closed.
+
+    The point forecast: the time that makes the median absolute error smallest (the error is
+    within r for half the requests when half closed within r of it), which for times this
+    skewed lies well below the median, nearer the common short cases. None when half never
+    closed."""
+    times, share = curve
+    if not len(times) or share[-1] < TYPICAL - 1e-12:
+        return None
+    before = np.concatenate(([0.0], share[:-1]))  # the share closed before each closing
+    # For each first closing i, the first closing j by which half had closed from i on.
+    ends = np.searchsorted(share, before + TYPICAL - 1e-12, side="left")
+    starts = np.nonzero(ends < len(times))[0]
+    widths = times[ends[starts]] - times[starts]
+    best = starts[int(np.argmin(widths))]
+    return float((times[best] + times[ends[best]]) / 2)
 
 
 def stats(cases: list[Case], as_of: datetime) -> Stats:
@@ -123,13 +144,14 @@ def stats(cases: list[Case], as_of: datetime) -> Stats:
         assert end is not None
         hours.append(max((end - c.requested_at).total_seconds() / 3600, 0.0))
         closed.append(done)
-    most, typical = km_quantiles(np.array(hours), np.array(closed, dtype=bool), (MOST, TYPICAL))
-    return Stats(len(cases), int(sum(closed)), most, typical)
+    curve = km_curve(np.array(hours), np.array(closed, dtype=bool))
+    return Stats(len(cases), int(sum(closed)), quantile(curve, MOST), densest_half_middle(curve))
 
 
 def estimate_groups(cases: Iterable[Case], as_of: datetime) -> dict[tuple[int, str, str], Stats]:
     """Every group's estimate as of a time: (type, district, season), (type, district, ""),
-    (type, "", "") - only the cases requested before `as_of` count."""
+    (type, "", "") - only the cases requested before `as_of` count. The "most within" times are
+    as the history has them: `forecast_groups` calibrates them."""
     groups: dict[tuple[int, str, str], list[Case]] = defaultdict(list)
     for c in cases:
         if c.requested_at >= as_of:
@@ -139,6 +161,56 @@ def estimate_groups(cases: Iterable[Case], as_of: datetime) -> dict[tuple[int, s
             groups[(c.type_id, c.district, "")].append(c)
             groups[(c.type_id, c.district, c.season)].append(c)
     return {key: stats(found, as_of) for key, found in groups.items()}
+
+
+def calibration_factor(cases: list[Case], as_of: datetime) -> float:
+    """How much the history's 80% times must be stretched so that 80% of new requests close
+    within them (split conformal calibration, with the open requests censored).
+
+    The newest requests before `as_of` (those of the last CALIBRATION_WINDOW, or the newest
+    fifth when that is too few) are held out; the estimate made just before them, from the rest
+    and what was known then, tells each one a time; each one's score is its time to close (as
+    known at `as_of`, still running when open) over what it was told. The factor is the 80%
+    point of the scores (Kaplan-Meier again), from at least MIN_REQUESTS of them, as a group's
+    80% time is; 1.0 when fewer can be scored."""
+    past = sorted((c for c in cases if c.requested_at < as_of), key=lambda c: c.requested_at)
+    split = as_of - CALIBRATION_WINDOW
+    k = int(np.searchsorted([c.requested_at.timestamp() for c in past], split.timestamp()))
+    if min(k, len(past) - k) < CALIBRATION_MIN:
+        k = int(len(past) * 0.8)
+        if k == len(past):
+            return 1.0
+        split = past[k].requested_at
+    earlier = estimate_groups(past[:k], split)
+    scores, closed = [], []
+    for c in past[k:]:
+        told = pick(earlier, c.type_id, c.district, c.season)
+        if told is None:
+            continue
+        done = c.closed_at is not None and c.closed_at <= as_of
+        end = c.closed_at if done else min(c.open_until, as_of)
+        assert end is not None and told[1].most_within_hours is not None
+        scores.append(_hours_between(c.requested_at, end) / told[1].most_within_hours)
+        closed.append(done)
+    if len(scores) < MIN_REQUESTS:
+        return 1.0
+    factor = quantile(km_curve(np.array(scores), np.array(closed, dtype=bool)), MOST)
+    # Never reached: more than a fifth still open beyond what they were told.
+    return factor if factor is not None else max(scores)
+
+
+def forecast_groups(cases: list[Case], as_of: datetime) -> dict[tuple[int, str, str], Stats]:
+    """What is told as of a time: every group's estimate, its 80% time calibrated."""
+    factor = calibration_factor(cases, as_of)
+    return {
+        key: replace(
+            found,
+            most_within_hours=found.most_within_hours * factor
+            if found.most_within_hours is not None
+            else None,
+        )
+        for key, found in estimate_groups(cases, as_of).items()
+    }
 
 
 def pick(
@@ -173,19 +245,18 @@ def district_of(areas: dict) -> tuple[str, str]:
 
 def cases_from_database() -> list[Case]:
     """Every request as a Case. One of the city's own open requests is known open now. An
-    imported open request was known open when its records were exported, which they do not say:
-    taken as the latest time any imported record requested within SNAPSHOT_WINDOW of it
-    shows (a request or a closing), so an export's open records are not taken as open for years.
+    imported open request (`historical`, whatever channel its export names) was known open when
+    its records were exported, which they do not say: taken as the latest time any imported
+    record requested within SNAPSHOT_WINDOW of it shows (a request or a closing), so an
+    export's open records are not taken as open for years.
     """
     now = timezone.now()
     rows = list(
         ServiceRequest.objects.values_list(
-            "service_type_id", "areas", "requested_at", "closed_at", "channel"
+            "service_type_id", "areas", "requested_at", "closed_at", "channel", "historical"
         ).iterator(chunk_size=5000)
     )
-    imported = sorted(
-        (r[2].timestamp(), (r[3] or r[2]).timestamp()) for r in rows if r[4] == Channel.IMPORT
-    )
+    imported = sorted((r[2].timestamp(), (r[3] or r[2]).timestamp()) for r in rows if r[5])
     at = np.array([i[0] for i in imported])
     latest = np.array([i[1] for i in imported])
     window = SNAPSHOT_WINDOW.total_seconds()
@@ -202,10 +273,10 @@ def cases_from_database() -> list[Case]:
             district_of(areas)[0],
             requested_at,
             closed_at,
-            now if channel != Channel.IMPORT else (closed_at or known_open_until(requested_at)),
+            (closed_at or known_open_until(requested_at)) if historical else now,
             channel,
         )
-        for type_id, areas, requested_at, closed_at, channel in rows
+        for type_id, areas, requested_at, closed_at, channel, historical in rows
     ]
 
 
@@ -216,7 +287,7 @@ def refresh() -> str:
     for areas in ServiceRequest.objects.values_list("areas", flat=True).distinct()[:10_000]:
         code, name = district_of(areas)
         names.setdefault(code, name)
-    estimates = estimate_groups(cases_from_database(), now)
+    estimates = forecast_groups(cases_from_database(), now)
     rows = [
         ExpectedClose(
             service_type_id=type_id,
@@ -241,21 +312,29 @@ def refresh() -> str:
 @dataclass(frozen=True)
 class Estimate:
     most_within_hours: float
-    typical_hours: float | None
+    typical_hours: float | None  # the point forecast: about how long one like it takes
     requests: int
     district_name: str  # "" for the whole city
 
     def sentence(self, service_name: str) -> str:
-        """ "Most Pothole requests in Bronx are closed within 4 days." in the active language."""
+        """ "Most Pothole requests in Bronx are closed within 4 days. A request like this one
+        typically takes about 2 days." in the active language."""
         within = duration_words(self.most_within_hours)
         if self.district_name:
-            return gettext(
+            most = gettext(
                 "Most %(service)s requests in %(district)s are closed within %(time)s."
             ) % {"service": service_name, "district": self.district_name, "time": within}
-        return gettext("Most %(service)s requests are closed within %(time)s.") % {
-            "service": service_name,
-            "time": within,
+        else:
+            most = gettext("Most %(service)s requests are closed within %(time)s.") % {
+                "service": service_name,
+                "time": within,
+            }
+        if self.typical_hours is None:
+            return most
+        typical = gettext("A request like this one typically takes about %(time)s.") % {
+            "time": about_words(self.typical_hours)
         }
+        return f"{most} {typical}"
 
 
 def duration_words(hours: float) -> str:
@@ -267,6 +346,18 @@ def duration_words(hours: float) -> str:
     if days < 21:
         return ngettext("%(n)s day", "%(n)s days", days) % {"n": days}
     weeks = int(np.ceil(days / 7))
+    return ngettext("%(n)s week", "%(n)s weeks", weeks) % {"n": weeks}
+
+
+def about_words(hours: float) -> str:
+    """Rounded to the nearest, for "about": 1 hour, 7 hours, 2 days, 3 weeks."""
+    if hours < 23.5:
+        n = max(round(hours), 1)
+        return ngettext("%(n)s hour", "%(n)s hours", n) % {"n": n}
+    days = max(round(hours / 24), 1)
+    if days < 21:
+        return ngettext("%(n)s day", "%(n)s days", days) % {"n": days}
+    weeks = round(days / 7)
     return ngettext("%(n)s week", "%(n)s weeks", weeks) % {"n": weeks}
 
 
@@ -313,7 +404,7 @@ def for_request(sr: ServiceRequest) -> Estimate | None:
 
 
 def expected_words(sr: ServiceRequest, language: str | None = None) -> str:
-    """The sentence for an open request ("" when closed or with too little history), in
+    """The forecast for an open request ("" when closed or with too little history), in
     `language` (default: the active one), with the type's name in that language."""
     if sr.is_closed:
         return ""
@@ -324,162 +415,16 @@ def expected_words(sr: ServiceRequest, language: str | None = None) -> str:
         return estimate.sentence(sr.service_type.translated("service_name", language))
 
 
-# The point forecast ("How long it usually takes"). The time that minimises the median absolute
-# error is a conditional median: a gradient-boosted model with the absolute error loss, on the
-# log of the hours (the median of the log is the log of the median), from what is known when a
-# request is filed: its type, district, hour and day of the week, month, channel and how many
-# requests of its type were still open then (the backlog: the one feature that helps on the
-# demo's history, bench/expected.py). Trained on the closed requests: the range above (Kaplan-
-# Meier) is the part that must not forget the open ones.
-POINT_MIN_CLOSED = 200
-# The backlog counts the requests filed this long before: an old export's open records (whose
-# fate is unknown) do not count for ever.
-BACKLOG_WINDOW = timedelta(days=31)
-# Categories beyond this many (the model's bins) share the "unknown" one.
-POINT_CATEGORIES = 250
-POINT_TRUSTED = [
-    "builtins.dict",
-    "builtins.float",
-    "builtins.int",
-    "builtins.list",
-    "builtins.str",
-    "builtins.tuple",
-    # A partial of sklearn's check_array (the model's own input check); skops checks the
-    # function a partial wraps as a type of its own.
-    "functools.partial",
-    "numpy.dtype",
-    "numpy.float64",
-    "numpy.int64",
-    "numpy.ndarray",
-    "numpy.random._mt19937.MT19937",
-    "numpy.random.mtrand.RandomState",
-    "sklearn._loss.link.IdentityLink",
-    "sklearn._loss.link.Interval",
-    "sklearn._loss.loss.AbsoluteError",
-    "sklearn._loss.loss.PinballLoss",
-    "sklearn.ensemble._hist_gradient_boosting._bitset.BitsetArray",
-    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
-    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.utils.validation.check_array",
-]
-
-
-@dataclass
-class PointModel:
-    """The point forecast's model with the codes of its categories (type, district, channel)."""
-
-    model: object  # HistGradientBoostingRegressor
-    codes: dict[str, dict[str, int]]
-
-    def features(self, cases: list[Case]) -> np.ndarray:
-        rows = []
-        for c in cases:
-            local = timezone.localtime(c.requested_at)
-            rows.append(
-                [
-                    self._code("type", str(c.type_id)),
-                    self._code("district", c.district),
-                    local.hour,
-                    local.weekday(),
-                    local.month,
-                    self._code("channel", c.channel),
-                    c.backlog,
-                ]
-            )
-        return np.array(rows, dtype=float)
-
-    def _code(self, kind: str, value: str) -> float:
-        return float(self.codes[kind].get(value, np.nan))
-
-    def hours(self, cases: list[Case]) -> np.ndarray:
-        predicted = self.model.predict(self.features(cases))  # type: ignore[attr-defined]
-        return np.maximum(np.expm1(predicted), 0.0)
-
-    def dumps(self) -> bytes:
-        import skops.io as sio
-
-        return sio.dumps({"model": self.model, "codes": self.codes})
-
-    @classmethod
-    def loads(cls, data: bytes) -> PointModel:
-        """Built from the trusted types only (skops refuses any other)."""
-        import skops.io as sio
-
-        untrusted = [t for t in sio.get_untrusted_types(data=data) if t not in POINT_TRUSTED]
-        if untrusted:
-            raise ValueError(f"The stored model holds types city311 does not trust: {untrusted}")
-        found = sio.loads(data, trusted=POINT_TRUSTED)
-        return cls(found["model"], found["codes"])
-
-
-def with_backlog(cases: list[Case]) -> list[Case]:
-    """Each case with its backlog: the requests of its type filed in the BACKLOG_WINDOW before
-    it and not closed when it was filed (what `backlog_at` counts in the database)."""
-    by_type: dict[int, list[int]] = defaultdict(list)
-    for i, c in enumerate(cases):
-        by_type[c.type_id].append(i)
-    backlog = [0] * len(cases)
-    window = BACKLOG_WINDOW.total_seconds()
-    for indexes in by_type.values():
-        indexes.sort(key=lambda i: cases[i].requested_at)
-        filed = np.array([cases[i].requested_at.timestamp() for i in indexes])
-        closed = np.array(
-            [
-                c.closed_at.timestamp() if c.closed_at else np.inf
-                for c in (cases[i] for i in indexes)
-            ]
-        )
-        starts = np.searchsorted(filed, filed - window, side="left")
-        ends = np.searchsorted(filed, filed, side="left")
-        for k, i in enumerate(indexes):
-            backlog[i] = int(np.count_nonzero(closed[starts[k] : ends[k]] > filed[k]))
-    return [replace(c, backlog=b) for c, b in zip(cases, backlog, strict=True)]
-
-
-def backlog_at(type_id: int, at: datetime) -> int:
-    """The open requests of a type filed in the BACKLOG_WINDOW before `at` (one counting query)."""
-    return (
-        ServiceRequest.objects.filter(
-            service_type_id=type_id, requested_at__gte=at - BACKLOG_WINDOW, requested_at__lt=at
-        )
-        .exclude(closed_at__lte=at)
-        .count()
-    )
-
-
-def fit_point(cases: list[Case], as_of: datetime) -> PointModel | None:
-    """The point model from the requests filed and closed by `as_of`; None with too few."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
-    done = [
-        c
-        for c in cases
-        if c.requested_at < as_of and c.closed_at is not None and c.closed_at <= as_of
-    ]
-    if len(done) < POINT_MIN_CLOSED:
-        return None
-    codes: dict[str, dict[str, int]] = {}
-    for kind, values in (
-        ("type", (str(c.type_id) for c in done)),
-        ("district", (c.district for c in done)),
-        ("channel", (c.channel for c in done)),
-    ):
-        common = Counter(values).most_common(POINT_CATEGORIES)
-        codes[kind] = {value: n for n, (value, _count) in enumerate(common)}
-    point = PointModel(
-        HistGradientBoostingRegressor(
-            loss="absolute_error",
-            categorical_features=[0, 1, 5],
-            max_iter=150,
-            min_samples_leaf=20,
-            random_state=0,
-        ),
-        codes,
-    )
-    took = [_hours_between(c.requested_at, c.closed_at) for c in done]
-    point.model.fit(point.features(done), np.log1p(took))  # type: ignore[attr-defined]
-    return point
+def thin_words(sr: ServiceRequest, language: str | None = None) -> str:
+    """What a page says of an open request the history cannot speak for ("" when it can, or
+    the request is closed): that nothing is claimed, and that the date shown is the target."""
+    if sr.is_closed or for_request(sr) is not None:
+        return ""
+    with translation.override(language or translation.get_language()):
+        return gettext(
+            "There is not yet enough history of %(service)s requests here to say how long "
+            "they take: the expected date is the city's target."
+        ) % {"service": sr.service_type.translated("service_name", language)}
 
 
 def _hours_between(start: datetime, end: datetime | None) -> float:
