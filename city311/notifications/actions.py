@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -68,6 +68,11 @@ STOP_WORDS = {
     "PARAR",
 }
 START_WORDS = {"START", "YES", "UNSTOP"}
+
+# Others who hear from the city by text without following a request (the pickups' address
+# subscriptions) stop and start with the number too: each app adds its (stop, start), taking
+# the E.164 number, in its AppConfig.ready, so notifications imports none of them.
+SMS_OPT_OUT_HOOKS: list[tuple[Callable[[str], int], Callable[[str], int]]] = []
 
 
 def sms_number(stored: str) -> str:
@@ -255,7 +260,8 @@ def stop_sms(phone: str) -> int:
         Delivery.objects.filter(
             follower__in=stopped, channel="sms", status=DeliveryStatus.PENDING
         ).update(status=DeliveryStatus.CANCELLED, detail="replied STOP")
-        return stopped.update(sms_stopped_at=timezone.now())
+        count = stopped.update(sms_stopped_at=timezone.now())
+        return count + sum(stop(number) for stop, _start in SMS_OPT_OUT_HOOKS)
 
 
 def start_sms(phone: str) -> int:
@@ -267,9 +273,10 @@ def start_sms(phone: str) -> int:
     number = phones.normalise_or_blank(phone)
     if not number:
         return 0
-    return Follower.objects.filter(phone=number, sms_stopped_at__isnull=False).update(
+    count = Follower.objects.filter(phone=number, sms_stopped_at__isnull=False).update(
         sms_stopped_at=None
     )
+    return count + sum(start(number) for _stop, start in SMS_OPT_OUT_HOOKS)
 
 
 def handle_inbound_sms(phone: str, body: str) -> str:

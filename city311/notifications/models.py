@@ -104,7 +104,8 @@ class Delivery(OutboxItem):
     The outbox columns (status, due_at, claim, attempts...) and how rows are claimed, retried
     and given up on are city311.lib.outbox's. The unique (follower, event, channel) is the
     idempotency key: however often an event is handled, a follower gets at most one message
-    about it on each channel.
+    about it on each channel; without an event, (follower, kind, channel) and, for a message
+    about a day (a pickup reminder), that day.
     """
 
     follower = models.ForeignKey(Follower, on_delete=models.CASCADE, related_name="deliveries")
@@ -116,6 +117,9 @@ class Delivery(OutboxItem):
     # Which message: an event kind ("request.closed"), "follow.confirm", "department.urgent"...
     kind = models.CharField(max_length=40)
     channel = models.CharField(max_length=8, choices=DeliveryChannel.choices)
+    # The day a reminder is about (a pickup's): a booking moved to another day is reminded
+    # again for its new day, while a reminder already sent for the old one stays in the record.
+    about_day = models.DateField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -127,8 +131,13 @@ class Delivery(OutboxItem):
             ),
             models.UniqueConstraint(
                 fields=["follower", "kind", "channel"],
-                condition=Q(event__isnull=True),
+                condition=Q(event__isnull=True, about_day__isnull=True),
                 name="delivery_once_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["follower", "kind", "channel", "about_day"],
+                condition=Q(event__isnull=True, about_day__isnull=False),
+                name="delivery_once_per_kind_and_day",
             ),
         ]
         indexes = [

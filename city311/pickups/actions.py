@@ -34,6 +34,7 @@ from city311.cities import profile
 from city311.geo.models import AddressPoint
 from city311.lib.outbox import OutboxStatus
 from city311.notifications.models import Delivery
+from city311.pickups import reminders, subscriptions
 from city311.pickups.booking import (
     Offer,
     bulky_schedule,
@@ -102,6 +103,27 @@ def take_slot(route: Route, day: date, default_capacity: int) -> bool:
 
 def release_slot(route: Route, day: date) -> None:
     RouteDay.objects.filter(route=route, day=day, booked__gt=0).update(booked=F("booked") - 1)
+
+
+def lock_days(route: Route, days: Iterable[date], default_capacity: int) -> None:
+    """Lock the route's days a move touches, earliest first, before counting on them.
+
+    The one lock order of this module: a booking's row (`_locked`; a route change locks all
+    it may move, by id, before anything else), then its route's days by date, then their item
+    counts. A move from Tuesday to Wednesday and one from Wednesday to Tuesday both lock
+    Tuesday first, so on PostgreSQL one waits for the other instead of each holding the day
+    the other needs (a deadlock). SQLite's write lock is whole-database: nothing to order."""
+    ordered = sorted(set(days))
+    RouteDay.objects.bulk_create(
+        [RouteDay(route=route, day=day, capacity=default_capacity) for day in ordered],
+        ignore_conflicts=True,
+    )
+    list(
+        RouteDay.objects.select_for_update()
+        .filter(route=route, day__in=ordered)
+        .order_by("day")
+        .values_list("pk", flat=True)
+    )
 
 
 def take_items(route: Route, day: date, items: dict[str, int]) -> str:
@@ -420,10 +442,13 @@ def change_booking(
                     % {"day": day_words(day)},
                     "day",
                 )
+            lock_days(booking.route, [booking.day, day], rule.daily_capacity)
             if not take_slot(booking.route, day, rule.daily_capacity):
                 raise BookingError(_("That day has just been fully booked: choose another."), "day")
             release_slot(booking.route, booking.day)
             booking.day, booking.planned = day, offered.planned or day
+            # Reminders are of a day: the new day's are planned when due.
+            reminders.forget_pending(booking.request_id)
         if items is not None:
             booking.items = items
             booking.fee = fee_for(items, rule)
@@ -517,9 +542,20 @@ def set_payment(booking: Booking, payment: str, *, by: Actor) -> Booking:
 
 @dataclass(frozen=True)
 class Moved:
+    """A booking a route change moved: from `old` to `new`. `wanted` is the day the engine now
+    gives its collection; `new` differs when that day was full and the booking went to the
+    route's next collection with room. `over`: no day with room in the booking window, so it
+    is on `wanted` past the day's capacity (the staff are told to add room or call)."""
+
     booking: Booking
     old: date
     new: date
+    wanted: date
+    over: bool = False
+
+    @property
+    def bumped(self) -> bool:
+        return self.new != self.wanted
 
 
 def follow_schedule(
@@ -527,31 +563,59 @@ def follow_schedule(
 ) -> list[Moved]:
     """Move every live booking from `today` on to where the engine now puts its collection
     (after a route's rule or an exception changed), and tell its followers once, with both
-    days. The city's move takes the new day's capacity without asking (a crew may then have
-    more than the day's capacity: the day list shows it). Idempotent: a booking already on
-    its day is not touched, so running it again tells no one twice."""
+    days. A move takes a place on the new day like a booking does: when the day is full, the
+    booking goes to the route's next collection day with room, the resident is told why, and
+    its request gets an internal note for the staff (see `Moved`). Bookings move in the order
+    they were made, so the earliest keep the day. Idempotent: a booking already on its day is
+    not touched, so running it again tells no one twice."""
     rule = BookingRule.current()
-    schedules = Schedules.load()
-    live = Booking.objects.filter(status=BookingStatus.BOOKED, day__gte=today).select_related(
-        "route", "request"
-    )
-    if routes is not None:
-        live = live.filter(route__in=list(routes))
-    rules: dict[int, Rule | None] = {}
-    moved = []
-    for booking in live.order_by("day", "pk"):
-        if booking.route_id not in rules:
-            schedule = bulky_schedule([booking.route], rule)
-            rules[booking.route_id] = Rule.of(schedule) if schedule else None
-        route_rule = rules[booking.route_id]
-        if route_rule is None:
-            continue
-        pickup, still_planned = _where_now(schedules, route_rule, booking, today)
-        if pickup is None or pickup.day == booking.day:
-            continue
-        done = _move(booking, pickup, still_planned, reasons=reasons, rule=rule, by=by)
-        if done is not None:
-            moved.append(done)
+    with transaction.atomic():
+        live = Booking.objects.filter(status=BookingStatus.BOOKED, day__gte=today)
+        if routes is not None:
+            live = live.filter(route__in=list(routes))
+        # Every booking this change may move is locked first, by id (see lock_days): two
+        # route changes at once then run one after the other, each seeing the other's result.
+        ids = list(live.select_for_update().order_by("pk").values_list("pk", flat=True))
+        # Read after the locks, so a change committed while we waited is in it.
+        schedules = Schedules.load()
+        rules: dict[int, Rule | None] = {}
+        plans: list[tuple[Booking, Pickup, bool, Rule]] = []
+        for booking in (
+            Booking.objects.filter(pk__in=ids).select_related("route", "request").order_by("pk")
+        ):
+            if booking.route_id not in rules:
+                schedule = bulky_schedule([booking.route], rule)
+                rules[booking.route_id] = Rule.of(schedule) if schedule else None
+            route_rule = rules[booking.route_id]
+            if route_rule is None:
+                continue
+            pickup, still_planned = _where_now(schedules, route_rule, booking, today)
+            if pickup is not None and pickup.day != booking.day:
+                plans.append((booking, pickup, still_planned, route_rule))
+        touched: dict[int, tuple[Route, set[date]]] = {}
+        for booking, pickup, _planned, _rule in plans:
+            touched.setdefault(booking.route_id, (booking.route, set()))[1].update(
+                (booking.day, pickup.day)
+            )
+        for route_id in sorted(touched):
+            route, days = touched[route_id]
+            lock_days(route, days, rule.daily_capacity)
+        # Every booking leaves its day before any arrives: one leaving makes room for another.
+        for booking, _pickup, _planned, _rule in plans:
+            release_slot(booking.route, booking.day)
+            release_items(booking.route, booking.day, booking.items)
+        moved = [
+            _move(
+                booking,
+                pickup,
+                still_planned,
+                later=_later_days(schedules, route_rule, pickup.day, rule),
+                reasons=reasons,
+                rule=rule,
+                by=by,
+            )
+            for booking, pickup, still_planned, route_rule in plans
+        ]
     return moved
 
 
@@ -571,46 +635,101 @@ def _where_now(
     return later, bool(same)
 
 
+def _later_days(
+    schedules: Schedules, route_rule: Rule, wanted: date, rule: BookingRule
+) -> list[Pickup]:
+    """The route's collection days after `wanted` within a booking window: where a booking
+    goes when `wanted` is full (not a cancelled day, not a holiday)."""
+    return [
+        p
+        for p in schedules.pickups(
+            route_rule, wanted + timedelta(days=1), wanted + timedelta(days=rule.window_days)
+        )
+        if not p.cancelled and not schedules.holiday(p.day)
+    ]
+
+
+class _NoRoom(Exception):
+    """A day had the slot but not the items: its savepoint gives the slot back."""
+
+
+def _take_for_move(booking: Booking, day: date, rule: BookingRule) -> bool:
+    try:
+        with transaction.atomic():
+            if not take_slot(booking.route, day, rule.daily_capacity):
+                return False
+            if take_items(booking.route, day, booking.items):
+                raise _NoRoom
+    except _NoRoom:
+        return False
+    return True
+
+
 def _move(
     booking: Booking,
     pickup: Pickup,
     still_planned: bool,
     *,
+    later: list[Pickup],
     reasons: dict[str, str],
     rule: BookingRule,
     by: Actor,
-) -> Moved | None:
-    with transaction.atomic():
-        old = booking.day
-        booking = _locked(booking)
-        # Cancelled or moved by its resident while we looked: their word stands.
-        if booking.status != BookingStatus.BOOKED or booking.day != old:
-            return None
-        RouteDay.objects.bulk_create(
-            [RouteDay(route=booking.route, day=pickup.day, capacity=rule.daily_capacity)],
-            ignore_conflicts=True,
+) -> Moved:
+    """Move one locked booking whose place on its old day follow_schedule gave back to
+    `pickup`'s day, or, when that day is full, to the first of `later` with room; past the
+    capacity when none has."""
+    old, wanted = booking.day, pickup.day
+    route = booking.route
+    target, over = pickup, False
+    if not _take_for_move(booking, wanted, rule):
+        target = next((p for p in later if _take_for_move(booking, p.day, rule)), None)
+        if target is None:
+            # No day with room in the window: the city's move stands on its day, past the
+            # capacity; the staff hear of it below and on the day list ("42 of 40").
+            target, over = pickup, True
+            RouteDay.objects.filter(route=route, day=wanted).update(booked=F("booked") + 1)
+            _force_items(route, wanted, booking.items)
+    booking.day = target.day
+    # The planned day stays while the rule still plans it (a snow day removed later brings
+    # the booking back); a collection the rule no longer plans, or a later one, replaces it.
+    if not still_planned or target is not pickup:
+        booking.planned = target.planned
+    booking.save(update_fields=["day", "planned"])
+    done = Moved(booking, old, target.day, wanted, over)
+    told = _with_full_day(reasons, done) if done.bumped else reasons
+    request_actions.record_rescheduled(booking.request, old=old, new=target.day, reasons=told, by=by)
+    if done.bumped or over:
+        request_actions.add_note(booking.request, text=_staff_note(done), public=False, by=by)
+    # Reminders are of a day: those not sent for the old day go, the new day's are planned
+    # when due (even if the old day's already went out).
+    reminders.forget_pending(booking.request_id)
+    return done
+
+
+def _with_full_day(reasons: dict[str, str], done: Moved) -> dict[str, str]:
+    """Each language's reason, and why the pickup is not on the route's new day."""
+    told = {}
+    for language, reason in reasons.items():
+        with translation.override(language):
+            full = _(
+                "%(day)s was fully booked, so your pickup is on the route's next day with room."
+                " You can choose another day from your booking's page."
+            ) % {"day": day_words(done.wanted)}
+        told[language] = f"{reason} {full}".strip()
+    return told
+
+
+def _staff_note(done: Moved) -> str:
+    with translation.override("en"):
+        if done.over:
+            return (
+                f"Route change: {day_words(done.wanted)} and every day after it in the booking "
+                "window are full, so this pickup is on that day past its capacity."
+            )
+        return (
+            f"Route change: {day_words(done.wanted)} was full, so this pickup went to the "
+            f"next day with room, {day_words(done.new)}."
         )
-        release_slot(booking.route, old)
-        RouteDay.objects.filter(route=booking.route, day=pickup.day).update(booked=F("booked") + 1)
-        release_items(booking.route, old, booking.items)
-        _force_items(booking.route, pickup.day, booking.items)
-        booking.day = pickup.day
-        # The planned day stays while the rule still plans it (a snow day removed later
-        # brings the booking back); a collection the rule no longer plans is replaced.
-        if not still_planned:
-            booking.planned = pickup.planned
-        booking.save(update_fields=["day", "planned"])
-        request_actions.record_rescheduled(
-            booking.request, old=old, new=pickup.day, reasons=reasons, by=by
-        )
-        # Reminders queued for the old day are planned again for the new one (the notice
-        # itself says the new day; one already sent stays in the request's messages).
-        Delivery.objects.filter(
-            request_id=booking.request_id,
-            kind__startswith="pickup.reminder",
-            status=OutboxStatus.PENDING,
-        ).delete()
-    return Moved(booking, old, pickup.day)
 
 
 def _force_items(route: Route, day: date, items: dict[str, int]) -> None:
@@ -668,6 +787,9 @@ def add_exception(
             if language != "en":
                 change.translations.create(field="reason", language=language, text=text)
         moved = _follow_if_booked(collection, route, today, reasons, by)
+        subscriptions.tell_subscribers(
+            _routes(route), change=f"exception-{change.pk}", reasons=reasons
+        )
     return change, moved
 
 
@@ -677,9 +799,11 @@ def remove_exception(
     """Take an exception back (the snow cleared): bookings it moved go back to their day."""
     reasons = _reasons(reason, reason_es)
     with transaction.atomic():
-        route, collection = change.route, change.collection
+        route, collection, key = change.route, change.collection, f"exception-{change.pk}-removed"
         change.delete()
-        return _follow_if_booked(collection, route, today, reasons, by)
+        moved = _follow_if_booked(collection, route, today, reasons, by)
+        subscriptions.tell_subscribers(_routes(route), change=key, reasons=reasons)
+        return moved
 
 
 def change_schedule(
@@ -702,9 +826,20 @@ def change_schedule(
         ) from None
     reasons = _reasons(reason, reason_es)
     with transaction.atomic():
+        changed = schedule.rule != rule
         schedule.rule = rule
         schedule.save(update_fields=["rule"])
-        return _follow_if_booked(schedule.collection, schedule.route, today, reasons, by)
+        moved = _follow_if_booked(schedule.collection, schedule.route, today, reasons, by)
+        if changed:
+            subscriptions.tell_subscribers(
+                [schedule.route], change=f"schedule-{schedule.pk}-{rule}", reasons=reasons
+            )
+        return moved
+
+
+def _routes(route: Route | None) -> list[Route] | None:
+    """The routes a change is about; None for every route."""
+    return [route] if route is not None else None
 
 
 def _follow_if_booked(
@@ -728,6 +863,12 @@ def follow_admin_change(route: Route | None, *, by: Actor) -> list[Moved]:
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
             reasons[language] = _("The collection schedule changed.")
-    today = timezone.now().astimezone(profile.zone()).date()
-    routes = [route] if route is not None else None
-    return follow_schedule(routes=routes, today=today, reasons=reasons, by=by)
+    now = timezone.now()
+    today = now.astimezone(profile.zone()).date()
+    with transaction.atomic():
+        moved = follow_schedule(routes=_routes(route), today=today, reasons=reasons, by=by)
+        # An admin save is one change, told once: its moment is its key.
+        subscriptions.tell_subscribers(
+            _routes(route), change=f"admin-{now.isoformat()}", reasons=reasons
+        )
+    return moved

@@ -11,7 +11,14 @@ class PickupsConfig(AppConfig):
     def ready(self) -> None:
         from city311.catalog import cache
         from city311.catalog.models import Holiday
+        from city311.notifications.actions import SMS_OPT_OUT_HOOKS
+        from city311.pickups import subscriptions
         from city311.pickups.models import HolidayRule, ScheduleException
+
+        # A number that replies STOP to the city gets no pickup-change texts either.
+        hook = (subscriptions.stop_sms, subscriptions.start_sms)
+        if hook not in SMS_OPT_OUT_HOOKS:
+            SMS_OPT_OUT_HOOKS.append(hook)
 
         # Cache invalidation, not logic: lookups share one schedule engine per catalog version
         # (Schedules.current), so whoever writes the holiday rule, an exception or a holiday

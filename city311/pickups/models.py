@@ -15,10 +15,12 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from city311.catalog.models import Translated, Translation, code_validator
 from city311.geo.models import AddressPoint
+from city311.lib.outbox import OutboxItem, outbox_indexes
 
 
 class Collection(Translated, models.Model):
@@ -353,3 +355,83 @@ class Booking(models.Model):
         """The secret link to see, change or cancel it (messages carry it; never log it)."""
         path = reverse("pickups:booking", args=[self.token])
         return settings.CITY311_SITE_URL.rstrip("/") + path
+
+
+class AddressSubscription(models.Model):
+    """Someone told when the pickups at an address change (a snow day, a new route day),
+    booking or not. The consent rules are the request followers' (notifications.Follower):
+    the first message asks them to confirm by its link (at once when staff sign them up),
+    every message carries a stop link, and a number that replied STOP gets no more texts.
+    Their address and number are personal data: never log them."""
+
+    address = models.ForeignKey(AddressPoint, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField(blank=True)
+    # E.164, so an inbound STOP matches it.
+    phone = models.CharField(max_length=20, blank=True)
+    language = models.CharField(max_length=8, default="en")
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    sms_stopped_at = models.DateTimeField("SMS stopped at", null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address", "email"], condition=~models.Q(email=""), name="sub_one_email"
+            ),
+            models.UniqueConstraint(
+                fields=["address", "phone"], condition=~models.Q(phone=""), name="sub_one_phone"
+            ),
+        ]
+        # STOP by SMS: every subscription of the number that wrote.
+        indexes = [
+            models.Index(fields=["phone"], name="sub_phone", condition=~models.Q(phone=""))
+        ]
+
+    def __str__(self) -> str:
+        # Never the address or number: this text can end up in logs and admin messages.
+        return f"Subscription {self.pk} to address {self.address_id}"
+
+    @property
+    def channels(self) -> list[str]:
+        """One way: by e-mail when given, else by SMS while the number has not said STOP."""
+        if self.email:
+            return ["email"]
+        return ["sms"] if self.phone and self.sms_stopped_at is None else []
+
+    def contact(self, channel: str) -> str:
+        return self.email if channel == "email" else self.phone
+
+
+class NoticeKind(models.TextChoices):
+    CONFIRM = "confirm", "Confirmation"
+    CHANGE = "change", "Pickup change"
+
+
+class SubscriptionNotice(OutboxItem):
+    """One message to one subscriber on one channel (the confirmation, or a change to the
+    pickups at their address): an outbox row (city311.lib.outbox), sent by the notifications'
+    transports. The unique (subscription, kind, change, channel) is the idempotency key: a
+    change is told once, however often it is planned."""
+
+    subscription = models.ForeignKey(
+        AddressSubscription, on_delete=models.CASCADE, related_name="notices"
+    )
+    kind = models.CharField(max_length=10, choices=NoticeKind.choices)
+    # Which change ("exception-12-added", "schedule-3-…"); empty for the confirmation.
+    change = models.CharField(max_length=80, blank=True)
+    # Why, by language ({"en": "Snow emergency", "es": ...}).
+    reasons = models.JSONField(default=dict)
+    channel = models.CharField(max_length=8)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "kind", "change", "channel"], name="notice_once"
+            )
+        ]
+        # Due notices and dead workers' claims (pickups.subscriptions.send_notices).
+        indexes = outbox_indexes("pickupnotice")
+
+    def __str__(self) -> str:
+        return f"Notice {self.pk}: {self.kind} by {self.channel}, {self.status}"

@@ -4,8 +4,10 @@ Each reminder is a notifications `Delivery` to the booking request's reporter (k
 `pickup.reminder_3` or `pickup.reminder_1`, no event), rendered by the notifications'
 `make_message` from templates/notifications/pickup_reminder_<n>/ in the resident's language and
 sent by its workers with their retries and dead letter. The outbox's unique (follower, kind,
-channel) for rows without an event is the idempotency key: planning again, from any number of
-workers, inserts nothing new, so no one is reminded twice.
+channel, about_day) is the idempotency key: planning again, from any number of workers, inserts
+nothing new, so no one is reminded twice of one day. A booking moved to another day (by its
+resident or by a route change) is a new day: its reminders are planned again for it, even when
+one went out for the old day.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from city311.cities import profile
+from city311.lib.outbox import OutboxStatus
 from city311.notifications.actions import reporter_follows
 from city311.notifications.models import Delivery, Follower, Role
 from city311.pickups.models import Booking, BookingRule, BookingStatus
@@ -48,14 +51,25 @@ def plan_for_day(day: date, days_before: int) -> int:
             "request_id", flat=True
         )
     ):
-        queued = Delivery.objects.filter(request_id__in=requests, kind=kind(days_before))
+        # Rows written before reminders carried their day (about_day empty) count as this day's.
+        queued = Delivery.objects.filter(
+            Q(about_day=day) | Q(about_day__isnull=True),
+            request_id__in=requests,
+            kind=kind(days_before),
+        )
         done = set(queued.values_list("request_id", flat=True))
         waiting = [r for r in requests if r not in done]
         if not waiting:
             continue
         followers = _reporters(waiting)
         rows = [
-            Delivery(follower=f, request_id=f.request_id, kind=kind(days_before), channel=channel)
+            Delivery(
+                follower=f,
+                request_id=f.request_id,
+                kind=kind(days_before),
+                channel=channel,
+                about_day=day,
+            )
             for f in followers
             for channel in f.channels
         ]
@@ -95,3 +109,12 @@ def _reporters(requests: list[int]) -> list[Follower]:
             if follower is not None and follower.unsubscribed_at is None:
                 found.append(follower)
     return found
+
+
+def forget_pending(request_id: int) -> int:
+    """A booking left its day: the reminders not yet sent for that day are no longer wanted
+    (removed, so moving back plans them again). Those already sent stay in the record."""
+    deleted, _counts = Delivery.objects.filter(
+        request_id=request_id, kind__startswith="pickup.reminder", status=OutboxStatus.PENDING
+    ).delete()
+    return deleted

@@ -151,24 +151,48 @@ def changes(request: HttpRequest) -> HttpResponse:
         )
     messages.success(
         request,
-        _("Saved. %(count)s booked pickups moved; their residents are told.") % {"count": moved},
+        _("Saved. %(count)s booked pickups moved; their residents are told.")
+        % {"count": len(moved)},
     )
+    _tell_full_days(request, moved)
     return redirect(reverse("pickups:staff_changes"))
 
 
-def _change(request: HttpRequest) -> int:
-    """The change the form asks for; the number of bookings it moved."""
+def _tell_full_days(request: HttpRequest, moved: list[actions.Moved]) -> None:
+    """The moves that did not land on the route's new day, by reference, for the staff."""
+    bumped = [m for m in moved if m.bumped]
+    if bumped:
+        messages.warning(
+            request,
+            _("%(count)s did not fit on their new day and went to the next day with room: %(list)s.")
+            % {"count": len(bumped), "list": _listed(bumped, "new")},
+        )
+    over = [m for m in moved if m.over]
+    if over:
+        messages.error(
+            request,
+            _("%(count)s found no day with room and are past the capacity of: %(list)s.")
+            % {"count": len(over), "list": _listed(over, "wanted")},
+        )
+
+
+def _listed(moved: list[actions.Moved], which: str) -> str:
+    return ", ".join(
+        f"{m.booking.request.tracking_number} ({getattr(m, which):%Y-%m-%d})" for m in moved[:50]
+    )
+
+
+def _change(request: HttpRequest) -> list[actions.Moved]:
+    """The change the form asks for; the bookings it moved."""
     post, today, what = request.POST, _today(), request.POST.get("what", "")
     reasons = {"reason": post.get("reason", ""), "reason_es": post.get("reason_es", "")}
     if what == "remove":
         change = get_object_or_404(ScheduleException, pk=_int(post.get("exception", "")))
-        return len(actions.remove_exception(change, today=today, by=request.user, **reasons))
+        return actions.remove_exception(change, today=today, by=request.user, **reasons)
     if what == "schedule":
         schedule = get_object_or_404(RouteSchedule, pk=_int(post.get("schedule", "")))
-        return len(
-            actions.change_schedule(
-                schedule, rule=post.get("rule", ""), today=today, by=request.user, **reasons
-            )
+        return actions.change_schedule(
+            schedule, rule=post.get("rule", ""), today=today, by=request.user, **reasons
         )
     day = _day(post.get("day", ""))
     if day is None:
@@ -183,7 +207,7 @@ def _change(request: HttpRequest) -> int:
         by=request.user,
         **reasons,
     )
-    return len(moved)
+    return moved
 
 
 def _int(value: str) -> int:

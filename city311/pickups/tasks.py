@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
+from city311.lib.outbox import OutboxStatus
+from city311.pickups.models import SubscriptionNotice
 from city311.pickups.reminders import plan_reminders
 
 
 def send_pickup_reminders() -> int:
     """Queue the D-3 and D-1 reminders that are due (idempotent), then have the notifications
-    worker send them, behind the tasks already queued."""
+    worker send them, behind the tasks already queued. Also the sweep of the address
+    subscriptions' notices: retries that are due, and any whose task was lost."""
     planned = plan_reminders()
     if planned:
         async_task("city311.notifications.tasks.send_due_deliveries")
+    if SubscriptionNotice.objects.filter(status=OutboxStatus.PENDING).exists():
+        async_task("city311.pickups.subscriptions.send_notices")
     return planned

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from city311.pickups import api, booking_views, staff, views
+from city311.pickups import api, booking_views, staff, subscription_views, views
 
 app_name = "pickups"
 urlpatterns = [
@@ -16,6 +16,14 @@ urlpatterns = [
     path("pickups/staff/bookings/<int:pk>/close", staff.close_booking, name="staff_close"),
     path("pickups/staff/bookings/<int:pk>/payment", staff.set_payment, name="staff_payment"),
     path("pickups/staff/changes", staff.changes, name="staff_changes"),
+    path("pickups/subscribe", subscription_views.subscribe_page, name="subscribe"),
+    path(
+        "pickups/subscription/confirm/<str:token>",
+        subscription_views.confirm,
+        name="subscription_confirm",
+    ),
+    path("pickups/subscription/stop/<str:token>", subscription_views.stop, name="subscription_stop"),
+    path("api/pickups/subscriptions", subscription_views.subscribe_api, name="api_subscriptions"),
     path("api/pickups/items", api.items, name="api_items"),
     path("api/pickups/days", api.days, name="api_days"),
     path("api/pickups/bookings", api.bookings, name="api_bookings"),
