@@ -108,7 +108,9 @@ def test_after_a_stop_subscribing_again_asks_to_confirm_again(client, city):
         address_id=_point("dumont-1300"), email="rosa@example.com", confirmed_at=timezone.now()
     )
     unsubscribe(sub)
-    r = client.post("/pickups/subscribe", {"address_id": "dumont-1300", "email": "rosa@example.com"})
+    r = client.post(
+        "/pickups/subscribe", {"address_id": "dumont-1300", "email": "rosa@example.com"}
+    )
     assert r.status_code == 200 and "Open its link to confirm" in r.content.decode()
     (confirmation,) = to_rosa()
     change()

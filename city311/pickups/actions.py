@@ -682,11 +682,13 @@ def _move(
     route = booking.route
     target, over = pickup, False
     if not _take_for_move(booking, wanted, rule):
-        target = next((p for p in later if _take_for_move(booking, p.day, rule)), None)
-        if target is None:
+        roomy = next((p for p in later if _take_for_move(booking, p.day, rule)), None)
+        if roomy is not None:
+            target = roomy
+        else:
             # No day with room in the window: the city's move stands on its day, past the
             # capacity; the staff hear of it below and on the day list ("42 of 40").
-            target, over = pickup, True
+            over = True
             RouteDay.objects.filter(route=route, day=wanted).update(booked=F("booked") + 1)
             _force_items(route, wanted, booking.items)
     booking.day = target.day
@@ -697,7 +699,9 @@ def _move(
     booking.save(update_fields=["day", "planned"])
     done = Moved(booking, old, target.day, wanted, over)
     told = _with_full_day(reasons, done) if done.bumped else reasons
-    request_actions.record_rescheduled(booking.request, old=old, new=target.day, reasons=told, by=by)
+    request_actions.record_rescheduled(
+        booking.request, old=old, new=target.day, reasons=told, by=by
+    )
     if done.bumped or over:
         request_actions.add_note(booking.request, text=_staff_note(done), public=False, by=by)
     # Reminders are of a day: those not sent for the old day go, the new day's are planned

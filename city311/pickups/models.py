@@ -384,9 +384,7 @@ class AddressSubscription(models.Model):
             ),
         ]
         # STOP by SMS: every subscription of the number that wrote.
-        indexes = [
-            models.Index(fields=["phone"], name="sub_phone", condition=~models.Q(phone=""))
-        ]
+        indexes = [models.Index(fields=["phone"], name="sub_phone", condition=~models.Q(phone=""))]
 
     def __str__(self) -> str:
         # Never the address or number: this text can end up in logs and admin messages.

@@ -164,7 +164,10 @@ def _tell_full_days(request: HttpRequest, moved: list[actions.Moved]) -> None:
     if bumped:
         messages.warning(
             request,
-            _("%(count)s did not fit on their new day and went to the next day with room: %(list)s.")
+            _(
+                "%(count)s did not fit on their new day and went to the next day with room: "
+                "%(list)s."
+            )
             % {"count": len(bumped), "list": _listed(bumped, "new")},
         )
     over = [m for m in moved if m.over]

@@ -199,7 +199,9 @@ def start_sms(number: str) -> int:
 # Telling subscribers of a change
 
 
-def tell_subscribers(routes: Iterable[Route] | None, *, change: str, reasons: dict[str, str]) -> int:
+def tell_subscribers(
+    routes: Iterable[Route] | None, *, change: str, reasons: dict[str, str]
+) -> int:
     """Plan a notice of `change` to every confirmed subscriber of an address on the routes
     (every route: None). Call in the change's transaction; sent after it commits. Idempotent
     per `change` key: planning it again writes nothing."""
@@ -326,7 +328,9 @@ def _context(notice: SubscriptionNotice, language: str, now: datetime) -> dict[s
     }
 
 
-def opened(kind: tokens.LinkKind, token: str) -> tuple[tokens.Link | None, AddressSubscription | None]:
+def opened(
+    kind: tokens.LinkKind, token: str
+) -> tuple[tokens.Link | None, AddressSubscription | None]:
     """The link and its subscription; (None, None) when we did not make it."""
     link = tokens.read(kind, token)
     if link is None:

@@ -22,7 +22,9 @@ urlpatterns = [
         subscription_views.confirm,
         name="subscription_confirm",
     ),
-    path("pickups/subscription/stop/<str:token>", subscription_views.stop, name="subscription_stop"),
+    path(
+        "pickups/subscription/stop/<str:token>", subscription_views.stop, name="subscription_stop"
+    ),
     path("api/pickups/subscriptions", subscription_views.subscribe_api, name="api_subscriptions"),
     path("api/pickups/items", api.items, name="api_items"),
     path("api/pickups/days", api.days, name="api_days"),
