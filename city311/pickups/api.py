@@ -28,7 +28,7 @@ from city311.geo.models import AddressPoint
 from city311.pickups import actions
 from city311.pickups.booking import Day, cutoff, offer
 from city311.pickups.booking_views import spend
-from city311.pickups.lookup import find_place
+from city311.pickups.lookup import find_place, point_by_id
 from city311.pickups.models import Booking, BookingRule, BulkyItem
 from city311.pickups.schedule import Schedules
 from city311.servicerequests.models import Channel
@@ -219,7 +219,7 @@ def bookings(request: HttpRequest) -> JsonResponse:
         data = _body(request)
         if not isinstance(data.get("address_id"), str) or not data["address_id"].strip():
             raise Problem(_("Give address_id (from /api/geocode)."), "address_id")
-        point = AddressPoint.objects.filter(source_id=data["address_id"].strip()[:60]).first()
+        point = point_by_id(data["address_id"].strip()[:60])
         if point is None:
             raise Problem(
                 _("No address has that id: search for the address instead."), "address_id"

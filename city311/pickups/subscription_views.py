@@ -15,9 +15,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from city311.geo.models import AddressPoint
 from city311.notifications import tokens
 from city311.pickups import subscriptions
+from city311.pickups.lookup import point_by_id
 from city311.pickups.models import AddressSubscription
 from city311.portal import limits
 from city311.servicerequests.errors import RequestError
@@ -47,7 +47,7 @@ def _language(given: str) -> str:
 @require_POST
 def subscribe_page(request: HttpRequest) -> HttpResponse:
     """The lookup page's "tell me when my pickups change" form."""
-    point = AddressPoint.objects.filter(source_id=request.POST.get("address_id", "")[:60]).first()
+    point = point_by_id(request.POST.get("address_id", "")[:60])
     context: dict[str, object] = {"section": "pickups", "point": point}
     if point is None:
         context["problem"] = _("No address has that id: search for the address instead.")
@@ -83,7 +83,7 @@ def subscribe_api(request: HttpRequest) -> JsonResponse:
         data = None
     if not isinstance(data, dict):
         return JsonResponse({"error": _("Send a JSON object.")}, status=400)
-    point = AddressPoint.objects.filter(source_id=str(data.get("address_id", ""))[:60]).first()
+    point = point_by_id(str(data.get("address_id", ""))[:60])
     if point is None:
         return JsonResponse(
             {
