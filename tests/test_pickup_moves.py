@@ -188,10 +188,12 @@ def test_two_opposite_moves_between_the_same_days_at_once_both_go_through(tmp_pa
         threading.Thread(target=_change, args=(lena, forth, out, "forth")),
         threading.Thread(target=_change, args=(lena_too, back, out, "back")),
     ]
-    # Both changes wait behind this transaction, then start at the same moment: with rows
-    # locked in different orders, each would hold the day the other needs.
+    # The two days are held here while both changes start, so each queues for one of them;
+    # released together, each change gets the day it asked for first. Locking in different
+    # orders (leave the old day, then take the new) each would then hold the day the other
+    # needs: a deadlock, one change failing with a 500.
     with transaction.atomic():
-        list(Booking.objects.select_for_update().filter(pk__in=[ana.pk, ben.pk]))
+        list(RouteDay.objects.select_for_update().filter(day__in=[first, second]))
         for t in threads:
             t.start()
         deadline = time.monotonic() + 20
