@@ -339,7 +339,7 @@ class CallEventsTests(CallCentreTestCase):
         self.assertEqual((nothing_new.status_code, nothing_new.content), (204, b""))
         self.assertNotIn("HX-Refresh", nothing_new)
         self.event(event="answered", call_id="CA2", user="omar")
-        self.assertEqual(self.client.get("/console/popped/")["HX-Refresh"], "true")
+        self.assertContains(self.client.get("/console/popped/"), "Rosa Diaz")
         self.assertContains(self.client.get("/console/"), "Rosa Diaz")
 
     def test_a_call_ended_before_an_answer_is_abandoned(self):
@@ -427,8 +427,52 @@ class PhoneExtensionTests(CallCentreTestCase):
         r = self.event(event="answered", call_id="CX1", agent="1001")
         self.assertEqual(r.status_code, 200, r.content)
         self.assertEqual(Interaction.objects.get(call_id="CX1").staff, self.omar)
-        self.assertEqual(self.client.get("/console/popped/")["HX-Refresh"], "true")
+        self.assertContains(self.client.get("/console/popped/"), "Rosa Diaz")
         self.assertContains(self.client.get("/console/"), "Rosa Diaz")
+
+    def test_the_extension_is_matched_whatever_its_case(self):
+        self.assertEqual(self.give_extension(self.omar, "PJSIP/Omar-1001").status_code, 302)
+        self.event(event="answered", call_id="CX10", agent="pjsip/omar-1001")
+        self.assertEqual(Interaction.objects.get(call_id="CX10").staff, self.omar)
+        self.assertContains(self.client.get("/console/popped/"), 'id="caller"')
+
+    def test_an_extension_someone_else_has_in_another_case_is_refused_in_the_admin(self):
+        self.give_extension(self.sofia, "wk0123abc")
+        r = self.give_extension(self.omar, "WK0123ABC")
+        self.assertContains(r, "Another staff member already has this extension or agent id.")
+        self.assertFalse(StaffProfile.objects.filter(user=self.omar).exists())
+
+    def test_an_ended_call_naming_an_unknown_agent_is_still_closed_and_says_what_to_fix(self):
+        t0 = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
+        at = lambda s: (t0 + timedelta(seconds=s)).isoformat()  # noqa: E731
+        self.event(event="started", call_id="CX11", at=at(0))
+        self.event(event="answered", call_id="CX11", user="omar", at=at(5))
+        r = self.event(event="ended", call_id="CX11", agent="4040", at=at(125), hold_seconds=20)
+        self.assertEqual(r.status_code, 200, r.content)
+        self.assertEqual((r.json()["ended"], r.json()["handle_seconds"]), (True, 100))
+        self.assertIn("The call is closed. No active staff member has", r.json()["warning"])
+        self.assertIn("'4040': set it on their profile in the admin", r.json()["warning"])
+        call = Interaction.objects.get(call_id="CX11")
+        self.assertEqual((call.staff, call.hold_seconds), (self.omar, 20))
+        again = self.event(event="ended", call_id="CX11", agent="4040", at=at(125))
+        self.assertEqual((again.status_code, again.json()["handle_seconds"]), (200, 100))
+
+    def test_a_call_an_unknown_agent_took_is_not_counted_abandoned(self):
+        self.event(event="started", call_id="CX12")
+        self.assertEqual(
+            self.event(event="answered", call_id="CX12", agent="4040").status_code, 422
+        )
+        r = self.event(event="ended", call_id="CX12", agent="4040")
+        self.assertEqual(r.status_code, 200, r.content)
+        call = Interaction.objects.get(call_id="CX12")
+        self.assertIsNotNone(call.ended_at)
+        self.assertNotEqual(call.wrap_up, "abandoned")
+        self.assertIsNone(call.staff)
+
+    def test_an_unknown_agent_on_a_ringing_call_is_still_refused(self):
+        r = self.event(event="started", call_id="CX13", agent="4040")
+        self.assertEqual(r.status_code, 422)
+        self.assertFalse(Interaction.objects.filter(call_id="CX13").exists())
 
     def test_a_phone_systems_own_agent_id_works_as_well_as_a_number(self):
         arn = "arn:aws:connect:us-west-2:123456789012:instance/abc/agent/5f0c-11aa"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -85,8 +86,11 @@ class StaffProfile(models.Model):
         verbose_name = _("phone system")
         verbose_name_plural = _("phone system")
         constraints = [
+            # Whatever the case: phone systems disagree on it ("PJSIP/1001", "pjsip/1001",
+            # a Twilio SID upper-cased by a middleman), and two people must never share one.
+            # The webhook reads it the same way (contacts.webhook._staff), through this index.
             models.UniqueConstraint(
-                fields=["extension"],
+                Lower("extension"),
                 condition=~models.Q(extension=""),
                 name="one_staff_per_extension",
                 violation_error_message=_(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -29,6 +31,8 @@ from django.views.decorators.http import require_POST
 from city311.contacts import actions
 from city311.contacts.models import Interaction
 from city311.servicerequests.vocabulary import Channel
+
+logger = logging.getLogger(__name__)
 
 EVENTS = ("started", "answered", "ended")
 # How old a signed event may be: a captured request cannot be replayed later than this.
@@ -78,22 +82,24 @@ def call_event(request: HttpRequest) -> JsonResponse:
         event = json.loads(request.body)
         if not isinstance(event, dict):
             raise BadEvent("The body must be a JSON object.")
-        interaction = _apply(event)
+        interaction, unknown = _apply(event)
     except UnknownAgent as e:
         return _error(str(e), 422)
     except (ValueError, BadEvent) as e:
         return _error(str(e), 400)
-    return JsonResponse(
-        {
-            "interaction": interaction.pk,
-            "answered": interaction.answered_at is not None,
-            "ended": interaction.ended_at is not None,
-            "handle_seconds": interaction.handle_seconds,
-        }
-    )
+    reply: dict[str, Any] = {
+        "interaction": interaction.pk,
+        "answered": interaction.answered_at is not None,
+        "ended": interaction.ended_at is not None,
+        "handle_seconds": interaction.handle_seconds,
+    }
+    if unknown is not None:
+        reply["warning"] = f"The call is closed. {unknown}"
+    return JsonResponse(reply)
 
 
-def _apply(event: dict[str, Any]) -> Interaction:
+def _apply(event: dict[str, Any]) -> tuple[Interaction, UnknownAgent | None]:
+    """The event applied to its call, and the unknown call taker an "ended" named, if any."""
     kind = event.get("event")
     call_id = str(event.get("call_id") or "")[:100]
     if kind not in EVENTS:
@@ -101,7 +107,19 @@ def _apply(event: dict[str, Any]) -> Interaction:
     if not call_id:
         raise BadEvent("'call_id' is required: the phone system's id for the call.")
     at = _moment(event.get("at"))
-    staff = _staff(event)
+    unknown = None
+    try:
+        staff = _staff(event)
+    except UnknownAgent as e:
+        # "ended" is the phone system's last word on the call, and it is sent once: refused,
+        # the call would stay open on the figures until someone resent it by hand. Its end
+        # and hold are facts whoever took it, so the call is closed and the reply (200, as
+        # for any event applied) says who to set up; a call an agent took is not abandoned.
+        # "started" and "answered" are refused (422), so the console of nobody pops.
+        if kind != "ended":
+            raise
+        logger.warning("Call event 'ended' names an unknown call taker: %s", e)
+        staff, unknown = None, e
     found = Interaction.objects.filter(call_id=call_id).first()
     if found is None:
         try:
@@ -118,10 +136,10 @@ def _apply(event: dict[str, Any]) -> Interaction:
     if kind == "answered":
         found = actions.answer_interaction(found, by=staff, at=at)
     elif kind == "ended":
-        if found.answered_at is None and staff is not None:
+        if found.answered_at is None and (staff is not None or unknown is not None):
             found = actions.answer_interaction(found, by=staff, at=at)
         found = actions.hang_up(found, at=at, hold_seconds=_hold(event.get("hold_seconds")))
-    return found
+    return found, unknown
 
 
 def _moment(value: Any) -> datetime:
@@ -154,7 +172,15 @@ def _staff(event: dict[str, Any]) -> User | None:
         if isinstance(agent, bool) or not isinstance(agent, str | int):
             raise BadEvent("'agent' must be the extension or agent id, a string or a number.")
         extension = str(agent).strip()[:200]
-        found = User.objects.filter(staff_profile__extension=extension, is_active=True).first()
+        if not extension:
+            raise BadEvent("'agent' must be the extension or agent id, not blank.")
+        # Whatever the case, as the profile's unique index reads it (one_staff_per_extension).
+        found = (
+            User.objects.alias(extension=Lower("staff_profile__extension"))
+            .filter(extension=extension.lower(), is_active=True)
+            .exclude(staff_profile__extension="")
+            .first()
+        )
         if found is None:
             raise UnknownAgent(
                 f"No active staff member has the extension or agent id '{extension}': "
