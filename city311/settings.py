@@ -429,6 +429,13 @@ TWILIO_AUTH_TOKEN = envstr("TWILIO_AUTH_TOKEN", "")
 # The shared secret a phone system signs its call events with (docs/call-centre.md); empty
 # turns the call-events webhook off.
 CITY311_CALL_EVENTS_SECRET = envstr("CITY311_CALL_EVENTS_SECRET", "")
+# How many consoles one web process keeps an open stream for (server-sent events: the card
+# pops the moment the phone system says "answered"). Each open stream holds one of the
+# process's threads (gunicorn's --threads); consoles beyond this poll every 2 s instead.
+CITY311_CONSOLE_STREAMS = envint("CITY311_CONSOLE_STREAMS", "2", minimum=0)
+# How long one such stream stays open before the browser opens the next (it reconnects by
+# itself): short enough that a closed tab gives its thread back soon.
+CITY311_CONSOLE_STREAM_SECONDS = 20
 # When a person answers the phones (contacts/hours.py): "24/7", or weekly rules in the city's
 # time such as "Mo-Fr 07:00-18:00" (Fresno); closed on public holidays unless 24/7.
 # When set, overrides the pack's `call_centre_hours` (city.yaml).

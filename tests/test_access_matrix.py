@@ -442,6 +442,7 @@ def test_the_matrix_covers_every_console_page():
         "caller/",
         "card/",
         "popped/",
+        "popped/stream/",
         "supervisor/",
         "callbacks/",
         "callbacks/<int:pk>/called-back/",
@@ -532,7 +533,7 @@ SEES_CONTACTS = {"omar", "sofia", "max", "ada"}
 
 
 @pytest.mark.parametrize("name", PEOPLE)
-def test_console_contacts(city, client, name):
+def test_console_contacts(city, client, name, settings):
     from city311.contacts.models import Interaction
 
     _stale_articles(city)
@@ -545,15 +546,20 @@ def test_console_contacts(city, client, name):
     answered = client.post("/console/answered/streets-note/")
     card = client.post("/console/card/", {"phone": "718-555-0199"})
     popped = client.get("/console/popped/")
+    settings.CITY311_CONSOLE_STREAM_SECONDS = 0  # the stream ends at once: no call for them
+    stream = client.get("/console/popped/stream/")
+    if stream.streaming:
+        b"".join(stream.streaming_content)  # read to its end, as a browser would
     supervisor = client.get("/console/supervisor/")
     logged = Interaction.objects.filter(staff=person(city, name))
     if name in LOGS:
         assert (caller.status_code, wrap.status_code, answered.status_code) == (200, 302, 302)
         assert popped.status_code == 204  # nothing new: no call given to them
+        assert stream["Content-Type"] == "text/event-stream"
         assert sorted(logged.values_list("kind", flat=True)) == ["information", "status_check"]
     else:
         assert {caller.status_code, wrap.status_code, answered.status_code} == {403}
-        assert popped.status_code == 403
+        assert popped.status_code == stream.status_code == 403
         assert not logged.exists()
     assert card.status_code == (200 if name in SEES_CONTACTS else 403)
     # The call centre's figures: those who see contacts and reports.

@@ -6,16 +6,20 @@ request ends the contact in views.new_request; answering with an article ends it
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from city311.accounts.decorators import staff_required
-from city311.contacts import access, actions, queries, reports
+from city311.contacts import access, actions, queries, reports, wakeups
 from city311.contacts.models import Interaction, Kind, WrapUp
 from city311.geo.locate import LocationProblem, locate
 from city311.intake import callbacks
@@ -29,11 +33,13 @@ from city311.servicerequests.errors import NoSuchRequest
 
 _logs = staff_required(
     can=access.can_log_contacts,
-    message="Call takers and administrators log contacts here.",
+    message=gettext_lazy("Call takers and administrators log contacts here."),
 )
 _sees = staff_required(
     can=access.can_see_contacts,
-    message="Call takers, supervisors, managers and administrators see callers' contacts.",
+    message=gettext_lazy(
+        "Call takers, supervisors, managers and administrators see callers' contacts."
+    ),
 )
 
 
@@ -71,8 +77,11 @@ def end_call(http: HttpRequest, /, **outcome: Any) -> Interaction | None:
     if ended.handle_seconds is not None:
         messages.success(
             http,
-            f"Logged: {ended.get_kind_display().lower()}, handle time "
-            f"{handle_text(ended.handle_seconds)}.",
+            _("Logged: %(kind)s, handle time %(time)s.")
+            % {
+                "kind": ended.get_kind_display().lower(),
+                "time": handle_text(ended.handle_seconds),
+            },
         )
     return ended
 
@@ -120,7 +129,7 @@ def _near(request: HttpRequest, address: str) -> dict[str, Any]:
     except LocationProblem as e:
         return {"address_error": e.message}
     if place is None or place.lat is None or place.long is None:
-        return {"address_error": "That place is not on the city's map: check the address."}
+        return {"address_error": _("That place is not on the city's map: check the address.")}
     return {"near": queries.open_requests_near(place.lat, place.long, user=request.user)}
 
 
@@ -143,7 +152,7 @@ def card(request: HttpRequest) -> HttpResponse:
 
 @staff_required(
     can=access.can_see_call_centre_reports,
-    message="Supervisors, managers and administrators see the call centre's figures.",
+    message=gettext_lazy("Supervisors, managers and administrators see the call centre's figures."),
 )
 def supervisor(request: HttpRequest) -> HttpResponse:
     """Today's contacts, live: the page asks for itself again every 30 seconds."""
@@ -194,13 +203,77 @@ def called_back(request: HttpRequest, pk: int) -> HttpResponse:
 
 @_logs
 def popped(request: HttpRequest) -> HttpResponse:
-    """Polled by the console between calls (every 2 seconds): when the phone system has
-    given this call taker a call (the webhook's "answered"), the page reloads with the
-    caller's card. "Nothing new" is a bare 204, so each poll costs one indexed read and no
-    template; htmx swaps nothing on a 204 and keeps polling."""
-    response = HttpResponse(status=204)
-    if actions.has_call_in_hand(request.user):
-        response["HX-Refresh"] = "true"
+    """Has the phone system given this call taker a call? Asked by the console between
+    calls: by its stream the moment the call comes (call_stream), else every 2 seconds.
+    "Nothing new" is a bare 204 (one indexed read, no template: htmx swaps nothing and keeps
+    polling); a call in hand is the caller's section with its card, swapped into the page
+    in place of the empty one (no reload)."""
+    if not actions.has_call_in_hand(request.user):
+        return HttpResponse(status=204)
+    response = render(request, "console/_caller.html", card_context(request, waiting(request)))
+    response["HX-Retarget"] = "#caller"
+    response["HX-Reswap"] = "outerHTML"
+    return response
+
+
+# Server-sent events: one stream per console between calls, open at most
+# CITY311_CONSOLE_STREAM_SECONDS; the browser opens the next one by itself after RETRY_MS.
+RETRY_MS = 500
+_streams_lock = threading.Lock()
+_streams_open = 0
+
+
+def _take_a_stream() -> bool:
+    """A place for one more open stream in this process (CITY311_CONSOLE_STREAMS), so that
+    waiting consoles never take every thread a page needs."""
+    global _streams_open
+    with _streams_lock:
+        if _streams_open >= settings.CITY311_CONSOLE_STREAMS:
+            return False
+        _streams_open += 1
+        return True
+
+
+class _Stream:
+    """The stream's events; its place is given back when the server closes the response,
+    whether the events were sent, cut short by the browser, or never started."""
+
+    def __init__(self, staff: Any) -> None:
+        self.staff, self.closed = staff, False
+
+    def __iter__(self) -> Iterator[str]:
+        yield f"retry: {RETRY_MS}\n\n"
+        given = wakeups.wait_for_call(
+            self.staff.pk,
+            lambda: actions.has_call_in_hand(self.staff),
+            seconds=settings.CITY311_CONSOLE_STREAM_SECONDS,
+        )
+        yield "event: call\ndata: answered\n\n" if given else ": no call yet\n\n"
+
+    def close(self) -> None:
+        global _streams_open
+        with _streams_lock:
+            if not self.closed:
+                self.closed = True
+                _streams_open -= 1
+
+
+@_logs
+def call_stream(request: HttpRequest) -> HttpResponse:
+    """The console's stream between calls (text/event-stream): an `event: call` the moment
+    the phone system's "answered" gives this call taker a call, then the stream ends and the
+    page asks `popped` for the card. Nothing in it names the caller.
+
+    The news comes through the database (contacts.wakeups), so the webhook may land on any
+    web process or machine. When this process has no place for another stream the answer is
+    a 204, which tells the browser not to reconnect: the page's 2-second poll goes on."""
+    if not _take_a_stream():
+        return HttpResponse(status=204)
+    # Django closes the response (and so the _Stream) when the server is done with it.
+    response = StreamingHttpResponse(_Stream(request.user), content_type="text/event-stream")
+    response["Cache-Control"] = "no-store"
+    # nginx and other proxies: pass each event on as it comes.
+    response["X-Accel-Buffering"] = "no"
     return response
 
 
@@ -210,7 +283,7 @@ def answered(request: HttpRequest, slug: str) -> HttpResponse:
     """An information-only call, answered with this article: counted, logged, next call."""
     found = knowledge.article_for(request.user, slug)
     if found is None:
-        raise Http404("There is no such article.")
+        raise Http404(_("There is no such article."))
     record_article_use(found, by=request.user)  # type: ignore[arg-type]
     end_call(request, kind=Kind.INFORMATION, article=found)
     return redirect("console:start")
@@ -234,7 +307,8 @@ def wrap_up(request: HttpRequest) -> HttpResponse:
     outcome = request.POST.get("outcome", "")
     if outcome not in WRAP_UPS:
         return HttpResponse(
-            f"Choose how the call ended: one of {', '.join(WRAP_UPS)}.",
+            _("Choose how the call ended: one of %(outcomes)s.")
+            % {"outcomes": ", ".join(WRAP_UPS)},
             status=400,
             content_type="text/plain; charset=utf-8",
         )

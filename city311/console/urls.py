@@ -11,6 +11,7 @@ urlpatterns = [
     path("caller/", calls.caller, name="caller"),
     path("card/", calls.card, name="card"),
     path("popped/", calls.popped, name="popped"),
+    path("popped/stream/", calls.call_stream, name="call_stream"),
     path("supervisor/", calls.supervisor, name="supervisor"),
     path("callbacks/", calls.callback_queue, name="callbacks"),
     path("callbacks/<int:pk>/called-back/", calls.called_back, name="called_back"),

@@ -18,8 +18,10 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from city311.catalog.models import ServiceType
+from city311.contacts import wakeups
 from city311.contacts.models import Interaction, Kind, WrapUp
 from city311.knowledge.models import Article
 from city311.lib import phones
@@ -115,6 +117,9 @@ def answer_interaction(
     if by is not None and interaction.staff_id is None:
         interaction.staff = by
     interaction.save(update_fields=["answered_at", "staff"])
+    if interaction.staff_id is not None and not interaction.kind and interaction.ended_at is None:
+        # Their console's open stream, in whatever web process holds it, pops the card.
+        wakeups.call_given(interaction.staff_id)
     return interaction
 
 
@@ -142,7 +147,7 @@ def end_interaction(
     # Locked: a double click on "File" or two tabs must not wrap the same contact up twice.
     interaction = Interaction.objects.select_for_update().get(pk=interaction.pk)
     if interaction.kind:
-        raise InteractionError("This contact is already wrapped up: take the next call.")
+        raise InteractionError(_("This contact is already wrapped up: take the next call."))
     interaction.kind = kind
     interaction.wrap_up = wrap_up or _DEFAULT_WRAP_UP[kind]
     interaction.article = article
