@@ -9,6 +9,7 @@ from typing import Any, TypeVar, cast
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.utils.functional import Promise
 
 from city311.accounts.roles import is_staff_member
 
@@ -16,7 +17,9 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 
 def staff_required(
-    *, can: Callable[[Any], bool] = is_staff_member, message: str = "This page is for city staff."
+    *,
+    can: Callable[[Any], bool] = is_staff_member,
+    message: str | Promise = "This page is for city staff.",
 ) -> Callable[[View], View]:
     """Only staff for whom `can(user)` holds may open the view.
 

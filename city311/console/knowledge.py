@@ -7,6 +7,8 @@ from django.contrib import messages
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from city311.accounts.decorators import staff_required
@@ -46,7 +48,7 @@ def panel(request: HttpRequest) -> HttpResponse:
 def article(request: HttpRequest, slug: str) -> HttpResponse:
     found = queries.article_for(request.user, slug)
     if found is None:
-        raise Http404("There is no such article.")
+        raise Http404(_("There is no such article."))
     language = request.GET.get("lang", "en")
     return render(
         request,
@@ -60,9 +62,11 @@ def article(request: HttpRequest, slug: str) -> HttpResponse:
 def use(request: HttpRequest, slug: str) -> HttpResponse:
     found = queries.article_for(request.user, slug)
     if found is None:
-        raise Http404("There is no such article.")
+        raise Http404(_("There is no such article."))
     record_article_use(found, by=_user(request))
-    messages.success(request, f"Recorded: you answered with “{found.title}”.")
+    messages.success(
+        request, _("Recorded: you answered with “%(title)s”.") % {"title": found.title}
+    )
     return redirect("console:article", slug=found.slug)
 
 
@@ -75,7 +79,7 @@ def stale(request: HttpRequest) -> HttpResponse:
 
 @staff_required(
     can=access.can_see_content_gaps,
-    message="Supervisors, managers and administrators see the content-gap report.",
+    message=gettext_lazy("Supervisors, managers and administrators see the content-gap report."),
 )
 def gaps(request: HttpRequest) -> HttpResponse:
     return render(request, "console/knowledge/gaps.html", {"misses": queries.content_gaps()})

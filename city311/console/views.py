@@ -10,6 +10,8 @@ from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from city311.accounts.decorators import staff_required
@@ -35,7 +37,7 @@ def _staff(request: HttpRequest) -> User | None:
 
 _call_taker = staff_required(
     can=access.can_create_request,
-    message="Only call takers and administrators file requests here.",
+    message=gettext_lazy("Only call takers and administrators file requests here."),
 )
 
 
@@ -52,7 +54,7 @@ def choose_type(request: HttpRequest) -> HttpResponse:
         # The caller's own words, best match first; one group so the order is kept.
         suggestion = suggest(query, limit=8)
         context: dict[str, Any] = {
-            "suggested": [t for t, _ in suggestion.types],
+            "suggested": [t for t, _score in suggestion.types],
             "q": query,
             "unsure": bool(suggestion.types) and not suggestion.sure,
             "triage": said,
@@ -135,7 +137,7 @@ PREFILLED = (
 def new_request(request: HttpRequest, service_code: str) -> HttpResponse:
     service_type = catalog_cache.active_type(service_code)
     if service_type is None:
-        raise Http404("There is no such service: choose one from the list.")
+        raise Http404(_("There is no such service: choose one from the list."))
     # One key per form: a second click on "File" (or a resend) files the request once.
     filing_key = request.POST.get("filing_key", "")[:64] or uuid.uuid4().hex
     context: dict[str, Any] = {
@@ -215,7 +217,9 @@ def follow_instead(request: HttpRequest, tracking_number: str) -> HttpResponse:
             by=_staff(request),
         )
     except RequestError as e:
-        messages.error(request, f"{e.message} Or file a new request below.")
+        messages.error(
+            request, _("%(problem)s Or file a new request below.") % {"problem": e.message}
+        )
         return redirect("console:new", service_code=sr.service_type.service_code)
     calls.end_call(request, kind=Kind.NEW_REQUEST, wrap_up=WrapUp.FOLLOWED_EXISTING, request=sr)
     return redirect(reverse("console:filed", args=[sr.tracking_number]) + "?following=1")
