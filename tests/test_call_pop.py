@@ -7,6 +7,8 @@ phone system's events reach another process (the test's live server)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -20,7 +22,7 @@ from django.test import Client, override_settings
 from city311.contacts.models import Interaction
 from city311.contacts.webhook import sign
 from city311.test import BaseTestCase, CityMixin
-from tests.helpers import city311_env, free_port, stop, wait_for
+from tests.helpers import city311_env, free_port, wait_for
 
 SECRET = "the-phone-systems-shared-secret"
 ROSA = "718-555-0199"
@@ -108,11 +110,12 @@ def city(transactional_db, settings):
 
 
 @pytest.fixture
-def other_process(city):
+def other_process(city, tmp_path):
     """A second web process (gunicorn, as `city311 up` runs it) on the same database: it
     shares nothing else with the test's live server."""
     port = free_port()
     env = city311_env(SECRET_KEY=settings.SECRET_KEY, CITY311_CALL_EVENTS_SECRET=SECRET)
+    log = (tmp_path / "gunicorn.log").open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -127,11 +130,13 @@ def other_process(city):
             "4",
             "--worker-class",
             "gthread",
+            "--graceful-timeout",
+            "1",
         ],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
+        start_new_session=True,  # its worker is ended with it, whatever happens
     )
     url = f"http://127.0.0.1:{port}"
 
@@ -141,9 +146,17 @@ def other_process(city):
         except requests.RequestException:  # not listening yet, or still loading the app
             return False
 
-    assert wait_for(up, timeout=60), stop(process)
-    yield url
-    stop(process)
+    try:
+        assert wait_for(up, timeout=90), (tmp_path / "gunicorn.log").read_text()
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
 
 
 @pytest.mark.waits

@@ -63,9 +63,11 @@ def _listen(staff_id: int, in_hand: Callable[[], bool], seconds: float) -> bool:
             return True
         raw = connection.connection
         while (left := deadline - time.monotonic()) > 0:
-            for _notice in raw.notifies(timeout=left, stop_after=1):
-                if in_hand():
-                    return True
+            # Read to its end before asking the table: psycopg holds the connection's lock
+            # while its notifies() is being iterated, and a query inside would wait forever.
+            heard = list(raw.notifies(timeout=left, stop_after=1))
+            if heard and in_hand():
+                return True
         return False
     finally:
         # The connection goes back to the thread's next request: it must hear nothing more.
