@@ -206,13 +206,12 @@ def popped(request: HttpRequest) -> HttpResponse:
     """Has the phone system given this call taker a call? Asked by the console between
     calls: by its stream the moment the call comes (call_stream), else every 2 seconds.
     "Nothing new" is a bare 204 (one indexed read, no template: htmx swaps nothing and keeps
-    polling); a call in hand is the caller's section with its card, swapped into the page
-    in place of the empty one (no reload)."""
-    if not actions.has_call_in_hand(request.user):
-        return HttpResponse(status=204)
-    response = render(request, "console/_caller.html", card_context(request, waiting(request)))
-    response["HX-Retarget"] = "#caller"
-    response["HX-Reswap"] = "outerHTML"
+    polling); a call in hand brings `HX-Refresh` and the page reloads with the card. (Swapping
+    the caller's section in without a reload made Chromium report inline-style CSP errors
+    from htmx that were not traced in time: left for later, docs/call-centre.md.)"""
+    response = HttpResponse(status=204)
+    if actions.has_call_in_hand(request.user):
+        response["HX-Refresh"] = "true"
     return response
 
 
