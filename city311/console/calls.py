@@ -258,7 +258,7 @@ class _Stream:
 
 
 @_logs
-def call_stream(request: HttpRequest) -> HttpResponse:
+def call_stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The console's stream between calls (text/event-stream): an `event: call` the moment
     the phone system's "answered" gives this call taker a call, then the stream ends and the
     page asks `popped` for the card. Nothing in it names the caller.

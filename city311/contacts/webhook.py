@@ -175,19 +175,19 @@ def _staff(event: dict[str, Any]) -> User | None:
         if not extension:
             raise BadEvent("'agent' must be the extension or agent id, not blank.")
         # Whatever the case, as the profile's unique index reads it (one_staff_per_extension).
-        found = (
+        agent_found: User | None = (
             User.objects.alias(extension=Lower("staff_profile__extension"))
             .filter(extension=extension.lower(), is_active=True)
             .exclude(staff_profile__extension="")
             .first()
         )
-        if found is None:
+        if agent_found is None:
             raise UnknownAgent(
                 f"No active staff member has the extension or agent id '{extension}': "
                 "set it on their profile in the admin (Users, then the person, then "
                 "'Phone system')."
             )
-        return found
+        return agent_found
     if username in (None, ""):
         return None
     if not isinstance(username, str):
