@@ -342,6 +342,15 @@ class CallEventsTests(CallCentreTestCase):
         self.assertEqual(self.client.get("/console/popped/")["HX-Refresh"], "true")
         self.assertContains(self.client.get("/console/"), "Rosa Diaz")
 
+    def test_a_contact_the_call_taker_starts_by_searching_does_not_pop(self):
+        # Omar searches as a caller speaks: that contact is on his screen already. A pop would
+        # reload the console under the search he just sent (seen in the browser under load).
+        self.assertEqual(self.client.get("/console/", {"q": "recycling day"}).status_code, 200)
+        self.assertTrue(Interaction.objects.filter(staff=self.omar, ended_at=None).exists())
+        nothing_new = self.client.get("/console/popped/")
+        self.assertEqual(nothing_new.status_code, 204)
+        self.assertNotIn("HX-Refresh", nothing_new)
+
     def test_a_call_ended_before_an_answer_is_abandoned(self):
         self.event(event="started", call_id="CA3")
         self.event(event="ended", call_id="CA3")

@@ -77,8 +77,11 @@ def current_for(staff: Any) -> Interaction | None:
 
 
 def has_call_in_hand(staff: Any) -> bool:
-    """current_for as a yes or no, for the console's poll between calls: one indexed read."""
-    return _in_hand(staff).exists()
+    """Whether the phone system has given this call taker a call, for the console's poll and
+    stream between calls: one indexed read. A contact the call taker started (by searching as
+    the caller speaks) is already on their screen: popping it would reload the page under the
+    search they just sent."""
+    return _in_hand(staff).exclude(call_id="").exists()
 
 
 def _in_hand(staff: Any) -> QuerySet[Interaction]:
