@@ -970,6 +970,8 @@ REPORT_PAGES = [
     "/reports/actions/",
     "/reports/monthly/",
     "/reports/monthly.csv",
+    "/reports/heat/?type=pothole",
+    "/reports/heat/?type=fallen_tree",
 ]
 READS_REPORTS = {"sofia": {"streets"}, "max": ALL, "ada": ALL}
 
@@ -980,6 +982,7 @@ def test_the_matrix_covers_every_report_page():
     assert _paths(report_urls.urlpatterns) == {
         "",
         "actions/",
+        "heat/",
         "monthly/",
         "monthly.csv",
         "monthly.pdf",
@@ -1009,6 +1012,9 @@ def test_report_pages(city, client, name, page):
         assert received == len(READS_REPORTS[name])
     if page == "/reports/monthly.csv":
         assert ("Parks" in r.content.decode()) == ("parks" in READS_REPORTS[name])
+    if page.startswith("/reports/heat/"):
+        department = "streets" if page.endswith("pothole") else "parks"
+        assert r.context["total"] == (department in READS_REPORTS[name])
 
 
 def test_report_pages_are_for_staff_only(city, client):

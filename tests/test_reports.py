@@ -303,7 +303,7 @@ class AccessTests(HandBuiltCity):
             ("area=nope", "kind:code"),
             ("since=2026-05-01", "Give both dates"),
             ("since=2026-05-02&until=2026-05-01", "swap the dates"),
-            ("channel=fax", "channel"),
+            ("channel=fax", "Channel"),
         ):
             response = self.client.get(f"/reports/?{query}")
             self.assertEqual(response.status_code, 400, query)

@@ -7,45 +7,63 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from city311.geo.models import Boundary, BoundaryKind
 from city311.servicerequests.vocabulary import Channel
 
 PERIODS = [
-    ("30d", "Last 30 days"),
-    ("today", "Today"),
-    ("7d", "Last 7 days"),
-    ("this_month", "This month"),
-    ("last_month", "Last month"),
-    ("this_quarter", "This quarter"),
-    ("last_quarter", "Last quarter"),
-    ("this_year", "This year"),
-    ("custom", "From and to (below)"),
+    ("30d", _("Last 30 days")),
+    ("today", _("Today")),
+    ("7d", _("Last 7 days")),
+    ("this_month", _("This month")),
+    ("last_month", _("Last month")),
+    ("this_quarter", _("This quarter")),
+    ("last_quarter", _("Last quarter")),
+    ("this_year", _("This year")),
+    ("custom", _("From and to (below)")),
 ]
-GRAINS = [("day", "Day"), ("week", "Week"), ("month", "Month"), ("quarter", "Quarter")]
-MAP_KINDS = [(k, label) for k, label in BoundaryKind.choices if k not in ("city_limits",)]
+GRAINS = [
+    ("day", pgettext_lazy("chart grain", "Day")),
+    ("week", pgettext_lazy("chart grain", "Week")),
+    ("month", pgettext_lazy("chart grain", "Month")),
+    ("quarter", pgettext_lazy("chart grain", "Quarter")),
+]
+# The kinds of area as the reports name them (geo's BoundaryKind labels are English only).
+KIND_LABELS = {
+    "borough": pgettext_lazy("area kind", "Borough"),
+    "council_district": pgettext_lazy("area kind", "Council district"),
+    "community_district": pgettext_lazy("area kind", "Community district"),
+    "neighborhood": pgettext_lazy("area kind", "Neighborhood"),
+    "zip": pgettext_lazy("area kind", "ZIP code area"),
+    "service_zone": pgettext_lazy("area kind", "Service zone"),
+    "pickup_route": pgettext_lazy("area kind", "Pickup route"),
+}
+MAP_KINDS = [
+    (k, KIND_LABELS.get(k, label)) for k, label in BoundaryKind.choices if k != "city_limits"
+]
 LONGEST = timedelta(days=366 * 20)
 
 
 class ReportForm(forms.Form):
-    period = forms.ChoiceField(label="Period", choices=PERIODS, required=False)
-    since = forms.DateField(label="From", required=False)
-    until = forms.DateField(label="To (inclusive)", required=False)
-    type = forms.CharField(label="Type (code)", required=False, max_length=60)
-    group = forms.CharField(label="Group", required=False, max_length=80)
-    department = forms.SlugField(label="Department", required=False)
-    team = forms.SlugField(label="Team", required=False)
-    area = forms.CharField(label="Area (kind:code)", required=False, max_length=100)
+    period = forms.ChoiceField(label=_("Period"), choices=PERIODS, required=False)
+    since = forms.DateField(label=_("From"), required=False)
+    until = forms.DateField(label=_("To (inclusive)"), required=False)
+    type = forms.CharField(label=_("Type (code)"), required=False, max_length=60)
+    group = forms.CharField(label=_("Group"), required=False, max_length=80)
+    department = forms.SlugField(label=_("Department"), required=False)
+    team = forms.SlugField(label=_("Team"), required=False)
+    area = forms.CharField(label=_("Area (kind:code)"), required=False, max_length=100)
     channel = forms.ChoiceField(
-        label="Channel", choices=[("", "Any channel"), *Channel.choices], required=False
+        label=_("Channel"), choices=[("", _("Any channel")), *Channel.choices], required=False
     )
     urgency = forms.ChoiceField(
-        label="Urgency",
-        choices=[("", "Any"), ("urgent", "Urgent only"), ("normal", "Not urgent")],
+        label=_("Urgency"),
+        choices=[("", _("Any")), ("urgent", _("Urgent only")), ("normal", _("Not urgent"))],
         required=False,
     )
-    by = forms.ChoiceField(label="Chart by", choices=GRAINS, required=False)
-    map = forms.ChoiceField(label="Map by", choices=MAP_KINDS, required=False)
+    by = forms.ChoiceField(label=_("Chart by"), choices=GRAINS, required=False)
+    map = forms.ChoiceField(label=_("Map by"), choices=MAP_KINDS, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -56,7 +74,7 @@ class ReportForm(forms.Form):
         kinds = self.fields["map"]
         assert isinstance(kinds, forms.ChoiceField)
         kinds.widget.choices = [
-            ("", "The city's districts"),
+            ("", _("The city's districts")),
             *((kind, label) for kind, label in MAP_KINDS if kind in loaded),
         ]
 
@@ -64,7 +82,7 @@ class ReportForm(forms.Form):
         value: str = self.cleaned_data["area"].strip()
         if value and ":" not in value:
             raise forms.ValidationError(
-                "Give the area as kind:code, for example community_district:301."
+                _("Give the area as kind:code, for example community_district:301.")
             )
         return value
 
@@ -73,11 +91,11 @@ class ReportForm(forms.Form):
         if data.get("period") == "custom" or data.get("since") or data.get("until"):
             since, until = data.get("since"), data.get("until")
             if not since or not until:
-                raise forms.ValidationError("Give both dates of the period, From and To.")
+                raise forms.ValidationError(_("Give both dates of the period, From and To."))
             if since > until:
-                raise forms.ValidationError("The period starts after it ends: swap the dates.")
+                raise forms.ValidationError(_("The period starts after it ends: swap the dates."))
             if until - since > LONGEST:
-                raise forms.ValidationError("Choose a period of at most twenty years.")
+                raise forms.ValidationError(_("Choose a period of at most twenty years."))
             data["period"] = "custom"
         return data
 

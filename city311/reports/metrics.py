@@ -12,17 +12,18 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from city311.reports.models import CLOSE_COLUMNS, HOUR_BUCKETS, RESPONSE_COLUMNS
 
 # Age buckets of the open backlog, in days since received: (label, from, to inclusive).
 AGE_BUCKETS = (
-    ("0 to 2 days", 0, 2),
-    ("3 to 7 days", 3, 7),
-    ("8 to 30 days", 8, 30),
-    ("31 to 90 days", 31, 90),
-    ("over 90 days", 91, None),
+    (_("0 to 2 days"), 0, 2),
+    (_("3 to 7 days"), 3, 7),
+    (_("8 to 30 days"), 8, 30),
+    (_("31 to 90 days"), 31, 90),
+    (_("over 90 days"), 91, None),
 )
 
 
@@ -95,12 +96,17 @@ def _count(name: str) -> Callable[[Facts], Value]:
     return compute
 
 
+def too_few(n: int) -> str:
+    """How a suppressed number reads (in the language of the page being drawn)."""
+    return gettext("too few (n=%(n)s)") % {"n": n}
+
+
 def ratio(part: int, whole: int) -> Value:
     """part ÷ whole as a percent, suppressed below min_n() in the whole."""
     if whole == 0:
         return Value(None, "—", 0, suppressed=True)
     if whole < min_n():
-        return Value(None, f"too few (n={whole})", whole, suppressed=True)
+        return Value(None, too_few(whole), whole, suppressed=True)
     percent = 100 * part / whole
     return Value(percent, f"{percent:.0f}%", whole)
 
@@ -124,8 +130,9 @@ def _past_due(facts: Facts) -> Value:
 
 def hours_text(hours: float) -> str:
     if hours < 48:
-        return f"{hours:.0f} h"
-    return f"{hours / 24:.0f} days"
+        return gettext("%(hours).0f h") % {"hours": hours}
+    days = round(hours / 24)
+    return ngettext("%(days)d day", "%(days)d days", days) % {"days": days}
 
 
 def percentile(
@@ -139,7 +146,7 @@ def percentile(
     if n == 0:
         return Value(None, "—", 0, suppressed=True)
     if n < min_n():
-        return Value(None, f"too few (n={n})", n, suppressed=True)
+        return Value(None, too_few(n), n, suppressed=True)
     entries = [(b if b is not None else float("inf"), c, False) for b, c in histogram if c]
     entries += [(h, c, True) for h, c in running if c]
     # A running request of age h sorts after a finished bucket whose bound is h or less.
@@ -150,11 +157,13 @@ def percentile(
         seen += count
         if seen >= rank:
             if still_open:
-                return Value(hours, f"over {hours_text(hours)} (still open)", n, at_least=True)
+                text = gettext("over %(time)s (still open)") % {"time": hours_text(hours)}
+                return Value(hours, text, n, at_least=True)
             if hours == float("inf"):
                 last = HOUR_BUCKETS[-2] or 0
-                return Value(float(last), f"over {hours_text(last)}", n, at_least=True)
-            return Value(hours, f"within {hours_text(hours)}", n)
+                text = gettext("over %(time)s") % {"time": hours_text(last)}
+                return Value(float(last), text, n, at_least=True)
+            return Value(hours, gettext("within %(time)s") % {"time": hours_text(hours)}, n)
     raise AssertionError("rank beyond the count")
 
 
@@ -181,9 +190,9 @@ def _satisfaction(facts: Facts) -> Value:
     if n == 0:
         return Value(None, "—", 0, suppressed=True)
     if n < min_n():
-        return Value(None, f"too few (n={n})", n, suppressed=True)
+        return Value(None, too_few(n), n, suppressed=True)
     mean = facts.satisfaction_sum / n
-    return Value(mean, f"{mean:.1f} / 5", n)
+    return Value(mean, gettext("%(mean).1f / 5") % {"mean": mean}, n)
 
 
 def _average_close(facts: Facts) -> Value:
@@ -195,10 +204,15 @@ def _average_close(facts: Facts) -> Value:
 
 
 CATALOGUE: list[Metric] = [
-    Metric("received", _("Received"), _("Requests received in the period."), _count("received")),
+    Metric(
+        "received",
+        pgettext_lazy("report metric", "Received"),
+        _("Requests received in the period."),
+        _count("received"),
+    ),
     Metric(
         "closed",
-        _("Closed"),
+        pgettext_lazy("report metric", "Closed"),
         _(
             "Requests closed in the period (a request reopened and closed again counts once, "
             "on its last closing)."
@@ -207,7 +221,7 @@ CATALOGUE: list[Metric] = [
     ),
     Metric(
         "open",
-        _("Open now"),
+        pgettext_lazy("report metric", "Open now"),
         _(
             "Requests not closed now, whenever received (imported history left open by an "
             "earlier system is not counted)."
@@ -217,7 +231,7 @@ CATALOGUE: list[Metric] = [
     ),
     Metric(
         "past_due",
-        _("Open past due"),
+        pgettext_lazy("report metric", "Open past due"),
         _(
             "Requests still open whose due date fell in the period before today; a request "
             "whose clock was paused before its due date is not past due."
@@ -227,7 +241,7 @@ CATALOGUE: list[Metric] = [
     ),
     Metric(
         "on_time",
-        _("On time"),
+        pgettext_lazy("report metric", "On time"),
         _(
             "Closed on time ÷ (closed with a due date + open past due), for the period. Open "
             "overdue requests count against it, so it cannot read 100% while work is late."
@@ -238,7 +252,7 @@ CATALOGUE: list[Metric] = [
     ),
     Metric(
         "close_median",
-        _("Time to close, median"),
+        pgettext_lazy("report metric", "Time to close, median"),
         _(
             "Half of the requests received in the period closed within this time; requests "
             "still open count as still running (their time so far)."
@@ -249,7 +263,7 @@ CATALOGUE: list[Metric] = [
     ),
     Metric(
         "close_p90",
-        _("Time to close, 90th percentile"),
+        pgettext_lazy("report metric", "Time to close, 90th percentile"),
         _(
             "Nine in ten requests received in the period closed within this time; requests "
             "still open count as still running."
@@ -260,7 +274,7 @@ CATALOGUE: list[Metric] = [
     ),
     Metric(
         "first_response",
-        _("First response, median"),
+        pgettext_lazy("report metric", "First response, median"),
         _(
             "From filing to the first thing a person did (started, assigned, a public note or "
             "closed), for the requests received in the period that had one."
@@ -271,7 +285,7 @@ CATALOGUE: list[Metric] = [
     ),
     Metric(
         "reopen_rate",
-        _("Reopened"),
+        pgettext_lazy("report metric", "Reopened"),
         _(
             "Requests closed in the period that were reopened at least once ÷ requests closed "
             "in the period."
@@ -282,7 +296,7 @@ CATALOGUE: list[Metric] = [
     ),
     Metric(
         "satisfaction",
-        _("Satisfaction"),
+        pgettext_lazy("report metric", "Satisfaction"),
         _(
             "Mean survey answer (1 very unsatisfied to 5 very satisfied) for requests closed in "
             "the period."
@@ -292,7 +306,7 @@ CATALOGUE: list[Metric] = [
     ),
     Metric(
         "average_close",
-        _("Average time to close"),
+        pgettext_lazy("report metric", "Average time to close"),
         _(
             "Mean of (closed minus received) over the requests closed in the period (the NYC "
             "charter's measure; the median says more)."
@@ -331,4 +345,4 @@ def age_buckets(facts: Facts) -> list[tuple[str, int]]:
             if age >= low and (high is None or age <= high):
                 counts[i] += n
                 break
-    return [(bucket[0], counts[i]) for i, bucket in enumerate(AGE_BUCKETS)]
+    return [(str(bucket[0]), counts[i]) for i, bucket in enumerate(AGE_BUCKETS)]

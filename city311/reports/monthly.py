@@ -14,6 +14,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Count, Sum
 from django.db.models.fields.json import KeyTextTransform
+from django.utils import translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext, pgettext_lazy
 
 from city311.catalog.models import Department, ServiceType
 from city311.geo.models import Boundary, BoundaryKind
@@ -21,7 +24,7 @@ from city311.reports.models import MonthTotal, RequestFact
 from city311.servicerequests.vocabulary import Resolution
 
 # The resolution columns, in order: still open, then each way of closing.
-STATUSES = [("open", "Open"), *((r.value, str(r.label)) for r in Resolution)]
+STATUSES = [("open", pgettext_lazy("request status", "Open")), *Resolution.choices]
 
 
 @dataclass
@@ -46,7 +49,7 @@ class Report:
 
     @property
     def title(self) -> str:
-        return f"Service requests, {self.month:%B %Y}"
+        return gettext("Service requests, %(month)s") % {"month": date_format(self.month, "F Y")}
 
 
 def month_bounds(month: date) -> tuple[date, date]:
@@ -81,8 +84,8 @@ def _rows(kind: str, first: date, last: date, departments: set[int] | None) -> l
         if key not in rows:
             rows[key] = Row(
                 area=names.get(code, code),
-                type_name=types.get(type_id, f"Type {type_id}"),
-                department=depts.get(dept_id, "Not routed"),
+                type_name=types.get(type_id) or gettext("Type %(id)s") % {"id": type_id},
+                department=depts.get(dept_id) or gettext("Not routed"),
             )
         return rows[key]
 
@@ -114,6 +117,13 @@ HEADER += ["Closed in the month", "Average days to close"]
 
 
 def csv_text(report: Report) -> str:
+    """The report as CSV: a data file, its header and words in English whatever the page's
+    language (the same file the schedule writes)."""
+    with translation.override("en"):
+        return _csv_text(report)
+
+
+def _csv_text(report: Report) -> str:
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(HEADER)

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, DateField, QuerySet, Sum
 from django.db.models.functions import Trunc
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from city311.catalog import cache as catalog_cache
 from city311.catalog.models import Department, ServiceType
@@ -254,6 +254,15 @@ class Tile:
         better = (self.value.number > self.before.number) == self.metric.higher_is_better
         return "better" if better else "worse"
 
+    @property
+    def trend_label(self) -> str:
+        labels = {
+            "same": pgettext("trend", "same"),
+            "better": pgettext("trend", "better"),
+            "worse": pgettext("trend", "worse"),
+        }
+        return labels.get(self.trend, "")
+
 
 def tiles(cut: Cut, start: date, end: date, today: date) -> tuple[list[Tile], metrics.Facts]:
     now_facts = facts_for(cut, start, end, today)
@@ -398,7 +407,7 @@ def by_type(cut: Cut, start: date, end: date, today: date) -> list[dict[str, Any
         rows.append(
             {
                 **row,
-                "name": names.get(pk, f"Type {pk}"),
+                "name": names.get(pk) or gettext("Type %(id)s") % {"id": pk},
                 "link": cut.link(status="any", since=start, until=end, type=code),
                 "closed_link": cut.link(
                     status="closed", closed_since=start, closed_until=end, type=code

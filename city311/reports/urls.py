@@ -6,6 +6,7 @@ app_name = "reports"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("actions/", views.actions_taken, name="actions"),
+    path("heat/", views.heat_map, name="heat"),
     path("monthly/", views.monthly_report, name="monthly"),
     path("monthly.csv", views.monthly_report, {"fmt": "csv"}, name="monthly_csv"),
     path("monthly.pdf", views.monthly_report, {"fmt": "pdf"}, name="monthly_pdf"),

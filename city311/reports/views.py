@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from city311.accounts.decorators import staff_required
 from city311.catalog.models import ServiceType
 from city311.geo.models import Boundary, BoundaryKind
-from city311.reports import mapsvg, metrics, monthly, queries
+from city311.reports import heat, mapsvg, metrics, monthly, queries
 from city311.reports.access import can_see_reports, report_departments
-from city311.reports.forms import ReportForm
+from city311.reports.forms import GRAINS, KIND_LABELS, ReportForm
 from city311.servicerequests.models import Team
 from city311.servicerequests.vocabulary import Resolution
 
-REPORTS_ONLY = "The reports are for supervisors and managers."
+# Lazy: read in the language of the 403 page that shows it (cast: staff_required takes str).
+REPORTS_ONLY = cast(str, _("The reports are for supervisors and managers."))
 
 
 def _bad(request: HttpRequest, form: ReportForm | None, problem: str) -> HttpResponse:
@@ -31,7 +34,11 @@ def _filtered(request: HttpRequest) -> tuple[ReportForm, queries.Cut | HttpRespo
     """The form and the cut it names, or the 400 page that says what to fix."""
     form = ReportForm(request.GET)
     if not form.is_valid():
-        problems = "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
+        problems = "; ".join(
+            f"{form.fields[k].label}: {' '.join(str(e) for e in v)}" if k in form.fields
+            else " ".join(str(e) for e in v)
+            for k, v in form.errors.items()
+        )  # fmt: skip
         return form, _bad(request, form, problems)
     try:
         return form, queries.cut_for(report_departments(request.user), form.cleaned_data)
@@ -52,6 +59,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     grain = data.get("by") or ("day" if (end - start).days <= 45 else "month")
     if grain in ("day", "week") and (end - start).days > 190:
         grain = "month"  # a bar a day over years says nothing and reads every day's rows
+    grain_label = str(dict(GRAINS)[grain]).lower()
     map_kind = data.get("map") or ""
     if not Boundary.objects.filter(kind=map_kind).exists():
         map_kind = _default_map_kind(cut)
@@ -65,6 +73,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "age_link": cut.link(),
         "series": queries.series(cut, start, end, grain),
         "grain": grain,
+        "grain_label": grain_label,
+        "chart_title": gettext("Received and closed by %(grain)s") % {"grain": grain_label},
         "channels": queries.by_channel(cut, start, end),
         "types": queries.by_type(cut, start, end, today),
         "map_kind": map_kind,
@@ -108,7 +118,7 @@ def _choices(departments: set[int] | None) -> dict[str, Any]:
         types = types.filter(department_id__in=departments)
         teams = teams.filter(department_id__in=departments)
     areas = Boundary.objects.exclude(kind="city_limits").order_by("kind", "name")
-    labels = dict(BoundaryKind.choices)
+    labels = {**dict(BoundaryKind.choices), **KIND_LABELS}
     return {
         "types": types.order_by("service_name").values_list("service_code", "service_name"),
         "groups": sorted({g for g in types.values_list("group", flat=True) if g}),
@@ -136,6 +146,7 @@ def actions_taken(request: HttpRequest) -> HttpResponse:
         "end": end,
         "q": words,
         "resolutions": [label for _, label in Resolution.choices],
+        "resolution_labels": dict(Resolution.choices),
         "by_type": queries.resolutions_by_type(cut, start, end),
         "notes": notes,
         "total": total,
@@ -145,6 +156,48 @@ def actions_taken(request: HttpRequest) -> HttpResponse:
         "query": request.GET.urlencode(),
     }
     return render(request, "reports/actions.html", context)
+
+
+@staff_required(can=can_see_reports, message=REPORTS_ONLY)
+def heat_map(request: HttpRequest) -> HttpResponse:
+    """Where a type's requests came from in the period: a grid counted by the database, drawn
+    over the districts, with the busiest cells and the counts by district as tables."""
+    form, cut = _filtered(request)
+    if isinstance(cut, HttpResponse):
+        return cut
+    data = form.cleaned_data
+    today = timezone.localdate()
+    start, end = queries.period_for(data, today)
+    map_kind = data.get("map") or ""
+    if not Boundary.objects.filter(kind=map_kind).exists():
+        map_kind = _default_map_kind(cut)
+    context: dict[str, Any] = {
+        "form": form,
+        "start": start,
+        "end": end,
+        "map_kind": map_kind,
+        "choices": _choices(report_departments(request.user)),
+        "chosen": cut.type_ids is not None,
+    }
+    if cut.type_ids is not None:
+        box = heat.city_box()
+        grid = heat.grid_for(box)
+        found = heat.cells(cut, start, end, grid)
+        busiest = heat.busiest(found, map_kind)
+        for row in busiest:
+            area = row["area"]
+            extra = {"area": f"{area.kind}:{area.code}"} if area else {}
+            row["link"] = cut.link(status="any", since=start, until=end, **extra)
+        context.update(
+            grid=grid,
+            cells=len(found),
+            total=sum(c.n for c in found),
+            heat=heat.drawing(found, map_kind),
+            busiest=busiest,
+            areas=queries.by_area(cut, map_kind, start, end, today) if map_kind else [],
+            metres=heat.cell_metres(grid, box),
+        )
+    return render(request, "reports/heat.html", context)
 
 
 def _month(request: HttpRequest) -> date | None:
@@ -162,17 +215,21 @@ def monthly_report(request: HttpRequest, fmt: str = "html") -> HttpResponse:
     """The charter-shaped monthly report: a page, ?format=csv or ?format=pdf."""
     month = _month(request)
     if month is None:
-        return _bad(request, None, "Give the month as YYYY-MM, for example 2026-11.")
+        return _bad(request, None, gettext("Give the month as YYYY-MM, for example 2026-11."))
+    if fmt == "csv":
+        with translation.override("en"):  # a data file: English, as the schedule writes it
+            text = monthly.csv_text(monthly.build(month, report_departments(request.user)))
+        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="monthly-{month:%Y-%m}.csv"'
+        return response
     report = monthly.build(month, report_departments(request.user))
     stem = f"monthly-{report.month:%Y-%m}"
-    if fmt == "csv":
-        response = HttpResponse(monthly.csv_text(report), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
-        return response
     if fmt == "pdf":
         pdf = monthly.pdf_bytes(report)
         if pdf is None:
-            return HttpResponse("The PDF library (WeasyPrint) is not installed.", status=503)
+            return HttpResponse(
+                gettext("The PDF library (WeasyPrint) is not installed."), status=503
+            )
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{stem}.pdf"'
         return response

@@ -53,3 +53,12 @@ def test_a_manager_filters_the_dashboard_reads_the_map_clicks_through_and_export
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert all(sr.tracking_number in text for sr in north)
     assert this_month.tracking_number not in text
+    # Back on the dashboard, the heat map of the same filter: squares over the zones, and
+    # the busiest squares as a table with the same two potholes.
+    tab.page.go_back()
+    tab.page.get_by_role("link", name="Heat map of a type").click()
+    tab.page.get_by_role("heading", name="Heat map of a type").wait_for()
+    squares = tab.page.locator("figure.heat rect.cell").count()
+    counts = tab.page.locator("#busiest tbody td.num").all_inner_texts()
+    assert squares == len(counts) >= 1 and sum(int(n) for n in counts) == 2
+    tab.step("the heat map of potholes last month")

@@ -8,8 +8,10 @@ from typing import Any
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext, pgettext
 
 from city311.geo.models import BoundaryKind
+from city311.reports.forms import KIND_LABELS
 
 register = template.Library()
 WIDTH, HEIGHT = 600, 160
@@ -18,12 +20,16 @@ COLOURS = ("#005ea2", "#e5a000")
 
 @register.filter
 def kind_label(kind: str) -> str:
-    return str(dict(BoundaryKind.choices).get(kind, kind.replace("_", " "))).lower()
+    label = KIND_LABELS.get(kind) or dict(BoundaryKind.choices).get(kind)
+    return str(label or kind.replace("_", " ")).lower()
 
 
 @register.simple_tag
-def bar_chart(rows: list[dict[str, Any]], first: str, second: str, title: str) -> SafeString:
-    """Paired bars of two counts per row (e.g. received and closed per day)."""
+def bar_chart(
+    rows: list[dict[str, Any]], first: str, second: str, title: str, names: tuple[str, str]
+) -> SafeString:
+    """Paired bars of two counts per row (e.g. received and closed per day); `names`: how the
+    legend calls the two counts."""
     top = max([max(r[first] or 0, r[second] or 0) for r in rows] + [1])
     slot = WIDTH / max(len(rows), 1)
     bar = max(slot / 2 - 1, 0.5)
@@ -36,15 +42,16 @@ def bar_chart(rows: list[dict[str, Any]], first: str, second: str, title: str) -
     shapes = format_html_join("", '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>', bars)
     return format_html(
         '<svg class="chart" viewBox="0 0 {} {}" width="100%" role="img" aria-label="{}">'
-        '{}</svg><p class="legend">{} {} {} {} (the table below has the numbers)</p>',
+        '{}</svg><p class="legend">{} {} {} {} {}</p>',
         WIDTH,
         HEIGHT,
-        f"{title}; highest {top}",
+        gettext("%(title)s; highest %(top)s") % {"title": title, "top": top},
         shapes,
         _swatch(COLOURS[0]),
-        first,
+        names[0],
         _swatch(COLOURS[1]),
-        second,
+        names[1],
+        gettext("(the table below has the numbers)"),
     )
 
 
@@ -64,6 +71,13 @@ def get(mapping: dict[str, Any], key: str) -> Any:
 @register.simple_tag
 def sections(report: Any) -> list[tuple[str, list[Any]]]:
     """The monthly report's tables: citywide, then one per district kind."""
-    return [("Citywide", report.citywide)] + [
-        (f"By {label.lower()}", report.by_area[kind]) for kind, label in report.kinds
+    return [(gettext("Citywide"), report.citywide)] + [
+        (gettext("By %(kind)s") % {"kind": kind_label(kind)}, report.by_area[kind])
+        for kind, _label in report.kinds
     ]
+
+
+@register.simple_tag
+def chart_names() -> tuple[str, str]:
+    """The legend's names of the received and closed bars."""
+    return (pgettext("chart legend", "received"), pgettext("chart legend", "closed"))
