@@ -147,3 +147,30 @@ class MonthTotal(Totals):
     class Meta:
         constraints = [models.UniqueConstraint(fields=CUT, name="monthtotal_one_cut")]
         indexes = [models.Index(fields=["area_kind", "day"], name="monthtotal_kind_day")]
+
+
+# The month summaries' marks for a dimension summed over: every type, department, team,
+# channel (urgency is always summed).
+EVERY_TYPE = -1
+EVERY_DEPARTMENT = -1
+EVERY_TEAM = -1
+EVERY_CHANNEL = "*"
+
+
+class MonthSummary(Totals):
+    """The month totals summed over the dimensions most answers do not cut by, so a long
+    period reads a few rows a month, not one per combination of type, channel and area seen
+    that month (a ten-year map of 51 districts read about as many month rows as requests).
+
+    Four kinds of row, told apart by the marks (EVERY_*), all kept by reports.rollup.write:
+    - by area: every area of every kind and the whole city (type, department, team, channel
+      and urgency summed): the tiles, the chart and the map of a manager's unfiltered view;
+    - by area and department: the same per department (a supervisor's view);
+    - by type: the whole city, per type and department (team, channel, urgency summed);
+    - by channel: the whole city, per channel and department (type, team, urgency summed).
+    `urgent` is always False here. Which one a read may use: reports.queries.summary_for.
+    """
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=CUT, name="monthsummary_one_cut")]
+        indexes = [models.Index(fields=["area_kind", "day"], name="monthsummary_kind_day")]

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, DateField, QuerySet, Sum
+from django.db.models import Count, DateField, Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 from django.utils.translation import gettext, gettext_lazy, pgettext
 
@@ -17,7 +17,17 @@ from city311.catalog import cache as catalog_cache
 from city311.catalog.models import Department, ServiceType
 from city311.reports import metrics
 from city311.reports.forms import period_days, previous
-from city311.reports.models import COUNTERS, DayTotal, MonthTotal, RequestFact, Totals
+from city311.reports.models import (
+    COUNTERS,
+    EVERY_CHANNEL,
+    EVERY_DEPARTMENT,
+    EVERY_TYPE,
+    DayTotal,
+    MonthSummary,
+    MonthTotal,
+    RequestFact,
+    Totals,
+)
 from city311.servicerequests.errors import RequestError
 from city311.servicerequests.models import Team
 
@@ -171,8 +181,12 @@ def summed(
     totals where whole months allow and the day totals elsewhere. `kind`: every area of that
     kind instead of the cut's area."""
     out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    summary = summary_for(cut, by, kind)
     for model, first, last in parts(start, end):
-        rows = cut.rows(model=model, area=kind is None)
+        if model is MonthTotal and summary is not None:
+            rows = cut.rows(model=MonthSummary, area=kind is None).filter(summary)
+        else:
+            rows = cut.rows(model=model, area=kind is None)
         if kind is not None:
             rows = rows.filter(area_kind=kind)
         rows = rows.filter(day__gte=first, day__lte=last)
@@ -184,6 +198,34 @@ def summed(
             for c in counters:
                 into[c] += row[c] or 0
     return out
+
+
+def summary_for(cut: Cut, by: list[str], kind: str | None) -> Q | None:
+    """Which month summaries (models.MonthSummary) hold this cut's months grouped `by`, as
+    the rows to take; None when only the month totals do (a team or urgency filter, or a
+    type with a channel or an area)."""
+    if cut.team_id is not None or cut.urgent is not None:
+        return None
+    dims = set(by) - {"day"}
+    if cut.type_ids is not None:
+        dims.add("type_id")
+    if cut.channel:
+        dims.add("channel")
+    # The area rows: every department's, or each department's for a cut of departments.
+    every = Q(type_id=EVERY_TYPE, channel=EVERY_CHANNEL)
+    if cut.department_ids is None:
+        every &= Q(department_id=EVERY_DEPARTMENT)
+    else:
+        every &= ~Q(department_id=EVERY_DEPARTMENT)
+    if kind is not None or cut.area_kind or "area_code" in dims:
+        return every if dims <= {"area_code"} else None
+    if not dims:
+        return every
+    if dims == {"type_id"}:
+        return Q(channel=EVERY_CHANNEL) & ~Q(type_id=EVERY_TYPE)
+    if dims == {"channel"}:
+        return Q(type_id=EVERY_TYPE) & ~Q(channel=EVERY_CHANNEL)
+    return None
 
 
 def _sums(cut: Cut, start: date, end: date) -> dict[str, float]:
