@@ -232,20 +232,32 @@ def _sums(cut: Cut, start: date, end: date) -> dict[str, float]:
     return summed(cut, start, end, [], list(COUNTERS))[()]
 
 
-def _open_by_day(rows: QuerySet[DayTotal], start: date | None, end: date | None) -> dict[date, int]:
-    rows = rows.filter(open_now__gt=0)
-    if start is not None and end is not None:
-        rows = rows.filter(day__gte=start, day__lte=end)
-    found = rows.values("day").annotate(n=Sum("open_now")).values_list("day", "n")
-    return {day: n for day, n in found if n}
+OpenWork = tuple[dict[date, int], dict[date, int]]
 
 
-def _past_due(rows: QuerySet[DayTotal], start: date, end: date, today: date) -> int:
+def open_work(rows: QuerySet[DayTotal]) -> OpenWork:
+    """The requests open now by the day received (the backlog), and those open (not held) by
+    the day due, of these day totals: one read of the rows with open work (the partial
+    covering index `daytotal_open` holds exactly these), for every period at once."""
+    found = (
+        rows.filter(Q(open_now__gt=0) | Q(open_due__gt=0))
+        .values("day")
+        .annotate(received=Sum("open_now"), due=Sum("open_due"))
+        .values_list("day", "received", "due")
+    )
+    backlog: dict[date, int] = {}
+    due: dict[date, int] = {}
+    for day, received, due_then in found:
+        if received:
+            backlog[day] = received
+        if due_then:
+            due[day] = due_then
+    return backlog, due
+
+
+def _past_due(due: dict[date, int], start: date, end: date, today: date) -> int:
     last = min(end, today - timedelta(days=1))
-    if last < start:
-        return 0
-    found = rows.filter(day__gte=start, day__lte=last, open_due__gt=0).aggregate(n=Sum("open_due"))
-    return int(found["n"] or 0)
+    return sum(n for day, n in due.items() if start <= day <= last)
 
 
 def _satisfaction(cut: Cut, start: date, end: date) -> tuple[float, int]:
@@ -261,17 +273,17 @@ def _satisfaction(cut: Cut, start: date, end: date) -> tuple[float, int]:
 
 
 def facts_for(
-    cut: Cut, start: date, end: date, today: date, backlog: dict[date, int] | None = None
+    cut: Cut, start: date, end: date, today: date, work: OpenWork | None = None
 ) -> metrics.Facts:
-    """What the metrics need for this cut and period (`backlog`: the open requests by day
-    received, when already read: it is the same for every period)."""
-    rows = cut.rows()
+    """What the metrics need for this cut and period (`work`: the open work by day, when
+    already read: it is the same for every period)."""
+    backlog, due = work if work is not None else open_work(cut.rows())
     total, n = _satisfaction(cut, start, end)
     return metrics.Facts(
         sums=_sums(cut, start, end),
-        open_by_day=_open_by_day(rows, start, end),
-        backlog_by_day=backlog if backlog is not None else _open_by_day(rows, None, None),
-        open_past_due=_past_due(rows, start, end, today),
+        open_by_day={day: k for day, k in backlog.items() if start <= day <= end},
+        backlog_by_day=backlog,
+        open_past_due=_past_due(due, start, end, today),
         satisfaction_sum=total,
         satisfaction_n=n,
         today=today,
@@ -307,9 +319,10 @@ class Tile:
 
 
 def tiles(cut: Cut, start: date, end: date, today: date) -> tuple[list[Tile], metrics.Facts]:
-    now_facts = facts_for(cut, start, end, today)
+    work = open_work(cut.rows())
+    now_facts = facts_for(cut, start, end, today, work)
     before_start, before_end = previous(start, end)
-    before_facts = facts_for(cut, before_start, before_end, today, now_facts.backlog_by_day)
+    before_facts = facts_for(cut, before_start, before_end, today, work)
     values = metrics.measure(now_facts, metrics.TILES)
     befores = metrics.measure(before_facts, metrics.TILES)
     links = _links(cut, start, end)
