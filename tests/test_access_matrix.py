@@ -601,6 +601,7 @@ def test_the_matrix_covers_every_work_page():
         "views/<int:pk>/delete",
         "bulk",
         "today/<str:tracking_number>/",
+        "today/<str:tracking_number>/<str:action>",
         "today/<str:tracking_number>/orders/<int:number>/<str:action>",
         "requests/<str:tracking_number>/",
         "requests/<str:tracking_number>/<str:action>",
