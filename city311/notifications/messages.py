@@ -107,7 +107,7 @@ def context_for(delivery: Delivery, language: str) -> dict[str, Any]:
         ctx["work_url"] = site_url(reverse("work:detail", args=[sr.tracking_number]))
     if event is not None and event.kind == Event.WORK_ORDER_HANDED_BACK:
         # For the supervisors: which work order came back, from whom, and the work page.
-        number = data.get("work_order")
+        number = int(data.get("work_order") or 0)
         ctx["work_order"] = number
         ctx["work_order_title"] = (
             sr.work_orders.filter(number=number).values_list("title", flat=True).first() or ""

@@ -258,7 +258,10 @@ def crew(request: HttpRequest, tracking_number: str) -> HttpResponse:
             # The forms on the request itself are its crew's; each work order's, that
             # order's crew's (access.can_work_as_crew, can_work_order).
             "can_work": access.can_work_as_crew(request.user, sr),
-            "orders": [(order, order.mine) for order in _orders_with_notes(sr, request.user)],
+            "orders": [
+                (order, order.mine)  # type: ignore[attr-defined]
+                for order in _orders_with_notes(sr, request.user)
+            ],
             "complete_form": forms.CompleteForm(),
             "note_form": forms.NoteForm(),
             "photos": sr.attachments.all(),
