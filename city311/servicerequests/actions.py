@@ -39,7 +39,7 @@ from city311.servicerequests.models import (
 )
 from city311.servicerequests.routing import team_after_transfer
 from city311.servicerequests.validation import MAX_DESCRIPTION
-from city311.servicerequests.vocabulary import Event, Pause, Words
+from city311.servicerequests.vocabulary import Escalate, Event, Pause, Words
 
 Actor = User | AnonymousUser | None
 # The longest note, reason or comment anyone writes on a request (a public one is sent to
