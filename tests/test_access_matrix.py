@@ -5,8 +5,12 @@ The rules, written out here apart from the code (servicerequests/access.py):
 - staff see their own departments' requests; call takers, managers and administrators see all;
 - staff and supervisors work their own departments' requests, administrators any;
 - supervisors assign in their own departments, administrators anywhere;
-- a work order's steps on the crew page are its crew's (assignee, their teams, the request's
-  team) and the department's supervisors', administrators anywhere;
+- a work order's steps, on the crew page and the request's page alike, are its crew's
+  (assignee, their teams, the request's team) and the department's supervisors', administrators
+  anywhere;
+- the crew page's forms on the request itself (note, close with a photo) are the request's
+  crew's (assignee, their teams, the request's team) and the supervisors'; a request nobody has
+  is anyone's who works it;
 - a request nobody lets you see is answered as if its number did not exist (404, same words);
 - merging into, or closing as a duplicate of, another request needs the right to work that one
   too, and a target you may not work is answered as a number that does not exist.
@@ -176,13 +180,6 @@ def _team(city, sr):
     return {"team": team.slug}, lambda: ServiceRequest.objects.get(pk=sr.pk).team_id == team.pk
 
 
-def _complete(city, sr):
-    return (
-        {"note": "Filled and rolled."},
-        lambda: ServiceRequest.objects.get(pk=sr.pk).status == Status.CLOSED,
-    )
-
-
 def _work_order(city, sr):
     return {"title": "Cut the tree up"}, lambda: sr.work_orders.exists()
 
@@ -253,7 +250,6 @@ OWN_ACTIONS = {
     "pause": _pause,
     "resume": _resume,
     "team": _team,
-    "complete": _complete,
     "work_order": _work_order,
     "work_order_start": _work_order_start,
     "work_order_done": _work_order_done,
@@ -611,6 +607,7 @@ def test_the_matrix_covers_every_work_page():
         "views/<int:pk>/delete",
         "bulk",
         "today/<str:tracking_number>/",
+        "today/<str:tracking_number>/<str:action>",
         "today/<str:tracking_number>/orders/<int:number>/<str:action>",
         "requests/<str:tracking_number>/",
         "requests/<str:tracking_number>/<str:action>",
@@ -703,6 +700,97 @@ def test_a_work_order_step_from_the_crew_page(city, client, name, action, dept):
         assert NO_SUCH.search(r.content.decode())
     else:
         assert r.status_code == 403
+
+
+def crew_request(city, dept: str) -> ServiceRequest:
+    """A request of the department's Day crew, assigned to the department's worker (on it)."""
+    sr = file(city, dept)
+    worker = person(city, WORKER[dept])
+    crew = _team_of(city, sr)
+    crew.members.add(worker)
+    ServiceRequest.objects.filter(pk=sr.pk).update(team=crew, assignee=worker)
+    return ServiceRequest.objects.get(pk=sr.pk)
+
+
+def may_work_crews(name: str, dept: str) -> bool:
+    return name == WORKER[dept] or dept in ASSIGNS.get(name, set())
+
+
+def refused(r, name: str, dept: str) -> None:
+    if dept not in SEES[name]:
+        assert r.status_code == 404
+        assert NO_SUCH.search(r.content.decode())
+    else:
+        assert r.status_code == 403
+
+
+# The same steps on the request's page: the work order's crew and supervisors, as above.
+ORDER_STEPS = {
+    "work_order_start": ({}, lambda o: o.status == WorkOrderStatus.IN_PROGRESS),
+    "work_order_note": (
+        {"text": "Van parked over it."},
+        lambda o: o.request.events.filter(kind="request.work_order_note").exists(),
+    ),
+    "work_order_done": ({"result": "Patched."}, lambda o: o.status == WorkOrderStatus.DONE),
+    "work_order_cancel": ({"result": "Not needed."}, lambda o: o.status == "cancelled"),
+}
+
+
+@pytest.mark.parametrize("dept", DEPARTMENTS)
+@pytest.mark.parametrize("action", list(ORDER_STEPS))
+@pytest.mark.parametrize("name", PEOPLE)
+def test_a_crews_work_order_step_from_the_requests_page(city, client, name, action, dept):
+    sr = crew_request(city, dept)
+    order = actions.add_work_order(sr, title="First visit", assignee=sr.assignee, by=None)
+    data, took_effect = ORDER_STEPS[action]
+    client.force_login(person(city, name))
+    r = client.post(
+        f"/work/requests/{sr.tracking_number}/{action}", {"number": order.number, **data}
+    )
+    order = WorkOrder.objects.select_related("request").get(pk=order.pk)
+    if may_work_crews(name, dept):
+        assert r.status_code == 302, r.status_code
+        assert took_effect(order)
+        return
+    assert not took_effect(order)
+    refused(r, name, dept)
+
+
+# The crew page's forms on the request itself: the request's crew and supervisors.
+CREW_REQUEST_ACTIONS = {
+    "note": (
+        {"text": "On site."},
+        lambda sr: sr.events.filter(kind="request.note").exists(),
+    ),
+    "complete": (
+        {"note": "Filled and rolled."},
+        lambda sr: ServiceRequest.objects.get(pk=sr.pk).status == Status.CLOSED,
+    ),
+}
+
+
+def test_the_matrix_covers_every_crew_request_action():
+    assert set(work_views.CREW_REQUEST_ACTIONS) == set(CREW_REQUEST_ACTIONS)
+
+
+@pytest.mark.parametrize("dept", DEPARTMENTS)
+@pytest.mark.parametrize("action", list(CREW_REQUEST_ACTIONS))
+@pytest.mark.parametrize("name", PEOPLE)
+def test_a_crew_request_action_from_the_crew_page(city, client, name, action, dept):
+    sr = crew_request(city, dept)
+    data, took_effect = CREW_REQUEST_ACTIONS[action]
+    client.force_login(person(city, name))
+    page = client.get(f"/work/today/{sr.tracking_number}/")
+    if dept in SEES[name]:
+        assert ("Close: work done" in page.content.decode()) == may_work_crews(name, dept)
+    r = client.post(f"/work/today/{sr.tracking_number}/{action}", data, follow=True)
+    if may_work_crews(name, dept):
+        assert r.status_code == 200, shown_messages(r)
+        assert not errors(r), errors(r)
+        assert took_effect(sr)
+        return
+    assert not took_effect(sr)
+    refused(r, name, dept)
 
 
 BULK = {

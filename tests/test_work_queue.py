@@ -383,8 +383,8 @@ def test_a_crew_closes_with_a_photo_and_the_resident_sees_what_was_done(city, cl
     assert "Close: work done" in page
     photo = SimpleUploadedFile("done.png", png(), content_type="image/png")
     r = client.post(
-        f"/work/requests/{sr.tracking_number}/complete",
-        {"note": "Filled and rolled.", "photo": photo, "next": "crew"},
+        f"/work/today/{sr.tracking_number}/complete",
+        {"note": "Filled and rolled.", "photo": photo},
     )
     assert r.status_code == 302 and r["Location"] == "/work/today/"
     sr.refresh_from_db()
@@ -404,7 +404,7 @@ def test_a_crew_photo_that_is_not_a_photo_is_refused_and_nothing_closes(city, cl
     client.force_login(city.dana)
     fake = SimpleUploadedFile("done.png", b"<html>not a photo</html>", content_type="image/png")
     r = client.post(
-        f"/work/requests/{sr.tracking_number}/complete",
+        f"/work/today/{sr.tracking_number}/complete",
         {"note": "Done.", "photo": fake},
         follow=True,
     )

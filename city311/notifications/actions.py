@@ -50,8 +50,11 @@ TELLS_FOLLOWERS = {
 # The parent's news that also reaches the followers of requests merged into it. Its closing
 # reaches them through the request.parent_closed event on their own request instead.
 PASSED_TO_MERGED = {Event.ROUTED, Event.TRANSFERRED, Event.STARTED, Event.NOTE, Event.REOPENED}
-# Every kind the planner reads (department alerts and staff escalations included).
-PLANNED = TELLS_FOLLOWERS | {Event.ESCALATED}
+# The events staff hear about, each naming its people in `data["recipients"]`: an escalation
+# level reached, a work order a crew handed back (to give again).
+TELLS_STAFF = {Event.ESCALATED, Event.WORK_ORDER_HANDED_BACK}
+# Every kind the planner reads (department alerts and staff's news included).
+PLANNED = TELLS_FOLLOWERS | TELLS_STAFF
 
 # Twilio's opt-out and opt-in words (it blocks or unblocks the number itself on these), and
 # Spanish ones for stopping.
@@ -410,15 +413,15 @@ def plan_many(planned: Sequence[RequestEvent]) -> int:
                 )
             )
     for event in planned:
-        if event.kind == Event.ESCALATED:
-            rows += _escalation_rows(event)
+        if event.kind in TELLS_STAFF:
+            rows += _staff_rows(event)
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
 
 
-def _escalation_rows(event: RequestEvent) -> list[Delivery]:
-    """An escalation by e-mail to each person it names, or to the department's mailbox when
-    it names nobody. One per person and level: the event is the level, the key its id."""
+def _staff_rows(event: RequestEvent) -> list[Delivery]:
+    """Staff's news by e-mail to each person the event names, or to the department's mailbox
+    when it names nobody. One per person and event (an escalation's level, a hand-back)."""
     sr = event.request
     people = User.objects.filter(pk__in=event.data.get("recipients") or [], is_active=True)
     followers = [

@@ -105,6 +105,15 @@ def context_for(delivery: Delivery, language: str) -> dict[str, Any]:
         ctx["percent"] = data.get("percent", 100)
         ctx["due_words"] = str(sla.explain_due(sr))
         ctx["work_url"] = site_url(reverse("work:detail", args=[sr.tracking_number]))
+    if event is not None and event.kind == Event.WORK_ORDER_HANDED_BACK:
+        # For the supervisors: which work order came back, from whom, and the work page.
+        number = int(data.get("work_order") or 0)
+        ctx["work_order"] = number
+        ctx["work_order_title"] = (
+            sr.work_orders.filter(number=number).values_list("title", flat=True).first() or ""
+        )
+        ctx["handed_back_by"] = event.who or _("The crew")
+        ctx["work_url"] = site_url(reverse("work:detail", args=[sr.tracking_number]))
     if event is not None and event.kind == Event.RESCHEDULED:
         # The old and new day of an appointment the city moved, and why in this language.
         ctx["old_day"] = date.fromisoformat(data["from"])

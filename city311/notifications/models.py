@@ -167,6 +167,7 @@ class MessageKind(models.TextChoices):
     DEPARTMENT_URGENT = "department.urgent", "Urgent request (to the department)"
     DEPARTMENT_REOPENED = "department.reopened", "Reopened by the resident (to the department)"
     ESCALATED = Event.ESCALATED, "Escalation (to staff)"
+    WORK_ORDER_HANDED_BACK = Event.WORK_ORDER_HANDED_BACK, "Work order handed back (to staff)"
 
 
 class MessageTemplate(models.Model):

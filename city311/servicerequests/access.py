@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from city311.accounts.roles import department_ids, is_administrator, is_staff_member
@@ -19,6 +20,7 @@ __all__ = [
     "can_create_request",
     "can_see_contact",
     "can_see_request",
+    "can_work_as_crew",
     "can_work_order",
     "can_work_request",
     "get_link_target_for_user",
@@ -51,10 +53,12 @@ def can_work_request(user: Any, sr: ServiceRequest) -> bool:
 
 
 def can_work_order(user: Any, order: WorkOrder) -> bool:
-    """Start, note, finish or hand back one work order from the crew's page: its crew (its
-    assignee, the members of the assignee's teams in the department, the request's team) and
-    the department's supervisors. A work order nobody has, on a request no team has, is open
-    to anyone who works the request, as "Start" takes it."""
+    """Start, note, finish, cancel, hand back or take one work order, on the crew's page and
+    the request's page alike: its crew (its assignee, the members of the assignee's teams in
+    the department, the request's team) and the department's supervisors. A crew mate may
+    finish a teammate's work order (a crew shares the truck and the day; the history names who
+    did it); someone of the department outside the crew may not. A work order nobody has, on a
+    request no team has, is open to anyone who works the request, as "Start" takes it."""
     sr = order.request
     if not can_work_request(user, sr):
         return False
@@ -70,6 +74,29 @@ def can_work_order(user: Any, order: WorkOrder) -> bool:
     else:
         return True
     return crews.filter(members=user.pk).exists()
+
+
+def can_work_as_crew(user: Any, sr: ServiceRequest) -> bool:
+    """The crew page's forms on the request itself (a note, "Close: the work is done"): the
+    request's crew, by the rule of its work orders (can_work_order) — its assignee, the members
+    of the assignee's teams in the department and of the request's team — and the
+    department's supervisors (administrators anywhere). A request with neither an assignee nor
+    a team is its unfinished work orders' crews', and with none, open to anyone who works it,
+    as "Start" takes it. The request's own page keeps the department's rule (can_work_request):
+    the office works any request of its department; the crew page is the crew's."""
+    if not can_work_request(user, sr):
+        return False
+    if can_assign_request(user, sr) or sr.assignee_id == user.pk:
+        return True
+    if sr.assignee_id is None and sr.team_id is None:
+        unfinished = [order for order in sr.work_orders.all() if not order.is_finished]
+        for order in unfinished:
+            order.request = sr
+        return not unfinished or any(can_work_order(user, order) for order in unfinished)
+    crews = Q(pk=sr.team_id) if sr.team_id is not None else Q(pk__in=[])
+    if sr.assignee_id is not None:
+        crews |= Q(department=sr.department_id, active=True, members=sr.assignee_id)
+    return Team.objects.filter(crews).filter(members=user.pk).exists()
 
 
 def can_assign_request(user: Any, sr: ServiceRequest) -> bool:

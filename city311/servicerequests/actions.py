@@ -39,7 +39,7 @@ from city311.servicerequests.models import (
 )
 from city311.servicerequests.routing import team_after_transfer
 from city311.servicerequests.validation import MAX_DESCRIPTION
-from city311.servicerequests.vocabulary import Event, Pause, Words
+from city311.servicerequests.vocabulary import Escalate, Event, Pause, Words
 
 Actor = User | AnonymousUser | None
 # The longest note, reason or comment anyone writes on a request (a public one is sent to
@@ -1164,15 +1164,27 @@ def hand_back_work_order(order: WorkOrder, *, reason: str, by: Actor) -> WorkOrd
     order.save(update_fields=["assignee", "status"])
     sr.updated_at = timezone.now()
     sr.save(update_fields=["updated_at"])
+    told = [p.pk for p in hand_back_recipients(sr) if not (isinstance(by, User) and p.pk == by.pk)]
     _record(
         sr,
         Event.WORK_ORDER_HANDED_BACK,
         by=by,
         public=False,
         note=reason,
-        data={"work_order": order.number, "was": before},
+        data={"work_order": order.number, "was": before, "recipients": told},
     )
     return order
+
+
+def hand_back_recipients(sr: ServiceRequest) -> list[User]:
+    """Who hears that a work order came back, to give it again: the supervisors (the request's
+    team's, else its department's, as at an escalation's breach) and the request's assignee,
+    who answers for all of its work. With nobody (the one who handed it back is left out), the
+    notifications tell the department's mailbox."""
+    people = sla.escalation_recipients(sr, Escalate.SUPERVISOR)
+    if sr.assignee_id is not None and sr.assignee_id not in {p.pk for p in people}:
+        people += list(User.objects.filter(pk=sr.assignee_id, is_active=True).exclude(email=""))
+    return people
 
 
 def _summary(done: list[WorkOrder]) -> str:

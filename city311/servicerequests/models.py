@@ -39,6 +39,19 @@ class ServiceRequestQuerySet(models.QuerySet["ServiceRequest"]):
         )
 
 
+# The bands of escalation_level (the highest percent the current clock reached) the board
+# counts and the work queue filters by: warned before the due date, breached at it, way
+# overdue at three times the target. Each has an index of its own (sr_<band>_queue).
+ESCALATION_BANDS: dict[str, Q] = {
+    "warned": Q(escalation_level__gt=0, escalation_level__lt=100),
+    "breached": Q(escalation_level__gte=100, escalation_level__lt=300),
+    "way_overdue": Q(escalation_level__gte=300),
+}
+# Requests not closed that this system received: the live work of the queues (not history
+# imported from an earlier system).
+LIVE_WORK = ~Q(status="closed") & Q(historical=False)
+
+
 class ServiceRequest(models.Model):
     # Unique by the constraint below, not unique=True: on PostgreSQL that would also build a
     # varchar_pattern_ops index for LIKE that nothing uses and every insert pays for.
@@ -198,13 +211,37 @@ class ServiceRequest(models.Model):
                 name="sr_escalation_due",
                 condition=Q(escalation_due_at__isnull=False),
             ),
-            # The queue's and the board's escalation filter (warned, breached, way overdue):
-            # the few unclosed requests that reached a level, most urgent first.
-            models.Index(
-                fields=["escalation_level", "-urgent", "due_at"],
-                name="sr_escalated_queue",
-                condition=~Q(status="closed") & Q(escalation_level__gt=0),
+            # The queue's escalation filter (warned, breached, way overdue): the unclosed
+            # requests of one band in queue order, read in order as far as the page goes (one
+            # index over every level could only hand them over to be sorted).
+            *(
+                models.Index(
+                    fields=["-urgent", "due_at"],
+                    name=f"sr_{band}_queue",
+                    condition=~Q(status="closed") & band_q,
+                )
+                for band, band_q in ESCALATION_BANDS.items()
             ),
+            # The queue's type filter in queue order: a type that is not urgent comes after
+            # every urgent request in sr_unclosed_queue, so reading that one for it would pass
+            # all of them first.
+            models.Index(
+                fields=["service_type", "-urgent", "due_at"],
+                name="sr_type_queue",
+                condition=~Q(status="closed"),
+            ),
+            # The queue's status filter (new, open, in progress) in queue order
+            # (city311.work.queries.select also says "not closed", as the condition does).
+            models.Index(
+                fields=["status", "-urgent", "due_at"],
+                name="sr_status_queue",
+                condition=~Q(status="closed"),
+            ),
+            # The live queue sorted by when received or last changed, and its date filters:
+            # without them, "oldest first" would walk every closed request of the years
+            # before the oldest open one.
+            models.Index(fields=["requested_at"], name="sr_live_requested_at", condition=LIVE_WORK),
+            models.Index(fields=["updated_at"], name="sr_live_updated_at", condition=LIVE_WORK),
             # Open311 GET requests by date window and updates feeds.
             models.Index(fields=["requested_at"], name="sr_requested_at"),
             models.Index(fields=["updated_at"], name="sr_updated_at"),

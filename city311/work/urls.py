@@ -13,6 +13,7 @@ urlpatterns = [
     path("board/", views.board, name="board"),
     path("today/", views.today, name="today"),
     path("today/<str:tracking_number>/", views.crew, name="crew"),
+    path("today/<str:tracking_number>/<str:action>", views.crew_act, name="crew_act"),
     path(
         "today/<str:tracking_number>/orders/<int:number>/<str:action>",
         views.crew_order,

@@ -255,10 +255,12 @@ def crew(request: HttpRequest, tracking_number: str) -> HttpResponse:
         "work/crew.html",
         {
             "sr": sr,
-            "can_work": access.can_work_request(request.user, sr),
+            # The forms on the request itself are its crew's; each work order's, that
+            # order's crew's (access.can_work_as_crew, can_work_order).
+            "can_work": access.can_work_as_crew(request.user, sr),
             "orders": [
-                (order, access.can_work_order(request.user, order))
-                for order in _orders_with_notes(sr)
+                (order, order.mine)  # type: ignore[attr-defined]
+                for order in _orders_with_notes(sr, request.user)
             ],
             "complete_form": forms.CompleteForm(),
             "note_form": forms.NoteForm(),
@@ -348,6 +350,30 @@ def crew_order(
     return redirect("work:crew", tracking_number=sr.tracking_number)
 
 
+@staff_required()
+@require_POST
+def crew_act(request: HttpRequest, tracking_number: str, action: str) -> HttpResponse:
+    """The crew page's forms on the request itself (a note, "Close: the work is done"), by the
+    request's crew or their supervisors (access.can_work_as_crew); back to the crew's page, or
+    to the day once the request closed."""
+    handler = CREW_REQUEST_ACTIONS.get(action)
+    if handler is None:
+        raise Http404(_("No such action."))
+    sr = _get(request, tracking_number, write=True)
+    if not access.can_work_as_crew(request.user, sr):
+        raise PermissionDenied(
+            _("Only the request's crew and their supervisors may work it from the crew page.")
+        )
+    try:
+        messages.success(request, handler(request, sr))
+    except RequestError as e:
+        messages.error(request, e.message)
+    sr.refresh_from_db(fields=["status"])
+    if sr.is_closed:
+        return redirect("work:today")
+    return redirect("work:crew", tracking_number=sr.tracking_number)
+
+
 def _get(request: HttpRequest, tracking_number: str, *, write: bool = False) -> ServiceRequest:
     try:
         return access.get_request_for_user(request.user, tracking_number, write=write)
@@ -383,7 +409,7 @@ def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
             "contact_form": forms.ContactReasonForm(),
             "location_candidates": _location_candidates(sr),
             "teams": queries.teams_for(user).filter(department=sr.department),
-            "work_orders": _orders_with_notes(sr),
+            "work_orders": _orders_with_notes(sr, user),
             "sla": sla.panel(sr),
             "photos": sr.attachments.all(),
             "photo_links": photo_links(sr),
@@ -392,8 +418,9 @@ def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
     )
 
 
-def _orders_with_notes(sr: ServiceRequest) -> list[WorkOrder]:
-    """The request's work orders, each with its notes (`notes`: history events, oldest first)."""
+def _orders_with_notes(sr: ServiceRequest, user: Any) -> list[WorkOrder]:
+    """The request's work orders, each with its notes (`notes`: history events, oldest first)
+    and whether `user` may work it (`mine`: access.can_work_order)."""
     orders = list(sr.work_orders.select_related("assignee"))
     notes: dict[int, list[Any]] = {}
     for event in (
@@ -401,7 +428,9 @@ def _orders_with_notes(sr: ServiceRequest) -> list[WorkOrder]:
     ):
         notes.setdefault(event.data.get("work_order"), []).append(event)
     for order in orders:
+        order.request = sr
         order.notes = notes.get(order.number, [])  # type: ignore[attr-defined]
+        order.mine = access.can_work_order(user, order)  # type: ignore[attr-defined]
     return orders
 
 
@@ -626,12 +655,17 @@ def _work_order(request: HttpRequest, sr: ServiceRequest) -> str:
 
 
 def _order(request: HttpRequest, sr: ServiceRequest) -> tuple[WorkOrder, str]:
+    """The work order the form names, if the user may work it (access.can_work_order, as on
+    the crew's page), and the result written."""
     form = forms.WorkOrderDoneForm(request.POST)
     if not form.is_valid():
         raise RequestError(_("Choose the work order."), code="required")
     order = sr.work_orders.filter(number=form.cleaned_data["number"]).first()
     if order is None:
         raise RequestError(_("This request has no such work order."), code="unknown_work_order")
+    order.request = sr
+    if not access.can_work_order(request.user, order):
+        raise PermissionDenied(_("Only the work order's crew and their supervisors may work it."))
     return order, form.cleaned_data["result"] or ""
 
 
@@ -650,7 +684,7 @@ def _work_order_note(request: HttpRequest, sr: ServiceRequest) -> str:
 
 def _work_order_reassign(request: HttpRequest, sr: ServiceRequest) -> str:
     """As for the request itself: a supervisor gives a work order to anyone of the department
-    (or to nobody); anyone who works the request may take it themselves."""
+    (or to nobody); someone of the work order's crew may only take it themselves."""
     order, _result = _order(request, sr)
     raw = request.POST.get("assignee", "").strip()
     if raw and not raw.isdigit():
@@ -708,7 +742,6 @@ ACTIONS: dict[str, Callable[[HttpRequest, ServiceRequest], str]] = {
     "merge": _merge,
     "locate": _locate,
     "team": _team,
-    "complete": _complete,
     "work_order": _work_order,
     "work_order_start": _work_order_start,
     "work_order_done": _work_order_done,
@@ -716,6 +749,13 @@ ACTIONS: dict[str, Callable[[HttpRequest, ServiceRequest], str]] = {
     "work_order_note": _work_order_note,
     "work_order_reassign": _work_order_reassign,
     **sla.ACTIONS,
+}
+
+
+# The crew page's forms on the request itself (crew_act).
+CREW_REQUEST_ACTIONS: dict[str, Callable[[HttpRequest, ServiceRequest], str]] = {
+    "note": _note,
+    "complete": _complete,
 }
 
 
@@ -736,12 +776,6 @@ def act(request: HttpRequest, tracking_number: str, action: str) -> HttpResponse
     if not access.can_see_request(request.user, sr):
         # Transferred out of the user's departments: back to their queue.
         return redirect("work:queue")
-    if request.POST.get("next") == "crew":
-        # From the crew's phone view: back to it, or to the day's list once it is closed.
-        sr.refresh_from_db(fields=["status"])
-        if sr.is_closed:
-            return redirect("work:today")
-        return redirect("work:crew", tracking_number=sr.tracking_number)
     return redirect("work:detail", tracking_number=sr.tracking_number)
 
 
