@@ -978,6 +978,10 @@ def test_the_matrix_covers_every_pickups_page():
         "api/pickups/days",
         "api/pickups/bookings",
         "api/pickups/bookings/<str:token>",
+        "pickups/subscribe",
+        "pickups/subscription/confirm/<str:token>",
+        "pickups/subscription/stop/<str:token>",
+        "api/pickups/subscriptions",
     }
 
 
@@ -1048,6 +1052,14 @@ def test_the_residents_pickups_pages_are_public(city, pickups, client, name):
     assert client.get("/api/pickups/items").status_code == 200
     assert client.get("/api/pickups/bookings/secret-link").status_code == 200
     assert client.get("/api/pickups/bookings/guessed").status_code == 404
+    # Subscribing to an address's changes: open to anyone, each link only by its signed token.
+    unknown = {"address_id": "nowhere", "email": "rosa@example.org"}
+    assert client.post("/pickups/subscribe", unknown).status_code == 400
+    api = client.post("/api/pickups/subscriptions", unknown, content_type="application/json")
+    assert api.status_code == 400
+    assert client.get("/pickups/subscription/confirm/guessed").status_code == 404
+    assert client.get("/pickups/subscription/stop/guessed").status_code == 404
+    assert client.post("/pickups/subscription/stop/guessed").status_code == 404
 
 
 # The reports: supervisors (their own departments' figures), managers and administrators (the

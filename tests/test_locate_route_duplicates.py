@@ -89,16 +89,10 @@ class LocationTests(LocatedCityTestCase):
         self.assertEqual(self.report(lat=40.67, long=-73.93).areas["service_zone"]["code"], "W")
 
     def test_the_citys_own_addresses_are_inside_where_the_drawn_limits_cut_them_off(self):
-        # City limits are simplified lines: here they pass 125 m west of Van Siclen Avenue,
-        # whose addresses the city's own file holds (New York's Jericho Turnpike, on the
-        # Nassau line, is one such street).
-        from django.core.management import call_command
-
-        limits = small_city.write_geojson(
-            self.tmp / "drawn.geojson",
-            [small_city.feature("Small City", small_city.square(-74.0, 40.6, -73.9265, 40.7))],
-        )
-        call_command("import_boundaries", str(limits), kind="city_limits", verbosity=0)
+        # City limits are simplified lines: here they pass 59 m west of Van Siclen Avenue,
+        # whose addresses the city's own file holds (New York's 246-09 Jericho Turnpike lies
+        # 0.3 m outside New York's drawn limits).
+        self.draw_limits_to(-73.9257)
         by_id = self.report(lat=None, long=None, address_string="", address_id="vansiclen-520")
         self.assertEqual(by_id.status, Status.OPEN)
         at_the_door = self.report(lat=40.664, long=-73.925, address_string="")
@@ -106,13 +100,28 @@ class LocationTests(LocatedCityTestCase):
         # The portal's map says the same of a pin dropped there.
         pin = self.client.get("/api/reverse", {"lat": 40.664, "long": -73.925}).json()
         self.assertTrue(pin["in_city"])
-        self.assertFalse(
-            self.client.get("/api/reverse", {"lat": 40.664, "long": -73.9215}).json()["in_city"]
-        )
         # 300 m beyond the last address, the drawn limits decide: outside.
         with self.assertRaises(SubmissionInvalid) as caught:
             self.report(lat=40.664, long=-73.9215, address_string="")
         self.assertIn(referral(), caught.exception.errors["location"][0])
+        far = self.client.get("/api/reverse", {"lat": 40.664, "long": -73.9215}).json()
+        self.assertFalse(far["in_city"])
+
+    def test_an_address_of_the_file_well_beyond_the_limits_is_outside(self):
+        # A regional address file holds the neighbours' addresses too: 590 m out is outside.
+        self.draw_limits_to(-73.932)
+        with self.assertRaises(SubmissionInvalid) as caught:
+            self.report(lat=None, long=None, address_string="", address_id="vansiclen-520")
+        self.assertIn(referral(), caught.exception.errors["location"][0])
+
+    def draw_limits_to(self, east: float) -> None:
+        from django.core.management import call_command
+
+        limits = small_city.write_geojson(
+            self.tmp / "drawn.geojson",
+            [small_city.feature("Small City", small_city.square(-74.0, 40.6, east, 40.7))],
+        )
+        call_command("import_boundaries", str(limits), kind="city_limits", verbosity=0)
 
     @pytest.fixture(autouse=True)
     def _tmp(self, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from shapely.geometry import mapping, shape
 from city311.catalog import cache as catalog_cache
 from city311.geo.datasets import VersionedCache, bump_version
 from city311.geo.models import Boundary, BoundaryKind
+from city311.lib.distance import METRES_PER_DEG_LONG_EQUATOR
 
 
 def replace_boundaries(
@@ -130,6 +132,16 @@ class AreaIndex:
         if len(hits):
             hits = hits[shapely.intersects_xy(geometries[hits], long, lat)]
         return [self.areas[i] for i in sorted(hits)]
+
+    def near(self, kind: str, lat: float, long: float, metres: float) -> bool:
+        """Whether the point lies within about `metres` of an area of `kind` (inside counts)."""
+        geometries, _tree = self._prepared()
+        degrees = metres / (METRES_PER_DEG_LONG_EQUATOR * max(math.cos(math.radians(lat)), 0.1))
+        point = shapely.Point(long, lat)
+        return any(
+            area.kind == kind and shapely.dwithin(geometries[i], point, degrees)
+            for i, area in enumerate(self.areas)
+        )
 
     def outlines_within(
         self, west: float, south: float, east: float, north: float

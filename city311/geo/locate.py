@@ -18,8 +18,11 @@ if TYPE_CHECKING:
 
 # A typed point this far from the nearest known address gets no address of its own.
 NEAREST_ADDRESS_M = 75
-# A point this near one of the city's own address points is in the city whatever its drawn
-# limits say: limits are simplified lines that cut off real addresses on the border.
+# City limits are drawn as simplified lines that cut off real addresses on the border (New
+# York's 246-09 Jericho Turnpike lies 0.3 m outside its own limits): a point this near the
+# limits and this near an address of the city's file is in the city. Farther out, the limits
+# decide, since a city may load a regional address file.
+BORDER_M = 100
 AT_CITY_ADDRESS_M = 20
 # How a location was found, as kept on a request (`location_match`) and published as Open311's
 # `location_precision`: an exact address point, a named place, a street corner, a number placed
@@ -186,8 +189,8 @@ def _add_areas(located: Located) -> None:
 
 
 def in_city(lat: float, long: float, areas: list[Area] | None = None) -> bool:
-    """Inside the city limits (`areas`: the point's, when known), or at one of the addresses of
-    the city's own address file; a city that loaded no limits takes every point."""
+    """Inside the city limits (`areas`: the point's, when known), or on their border at one of
+    the addresses of the city's file; a city that loaded no limits takes every point."""
     from city311.geo import geocoding
 
     index = area_index()
@@ -197,6 +200,8 @@ def in_city(lat: float, long: float, areas: list[Area] | None = None) -> bool:
         areas = index.at(lat, long)
     if any(a.kind == BoundaryKind.CITY_LIMITS for a in areas):
         return True
+    if not index.near(BoundaryKind.CITY_LIMITS, lat, long, BORDER_M):
+        return False
     nearest = geocoding.reverse(lat, long)
     return nearest is not None and (nearest.distance_m or 0) <= AT_CITY_ADDRESS_M
 

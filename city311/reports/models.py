@@ -174,3 +174,4 @@ class MonthSummary(Totals):
     class Meta:
         constraints = [models.UniqueConstraint(fields=CUT, name="monthsummary_one_cut")]
         indexes = [models.Index(fields=["area_kind", "day"], name="monthsummary_kind_day")]
+        verbose_name_plural = "month summaries"
