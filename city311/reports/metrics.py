@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from city311.reports.models import CLOSE_COLUMNS, HOUR_BUCKETS, RESPONSE_COLUMNS
+from city311.servicerequests import expected
 
 # Age buckets of the open backlog, in days since received: (label, from, to inclusive).
 AGE_BUCKETS = (
@@ -139,9 +141,13 @@ def percentile(
     histogram: Sequence[tuple[float | None, int]], running: Sequence[tuple[float, int]], p: float
 ) -> Value:
     """The p-th percentile of durations: `histogram` holds finished ones as (bucket's upper
-    bound in hours, count), `running` the unfinished as (hours so far, count), each counted
-    at its time so far (it takes at least that long). The answer is a bucket's upper bound
-    ("within 2 days"), or, on a running one, "over" its age."""
+    bound in hours, count), `running` the unfinished as (hours so far, count).
+
+    Read off the Kaplan-Meier curve, the forecast's own estimator (servicerequests/expected.py):
+    a running request counts as still running at its age (censored), so requests still open
+    push the answer later, as they will. The answer is a bucket's upper bound ("within 2
+    days"). When too many are still open for the curve to reach p, the answer is "over" a
+    time it is known to exceed: the p-th of all, each running one counted at its age so far."""
     n = sum(c for _, c in histogram) + sum(c for _, c in running)
     if n == 0:
         return Value(None, "—", 0, suppressed=True)
@@ -149,21 +155,31 @@ def percentile(
         return Value(None, too_few(n), n, suppressed=True)
     entries = [(b if b is not None else float("inf"), c, False) for b, c in histogram if c]
     entries += [(h, c, True) for h, c in running if c]
+    hours = np.array([e[0] for e in entries], dtype=float)
+    counts = np.array([e[1] for e in entries], dtype=float)
+    closed = np.array([not e[2] for e in entries], dtype=bool)
+    found = expected.quantile(expected.km_curve(hours, closed, counts), p)
+    if found is None:
+        return _at_least(entries, n, p)
+    if found == float("inf"):
+        last = HOUR_BUCKETS[-2] or 0
+        text = gettext("over %(time)s") % {"time": hours_text(last)}
+        return Value(float(last), text, n, at_least=True)
+    return Value(found, gettext("within %(time)s") % {"time": hours_text(found)}, n)
+
+
+def _at_least(entries: list[tuple[float, int, bool]], n: int, p: float) -> Value:
+    """A lower bound of the p-th percentile: the p-th of all, each running request counted as if
+    it finished now (it takes at least that long)."""
     # A running request of age h sorts after a finished bucket whose bound is h or less.
     entries.sort(key=lambda e: (e[0], e[2]))
     rank = max(1, -(-int(p * n * 1000) // 1000))  # ceil(p * n), free of float noise
     seen = 0
-    for hours, count, still_open in entries:
+    for hours, count, _still_open in entries:
         seen += count
         if seen >= rank:
-            if still_open:
-                text = gettext("over %(time)s (still open)") % {"time": hours_text(hours)}
-                return Value(hours, text, n, at_least=True)
-            if hours == float("inf"):
-                last = HOUR_BUCKETS[-2] or 0
-                text = gettext("over %(time)s") % {"time": hours_text(last)}
-                return Value(float(last), text, n, at_least=True)
-            return Value(hours, gettext("within %(time)s") % {"time": hours_text(hours)}, n)
+            text = gettext("over %(time)s (still open)") % {"time": hours_text(hours)}
+            return Value(hours, text, n, at_least=True)
     raise AssertionError("rank beyond the count")
 
 

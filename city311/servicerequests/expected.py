@@ -98,16 +98,28 @@ class Stats:
     typical_hours: float | None
 
 
-def km_curve(hours: np.ndarray, closed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def km_curve(
+    hours: np.ndarray, closed: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Kaplan-Meier: the times requests closed and the share closed by each of them.
 
     `hours`: each request's time to close, or, when still open (`closed` False), the time it had
-    been open. Product over the closings of (1 - 1/at risk); censorings only shrink the risk set.
+    been open. Product over the closings of (1 - closed then / at risk); censorings only shrink
+    the risk set. `weights` counts each entry as that many requests (the reports' histograms:
+    a bucket's bound and its count); one each when not given.
+
+    The one time-to-close estimator: the forecast here and the reports' median and p90
+    (reports/metrics.py) both read it.
     """
     order = np.lexsort((~closed, hours))  # at equal times, closings before censorings
     hours, closed = hours[order], closed[order]
-    at_risk = len(hours) - np.arange(len(hours))
-    survival = np.cumprod(np.where(closed, 1.0 - 1.0 / at_risk, 1.0))
+    if weights is None:
+        at_risk = len(hours) - np.arange(len(hours))
+        survival = np.cumprod(np.where(closed, 1.0 - 1.0 / at_risk, 1.0))
+    else:
+        weights = weights[order].astype(float)
+        at_risk = weights.sum() - np.concatenate(([0.0], np.cumsum(weights)[:-1]))
+        survival = np.cumprod(np.where(closed, 1.0 - weights / at_risk, 1.0))
     return hours[closed], 1.0 - survival[closed]
 
 
