@@ -94,6 +94,16 @@ class DemoCatalogTests(TestCase):
             set(),
         )
 
+    def test_records_with_only_a_borough_keep_it(self):
+        # The 2020 file gives no address or point, only the borough: without it these
+        # requests would count in no district (reports, the forecast's borough groups).
+        no_point = [r for r in loader.nyc_records() if r.lat is None]
+        self.assertGreater(len(no_point), 1000)
+        named = [r for r in no_point if r.districts.get("borough")]
+        self.assertGreater(len(named) / len(no_point), 0.9)
+        names = {r.districts["borough"].casefold() for r in named}
+        self.assertEqual(names, {"bronx", "brooklyn", "manhattan", "queens", "staten island"})
+
 
 class DemoGeographyTests(TestCase):
     @classmethod

@@ -48,6 +48,27 @@ class ImportTests(LocatedCityTestCase):
         self.assertEqual(imported.areas, new.areas)
         self.assertEqual(imported.due_at, new.due_at)
 
+    def test_a_record_with_no_point_keeps_the_district_it_names_and_is_routed_by_it(self):
+        RoutingRule.objects.create(
+            service_type=self.pothole, area=self.south, department=self.sanitation
+        )
+        named = {"service_zone": self.south.name.upper()}
+        import_history(
+            [
+                record(lat=None, long=None, external_id="a", districts=named),
+                record(lat=None, long=None, external_id="b", districts={"service_zone": "Mars"}),
+                # A point says where, whatever name came with it.
+                record(external_id="c", districts=named),
+            ],
+            source="old CRM",
+        )
+        by_id = {sr.external_id: sr for sr in ServiceRequest.objects.all()}
+        self.assertEqual(by_id["a"].areas["service_zone"], {"code": "S", "name": self.south.name})
+        self.assertEqual(by_id["a"].department, self.sanitation)
+        self.assertEqual(by_id["b"].areas, {})
+        self.assertEqual(by_id["b"].department, self.streets)
+        self.assertEqual(by_id["c"].areas["service_zone"]["code"], "N")
+
     def test_a_closed_record_keeps_its_outcome(self):
         closed = timezone.now() - timedelta(days=20)
         import_history([record(closed_at=closed, resolution="no_action")], source="old CRM")

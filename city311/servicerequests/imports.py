@@ -14,13 +14,13 @@ news. The rows are written by `bulk.write_filings`, a batch a statement per tabl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 
 from city311.catalog.calendar import Calendar
 from city311.catalog.models import ServiceType
-from city311.geo.boundaries import AreaIndex, area_index
+from city311.geo.boundaries import Area, AreaIndex, area_index
 from city311.geo.locate import areas_snapshot
 from city311.servicerequests import stream
 from city311.servicerequests.bulk import Filing, Row, write_filings
@@ -49,6 +49,10 @@ class HistoricalRecord:
     resolution_note: str = ""
     # The channel the resident used in the earlier system, when known.
     channel: str = Channel.IMPORT
+    # Districts named by the earlier system, {boundary kind: area name}, for a record with no
+    # point (a file that gives only the borough): routed and counted in them. Ignored when the
+    # record has a point (the point says where), and a name the city's boundaries lack.
+    districts: dict[str, str] = field(default_factory=dict)
 
 
 class ImportInvalid(ValueError):
@@ -85,6 +89,7 @@ def import_history(
     types = {t.service_code: t for t in ServiceType.objects.select_related("department")}
     calendar = Calendar()
     areas = area_index()
+    named = {(a.kind, a.name.casefold()): a for a in areas.areas}
     router = Router()
     total = 0
     for batch in _batches(records, batch_size):
@@ -95,7 +100,10 @@ def import_history(
         ]
         if problems:
             raise ImportInvalid(source, problems, total)
-        rows = [_request(r, types[r.service_code], calendar, areas, router, source) for r in batch]
+        rows = [
+            _request(r, types[r.service_code], calendar, areas, named, router, source)
+            for r in batch
+        ]
         write_filings([Filing(sr, _events(sr, r)) for sr, r in zip(rows, batch, strict=True)])
         total += len(rows)
         if progress:
@@ -126,11 +134,17 @@ def _request(
     service_type: ServiceType,
     calendar: Calendar,
     areas: AreaIndex,
+    named: dict[tuple[str, str], Area],
     router: Router,
     source: str,
 ) -> Row:
     closed = r.closed_at is not None
-    found = areas.at(r.lat, r.long) if r.lat is not None and r.long is not None else []
+    if r.lat is not None and r.long is not None:
+        found = areas.at(r.lat, r.long)
+    else:
+        found = [
+            a for kind, name in r.districts.items() if (a := named.get((kind, name.casefold())))
+        ]
     # Routed by the city's rules as a new request would be, not only to the type's default.
     department = router.route(service_type, {a.pk for a in found}).department
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +68,27 @@ def read_records(path: Path, mapping: Mapping) -> Iterator[HistoricalRecord]:
                 yield record
 
 
+# A tax lot number (BBL) starts with its borough's number; the 2020 file has some in place of
+# the borough's name, and some community boards ("05 MANHATTAN").
+BOROUGH_NUMBERS = {
+    "1": "Manhattan",
+    "2": "Bronx",
+    "3": "Brooklyn",
+    "4": "Queens",
+    "5": "Staten Island",
+}
+BOROUGHS = {name.casefold() for name in BOROUGH_NUMBERS.values()}
+
+
+def _borough(text: str) -> str:
+    text = text.strip()
+    if re.fullmatch(r"[1-5]\d{9}", text):
+        return BOROUGH_NUMBERS[text[0]]
+    text = re.sub(r"^\d+\s+", "", text)
+    # Anything else there (Unspecified, a date from a shifted row) names no borough.
+    return text if text.casefold() in BOROUGHS else ""
+
+
 def _record(row: dict[str, str], mapping: Mapping, source: str) -> HistoricalRecord | None:
     created = _parse_time(row.get("created_date", ""))
     if created is None:
@@ -82,8 +104,8 @@ def _record(row: dict[str, str], mapping: Mapping, source: str) -> HistoricalRec
     address = (row.get("incident_address") or "").strip()
     if not address and row.get("intersection_street_1"):
         address = f"{row['intersection_street_1']} and {row.get('intersection_street_2', '')}"
-    borough = (row.get("borough") or "").strip()
-    if address and borough and borough != "Unspecified":
+    borough = _borough(row.get("borough") or "")
+    if address and borough:
         address = f"{address}, {borough.title()}"
     return HistoricalRecord(
         service_code=mapping.service_code(complaint, descriptor),
@@ -98,4 +120,6 @@ def _record(row: dict[str, str], mapping: Mapping, source: str) -> HistoricalRec
         resolution=resolution,
         resolution_note=note or "Closed.",
         channel=CHANNELS.get((row.get("open_data_channel_type") or "").upper(), Channel.IMPORT),
+        # Kept for a record with no point (the 2020 file gives only the borough).
+        districts={"borough": borough} if borough else {},
     )
