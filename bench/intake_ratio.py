@@ -165,6 +165,36 @@ def wrk(url: str, script: str, clients: int, seconds: float, *args: str) -> Roun
     )
 
 
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_part(groups: dict[str, int], database: str) -> dict[str, float]:
+    """CPU seconds used so far by each process group this benchmark started (the web server,
+    the task worker), and by the PostgreSQL backends of `database` (Linux /proc only; the
+    processes alive now: a backend that ended in the round is missed)."""
+    used = dict.fromkeys([*groups, "postgres"], 0.0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            group = os.getpgid(pid)
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (ProcessLookupError, FileNotFoundError, PermissionError):
+            continue
+        for name, pgid in groups.items():
+            if group == pgid:
+                used[name] += _cpu_seconds(pid)
+        if title.startswith("postgres:") and f" {database} " in title:
+            used["postgres"] += _cpu_seconds(pid)
+    return used
+
+
 def serve(port: int, workers: int, threads: int, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [
@@ -335,6 +365,8 @@ def main() -> None:
     )
     server = serve(port, args.workers, args.threads, env)
     worker = task_worker(env)
+    groups = {"web": server.pid, "worker": worker.pid}
+    database = str(connection.settings_dict["NAME"])
     acknowledged = scratch / "acknowledged"
     post_args = (key, code, str(acknowledged), str(scratch / "points.txt"))
     ids_file = str(scratch / "ids.txt")
@@ -368,7 +400,9 @@ def main() -> None:
             for pair in pairs:
                 for n in range(args.rounds):
                     for side, (name, url, script, extra) in zip("AB", sides[pair], strict=True):
+                        before = cpu_by_part(groups, database)
                         r = wrk(url, script, clients, args.seconds, *extra)
+                        after = cpu_by_part(groups, database)
                         results.setdefault((pair, clients, side), []).append(r)
                         posted += r.ok if script == "post.lua" else 0
                         print(
@@ -376,6 +410,14 @@ def main() -> None:
                             f"{r.rate:>7.1f}/s  p50 {r.p50:>7.1f} ms  p99 {r.p99:>7.1f} ms  "
                             f"failed {r.failures}{f' ({r.why})' if r.why else ''}  "
                             f"load {r.load:.2f}",
+                            flush=True,
+                        )
+                        # Where the machine's CPU went, per answered request: the worker's
+                        # share is what the stream's consumers do after each filing.
+                        per = {k: (after[k] - before[k]) * 1000 / max(r.ok, 1) for k in after}
+                        print(
+                            "                CPU per answered request: "
+                            + ", ".join(f"{k} {v:.2f} ms" for k, v in per.items()),
                             flush=True,
                         )
         ids = sorted(

@@ -1,6 +1,9 @@
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from tqdm import tqdm
 
 from city311.cities.pack.apply import PackRefused
@@ -58,6 +61,11 @@ class Command(BaseCommand):
             raise CommandError(str(e)) from None
         self.verbosity = options["verbosity"]
         say, quiet = self.stdout.write, self.verbosity == 0
+        if _not_migrated():
+            # A fresh data folder: `up` prepares the database itself; `demo` alone did not, and
+            # stopped on "no such table".
+            say("The database has no schema yet: preparing it first.")
+            call_command("prepare_database", stdout=self.stdout, verbosity=self.verbosity)
         # The bars redraw their line with "\r": not through Django's OutputWrapper, which ends
         # every write with a newline and so printed each redraw as a new bar.
         # `up` hands its own wrapper in, which call_command wraps again: unwrap them all.
@@ -118,3 +126,8 @@ class Command(BaseCommand):
             ) as bar:
                 loader.load_history(city, progress=bar.update, records=records)
             say(f"History ({module.SOURCE}): {len(records)} records imported.")
+
+
+def _not_migrated() -> bool:
+    executor = MigrationExecutor(connection)
+    return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
