@@ -371,6 +371,11 @@ CITY311_LINK_SURVEY_DAYS = envint(
 # The event stream (servicerequests/stream.py): longer than any transaction that writes history
 # events takes. Ids are handed out before commit, so until then a lower id may still turn up.
 CITY311_STREAM_SETTLE_SECONDS = envint("CITY311_STREAM_SETTLE_SECONDS", "120", minimum=0)
+# With the task queue on Redis, a dispatch woken by a commit waits this long before it reads,
+# so that the commits of a burst are handled in one batch instead of a dispatch for every few
+# (each costs every consumer several queries). The delay every event reaches its consumers
+# with; 0 reads at once.
+CITY311_STREAM_GATHER_MS = envint("CITY311_STREAM_GATHER_MS", "200", minimum=0)
 # Where residents open the links in messages: their request's page, unsubscribe, the survey.
 CITY311_SITE_URL = envurl("CITY311_SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
 # The right-hand side of the Message-ID of every e-mail sent.
