@@ -73,18 +73,30 @@ class StreamAndPollTests(BaseTestCase):
         self.assertEqual(body, "retry: 500\n\nevent: call\ndata: answered\n\n")
         self.assertNotIn("555", body)  # the caller is named nowhere in the stream
 
-    def test_once_the_call_is_in_hand_the_poll_reloads_the_page_with_the_card(self):
+    def test_once_the_call_is_in_hand_the_ask_brings_the_card_to_swap_in(self):
         self.report()
         self.assertEqual(self.client.get("/console/popped/").status_code, 204)
         self.event(event="answered", call_id="CA2", user="omar", **{"from": ROSA})
-        self.assertEqual(self.client.get("/console/popped/")["HX-Refresh"], "true")
-        self.assertContains(self.client.get("/console/"), "Rosa Diaz")
+        r = self.client.get("/console/popped/")
+        # The card in place of the empty one, not a page: the rest of the page stays as the
+        # call taker left it (no HX-Refresh, no reload).
+        self.assertContains(r, 'id="card"')
+        self.assertContains(r, "Rosa Diaz")
+        self.assertNotContains(r, "<html")
+        self.assertNotIn("HX-Refresh", r)
+        # Out of band: how to end the call, and the news for a screen reader.
+        self.assertContains(r, '<div id="call-actions" hx-swap-oob="true">')
+        self.assertContains(r, "End the call without a request")
+        self.assertContains(r, '<p id="call-news" hx-swap-oob="innerHTML">Call answered from')
 
-    def test_the_console_between_calls_opens_the_stream_and_keeps_the_poll(self):
+    def test_the_console_between_calls_opens_the_stream_and_asks_through_htmx(self):
         r = self.client.get("/console/")
         self.assertContains(r, 'data-stream="/console/popped/stream/"')
-        self.assertContains(r, 'hx-trigger="every 2s"')
+        # No fixed htmx poll: the script asks only while the stream is not connected.
+        self.assertContains(r, 'hx-trigger="city311:ask"')
+        self.assertNotContains(r, "every 2s")
         self.assertContains(r, "console/popped")  # the script that holds the stream
+        self.assertContains(r, '<p id="call-news" class="visually-hidden" role="status"></p>')
 
     @override_settings(CITY311_CONSOLE_STREAMS=0)
     def test_a_process_with_no_place_for_a_stream_says_204_and_the_console_polls(self):

@@ -204,15 +204,15 @@ def called_back(request: HttpRequest, pk: int) -> HttpResponse:
 @_logs
 def popped(request: HttpRequest) -> HttpResponse:
     """Has the phone system given this call taker a call? Asked by the console between
-    calls: by its stream the moment the call comes (call_stream), else every 2 seconds.
-    "Nothing new" is a bare 204 (one indexed read, no template: htmx swaps nothing and keeps
-    polling); a call in hand brings `HX-Refresh` and the page reloads with the card. (Swapping
-    the caller's section in without a reload made Chromium report inline-style CSP errors
-    from htmx that were not traced in time: left for later, docs/call-centre.md.)"""
-    response = HttpResponse(status=204)
-    if actions.has_call_in_hand(request.user):
-        response["HX-Refresh"] = "true"
-    return response
+    calls (static/console/popped.js): when its stream says a call came, and every 2 seconds
+    while the stream is not connected. "Nothing new" is a bare 204 (one indexed read, no
+    template: htmx swaps nothing). A call in hand is the caller's card, swapped in place of
+    the empty one, with the wrap-up and a line for screen readers out of band: no reload,
+    so nothing the call taker typed on the page is lost."""
+    call = waiting(request) if actions.has_call_in_hand(request.user) else None
+    if call is None:
+        return HttpResponse(status=204)
+    return render(request, "console/_popped_call.html", card_context(request, call))
 
 
 # Server-sent events: one stream per console between calls, open at most
