@@ -58,6 +58,10 @@ ENGLISH = [
     "Answers for",
     "Logged:",
     "handle time",
+    "Figures for the day",
+    "The day before",
+    "Against the targets",
+    "Average handle time:",
 ]
 
 
@@ -154,6 +158,10 @@ class ConsoleInSpanishTests(BaseTestCase):
                 "Central telefónica",
                 "Ninguno todavía.",
                 "Llamadas repetidas (en 7 días):",
+                "Cifras del día",
+                "El día anterior",
+                "Frente a los objetivos",
+                "Tiempo medio de atención:",
             ],
             ENGLISH,
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -155,12 +156,46 @@ def card(request: HttpRequest) -> HttpResponse:
     message=gettext_lazy("Supervisors, managers and administrators see the call centre's figures."),
 )
 def supervisor(request: HttpRequest) -> HttpResponse:
-    """Today's contacts, live: the page asks for itself again every 30 seconds."""
-    figures = reports.figures_for()
+    """The call centre's figures for a day: today's live (the page asks for itself again
+    every 30 seconds), or any earlier day's (`?day=2026-12-03`), as the reports read them."""
+    today = reports.city_today()
+    day, problem = _day_asked(request.GET.get("day", ""), today)
+    if problem:
+        context = {"problem": problem, "today": today, "day": today}
+        return render(request, "console/supervisor.html", context, status=400)
+    figures = reports.figures_for(day)
     partial = request.headers.get("HX-Request")
     template = "console/_supervisor.html" if partial else "console/supervisor.html"
-    context = {"f": figures, "handle_text": handle_text, "voicemails": callbacks.to_call_back()}
+    context = {
+        "f": figures,
+        "targets": reports.TARGETS,
+        "handle_text": handle_text,
+        "voicemails": callbacks.to_call_back() if day == today else None,
+        "today": today,
+        "day": day,
+        "live": day == today,
+        "day_before": day - timedelta(days=1),
+        "day_after": day + timedelta(days=1) if day < today else None,
+    }
     return render(request, template, context)
+
+
+def _day_asked(given: str, today: date) -> tuple[date, str]:
+    """The day a supervisor asked for (the city's date), or what is wrong with it."""
+    given = given.strip()[:20]
+    if not given:
+        return today, ""
+    try:
+        day = date.fromisoformat(given)
+    except ValueError:
+        return today, _("“%(given)s” is not a day: give it as 2026-12-03.") % {"given": given}
+    if day.year < 1900:
+        return today, _("“%(given)s” is before the city kept any contacts.") % {"given": given}
+    if day > today:
+        return today, _("%(day)s has not come yet: choose today or an earlier day.") % {
+            "day": day.isoformat()
+        }
+    return day, ""
 
 
 @_logs

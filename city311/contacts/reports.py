@@ -20,6 +20,10 @@ from city311.servicerequests.vocabulary import Channel
 
 REPEAT_DAYS = 7
 ANSWER_TARGET_S = 10  # NYC 311's mandate: 85% of calls answered within 10 s
+ANSWER_TARGET_SHARE = 0.85
+# Montgomery County MC311's published targets: the average call under 240 s, under 5% abandoned.
+HANDLE_TARGET_S = 240
+ABANDONED_TARGET_SHARE = 0.05
 
 
 def nearest_rank(values: list[int], percent: int) -> int:
@@ -46,6 +50,8 @@ class DayFigures:
     by_type: list[HandleTimes] = field(default_factory=list)
     top_information: list[tuple[str, int]] = field(default_factory=list)
     repeat_callers: int = 0
+    # The mean of every handle time measured (MC311's "average call"), none before the first.
+    mean_handle_seconds: float | None = None
     transfers: list[tuple[str, int]] = field(default_factory=list)
     # Only when the phone system sends its events (calls with a call_id).
     calls_offered: int = 0
@@ -67,6 +73,27 @@ class DayFigures:
     def answered_within_target_rate(self) -> float | None:
         answered = self.calls_offered - self.abandoned
         return self.answered_within_target / answered if answered > 0 else None
+
+    @property
+    def missed(self) -> list[str]:
+        """The targets the day missed: "handle", "abandoned", "answer" (none when unknown)."""
+        missed = []
+        if self.mean_handle_seconds is not None and self.mean_handle_seconds >= HANDLE_TARGET_S:
+            missed.append("handle")
+        if self.abandoned_rate is not None and self.abandoned_rate >= ABANDONED_TARGET_SHARE:
+            missed.append("abandoned")
+        answer = self.answered_within_target_rate
+        if answer is not None and answer < ANSWER_TARGET_SHARE:
+            missed.append("answer")
+        return missed
+
+
+TARGETS = {
+    "handle_s": HANDLE_TARGET_S,
+    "abandoned_percent": round(ABANDONED_TARGET_SHARE * 100),
+    "answer_s": ANSWER_TARGET_S,
+    "answer_percent": round(ANSWER_TARGET_SHARE * 100),
+}
 
 
 def city_today() -> date:
@@ -103,6 +130,7 @@ def figures_for(day: date | None = None) -> DayFigures:
     by_staff: dict[str, list[int]] = defaultdict(list)
     by_type: dict[str, list[int]] = defaultdict(list)
     speeds: list[int] = []
+    handles: list[int] = []
     for row in rows:
         channels[str(Channel(row.channel).label)] += 1
         if row.call_id:
@@ -120,6 +148,7 @@ def figures_for(day: date | None = None) -> DayFigures:
         if row.kind == Kind.INFORMATION and row.article is not None:
             articles[row.article.title] += 1
         if row.handle_seconds is not None:
+            handles.append(row.handle_seconds)
             who = row.staff.get_full_name() or row.staff.get_username() if row.staff else "—"
             by_staff[who].append(row.handle_seconds)
             what = row.service_type.service_name if row.service_type else str(Kind(row.kind).label)
@@ -131,6 +160,8 @@ def figures_for(day: date | None = None) -> DayFigures:
     out.by_staff = [_times(k, v) for k, v in sorted(by_staff.items())]
     out.by_type = [_times(k, v) for k, v in sorted(by_type.items())]
     out.repeat_callers = _repeat_callers(rows, start)
+    if handles:
+        out.mean_handle_seconds = sum(handles) / len(handles)
     if speeds:
         out.mean_speed_of_answer = sum(speeds) / len(speeds)
         out.answered_within_target = sum(s <= ANSWER_TARGET_S for s in speeds)

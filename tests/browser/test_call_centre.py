@@ -13,11 +13,15 @@ import time
 from datetime import date
 
 import pytest
+from django.utils import timezone
 
+from city311.accounts import roles
+from city311.catalog.models import Department
 from city311.contacts import actions
 from city311.contacts.models import Interaction
 from city311.knowledge.actions import save_article
 from city311.knowledge.models import Article
+from city311.test import make_user
 from tests.browser.harness import DESKTOP, Tab
 from tests.browser.test_staff import sign_in
 
@@ -223,3 +227,24 @@ def test_the_console_does_not_ask_while_its_stream_is_connected(open_tab, city, 
     tab.page.get_by_text("No earlier contact from this number.").wait_for(timeout=10_000)
     assert asks[-1] == "ask", asks  # the one ask the stream's call makes
     tab.step("the card came by the stream")
+
+
+def test_the_supervisors_figures_read_on_a_phone_today_and_a_day_before(open_tab, city):
+    """The live view (htmx, refreshing itself) and an earlier day's: axe-clean, no sideways
+    scrolling on a phone, nothing the CSP refuses (htmx adds no <style> of its own)."""
+    streets = Department.objects.get(slug="transportation")
+    make_user("sofia", roles.SUPERVISOR, streets)
+    now = timezone.now()
+    actions.record_interaction(
+        channel="walk_in", kind="information", started_at=now, ended_at=now, by=city["omar"]
+    )
+    tab = open_tab()
+    sign_in(tab, "sofia")
+    tab.open("/console/supervisor/")
+    tab.page.get_by_role("heading", name="Call centre today").wait_for()
+    tab.page.wait_for_load_state("networkidle")
+    tab.step("the live view on a phone")
+    tab.page.get_by_role("link", name="The day before").click()
+    tab.page.get_by_role("heading", name="Call centre on").wait_for()
+    tab.step("the day before on a phone")
+    assert tab.csp_violations == []
