@@ -461,6 +461,7 @@ def test_the_matrix_covers_every_console_page():
         "answers/<slug:slug>/used",
         "caller/",
         "card/",
+        "desk/",
         "popped/",
         "popped/stream/",
         "supervisor/",
@@ -565,6 +566,7 @@ def test_console_contacts(city, client, name, settings):
     )
     answered = client.post("/console/answered/streets-note/")
     card = client.post("/console/card/", {"phone": "718-555-0199"})
+    desk = client.post("/console/desk/", {"desk": "walk_in"})
     popped = client.get("/console/popped/")
     settings.CITY311_CONSOLE_STREAM_SECONDS = 0  # the stream ends at once: no call for them
     stream = client.get("/console/popped/stream/")
@@ -574,12 +576,13 @@ def test_console_contacts(city, client, name, settings):
     logged = Interaction.objects.filter(staff=person(city, name))
     if name in LOGS:
         assert (caller.status_code, wrap.status_code, answered.status_code) == (200, 302, 302)
+        assert desk.status_code == 302
         assert popped.status_code == 204  # nothing new: no call given to them
         assert stream["Content-Type"] == "text/event-stream"
         assert sorted(logged.values_list("kind", flat=True)) == ["information", "status_check"]
     else:
         assert {caller.status_code, wrap.status_code, answered.status_code} == {403}
-        assert popped.status_code == stream.status_code == 403
+        assert popped.status_code == stream.status_code == desk.status_code == 403
         assert not logged.exists()
     assert card.status_code == (200 if name in SEES_CONTACTS else 403)
     # The call centre's figures: those who see contacts and reports.

@@ -210,6 +210,31 @@ class FilingFromTheConsoleTests(CallCentreTestCase):
         r = self.client.get("/console/new/pothole/")
         self.assertContains(r, 'value="(718) 555-0199"')
 
+    def test_at_a_walk_in_counter_the_visitor_and_the_request_are_walk_ins(self):
+        r = self.client.post("/console/desk/", {"desk": "walk_in"}, follow=True)
+        self.assertContains(r, "The contacts you start are logged as: walk-in.")
+        self.client.get("/console/new/pothole/")
+        self.file(channel="walk_in")  # what the counter's form sends (the next test)
+        call = self.the_call()
+        self.assertEqual((call.channel, call.request.channel), ("walk_in", "walk_in"))
+        # Back at the phones: the next contact is a call again.
+        self.client.post("/console/desk/", {"desk": "phone"})
+        self.client.get("/console/", {"q": "pool"})
+        self.assertEqual(Interaction.objects.get(staff=self.omar, kind="").channel, "phone")
+
+    def test_the_form_files_a_walk_in_as_one(self):
+        self.client.post("/console/desk/", {"desk": "walk_in"})
+        self.assertContains(
+            self.client.get("/console/new/pothole/"),
+            '<input type="hidden" name="channel" value="walk_in">',
+        )
+
+    def test_a_desk_that_is_not_one_is_a_clear_400(self):
+        r = self.client.post("/console/desk/", {"desk": "web"})
+        self.assertContains(r, "one of phone, walk_in", status_code=400)
+        self.client.get("/console/", {"q": "pool"})
+        self.assertEqual(self.the_call().channel, "phone")
+
 
 class CallerCardTests(CallCentreTestCase):
     def test_the_card_shows_the_callers_requests_open_first_follows_and_contacts(self):

@@ -58,6 +58,9 @@ ENGLISH = [
     "Answers for",
     "Logged:",
     "handle time",
+    "You take contacts at",
+    "The phones",
+    "A walk-in counter",
     "Figures for the day",
     "The day before",
     "Against the targets",
@@ -92,6 +95,8 @@ class ConsoleInSpanishTests(BaseTestCase):
                 "Terminar la llamada sin solicitud",
                 "Registrar la llamada",
                 "¿La persona que llama hace una pregunta?",
+                "Atiende los contactos en",
+                "Un mostrador de atención en persona",
             ],
             ENGLISH,
         )

@@ -31,6 +31,7 @@ from city311.lib import phones
 from city311.lib.phones import PhoneError
 from city311.servicerequests.access import get_request_for_user
 from city311.servicerequests.errors import NoSuchRequest
+from city311.servicerequests.vocabulary import Channel
 
 _logs = staff_required(
     can=access.can_log_contacts,
@@ -50,11 +51,22 @@ def handle_text(seconds: int | None) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+# Where a call taker takes contacts, kept for their session: the phones, or a walk-in counter.
+DESKS = (Channel.PHONE, Channel.WALK_IN)
+DESK_KEY = "console_desk"
+
+
+def desk(request: HttpRequest) -> str:
+    """The channel of the contacts this call taker starts (and of the requests they file)."""
+    chosen = request.session.get(DESK_KEY, Channel.PHONE)
+    return chosen if chosen in DESKS else Channel.PHONE
+
+
 def in_hand(request: HttpRequest) -> Interaction | None:
     """The contact the call taker has in hand, started now if none (for those who log)."""
     if not access.can_log_contacts(request.user):
         return None
-    return actions.current_or_start(request.user)
+    return actions.current_or_start(request.user, channel=desk(request))
 
 
 def waiting(request: HttpRequest) -> Interaction | None:
@@ -69,7 +81,7 @@ def end_call(http: HttpRequest, /, **outcome: Any) -> Interaction | None:
     if not access.can_log_contacts(http.user):
         return None
     # No contact in hand (nothing was done before the outcome): it is still counted, from now.
-    current = actions.current_or_start(http.user)
+    current = actions.current_or_start(http.user, channel=desk(http))
     try:
         ended = actions.end_interaction(current, by=http.user, **outcome)
     except actions.InteractionError as e:
@@ -97,18 +109,53 @@ def card_context(request: HttpRequest, interaction: Interaction | None) -> dict[
             "call": None,
             "can_log": True,
             "handle_text": handle_text,
+            "desk": desk(request),
+            "desks": _desk_choices(),
         }
     card = queries.caller_card(
         phone, user=request.user, exclude=interaction.pk if interaction else None
     )
-    return {"card": card, "call": interaction, "can_log": True, "handle_text": handle_text}
+    return {
+        "card": card,
+        "call": interaction,
+        "can_log": True,
+        "handle_text": handle_text,
+        "desk": desk(request),
+        "desks": _desk_choices(),
+    }
+
+
+def _desk_choices() -> list[tuple[str, str]]:
+    return [(Channel.PHONE, _("The phones")), (Channel.WALK_IN, _("A walk-in counter"))]
+
+
+@_logs
+@require_POST
+def choose_desk(request: HttpRequest) -> HttpResponse:
+    """The call taker says where they take contacts: the phones, or a walk-in counter. Every
+    contact they start from then on (and every request they file) is on that channel, so a
+    counter's visitors are counted as walk-ins, not as calls."""
+    chosen = request.POST.get("desk", "")
+    if chosen not in DESKS:
+        return HttpResponse(
+            _("Choose where you take contacts: one of %(desks)s.") % {"desks": ", ".join(DESKS)},
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    request.session[DESK_KEY] = chosen
+    messages.success(
+        request,
+        _("The contacts you start are logged as: %(channel)s.")
+        % {"channel": str(Channel(chosen).label).lower()},
+    )
+    return redirect("console:start")
 
 
 @_logs
 @require_POST
 def caller(request: HttpRequest) -> HttpResponse:
     """The call taker types the caller's number (and, when given, an address): the card."""
-    interaction = actions.current_or_start(request.user)
+    interaction = actions.current_or_start(request.user, channel=desk(request))
     context = card_context(request, interaction)
     status = 200
     try:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("follow/<str:tracking_number>/", views.follow_instead, name="follow"),
     path("caller/", calls.caller, name="caller"),
     path("card/", calls.card, name="card"),
+    path("desk/", calls.choose_desk, name="desk"),
     path("popped/", calls.popped, name="popped"),
     path("popped/stream/", calls.call_stream, name="call_stream"),
     path("supervisor/", calls.supervisor, name="supervisor"),

@@ -147,6 +147,7 @@ def new_request(request: HttpRequest, service_code: str) -> HttpResponse:
         "nearby": [],
         "filing_key": filing_key,
         "script": _script(service_type),
+        "desk": calls.desk(request),
     }
     call = calls.in_hand(request)
     if call is not None and call.phone and request.method != "POST":
