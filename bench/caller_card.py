@@ -184,6 +184,15 @@ def main() -> None:
         t = time.perf_counter()
         open_requests_near(lat, long, user=omar)
         near_ms.append((time.perf_counter() - t) * 1000)
+    # Where one card's time goes: every query the page makes (session, access, the reads).
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as seen:
+        client.post("/console/card/", {"phone": phone(rng.randrange(callers))})
+    print(f"one card page: {len(seen.captured_queries)} queries")
+    for q in sorted(seen.captured_queries, key=lambda q: -float(q["time"]))[:5]:
+        print(f"  {float(q['time']) * 1000:6.1f} ms  {q['sql'][:150]}")
     for name, samples in (("caller card page", card_ms), ("open requests near", near_ms)):
         verdict = "meets" if p95(samples) <= TARGET_MS else "MISSES"
         print(
