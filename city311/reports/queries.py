@@ -270,6 +270,29 @@ def _satisfaction(cut: Cut, start: date, end: date) -> tuple[float, int]:
     return float(found["total"] or 0), int(found["n"] or 0)
 
 
+def _information_contacts(cut: Cut, start: date, end: date) -> int | None:
+    """The contacts the call centre answered with information only in the period; None when
+    the city keeps no contact log or the cut names what a contact does not have."""
+    # The call centre's contact log lives with the contacts app; read, never written, here.
+    from city311.contacts.models import Interaction, Kind
+
+    if cut.area_kind or cut.team_id is not None or cut.urgent is not None:
+        return None
+    if not Interaction.objects.exists():
+        return None
+    first, last = _moments(start, end)
+    found = Interaction.objects.filter(
+        kind=Kind.INFORMATION, started_at__gte=first, started_at__lt=last
+    )
+    if cut.type_ids is not None:
+        found = found.filter(service_type_id__in=cut.type_ids)
+    if cut.department_ids is not None:
+        found = found.filter(service_type__department_id__in=cut.department_ids)
+    if cut.channel:
+        found = found.filter(channel=cut.channel)
+    return found.count()
+
+
 def facts_for(
     cut: Cut, start: date, end: date, today: date, work: OpenWork | None = None
 ) -> metrics.Facts:
@@ -284,6 +307,7 @@ def facts_for(
         open_past_due=_past_due(due, start, end, today),
         satisfaction_sum=total,
         satisfaction_n=n,
+        information_contacts=_information_contacts(cut, start, end),
         today=today,
     )
 
@@ -303,6 +327,8 @@ class Tile:
             return ""
         if self.value.number == self.before.number:
             return "same"
+        if self.metric.higher_is_better is None:
+            return ""
         better = (self.value.number > self.before.number) == self.metric.higher_is_better
         return "better" if better else "worse"
 
@@ -349,6 +375,8 @@ def _links(cut: Cut, start: date, end: date) -> dict[str, str]:
         "first_response": received,
         "reopen_rate": closed,
         "satisfaction": closed,
+        # Contacts filed no request: no list of requests stands behind the number.
+        "information": "",
     }
 
 
