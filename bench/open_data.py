@@ -6,6 +6,8 @@ PostgreSQL. The issue's size is 30 M rows; this machine is shared, so `--rows` s
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/city311_bench_opendata \\
         .venv/bin/python bench/open_data.py --rows 200000
+    # then the exports and the heat map again on the same requests:
+    ... bench/open_data.py --reuse --formats geojson,parquet --rounds 10
 
 What it does:
 1. Migrates the database, loads New York's catalog, calendar and districts, and empties the
@@ -16,6 +18,10 @@ What it does:
    inserts, history events, the rollups' catch-up; the last timed apart).
 3. Runs `city311 export_open_data` once per format, each in a fresh process, and prints rows/s
    (the export's own time, not the process start) and the process's peak resident memory.
+4. Times the heat map of a type (`/reports/heat/`, reports.heat) over these requests: the
+   busiest type and a one-district cut, the grid's GROUP BY alone and the whole page, p95 of
+   `--rounds` (the open data's requests are real-shaped and have points, which the dashboard
+   benchmark's generated facts have not). `--reuse` keeps the requests of an earlier run.
 """
 
 from __future__ import annotations
@@ -98,32 +104,90 @@ def export_one(code: str) -> None:
     print(f"{code} {rows} {seconds:.3f} {size} {before:.0f} {peak_mb():.0f} {cpu:.2f}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--rollup-sample", type=int, default=10_000)
-    parser.add_argument("--export-one", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.export_one:
-        export_one(args.export_one)
+def time_heat(rounds: int) -> None:
+    """p50 and p95 of the heat map over the requests loaded, ms: the grid's one GROUP BY and
+    the whole page, for the busiest type over every day, and in one district."""
+    import statistics
+    from datetime import date
+
+    from django.conf import settings
+    from django.contrib.auth.models import Group, User
+    from django.db.models import Count
+    from django.test import Client
+
+    from city311.accounts import roles
+    from city311.geo.models import Boundary
+    from city311.reports import heat, queries
+    from city311.servicerequests.models import ServiceRequest
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.ALLOWED_HOSTS = ["*"]
+    roles.ensure_roles()
+    manager, _ = User.objects.get_or_create(username="bench-manager")
+    manager.groups.add(Group.objects.get(name=roles.MANAGER))
+    client = Client()
+    client.force_login(manager)
+    busiest = (
+        ServiceRequest.objects.values("service_type__service_code")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+        .first()
+    )
+    if busiest is None:
+        print("heat map: no requests")
         return
-    setup()
-    from django.core.management import call_command
+    code = busiest["service_type__service_code"]
+    first = ServiceRequest.objects.order_by("requested_at").first()
+    since = first.requested_at.date() if first else date.today()
+    until = date.today()
+    district = Boundary.objects.filter(kind="borough").order_by("code").first()
+    cases = [("type", {"type": code})]
+    if district is not None:
+        cases.append(("type + borough", {"type": code, "area": f"borough:{district.code}"}))
+    grid = heat.grid_for(heat.city_box())
+    print(f"\nheat map of {code} ({busiest['n']:,} requests), {since} to {until}, "
+          f"p50 / p95 of {rounds} rounds, ms")  # fmt: skip
+    for name, data in cases:
+        cut = queries.cut_for(None, data)
+        query = {**data, "period": "custom", "since": str(since), "until": str(until)}
+        times: dict[str, list[float]] = {"cells": [], "page": []}
+        for n in range(rounds + 1):
+            t = time.perf_counter()
+            found = heat.cells(cut, since, until, grid)
+            cells_ms = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            response = client.get("/reports/heat/", query)
+            page_ms = (time.perf_counter() - t) * 1000
+            assert response.status_code == 200, response.status_code
+            if n:  # the first warms the caches, as a page in use is
+                times["cells"].append(cells_ms)
+                times["page"].append(page_ms)
+        figures = ", ".join(
+            f"{k} {statistics.median(v):.0f} / {sorted(v)[max(0, -(-95 * len(v) // 100) - 1)]:.0f}"
+            for k, v in times.items()
+        )
+        print(f"  {name:16} {len(found):,} cells; {figures}")
+
+
+def import_records(rows: int, rollup_sample: int) -> None:
+    """Empty the requests, write `rows` records and time `import_nyc` on them."""
     from django.db import connection
 
     from city311.demo import loader
-    from city311.reports import nycimport, opendata, rollup
+    from city311.reports import nycimport, rollup
     from city311.servicerequests.models import ServiceRequest
 
-    call_command("migrate", verbosity=0)
     loader.load_pack("nyc", sections={"catalog", "calendar", "boundaries"})
     ServiceRequest.objects.all().delete()
     rollup.rebuild()
-    print(f"database: {connection.vendor}, {args.rows:,} rows, {os.cpu_count()} CPUs")
+    print(f"database: {connection.vendor}, {rows:,} rows, {os.cpu_count()} CPUs")
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "records.csv"
-        write_records(path, args.rows)
+        write_records(path, rows)
         started, cpu = time.perf_counter(), time.process_time()
         steps: dict[str, float] = {}
         last = [started]
@@ -144,7 +208,7 @@ def main() -> None:
     names = {"Staged": "stage", "Inserted": "check+insert", "Counting": "events+due"}
     print("  steps: " + ", ".join(f"{names.get(k, k)} {v:.1f} s" for k, v in steps.items()))
     sample = list(
-        ServiceRequest.objects.order_by("pk").values_list("pk", flat=True)[: args.rollup_sample]
+        ServiceRequest.objects.order_by("pk").values_list("pk", flat=True)[:rollup_sample]
     )
     started = time.perf_counter()
     for start in range(0, len(sample), 5000):
@@ -154,9 +218,38 @@ def main() -> None:
         f"  rollup catch-up (rollup.refresh, as import_nyc runs it): {len(sample):,} requests "
         f"in {seconds:.1f} s = {len(sample) / seconds:,.0f} requests/s"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--rollup-sample", type=int, default=10_000)
+    parser.add_argument("--export-one", help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=5, help="Heat map rounds.")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Keep the requests of an earlier run: no import."
+    )
+    parser.add_argument("--formats", default="", help="Export only these (comma-separated).")
+    parser.add_argument("--no-heat", action="store_true", help="Skip the heat map.")
+    args = parser.parse_args()
+    if args.export_one:
+        export_one(args.export_one)
+        return
+    setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from city311.reports import opendata
+    from city311.servicerequests.models import ServiceRequest
+
+    call_command("migrate", verbosity=0)
+    if not args.reuse:
+        import_records(args.rows, args.rollup_sample)
+    print(f"database: {connection.vendor}, {ServiceRequest.objects.count():,} requests, "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")  # fmt: skip
     goal = f"goal >= {EXPORT_GOAL:,} rows/s, < {MEMORY_GOAL_MB} MB"
     print(f"\n{'format':10} {'rows/s':>10} {'MB/s':>7} {'peak MB':>8} {'CPU s':>6}   {goal}")
-    for code in opendata.FORMATS:
+    for code in args.formats.split(",") if args.formats else opendata.FORMATS:
         done = subprocess.run(
             [sys.executable, __file__, "--export-one", code],
             capture_output=True,
@@ -168,6 +261,8 @@ def main() -> None:
         rate = int(rows) / float(secs)
         megabytes = int(size) / float(secs) / 1e6
         print(f"{name:10} {rate:>10,.0f} {megabytes:>7.1f} {peak:>8} {cpu:>6}")
+    if not args.no_heat:
+        time_heat(args.rounds)
 
 
 if __name__ == "__main__":

@@ -186,9 +186,11 @@ class ExportTests(OpenDataTestCase):
         self.assertIsNone(camp_feature["properties"]["description"])
         self.assertTrue(camp_feature["properties"]["sensitive"])
 
-    def test_the_csv_files_are_the_same_bytes_whoever_writes_them(self):
-        # On PostgreSQL the database writes the CSV files (reports.sqlcsv); they must be the
-        # bytes the Python writer makes, also for the values where the two differ: quotes,
+    def test_the_files_are_the_same_whoever_writes_them(self):
+        # On PostgreSQL the database writes the CSV and GeoJSON files (reports.sqlcsv,
+        # reports.sqlgeojson) and feeds Parquet's row groups (reports.sqlparquet); they must
+        # be what the Python writer makes (the same bytes, the same table), also for the
+        # values where the two differ: quotes,
         # carriage returns, a lone "\\.", digits of other scripts, names beyond ASCII, whole
         # and tiny coordinates, half-way points of a sensitive type, an earlier system's key.
         odd = [
@@ -220,10 +222,16 @@ class ExportTests(OpenDataTestCase):
         ServiceRequest.objects.filter(pk=self.pothole_sr.pk).update(
             historical=True, external_id="NYC-1", address_string="", zipcode="11212"
         )
-        for code in ("nyc", "georeport"):
+        for code in ("nyc", "georeport", "geojson"):
             python = b"".join(opendata.FORMATS[code].write(opendata.records()))
             self.assertEqual(self.download(code), python, code)
         self.assertIn("12 QUÉBEC", self.download("nyc").decode())
+        # Parquet (reports.sqlparquet on PostgreSQL): the same table, value for value.
+        python = b"".join(opendata.write_parquet(opendata.records()))
+        written = pq.read_table(pa.BufferReader(self.download("parquet")))
+        expected = pq.read_table(pa.BufferReader(python))
+        self.assertEqual(written.to_pylist(), expected.to_pylist())
+        self.assertTrue(written.schema.equals(expected.schema))
 
     def test_a_request_filed_a_moment_ago_is_in_every_export(self):
         fresh = self.report(description="Just now")

@@ -27,6 +27,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
+from city311.contacts import actions as contacts
 from city311.geo.models import Boundary
 from city311.notifications.models import Follower, SurveyResponse
 from city311.reports.models import DayTotal, RequestFact
@@ -37,6 +38,7 @@ from city311.test import BaseTestCase, CityMixin
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
+SECOND = timedelta(seconds=1)
 
 
 def square(west: float, south: float) -> dict:
@@ -232,6 +234,43 @@ class MetricTests(HandBuiltCity):
         self.sign_in(self.max)
         body = self.client.get("/reports/").content.decode()
         self.assertIn("Closed on time ÷ (closed with a due date + open past due)", body)
+
+
+class InformationContactsTests(HandBuiltCity):
+    """The call centre's information-only contacts, read from its contact log: Omar answers
+    three callers and an e-mail with information only, and files one request by phone."""
+
+    def answer(self, kind: str, *, channel: str = "phone", days_ago: int = 1, **what) -> None:
+        at = self.now - timedelta(days=days_ago)
+        contact = contacts.start_interaction(channel=channel, by=self.omar, at=at)
+        contacts.end_interaction(contact, kind=kind, by=self.omar, at=at + 3 * 60 * SECOND, **what)
+
+    def test_a_city_with_no_contact_log_shows_no_figure(self):
+        value = self.tiles()["information"].value
+        self.assertIsNone(value.number)
+        self.assertEqual(value.text, "—")
+
+    def test_information_only_contacts_are_counted_from_the_contact_log(self):
+        self.answer("information", service_type=self.pothole)
+        self.answer("information", service_type=self.tree)
+        self.answer("information")
+        self.answer("information", channel="email", days_ago=2)
+        self.answer("information", days_ago=40)  # before the period
+        self.answer("new_request", service_type=self.pothole)
+        tiles = self.tiles()
+        self.assertEqual(tiles["information"].value.number, 4)
+        self.assertEqual(tiles["information"].before.number, 1)
+        self.assertEqual(tiles["information"].trend, "")  # more is neither better nor worse
+        self.assertEqual(self.tiles("type=pothole")["information"].value.number, 1)
+        self.assertEqual(self.tiles("department=parks")["information"].value.number, 1)
+        self.assertEqual(self.tiles("channel=email")["information"].value.number, 1)
+        # A contact has no place: a district's dashboard has no figure rather than a wrong one.
+        self.assertIsNone(self.tiles("area=council_district:1")["information"].value.number)
+
+    def test_a_supervisor_counts_her_departments_contacts(self):
+        self.answer("information", service_type=self.pothole)
+        self.answer("information", service_type=self.tree)
+        self.assertEqual(self.tiles(user=self.sofia)["information"].value.number, 1)
 
 
 class RollupTests(HandBuiltCity):

@@ -112,19 +112,10 @@ def cell_metres(grid: Grid, box: tuple[float, float, float, float] | None) -> in
 def requests_of(cut: Cut, start: date, end: date) -> QuerySet[ServiceRequest]:
     """The requests of this cut received in the period, with a point."""
     first, last = _moments(start, end)
-    found = ServiceRequest.objects.filter(
+    found: QuerySet[ServiceRequest] = ServiceRequest.objects.filter(
         requested_at__gte=first, requested_at__lt=last, lat__isnull=False, long__isnull=False
     )
-    if cut.type_ids is not None:
-        found = found.filter(service_type_id__in=cut.type_ids)
-    if cut.department_ids is not None:
-        found = found.filter(department_id__in=cut.department_ids)
-    if cut.team_id is not None:
-        found = found.filter(team_id=cut.team_id)
-    if cut.channel:
-        found = found.filter(channel=cut.channel)
-    if cut.urgent is not None:
-        found = found.filter(urgent=cut.urgent)
+    found = cut.narrow(found, type_field="service_type_id")
     if cut.area_kind:
         found = found.filter(Q(**{f"areas__{cut.area_kind}__code": cut.area_code}))
     return found

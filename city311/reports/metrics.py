@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.utils import formats
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -50,6 +51,9 @@ class Facts:
     # Survey answers (1 to 5) for requests closed in the period: their sum and number.
     satisfaction_sum: float = 0
     satisfaction_n: int = 0
+    # Contacts the call centre answered with information only, in the period; None when
+    # its contact log cannot answer for this filter (or the city has no call centre).
+    information_contacts: int | None = None
     today: date = field(default_factory=date.today)
 
     def n(self, name: str) -> int:
@@ -79,8 +83,9 @@ class Metric:
     unit: str = "count"
     # A target (CityScore: actual ÷ target), from settings; None when there is none.
     target_setting: str = ""
-    # Whether a higher number is better (for the arrow beside the previous period).
-    higher_is_better: bool = True
+    # Whether a higher number is better (for the arrow beside the previous period); None:
+    # neither, so no arrow.
+    higher_is_better: bool | None = True
 
     @property
     def target(self) -> float | None:
@@ -90,10 +95,15 @@ class Metric:
         return float(value) if value is not None else None
 
 
+def count_text(n: int | float) -> str:
+    """A count as the reader's language writes it: 1,234 in English, 1 234 in Spanish."""
+    return formats.number_format(n, force_grouping=True)
+
+
 def _count(name: str) -> Callable[[Facts], Value]:
     def compute(facts: Facts) -> Value:
         n = facts.n(name)
-        return Value(n, f"{n:,}", n)
+        return Value(n, count_text(n), n)
 
     return compute
 
@@ -123,11 +133,11 @@ def _reopen_rate(facts: Facts) -> Value:
 
 def _open(facts: Facts) -> Value:
     n = sum(facts.backlog_by_day.values())
-    return Value(n, f"{n:,}", n)
+    return Value(n, count_text(n), n)
 
 
 def _past_due(facts: Facts) -> Value:
-    return Value(facts.open_past_due, f"{facts.open_past_due:,}", facts.open_past_due)
+    return Value(facts.open_past_due, count_text(facts.open_past_due), facts.open_past_due)
 
 
 def hours_text(hours: float) -> str:
@@ -208,7 +218,14 @@ def _satisfaction(facts: Facts) -> Value:
     if n < min_n():
         return Value(None, too_few(n), n, suppressed=True)
     mean = facts.satisfaction_sum / n
-    return Value(mean, gettext("%(mean).1f / 5") % {"mean": mean}, n)
+    return Value(mean, gettext("%(mean)s / 5") % {"mean": formats.number_format(mean, 1)}, n)
+
+
+def _information(facts: Facts) -> Value:
+    n = facts.information_contacts
+    if n is None:
+        return Value(None, "—", 0, suppressed=True)
+    return Value(n, count_text(n), n)
 
 
 def _average_close(facts: Facts) -> Value:
@@ -331,6 +348,18 @@ CATALOGUE: list[Metric] = [
         unit="hours",
         higher_is_better=False,
     ),
+    Metric(
+        "information",
+        pgettext_lazy("report metric", "Information-only contacts"),
+        _(
+            "Calls, e-mails, chats and visits the call centre answered with information only, "
+            "no request filed, in the period (its contact log). A type filter counts the "
+            "contacts the call taker tagged with that type; a place, team or urgency filter "
+            "has no answer (a contact has none)."
+        ),
+        _information,
+        higher_is_better=None,
+    ),
 ]
 BY_KEY = {m.key: m for m in CATALOGUE}
 TILES = [
@@ -344,6 +373,7 @@ TILES = [
     "first_response",
     "reopen_rate",
     "satisfaction",
+    "information",
 ]
 
 

@@ -605,6 +605,14 @@ def export(code: str, since: date | None = None, until: date | None = None) -> I
         from city311.reports import sqlcsv
 
         return sqlcsv.export(code, since, until)
+    if code == "parquet" and connection.vendor == "postgresql":
+        from city311.reports import sqlparquet
+
+        return sqlparquet.export(since, until)
+    if code == "geojson" and connection.vendor == "postgresql":
+        from city311.reports import sqlgeojson
+
+        return sqlgeojson.export(since, until)
     return FORMATS[code].write(records(since, until))
 
 

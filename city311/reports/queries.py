@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from django.db.models import Count, DateField, Q, QuerySet, Sum
+from django.db.models import Count, DateField, Model, Q, QuerySet, Sum
 from django.db.models.functions import Trunc
 from django.utils.translation import gettext, gettext_lazy, pgettext
 
@@ -31,6 +31,8 @@ from city311.reports.models import (
 from city311.servicerequests.errors import RequestError
 from city311.servicerequests.models import Team
 
+M = TypeVar("M", bound=Model)
+
 
 class NotFound(RequestError, ValueError):
     """A filter names something that does not exist (a type, group, team or department)."""
@@ -50,37 +52,33 @@ class Cut:
     area_code: str = ""
     queue: dict[str, str] = field(default_factory=dict)
 
+    def narrow(self, found: QuerySet[M], *, type_field: str = "type_id") -> QuerySet[M]:
+        """`found` (day or month totals, request facts, requests) narrowed to this cut's type,
+        department, team, channel and urgency; `type_field` names the type's column. The
+        area is left to the caller: each table keeps it its own way."""
+        if self.type_ids is not None:
+            found = found.filter(**{f"{type_field}__in": self.type_ids})
+        if self.department_ids is not None:
+            found = found.filter(department_id__in=self.department_ids)
+        if self.team_id is not None:
+            found = found.filter(team_id=self.team_id)
+        if self.channel:
+            found = found.filter(channel=self.channel)
+        if self.urgent is not None:
+            found = found.filter(urgent=self.urgent)
+        return found
+
     def rows(self, *, area: bool = True, model: type[Totals] = DayTotal) -> QuerySet[Any]:
         """The day (or month) totals of this cut; with area=False, those of every area kind
         (the caller names the kind)."""
-        rows = model._default_manager.all()
+        rows = self.narrow(model._default_manager.all())
         if area:
             rows = rows.filter(area_kind=self.area_kind, area_code=self.area_code)
-        if self.type_ids is not None:
-            rows = rows.filter(type_id__in=self.type_ids)
-        if self.department_ids is not None:
-            rows = rows.filter(department_id__in=self.department_ids)
-        if self.team_id is not None:
-            rows = rows.filter(team_id=self.team_id)
-        if self.channel:
-            rows = rows.filter(channel=self.channel)
-        if self.urgent is not None:
-            rows = rows.filter(urgent=self.urgent)
         return rows
 
     def facts(self) -> QuerySet[RequestFact]:
         """The request facts of this cut (for survey answers and closing notes)."""
-        facts = RequestFact.objects.all()
-        if self.type_ids is not None:
-            facts = facts.filter(type_id__in=self.type_ids)
-        if self.department_ids is not None:
-            facts = facts.filter(department_id__in=self.department_ids)
-        if self.team_id is not None:
-            facts = facts.filter(team_id=self.team_id)
-        if self.channel:
-            facts = facts.filter(channel=self.channel)
-        if self.urgent is not None:
-            facts = facts.filter(urgent=self.urgent)
+        facts = self.narrow(RequestFact.objects.all())
         if self.area_kind:
             facts = facts.filter(**{f"areas__{self.area_kind}": self.area_code})
         return facts
@@ -272,6 +270,29 @@ def _satisfaction(cut: Cut, start: date, end: date) -> tuple[float, int]:
     return float(found["total"] or 0), int(found["n"] or 0)
 
 
+def _information_contacts(cut: Cut, start: date, end: date) -> int | None:
+    """The contacts the call centre answered with information only in the period; None when
+    the city keeps no contact log or the cut names what a contact does not have."""
+    # The call centre's contact log lives with the contacts app; read, never written, here.
+    from city311.contacts.models import Interaction, Kind
+
+    if cut.area_kind or cut.team_id is not None or cut.urgent is not None:
+        return None
+    if not Interaction.objects.exists():
+        return None
+    first, last = _moments(start, end)
+    found = Interaction.objects.filter(
+        kind=Kind.INFORMATION, started_at__gte=first, started_at__lt=last
+    )
+    if cut.type_ids is not None:
+        found = found.filter(service_type_id__in=cut.type_ids)
+    if cut.department_ids is not None:
+        found = found.filter(service_type__department_id__in=cut.department_ids)
+    if cut.channel:
+        found = found.filter(channel=cut.channel)
+    return found.count()
+
+
 def facts_for(
     cut: Cut, start: date, end: date, today: date, work: OpenWork | None = None
 ) -> metrics.Facts:
@@ -286,6 +307,7 @@ def facts_for(
         open_past_due=_past_due(due, start, end, today),
         satisfaction_sum=total,
         satisfaction_n=n,
+        information_contacts=_information_contacts(cut, start, end),
         today=today,
     )
 
@@ -305,6 +327,8 @@ class Tile:
             return ""
         if self.value.number == self.before.number:
             return "same"
+        if self.metric.higher_is_better is None:
+            return ""
         better = (self.value.number > self.before.number) == self.metric.higher_is_better
         return "better" if better else "worse"
 
@@ -351,6 +375,8 @@ def _links(cut: Cut, start: date, end: date) -> dict[str, str]:
         "first_response": received,
         "reopen_rate": closed,
         "satisfaction": closed,
+        # Contacts filed no request: no list of requests stands behind the number.
+        "information": "",
     }
 
 

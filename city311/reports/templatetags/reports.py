@@ -11,6 +11,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, pgettext
 
 from city311.geo.models import BoundaryKind
+from city311.reports import metrics
 from city311.reports.forms import KIND_LABELS
 
 register = template.Library()
@@ -45,7 +46,7 @@ def bar_chart(
         '{}</svg><p class="legend">{} {} {} {} {}</p>',
         WIDTH,
         HEIGHT,
-        gettext("%(title)s; highest %(top)s") % {"title": title, "top": top},
+        gettext("%(title)s; highest %(top)s") % {"title": title, "top": metrics.count_text(top)},
         shapes,
         _swatch(COLOURS[0]),
         names[0],

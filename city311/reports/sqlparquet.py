@@ -1,0 +1,167 @@
+"""The Parquet export on PostgreSQL, a row group at a time straight from the database: the same
+table as `opendata.write_parquet`, without a Python object per value.
+
+The database reads each row group's rows and writes them as CSV (`COPY ... TO STDOUT`): times
+in UTC with their microseconds, points as PostgreSQL's shortest exact text, NULL unquoted and
+an empty text quoted, so nothing is lost on the way. Arrow's CSV reader types a row group's
+columns at once. Python then applies, to the rows the database marks (`python`), what only it
+may decide, as `opendata.records` does: redacting a status note or description that
+`publish.public_text` could change (a digit, an '@' or a character beyond ASCII: the same
+mark as `sqlcsv`), and rounding a sensitive type's point.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from django.db import connection
+
+from city311.catalog.models import Department, ServiceType
+from city311.reports import opendata
+from city311.reports.sqlcsv import MAY_REDACT, _literal
+from city311.servicerequests.models import ServiceRequest
+from city311.servicerequests.publish import public_text
+
+# Each analyst column (opendata.ANALYST) as the database writes it.
+COLUMNS = {
+    "service_request_id": "CASE WHEN sr.historical AND sr.external_id <> '' THEN sr.external_id"
+    " ELSE sr.tracking_number END",
+    "service_code": "st.service_code",
+    "service_name": "st.service_name",
+    "group": 'st."group"',
+    "agency": "coalesce(dep.slug, '')",
+    "agency_name": "coalesce(dep.name, '')",
+    "status": "sr.status",
+    "resolution": "sr.resolution",
+    "channel": "sr.channel",
+    "requested_at": "sr.requested_at",
+    "updated_at": "coalesce(sr.closed_at, sr.updated_at)",
+    "closed_at": "sr.closed_at",
+    "due_at": "sr.due_at",
+    "status_notes": "sr.status_notes",
+    "description": "CASE WHEN st.publish_description THEN sr.description END",
+    "address": "CASE WHEN st.publish_description THEN sr.address_string ELSE '' END",
+    "zipcode": "sr.zipcode",
+    "lat": "sr.lat",
+    "long": "sr.long",
+    "sensitive": "NOT st.publish_description",
+}
+# A time as Arrow reads it into timestamp("us", "UTC").
+UTC_TEXT = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
+def query(since: date | None, until: date | None) -> tuple[str, list[Any], list[str]]:
+    """The SELECT of the rows, oldest first, and the names of its columns: `python` (whether
+    Python decides the row), then the schema's columns in order."""
+    kinds = opendata.area_kinds()
+    values = dict(COLUMNS)
+    for name in opendata.TIMES:
+        values[name] = UTC_TEXT.format(values[name])
+    for kind in kinds:
+        code, name = (f"sr.areas->{_literal(kind)}->>{_literal(k)}" for k in ("code", "name"))
+        values[kind] = f"CASE WHEN {code} IS NOT NULL THEN coalesce({name}, '') END"
+        values[f"{kind}_code"] = code
+    python = (
+        f"sr.status_notes ~ '{MAY_REDACT}'"
+        f" OR (st.publish_description AND sr.description ~ '{MAY_REDACT}')"
+        " OR (NOT st.publish_description AND sr.lat IS NOT NULL AND sr.long IS NOT NULL)"
+    )
+    where, params = [], []
+    start, end = opendata.bounds(since, until)
+    if start is not None:
+        where.append("sr.requested_at >= %s")
+        params.append(start)
+    if end is not None:
+        where.append("sr.requested_at < %s")
+        params.append(end)
+    names = ["python", *opendata.parquet_schema(kinds).names]
+    selected = [f"({python})", *(values[name] for name in names[1:])]
+    sql = (
+        f"SELECT {', '.join(selected)}"
+        f" FROM {ServiceRequest._meta.db_table} sr"
+        f" JOIN {ServiceType._meta.db_table} st ON st.id = sr.service_type_id"
+        f" LEFT JOIN {Department._meta.db_table} dep ON dep.id = sr.department_id"
+        f"{' WHERE ' + ' AND '.join(where) if where else ''}"
+        " ORDER BY sr.requested_at, sr.id"
+    )
+    return sql, params, names
+
+
+def _table(block: bytes, names: list[str], schema: Any, redacted: Any) -> Any:
+    """One row group's CSV as the schema's table, Python's rules applied to marked rows."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    types = {"python": pa.bool_(), **{f.name: f.type for f in schema}}
+    table = pcsv.read_csv(
+        io.BytesIO(block),
+        read_options=pcsv.ReadOptions(column_names=names, use_threads=False),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(
+            column_types=types,
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
+    marked = [i for i, m in enumerate(table.column("python").to_pylist()) if m]
+    table = table.drop_columns(["python"])
+    if not marked:
+        return table
+    columns = {name: table.column(name).to_pylist() for name in ("status_notes", "description")}
+    columns.update({name: table.column(name).to_pylist() for name in ("lat", "long", "sensitive")})
+    notes, descriptions = columns["status_notes"], columns["description"]
+    lats, longs, sensitive = columns["lat"], columns["long"], columns["sensitive"]
+    for i in marked:
+        notes[i] = redacted(notes[i]) if notes[i] else ""
+        if descriptions[i]:
+            descriptions[i] = redacted(descriptions[i])
+        if sensitive[i] and lats[i] is not None and longs[i] is not None:
+            lats[i] = round(lats[i], opendata.ROUNDED_DIGITS)
+            longs[i] = round(longs[i], opendata.ROUNDED_DIGITS)
+    for name in ("status_notes", "description", "lat", "long"):
+        at = table.schema.get_field_index(name)
+        field = schema.field(name)
+        table = table.set_column(at, field, pa.array(columns[name], field.type))
+    return table
+
+
+def export(since: date | None, until: date | None) -> Iterator[bytes]:
+    """The Parquet file for the range, as bytes, a row group (`opendata.ROW_GROUP`) at a time.
+
+    PostgreSQL sends each row of a COPY as a message of its own: a row group is that many
+    messages, read by Arrow in one go."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = opendata.parquet_schema(opendata.area_kinds())
+    sql, params, names = query(since, until)
+    redacted = lru_cache(maxsize=8192)(public_text)
+    spool = opendata._Spool()
+    writer = pq.ParquetWriter(pa.PythonFile(spool, mode="w"), schema, compression="zstd")
+    rows: list[bytes] = []
+    written = 0
+    connection.ensure_connection()
+    with (
+        connection.connection.cursor() as cursor,
+        cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy,
+    ):
+        for data in copy:
+            rows.append(bytes(data))
+            if len(rows) == opendata.ROW_GROUP:
+                writer.write_table(_table(b"".join(rows), names, schema, redacted))
+                written += len(rows)
+                rows = []
+                yield spool.take()
+    if rows or not written:
+        block = b"".join(rows)
+        table = _table(block, names, schema, redacted) if rows else schema.empty_table()
+        writer.write_table(table)
+    writer.close()
+    yield spool.take()
