@@ -17,6 +17,7 @@ from city311.accounts.roles import department_ids
 from city311.catalog import cache as catalog_cache
 from city311.geo.models import Boundary, BoundaryKind
 from city311.lib.distance import metres
+from city311.servicerequests import sla
 from city311.servicerequests.access import (
     can_be_assigned,
     can_work_request,
@@ -377,7 +378,22 @@ def board(user: Any, *, now: datetime | None = None) -> dict[str, Any]:
     for row in by_area:
         slug = holder.get((kind, row["code"]))
         row["team"] = {"slug": slug, "name": names.get(slug, "")} if slug else None
-    return {"by_team": by_team, "by_area": by_area, "area_kind": kind}
+    return {
+        "by_team": by_team,
+        "by_area": by_area,
+        "area_kind": kind,
+        # Departments whose breaches reach nobody of theirs: warned of before it happens.
+        "unreachable": [
+            d.translated("name")
+            for d in sla.unreachable_departments(
+                None if _sees_all(user) else sorted(department_ids(user))
+            )
+        ],
+    }
+
+
+def _sees_all(user: Any) -> bool:
+    return bool(user.has_perm("servicerequests.view_all_requests") or user.is_superuser)
 
 
 def _territories(user: Any) -> dict[str, list[tuple[str, str, str]]]:

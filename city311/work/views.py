@@ -250,6 +250,7 @@ def today(request: HttpRequest) -> HttpResponse:
 def crew(request: HttpRequest, tracking_number: str) -> HttpResponse:
     """One request of the crew's day: what and where, notes, work orders, close with a photo."""
     sr = _get(request, tracking_number)
+    orders = _orders_with_notes(sr, request.user)
     return render(
         request,
         "work/crew.html",
@@ -258,10 +259,10 @@ def crew(request: HttpRequest, tracking_number: str) -> HttpResponse:
             # The forms on the request itself are its crew's; each work order's, that
             # order's crew's (access.can_work_as_crew, can_work_order).
             "can_work": access.can_work_as_crew(request.user, sr),
-            "orders": [
-                (order, order.mine)  # type: ignore[attr-defined]
-                for order in _orders_with_notes(sr, request.user)
-            ],
+            "orders": [(order, order.mine) for order in orders],  # type: ignore[attr-defined]
+            # The request closes when its work is done: not by "Close: work done" while a
+            # work order is unfinished (actions.close_request refuses it too).
+            "unfinished": [order for order in orders if not order.is_finished],
             "complete_form": forms.CompleteForm(),
             "note_form": forms.NoteForm(),
             "photos": sr.attachments.all(),
@@ -385,6 +386,7 @@ def _get(request: HttpRequest, tracking_number: str, *, write: bool = False) -> 
 def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
     sr = _get(request, tracking_number)
     user = request.user
+    orders = _orders_with_notes(sr, user)
     return render(
         request,
         "work/detail.html",
@@ -409,7 +411,8 @@ def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
             "contact_form": forms.ContactReasonForm(),
             "location_candidates": _location_candidates(sr),
             "teams": queries.teams_for(user).filter(department=sr.department),
-            "work_orders": _orders_with_notes(sr, user),
+            "work_orders": orders,
+            "unfinished": [order for order in orders if not order.is_finished],
             "sla": sla.panel(sr),
             "photos": sr.attachments.all(),
             "photo_links": photo_links(sr),
@@ -499,14 +502,36 @@ def _close(request: HttpRequest, sr: ServiceRequest) -> str:
             raise RequestError(
                 _("Duplicate of: %(problem)s"), code=e.code, problem=e.message
             ) from None
+    cancel = request.POST.get("cancel_unfinished") == "1"
+    if cancel:
+        _may_cancel_unfinished(request, sr)
     actions.close_request(
         sr,
         resolution=form.cleaned_data["resolution"],
         note=form.cleaned_data["note"],
         duplicate_of=parent,
         by=request.user,
+        cancel_unfinished=cancel,
     )
     return _("Request closed.")
+
+
+def _may_cancel_unfinished(request: HttpRequest, sr: ServiceRequest) -> None:
+    """Closing with "cancel its unfinished work orders" cancels each: only for someone who may
+    cancel each one (its crew or their supervisors, access.can_work_order)."""
+    unfinished = actions.unfinished_work_orders(sr)
+    for order in unfinished:
+        order.request = sr
+    theirs = [order for order in unfinished if not access.can_work_order(request.user, order)]
+    if theirs:
+        raise RequestError(
+            _(
+                "Only their crews and supervisors may cancel work orders %(orders)s: ask them "
+                "to finish or cancel them."
+            ),
+            code="not_your_work_orders",
+            orders=actions.work_order_list(theirs),
+        )
 
 
 def _reopen(request: HttpRequest, sr: ServiceRequest) -> str:
