@@ -26,7 +26,6 @@ from django.views.decorators.http import require_POST
 
 from city311.accounts.decorators import staff_required
 from city311.catalog import cache as catalog_cache
-from city311.catalog.models import Department
 from city311.geo import geocoding
 from city311.geo.geocoding import Candidate
 from city311.geo.locate import LocationProblem, locate
@@ -67,21 +66,27 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 @staff_required()
 def queue(request: HttpRequest) -> HttpResponse:
     form, selection, problem = _selection(request)
+    # The lists' (value, label) pairs, rendered by the {% options %} tag: each list is read
+    # once (the teams once for both of their lists), the departments from the cached catalog.
+    departments = [d for d in catalog_cache.departments() if d.active]
+    teams = [(t.slug, f"{t.name} ({t.department.name})") for t in queries.teams_for(request.user)]
+    people = [
+        (p.pk, p.get_full_name() or p.username) for p in queries.assignable_people(request.user)
+    ]
     context: dict[str, Any] = {
         "form": form,
         # What each filter holds, as typed: read once here, not once per option of a list.
         "chosen": {name: request.GET.get(name, "") for name in form.fields},
         "problem": problem,
-        "departments": Department.objects.filter(active=True),
-        "types": catalog_cache.catalog().active_types(),
-        "teams": queries.teams_for(request.user),
+        "departments": [(d.slug, d.name) for d in departments],
+        "types": [(t.service_code, t.service_name) for t in catalog_cache.catalog().active_types()],
+        "teams": teams,
         "areas": queries.area_choices(),
         "saved_views": request.user.saved_views.all(),  # type: ignore[union-attr]
         "query": _query_without(request, "page"),
         "bulk_actions": forms.BULK_ACTIONS,
-        "bulk_teams": queries.teams_for(request.user),
-        "bulk_people": queries.assignable_people(request.user),
-        "transfer_departments": Department.objects.filter(active=True),
+        "bulk_people": people,
+        "transfer_departments": [(d.pk, d.name) for d in departments],
         "tiles": getattr(settings, "CITY311_MAP_TILES", ""),
     }
     if selection is None:
