@@ -22,7 +22,8 @@ Later runs find all of it there and start at once (build each size in a database
 a larger `--requests` adds the rest, but not in filing order).
 
 `--explain` prints each filter's two statements' plans (EXPLAIN ANALYZE, PostgreSQL) instead
-of timing them; `--only TEXT` keeps the filters containing TEXT.
+of timing them; `--only TEXT` keeps the filters containing TEXT; `--board` times the
+supervisor's board (/work/board/) instead of the queue.
 """
 
 from __future__ import annotations
@@ -425,7 +426,9 @@ def backend_cpu_ns() -> int:
     return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
 
 
-def measure(client: object, query: str, rounds: int) -> tuple[list[float], list[float]]:
+def measure(
+    client: object, query: str, rounds: int, *, page: str = "/work/"
+) -> tuple[list[float], list[float]]:
     """Per page view: wall-clock ms, and CPU ms (this process's plus its database backend's).
 
     On a machine shared with other work, wall time is mostly waiting for a core; the CPU time
@@ -434,7 +437,7 @@ def measure(client: object, query: str, rounds: int) -> tuple[list[float], list[
     walls, cpus = [], []
     for _ in range(rounds):
         b0, c0, t0 = backend_cpu_ns(), time.process_time(), time.perf_counter()
-        response = client.get(f"/work/?{query}")  # type: ignore[attr-defined]
+        response = client.get(f"{page}?{query}")  # type: ignore[attr-defined]
         t1, c1 = time.perf_counter(), time.process_time()
         b1 = backend_cpu_ns()
         assert response.status_code == 200, (query, response.status_code)
@@ -467,6 +470,28 @@ def explain(user: Any, query: str) -> None:
             print("\n".join(line for (line,) in cursor.fetchall()))
 
 
+def board(people: Any, rounds: int, stored: int) -> None:
+    """The supervisor's board (/work/board/), as each person: it counts each group's open,
+    unassigned, overdue and escalated work, each count stopped at the queue's cap."""
+    from django.test import Client
+
+    print(
+        f"/work/board/ with {stored:,} requests stored; {rounds} rounds; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    for who, user in people:
+        client = Client()
+        client.force_login(user)
+        client.get("/work/board/")  # warm
+        walls, cpus = measure(client, "", rounds, page="/work/board/")
+        print(
+            f"  {who:10} wall p50 {statistics.median(walls):7.1f} p95 {p95(walls):7.1f}   "
+            f"CPU p50 {statistics.median(cpus):7.1f} p95 {p95(cpus):7.1f} ms",
+            flush=True,
+        )
+    print(f"  load average after: {os.getloadavg()[0]:.1f}")
+
+
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
@@ -481,6 +506,7 @@ def main() -> None:
         "--explain", action="store_true", help="print each filter's plans (PostgreSQL) instead"
     )
     parser.add_argument("--build", action="store_true", help="only build the database")
+    parser.add_argument("--board", action="store_true", help="time the supervisor's board instead")
     args = parser.parse_args()
     setup()
     from django.conf import settings
@@ -503,6 +529,9 @@ def main() -> None:
     unclosed = ServiceRequest.objects.exclude(status=Status.CLOSED).count()
     chosen = [q for q in filters() if args.only is None or args.only in q]
     people = (("manager", plan.manager), ("supervisor", plan.supervisor))
+    if args.board:
+        board(people, args.rounds, stored)
+        return
     if args.explain:
         for who, user in people:
             for query in chosen:

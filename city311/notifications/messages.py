@@ -103,6 +103,8 @@ def context_for(delivery: Delivery, language: str) -> dict[str, Any]:
     if event is not None and event.kind == Event.ESCALATED:
         # For staff: how late it is, why it is due when it is, and the work page.
         ctx["percent"] = data.get("percent", 100)
+        # Told to the administrators because nobody of the department could be.
+        ctx["unreached"] = bool(data.get("unreached"))
         ctx["due_words"] = str(sla.explain_due(sr))
         ctx["work_url"] = site_url(reverse("work:detail", args=[sr.tracking_number]))
     if event is not None and event.kind == Event.WORK_ORDER_HANDED_BACK:

@@ -81,6 +81,7 @@ BEYOND_THE_STATE: dict[tuple[str, str], Step] = {
     ("reports", "0002_month_summary"): nothing,  # sums the month totals: none yet
     ("servicerequests", "0016_queue_search_indexes"): replay,
     ("servicerequests", "0018_sla_clock_for_open_requests"): nothing,
+    ("servicerequests", "0023_live_work_search_indexes"): replay,
 }
 
 

@@ -8,6 +8,7 @@ through `city311.servicerequests.intake.submit_request`, whatever the channel.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -42,6 +43,7 @@ from city311.servicerequests.validation import MAX_DESCRIPTION
 from city311.servicerequests.vocabulary import Escalate, Event, Pause, Words
 
 Actor = User | AnonymousUser | None
+log = logging.getLogger(__name__)
 # The longest note, reason or comment anyone writes on a request (a public one is sent to
 # every follower), whichever form or channel it comes from.
 MAX_NOTE = 4000
@@ -399,9 +401,15 @@ def close_request(
     by: Actor,
     duplicate_of: ServiceRequest | None = None,
     said: Words | None = None,
+    cancel_unfinished: bool = False,
 ) -> ServiceRequest:
     """Close with a resolution and a public note saying what was done (`said`: city311's own
-    words for it, worded for each reader, `note` being their English)."""
+    words for it, worded for each reader, `note` being their English).
+
+    A request closes when its work is done: with a work order not finished, closing is
+    refused, naming them, unless the closer chose to cancel them (`cancel_unfinished`; each
+    cancellation is in the history, saying it came with the closing). The caller checks that
+    the closer may cancel them (access.can_work_order)."""
     sr = _locked(sr)
     if sr.is_closed:
         raise RequestError(
@@ -429,7 +437,20 @@ def close_request(
         raise RequestError(
             _("Only a request closed as a duplicate links to another request."), code="invalid"
         )
+    unfinished = unfinished_work_orders(sr)
+    if unfinished and not cancel_unfinished:
+        raise RequestError(
+            _(
+                "Request %(number)s still has work not finished: %(orders)s. Each work order "
+                "is finished by its crew, or cancelled, before the request closes."
+            ),
+            code="work_unfinished",
+            number=sr.tracking_number,
+            orders=work_order_list(unfinished),
+        )
     now = timezone.now()
+    for order in unfinished:
+        _cancel_on_close(sr, order, at=now, by=by)
     sr.status = Status.CLOSED
     sr.resolution = resolution
     sr.status_notes = note
@@ -468,6 +489,39 @@ def close_request(
     _record(sr, Event.CLOSED, by=by, public=True, note=note, data=data, said=said)
     _tell_duplicates(sr, by=by)
     return sr
+
+
+def unfinished_work_orders(sr: ServiceRequest) -> list[WorkOrder]:
+    """The request's work orders still to do or under way, by number."""
+    return list(
+        sr.work_orders.exclude(
+            status__in=[WorkOrderStatus.DONE, WorkOrderStatus.CANCELLED]
+        ).order_by("number")
+    )
+
+
+def work_order_list(orders: list[WorkOrder]) -> str:
+    """ "2 (Haul the wood away), 3 (Patch the road)": work orders named in a message."""
+    return ", ".join(f"{order.number} ({order.title})" for order in orders)
+
+
+def _cancel_on_close(sr: ServiceRequest, order: WorkOrder, *, at: Any, by: Actor) -> None:
+    said = words.said(
+        gettext_noop("Work order %(number)s cancelled when the request was closed."),
+        number=order.number,
+    )
+    order.status = WorkOrderStatus.CANCELLED
+    order.result = words.english(said)
+    order.done_at = at
+    order.save(update_fields=["status", "result", "done_at"])
+    _record(
+        sr,
+        Event.WORK_ORDER_CANCELLED,
+        by=by,
+        public=False,
+        said=said,
+        data={"work_order": order.number, "on_close": True},
+    )
 
 
 def _tell_duplicates(parent: ServiceRequest, *, by: Actor) -> None:
@@ -747,8 +801,16 @@ def escalate_request(sr: ServiceRequest, *, sweep: sla.Sweep | None = None) -> i
                 next_at = moment if next_at is None else min(next_at, moment)
                 continue
             people = sweep.recipients(sr, notify)
+            unreached = sla.reaches_nobody(sr, people)
             _escalate(
-                sr, percent=percent, notify=notify, moment=moment, start=start, to=people, cal=cal
+                sr,
+                percent=percent,
+                notify=notify,
+                moment=moment,
+                start=start,
+                # Nobody of the department can be told: the city's administrators are.
+                to=sweep.administrators() if unreached else people,
+                unreached=unreached,
             )
             recorded, level = recorded + 1, max(level, percent)
         ServiceRequest.objects.filter(pk=sr.pk).update(
@@ -765,28 +827,27 @@ def _escalate(
     moment: Any,
     start: Any,
     to: list[Any],
-    cal: Calendar,
+    unreached: bool = False,
 ) -> None:
     people = to
+    reached = words.said(
+        gettext_noop("%(percent)s%% of the target time reached at %(when)s: told %(told)s."),
+        percent=percent,
+        when=words.at(moment),
+        told=words.told([(_name(p), notify) for p in people]),
+    )
+    data: dict[str, Any] = {
+        "percent": percent,
+        "notify": notify,
+        "reached_at": moment.isoformat(),
+        "due_at": sr.due_at.isoformat() if sr.due_at else None,
+        "recipients": [p.pk for p in people],
+    }
+    if unreached:
+        reached = _reached_nobody(sr, percent=percent, notify=notify, moment=moment, to=people)
+        data["unreached"] = True
     event = _record(
-        sr,
-        Event.ESCALATED,
-        by=None,
-        label="city311",
-        public=False,
-        said=words.said(
-            gettext_noop("%(percent)s%% of the target time reached at %(when)s: told %(told)s."),
-            percent=percent,
-            when=words.at(moment),
-            told=words.told([(_name(p), notify) for p in people]),
-        ),
-        data={
-            "percent": percent,
-            "notify": notify,
-            "reached_at": moment.isoformat(),
-            "due_at": sr.due_at.isoformat() if sr.due_at else None,
-            "recipients": [p.pk for p in people],
-        },
+        sr, Event.ESCALATED, by=None, label="city311", public=False, said=reached, data=data
     )
     Escalation.objects.create(
         request=sr,
@@ -795,6 +856,45 @@ def _escalate(
         notify=notify,
         reached_at=moment,
         event=event,
+    )
+
+
+def _reached_nobody(
+    sr: ServiceRequest, *, percent: int, notify: str, moment: Any, to: list[Any]
+) -> Words:
+    """The words of a level nobody of the department could be told of, and the warning in
+    the log (no personal data: the request's number, its department, the level)."""
+    log.warning(
+        "Escalation of request %s at %s%% reached nobody of its department (%s): no %s with "
+        "an e-mail address and no department mailbox; %s administrator(s) told instead.",
+        sr.tracking_number,
+        percent,
+        sr.department.slug if sr.department else "not routed",
+        notify,
+        len(to),
+    )
+    department = words.department(sr.department) if sr.department else "—"
+    if to:
+        return words.said(
+            gettext_noop(
+                "%(percent)s%% of the target time reached at %(when)s: nobody of %(department)s "
+                "could be told (no one with an e-mail address, no department mailbox); told the "
+                "administrators: %(told)s."
+            ),
+            percent=percent,
+            when=words.at(moment),
+            department=department,
+            told=words.told([(_name(p), "") for p in to]),
+        )
+    return words.said(
+        gettext_noop(
+            "%(percent)s%% of the target time reached at %(when)s: NOBODY WAS TOLD. Nobody of "
+            "%(department)s has an e-mail address for it, the department has no mailbox and no "
+            "administrator has an e-mail address."
+        ),
+        percent=percent,
+        when=words.at(moment),
+        department=department,
     )
 
 
@@ -1236,7 +1336,9 @@ def add_remote_update(
     if closes and not sr.is_closed:
         said = None if text else words.said(gettext_noop("Closed by %(who)s."), who=label)
         note = text or words.english(said or [])
-        close_request(sr, resolution=closes, note=note, by=None, said=said)
+        # The server it was forwarded to did the work and closed it: any work order left
+        # here is cancelled with it, each in the history.
+        close_request(sr, resolution=closes, note=note, by=None, said=said, cancel_unfinished=True)
         event = sr.events.filter(kind=Event.CLOSED).order_by("-id").first()
         assert event is not None
         event.actor_label, event.data = label, {**event.data, **data}

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
+from django.db.models import Exists, OuterRef, Q
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from city311.accounts import roles
 from city311.catalog.calendar import Calendar
-from city311.catalog.models import SlaUnit
+from city311.catalog.models import Department, SlaUnit
 from city311.servicerequests.models import (
     Escalation,
     EscalationLevel,
@@ -62,6 +63,7 @@ class Sweep:
         self._levels: dict[int, list[tuple[int, str]]] = {}
 
         self._people: dict[tuple[int | None, int | None, int | None, str], list[User]] = {}
+        self._administrators: list[User] | None = None
 
     def levels(self, service_type_id: int) -> list[tuple[int, str]]:
         if service_type_id not in self._levels:
@@ -73,6 +75,11 @@ class Sweep:
         if key not in self._people:
             self._people[key] = escalation_recipients(sr, notify)
         return self._people[key]
+
+    def administrators(self) -> list[User]:
+        if self._administrators is None:
+            self._administrators = administrators()
+        return self._administrators
 
 
 def target_time(sr: ServiceRequest, cal: Calendar) -> timedelta | None:
@@ -148,6 +155,37 @@ def escalation_recipients(sr: ServiceRequest, notify: str) -> list[User]:
     managers = active.filter(groups__name=roles.MANAGER)
     of_department = list(managers.filter(memberships__department=sr.department_id).distinct())
     return of_department or list(managers.filter(memberships__isnull=True))
+
+
+def reaches_nobody(sr: ServiceRequest, people: list[User]) -> bool:
+    """Whether a level that names `people` reaches nobody of the request's department: no
+    person with an e-mail address, and no department mailbox to fall back to."""
+    return not people and not (sr.department is not None and sr.department.email)
+
+
+def administrators() -> list[User]:
+    """The city's administrators who can be e-mailed: told of an escalation that reaches
+    nobody of its department, so no promise expires unnoticed."""
+    return list(
+        User.objects.filter(is_active=True)
+        .exclude(email="")
+        .filter(Q(groups__name=roles.ADMINISTRATOR) | Q(is_superuser=True))
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def unreachable_departments(department_ids: list[int] | None = None) -> list[Department]:
+    """Active departments (of `department_ids`, or all) whose breaches would reach nobody of
+    theirs: no supervisor with an e-mail address and no department mailbox. The board warns
+    of them before a promise expires."""
+    supervisors = User.objects.filter(
+        is_active=True, groups__name=roles.SUPERVISOR, memberships__department=OuterRef("pk")
+    ).exclude(email="")
+    departments = Department.objects.filter(active=True, email="").exclude(Exists(supervisors))
+    if department_ids is not None:
+        departments = departments.filter(pk__in=department_ids)
+    return list(departments.order_by("name"))
 
 
 @dataclass

@@ -26,7 +26,6 @@ from django.views.decorators.http import require_POST
 
 from city311.accounts.decorators import staff_required
 from city311.catalog import cache as catalog_cache
-from city311.catalog.models import Department
 from city311.geo import geocoding
 from city311.geo.geocoding import Candidate
 from city311.geo.locate import LocationProblem, locate
@@ -67,21 +66,27 @@ def _query_without(request: HttpRequest, *names: str) -> str:
 @staff_required()
 def queue(request: HttpRequest) -> HttpResponse:
     form, selection, problem = _selection(request)
+    # The lists' (value, label) pairs, rendered by the {% options %} tag: each list is read
+    # once (the teams once for both of their lists), the departments from the cached catalog.
+    departments = [d for d in catalog_cache.departments() if d.active]
+    teams = [(t.slug, f"{t.name} ({t.department.name})") for t in queries.teams_for(request.user)]
+    people = [
+        (p.pk, p.get_full_name() or p.username) for p in queries.assignable_people(request.user)
+    ]
     context: dict[str, Any] = {
         "form": form,
         # What each filter holds, as typed: read once here, not once per option of a list.
         "chosen": {name: request.GET.get(name, "") for name in form.fields},
         "problem": problem,
-        "departments": Department.objects.filter(active=True),
-        "types": catalog_cache.catalog().active_types(),
-        "teams": queries.teams_for(request.user),
+        "departments": [(d.slug, d.name) for d in departments],
+        "types": [(t.service_code, t.service_name) for t in catalog_cache.catalog().active_types()],
+        "teams": teams,
         "areas": queries.area_choices(),
         "saved_views": request.user.saved_views.all(),  # type: ignore[union-attr]
         "query": _query_without(request, "page"),
         "bulk_actions": forms.BULK_ACTIONS,
-        "bulk_teams": queries.teams_for(request.user),
-        "bulk_people": queries.assignable_people(request.user),
-        "transfer_departments": Department.objects.filter(active=True),
+        "bulk_people": people,
+        "transfer_departments": [(d.pk, d.name) for d in departments],
         "tiles": getattr(settings, "CITY311_MAP_TILES", ""),
     }
     if selection is None:
@@ -250,6 +255,7 @@ def today(request: HttpRequest) -> HttpResponse:
 def crew(request: HttpRequest, tracking_number: str) -> HttpResponse:
     """One request of the crew's day: what and where, notes, work orders, close with a photo."""
     sr = _get(request, tracking_number)
+    orders = _orders_with_notes(sr, request.user)
     return render(
         request,
         "work/crew.html",
@@ -258,10 +264,10 @@ def crew(request: HttpRequest, tracking_number: str) -> HttpResponse:
             # The forms on the request itself are its crew's; each work order's, that
             # order's crew's (access.can_work_as_crew, can_work_order).
             "can_work": access.can_work_as_crew(request.user, sr),
-            "orders": [
-                (order, order.mine)  # type: ignore[attr-defined]
-                for order in _orders_with_notes(sr, request.user)
-            ],
+            "orders": [(order, order.mine) for order in orders],  # type: ignore[attr-defined]
+            # The request closes when its work is done: not by "Close: work done" while a
+            # work order is unfinished (actions.close_request refuses it too).
+            "unfinished": [order for order in orders if not order.is_finished],
             "complete_form": forms.CompleteForm(),
             "note_form": forms.NoteForm(),
             "photos": sr.attachments.all(),
@@ -385,6 +391,7 @@ def _get(request: HttpRequest, tracking_number: str, *, write: bool = False) -> 
 def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
     sr = _get(request, tracking_number)
     user = request.user
+    orders = _orders_with_notes(sr, user)
     return render(
         request,
         "work/detail.html",
@@ -409,7 +416,8 @@ def detail(request: HttpRequest, tracking_number: str) -> HttpResponse:
             "contact_form": forms.ContactReasonForm(),
             "location_candidates": _location_candidates(sr),
             "teams": queries.teams_for(user).filter(department=sr.department),
-            "work_orders": _orders_with_notes(sr, user),
+            "work_orders": orders,
+            "unfinished": [order for order in orders if not order.is_finished],
             "sla": sla.panel(sr),
             "photos": sr.attachments.all(),
             "photo_links": photo_links(sr),
@@ -499,14 +507,36 @@ def _close(request: HttpRequest, sr: ServiceRequest) -> str:
             raise RequestError(
                 _("Duplicate of: %(problem)s"), code=e.code, problem=e.message
             ) from None
+    cancel = request.POST.get("cancel_unfinished") == "1"
+    if cancel:
+        _may_cancel_unfinished(request, sr)
     actions.close_request(
         sr,
         resolution=form.cleaned_data["resolution"],
         note=form.cleaned_data["note"],
         duplicate_of=parent,
         by=request.user,
+        cancel_unfinished=cancel,
     )
     return _("Request closed.")
+
+
+def _may_cancel_unfinished(request: HttpRequest, sr: ServiceRequest) -> None:
+    """Closing with "cancel its unfinished work orders" cancels each: only for someone who may
+    cancel each one (its crew or their supervisors, access.can_work_order)."""
+    unfinished = actions.unfinished_work_orders(sr)
+    for order in unfinished:
+        order.request = sr
+    theirs = [order for order in unfinished if not access.can_work_order(request.user, order)]
+    if theirs:
+        raise RequestError(
+            _(
+                "Only their crews and supervisors may cancel work orders %(orders)s: ask them "
+                "to finish or cancel them."
+            ),
+            code="not_your_work_orders",
+            orders=actions.work_order_list(theirs),
+        )
 
 
 def _reopen(request: HttpRequest, sr: ServiceRequest) -> str:
