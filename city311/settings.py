@@ -205,6 +205,11 @@ Q_CLUSTER: dict[str, object] = {
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
+    # django-q's Redis broker, keeping the tasks a cluster holds: a stopped cluster's tasks in
+    # hand go back to the queue (city311/ops/taskqueue.py). A failed task is acknowledged (kept
+    # as a failure, not run again), as django-q's own Redis broker does.
+    Q_CLUSTER["broker_class"] = "city311.ops.taskqueue.HeldRedis"
+    Q_CLUSTER["ack_failures"] = True
 else:
     Q_CLUSTER["orm"] = "default"
     # django-q's database broker, noting which cluster holds each task: a stopped cluster's

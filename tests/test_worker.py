@@ -1,10 +1,14 @@
 import os
+import signal
 import uuid
 
 import pytest
 import redis
 from django.test import TransactionTestCase
+from django_q import core_signing
+from django_q.conf import Conf
 from django_q.models import Success
+from django_q.signing import PickleSerializer
 
 from city311.notifications.models import Delivery
 from city311.servicerequests.models import RequestEvent, ServiceRequest
@@ -19,6 +23,18 @@ ENQUEUE = (
     "from django_q.tasks import async_task; "
     "async_task('city311.servicerequests.tasks.flag_overdue_requests')"
 )
+# A task that holds its worker long after Ctrl-C, as training the suggestion model does.
+SLEEP = "from django_q.tasks import async_task; async_task('time.sleep', 100)"
+
+
+def task_function(package: bytes, queue: str) -> str:
+    """The function a queued task runs (a package is signed with its queue's name)."""
+    task = core_signing.loads(
+        package.decode(), key=Conf.SECRET_KEY, salt=queue, serializer=PickleSerializer
+    )
+    return task["func"]
+
+
 DISPATCH = "city311.servicerequests.tasks.dispatch_events"
 ADD_NOTE = (
     "from city311.servicerequests.actions import add_note; "
@@ -105,6 +121,79 @@ class WorkerTests(CityMixin, TransactionTestCase):
             finally:
                 output = stop(worker)
             self.assertTrue(heard, f"not every note was planned:\n{output}")
+        finally:
+            for key in client.scan_iter(f"*{queue}*"):
+                client.delete(key)
+
+    def test_ctrl_c_puts_the_task_in_hand_back_on_the_redis_queue(self):
+        queue = f"test-{uuid.uuid4().hex[:8]}"
+        env = city311_env(
+            CITY311_QUEUE_NAME=queue, CITY311_WORKER_PROCESSES="1", REDIS_URL=REDIS_URL
+        )
+        client = redis.Redis.from_url(REDIS_URL)
+        waiting = f"django_q:{queue}:q"
+
+        def held() -> list[bytes]:
+            return [
+                t
+                for key in client.scan_iter(f"{waiting}:held:*")
+                for t in client.lrange(key, 0, -1)
+            ]
+
+        def sleeping_in_hand() -> bool:
+            tasks = held()
+            return len(tasks) == 1 and task_function(tasks[0], queue) == "time.sleep"
+
+        try:
+            worker = start_city311("worker", env=env)
+            try:
+                queued = run_city311("shell", "-c", SLEEP, env=env)
+                self.assertEqual(queued.returncode, 0, queued.stderr)
+                in_hand = wait_for(sleeping_in_hand, timeout=60)
+            finally:
+                output = stop(worker, signal.SIGINT)
+            self.assertTrue(in_hand, f"the worker never took the task:\n{output}")
+            self.assertEqual(worker.returncode, 0, output)
+            self.assertIn("were ended and are queued again for the next start: 1.", output)
+            # Back on the queue, first in line for the next worker; held by no one.
+            self.assertEqual(held(), [])
+            first = client.lindex(waiting, 0)
+            self.assertEqual(task_function(first, queue), "time.sleep")
+        finally:
+            for key in client.scan_iter(f"*{queue}*"):
+                client.delete(key)
+
+    def test_a_worker_killed_with_a_task_in_hand_hands_it_back_at_the_next_start(self):
+        queue = f"test-{uuid.uuid4().hex[:8]}"
+        env = city311_env(
+            CITY311_QUEUE_NAME=queue, CITY311_WORKER_PROCESSES="1", REDIS_URL=REDIS_URL
+        )
+        client = redis.Redis.from_url(REDIS_URL)
+        waiting = f"django_q:{queue}:q"
+        try:
+            # A cluster that died (its machine's power cut) left the overdue sweep in hand:
+            # its sentinel's process id names no running process.
+            queued = run_city311("shell", "-c", ENQUEUE, env=env)
+            self.assertEqual(queued.returncode, 0, queued.stderr)
+            dead = run_city311(
+                "shell",
+                "-c",
+                "from city311.lib.outbox import process_holder; import os; "
+                "print(process_holder(os.getpid()))",
+                env=env,
+            )
+            holder = dead.stdout.strip().splitlines()[-1]
+            client.lmove(waiting, f"{waiting}:held:{holder}", "LEFT", "RIGHT")
+            worker = start_city311("worker", env=env)
+            try:
+                done = wait_for(
+                    lambda: RequestEvent.objects.filter(kind="request.overdue").exists(),
+                    timeout=60,
+                )
+            finally:
+                output = stop(worker, signal.SIGINT)
+            self.assertIn("tasks a stopped worker had in hand, queued again: 1.", output)
+            self.assertTrue(done, f"the task in hand was not run again:\n{output}")
         finally:
             for key in client.scan_iter(f"*{queue}*"):
                 client.delete(key)

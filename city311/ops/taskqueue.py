@@ -7,8 +7,11 @@ cluster gets STOP_GRACE_SECONDS to finish; what is still running then is ended, 
 it had taken from the database queue goes back at once (`release_dead_tasks`), to run again
 on the next start. Tasks are written to be run again (at least once).
 
-With Redis (REDIS_URL) django-q pops a task as it takes it: a task ended in hand there is not
-kept, as before.
+With Redis (REDIS_URL) django-q's own broker pops a task as it takes it, so a task ended in
+hand was lost. HeldRedis moves each task it takes, in one step (BLMOVE), onto a list of its
+cluster's own and takes it off when the task is done; what a stopped cluster's list still holds
+goes back to the head of the queue (`release_dead_tasks`), as with the database. A task that
+fails is recorded and not run again, as before (settings: `ack_failures` with Redis).
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ from pathlib import Path
 from time import sleep
 from types import FrameType
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
+from django_q.brokers.redis_broker import Redis
 from django_q.cluster import Cluster
 from django_q.conf import Conf
 from django_q.models import OrmQ
@@ -65,8 +71,47 @@ class HeldORM(ORM):
         return taken
 
 
+class HeldRedis(Redis):
+    """django-q's Redis broker, keeping each task it takes on its cluster's list until done."""
+
+    def held_key(self, holder: str | None = None) -> str:
+        # The pusher (which takes) and the monitor (which acknowledges) are both children of
+        # the cluster's sentinel process: the list lives as long as it.
+        if holder is None:
+            holder = process_holder(os.getppid())
+        return f"{self.list_key}:held:{holder}"
+
+    def dequeue(self) -> list[tuple[bytes, bytes]] | None:
+        # Taken and kept in one atomic step: a cluster ended between the two loses nothing.
+        task = self.connection.blmove(self.list_key, self.held_key(), 1, "LEFT", "RIGHT")
+        # The task's own package is its acknowledgement id: it is what the held list holds.
+        return [(task, task)] if task else None
+
+    def acknowledge(self, task_id: bytes) -> None:
+        self.connection.lrem(self.held_key(), 1, task_id)
+
+    def fail(self, task_id: bytes) -> None:
+        # A package that cannot be read (a bad signature) is dropped, as django-q does.
+        self.acknowledge(task_id)
+
+    def release_dead(self) -> int:
+        """Put the tasks held by clusters that run no more back at the head of the queue."""
+        prefix = self.held_key("")
+        released = 0
+        for key in self.connection.scan_iter(match=f"{prefix}*"):
+            if not holder_gone(key.decode()[len(prefix) :]):
+                continue
+            # Last held first onto the head: the queue's order is kept.
+            while self.connection.lmove(key, self.list_key, "RIGHT", "LEFT") is not None:
+                released += 1
+        return released
+
+
 def release_dead_tasks() -> int:
     """Give back at once the queued tasks taken by a cluster that runs no more; how many."""
+    if settings.REDIS_URL:
+        broker = get_broker()
+        return broker.release_dead() if isinstance(broker, HeldRedis) else 0
     holders = set(TaskClaim.objects.values_list("holder", flat=True).distinct())
     gone = [h for h in holders if holder_gone(h)]
     released = 0

@@ -19,7 +19,7 @@ class Command(BaseCommand):
         ensure_schedules()
         # A worker restarted after a crash takes back at once what the dead one had claimed.
         released = release_dead_everywhere()
-        handed_back = 0 if settings.REDIS_URL else release_dead_tasks()
+        handed_back = release_dead_tasks()
         broker = "Redis" if settings.REDIS_URL else "the database"
         self.stdout.write(f"city311 worker: taking tasks from {broker}. Ctrl-C stops it.")
         if released:
