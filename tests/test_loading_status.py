@@ -72,9 +72,13 @@ class LoadingStatusTests(ReportTestCase):
         self.assertEqual(page.status_code, 200)
         self.assertContains(page, "The demo city&#x27;s history (Test history)")
         self.assertContains(page, "2,000 of 5,000 records loaded (40%).")
-        self.assertContains(page, '<progress max="100" value="40">')
+        self.assertContains(page, '<progress max="100" value="40" aria-labelledby="load-1">')
         self.assertContains(page, "About 40 records a second: about 1 minute left, done around")
-        self.assertContains(page, 'http-equiv="refresh"')
+        # The figures follow the load by a script, not by reloading the page (WCAG 2.2.1).
+        self.assertContains(page, "data-busy")
+        self.assertContains(page, "/static/ops/loading")
+        self.assertNotContains(page, 'http-equiv="refresh"')
+        self.assertNotRegex(page.content.decode(), r"[ap]\.m\.\.")
         self.assertContains(seen["es"], "2\xa0000 de 5\xa0000 registros cargados (40 %).")
         self.assertContains(
             seen["es"], "Unos 40 registros por segundo; tiempo restante aprox.: 1 minuto"
@@ -82,7 +86,8 @@ class LoadingStatusTests(ReportTestCase):
 
         done = self.page()
         self.assertContains(done, "5,000 records loaded in")
-        self.assertNotContains(done, 'http-equiv="refresh"')
+        self.assertNotContains(done, "data-busy")
+        self.assertNotRegex(done.content.decode(), r"[ap]\.m\.\.")
 
     def test_a_load_that_stopped_says_where_and_that_the_next_start_resumes(self):
         tracker = loading.begin("history:small", source=SOURCE, total=RECORDS, done=2000)

@@ -89,6 +89,11 @@ def _clock(moment: datetime) -> str:
     return formats.time_format(timezone.localtime(moment), "TIME_FORMAT")
 
 
+def _one_stop(sentence: str) -> str:
+    """A sentence that ends with a time in "p.m." ends with one full stop, not two."""
+    return sentence[:-1] if sentence.endswith("..") else sentence
+
+
 def _what(load: Loading) -> str:
     if load.name.startswith("history:"):
         return _("The demo city's history (%(source)s)") % {"source": load.source}
@@ -101,11 +106,14 @@ def shown(load: Loading) -> Shown:
     percent = load.done * 100 // load.total if load.total else 100
     if load.finished_at is not None:
         took = (load.finished_at - load.started_at).total_seconds()
-        said = _("%(total)s records loaded in %(took)s, at %(time)s.") % {
-            "total": counts["total"],
-            "took": _duration(took),
-            "time": _clock(load.finished_at),
-        }
+        said = _one_stop(
+            _("%(total)s records loaded in %(took)s, at %(time)s.")
+            % {
+                "total": counts["total"],
+                "took": _duration(took),
+                "time": _clock(load.finished_at),
+            }
+        )
         return Shown(_what(load), "done", 100, said, "")
     if load.failed:
         said = (
@@ -128,11 +136,14 @@ def shown(load: Loading) -> Shown:
         )
     rate = loaded / seconds
     left = (load.total - load.done) / rate
-    pace = _("About %(rate)s records a second: about %(left)s left, done around %(time)s.") % {
-        "rate": _number(rate),
-        "left": _duration(left),
-        "time": _clock(load.updated_at + timedelta(seconds=left)),
-    }
+    pace = _one_stop(
+        _("About %(rate)s records a second: about %(left)s left, done around %(time)s.")
+        % {
+            "rate": _number(rate),
+            "left": _duration(left),
+            "time": _clock(load.updated_at + timedelta(seconds=left)),
+        }
+    )
     return Shown(_what(load), "loading", percent, said, pace)
 
 

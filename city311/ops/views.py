@@ -33,7 +33,8 @@ def favicon(request: HttpRequest) -> FileResponse:
 @never_cache
 def loading(request: HttpRequest) -> HttpResponse:
     """What the site still loads in the background (the demo's history): how far it has
-    come and when it will be done. The page reloads itself while something loads."""
+    come and when it will be done. While something loads, the page's script reads it again
+    every 10 s (static/ops/loading.js)."""
     shown = loads.status()
     busy = any(load.state == "loading" for load in shown)
     return render(request, "ops/loading.html", {"loads": shown, "busy": busy})
