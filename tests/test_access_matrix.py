@@ -1181,3 +1181,32 @@ def test_email_intake_pages(city, client, name):
 
 def test_email_intake_pages_need_a_signed_in_staff_member(city, client):
     assert client.get("/intake/mail/").status_code == 302
+
+
+# The site's own pages (city311/urls.py, outside the apps' URL files): the health check and
+# the icon are anyone's; what is still loading (the demo's history) is every staff member's.
+def test_the_matrix_covers_every_page_of_the_sites_own():
+    from city311 import urls as site_urls
+
+    own = {str(p.pattern) for p in site_urls.urlpatterns if isinstance(p, URLPattern)}
+    assert own - {"", "accounts/login/", "accounts/logout/"} - {
+        p for p in own if p.startswith("accounts/reset/")
+    } == {"healthz", "favicon.ico", "status/loading/"}
+
+
+@pytest.mark.parametrize("name", PEOPLE)
+def test_the_loading_page_is_every_staff_members(city, client, name):
+    from city311.ops import loading
+
+    loading.begin("history:nyc", source="NYC 311", total=5000, done=2000)
+    client.force_login(person(city, name))
+    r = client.get("/status/loading/")
+    assert r.status_code == 200
+    assert "2,000 of 5,000 records loaded (40%)." in r.content.decode()
+
+
+def test_the_loading_page_needs_a_signed_in_staff_member(city, client):
+    r = client.get("/status/loading/")
+    assert r.status_code == 302 and "/accounts/login/" in r["Location"]
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/favicon.ico").status_code == 200
