@@ -8,6 +8,7 @@ from city311.portal import views as portal_views
 
 # Django's own 400 handler reads the body again to check CSRF, and fails again (a 500).
 handler400 = "city311.portal.views.bad_request"
+handler404 = "city311.portal.views.not_found"
 admin.site.site_header = "city311 administration"
 admin.site.site_title = "city311"
 

@@ -47,3 +47,33 @@ class OpsPageTests(BaseTestCase):
         record.status_code = 500
         self.assertTrue(NoTracebackForClientErrors().filter(record))
         self.assertIsNotNone(record.exc_info)
+
+
+class ErrorPageTests(BaseTestCase):
+    """The pages a mistyped or forbidden address gives, read as a resident or staff reads them."""
+
+    def get(self, path: str, language: str):
+        self.client.cookies["django_language"] = language
+        return self.client.get(path)
+
+    def test_a_mistyped_address_says_not_found_in_words_not_a_class_name(self):
+        r = self.get("/requets/", "en")
+        self.assertContains(r, "<h1>Not found</h1>", status_code=404)
+        self.assertContains(r, "There is nothing at this address.", status_code=404)
+        self.assertContains(r, 'href="/"', status_code=404)
+        self.assertNotContains(r, "Resolver404", status_code=404)
+
+    def test_rosa_reading_spanish_gets_the_not_found_page_in_spanish(self):
+        r = self.get("/requets/", "es")
+        self.assertContains(r, "<h1>No se encontró</h1>", status_code=404)
+        self.assertContains(r, "No hay nada en esta dirección.", status_code=404)
+        self.assertContains(r, "Ir a la página de inicio", status_code=404)
+        self.assertNotContains(r, "Not found", status_code=404)
+
+    def test_dana_refused_a_page_reads_why_in_spanish(self):
+        self.sign_in(self.dana)  # Streets staff: the reports are for supervisors and managers
+        r = self.get("/reports/", "es")
+        self.assertContains(r, "<h1>No puede ver esta página</h1>", status_code=403)
+        self.assertContains(r, "Los informes son para supervisores y gerentes.", status_code=403)
+        self.assertContains(r, "pídasela a su supervisor", status_code=403)
+        self.assertNotContains(r, "You cannot see this page", status_code=403)

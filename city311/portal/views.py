@@ -200,6 +200,16 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 404 page, in the reader's language, with the reason when the code gave one for
+    people. Django's own showed an address that matches no page as "Resolver404" (the
+    exception's class name), and `get_object_or_404`'s English words for developers."""
+    message = exception.args[0] if exception is not None and exception.args else ""
+    if not isinstance(message, str) or message.endswith("matches the given query."):
+        message = ""
+    return render(request, "404.html", {"message": message}, status=404)
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's 400 page, for a request whose body cannot be read (a charset other than UTF-8,
     a multipart body without its boundary).
