@@ -92,7 +92,9 @@ class ReportWhileLoadingTests(TransactionTestCase):
         env = city311_env(
             CITY311_DATA_DIR=str(self.data_dir),
             CITY311_WEB_PROCESSES="2",
-            CITY311_WORKER_PROCESSES="1",
+            # As `up` runs by default: one worker process may be training the suggestion model
+            # on the history just loaded (minutes on a busy machine) while the other sends.
+            CITY311_WORKER_PROCESSES="2",
             CITY311_LOG_LEVEL="WARNING",
         )
         env.pop("CITY311_SITE_URL", None)
