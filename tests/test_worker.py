@@ -1,6 +1,7 @@
 import os
 import signal
 import uuid
+from datetime import timedelta
 
 import pytest
 import redis
@@ -211,3 +212,26 @@ def test_the_overdue_sweep_is_registered_as_a_schedule():
         Schedule.objects.filter(func="city311.servicerequests.tasks.flag_overdue_requests").count()
         == 1
     )
+
+
+@pytest.mark.django_db
+def test_the_daily_tasks_first_run_at_night_and_the_frequent_ones_at_once():
+    # A new worker used to retrain the suggestion model the moment it started, beside the
+    # demo's own first training: two trainings on a machine still loading the demo city.
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    from city311.ops.schedules import NIGHTLY_HOUR, ensure_schedules
+
+    before = timezone.now()
+    ensure_schedules()
+    retrain = Schedule.objects.get(func="city311.catalog.classifier.retrain")
+    local = timezone.localtime(retrain.next_run)
+    assert (local.hour, local.minute) == (NIGHTLY_HOUR, 0)
+    assert before < retrain.next_run <= before + timedelta(days=1)
+    sweep = Schedule.objects.get(func="city311.servicerequests.tasks.flag_overdue_requests")
+    assert sweep.next_run <= timezone.now()
+    # Registering again (every worker start) leaves the night's run where it was.
+    Schedule.objects.filter(pk=retrain.pk).update(next_run=before + timedelta(hours=1))
+    ensure_schedules()
+    assert Schedule.objects.get(pk=retrain.pk).next_run == before + timedelta(hours=1)

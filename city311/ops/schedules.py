@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.utils import timezone
 from django_q.models import Schedule
 
 SCHEDULES = [
@@ -51,13 +52,28 @@ OUTBOX_SWEEPS = [
 ]
 
 
+# The daily tasks first run at this hour of the city's night, not the moment a new worker
+# starts: at a new start they (retraining the suggestion model, the expected-date rollup) took
+# the machine while the demo loaded, and the demo queues its own first run of each anyway.
+NIGHTLY_HOUR = 3
+DAILY = 24 * 60
+
+
 def ensure_schedules() -> None:
     """Register each periodic task once; safe for several workers to run at once."""
     for func, minutes in SCHEDULES:
+        fields = {"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes}
+        first = {"next_run": next_night()} if minutes >= DAILY else {}
         Schedule.objects.update_or_create(
-            name=func,
-            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes},
+            name=func, defaults=fields, create_defaults={**fields, **first}
         )
+
+
+def next_night(now: datetime | None = None) -> datetime:
+    """The next NIGHTLY_HOUR o'clock in the city's time zone."""
+    local = timezone.localtime(now)
+    night = local.replace(hour=NIGHTLY_HOUR, minute=0, second=0, microsecond=0)
+    return night if night > local else night + timedelta(days=1)
 
 
 def set_alarm(func: str, at: datetime) -> None:
