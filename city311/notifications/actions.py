@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from django_q.tasks import async_task
@@ -25,7 +26,7 @@ from city311.notifications.models import (
     SurveyResponse,
 )
 from city311.servicerequests.actions import reopen_request
-from city311.servicerequests.errors import RequestError
+from city311.servicerequests.errors import RequestError, Text
 from city311.servicerequests.models import (
     Channel,
     Contact,
@@ -146,7 +147,12 @@ def follow_request(
     link in it. Following again with an address that already follows sends nothing; it only
     turns messages back on, and with `both`, on both ways (the reporter who wants texts too).
     """
-    email, phone = _checked_address(email, phone, language)
+    email, phone = checked_contact(
+        email,
+        phone,
+        language,
+        missing=gettext_lazy("Give an e-mail address or a phone number to hear about the request."),
+    )
     if sr.is_closed:
         raise RequestError(
             gettext_lazy("Request %(number)s is closed, so there will be no more news about it."),
@@ -208,7 +214,10 @@ def _follow_again(follower: Follower, *, email: str, phone: str, both: bool) -> 
     return follower
 
 
-def _checked_address(email: str, phone: str, language: str) -> tuple[str, str]:
+def checked_contact(email: str, phone: str, language: str, *, missing: Text) -> tuple[str, str]:
+    """The e-mail address and texting number someone gave to hear from the city, cleaned;
+    RequestError saying what to change when they are wrong, or `missing` when both are
+    blank. Following a request and subscribing an address to its pickups share it."""
     email = (email or "").strip()
     problem = email_problem(email) if email else None
     if problem:
@@ -218,10 +227,7 @@ def _checked_address(email: str, phone: str, language: str) -> tuple[str, str]:
     except phones.PhoneError as e:
         raise RequestError(e.message, code="invalid_phone") from None
     if not (email or number):
-        raise RequestError(
-            gettext_lazy("Give an e-mail address or a phone number to hear about the request."),
-            code="required",
-        )
+        raise RequestError(missing, code="required")
     if language not in dict(settings.LANGUAGES):
         raise RequestError(
             gettext_lazy("Choose a language from: %(languages)s."),
@@ -231,23 +237,41 @@ def _checked_address(email: str, phone: str, language: str) -> tuple[str, str]:
     return email, number
 
 
-def confirm_follow(follower: Follower) -> Follower:
-    if follower.confirmed_at is None:
-        follower.confirmed_at = timezone.now()
-        follower.save(update_fields=["confirmed_at"])
-    return follower
+class Subscriber(Protocol):
+    """What a request's follower and an address's pickup subscriber share: confirmed by the
+    link of their first message, stopped by the link in every message, and an outbox of
+    messages to them (`outgoing`) whose unsent rows a stop cancels, marked `stopped_detail`."""
+
+    confirmed_at: datetime | None
+    unsubscribed_at: datetime | None
+    stopped_detail: str
+
+    def save(self, *, update_fields: Iterable[str] | None = None) -> None: ...
+
+    def outgoing(self) -> QuerySet[Any]: ...
 
 
-def unsubscribe(follower: Follower) -> Follower:
-    """Stop every message to this follower, including any not sent yet."""
+S = TypeVar("S", bound=Subscriber)
+
+
+def confirm(subscriber: S) -> S:
+    """Their first message's link was opened: messages may go to them from now on."""
+    if subscriber.confirmed_at is None:
+        subscriber.confirmed_at = timezone.now()
+        subscriber.save(update_fields=["confirmed_at"])
+    return subscriber
+
+
+def unsubscribe(subscriber: S) -> S:
+    """Stop every message to them, including any not sent yet."""
     with transaction.atomic():
-        if follower.unsubscribed_at is None:
-            follower.unsubscribed_at = timezone.now()
-            follower.save(update_fields=["unsubscribed_at"])
-        follower.deliveries.filter(status=DeliveryStatus.PENDING).update(
-            status=DeliveryStatus.CANCELLED, detail="stopped following"
+        if subscriber.unsubscribed_at is None:
+            subscriber.unsubscribed_at = timezone.now()
+            subscriber.save(update_fields=["unsubscribed_at"])
+        subscriber.outgoing().filter(status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.CANCELLED, detail=subscriber.stopped_detail
         )
-    return follower
+    return subscriber
 
 
 def stop_sms(phone: str) -> int:

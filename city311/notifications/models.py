@@ -62,6 +62,9 @@ class Follower(models.Model):
     # START can find it again.
     sms_stopped_at = models.DateTimeField("SMS stopped at", null=True, blank=True)
 
+    # What a stop marks their unsent messages with (notifications.actions.unsubscribe).
+    stopped_detail = "stopped following"
+
     objects = FollowerQuerySet.as_manager()
 
     class Meta:
@@ -92,6 +95,10 @@ class Follower(models.Model):
 
     def address(self, channel: str) -> str:
         return self.email if channel == DeliveryChannel.EMAIL else self.phone
+
+    def outgoing(self) -> models.QuerySet[Delivery]:
+        """The messages to them, sent or not."""
+        return self.deliveries.all()
 
 
 # A delivery's states are the outbox's: pending, sending, sent, failed (given up), cancelled.

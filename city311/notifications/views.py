@@ -65,7 +65,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         return opened
     _, follower = opened
     with translation.override(follower.language):
-        actions.confirm_follow(follower)
+        actions.confirm(follower)
         return render(request, "notifications/confirmed.html", {"sr": follower.request})
 
 

@@ -374,6 +374,9 @@ class AddressSubscription(models.Model):
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     sms_stopped_at = models.DateTimeField("SMS stopped at", null=True, blank=True)
 
+    # What a stop marks their unsent messages with (notifications.actions.unsubscribe).
+    stopped_detail = "unsubscribed"
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -399,6 +402,10 @@ class AddressSubscription(models.Model):
 
     def contact(self, channel: str) -> str:
         return self.email if channel == "email" else self.phone
+
+    def outgoing(self) -> models.QuerySet[SubscriptionNotice]:
+        """The messages to them, sent or not."""
+        return self.notices.all()
 
 
 class NoticeKind(models.TextChoices):

@@ -34,10 +34,12 @@ from django_q.tasks import async_task
 
 from city311.cities import profile
 from city311.geo.models import AddressPoint
-from city311.lib import outbox, phones
+from city311.lib import outbox
 from city311.lib.context import city as city_context
-from city311.lib.text import email_problem
 from city311.notifications import tokens
+from city311.notifications.actions import checked_contact
+from city311.notifications.actions import confirm as confirm
+from city311.notifications.actions import unsubscribe as unsubscribe
 from city311.notifications.channels import (
     PermanentFailure,
     TemporaryFailure,
@@ -54,7 +56,6 @@ from city311.pickups.models import (
     Route,
     SubscriptionNotice,
 )
-from city311.servicerequests.errors import RequestError
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,8 @@ CONFIRM = tokens.LinkKind(
 )
 
 
-# Subscribing, confirming, stopping
+# Subscribing. Confirming and stopping are one code for a request's follower and an address's
+# subscriber: notifications.actions' confirm and unsubscribe, imported above.
 
 
 def subscribe(
@@ -93,7 +95,12 @@ def subscribe(
     One way: by e-mail when both are given. A confirmation goes out at once; nothing else
     until its link is opened, unless city staff signed them up. Subscribing again while
     subscribed sends nothing; after a stop, it asks to confirm again."""
-    email, phone = _checked(email, phone, language)
+    email, phone = checked_contact(
+        email,
+        phone,
+        language,
+        missing=gettext_lazy("Give an e-mail address or a phone number to hear of pickup changes."),
+    )
     if email:
         phone = ""
     same = Q(address=point) & (Q(email=email) if email else Q(phone=phone))
@@ -134,48 +141,6 @@ def subscribe(
                 ignore_conflicts=True,
             )
             _send_after_commit()
-    return subscription
-
-
-def _checked(email: str, phone: str, language: str) -> tuple[str, str]:
-    email = (email or "").strip()
-    problem = email_problem(email) if email else None
-    if problem:
-        raise RequestError(problem, code="invalid_email")
-    try:
-        number = phones.for_texts(phone)
-    except phones.PhoneError as e:
-        raise RequestError(e.message, code="invalid_phone") from None
-    if not (email or number):
-        raise RequestError(
-            gettext_lazy("Give an e-mail address or a phone number to hear of pickup changes."),
-            code="required",
-        )
-    if language not in dict(settings.LANGUAGES):
-        raise RequestError(
-            gettext_lazy("Choose a language from: %(languages)s."),
-            code="invalid_language",
-            languages=", ".join(dict(settings.LANGUAGES)),
-        )
-    return email, number
-
-
-def confirm(subscription: AddressSubscription) -> AddressSubscription:
-    if subscription.confirmed_at is None:
-        subscription.confirmed_at = timezone.now()
-        subscription.save(update_fields=["confirmed_at"])
-    return subscription
-
-
-def unsubscribe(subscription: AddressSubscription) -> AddressSubscription:
-    """Stop every message to this subscription, including any not sent yet."""
-    with transaction.atomic():
-        if subscription.unsubscribed_at is None:
-            subscription.unsubscribed_at = timezone.now()
-            subscription.save(update_fields=["unsubscribed_at"])
-        subscription.notices.filter(status=outbox.OutboxStatus.PENDING).update(
-            status=outbox.OutboxStatus.CANCELLED, detail="unsubscribed"
-        )
     return subscription
 
 
