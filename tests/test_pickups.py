@@ -164,6 +164,69 @@ def test_the_pack_maps_every_address_to_its_route_once(city):
     assert list(routes.values_list("route__code", flat=True)) == ["north"]
 
 
+def _route_of(client, address_id: str) -> set[str]:
+    body = client.get("/api/pickups", {"address_id": address_id, "from": "2027-06-07"}).json()
+    return {c["route"] for c in body["collections"]}
+
+
+def test_redrawing_the_zones_maps_the_addresses_between_them_again(client, city, tmp_path):
+    # The city moves the line between North and South from 40.65 up to 40.665: the south end of
+    # Van Siclen Avenue (40.66 to 40.6648) goes to the south route, Dumont Avenue (40.67) stays.
+    assert _route_of(client, "vansiclen-500") == {"north"}
+    zones = small_city.write_geojson(
+        tmp_path / "zones.geojson",
+        [
+            small_city.feature(
+                "North zone", small_city.square(-74.0, 40.665, -73.9, 40.7), code="N"
+            ),
+            small_city.feature(
+                "South zone", small_city.square(-74.0, 40.6, -73.9, 40.665), code="S"
+            ),
+        ],
+    )
+    call_command(
+        "import_boundaries",
+        str(zones),
+        kind="service_zone",
+        code_property="code",
+        verbosity=0,
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    assert _route_of(client, "vansiclen-500") == {"south"}
+    assert _route_of(client, "vansiclen-524") == {"south"}  # 40.6648
+    assert _route_of(client, "vansiclen-528") == {"north"}  # 40.6656
+    assert _route_of(client, "dumont-1300") == {"north"}
+    # Each address on one route: the old pairs went, none were left twice.
+    moved = AddressRoute.objects.filter(address__source_id__startswith="vansiclen-5")
+    assert moved.count() == 25
+    # The way back: the same file again changes nothing, the old one restores the old map.
+    call_command(
+        "import_boundaries",
+        str(
+            small_city.write_geojson(
+                tmp_path / "old.geojson",
+                [
+                    small_city.feature(
+                        "North zone", small_city.square(-74.0, 40.65, -73.9, 40.7), code="N"
+                    ),
+                    small_city.feature(
+                        "South zone", small_city.square(-74.0, 40.6, -73.9, 40.65), code="S"
+                    ),
+                ],
+            )
+        ),
+        kind="service_zone",
+        code_property="code",
+        verbosity=0,
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    assert _route_of(client, "vansiclen-500") == {"north"}
+    north = Route.objects.get(code="north")
+    assert AddressRoute.objects.filter(route=north).count() == AddressPoint.objects.count()
+
+
 def test_the_page_shows_the_next_days_with_holidays_and_exceptions_explained(client, city):
     # Memorial Day 2027 is Monday 31 May: Monday's and Thursday's trash slide a day; Thursday's
     # Friday is then cancelled by the snow emergency? No: the exception is on 3 June, the day

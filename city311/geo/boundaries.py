@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,15 @@ from city311.catalog import cache as catalog_cache
 from city311.geo.datasets import VersionedCache, bump_version
 from city311.geo.models import Boundary, BoundaryKind
 from city311.lib.distance import METRES_PER_DEG_LONG_EQUATOR
+
+Geometry = dict[str, Any]
+# Called in the transaction of every replace_boundaries with the kind and the areas whose
+# polygon changed, {code: geometry, or None where there was none}, before and after. What apps
+# above geo worked out from areas ahead of time (pickups: which route collects at each
+# address) is worked out again here; geo cannot import them.
+AREAS_CHANGED: list[
+    Callable[[str, dict[str, Geometry | None], dict[str, Geometry | None]], object]
+] = []
 
 
 def replace_boundaries(
@@ -46,6 +56,7 @@ def replace_boundaries(
     with transaction.atomic():
         # Routing rules point at areas by kind and code; keep their rows, update in place.
         existing = {b.code: b for b in Boundary.objects.filter(kind=kind)}
+        before_rows = {code: b.geometry for code, b in existing.items()}
         keep = []
         for row in rows:
             old = existing.pop(row.code, None)
@@ -68,11 +79,25 @@ def replace_boundaries(
         )
         Boundary.objects.bulk_create([r for r in rows if r.pk is None], batch_size=100)
         Boundary.objects.filter(pk__in=[b.pk for b in existing.values()]).delete()
+        before, after = _changed(before_rows, rows)
+        if before or after:
+            for hook in AREAS_CHANGED:
+                hook(kind, before, after)
         bump_version("boundaries", source=source, rows=len(rows))
         # Routing rules name areas, and each process routes by rules kept with its catalog
         # snapshot (servicerequests.routing): a new set of areas retires those snapshots.
         catalog_cache.bump()
     return len(rows)
+
+
+def _changed(
+    before: dict[str, Geometry], rows: list[Boundary]
+) -> tuple[dict[str, Geometry | None], dict[str, Geometry | None]]:
+    """The areas whose polygon is new, gone or different: before and after."""
+    # As stored: JSON has lists where shapely's mapping has tuples.
+    now = {row.code: json.loads(json.dumps(row.geometry)) for row in rows}
+    codes = {c for c in before.keys() | now.keys() if before.get(c) != now.get(c)}
+    return {c: before.get(c) for c in codes}, {c: now.get(c) for c in codes}
 
 
 def union_as_city_limits(kind: str, *, name: str, source: str) -> None:

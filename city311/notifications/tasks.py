@@ -63,6 +63,11 @@ MARK_SECONDS = 30.0
 # down for days, a request filed with a date in the past).
 NEWS_MAX_AGE = timedelta(days=2)
 
+# What a message reads besides the delivery, loaded with each claimed batch in its one query.
+# Apps whose messages read more of the request add it in their AppConfig.ready (the pickups'
+# reminders read the booking), so notifications imports none of them.
+MESSAGE_READS: list[str] = ["follower", "event", "request__service_type", "request__department"]
+
 # One transport per channel and worker process, kept across tasks: an SMTP connection costs
 # more than the message sent over it. A transport that fails closes its connection and opens
 # a new one for the next message.
@@ -138,12 +143,7 @@ def _send(
     while tried < limit and not unreachable:
         if time.monotonic() >= deadline:
             return sent, True
-        batch = outbox.claim(
-            deliveries.select_related(
-                "follower", "event", "request__service_type", "request__department"
-            ),
-            min(CLAIM, limit - tried),
-        )
+        batch = outbox.claim(deliveries.select_related(*MESSAGE_READS), min(CLAIM, limit - tried))
         if not batch:
             break
         tried += len(batch)

@@ -11,9 +11,28 @@ class PickupsConfig(AppConfig):
     def ready(self) -> None:
         from city311.catalog import cache
         from city311.catalog.models import Holiday
+        from city311.geo.boundaries import AREAS_CHANGED
         from city311.notifications.actions import SMS_OPT_OUT_HOOKS
+        from city311.notifications.tasks import MESSAGE_READS
         from city311.pickups import subscriptions
-        from city311.pickups.models import HolidayRule, ScheduleException
+        from city311.pickups.models import (
+            BulkyItem,
+            Collection,
+            HolidayRule,
+            Route,
+            RouteSchedule,
+            ScheduleException,
+        )
+        from city311.pickups.routes import remap_areas
+
+        # A route's area redrawn: its addresses are mapped to their routes again.
+        if remap_areas not in AREAS_CHANGED:
+            AREAS_CHANGED.append(remap_areas)
+
+        # A reminder reads its booking (day, items, place, link): loaded with its batch, not
+        # a query per message (bench/pickup_reminders.py).
+        if "request__pickup_booking" not in MESSAGE_READS:
+            MESSAGE_READS.append("request__pickup_booking")
 
         # A number that replies STOP to the city gets no pickup-change texts either.
         hook = (subscriptions.stop_sms, subscriptions.start_sms)
@@ -21,12 +40,21 @@ class PickupsConfig(AppConfig):
             SMS_OPT_OUT_HOOKS.append(hook)
 
         # Cache invalidation, not logic: lookups share one schedule engine per catalog version
-        # (Schedules.current), so whoever writes the holiday rule, an exception or a holiday
+        # (Schedules.current), one list of routes' schedules (lookup.route_schedules) and one
+        # of items (BulkyItem.by_code), so whoever writes any of these rows
         # (the admin, the staff page, a loader, a test) moves the version for every process.
         def changed(**kwargs: Any) -> None:
             cache.bump()
 
-        for model in (HolidayRule, ScheduleException, Holiday):
+        for model in (
+            HolidayRule,
+            ScheduleException,
+            Holiday,
+            BulkyItem,
+            Route,
+            RouteSchedule,
+            Collection,
+        ):
             post_save.connect(
                 changed, sender=model, weak=False, dispatch_uid=f"pickups-save-{model.__name__}"
             )

@@ -7,10 +7,11 @@ from datetime import date
 
 from django.utils.translation import gettext as _
 
+from city311.catalog.cache import attach_texts, catalog
 from city311.geo import geocoding
 from city311.geo.geocoding import Candidate
 from city311.geo.models import AddressPoint
-from city311.pickups.models import Collection, Route, RouteSchedule
+from city311.pickups.models import AddressRoute, Collection, Route, RouteSchedule
 from city311.pickups.routes import routes_at
 from city311.pickups.schedule import Pickup, Rule, Schedules
 
@@ -26,22 +27,47 @@ def upcoming(
     *, lat: float, long: float, address_pk: int | None = None, today: date, count: int = 3
 ) -> list[Upcoming]:
     """Each collection at the place, with its next `count` days from `today`."""
-    return on_routes(routes_at(address_pk=address_pk, lat=lat, long=long), today, count)
+    if address_pk is not None:
+        # One indexed read: the routes mapped ahead (routes.remap) by id.
+        mapped = list(
+            AddressRoute.objects.filter(address_id=address_pk).values_list("route_id", flat=True)
+        )
+        if mapped:
+            return _on_route_ids(mapped, today, count)
+    return on_routes(routes_at(lat=lat, long=long), today, count)
 
 
 def on_routes(routes: list[Route], today: date, count: int = 3) -> list[Upcoming]:
     """Each collection of the routes, with its next `count` days from `today`."""
-    if not routes:
-        return []
+    return _on_route_ids([r.pk for r in routes], today, count)
+
+
+def _on_route_ids(routes: list[int], today: date, count: int) -> list[Upcoming]:
     schedules = Schedules.current()
-    found = []
-    for schedule in (
-        RouteSchedule.objects.filter(route__in=routes)
-        .select_related("route", "collection")
-        .order_by("collection__order", "collection__code")
-    ):
-        days = schedules.next_pickups(Rule.of(schedule), today, count)
-        found.append(Upcoming(schedule.collection, schedule.route, days))
+    known = route_schedules()
+    found = [s for route in routes for s in known.get(route, [])]
+    found.sort(key=lambda s: (s.collection.order, s.collection.code))
+    return [
+        Upcoming(s.collection, s.route, schedules.next_pickups(Rule.of(s), today, count))
+        for s in found
+    ]
+
+
+def route_schedules() -> dict[int, list[RouteSchedule]]:
+    """Every route's schedules, with their route and collection (its names' translations
+    attached), by route id, as of the current catalog version. Read by every lookup and
+    changed rarely: reading them was a query a lookup (bench/pickup_lookup.py). Saving or
+    deleting a route, a schedule or a collection moves the version (pickups/apps.py).
+    Shared between threads: read them, never change them."""
+    return catalog().derived("pickups.route_schedules", _load_route_schedules)
+
+
+def _load_route_schedules() -> dict[int, list[RouteSchedule]]:
+    rows = list(RouteSchedule.objects.select_related("route", "collection"))
+    attach_texts([row.collection for row in rows])
+    found: dict[int, list[RouteSchedule]] = {}
+    for row in rows:
+        found.setdefault(row.route_id, []).append(row)
     return found
 
 

@@ -9,11 +9,13 @@ import shapely
 from django.db import transaction
 from shapely.geometry import shape
 
-from city311.geo.boundaries import areas_at
+from city311.geo.boundaries import Geometry, areas_at
 from city311.geo.models import AddressPoint, Boundary
 from city311.pickups.models import AddressRoute, Route
 
 _BATCH = 20_000
+# Small enough for SQLite's limit on a query's parameters (the ids deleted at once).
+_SMALL = 5_000
 
 
 def remap(progress: Callable[[int], object] | None = None) -> int:
@@ -54,6 +56,48 @@ def remap(progress: Callable[[int], object] | None = None) -> int:
             if progress:
                 progress(len(rows))
     return written
+
+
+def remap_areas(
+    kind: str, before: dict[str, Geometry | None], after: dict[str, Geometry | None]
+) -> int:
+    """Areas of `kind` changed (geo.boundaries.AREAS_CHANGED, in the import's transaction):
+    the addresses inside an old or a new polygon of a route's area are mapped again, those
+    outside stay as they are. Returns the rows written."""
+    routes = list(Route.objects.filter(area_kind=kind, area_code__in=before.keys() | after.keys()))
+    polygons = [shape(g) for g in (*before.values(), *after.values()) if g is not None]
+    if not routes or not polygons:
+        return 0
+    reach = shapely.union_all(polygons)
+    shapely.prepare(reach)
+    areas = [(r.pk, shape(after[r.area_code])) for r in routes if after.get(r.area_code)]
+    for _pk, area in areas:
+        shapely.prepare(area)
+    min_long, min_lat, max_long, max_lat = reach.bounds
+    near = AddressPoint.objects.filter(
+        lat__gte=min_lat, lat__lte=max_lat, long__gte=min_long, long__lte=max_long
+    )
+    written, last = 0, 0
+    while True:
+        rows = list(
+            near.filter(pk__gt=last).order_by("pk").values_list("pk", "lat", "long")[:_SMALL]
+        )
+        if not rows:
+            return written
+        last = rows[-1][0]
+        pks, lats, longs = (np.array(column) for column in zip(*rows, strict=True))
+        inside = shapely.intersects_xy(reach, longs, lats)
+        pks, lats, longs = pks[inside], lats[inside], longs[inside]
+        AddressRoute.objects.filter(
+            route_id__in=[r.pk for r in routes], address_id__in=[int(pk) for pk in pks]
+        ).delete()
+        batch = [
+            AddressRoute(address_id=int(pk), route_id=route_pk)
+            for route_pk, area in areas
+            for pk in pks[shapely.intersects_xy(area, longs, lats)]
+        ]
+        AddressRoute.objects.bulk_create(batch, batch_size=5000)
+        written += len(batch)
 
 
 def routes_at(*, address_pk: int | None = None, lat: float, long: float) -> list[Route]:
