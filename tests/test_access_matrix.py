@@ -469,6 +469,7 @@ def test_the_matrix_covers_every_console_page():
         "callbacks/<int:pk>/called-back/",
         "wrap-up/",
         "answered/<slug:slug>/",
+        "pickups/",
     }
 
 
@@ -492,6 +493,23 @@ def test_console_pages_of_a_request(city, client, name, dept):
     else:
         assert {filed.status_code, follow.status_code, start.status_code, new.status_code} == {403}
         assert not sr.followers.filter(email="caller@example.org").exists()
+
+
+@pytest.mark.parametrize("name", PEOPLE)
+def test_console_pickup_lookup_and_booking(city, client, name):
+    # Booking a pickup files a request: call takers and administrators, as for any request.
+    client.force_login(person(city, name))
+    look = client.get("/console/pickups/")
+    book = client.post("/console/pickups/", {"address": "1 Nowhere Street"})
+    if name in FILES:
+        assert look.status_code == 200 and book.status_code == 400
+    else:
+        assert look.status_code == book.status_code == 403
+
+
+def test_console_pickups_need_a_signed_in_staff_member(city, client):
+    r = client.get("/console/pickups/")
+    assert r.status_code == 302 and "/accounts/login/" in r["Location"]
 
 
 # Console answers: every staff member reads and uses them (staff-only ones too); each owner sees

@@ -499,6 +499,49 @@ def _lena():
     return User.objects.get(username="lena")
 
 
+def _sam():
+    from django.contrib.auth.models import User
+
+    return User.objects.get(username="sam")
+
+
+def test_a_call_taker_reads_out_the_days_and_books_for_the_caller(client, city):
+    # Rosa calls: Sam, a call taker, types her address, reads out her days and books a couch.
+    client.force_login(_sam())
+    page = client.get("/console/pickups/", {"address": "1300 Dumont Ave"})
+    text = page.content.decode()
+    assert page.status_code == 200, text
+    day = first_days()[0]
+    assert "1300 DUMONT AVENUE" in text.upper() and "Bulky items" in text
+    assert f"{day:%A}, {day.day} {day:%B %Y}" in text  # the engine's day, offered to book
+    assert "tyre drop-off at 100 Depot Road" in text  # refused, and where to take it
+    data = {"address_id": "dumont-1300", "day": day.isoformat(), "item_couch": 1}
+    data |= {"first_name": "Rosa", "phone": "718-555-0199", "language": "es"}
+    r = client.post("/console/pickups/", data)
+    booking = Booking.objects.get()
+    sr = booking.request
+    assert r.status_code == 302 and r["Location"] == f"/console/filed/{sr.tracking_number}/"
+    assert sr.channel == "phone" and booking.day == day and booking.items == {"couch": 1}
+    assert Contact.objects.get(request=sr).language == "es"
+    assert RouteDay.objects.get(day=day).booked == 1
+    filed = client.get(r["Location"]).content.decode()
+    assert f"{day:%A}, {day.day} {day:%B %Y}" in filed and "1 \u00d7 Couch" in filed
+    # A day that cannot be booked says why, and books nothing.
+    r = client.post("/console/pickups/", {**data, "day": "2020-01-01"})
+    assert r.status_code == 400 and "Select a valid choice" in r.content.decode()
+    assert Booking.objects.count() == 1
+
+
+def test_the_console_lookup_asks_which_address_and_says_what_is_wrong(client, city):
+    client.force_login(_sam())
+    r = client.get("/console/pickups/", {"address": "99999 Nowhere Boulevard"})
+    assert r.status_code == 400 and "could not find that address" in r.content.decode()
+    assert client.get("/console/pickups/").status_code == 200
+    # Lena works in a department: the console is not hers.
+    client.force_login(_lena())
+    assert client.get("/console/pickups/", {"address": "1300 Dumont Ave"}).status_code == 403
+
+
 def test_rosa_books_in_spanish_and_is_reminded_in_spanish(client, city, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     page = client.get("/pickups/book/", {"address_id": "dumont-1300"}, HTTP_ACCEPT_LANGUAGE="es")

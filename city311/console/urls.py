@@ -1,6 +1,6 @@
 from django.urls import path
 
-from city311.console import calls, knowledge, views
+from city311.console import calls, knowledge, pickups, views
 
 app_name = "console"
 urlpatterns = [
@@ -18,6 +18,7 @@ urlpatterns = [
     path("callbacks/<int:pk>/called-back/", calls.called_back, name="called_back"),
     path("wrap-up/", calls.wrap_up, name="wrap_up"),
     path("answered/<slug:slug>/", calls.answered, name="answered"),
+    path("pickups/", pickups.lookup, name="pickups"),
     path("answers/", knowledge.panel, name="answers"),
     path("answers/stale/", knowledge.stale, name="stale"),
     path("answers/gaps/", knowledge.gaps, name="gaps"),

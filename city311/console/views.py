@@ -23,6 +23,7 @@ from city311.console.knowledge import answers_for_caller
 from city311.contacts.models import Kind, WrapUp
 from city311.knowledge.queries import articles_for_service, shown
 from city311.notifications.actions import follow_request
+from city311.pickups.models import Booking
 from city311.servicerequests import access, expected, sla
 from city311.servicerequests.errors import NoSuchRequest, RequestError, SubmissionInvalid
 from city311.servicerequests.intake import preview, submit_request
@@ -241,6 +242,8 @@ def filed(request: HttpRequest, tracking_number: str) -> HttpResponse:
             "sr": sr,
             "spoken": spoken,
             "following": following,
+            # A bulky-item booking made for the caller: its day and items, to read back.
+            "booking": Booking.objects.filter(request=sr).first(),
             # Why it is due then, for the caller who asks (docs/sla.md).
             "due": sla.explain_due(sr),
             **_how_long(sr),
