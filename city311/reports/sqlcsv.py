@@ -177,6 +177,62 @@ def _python_decides() -> str:
     )
 
 
+# Each analyst column (opendata.ANALYST) as the database reads it: the Parquet and GeoJSON
+# exports' columns (GeoJSON writes the times in the city's zone, lat and long apart).
+ANALYST_COLUMNS = {
+    "service_request_id": "CASE WHEN sr.historical AND sr.external_id <> '' THEN sr.external_id"
+    " ELSE sr.tracking_number END",
+    "service_code": "st.service_code",
+    "service_name": "st.service_name",
+    "group": 'st."group"',
+    "agency": "coalesce(dep.slug, '')",
+    "agency_name": "coalesce(dep.name, '')",
+    "status": "sr.status",
+    "resolution": "sr.resolution",
+    "channel": "sr.channel",
+    "requested_at": "sr.requested_at",
+    "updated_at": "coalesce(sr.closed_at, sr.updated_at)",
+    "closed_at": "sr.closed_at",
+    "due_at": "sr.due_at",
+    "status_notes": "sr.status_notes",
+    "description": "CASE WHEN st.publish_description THEN sr.description END",
+    "address": "CASE WHEN st.publish_description THEN sr.address_string ELSE '' END",
+    "zipcode": "sr.zipcode",
+    "lat": "sr.lat",
+    "long": "sr.long",
+    "sensitive": "NOT st.publish_description",
+}
+
+
+# The requests with their type and department, as every export reads them.
+def requests_joined() -> str:
+    return (
+        f" FROM {ServiceRequest._meta.db_table} sr"
+        f" JOIN {ServiceType._meta.db_table} st ON st.id = sr.service_type_id"
+        f" LEFT JOIN {Department._meta.db_table} dep ON dep.id = sr.department_id"
+    )
+
+
+def period(since: date | None, until: date | None) -> tuple[str, list[Any]]:
+    """The WHERE of an export's period (the days `opendata.bounds` gives), and its parameters."""
+    where, params = [], []
+    start, end = opendata.bounds(since, until)
+    if start is not None:
+        where.append("sr.requested_at >= %s")
+        params.append(start)
+    if end is not None:
+        where.append("sr.requested_at < %s")
+        params.append(end)
+    return (f" WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def area_columns(kind: str) -> tuple[str, str]:
+    """A kind of area's name and code columns, as `opendata.records` gives them: the name ''
+    when the request has the area but no name, both NULL when it has none."""
+    code, name = (f"sr.areas->{_literal(kind)}->>{_literal(k)}" for k in ("code", "name"))
+    return f"CASE WHEN {code} IS NOT NULL THEN coalesce({name}, '') END", code
+
+
 def query(code: str, since: date | None, until: date | None) -> tuple[str, list[Any]]:
     """The SELECT of the format's rows, oldest first: whether Python decides the row, the
     format's columns, then `RAW`. Each request's values are read once, in a subquery kept
@@ -187,20 +243,10 @@ def query(code: str, since: date | None, until: date | None) -> tuple[str, list[
     for name, kind in (("borough_name", "borough"), ("district", "community_district")):
         if kind not in kinds:
             values[name] = "NULL::text"
-    where, params = [], []
-    start, end = opendata.bounds(since, until)
-    if start is not None:
-        where.append("sr.requested_at >= %s")
-        params.append(start)
-    if end is not None:
-        where.append("sr.requested_at < %s")
-        params.append(end)
+    where, params = period(since, until)
     base = (
         f"SELECT sr.id, {', '.join(f'{sql} AS {name}' for name, sql in values.items())}"
-        f" FROM {ServiceRequest._meta.db_table} sr"
-        f" JOIN {ServiceType._meta.db_table} st ON st.id = sr.service_type_id"
-        f" LEFT JOIN {Department._meta.db_table} dep ON dep.id = sr.department_id"
-        f"{' WHERE ' + ' AND '.join(where) if where else ''}"
+        f"{requests_joined()}{where}"
         " ORDER BY sr.requested_at, sr.id OFFSET 0"
     )
     decided = f"SELECT r.*, ({_python_decides()}) AS python FROM ({base}) r OFFSET 0"

@@ -19,11 +19,16 @@ from typing import Any
 
 from django.db import connection
 
-from city311.catalog.models import Department, ServiceType
 from city311.cities import profile
 from city311.reports import opendata
-from city311.reports.sqlcsv import MAY_REDACT, _literal, _w3c
-from city311.servicerequests.models import ServiceRequest
+from city311.reports.sqlcsv import (
+    ANALYST_COLUMNS,
+    MAY_REDACT,
+    _w3c,
+    area_columns,
+    period,
+    requests_joined,
+)
 from city311.servicerequests.publish import public_text
 
 
@@ -49,24 +54,9 @@ def query(since: date | None, until: date | None) -> tuple[str, list[Any]]:
     zone = profile.zone().key
     published = "st.publish_description"
     properties = {
-        "service_request_id": "CASE WHEN sr.historical AND sr.external_id <> ''"
-        " THEN sr.external_id ELSE sr.tracking_number END",
-        "service_code": "st.service_code",
-        "service_name": "st.service_name",
-        "group": 'st."group"',
-        "agency": "coalesce(dep.slug, '')",
-        "agency_name": "coalesce(dep.name, '')",
-        "status": "sr.status",
-        "resolution": "sr.resolution",
-        "channel": "sr.channel",
-        "requested_at": _w3c("sr.requested_at", zone),
-        "updated_at": _w3c("coalesce(sr.closed_at, sr.updated_at)", zone),
-        "closed_at": _w3c("sr.closed_at", zone),
-        "due_at": _w3c("sr.due_at", zone),
-        "status_notes": "sr.status_notes",
-        "description": f"CASE WHEN {published} THEN sr.description END",
-        "address": f"CASE WHEN {published} THEN sr.address_string ELSE '' END",
-        "zipcode": "sr.zipcode",
+        name: _w3c(sql, zone) if name in opendata.TIMES else sql
+        for name, sql in ANALYST_COLUMNS.items()
+        if name not in ("lat", "long", "sensitive")
     }
     texts = [f"\"{name}\": ' || {_json(sql)} || '" for name, sql in properties.items()]
     texts += [
@@ -75,8 +65,7 @@ def query(since: date | None, until: date | None) -> tuple[str, list[Any]]:
         f"\"sensitive\": ' || CASE WHEN {published} THEN 'false' ELSE 'true' END || '",
     ]
     for kind in opendata.area_kinds():
-        code, name = (f"sr.areas->{_literal(kind)}->>{_literal(k)}" for k in ("code", "name"))
-        named = f"CASE WHEN {code} IS NOT NULL THEN coalesce({name}, '') END"
+        named, code = area_columns(kind)
         for key, value in ((kind, named), (f"{kind}_code", code)):
             key_json = json.dumps(key, ensure_ascii=False).replace("'", "''")
             texts.append(f"{key_json}: ' || {_json(value)} || '")
@@ -94,20 +83,10 @@ def query(since: date | None, until: date | None) -> tuple[str, list[Any]]:
         f" OR (NOT {published} AND sr.lat IS NOT NULL AND sr.long IS NOT NULL)"
         f" OR NOT {_plain('sr.lat')} OR NOT {_plain('sr.long')}"
     )
-    where, params = [], []
-    start, end = opendata.bounds(since, until)
-    if start is not None:
-        where.append("sr.requested_at >= %s")
-        params.append(start)
-    if end is not None:
-        where.append("sr.requested_at < %s")
-        params.append(end)
+    where, params = period(since, until)
     sql = (
         f"SELECT CASE WHEN {python} THEN 't' ELSE 'f' END, {feature}"
-        f" FROM {ServiceRequest._meta.db_table} sr"
-        f" JOIN {ServiceType._meta.db_table} st ON st.id = sr.service_type_id"
-        f" LEFT JOIN {Department._meta.db_table} dep ON dep.id = sr.department_id"
-        f"{' WHERE ' + ' AND '.join(where) if where else ''}"
+        f"{requests_joined()}{where}"
         " ORDER BY sr.requested_at, sr.id"
     )
     return sql, params

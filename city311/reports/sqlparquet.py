@@ -20,36 +20,16 @@ from typing import Any
 
 from django.db import connection
 
-from city311.catalog.models import Department, ServiceType
 from city311.reports import opendata
-from city311.reports.sqlcsv import MAY_REDACT, _literal
-from city311.servicerequests.models import ServiceRequest
+from city311.reports.sqlcsv import (
+    ANALYST_COLUMNS,
+    MAY_REDACT,
+    area_columns,
+    period,
+    requests_joined,
+)
 from city311.servicerequests.publish import public_text
 
-# Each analyst column (opendata.ANALYST) as the database writes it.
-COLUMNS = {
-    "service_request_id": "CASE WHEN sr.historical AND sr.external_id <> '' THEN sr.external_id"
-    " ELSE sr.tracking_number END",
-    "service_code": "st.service_code",
-    "service_name": "st.service_name",
-    "group": 'st."group"',
-    "agency": "coalesce(dep.slug, '')",
-    "agency_name": "coalesce(dep.name, '')",
-    "status": "sr.status",
-    "resolution": "sr.resolution",
-    "channel": "sr.channel",
-    "requested_at": "sr.requested_at",
-    "updated_at": "coalesce(sr.closed_at, sr.updated_at)",
-    "closed_at": "sr.closed_at",
-    "due_at": "sr.due_at",
-    "status_notes": "sr.status_notes",
-    "description": "CASE WHEN st.publish_description THEN sr.description END",
-    "address": "CASE WHEN st.publish_description THEN sr.address_string ELSE '' END",
-    "zipcode": "sr.zipcode",
-    "lat": "sr.lat",
-    "long": "sr.long",
-    "sensitive": "NOT st.publish_description",
-}
 # A time as Arrow reads it into timestamp("us", "UTC").
 UTC_TEXT = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
@@ -58,36 +38,20 @@ def query(since: date | None, until: date | None) -> tuple[str, list[Any], list[
     """The SELECT of the rows, oldest first, and the names of its columns: `python` (whether
     Python decides the row), then the schema's columns in order."""
     kinds = opendata.area_kinds()
-    values = dict(COLUMNS)
+    values = dict(ANALYST_COLUMNS)
     for name in opendata.TIMES:
         values[name] = UTC_TEXT.format(values[name])
     for kind in kinds:
-        code, name = (f"sr.areas->{_literal(kind)}->>{_literal(k)}" for k in ("code", "name"))
-        values[kind] = f"CASE WHEN {code} IS NOT NULL THEN coalesce({name}, '') END"
-        values[f"{kind}_code"] = code
+        values[kind], values[f"{kind}_code"] = area_columns(kind)
     python = (
         f"sr.status_notes ~ '{MAY_REDACT}'"
         f" OR (st.publish_description AND sr.description ~ '{MAY_REDACT}')"
         " OR (NOT st.publish_description AND sr.lat IS NOT NULL AND sr.long IS NOT NULL)"
     )
-    where, params = [], []
-    start, end = opendata.bounds(since, until)
-    if start is not None:
-        where.append("sr.requested_at >= %s")
-        params.append(start)
-    if end is not None:
-        where.append("sr.requested_at < %s")
-        params.append(end)
+    where, params = period(since, until)
     names = ["python", *opendata.parquet_schema(kinds).names]
     selected = [f"({python})", *(values[name] for name in names[1:])]
-    sql = (
-        f"SELECT {', '.join(selected)}"
-        f" FROM {ServiceRequest._meta.db_table} sr"
-        f" JOIN {ServiceType._meta.db_table} st ON st.id = sr.service_type_id"
-        f" LEFT JOIN {Department._meta.db_table} dep ON dep.id = sr.department_id"
-        f"{' WHERE ' + ' AND '.join(where) if where else ''}"
-        " ORDER BY sr.requested_at, sr.id"
-    )
+    sql = f"SELECT {', '.join(selected)}{requests_joined()}{where} ORDER BY sr.requested_at, sr.id"
     return sql, params, names
 
 
