@@ -500,5 +500,9 @@ LOGGING = {
         "django.request": {"filters": ["client_errors"]},
         # django-axes logs user names and addresses on failed sign-ins: personal data.
         "axes": {"level": "WARNING"},
+        # The task queue's "processing"/"Processed" lines, a dozen a minute from the schedules
+        # alone, buried what `city311 up` says in a newcomer's terminal; its failures and
+        # warnings still show. CITY311_TASK_LOG_LEVEL=INFO to follow every task.
+        "django-q": {"level": envstr("CITY311_TASK_LOG_LEVEL", "WARNING")},
     },
 }

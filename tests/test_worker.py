@@ -67,6 +67,10 @@ class WorkerTests(CityMixin, TransactionTestCase):
             output = stop(worker)
         self.assertTrue(done, f"the worker did not run the task:\n{output}")
         self.assertIsNotNone(ServiceRequest.objects.get(pk=self.sr.pk).overdue_noted_at)
+        # The queue's line for every task taken is not in the terminal (it buried what the
+        # command says); city311's own lines are.
+        self.assertIn("city311 worker: taking tasks", output)
+        self.assertNotIn("Processed '", output)
 
     def test_a_worker_runs_tasks_from_the_database_queue(self):
         self.check_worker_runs_the_overdue_sweep()
