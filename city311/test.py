@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from datetime import time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from django.test import Client, TestCase, override_settings
+from django.utils import timezone
 
 from city311.accounts import roles
 from city311.accounts.models import Membership
@@ -79,6 +80,21 @@ def use_city(name: str) -> None:
     pack = read_pack(city_pack_folder(name), sections=set())
     assert not pack.problems, pack.problems.found
     apply_pack(pack)
+
+
+def city_today() -> date:
+    """Today in the city's time zone, which every page and message uses: a test's own
+    `timezone.localdate()` is UTC's, a day ahead of New York's every evening."""
+    from city311.cities import profile
+
+    return timezone.localdate(timezone=profile.zone())
+
+
+def city_time(value: datetime) -> datetime:
+    """`value` in the city's time zone, as pages and messages show it."""
+    from city311.cities import profile
+
+    return timezone.localtime(value, profile.zone())
 
 
 def referral(language: str = "en") -> str:

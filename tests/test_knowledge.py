@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.core.management import call_command
-from django.utils import timezone
 
 from city311.catalog.actions import set_translations
 from city311.knowledge.actions import save_article
 from city311.knowledge.models import Article, ArticleRevision, SearchMiss
 from city311.portal import drafts
-from city311.test import BaseTestCase
+from city311.test import BaseTestCase, city_today
 
 
 class KnowledgeTestCase(BaseTestCase):
@@ -237,8 +236,8 @@ class ConsoleTests(KnowledgeTestCase):
         self.assertEqual(Article.objects.get().used_count, 1)
 
     def test_an_article_past_its_review_date_is_flagged_and_listed_for_its_owner(self):
-        self.article(review_by=timezone.localdate() - timedelta(days=1))
-        self.pool(review_by=timezone.localdate() - timedelta(days=3))
+        self.article(review_by=city_today() - timedelta(days=1))
+        self.pool(review_by=city_today() - timedelta(days=3))
         self.sign_in(self.omar)
         self.assertContains(self.client.get("/console/answers/pothole-repair/"), "Past its review")
         self.sign_in(self.dana)

@@ -40,7 +40,7 @@ from city311.servicerequests import actions as requests
 from city311.servicerequests.imports import HistoricalRecord, import_history
 from city311.servicerequests.models import Channel, RequestEvent, ServiceRequest
 from city311.servicerequests.tasks import dispatch_events
-from city311.test import BaseTestCase, text_the_city
+from city311.test import BaseTestCase, city_time, text_the_city
 
 LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 
@@ -99,7 +99,7 @@ class EventMessageTests(NotificationTestCase):
         message = self.last_mail_to("rosa@example.org")
         self.assertEqual(message.subject, f"We received your request {sr.tracking_number}")
         self.assertIn("Streets will look at it", message.body)
-        due = date_format(timezone.localtime(sr.due_at), "DATE_FORMAT")
+        due = date_format(city_time(sr.due_at), "DATE_FORMAT")
         self.assertIn(f"We expect it to be done by {due}.", message.body)
         self.assert_well_formed(message, sr)
 

@@ -30,7 +30,7 @@ from city311.reports import nyc, nycimport, opendata
 from city311.reports.models import RequestFact
 from city311.servicerequests import actions
 from city311.servicerequests.models import RequestEvent, ServiceRequest
-from city311.test import BaseTestCase
+from city311.test import BaseTestCase, city_today
 
 PACK_HISTORY = Path(__file__).resolve().parent.parent / "city311/demo/cities/nyc/history"
 PERSONAL = ("Rosa", "Diaz", "rosa@example.org", "718-555-0199", "7185550199")
@@ -242,7 +242,7 @@ class ExportTests(OpenDataTestCase):
         ServiceRequest.objects.filter(pk=self.camp_sr.pk).update(
             requested_at=timezone.now() - timedelta(days=40)
         )
-        today = timezone.localdate().isoformat()
+        today = city_today().isoformat()
         rows = csv_rows(self.download("georeport", since=today, until=today))
         self.assertEqual([r["service_request_id"] for r in rows], [self.pothole_sr.tracking_number])
 

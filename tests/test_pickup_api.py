@@ -39,6 +39,7 @@ from city311.pickups.models import (
 from city311.pickups.reminders import plan_reminders
 from city311.servicerequests.models import RequestEvent, ServiceRequest
 from city311.servicerequests.tasks import dispatch_events
+from city311.test import city_today
 from tests import small_city
 from tests.test_pickup_bookings import BULKY_TYPE, PICKUPS, at
 
@@ -488,7 +489,7 @@ def test_a_change_to_another_collection_moves_no_booking(client, city):
 
 def test_a_bad_change_is_a_400_that_says_what_to_fix(client, city):
     client.force_login(lena())
-    today = timezone.localdate()
+    today = city_today()
     cases = [
         ({"what": "exception", "day": "soon", "action": "cancel", "reason": "x"}, "Give the day"),
         ({"what": "exception", "day": today, "action": "explode", "reason": "x"}, "Choose can"),

@@ -41,6 +41,7 @@ from city311.pickups.models import (
 from city311.pickups.reminders import plan_reminders
 from city311.pickups.schedule import Schedules
 from city311.servicerequests.models import Contact, ServiceRequest, Status
+from city311.test import city_today
 from tests import small_city
 
 
@@ -278,7 +279,7 @@ def test_no_booking_on_a_holiday_and_none_past_the_window(city):
     assert wednesday not in days
     # The rest-of-week rule moves that week's collection to Thursday, which is offered.
     assert wednesday + timedelta(days=1) in days
-    assert max(days) <= timezone.localdate() + timedelta(days=56)
+    assert max(days) <= city_today() + timedelta(days=56)
 
 
 def test_a_full_day_is_not_offered(client, city):
@@ -479,7 +480,7 @@ def test_staff_raise_a_days_capacity_and_close_a_booking(client, city):
 
 def test_a_late_route_shows_on_the_residents_lookup_until_it_is_done(client, city):
     client.force_login(_lena())
-    today = timezone.localdate()
+    today = city_today()
     client.post(
         "/pickups/staff/late", {"route": "north", "day": today, "note": "A truck broke down."}
     )

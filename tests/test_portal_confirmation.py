@@ -8,6 +8,7 @@ from django.utils.formats import date_format
 
 from city311.servicerequests import expected
 from city311.servicerequests.models import ExpectedClose, ServiceRequest
+from city311.test import city_time
 from tests.test_portal_report import ReportTestCase
 
 
@@ -20,7 +21,7 @@ class ConfirmationDatesTests(ReportTestCase):
 
     def due_words(self, sr: ServiceRequest, language: str) -> str:
         with translation.override(language):
-            return date_format(timezone.localtime(sr.due_at), "DATE_FORMAT")
+            return date_format(city_time(sr.due_at), "DATE_FORMAT")
 
     def test_the_page_says_the_due_date_the_request_was_given(self):
         r = self.report_pothole()

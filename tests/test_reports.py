@@ -34,7 +34,7 @@ from city311.reports.models import DayTotal, RequestFact
 from city311.servicerequests import actions
 from city311.servicerequests.models import RequestEvent, ServiceRequest
 from city311.servicerequests.tasks import dispatch_events
-from city311.test import BaseTestCase, CityMixin
+from city311.test import BaseTestCase, CityMixin, city_today
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -160,8 +160,8 @@ class MetricTests(HandBuiltCity):
 
     def test_a_percentile_on_a_still_open_request_says_over(self):
         # Web only, received 8-9 days ago: D and C are open, nothing closed.
-        since = timezone.localdate() - 9 * DAY
-        until = timezone.localdate() - 8 * DAY
+        since = city_today() - 9 * DAY
+        until = city_today() - 8 * DAY
         tiles = self.tiles(f"since={since}&until={until}&channel=web")
         self.assertEqual(tiles["received"].value.number, 2)
         with self.settings(CITY311_REPORTS_MIN_N=2):
@@ -383,7 +383,7 @@ class ActionsTakenTests(HandBuiltCity):
 
 class MonthlyReportTests(HandBuiltCity):
     def month(self) -> str:
-        return f"{timezone.localdate():%Y-%m}"
+        return f"{city_today():%Y-%m}"
 
     def test_the_page_has_type_by_department_rows_citywide_and_by_district(self):
         self.sign_in(self.max)
@@ -428,7 +428,7 @@ class MonthlyReportTests(HandBuiltCity):
 @override_settings(CITY311_REPORTS_MIN_N=3)
 class LongPeriodTests(HandBuiltCity):
     def test_whole_months_read_from_the_month_totals_give_the_same_answers(self):
-        today = timezone.localdate()
+        today = city_today()
         first = (today.replace(day=1) - 60 * DAY).replace(day=1)
         long = self.tiles(f"since={first}&until={today}")
         short = self.tiles()
@@ -439,7 +439,7 @@ class LongPeriodTests(HandBuiltCity):
         # The whole months of a long period are read from the month summaries where the
         # filter allows (reports.queries.summary_for), else from the month totals; the last
         # 30 days from the day totals. All the requests are in both periods.
-        today = timezone.localdate()
+        today = city_today()
         first = (today.replace(day=1) - 60 * DAY).replace(day=1)
         self.sign_in(self.sofia)  # a supervisor: her departments' rows
         self.assert_same_over_months_and_days(first, today, ("", "area=council_district:1"))
@@ -485,7 +485,7 @@ class LongPeriodTests(HandBuiltCity):
 
     def test_a_long_period_charts_by_month(self):
         self.sign_in(self.max)
-        today = timezone.localdate()
+        today = city_today()
         response = self.client.get(f"/reports/?since={today - 400 * DAY}&until={today}&by=day")
         self.assertEqual(response.context["grain"], "month")
         self.assertEqual(sum(row["received"] for row in response.context["series"]), 8)

@@ -27,7 +27,7 @@ from city311.servicerequests.models import (
     Status,
     Team,
 )
-from city311.test import CityMixin
+from city311.test import CityMixin, city_today
 from city311.work import bulk, queries
 from tests import small_city
 
@@ -126,7 +126,7 @@ def test_the_assignee_filter_knows_me(city, client, mix):
 
 def test_received_dates_filter_by_the_day(city, client, mix):
     client.force_login(city.ada)
-    today = timezone.localdate().isoformat()
+    today = city_today().isoformat()
     r = client.get(f"/work/?since={today}&until={today}")
     assert numbers(r) == {mix[n] for n in ("north", "south", "tree")}
 
