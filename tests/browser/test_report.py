@@ -73,6 +73,11 @@ def test_it_reports_a_pothole_with_a_photo_and_gives_a_tracking_number(tab, tmp_
     press_continue(tab)  # the size is required: the error summary takes the focus
     summary = tab.page.locator("[data-error-summary]")
     summary.wait_for()
+    # The page's deferred script moves the focus, which on a busy machine may come a moment
+    # after the summary shows (once in a CI run): wait for it, and fail if it never comes.
+    tab.page.wait_for_function(
+        "() => document.activeElement && document.activeElement.matches('[data-error-summary]')"
+    )
     assert tab.focused_is(summary)
     tab.step("questions with an error")
     choose(tab, "Larger than a car tire")
