@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.db import connection, transaction
 from django.test import TestCase, TransactionTestCase, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import OrmQ
 
@@ -197,6 +198,41 @@ class DeliveryTests(StreamTestCase):
         self.assertEqual(flaky.ids, steady.ids)
         cursor.refresh_from_db()
         self.assertEqual((cursor.failures, cursor.error), (0, ""))
+
+    def test_consumers_woken_by_one_commit_share_one_read_of_its_events(self):
+        recorders = [self.consumer(name) for name in ("audit", "rollup", "tally")]
+        self.report()
+        dispatch_events()
+        sr = self.report()
+        since = RequestEvent.objects.filter(request=sr).order_by("pk").first().pk
+        with CaptureQueriesContext(connection) as queries:
+            dispatch_events(since)
+        mine = [e.pk for e in RequestEvent.objects.filter(request=sr).order_by("pk")]
+        for recorder in recorders:
+            self.assertEqual(recorder.ids[-len(mine) :], mine)
+        # Eight consumers here (the city's own and these three): a look, the newest id, the
+        # batch and the report rollup's own read, whatever their number; not three reads each.
+        reads = [q for q in queries if 'FROM "servicerequests_requestevent"' in q["sql"]]
+        self.assertLessEqual(len(reads), 4, [q["sql"][:80] for q in reads])
+
+    def test_a_failing_consumer_woken_with_others_takes_back_only_its_own_writes(self):
+        def half_then_fail(events: Sequence[RequestEvent]) -> None:
+            ConsumedEvent.objects.create(consumer="scratch", event=events[0])
+            raise RuntimeError("the rollup database is down")
+
+        stream.register(stream.Consumer(name="a-failing", handle=half_then_fail))
+        self.addCleanup(stream.unregister, "a-failing")
+        steady = self.consumer("b-steady")
+        self.report()
+        dispatch_events()
+        sr = self.report()
+        since = RequestEvent.objects.filter(request=sr).order_by("pk").first().pk
+        with self.assertLogs("city311.servicerequests.stream", "ERROR"):
+            dispatch_events(since)
+        self.assertFalse(ConsumedEvent.objects.filter(consumer="scratch").exists())
+        self.assertIn(sr.pk, {e.request_id for e in steady.given})
+        self.assertEqual(ConsumerCursor.objects.get(name="a-failing").failures, 2)
+        self.assertEqual(ConsumerCursor.objects.get(name="b-steady").failures, 0)
 
     def test_a_failing_then_is_logged_without_its_text_and_the_events_stay_handled(self):
         def send() -> None:

@@ -108,11 +108,15 @@ def reporter_follows(sr: ServiceRequest, submitted: RequestEvent) -> Follower | 
 
     One channel (e-mail when they gave both) unless the submission's `wants_updates` is "both".
     """
+    return _reporter_follows(sr, submitted, Contact.objects.filter(request=sr).first())
+
+
+def _reporter_follows(
+    sr: ServiceRequest, submitted: RequestEvent, contact: Contact | None
+) -> Follower | None:
+    """reporter_follows, with the request's contact read already (None: it left none)."""
     wants = submitted.data.get("wants_updates", True)
-    if not wants:
-        return None
-    contact = Contact.objects.filter(request=sr).first()
-    if contact is None:
+    if not wants or contact is None:
         return None
     email, phone = contact.email.strip(), sms_number(contact.phone)
     if not (email or phone):
@@ -415,9 +419,17 @@ def plan_many(planned: Sequence[RequestEvent]) -> int:
     Idempotent, like plan_deliveries: the unique constraints drop rows written before.
     """
     planned = sorted(planned, key=lambda e: e.pk)
-    for event in planned:
-        if event.kind == Event.SUBMITTED and event.request.channel != Channel.IMPORT:
-            reporter_follows(event.request, event)
+    submitted = [
+        e for e in planned if e.kind == Event.SUBMITTED and e.request.channel != Channel.IMPORT
+    ]
+    if submitted:
+        # One read for the batch's contacts: most reports through an API leave none.
+        contacts = {
+            c.request_id: c
+            for c in Contact.objects.filter(request__in=[e.request_id for e in submitted])
+        }
+        for event in submitted:
+            _reporter_follows(event.request, event, contacts.get(event.request_id))
     telling = [event for event in planned if tells_followers(event)]
     candidates = _followers_of(telling)
     rows: list[Delivery] = []

@@ -34,7 +34,7 @@ import logging
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache, partial, update_wrapper
 
@@ -69,16 +69,17 @@ CONSUMER_SECONDS = 10.0
 @dataclass(frozen=True)
 class Consumer:
     name: str
-    # Called with a batch of events in id order; must be idempotent. Its return is ignored.
-    handle: Callable[[Sequence[RequestEvent]], object]
+    # Called with a batch of events in id order; must be idempotent. Returns how many outbox
+    # rows it wrote: 0 spares the dispatch its `then`; None (not counted) runs it.
+    handle: Callable[[Sequence[RequestEvent]], int | None]
     # The event kinds it reads (vocabulary.Event); None for every kind.
     kinds: frozenset[str] | None = None
     start: str = FROM_NOW
     # Loaded with each event, so the handler does not query per event.
     select_related: tuple[str, ...] = ("request",)
     batch: int = 200
-    # Run in the same task once every consumer has read, when this one was given events: the
-    # sender of the outbox rows its handler wrote, so a burst's first task sends what it planned.
+    # Run in the same task once every consumer has read, when this one's handler wrote rows:
+    # the sender of the outbox rows it wrote, so a burst's first task sends what it planned.
     then: Callable[[], object] | None = None
 
     def __post_init__(self) -> None:
@@ -196,6 +197,11 @@ def dispatch(since: int | None = None) -> dict[str, int]:
     for by their own commits, so only the ones from there on are looked at. Without it (the
     schedule), every event after each cursor is. A consumer that raises is logged and left
     for the next dispatch; the others go on.
+
+    Consumers that start reading at the same event (all of them, once they are caught up)
+    share their reads: one look at the cursors, one read of the events, one write of what
+    each handled, whatever their number. A consumer far behind (a rollup replaying history)
+    reads on its own, so it never holds back the others.
     """
     if not isinstance(_broker(), ORM):
         # The burst's later commits find the flag still set and queue nothing: this dispatch
@@ -204,17 +210,15 @@ def dispatch(since: int | None = None) -> dict[str, int]:
         # Before reading: a commit after this point queues a dispatch of its own.
         redisclient.client().delete(_pending_key())
     given: dict[str, int] = {}
+    wrote: set[str] = set()
     more = False
+    for group in _groups(since):
+        result = _run(group, since, deadline=time.monotonic() + CONSUMER_SECONDS)
+        given.update(result.given)
+        wrote |= result.wrote
+        more = more or result.more
     for consumer in consumers():
-        try:
-            count, left = _run(consumer, since, deadline=time.monotonic() + CONSUMER_SECONDS)
-        except Exception as e:
-            _note_failure(consumer, e)
-            continue
-        given[consumer.name] = count
-        more = more or left
-    for consumer in consumers():
-        if given.get(consumer.name) and consumer.then is not None:
+        if consumer.name in wrote and consumer.then is not None:
             try:
                 consumer.then()
             except Exception as e:
@@ -227,27 +231,136 @@ def dispatch(since: int | None = None) -> dict[str, int]:
     return given
 
 
-def _run(consumer: Consumer, since: int | None, *, deadline: float) -> tuple[int, bool]:
-    """Batches until the consumer has read everything or its time is up; (events, more left)."""
-    if _nothing_to_do(consumer, since):
-        # In a burst, the first task reads what the tasks queued behind it were woken for:
-        # they return after two reads, without taking the cursor's lock (a write lock on SQLite).
-        return 0, False
-    total = 0
+@dataclass
+class _Result:
+    given: dict[str, int] = field(default_factory=dict)
+    # Consumers whose handler wrote something (or did not say): their `then` runs.
+    wrote: set[str] = field(default_factory=set)
+    more: bool = False
+
+
+def _groups(since: int | None) -> list[list[Consumer]]:
+    """The consumers with something to read, grouped by the event they start after.
+
+    Starts a new consumer's cursor, in a transaction of its own, so that a handler failing on
+    its first batch keeps the start (and the failure is noted on it).
+    """
+    every = consumers()
+    cursors = {c.name: c for c in ConsumerCursor.objects.filter(name__in=[c.name for c in every])}
+    for consumer in every:
+        if consumer.name not in cursors:
+            try:
+                with transaction.atomic():
+                    cursors[consumer.name] = _start(consumer)
+            except IntegrityError:
+                # Another worker started it at the same moment.
+                cursors[consumer.name] = ConsumerCursor.objects.get(name=consumer.name)
+    # Woken by a commit, the caught-up consumers all start after the commit's first event and
+    # read together. The schedule's run reads each consumer alone, skipping in the database
+    # the events it handled above its cursor (a few minutes of them).
+    by_start: dict[tuple[int, str], list[Consumer]] = {}
+    for consumer in every:
+        key = (_after(cursors[consumer.name], since), "" if since else consumer.name)
+        by_start.setdefault(key, []).append(consumer)
+    now = timezone.now()
+    return [
+        group
+        for (after, _alone), group in sorted(by_start.items())
+        if any(now - cursors[c.name].seen_at >= _settle() for c in group)
+        or _anything_waiting(group, after)
+    ]
+
+
+def _anything_waiting(group: list[Consumer], after: int) -> bool:
+    """Whether any consumer of the group has an event after `after` not handled yet. In a
+    burst, the first task reads what the tasks queued behind it were woken for: they return
+    after this look, without taking the cursors' lock (a write lock on SQLite)."""
+    size = _batch(group)
+    events = list(_window(group, after).order_by("pk").values_list("pk", "kind")[:size])
+    if not events:
+        return False
+    if len(events) == size:
+        return True
+    handled = _handled(group, after, events[-1][0])
+    return any(
+        _wants(consumer, kind) and (consumer.name, pk) not in handled
+        for pk, kind in events
+        for consumer in group
+    )
+
+
+def _run(group: list[Consumer], since: int | None, *, deadline: float) -> _Result:
+    """Batches until the group has read everything or its time is up."""
+    result = _Result(given={c.name: 0 for c in group})
+    failed: dict[str, Exception] = {}
+    read_upto = 0  # the last event this run has read: each batch reads on from there
     while True:
+        live = [c for c in group if c.name not in failed]
+        if not live:
+            break
         with transaction.atomic():
-            cursor = _locked_cursor(consumer)
-            top = _top()
-            after = _after(cursor, since)
-            batch = _next_batch(consumer, after)
-            if batch:
-                consumer.handle(batch)
-            _advance(consumer, cursor, batch, top, after)
-        total += len(batch)
-        if len(batch) < consumer.batch:
-            return total, False
+            read_upto = _batch_once(live, since, read_upto, result, failed)
+        if not read_upto:
+            break
         if time.monotonic() >= deadline:
-            return total, True
+            result.more = True
+            break
+    for consumer in group:
+        if consumer.name in failed:
+            del result.given[consumer.name]
+            _note_failure(consumer, failed[consumer.name])
+    return result
+
+
+def _batch_once(
+    group: list[Consumer],
+    since: int | None,
+    read_upto: int,
+    result: _Result,
+    failed: dict[str, Exception],
+) -> int:
+    """One batch for every consumer of the group, in the caller's transaction, reading after
+    `read_upto` at the earliest. The last event read when the batch was full (more may be
+    waiting), else 0."""
+    cursors = _locked_cursors(group)
+    top = _top()
+    afters = {c.name: _after(cursors[c.name], since) for c in group}
+    first = max(min(afters.values()), read_upto)
+    size = _batch(group)
+    events = list(
+        _window(group, first)
+        .select_related(*sorted({r for c in group for r in c.select_related}))
+        .order_by("pk")[:size]
+    )
+    full = len(events) == size
+    handled = _handled(group, first, events[-1].pk) if events else set()
+    consumed: list[ConsumedEvent] = []
+    for consumer in group:
+        cursor, after = cursors[consumer.name], afters[consumer.name]
+        batch = [
+            e
+            for e in events
+            if e.pk > after and _wants(consumer, e.kind) and (consumer.name, e.pk) not in handled
+        ]
+        if batch:
+            try:
+                # A savepoint: a handler that raises takes back only its own writes.
+                with transaction.atomic():
+                    wrote = consumer.handle(batch)
+            except Exception as e:
+                failed[consumer.name] = e
+                continue
+            result.given[consumer.name] += len(batch)
+            if wrote is None or (isinstance(wrote, int) and wrote > 0):
+                result.wrote.add(consumer.name)
+        # Every visible event of ours up to `reach` is handled now: the whole window, or, when
+        # it was not full, every one there is.
+        reach = events[-1].pk if full else cursor.settled_upto
+        done = _advance(cursor, top, after, reach)
+        # Above `done`, an id may still turn up late: remember which ones this consumer handled.
+        consumed += [ConsumedEvent(consumer=consumer.name, event=e) for e in batch if e.pk > done]
+    ConsumedEvent.objects.bulk_create(consumed, ignore_conflicts=True)
+    return events[-1].pk if full else 0
 
 
 def _settle() -> timedelta:
@@ -258,11 +371,13 @@ def _top() -> int:
     return RequestEvent.objects.aggregate(top=Max("pk"))["top"] or 0
 
 
-def _locked_cursor(consumer: Consumer) -> ConsumerCursor:
-    # Two workers may dispatch at once: the row lock makes the second wait for the first to
-    # commit and then read on from where it stopped, so a batch is not handled twice. (On
-    # SQLite, where select_for_update does nothing, IMMEDIATE transactions do the same.)
-    return ConsumerCursor.objects.select_for_update().get(name=consumer.name)
+def _locked_cursors(group: list[Consumer]) -> dict[str, ConsumerCursor]:
+    # Two workers may dispatch at once: the row locks make the second wait for the first to
+    # commit and then read on from where it stopped, so a batch is not handled twice. Taken in
+    # name order, so two groups never wait on each other. (On SQLite, where
+    # select_for_update does nothing, IMMEDIATE transactions do the same.)
+    found = ConsumerCursor.objects.select_for_update().filter(name__in=[c.name for c in group])
+    return {c.name: c for c in found.order_by("name")}
 
 
 def _after(cursor: ConsumerCursor, since: int | None) -> int:
@@ -270,20 +385,33 @@ def _after(cursor: ConsumerCursor, since: int | None) -> int:
     return cursor.done_upto if since is None else max(cursor.done_upto, since - 1)
 
 
-def _nothing_to_do(consumer: Consumer, since: int | None) -> bool:
-    """No event waits for the consumer, and its cursor need not move yet. Starts the cursor on
-    the consumer's first run, in a transaction of its own, so that a handler failing on the
-    first batch keeps the start (and the failure is noted on it)."""
-    cursor = ConsumerCursor.objects.filter(name=consumer.name).first()
-    if cursor is None:
-        try:
-            with transaction.atomic():
-                cursor = _start(consumer)
-        except IntegrityError:
-            return False  # another worker started it at the same moment
-    if timezone.now() - cursor.seen_at >= _settle():
-        return False
-    return not _waiting(consumer, _after(cursor, since)).exists()
+def _batch(group: list[Consumer]) -> int:
+    return min(c.batch for c in group)
+
+
+def _wants(consumer: Consumer, kind: str) -> bool:
+    return consumer.kinds is None or kind in consumer.kinds
+
+
+def _window(group: list[Consumer], after: int) -> QuerySet[RequestEvent]:
+    """The events after `after` of any kind the group reads; for a consumer reading alone,
+    less the ones it handled already."""
+    events = RequestEvent.objects.filter(pk__gt=after)
+    if all(c.kinds is not None for c in group):
+        events = events.filter(kind__in=sorted(set().union(*(c.kinds or () for c in group))))
+    if len(group) == 1:
+        handled = ConsumedEvent.objects.filter(consumer=group[0].name, event_id__gt=after)
+        events = events.exclude(pk__in=handled.values("event_id"))
+    return events
+
+
+def _handled(group: list[Consumer], after: int, upto: int) -> set[tuple[str, int]]:
+    """(consumer, event) pairs of the group handled above `after`, up to `upto`."""
+    return set(
+        ConsumedEvent.objects.filter(
+            consumer__in=[c.name for c in group], event_id__gt=after, event_id__lte=upto
+        ).values_list("consumer", "event_id")
+    )
 
 
 def _start(consumer: Consumer) -> ConsumerCursor:
@@ -306,29 +434,8 @@ def _start(consumer: Consumer) -> ConsumerCursor:
     )
 
 
-def _waiting(consumer: Consumer, after: int) -> QuerySet[RequestEvent]:
-    """The consumer's events after `after` (at or past its cursor) not handled yet."""
-    events = RequestEvent.objects.filter(pk__gt=after)
-    if consumer.kinds is not None:
-        events = events.filter(kind__in=consumer.kinds)
-    handled = ConsumedEvent.objects.filter(consumer=consumer.name, event_id__gt=after).values(
-        "event_id"
-    )
-    return events.exclude(pk__in=handled)
-
-
-def _next_batch(consumer: Consumer, after: int) -> list[RequestEvent]:
-    return list(
-        _waiting(consumer, after)
-        .select_related(*consumer.select_related)
-        .order_by("pk")[: consumer.batch]
-    )
-
-
-def _advance(
-    consumer: Consumer, cursor: ConsumerCursor, batch: list[RequestEvent], top: int, after: int
-) -> None:
-    """Move the cursor past what was handled, as far as ids have settled."""
+def _advance(cursor: ConsumerCursor, top: int, after: int, reach: int) -> int:
+    """Move the cursor past what was handled, as far as ids have settled; where it is now."""
     now = timezone.now()
     changed = ["done_upto"]
     if now - cursor.seen_at >= _settle():
@@ -337,25 +444,19 @@ def _advance(
         cursor.settled_upto = max(cursor.settled_upto, cursor.seen_upto)
         cursor.seen_upto, cursor.seen_at = top, now
         changed += ["settled_upto", "seen_upto", "seen_at"]
-    # Every visible event of ours up to `reach` is handled now: the whole batch, or, when it
-    # was not full, every one there is — if this run looked from the cursor on.
-    reach = batch[-1].pk if len(batch) == consumer.batch else cursor.settled_upto
     done = cursor.done_upto
     if after == cursor.done_upto:
+        # This run looked from the cursor on: everything up to `reach` is handled.
         done = max(done, min(reach, cursor.settled_upto))
-    # Above `done`, an id may still turn up late: remember which ones this consumer handled.
-    ConsumedEvent.objects.bulk_create(
-        [ConsumedEvent(consumer=consumer.name, event=e) for e in batch if e.pk > done],
-        ignore_conflicts=True,
-    )
     if done > cursor.done_upto:
-        ConsumedEvent.objects.filter(consumer=consumer.name, event_id__lte=done).delete()
+        ConsumedEvent.objects.filter(consumer=cursor.name, event_id__lte=done).delete()
     if cursor.failures:
         cursor.failures, cursor.failed_at, cursor.error = 0, None, ""
         changed += ["failures", "failed_at", "error"]
     if done != cursor.done_upto or len(changed) > 1:
         cursor.done_upto = done
         cursor.save(update_fields=changed)
+    return done
 
 
 def _note_failure(consumer: Consumer, e: Exception) -> None:
