@@ -11,9 +11,12 @@ before the next cut-off. The per-type median baseline is computed from the same 
   request counts (as not covered) once it has been open longer than that time, and is left out
   before;
 - the point forecast against the per-type median: the median absolute error on the closed test
-  requests both can answer (goal: >= 25% lower). The point is the group's densest-half middle
-  (what the pages say); the same statistic per type alone, without the groups, is printed too,
-  to tell the statistic's share of the gain from the groups'.
+  requests both can answer (goal: >= 25% lower). The point is the type's densest-half middle
+  (what the pages say, from the rollup's newest requests); the same statistic on all the type's
+  closed requests is printed too, and a bound: each type's median in the test period itself,
+  known only in hindsight;
+- the same figures without January 2020, three quarters of what is judged and fitted on
+  December 2013 alone.
 
 Needs a database with the demo city's history (`city311 demo --no-activity`):
 
@@ -71,8 +74,8 @@ def main() -> None:
             for t, h in per_type.items()
         }
         tested += len(test)
-        # A bound, not a forecast: each type's median in the test month itself (knowing the
-        # future), the best any per-type figure could have said.
+        # A bound, not a forecast: each type's median in the test period itself (knowing the
+        # future), about the best any per-type figure could have said.
         hindsight: dict[int, list[float]] = defaultdict(list)
         for c in test:
             if c.closed_at is not None:
@@ -130,7 +133,7 @@ def main() -> None:
     for name, label in (
         ("point", "point (told)"),
         ("type point", "same statistic per type"),
-        ("hindsight", "bound: test month's own per-type median"),
+        ("hindsight", "bound: the test period's own per-type median"),
     ):
         ours = median(errors[name])
         print(
