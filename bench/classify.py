@@ -13,6 +13,7 @@ Needs a database with the demo city and a model (`city311 demo`, or `city311 tra
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import time
 from collections import defaultdict
@@ -41,6 +42,7 @@ def measure(
     times, cpu = [], []
     by_category: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     suggest(rows[0][0])  # built once per catalog snapshot: not an answer's cost
+    before = resource.getrusage(resource.RUSAGE_SELF)
     for text, right, category, _source in rows:
         started, started_cpu = time.perf_counter(), time.process_time()
         codes = suggest(text)
@@ -50,6 +52,7 @@ def measure(
         top3 += bool(set(codes[:3]) & right)
         by_category[category][0] += bool(codes[:1] and codes[0] in right)
         by_category[category][1] += 1
+    after = resource.getrusage(resource.RUSAGE_SELF)
     times.sort()
     cpu.sort()
     p95 = times[int(len(times) * 0.95)] * 1000
@@ -60,8 +63,19 @@ def measure(
         f"{name:<24} top-1 {top1 / n:6.1%}   top-3 {top3 / n:6.1%}   "
         f"p95 {p95:5.1f} ms (CPU {p95_cpu:4.1f} ms)"
     )
+    # Wall beyond CPU is waiting: for the disk or a lock (the process gave up the CPU), or for
+    # a core the neighbours hold (it was taken from it). Which, counted by the kernel:
+    print(
+        f"    wall - CPU over all answers {sum(times) - sum(cpu):.3f} s; the process gave up the "
+        f"CPU {after.ru_nvcsw - before.ru_nvcsw} times, had it taken "
+        f"{after.ru_nivcsw - before.ru_nivcsw} times; load {_load()}"
+    )
     worst = sorted(by_category.items(), key=lambda kv: kv[1][0] / kv[1][1])[:4]
     print("    weakest top-1: " + ", ".join(f"{c} {a}/{b}" for c, (a, b) in worst))
+
+
+def _load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> None:

@@ -58,6 +58,19 @@ class TrainedSuggestionTests(BaseTestCase):
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             self.assertLess(len(archive.namelist()), 50)
 
+    def test_the_answer_is_the_trained_pipelines_own(self):
+        # The features are made by hand at answer time (scikit-learn's transform cost most of
+        # an answer's time): they must give what the stored pipeline itself gives.
+        train(self)
+        data = bytes(TrainedClassifier.objects.get().data)
+        pipeline = sio.loads(data, trusted=classifier.TRUSTED)
+        model = classifier.load(data)
+        for text in ("My tyre popped, a crater in the road!!", "árbol caído", "zzz", ""):
+            by_hand = model.probabilities(text)
+            own = dict(zip(pipeline.classes_, pipeline.predict_proba([text])[0], strict=True))
+            for code, share in own.items():
+                self.assertAlmostEqual(by_hand[code], share, places=12)
+
     def test_without_a_model_the_lexical_matcher_answers(self):
         found = self.suggest("pothole")
         self.assertEqual(found["services"][0]["service_code"], "pothole")

@@ -8,6 +8,8 @@ from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 
+from city311.geo.datasets import bump_version
+from city311.geo.models import Boundary
 from city311.notifications.tasks import send_due_deliveries
 from city311.ops.schedules import SCHEDULES
 from city311.servicerequests import expected
@@ -62,6 +64,53 @@ class ExpectedDateTests(BaseTestCase):
         self.assertEqual(row["extended_attributes"]["expected_close_within_hours"], 72.0)
         self.assertEqual(row["extended_attributes"]["expected_close_typical_hours"], 36.0)
         self.assertIsNotNone(row["expected_datetime"])
+
+    def test_the_typical_time_is_the_types_across_the_city_and_the_80_percent_time_the_districts(
+        self,
+    ):
+        # Brooklyn's potholes: 15 closed in 2 days, 25 in 5; elsewhere 80 closed in a day. Most
+        # in Brooklyn take up to 5 days; a pothole typically takes a day, city-wide (Brooklyn's
+        # own 40 would say 5: one district's few requests are a noisier guide than the type's).
+        for code, (lat, long) in (("BK", (40.6782, -73.9442)), ("SI", (40.61, -73.99))):
+            Boundary.objects.create(
+                kind="borough", code=code, name=f"Borough {code}",
+                geometry=_square(lat, long), min_long=long - 0.01, min_lat=lat - 0.01,
+                max_long=long + 0.01, max_lat=lat + 0.01,
+            )  # fmt: skip
+        bump_version("boundaries", source="test", rows=2)
+        now = timezone.now()
+        days = [2] * 15 + [5] * 25 + [1] * 80
+        places = [WHERE] * 40 + [{"lat": 40.61, "long": -73.99}] * 80
+        import_history(
+            [
+                HistoricalRecord(
+                    service_code="pothole",
+                    requested_at=now - timedelta(days=40, hours=i),
+                    closed_at=now - timedelta(days=40, hours=i) + timedelta(days=d),
+                    **where,
+                )
+                for i, (d, where) in enumerate(zip(days, places, strict=True))
+            ],
+            source="test history",
+        )
+        expected.refresh()
+        r = self.client.get(f"/track/{self.report().tracking_number}")
+        self.assertContains(
+            r,
+            "Most Pothole requests in Borough BK are closed within 5 days."
+            " A request like this one typically takes about 1 day.",
+        )
+
+    def test_the_typical_time_is_never_more_than_the_80_percent_time(self):
+        # This district closes everything within 2 hours; the type elsewhere takes 3 days.
+        now = timezone.now()
+        cases = [
+            expected.Case(1, district, at, at + timedelta(hours=hours), at)
+            for district, hours, n in (("fast", 2, 40), ("slow", 72, 80))
+            for at in (now - timedelta(days=40, hours=i) for i in range(n))
+        ]
+        fast = expected.estimate_groups(cases, now)[(1, "fast", "")]
+        self.assertEqual((fast.most_within_hours, fast.typical_hours), (2.0, 2.0))
 
     @override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
     def test_the_received_message_says_it_in_the_residents_language(self):
@@ -185,3 +234,21 @@ class ExpectedDateTests(BaseTestCase):
         self.assertAlmostEqual(
             expected.calibration_factor([*older, *closed(10, 24, 250)], now), 1.0
         )
+        # 200 of 250 new requests within what they were told, 50 twice as long: the told time
+        # covered exactly 80% of these, but a next one (the 251st) only with 200 / 251 < 80%
+        # (split conformal's rank, ceil((n + 1) 80%) of n): stretched.
+        self.assertAlmostEqual(
+            expected.calibration_factor([*older, *closed(10, 24, 200), *closed(11, 48, 50)], now),
+            2.0,
+        )
+
+
+def _square(lat, long):
+    ring = [
+        [long - 0.01, lat - 0.01],
+        [long + 0.01, lat - 0.01],
+        [long + 0.01, lat + 0.01],
+        [long - 0.01, lat + 0.01],
+        [long - 0.01, lat - 0.01],
+    ]
+    return {"type": "Polygon", "coordinates": [ring]}

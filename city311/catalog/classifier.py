@@ -216,24 +216,47 @@ class Model:
     """A loaded model: probabilities per service code for a text."""
 
     def __init__(self, pipeline: Pipeline) -> None:
-        # The union's parts, applied here in turn: FeatureUnion.transform goes through
-        # joblib's machinery on every call, several times the cost of the work itself.
+        # Each of the union's vectorizers, applied here by hand (`_features`): scikit-learn's
+        # transform checks its input and builds sparse matrices on every call, 2 of the 2.5 ms
+        # of CPU an answer took (bench/classify.py), for a few dozen n-grams of one text.
         self.vectorizers = [v for _n, v in pipeline.named_steps["features"].transformer_list]
+        self.parts = []
+        offset = 0
+        for v in self.vectorizers:
+            if not (v.sublinear_tf and v.use_idf and v.norm == "l2" and not v.binary):
+                raise ValueError(
+                    f"The stored model's features are not as city311 makes them: {v!r}"
+                )
+            self.parts.append((v.build_analyzer(), v.vocabulary_, v.idf_, offset))
+            offset += len(v.idf_)
         model = pipeline.named_steps["model"]
         self.codes: list[str] = [str(c) for c in model.classes_]
-        # The multinomial model's softmax, with its weights laid out for one sparse row:
-        # scikit-learn's own predict_proba copies the whole transposed matrix on every call
-        # (about 15 ms here), this does not.
+        # The multinomial model's softmax, with its weights laid out by feature: one text's
+        # score is the sum of its features' rows (scikit-learn's own predict_proba copies the
+        # whole transposed matrix on every call, about 15 ms here).
         self.weights = np.ascontiguousarray(model.coef_.T)
         self.intercept = model.intercept_
 
-    def probabilities(self, text: str) -> dict[str, float]:
-        import sklearn
-        from scipy import sparse
+    def _features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The text's TF-IDF row as (columns, values), as the pipeline's vectorizers make it:
+        each part's n-gram counts, 1 + log, times the idf, to unit length; parts side by side."""
+        columns, values = [], []
+        for analyze, vocabulary, idf, offset in self.parts:
+            counts = Counter(i for i in map(vocabulary.get, analyze(text)) if i is not None)
+            if not counts:
+                continue
+            at = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=float, count=len(counts))
+            weighted = (np.log(tf) + 1.0) * idf[at]
+            columns.append(at + offset)
+            values.append(weighted / np.sqrt(weighted @ weighted))
+        if not columns:
+            return np.zeros(0, dtype=np.intp), np.zeros(0)
+        return np.concatenate(columns), np.concatenate(values)
 
-        with sklearn.config_context(assume_finite=True):
-            row = sparse.hstack([v.transform([text]) for v in self.vectorizers], format="csr")
-        scores = (row @ self.weights)[0] + self.intercept
+    def probabilities(self, text: str) -> dict[str, float]:
+        columns, values = self._features(text)
+        scores = values @ self.weights[columns] + self.intercept
         exp = np.exp(scores - scores.max())
         shares = exp / exp.sum()
         return {code: float(p) for code, p in zip(self.codes, shares, strict=True)}

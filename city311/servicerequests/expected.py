@@ -16,8 +16,8 @@ pages say so, and only the SLA date is given.
 estimator itself, shared with the back-test (bench/expected.py).
 
 The point forecast ("a request like this one typically takes about 2 days") is the middle of
-the shortest span in which half the group's requests closed; the 80% time is calibrated on the
-newest requests (`calibration_factor`) so that it covers 80% of what comes next.
+the shortest span in which half the type's requests closed, city-wide; the 80% time is
+calibrated on the newest requests (`calibration_factor`) so that it covers 80% of what comes next.
 """
 
 from __future__ import annotations
@@ -175,7 +175,24 @@ def estimate_groups(cases: Iterable[Case], as_of: datetime) -> dict[tuple[int, s
         if c.district:
             groups[(c.type_id, c.district, "")].append(c)
             groups[(c.type_id, c.district, c.season)].append(c)
-    return {key: stats(found, as_of) for key, found in groups.items()}
+    estimates = {key: stats(found, as_of) for key, found in groups.items()}
+    # The typical time is the type's, city-wide, in every group (fully pooled). On the demo's
+    # history, shrinking a group's curve toward its type's (weight n / (n + k)) helped the point
+    # forecast the more it pooled: median absolute error over all months 4.46 h for the group's
+    # own, 4.34 h with k = 100, 4.26 h with k = 300, 4.24 h for the type's, against 4.44 h for
+    # the per-type median (61% below it outside January 2020 for the type's, 47% for the
+    # group's). The 80% time stays the group's (bench/expected.py), and the typical time is
+    # never more than it: "most within 1 day" and "typically about 3 days" would contradict.
+    return {
+        key: replace(found, typical_hours=_typical(found, estimates[(key[0], "", "")]))
+        for key, found in estimates.items()
+    }
+
+
+def _typical(group: Stats, whole_type: Stats) -> float | None:
+    if whole_type.typical_hours is None or group.most_within_hours is None:
+        return group.typical_hours
+    return min(whole_type.typical_hours, group.most_within_hours)
 
 
 def calibration_factor(cases: list[Case], as_of: datetime) -> float:
@@ -207,9 +224,14 @@ def calibration_factor(cases: list[Case], as_of: datetime) -> float:
         assert end is not None and told[1].most_within_hours is not None
         scores.append(_hours_between(c.requested_at, end) / told[1].most_within_hours)
         closed.append(done)
-    if len(scores) < MIN_REQUESTS:
+    n = len(scores)
+    if n < MIN_REQUESTS:
         return 1.0
-    factor = quantile(km_curve(np.array(scores), np.array(closed, dtype=bool)), MOST)
+    # Split conformal's level: the ceil((n + 1) * 80%)-th of n scores, not the 80% point, covers
+    # 80% of a new request (the new one is the (n + 1)-th); the plain 80% point falls short by
+    # up to 1/n (on the demo's history 77.5% instead of 78.0%).
+    level = min(np.ceil((n + 1) * MOST) / n, 1.0)
+    factor = quantile(km_curve(np.array(scores), np.array(closed, dtype=bool)), level)
     # Never reached: more than a fifth still open beyond what they were told.
     return factor if factor is not None else max(scores)
 
