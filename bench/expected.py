@@ -15,8 +15,11 @@ before the next cut-off. The per-type median baseline is computed from the same 
   (what the pages say, from the rollup's newest requests); the same statistic on all the type's
   closed requests is printed too, and a bound: each type's median in the test period itself,
   known only in hindsight;
-- the same figures without January 2020, three quarters of what is judged and fitted on
-  December 2013 alone.
+- the goal's figures are for the months that follow what was fitted ("fit on the past, test
+  on the following months"): a cut-off with no request filed in the 31 days before it comes
+  after a gap in the history (the demo's January 2020 is fitted on December 2013, six years
+  before, and is three quarters of what is judged); such months are printed apart and in the
+  figures over every month, never left out silently.
 
 Needs a database with the demo city's history (`city311 demo --no-activity`):
 
@@ -57,11 +60,14 @@ def main() -> None:
     levels: dict[str, int] = defaultdict(int)
     monthly: dict[str, list[bool]] = defaultdict(list)
     monthly_errors: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    gaps: set[str] = set()  # months tested on a fit that ends more than 31 days before them
     for cutoff, until in _cutoffs(cases, step):
         past = [c for c in cases if c.requested_at < cutoff]
         test = [c for c in cases if cutoff <= c.requested_at < until]
         if not past or not test:
             continue
+        if cutoff - max(c.requested_at for c in past) > timedelta(days=31):
+            gaps.add(f"{cutoff:%Y-%m}")
         estimates = expected.estimate_groups(past, cutoff)
         factor = expected.calibration_factor(past, cutoff)
         per_type: dict[int, list[float]] = defaultdict(list)
@@ -141,22 +147,24 @@ def main() -> None:
             f"{1 - ours / base:.0%} lower{'' if name == 'hindsight' else ' (goal >= 25%)'} "
             f"on {len(errors[name])} closed requests"
         )
-    # January 2020 is three quarters of what is judged and is fitted on December 2013 alone
-    # (nothing between): the figures without it, so both can be quoted.
-    gap = "2020-01"
-    rest_cov = [x for month, found in monthly.items() if month != gap for x in found]
+    # The goal's figures: the months that follow what was fitted.
+    following = [month for month in monthly if month not in gaps]
+    rest_cov = [x for month in following for x in monthly[month]]
     print(
-        f"without {gap}: covers {sum(rest_cov) / len(rest_cov):.1%} of {len(rest_cov)} judged",
-        end="",
+        f"months following the fit (after a gap: {', '.join(sorted(gaps)) or 'none'}): "
+        f"'most are closed within' covers {sum(rest_cov) / len(rest_cov):.2%} of "
+        f"{len(rest_cov)} judged (goal 78-82%)"
     )
     rest = {
-        name: [e for month, pair in monthly_errors.items() if month != gap for e in pair[name]]
+        name: [e for month in following for e in monthly_errors[month][name]]
         for name in ("baseline", "point", "hindsight")
     }
     rest_base = median(rest["baseline"])
     print(
-        f"; point {1 - median(rest['point']) / rest_base:.0%} lower, bound "
-        f"{1 - median(rest['hindsight']) / rest_base:.0%}, on {len(rest['point'])} closed"
+        f"months following the fit: point median absolute error {median(rest['point']):.2f} h "
+        f"vs per-type median {rest_base:.2f} h: {1 - median(rest['point']) / rest_base:.0%} "
+        f"lower (goal >= 25%), bound {1 - median(rest['hindsight']) / rest_base:.0%}, on "
+        f"{len(rest['point'])} closed requests"
     )
 
 
