@@ -78,14 +78,14 @@ class LockFileTests(SimpleTestCase):
         self.assertIn(test_command, readme, ".ci/run must run the README's command")
         self.assertIn("--require-hashes -r requirements-test.lock", parts["INSTALL"])
         self.assertIn('bash -c "$INSTALL"', ci)
-        # The PostgreSQL lane runs the whole command; the SQLite lane leaves out only the tests
-        # that start city311 on a SQLite file of their own (they run in the other lane). Each
-        # lane adds only its JUnit report (where the time went).
-        self.assertEqual(ci.count('bash -c "$RUN_TESTS --junitxml=$data_dir/postgres.xml"'), 1)
-        sqlite_lane = (
-            'bash -c "$RUN_TESTS -m ' + "'not own_database'" + ' --junitxml=$data_dir/sqlite.xml"'
+        # The SQLite lane runs the whole command; the PostgreSQL lane leaves out only the
+        # tests that start city311 on a SQLite file of their own (they run in the other lane).
+        # Each lane adds only its JUnit report (where the time went).
+        self.assertEqual(ci.count('bash -c "$RUN_TESTS --junitxml=$data_dir/sqlite.xml"'), 1)
+        postgres_lane = (
+            'bash -c "$RUN_TESTS -m ' + "'not own_database'" + ' --junitxml=$data_dir/postgres.xml"'
         )
-        self.assertEqual(ci.count(sqlite_lane), 1)
+        self.assertEqual(ci.count(postgres_lane), 1)
         self.assertIn("--require-hashes -r requirements.lock", readme)
 
 
