@@ -52,8 +52,8 @@ def routes(patterns=None, prefix: str = "") -> list[str]:
 
 
 def english_sentences() -> list[str]:
-    """city311's English sentences that have a different Spanish: without
-    placeholders, two words or more (a service's or a person's name may be the same in both languages)."""
+    """city311's English sentences that have a different Spanish: two words or more, without
+    placeholders (a service's or a person's name may read the same in both languages)."""
     mo = Path(settings.BASE_DIR) / "locale" / "es" / "LC_MESSAGES" / "django.mo"
     with mo.open("rb") as f:
         catalog = gettext.GNUTranslations(f)._catalog  # type: ignore[attr-defined]
