@@ -5,7 +5,9 @@ Django derives a label from a name ("service_code" -> "service code") or takes t
 in the code as plain text: the admin showed them in English on Spanish pages. Here each is
 made a lazy translation of those same English words once every model is loaded, so the
 Spanish is in locale/es's catalogue (tests/test_admin_spanish.py finds one missing) and the
-code keeps its plain names. Nothing here reaches a migration: Django writes a field's
+code keeps its plain names. `makemessages` does not see these words in the code and would mark
+their entries obsolete: keep them (the test fails for any name left without Spanish). Nothing
+here reaches a migration: Django writes a field's
 verbose_name as given (`_verbose_name`), and compares choices by their English.
 """
 
