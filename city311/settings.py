@@ -215,6 +215,10 @@ else:
     # django-q's database broker, noting which cluster holds each task: a stopped cluster's
     # tasks in hand go back to the queue at once (city311/ops/taskqueue.py).
     Q_CLUSTER["broker_class"] = "city311.ops.taskqueue.HeldORM"
+# With Redis, a worker renews a lease on what it holds every third of this; a worker on another
+# machine whose lease ran out (the machine lost, the worker killed) has its tasks handed back by
+# any other worker within about this time.
+CITY311_TASK_LEASE_SECONDS = envint("CITY311_TASK_LEASE_SECONDS", "30", minimum=3)
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

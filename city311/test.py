@@ -16,6 +16,7 @@ import sys
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -80,6 +81,30 @@ def use_city(name: str) -> None:
     pack = read_pack(city_pack_folder(name), sections=set())
     assert not pack.problems, pack.problems.found
     apply_pack(pack)
+    from city311.cities import profile
+
+    global _city_zone
+    _city_zone = profile.zone()
+    # A test's own dates from here on are the city's, as its pages' (tests/conftest.py).
+    timezone.activate(_city_zone)
+
+
+_city_zone: ZoneInfo | None = None
+
+
+def city_zone() -> ZoneInfo:
+    """The time zone of the city the tests last loaded (use_city), or of the test city's pack:
+    what tests/conftest.py makes every test's `timezone.localdate()` and `localtime()` use."""
+    global _city_zone
+    if _city_zone is None:
+        # Read without the database (a test may have none): the manifest's line, or the
+        # setting that overrides it, as cities.profile does.
+        import yaml
+
+        manifest = yaml.safe_load((city_pack_folder(TEST_CITY) / "city.yaml").read_text())
+        override = "CITY311_TIME_ZONE" in os.environ
+        _city_zone = ZoneInfo(settings.TIME_ZONE if override else manifest["time_zone"])
+    return _city_zone
 
 
 def city_today() -> date:

@@ -1,6 +1,6 @@
 import pytest
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 
 from city311.ops.assets import install_assets
 
@@ -40,6 +40,20 @@ def _english_unless_asked():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _the_city_clock():
+    # Pages and messages show dates in the city's time zone; a test's own
+    # `timezone.localdate()` and `localtime()` read the active zone, UTC by default: between
+    # midnight UTC and midnight in the city they named tomorrow (tests failed every night
+    # before 05:00 UTC). Each test runs in the zone of the city it loaded (city311.test.use_city
+    # activates it; a class's data loaded before this test is found here).
+    from city311.test import city_zone
+
+    timezone.activate(city_zone())
+    yield
+    timezone.deactivate()
 
 
 @pytest.fixture(autouse=True)

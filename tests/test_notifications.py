@@ -170,7 +170,8 @@ class EventMessageTests(NotificationTestCase):
         es = self.change_and_read(close, language="es")
         self.assertRegex(es.subject, r"La solicitud \S+ está cerrada")
         self.assertIn("El trabajo está hecho.", es.body)
-        self.assertIn("Qué se hizo: Filled the hole", es.body)
+        # Dana typed English: the Spanish reader is told it is the crew's own words.
+        self.assertIn("En palabras del equipo: Filled the hole", es.body)
 
     def test_it_tells_followers_when_it_reopens(self):
         def reopen(sr):

@@ -70,6 +70,43 @@ class ErrorPageTests(BaseTestCase):
         self.assertContains(r, "Ir a la página de inicio", status_code=404)
         self.assertNotContains(r, "Not found", status_code=404)
 
+    def test_a_page_that_says_why_it_is_not_found_says_it_in_each_language(self):
+        # The handler's other branch: a view's own reason for people, shown in the page's
+        # language (it was English on Spanish pages for half of them).
+        for path, english, spanish in [
+            ("/report/no-such-thing/", "There is no such service.", "No existe ese servicio."),
+            (
+                "/pickups/booking/nonesuch/",
+                "There is no such booking: check the link in your confirmation.",
+                "No existe esa reserva: revise el enlace de su confirmación.",
+            ),
+            (
+                "/events/category/nonesuch.ics",
+                "There is no such event category.",
+                "No existe esa categoría de eventos.",
+            ),
+        ]:
+            with self.subTest(path):
+                r = self.get(path, "en")
+                self.assertContains(r, f"<p>{english}</p>", status_code=404, html=False)
+                self.assertContains(r, '<html lang="en">', status_code=404)
+                r = self.get(path, "es")
+                self.assertContains(r, "<h1>No se encontró</h1>", status_code=404)
+                self.assertContains(r, f"<p>{spanish}</p>", status_code=404)
+                self.assertContains(r, '<html lang="es">', status_code=404)
+                self.assertNotContains(r, english, status_code=404)
+
+    def test_a_lookup_that_finds_nothing_gives_the_plain_words_not_djangos(self):
+        # get_object_or_404's message is for developers ("No Facility matches the given
+        # query."): the page says the plain sentence instead, in each language.
+        for language, plain in [
+            ("en", "There is nothing at this address."),
+            ("es", "No hay nada en esta dirección."),
+        ]:
+            r = self.get("/facilities/no-such-pool/", language)
+            self.assertContains(r, plain, status_code=404)
+            self.assertNotContains(r, "matches the given query", status_code=404)
+
     def test_dana_refused_a_page_reads_why_in_spanish(self):
         self.sign_in(self.dana)  # Streets staff: the reports are for supervisors and managers
         r = self.get("/reports/", "es")

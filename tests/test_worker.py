@@ -1,5 +1,9 @@
+import contextlib
 import os
 import signal
+import subprocess
+import sys
+import time
 import uuid
 from datetime import timedelta
 
@@ -202,6 +206,76 @@ class WorkerTests(CityMixin, TransactionTestCase):
         finally:
             for key in client.scan_iter(f"*{queue}*"):
                 client.delete(key)
+
+    def test_a_task_held_by_a_worker_killed_on_another_machine_goes_to_a_running_worker(self):
+        queue = f"test-{uuid.uuid4().hex[:8]}"
+        env = city311_env(
+            CITY311_QUEUE_NAME=queue,
+            CITY311_WORKER_PROCESSES="1",
+            REDIS_URL=REDIS_URL,
+            CITY311_TASK_LEASE_SECONDS="3",
+        )
+        client = redis.Redis.from_url(REDIS_URL)
+        waiting = f"django_q:{queue}:q"
+
+        def holding_the_sleep() -> list[str]:
+            return [
+                key.decode()
+                for key in client.scan_iter(f"{waiting}:held:*")
+                if any(task_function(t, queue) == "time.sleep" for t in client.lrange(key, 0, -1))
+            ]
+
+        # Another machine: a worker in its own process namespace, whose process ids mean
+        # nothing here (as a worker's on another host); killed, with all it started, as a
+        # machine is lost.
+        far = subprocess.Popen(
+            [*ANOTHER_MACHINE, sys.executable, "-m", "city311", "worker"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        near = None
+        try:
+            queued = run_city311("shell", "-c", SLEEP, env=env)
+            self.assertEqual(queued.returncode, 0, queued.stderr)
+            self.assertTrue(wait_for(lambda: len(holding_the_sleep()) == 1, timeout=60))
+            [far_list] = holding_the_sleep()
+            near = start_city311("worker", env=env)
+            self.assertTrue(
+                wait_for(lambda: len(list(client.scan_iter(f"{waiting}:lease:*"))) == 2, 60),
+                "the worker here never took its lease",
+            )
+            # While the far worker runs, its lease is renewed: its task stays in its hands
+            # longer than a lease lasts (a wait for something not to happen).
+            time.sleep(4)
+            self.assertEqual(holding_the_sleep(), [far_list])
+            os.killpg(far.pid, signal.SIGKILL)
+            far.wait(10)
+            handed = wait_for(lambda: holding_the_sleep() not in ([], [far_list]), timeout=30)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(far.pid, signal.SIGKILL)
+            far_output = stop(far)
+            near_output = stop(near, signal.SIGINT) if near is not None else ""
+            for key in client.scan_iter(f"*{queue}*"):
+                client.delete(key)
+        self.assertTrue(handed, f"not handed on:\n{near_output}\n--- far:\n{far_output}")
+        self.assertIn("tasks a stopped worker had in hand, queued again: 1.", near_output)
+
+
+# A process namespace of its own (and a user namespace, so it needs no root), ended with the
+# process that started it.
+ANOTHER_MACHINE = [
+    "unshare",
+    "--user",
+    "--map-root-user",
+    "--pid",
+    "--fork",
+    "--mount-proc",
+    "--kill-child",
+]
 
 
 @pytest.mark.django_db

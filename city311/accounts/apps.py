@@ -8,6 +8,10 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from city311.accounts.roles import ensure_roles
+        from city311.lib.labels import translate_labels
+
+        # Every app's models are loaded before any ready() runs.
+        translate_labels()
 
         # Permissions exist only after every app's post_migrate has run; ours is registered
         # after auth's, so it sees them.

@@ -22,6 +22,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import (
@@ -192,7 +193,7 @@ def _apply(user: User, claims: dict[str, Any], grants: list[tuple[str, tuple[str
 class _OnlyWhenEnabled:
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not enabled():
-            raise Http404("Single sign-on is not set up.")
+            raise Http404(_("Single sign-on is not set up."))
         try:
             return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
         except requests.RequestException as e:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 
 from city311.cities import profile
@@ -12,7 +13,7 @@ def logo(request: HttpRequest) -> HttpResponse:
     """The city's logo from its pack (the page links it with a version, so it may be cached)."""
     city = City.objects.filter(pk=1).only("logo", "logo_name").first()
     if city is None or not city.logo:
-        raise Http404("This city has no logo.")
+        raise Http404(_("This city has no logo."))
     svg = city.logo_name.lower().endswith(".svg")
     response = HttpResponse(bytes(city.logo), content_type="image/svg+xml" if svg else "image/png")
     if svg:

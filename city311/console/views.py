@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -252,9 +254,9 @@ def filed(request: HttpRequest, tracking_number: str) -> HttpResponse:
 
 
 def _how_long(sr: ServiceRequest) -> dict[str, Any]:
-    """What the history says of how long such requests take (or that it cannot say), in
-    English for the call taker and, for a caller who speaks another language, in the caller's
-    language to read out."""
+    """What the history says of how long such requests take (or that it cannot say), in the
+    call taker's page language and, for a caller who speaks another, in the caller's language
+    to read out."""
 
     def words(language: str) -> str:
         return expected.expected_words(sr, language) or expected.thin_words(sr, language)
@@ -263,11 +265,12 @@ def _how_long(sr: ServiceRequest) -> dict[str, Any]:
         theirs = sr.contact.language
     except Contact.DoesNotExist:
         theirs = "en"
+    page = translation.get_language() or settings.LANGUAGE_CODE
     return {
-        "expected": words("en"),
+        "expected": words(page),
         "expected_known": expected.for_request(sr) is not None,
         "caller_language": theirs,
-        "expected_for_caller": words(theirs) if theirs != "en" else "",
+        "expected_for_caller": words(theirs) if theirs.split("-")[0] != page.split("-")[0] else "",
     }
 
 

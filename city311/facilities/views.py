@@ -231,7 +231,7 @@ def events_ics(request: HttpRequest) -> HttpResponse:
 @require_GET
 def category_ics(request: HttpRequest, category: str) -> HttpResponse:
     if category not in EventCategory.values:
-        raise Http404(f"There is no event category {category[:40]!r}.")
+        raise Http404(_("There is no such event category."))
     label = EventCategory(category).label
     rows = list(queries.events().filter(category=category))
     return _events_ics(request, rows, f"{profile.current().name}: {label}")

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from city311.notifications.messages import forget_overrides
 from city311.notifications.models import (
@@ -17,7 +18,9 @@ from city311.notifications.models import (
 
 class MessageTemplateForm(forms.ModelForm):
     # The languages the city offers, from the setting: adding one needs no migration.
-    language = forms.TypedChoiceField(choices=lambda: settings.LANGUAGES, initial="en")
+    language = forms.TypedChoiceField(
+        label=_("Language"), choices=lambda: settings.LANGUAGES, initial="en"
+    )
 
     class Meta:
         model = MessageTemplate

@@ -29,7 +29,7 @@ from city311.notifications.models import Delivery, DeliveryChannel, Follower, Me
 from city311.servicerequests import sla
 from city311.servicerequests.expected import expected_words
 from city311.servicerequests.models import RequestEvent, Resolution, ServiceRequest
-from city311.servicerequests.vocabulary import Event
+from city311.servicerequests.vocabulary import Event, resolution_words, typed_in_another_language
 
 PARTS = ("subject", "text", "html", "sms")
 _FILES = {"subject": "subject.txt", "text": "body.txt", "html": "body.html", "sms": "sms.txt"}
@@ -50,18 +50,6 @@ def site_url(path: str) -> str:
 
 def public_url(sr: ServiceRequest) -> str:
     return site_url(f"/track/{sr.tracking_number}")
-
-
-def resolution_words(resolution: str) -> str:
-    """The resolution in plain words, for a resident."""
-    words: dict[str, str] = {
-        Resolution.COMPLETED: _("The work is done."),
-        Resolution.DUPLICATE: _("Someone had already reported the same problem."),
-        Resolution.NO_ACTION: _("We looked into it and found nothing the city needs to do."),
-        Resolution.REFERRED: _("This is handled outside the city, so we passed it on."),
-        Resolution.CANCELLED: _("The request was cancelled."),
-    }
-    return str(words.get(resolution, ""))
 
 
 def survey_offered(delivery: Delivery) -> bool:
@@ -92,6 +80,11 @@ def context_for(delivery: Delivery, language: str) -> dict[str, Any]:
         "due_at": timezone.localtime(sr.due_at, profile.zone()) if sr.due_at else None,
         "public_url": public_url(sr),
         "note": event.note if event else "",
+        # The closer's words stay as typed: in another language they are labelled as theirs,
+        # after the city's own words for the resolution.
+        "crew_words": bool(
+            event and event.kind == Event.CLOSED and typed_in_another_language(data, language)
+        ),
         "resolution": resolution_words(data.get("resolution", "")),
         "parent": data.get("parent", "") or data.get("duplicate_of", ""),
         **city_context(),

@@ -12,16 +12,23 @@ hand was lost. HeldRedis moves each task it takes, in one step (BLMOVE), onto a 
 cluster's own and takes it off when the task is done; what a stopped cluster's list still holds
 goes back to the head of the queue (`release_dead_tasks`), as with the database. A task that
 fails is recorded and not run again, as before (settings: `ack_failures` with Redis).
+
+Whether a cluster still runs can be read from /proc only on its own machine. Each cluster also
+keeps a lease in Redis (a key that expires after CITY311_TASK_LEASE_SECONDS), renewed by its
+parent process while it runs and as it takes each task; every running worker looks as often
+for held lists whose lease has run out and hands their tasks back: a worker killed on another
+machine, or that machine lost, loses nothing for longer than the lease.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import threading
 from pathlib import Path
-from time import sleep
+from time import monotonic, sleep
 from types import FrameType
 
 from django.conf import settings
@@ -39,6 +46,8 @@ from city311.ops.models import TaskClaim
 
 # How long a cluster asked to stop may take to finish its tasks in hand.
 STOP_GRACE_SECONDS = 1.0
+
+logger = logging.getLogger(__name__)
 
 
 class HeldORM(ORM):
@@ -81,7 +90,19 @@ class HeldRedis(Redis):
             holder = process_holder(os.getppid())
         return f"{self.list_key}:held:{holder}"
 
+    def lease_key(self, holder: str) -> str:
+        return f"{self.list_key}:lease:{holder}"
+
+    def renew_lease(self, holder: str | None = None) -> None:
+        """Say for another lease time that the holder (this cluster by default) still runs."""
+        if holder is None:
+            holder = process_holder(os.getppid())
+        self.connection.set(self.lease_key(holder), 1, ex=settings.CITY311_TASK_LEASE_SECONDS)
+
     def dequeue(self) -> list[tuple[bytes, bytes]] | None:
+        # Leased before taking: a cluster just started, whose parent has not renewed yet, is
+        # never taken for a dead one.
+        self.renew_lease()
         # Taken and kept in one atomic step: a cluster ended between the two loses nothing.
         task = self.connection.blmove(self.list_key, self.held_key(), 1, "LEFT", "RIGHT")
         # The task's own package is its acknowledgement id: it is what the held list holds.
@@ -95,11 +116,13 @@ class HeldRedis(Redis):
         self.acknowledge(task_id)
 
     def release_dead(self) -> int:
-        """Put the tasks held by clusters that run no more back at the head of the queue."""
+        """Put the tasks held by clusters that run no more back at the head of the queue: of
+        this machine, known gone; of any machine, without a lease."""
         prefix = self.held_key("")
         released = 0
         for key in self.connection.scan_iter(match=f"{prefix}*"):
-            if not holder_gone(key.decode()[len(prefix) :]):
+            holder = key.decode()[len(prefix) :]
+            if not holder_gone(holder) and self.connection.exists(self.lease_key(holder)):
                 continue
             # Last held first onto the head: the queue's order is kept.
             while self.connection.lmove(key, self.list_key, "RIGHT", "LEFT") is not None:
@@ -138,9 +161,13 @@ def run_cluster(grace: float = STOP_GRACE_SECONDS) -> int:
         signal.signal(sig, ask_to_stop)
     cluster.start()
     sentinel = cluster.sentinel
+    broker = get_broker() if settings.REDIS_URL else None
+    keep = _LeaseKeeper(broker, sentinel.pid) if isinstance(broker, HeldRedis) else None
     while not asked.wait(0.2):
         if not sentinel.is_alive():
             return 0
+        if keep is not None:
+            keep.tick()
     cluster.stop_event.set()
     sentinel.join(grace)
     if not sentinel.is_alive():
@@ -150,6 +177,33 @@ def run_cluster(grace: float = STOP_GRACE_SECONDS) -> int:
             os.kill(pid, signal.SIGKILL)
     sentinel.join()
     return release_dead_tasks()
+
+
+class _LeaseKeeper:
+    """The running cluster's side of the Redis lease: renews its own, and hands back what
+    clusters without one held (a worker killed on another machine)."""
+
+    def __init__(self, broker: HeldRedis, sentinel_pid: int | None) -> None:
+        self.broker = broker
+        self.holder = process_holder(sentinel_pid or os.getpid())
+        self.every = settings.CITY311_TASK_LEASE_SECONDS / 3
+        self.next = 0.0
+
+    def tick(self) -> None:
+        if monotonic() < self.next:
+            return
+        self.next = monotonic() + self.every
+        # Redis away for a moment is not the end of the worker: the next tick tries again.
+        try:
+            self.broker.renew_lease(self.holder)
+            released = self.broker.release_dead()
+        except Exception:
+            logger.warning("city311 worker: could not renew its lease on Redis", exc_info=True)
+            return
+        if released:
+            logger.warning(
+                "city311 worker: tasks a stopped worker had in hand, queued again: %d.", released
+            )
 
 
 def _descendants(pid: int) -> list[int]:

@@ -101,7 +101,7 @@ def spend(request: HttpRequest, contacts: list[str]) -> limits.Limited | None:
 def _booking(token: str) -> Booking:
     booking = Booking.objects.select_related("request", "route").filter(token=token[:48]).first()
     if booking is None:
-        raise Http404("No such booking")
+        raise Http404(_("There is no such booking: check the link in your confirmation."))
     return booking
 
 

@@ -101,7 +101,17 @@ def latest_word(sr: ServiceRequest) -> str:
         .order_by("-id")
         .first()
     )
-    return said.text if said is not None else redact(sr.status_notes, phones.region())
+    if said is not None:
+        return said.text
+    typed = redact(sr.status_notes, phones.region())
+    closed = sr.is_closed and (
+        sr.events.filter(kind=Event.CLOSED, note=sr.status_notes).order_by("-id").first()
+    )
+    if closed and vocabulary.typed_in_another_language(closed.data):
+        # The closer's words stay as typed, labelled as theirs, after the city's own.
+        theirs = _("In the crew's words: “%(words)s”") % {"words": typed}
+        return f"{vocabulary.resolution_words(sr.resolution)} {theirs}".strip()
+    return typed
 
 
 def public_history(sr: ServiceRequest) -> list[PublicEvent]:

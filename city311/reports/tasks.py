@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from city311.cities import profile
 from city311.reports import monthly
 
 
@@ -13,7 +14,8 @@ def write_monthly_reports() -> list[str]:
     """Write last month's charter report (CSV, and PDF where WeasyPrint is installed) into the
     data folder, once: run daily by the schedule, so it is there the day after a month ends.
     The names of the files written."""
-    last_month = timezone.localdate().replace(day=1) - timedelta(days=1)
+    # The city's month, not the worker's (UTC unless CITY311_TIME_ZONE says otherwise).
+    last_month = timezone.localdate(timezone=profile.zone()).replace(day=1) - timedelta(days=1)
     folder = monthly.archive_dir()
     stem = f"monthly-{last_month:%Y-%m}"
     written = []

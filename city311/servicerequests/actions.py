@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
@@ -472,7 +472,9 @@ def close_request(
             "escalation_due_at",
         ]
     )
-    data: dict[str, Any] = {"resolution": resolution}
+    # The language the closer typed in (their page's): a resident reading another is told the
+    # city's words for the resolution first, and the closer's as theirs (vocabulary).
+    data: dict[str, Any] = {"resolution": resolution, "language": translation.get_language()}
     if duplicate_of is not None:
         data["duplicate_of"] = duplicate_of.tracking_number
         _record(

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from city311.servicerequests.models import (
     EscalationLevel,
@@ -77,7 +78,9 @@ class EscalationLevelAdmin(admin.ModelAdmin):
 
 class ResponseTemplateForm(forms.ModelForm):
     # The languages the city offers, from the setting: adding one needs no migration.
-    language = forms.TypedChoiceField(choices=lambda: settings.LANGUAGES, initial="en")
+    language = forms.TypedChoiceField(
+        label=_("Language"), choices=lambda: settings.LANGUAGES, initial="en"
+    )
 
     class Meta:
         model = ResponseTemplate

@@ -49,6 +49,33 @@ class Resolution(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+# The city's standard words for each resolution, for a resident: what a closed request says
+# first, in the reader's language, before the closer's own words (which stay as typed).
+RESOLUTION_SENTENCES: dict[str, Promise] = {
+    Resolution.COMPLETED: _("The work is done."),
+    Resolution.DUPLICATE: _("Someone had already reported the same problem."),
+    Resolution.NO_ACTION: _("We looked into it and found nothing the city needs to do."),
+    Resolution.REFERRED: _("This is handled outside the city, so we passed it on."),
+    Resolution.CANCELLED: _("The request was cancelled."),
+}
+
+
+def resolution_words(resolution: str) -> str:
+    """The resolution in plain words, for a resident, in the active language."""
+    return str(RESOLUTION_SENTENCES.get(resolution, ""))
+
+
+def typed_in_another_language(event_data: dict[str, Any], language: str | None = None) -> bool:
+    """Whether a person's note (a closer's) was typed in a language other than `language`
+    (the active one): it is then shown as typed, labelled as theirs. A note from before the
+    language was kept was typed on an English page."""
+    from django.conf import settings
+
+    typed = str(event_data.get("language") or settings.LANGUAGE_CODE)
+    reader = language or translation.get_language() or settings.LANGUAGE_CODE
+    return typed.split("-")[0].lower() != reader.split("-")[0].lower()
+
+
 class Channel(models.TextChoices):
     """How a resident reached the city: a request's channel, and a contact's (an
     `Interaction`'s, on CONTACT_CHANNELS only). Managers measure channels separately."""

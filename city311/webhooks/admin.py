@@ -19,6 +19,7 @@ from city311.webhooks.models import KINDS, WebhookEndpoint, WebhookPost
 
 class EndpointForm(forms.ModelForm):
     kinds = forms.MultipleChoiceField(
+        label=_("kinds"),
         choices=KINDS,
         required=False,
         widget=forms.CheckboxSelectMultiple,
