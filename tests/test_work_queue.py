@@ -113,6 +113,33 @@ def test_each_filter_selects_its_requests(city, client, mix, query, expected):
     assert numbers(r) == {mix[name] for name in expected}
 
 
+def row(page: str, number: str) -> str:
+    """The queue table's row of one request."""
+    start = page.index(f'value="{number}"')
+    return page[page.rindex("<tr", 0, start) : page.index("</tr>", start)]
+
+
+def test_each_row_says_what_the_request_is_and_links_to_it(city, client, mix):
+    ServiceRequest.objects.filter(tracking_number=mix["old"]).update(
+        escalation_level=100, address_string="<b>5</b> South St"
+    )
+    client.force_login(city.ada)
+    page = client.get("/work/").content.decode()
+    late = row(page, mix["old"])
+    assert 'class=" overdue"' in late and '<span class="tag">Overdue</span>' in late
+    assert '<span class="tag">Escalated: 100%</span>' in late
+    assert "&lt;b&gt;5&lt;/b&gt; South St" in late and "<b>" not in late
+    assert f'<a href="/work/requests/{mix["old"]}/">' in late
+    assert f'aria-label="Select {mix["old"]}"' in late
+    urgent = row(page, mix["tree"])
+    assert 'class="urgent"' in urgent and '<span class="tag">Urgent</span>' in urgent
+    assert "Day crew" in row(page, mix["south"])
+    assert city.dana.get_full_name() in row(page, mix["north"])
+    assert "<time datetime=" in row(page, mix["north"]) and "—" in row(page, mix["north"])
+    closed = row(client.get("/work/?status=any").content.decode(), mix["closed"])
+    assert "Closed" in closed and "Overdue" not in closed
+
+
 def test_a_tracking_number_finds_its_request_however_it_is_typed(city, client, mix):
     client.force_login(city.sofia)
     typed = mix["north"].replace("-", " ")
