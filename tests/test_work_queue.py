@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
+from city311.geo.models import Boundary
 from city311.servicerequests import actions
 from city311.servicerequests.models import (
     AssignmentRule,
@@ -111,6 +112,33 @@ def test_each_filter_selects_its_requests(city, client, mix, query, expected):
     r = client.get(f"/work/?{query}")
     assert r.status_code == 200
     assert numbers(r) == {mix[name] for name in expected}
+
+
+def row(page: str, number: str) -> str:
+    """The queue table's row of one request."""
+    start = page.index(f'value="{number}"')
+    return page[page.rindex("<tr", 0, start) : page.index("</tr>", start)]
+
+
+def test_each_row_says_what_the_request_is_and_links_to_it(city, client, mix):
+    ServiceRequest.objects.filter(tracking_number=mix["old"]).update(
+        escalation_level=100, address_string="<b>5</b> South St"
+    )
+    client.force_login(city.ada)
+    page = client.get("/work/").content.decode()
+    late = row(page, mix["old"])
+    assert 'class=" overdue"' in late and '<span class="tag">Overdue</span>' in late
+    assert '<span class="tag">Escalated: 100%</span>' in late
+    assert "&lt;b&gt;5&lt;/b&gt; South St" in late and "<b>" not in late
+    assert f'<a href="/work/requests/{mix["old"]}/">' in late
+    assert f'aria-label="Select {mix["old"]}"' in late
+    urgent = row(page, mix["tree"])
+    assert 'class="urgent"' in urgent and '<span class="tag">Urgent</span>' in urgent
+    assert "Day crew" in row(page, mix["south"])
+    assert city.dana.get_full_name() in row(page, mix["north"])
+    assert "<time datetime=" in row(page, mix["north"]) and "—" in row(page, mix["north"])
+    closed = row(client.get("/work/?status=any").content.decode(), mix["closed"])
+    assert "Closed" in closed and "Overdue" not in closed
 
 
 def test_a_tracking_number_finds_its_request_however_it_is_typed(city, client, mix):
@@ -357,6 +385,23 @@ def test_the_board_counts_unassigned_and_overdue_work_by_team_and_area(city, cli
     assert (by_area["S"]["open"], by_area["S"]["overdue"]) == (2, 1)
     assert by_area["N"]["open"] == 1  # the tree is Parks': Sofia does not see it
     assert "/work/?area=service_zone:S&amp;overdue=1" in r.content.decode()
+
+
+def test_the_board_names_an_area_no_longer_among_the_boundaries_as_recorded(city, client, mix):
+    ServiceRequest.objects.filter(tracking_number=mix["south"]).update(
+        areas={"service_zone": {"code": "OLD", "name": "Old south zone"}}
+    )
+    client.force_login(city.sofia)
+    r = client.get("/work/board/")
+    by_area = {row["code"]: row for row in r.context["by_area"]}
+    assert (by_area["OLD"]["name"], by_area["OLD"]["open"]) == ("Old south zone", 1)
+    assert (by_area["S"]["name"], by_area["S"]["open"]) == (
+        Boundary.objects.get(kind="service_zone", code="S").name,
+        1,
+    )
+    # Every request is counted once in each table.
+    for table in ("by_team", "by_area"):
+        assert sum(row["open"] for row in r.context[table]) == 3, table
 
 
 def test_my_day_walks_to_the_nearest_stop_next(city, client):
