@@ -15,6 +15,7 @@ class PickupsConfig(AppConfig):
         from city311.notifications.actions import SMS_OPT_OUT_HOOKS
         from city311.notifications.tasks import MESSAGE_READS
         from city311.pickups import subscriptions
+        from city311.pickups.actions import follow_new_areas
         from city311.pickups.models import (
             BulkyItem,
             Collection,
@@ -23,11 +24,11 @@ class PickupsConfig(AppConfig):
             RouteSchedule,
             ScheduleException,
         )
-        from city311.pickups.routes import remap_areas
 
-        # A route's area redrawn: its addresses are mapped to their routes again.
-        if remap_areas not in AREAS_CHANGED:
-            AREAS_CHANGED.append(remap_areas)
+        # A route's area redrawn: its addresses are mapped to their routes again, and their
+        # bookings and subscribers follow.
+        if follow_new_areas not in AREAS_CHANGED:
+            AREAS_CHANGED.append(follow_new_areas)
 
         # A reminder reads its booking (day, items, place, link): loaded with its batch, not
         # a query per message (bench/pickup_reminders.py).
