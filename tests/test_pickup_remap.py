@@ -7,14 +7,11 @@ Importing the same map again moves and tells no one."""
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from django.core.management import call_command
 from django.test import Client
 
 from city311.notifications.tasks import send_due_deliveries
@@ -23,11 +20,10 @@ from city311.pickups.schedule import Rule, Schedules
 from city311.pickups.subscriptions import send_notices
 from city311.servicerequests.tasks import dispatch_events
 from tests import small_city
-from tests.helpers import free_port
 from tests.test_notifications_worker import Mailbox
 from tests.test_pickup_api import days_offered, post, rosa
-from tests.test_pickup_bookings import BULKY_TYPE, PICKUPS
-from tests.test_pickup_moves import lena_client
+from tests.test_pickup_moves import lena_client, two_route_city
+from tests.test_work_audit import mailbox  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -37,47 +33,14 @@ def _room_for_many_bookings(settings):
 
 
 @pytest.fixture
-def mailbox(settings):
-    box = Mailbox()
-    smtp = Controller(box, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
-    yield box
-    smtp.stop()
-
-
-@pytest.fixture
 def city(db, tmp_path: Path) -> None:
     """The small city (every address in North, the line at 40.65), South collecting bulky
     items on Thursdays, North on Wednesdays."""
-    pack = small_city.write_pack(tmp_path / "small")
-    both = PICKUPS.replace(
-        "      trash: FREQ=WEEKLY;BYDAY=TU\n",
-        "      trash: FREQ=WEEKLY;BYDAY=TU\n      bulky: FREQ=WEEKLY;BYDAY=TH\n",
-    )
-    (pack / "pickups.yaml").write_text(both)
-    (pack / "catalog.yaml").write_text(small_city.CATALOG + BULKY_TYPE)
-    call_command("import_city", str(pack), stdout=io.StringIO(), stderr=io.StringIO())
+    two_route_city(tmp_path, south_bulky="TH", line=40.65)
 
 
 def redraw(tmp_path: Path, line: float) -> None:
-    zones = small_city.write_geojson(
-        tmp_path / f"zones-{line}.geojson",
-        [
-            small_city.feature("North zone", small_city.square(-74.0, line, -73.9, 40.7), code="N"),
-            small_city.feature("South zone", small_city.square(-74.0, 40.6, -73.9, line), code="S"),
-        ],
-    )
-    call_command(
-        "import_boundaries",
-        str(zones),
-        kind="service_zone",
-        code_property="code",
-        verbosity=0,
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-    )
+    small_city.redraw_zones(tmp_path, line)
 
 
 def book(client: Client, day: date, name: str, address_id: str, language: str = "en") -> Booking:
@@ -87,15 +50,13 @@ def book(client: Client, day: date, name: str, address_id: str, language: str = 
     return Booking.objects.get(token=r.json()["token"])
 
 
-def subscribe(client: Client, mailbox: Mailbox, name: str, address_id: str) -> None:
+def subscribe(client: Client, box: Mailbox, name: str, address_id: str) -> None:
     r = client.post("/pickups/subscribe", {"address_id": address_id, "email": f"{name}@x.org"})
     assert r.status_code == 200, r.content
     send_notices()
-    (confirmation,) = [m for m in mailbox.messages if f"{name}@x.org" in str(m["To"])]
-    path = re.search(
-        r"https?://[^\s]+(/pickups/subscription/confirm/\S+)", mailbox.body(confirmation)
-    )
-    assert path, mailbox.body(confirmation)
+    (confirmation,) = [m for m in box.messages if f"{name}@x.org" in str(m["To"])]
+    path = re.search(r"https?://[^\s]+(/pickups/subscription/confirm/\S+)", box.body(confirmation))
+    assert path, box.body(confirmation)
     assert client.get(path.group(1)).status_code == 200
 
 
@@ -116,12 +77,15 @@ def deliver() -> None:
     send_notices()
 
 
-def bodies(mailbox: Mailbox, address: str) -> list[str]:
-    return [mailbox.body(m) for m in mailbox.messages if address in str(m["To"])]
+def bodies(box: Mailbox, address: str) -> list[str]:
+    return [box.body(m) for m in box.messages if address in str(m["To"])]
 
 
 def test_redrawn_routes_move_the_bookings_and_tell_residents_and_subscribers(
-    client, city, mailbox, tmp_path
+    client,
+    city,
+    mailbox,  # noqa: F811 (the fixture, imported above)
+    tmp_path,
 ):
     first = days_offered(1)[0]
     rosa_booking = book(client, first, "rosa", "vansiclen-500")  # 40.66: goes to South
