@@ -7,15 +7,17 @@ Importing the same map again moves and tells no one."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from city311.notifications.tasks import send_due_deliveries
-from city311.pickups.models import Booking, RouteDay, RouteSchedule
+from city311.pickups.models import Booking, Route, RouteDay, RouteSchedule
 from city311.pickups.schedule import Rule, Schedules
 from city311.pickups.subscriptions import send_notices
 from city311.servicerequests.tasks import dispatch_events
@@ -155,3 +157,17 @@ def test_a_booking_whose_address_no_route_collects_stays_and_the_staff_are_told_
         "stays on route North."
     ]
     assert RouteDay.objects.get(route__code="north", day=first).booked == 1
+
+
+def test_remap_pickups_after_the_routes_swap_areas_moves_the_bookings_and_says_so(client, city):
+    # The administrator swaps the two routes' areas in the admin, then runs remap_pickups.
+    first = days_offered(1)[0]
+    booking = book(client, first, "rosa", "dumont-1300")
+    for route in Route.objects.all():
+        route.area_code = {"N": "S", "S": "N"}[route.area_code]
+        route.save()
+    out = io.StringIO()
+    call_command("remap_pickups", verbosity=0, stdout=out, stderr=io.StringIO())
+    assert "1 booked pickups moved to their address's new route (0 to a later day" in out.getvalue()
+    booking.refresh_from_db()
+    assert (booking.route.code, booking.day) == ("south", south_thursdays(first)[0])
