@@ -8,6 +8,7 @@ house numbers 1300-1398 (even on one side); Van Siclen Avenue crosses it at long
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -70,22 +71,44 @@ def write_addresses(path: Path, skip: tuple[int, ...] = ()) -> Path:
     return path
 
 
+def zones(path: Path, line: float = 40.65) -> Path:
+    """The North and South service zones, meeting at latitude `line`."""
+    return write_geojson(
+        path,
+        [
+            feature("North zone", square(-74.0, line, -73.9, 40.7), code="N"),
+            feature("South zone", square(-74.0, 40.6, -73.9, line), code="S"),
+        ],
+    )
+
+
+def redraw_zones(folder: Path, line: float) -> None:
+    """The city imports new zones, meeting at `line`, through the boundary import command."""
+    call_command(
+        "import_boundaries",
+        str(zones(folder / f"zones-{line}.geojson", line)),
+        kind="service_zone",
+        code_property="code",
+        verbosity=0,
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+
+
 def load(tmp_path: Path, *, skip: tuple[int, ...] = ()) -> None:
     limits = write_geojson(
         tmp_path / "limits.geojson", [feature("Small City", square(-74.0, 40.6, -73.9, 40.7))]
     )
-    zones = write_geojson(
-        tmp_path / "zones.geojson",
-        [
-            feature("North zone", square(-74.0, 40.65, -73.9, 40.7), code="N"),
-            feature("South zone", square(-74.0, 40.6, -73.9, 40.65), code="S"),
-        ],
-    )
+    service_zones = zones(tmp_path / "zones.geojson")
     places = tmp_path / "places.csv"
     places.write_text("NAME,KIND,LAT,LONG,ALIASES\nChandler Park,park,40.68,-73.95,Chandler\n")
     call_command("import_boundaries", str(limits), kind="city_limits", verbosity=0)
     call_command(
-        "import_boundaries", str(zones), kind="service_zone", code_property="code", verbosity=0
+        "import_boundaries",
+        str(service_zones),
+        kind="service_zone",
+        code_property="code",
+        verbosity=0,
     )
     call_command("import_addresses", str(write_addresses(tmp_path / "a.csv", skip)), verbosity=0)
     call_command("import_places", str(places), verbosity=0)

@@ -219,24 +219,15 @@ def test_two_opposite_moves_between_the_same_days_at_once_both_go_through(tmp_pa
 # Two city-wide changes at once, meeting the bookings of two routes in opposite orders
 
 
-def _two_route_city(tmp_path) -> None:
-    """The small city with both routes collecting bulky items on Wednesdays, and the line
-    between the zones moved north to 40.665, so the south end of Van Siclen Avenue is South's."""
+def two_route_city(tmp_path, *, south_bulky: str = "WE", line: float = 40.665) -> None:
+    """The small city with South collecting bulky items too (on Wednesdays, as North does,
+    unless `south_bulky` says), and the line between the zones at `line`: at 40.665 the south
+    end of Van Siclen Avenue is South's; at 40.65 every address is North's."""
     pack = small_city.write_pack(tmp_path / "small")
-    small_city.write_geojson(
-        pack / "boundaries" / "zones.geojson",
-        [
-            small_city.feature(
-                "North zone", small_city.square(-74.0, 40.665, -73.9, 40.7), code="N"
-            ),
-            small_city.feature(
-                "South zone", small_city.square(-74.0, 40.6, -73.9, 40.665), code="S"
-            ),
-        ],
-    )
+    small_city.zones(pack / "boundaries" / "zones.geojson", line)
     both = PICKUPS.replace(
         "      trash: FREQ=WEEKLY;BYDAY=TU\n",
-        "      trash: FREQ=WEEKLY;BYDAY=TU\n      bulky: FREQ=WEEKLY;BYDAY=WE\n",
+        f"      trash: FREQ=WEEKLY;BYDAY=TU\n      bulky: FREQ=WEEKLY;BYDAY={south_bulky}\n",
     )
     (pack / "pickups.yaml").write_text(both)
     (pack / "catalog.yaml").write_text(small_city.CATALOG + BULKY_TYPE)
@@ -252,7 +243,7 @@ def _book_at(client: Client, day: date, name: str, address_id: str) -> Booking:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_city_wide_opposite_moves_over_two_routes_at_once_both_go_through(tmp_path):
-    _two_route_city(tmp_path)
+    two_route_city(tmp_path)
     first, second = days_offered(2)
     client = Client()
     # Booked in this order, so that moving the bookings of each day in the order they were

@@ -173,26 +173,7 @@ def test_redrawing_the_zones_maps_the_addresses_between_them_again(client, city,
     # The city moves the line between North and South from 40.65 up to 40.665: the south end of
     # Van Siclen Avenue (40.66 to 40.6648) goes to the south route, Dumont Avenue (40.67) stays.
     assert _route_of(client, "vansiclen-500") == {"north"}
-    zones = small_city.write_geojson(
-        tmp_path / "zones.geojson",
-        [
-            small_city.feature(
-                "North zone", small_city.square(-74.0, 40.665, -73.9, 40.7), code="N"
-            ),
-            small_city.feature(
-                "South zone", small_city.square(-74.0, 40.6, -73.9, 40.665), code="S"
-            ),
-        ],
-    )
-    call_command(
-        "import_boundaries",
-        str(zones),
-        kind="service_zone",
-        code_property="code",
-        verbosity=0,
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-    )
+    small_city.redraw_zones(tmp_path, 40.665)
     assert _route_of(client, "vansiclen-500") == {"south"}
     assert _route_of(client, "vansiclen-524") == {"south"}  # 40.6648
     assert _route_of(client, "vansiclen-528") == {"north"}  # 40.6656
@@ -201,27 +182,7 @@ def test_redrawing_the_zones_maps_the_addresses_between_them_again(client, city,
     moved = AddressRoute.objects.filter(address__source_id__startswith="vansiclen-5")
     assert moved.count() == 25
     # The way back: the same file again changes nothing, the old one restores the old map.
-    call_command(
-        "import_boundaries",
-        str(
-            small_city.write_geojson(
-                tmp_path / "old.geojson",
-                [
-                    small_city.feature(
-                        "North zone", small_city.square(-74.0, 40.65, -73.9, 40.7), code="N"
-                    ),
-                    small_city.feature(
-                        "South zone", small_city.square(-74.0, 40.6, -73.9, 40.65), code="S"
-                    ),
-                ],
-            )
-        ),
-        kind="service_zone",
-        code_property="code",
-        verbosity=0,
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-    )
+    small_city.redraw_zones(tmp_path, 40.65)
     assert _route_of(client, "vansiclen-500") == {"north"}
     north = Route.objects.get(code="north")
     assert AddressRoute.objects.filter(route=north).count() == AddressPoint.objects.count()

@@ -4,7 +4,6 @@ and books for the caller with the same action the portal uses, filed by phone.""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -17,12 +16,9 @@ from city311.cities import profile
 from city311.console import calls
 from city311.console.views import _call_taker
 from city311.contacts.models import Kind
-from city311.geo.models import AddressPoint
 from city311.pickups import actions
-from city311.pickups.booking import offer
-from city311.pickups.forms import BookingForm
+from city311.pickups.booking_views import BookingScreen
 from city311.pickups.lookup import Found, find_place, upcoming
-from city311.pickups.models import BookingRule, BulkyItem
 from city311.servicerequests.models import Channel
 
 
@@ -43,7 +39,11 @@ def lookup(request: HttpRequest) -> HttpResponse:
     today = timezone.now().astimezone(profile.zone()).date()
     place = found.place
     context["upcoming"] = upcoming(
-        lat=place.lat, long=place.long, address_pk=place.address_pk, today=today
+        lat=place.lat,
+        long=place.long,
+        address_pk=place.address_pk,
+        today=today,
+        route_ids=place.route_ids,
     )
     if place.address_pk is None:
         return render(request, "console/pickups.html", context)
@@ -60,41 +60,13 @@ def _status(found: Found) -> int:
 
 def _book(request: HttpRequest, address_pk: int, context: dict[str, Any]) -> HttpResponse | None:
     """The booking form for the caller; on a good POST, the booking filed by phone."""
-    point = AddressPoint.objects.get(pk=address_pk)
-    rule = BookingRule.current()
-    offered = offer(
-        lat=point.lat, long=point.long, address_pk=point.pk, now=timezone.now(), rule=rule
-    )
-    items = list(BulkyItem.objects.filter(accepted=True))
-    posted = request.POST if request.method == "POST" else None
-    form = BookingForm(posted, days=offered.days, items=items)
-    context |= {
-        "offer": offered,
-        "form": form,
-        "rule": rule,
-        "refused": [i for i in BulkyItem.by_code().values() if not i.accepted],
-        "problem": offered.problem,
-    }
-    if posted is None or offered.problem or not form.is_valid():
+    screen = BookingScreen.of(address_pk, request.POST if request.method == "POST" else None)
+    context |= screen.context()
+    if not screen.ready():
         return None
-    data = form.cleaned_data
-    who = actions.Who(
-        data["first_name"],
-        data["last_name"],
-        data["email"],
-        data["phone"],
-        _language(request.POST.get("language", "")),
-    )
+    language = _language(request.POST.get("language", ""))
     try:
-        booking = actions.book_pickup(
-            point,
-            day=date.fromisoformat(data["day"]),
-            items=form.chosen_items(),
-            place=data["place"],
-            who=who,
-            channel=Channel.PHONE,
-            by=request.user,
-        )
+        booking = screen.book(language=language, channel=Channel.PHONE, by=request.user)
     except actions.BookingError as e:
         context["problem"] = e.message
         return None

@@ -18,7 +18,7 @@ once, through the request's history (a `request.rescheduled` event: notification
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -26,15 +26,16 @@ from decimal import Decimal
 from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from city311.cities import profile
+from city311.geo.boundaries import Geometry
 from city311.geo.models import AddressPoint
 from city311.lib.outbox import OutboxStatus
 from city311.notifications.models import Delivery
-from city311.pickups import reminders, subscriptions
+from city311.pickups import reminders, routes, subscriptions
 from city311.pickups.booking import (
     Offer,
     bulky_schedule,
@@ -44,6 +45,7 @@ from city311.pickups.booking import (
     open_days,
 )
 from city311.pickups.models import (
+    AddressRoute,
     Booking,
     BookingRule,
     BookingStatus,
@@ -57,6 +59,7 @@ from city311.pickups.models import (
     RouteSchedule,
     ScheduleException,
 )
+from city311.pickups.routes import routes_at
 from city311.pickups.schedule import Pickup, Rule, Schedules
 from city311.servicerequests import actions as request_actions
 from city311.servicerequests.actions import SAYS_NOT_FIXED, Actor
@@ -552,6 +555,8 @@ class Moved:
     new: date
     wanted: date
     over: bool = False
+    # The route it was on, when its address went to another route (follow_routes).
+    old_route: Route | None = None
 
     @property
     def bumped(self) -> bool:
@@ -592,30 +597,21 @@ def follow_schedule(
             pickup, still_planned = _where_now(schedules, route_rule, booking, today)
             if pickup is not None and pickup.day != booking.day:
                 plans.append((booking, pickup, still_planned, route_rule))
-        touched: dict[int, tuple[Route, set[date]]] = {}
-        for booking, pickup, _planned, _rule in plans:
-            touched.setdefault(booking.route_id, (booking.route, set()))[1].update(
-                (booking.day, pickup.day)
-            )
-        for route_id in sorted(touched):
-            route, days = touched[route_id]
-            lock_days(route, days, rule.daily_capacity)
-        # Every booking leaves its day before any arrives: one leaving makes room for another.
-        for booking, _pickup, _planned, _rule in plans:
-            release_slot(booking.route, booking.day)
-            release_items(booking.route, booking.day, booking.items)
-        moved = [
-            _move(
-                booking,
-                pickup,
-                still_planned,
-                later=_later_days(schedules, route_rule, pickup.day, rule),
-                reasons=reasons,
-                rule=rule,
-                by=by,
-            )
-            for booking, pickup, still_planned, route_rule in plans
-        ]
+        moved = _carry_out(
+            [
+                _Plan(
+                    booking,
+                    booking.route,
+                    pickup,
+                    still_planned,
+                    _later_days(schedules, route_rule, pickup.day, rule),
+                    reasons,
+                )
+                for booking, pickup, still_planned, route_rule in plans
+            ],
+            rule=rule,
+            by=by,
+        )
     return moved
 
 
@@ -665,24 +661,49 @@ def _take_for_move(booking: Booking, day: date, rule: BookingRule) -> bool:
     return True
 
 
-def _move(
-    booking: Booking,
-    pickup: Pickup,
-    still_planned: bool,
-    *,
-    later: list[Pickup],
-    reasons: dict[str, str],
-    rule: BookingRule,
-    by: Actor,
-) -> Moved:
-    """Move one locked booking whose place on its old day follow_schedule gave back to
-    `pickup`'s day, or, when that day is full, to the first of `later` with room; past the
+@dataclass(frozen=True)
+class _Plan:
+    """A locked booking to move: to `route` (its own, or its address's new one), on `pickup`'s
+    day or, when that is full, the first of `later` with room; residents told `reasons`."""
+
+    booking: Booking
+    route: Route
+    pickup: Pickup
+    still_planned: bool
+    later: list[Pickup]
+    reasons: dict[str, str]
+
+
+def _carry_out(plans: list[_Plan], *, rule: BookingRule, by: Actor) -> list[Moved]:
+    """Move the locked bookings of `plans`, in their order (the earliest booked keep the day):
+    the days they leave and the days they want are locked in the one lock order (routes by
+    id, each one's days by date: see lock_days), every booking leaves its day before any
+    arrives (one leaving makes room for another), then each takes its place."""
+    touched: dict[int, tuple[Route, set[date]]] = {}
+    for plan in plans:
+        booking = plan.booking
+        touched.setdefault(booking.route_id, (booking.route, set()))[1].add(booking.day)
+        touched.setdefault(plan.route.pk, (plan.route, set()))[1].add(plan.pickup.day)
+    for route_id in sorted(touched):
+        route, days = touched[route_id]
+        lock_days(route, days, rule.daily_capacity)
+    for plan in plans:
+        release_slot(plan.booking.route, plan.booking.day)
+        release_items(plan.booking.route, plan.booking.day, plan.booking.items)
+    return [_move(plan, rule=rule, by=by) for plan in plans]
+
+
+def _move(plan: _Plan, *, rule: BookingRule, by: Actor) -> Moved:
+    """Move one locked booking whose place on its old day _carry_out gave back to its plan's
+    route and day, or, when that day is full, to the first later day with room; past the
     capacity when none has."""
-    old, wanted = booking.day, pickup.day
-    route = booking.route
+    booking, pickup = plan.booking, plan.pickup
+    old, wanted, old_route = booking.day, pickup.day, booking.route
+    booking.route = plan.route
+    route = plan.route
     target, over = pickup, False
     if not _take_for_move(booking, wanted, rule):
-        roomy = next((p for p in later if _take_for_move(booking, p.day, rule)), None)
+        roomy = next((p for p in plan.later if _take_for_move(booking, p.day, rule)), None)
         if roomy is not None:
             target = roomy
         else:
@@ -694,19 +715,20 @@ def _move(
     booking.day = target.day
     # The planned day stays while the rule still plans it (a snow day removed later brings
     # the booking back); a collection the rule no longer plans, or a later one, replaces it.
-    if not still_planned or target is not pickup:
+    if not plan.still_planned or target is not pickup:
         booking.planned = target.planned
-    booking.save(update_fields=["day", "planned"])
-    done = Moved(booking, old, target.day, wanted, over)
-    told = _with_full_day(reasons, done) if done.bumped else reasons
-    request_actions.record_rescheduled(
-        booking.request, old=old, new=target.day, reasons=told, by=by
-    )
-    if done.bumped or over:
+    booking.save(update_fields=["route", "day", "planned"])
+    done = Moved(booking, old, target.day, wanted, over, old_route=old_route)
+    if done.new != old:
+        told = _with_full_day(plan.reasons, done) if done.bumped else plan.reasons
+        request_actions.record_rescheduled(
+            booking.request, old=old, new=target.day, reasons=told, by=by
+        )
+        # Reminders are of a day: those not sent for the old day go, the new day's are
+        # planned when due (even if the old day's already went out).
+        reminders.forget_pending(booking.request_id)
+    if done.bumped or over or route != old_route:
         request_actions.add_note(booking.request, text=_staff_note(done), public=False, by=by)
-    # Reminders are of a day: those not sent for the old day go, the new day's are planned
-    # when due (even if the old day's already went out).
-    reminders.forget_pending(booking.request_id)
     return done
 
 
@@ -725,15 +747,24 @@ def _with_full_day(reasons: dict[str, str], done: Moved) -> dict[str, str]:
 
 def _staff_note(done: Moved) -> str:
     with translation.override("en"):
+        said = []
+        if done.old_route is not None and done.old_route.pk != done.booking.route_id:
+            said.append(
+                f"Routes redrawn: this address is now on route {done.booking.route.name}; "
+                f"the pickup moved from route {done.old_route.name} on {day_words(done.old)} "
+                f"to {day_words(done.new)}."
+            )
         if done.over:
-            return (
+            said.append(
                 f"Route change: {day_words(done.wanted)} and every day after it in the booking "
                 "window are full, so this pickup is on that day past its capacity."
             )
-        return (
-            f"Route change: {day_words(done.wanted)} was full, so this pickup went to the "
-            f"next day with room, {day_words(done.new)}."
-        )
+        elif done.bumped:
+            said.append(
+                f"Route change: {day_words(done.wanted)} was full, so this pickup went to the "
+                f"next day with room, {day_words(done.new)}."
+            )
+        return " ".join(said)
 
 
 def _force_items(route: Route, day: date, items: dict[str, int]) -> None:
@@ -876,3 +907,105 @@ def follow_admin_change(route: Route | None, *, by: Actor) -> list[Moved]:
             _routes(route), change=f"admin-{now.isoformat()}", reasons=reasons
         )
     return moved
+
+
+# Routes redrawn: an address on another route takes its bookings and subscribers with it
+
+
+def remap_and_follow(remap: Callable[[], int], *, by: Actor = None) -> tuple[int, list[Moved]]:
+    """Map addresses to their routes again (`remap`: routes.remap, or routes.remap_areas for
+    the areas an import changed) and, in the same transaction, have what hangs on the map
+    follow: every live booking from today on at an address its route no longer collects moves
+    to the route that does (`follow_routes`), and every confirmed subscriber of an address
+    whose routes changed is told its new days. Returns the rows the remap wrote and the moves."""
+    now = timezone.now()
+    today = now.astimezone(profile.zone()).date()
+    with transaction.atomic():
+        before = subscriptions.routes_of_subscribed()
+        written = remap()
+        moved = follow_routes(today=today, by=by)
+        subscriptions.tell_remapped(before, change=f"routes-{now.isoformat()}")
+    return written, moved
+
+
+def follow_new_areas(
+    kind: str, before: dict[str, Geometry | None], after: dict[str, Geometry | None]
+) -> int:
+    """geo.boundaries.AREAS_CHANGED: an import redrew areas of `kind` (in its transaction)."""
+    written, _moved = remap_and_follow(lambda: routes.remap_areas(kind, before, after))
+    return written
+
+
+def follow_routes(*, today: date, by: Actor) -> list[Moved]:
+    """Move each live booking from `today` on whose address its route no longer collects (the
+    areas were redrawn) to the route that collects bulky items there now: on that route's
+    first collection from the booking's day, or, when it is full, its next day with room, as
+    a schedule change moves bookings (`_carry_out`), the resident told in their language. A
+    booking whose address no route collects any more stays, and the staff are told once.
+    Idempotent: a booking on its address's route is not touched."""
+    rule = BookingRule.current()
+    on_its_route = AddressRoute.objects.filter(
+        address_id=OuterRef("address_id"), route_id=OuterRef("route_id")
+    )
+    stray = Booking.objects.filter(
+        status=BookingStatus.BOOKED, day__gte=today, address__isnull=False
+    ).exclude(Exists(on_its_route))
+    # Locked first, by id: the one lock order (lock_days).
+    ids = list(stray.select_for_update().order_by("pk").values_list("pk", flat=True))
+    if not ids:
+        return []
+    schedules = Schedules.load()
+    plans: list[_Plan] = []
+    for booking in (
+        Booking.objects.filter(pk__in=ids)
+        .select_related("route", "request", "address")
+        .order_by("pk")
+    ):
+        point = booking.address
+        assert point is not None
+        now_routes = routes_at(address_pk=point.pk, lat=point.lat, long=point.long)
+        if booking.route in now_routes:
+            continue  # an address imported after the last remap: its areas still say so
+        schedule = bulky_schedule(now_routes, rule)
+        if schedule is None:
+            _tell_staff_once(
+                booking,
+                "Routes redrawn: no route collects bulky items at this "
+                f"address now; the pickup stays on route {booking.route.name}.",
+            )
+            continue
+        days = [
+            p
+            for p in schedules.pickups(
+                Rule.of(schedule), booking.day, booking.day + timedelta(days=rule.window_days)
+            )
+            if not p.cancelled and not schedules.holiday(p.day)
+        ]
+        if not days:
+            continue
+        plans.append(
+            _Plan(
+                booking,
+                schedule.route,
+                days[0],
+                False,
+                _later_days(schedules, Rule.of(schedule), days[0].day, rule),
+                _new_route_reasons(schedule.route),
+            )
+        )
+    return _carry_out(plans, rule=rule, by=by)
+
+
+def _new_route_reasons(route: Route) -> dict[str, str]:
+    reasons = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            reasons[language] = _(
+                "The city redrew its collection routes: your address is now on the %(route)s route."
+            ) % {"route": route.name}
+    return reasons
+
+
+def _tell_staff_once(booking: Booking, note: str) -> None:
+    if not booking.request.events.filter(kind="request.note", note=note).exists():
+        request_actions.add_note(booking.request, text=note, public=False, by=None)

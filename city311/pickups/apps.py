@@ -15,19 +15,21 @@ class PickupsConfig(AppConfig):
         from city311.notifications.actions import SMS_OPT_OUT_HOOKS
         from city311.notifications.tasks import MESSAGE_READS
         from city311.pickups import subscriptions
+        from city311.pickups.actions import follow_new_areas
         from city311.pickups.models import (
             BulkyItem,
             Collection,
             HolidayRule,
             Route,
+            RouteDay,
             RouteSchedule,
             ScheduleException,
         )
-        from city311.pickups.routes import remap_areas
 
-        # A route's area redrawn: its addresses are mapped to their routes again.
-        if remap_areas not in AREAS_CHANGED:
-            AREAS_CHANGED.append(remap_areas)
+        # A route's area redrawn: its addresses are mapped to their routes again, and their
+        # bookings and subscribers follow.
+        if follow_new_areas not in AREAS_CHANGED:
+            AREAS_CHANGED.append(follow_new_areas)
 
         # A reminder reads its booking (day, items, place, link): loaded with its batch, not
         # a query per message (bench/pickup_reminders.py).
@@ -43,6 +45,8 @@ class PickupsConfig(AppConfig):
         # (Schedules.current), one list of routes' schedules (lookup.route_schedules) and one
         # of items (BulkyItem.by_code), so whoever writes any of these rows
         # (the admin, the staff page, a loader, a test) moves the version for every process.
+        # Route days too, for the late-route banner (views.late_today): a booking takes its
+        # place with an UPDATE, which sends no signal, so only staff edits move it.
         def changed(**kwargs: Any) -> None:
             cache.bump()
 
@@ -54,6 +58,7 @@ class PickupsConfig(AppConfig):
             Route,
             RouteSchedule,
             Collection,
+            RouteDay,
         ):
             post_save.connect(
                 changed, sender=model, weak=False, dispatch_uid=f"pickups-save-{model.__name__}"

@@ -3,11 +3,12 @@ in, by the secret link) and the booking's calendar entry."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,13 +20,64 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from city311.geo.models import AddressPoint
 from city311.pickups import actions, calendars
-from city311.pickups.booking import bulky_schedule, offer, open_days
+from city311.pickups.booking import Offer, bulky_schedule, offer, open_days
 from city311.pickups.forms import BookingForm, ChangeForm
 from city311.pickups.lookup import find_place
 from city311.pickups.models import Booking, BookingRule, BookingStatus, BulkyItem
 from city311.pickups.schedule import Schedules
 from city311.pickups.views import _host, _ics, _today
 from city311.portal import limits
+from city311.servicerequests.actions import Actor
+
+
+@dataclass
+class BookingScreen:
+    """The booking form for one address: its days, the items, the city's rule. One piece for
+    the resident's page and the call taker's console, so both offer and book alike."""
+
+    point: AddressPoint
+    rule: BookingRule
+    offer: Offer
+    form: BookingForm
+
+    @classmethod
+    def of(cls, address_pk: int, posted: QueryDict | None) -> BookingScreen:
+        point = AddressPoint.objects.get(pk=address_pk)
+        rule = BookingRule.current()
+        offered = offer(
+            lat=point.lat, long=point.long, address_pk=point.pk, now=timezone.now(), rule=rule
+        )
+        items = list(BulkyItem.objects.filter(accepted=True))
+        return cls(point, rule, offered, BookingForm(posted, days=offered.days, items=items))
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "offer": self.offer,
+            "form": self.form,
+            "rule": self.rule,
+            "refused": [i for i in BulkyItem.by_code().values() if not i.accepted],
+            "problem": self.offer.problem,
+        }
+
+    def ready(self) -> bool:
+        """A POST with good answers for a bookable address."""
+        return self.form.is_bound and not self.offer.problem and self.form.is_valid()
+
+    def book(self, *, language: str, channel: str = "web", by: Actor = None) -> Booking:
+        """Book what the form says (call `ready` first). Raises actions.BookingError."""
+        data = self.form.cleaned_data
+        who = actions.Who(
+            data["first_name"], data["last_name"], data["email"], data["phone"], language
+        )
+        return actions.book_pickup(
+            self.point,
+            day=date.fromisoformat(data["day"]),
+            items=self.form.chosen_items(),
+            place=data["place"],
+            who=who,
+            channel=channel,
+            by=by,
+        )
 
 
 @never_cache
@@ -35,50 +87,25 @@ def book(request: HttpRequest) -> HttpResponse:
     found = find_place(address_id=address_id) if address_id else None
     if found is None or found.place is None or found.place.address_pk is None:
         return redirect(reverse("pickups:lookup"))
-    point = AddressPoint.objects.get(pk=found.place.address_pk)
-    rule = BookingRule.current()
-    offered = offer(
-        lat=point.lat, long=point.long, address_pk=point.pk, now=timezone.now(), rule=rule
-    )
-    items = list(BulkyItem.objects.filter(accepted=True))
-    form = BookingForm(request.POST or None, days=offered.days, items=items)
-    problem = offered.problem
+    screen = BookingScreen.of(found.place.address_pk, request.POST or None)
+    context: dict[str, Any] = {"section": "pickups", "place": found.place, **screen.context()}
     limited: limits.Limited | None = None
-    if request.method == "POST" and not problem and form.is_valid():
-        data = form.cleaned_data
+    if screen.ready():
+        data = screen.form.cleaned_data
         limited = spend(request, [data["email"], data["phone"]])
     if limited is not None:
-        problem = _(
+        context["problem"] = _(
             "We have received many bookings from you in a short time, so we cannot take "
             "another one now. Please try again after %(time)s."
         ) % {"time": time_format(timezone.localtime(limited.retry_at))}
-    elif request.method == "POST" and not problem and form.is_valid():
-        data = form.cleaned_data
-        who = actions.Who(
-            data["first_name"], data["last_name"], data["email"], data["phone"], get_language()
-        )
+    elif screen.ready():
         try:
-            booking = actions.book_pickup(
-                point,
-                day=date.fromisoformat(data["day"]),
-                items=form.chosen_items(),
-                place=data["place"],
-                who=who,
-            )
+            booking = screen.book(language=get_language())
         except actions.BookingError as e:
-            problem = e.message
+            context["problem"] = e.message
         else:
             return redirect(reverse("pickups:booking", args=[booking.token]))
-    context: dict[str, Any] = {
-        "section": "pickups",
-        "place": found.place,
-        "offer": offered,
-        "form": form,
-        "problem": problem,
-        "refused": BulkyItem.objects.filter(accepted=False),
-        "rule": rule,
-    }
-    failed = bool(problem) or (request.method == "POST" and form.errors)
+    failed = bool(context["problem"]) or (request.method == "POST" and screen.form.errors)
     status = 429 if limited is not None else 400 if failed else 200
     response = render(request, "pickups/book.html", context, status=status)
     if limited is not None:

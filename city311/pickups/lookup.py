@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from city311.catalog.cache import attach_texts, catalog
@@ -24,9 +25,18 @@ class Upcoming:
 
 
 def upcoming(
-    *, lat: float, long: float, address_pk: int | None = None, today: date, count: int = 3
+    *,
+    lat: float,
+    long: float,
+    address_pk: int | None = None,
+    today: date,
+    count: int = 3,
+    route_ids: tuple[int, ...] = (),
 ) -> list[Upcoming]:
-    """Each collection at the place, with its next `count` days from `today`."""
+    """Each collection at the place, with its next `count` days from `today`. `route_ids`:
+    the address's routes as mapped ahead, when its lookup read them already (Place)."""
+    if route_ids:
+        return _on_route_ids(list(route_ids), today, count)
     if address_pk is not None:
         # One indexed read: the routes mapped ahead (routes.remap) by id.
         mapped = list(
@@ -88,6 +98,33 @@ class Place:
     long: float
     address_pk: int | None = None
     address_id: str = ""
+    # The routes mapped ahead to the address (AddressRoute), read with it; empty: not known.
+    route_ids: tuple[int, ...] = ()
+
+
+def _mapped_place(address_id: str) -> Place | None:
+    """The address point with this id and the routes mapped to it, in one query.
+
+    The lookup's hot path (bench/pickup_lookup.py): two ORM queries (the point, then its
+    routes) were a third of a lookup's CPU, most of it building their SQL. Written once here
+    instead; ordered as point_by_id is (the oldest point, read from the source_id index)."""
+    point, routes = AddressPoint._meta.db_table, AddressRoute._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.id, p.number, p.street, p.city, p.lat, p.long, r.route_id "
+            f"FROM {point} p LEFT JOIN {routes} r ON r.address_id = p.id "
+            "WHERE p.source_id = %s ORDER BY p.source_id, p.id",
+            [address_id],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    pk, number, street, city, lat, long, _route = rows[0]
+    label = " ".join(p for p in (number, street) if p).strip()
+    if city:
+        label += f", {city}"
+    route_ids = tuple(row[6] for row in rows if row[0] == pk and row[6] is not None)
+    return Place(label, lat, long, pk, address_id, route_ids)
 
 
 @dataclass(frozen=True)
@@ -106,13 +143,10 @@ _SURE = 0.9
 def find_place(*, address: str = "", address_id: str = "") -> Found:
     """The address a resident gave, as a place whose collections can be looked up."""
     if address_id:
-        point = point_by_id(address_id)
-        if point is None:
+        place = _mapped_place(address_id)
+        if place is None:
             return Found(problem=_("No address has that id: search for the address instead."))
-        label = " ".join(p for p in (point.number, point.street) if p).strip()
-        if point.city:
-            label += f", {point.city}"
-        return Found(Place(label, point.lat, point.long, point.pk, point.source_id))
+        return Found(place)
     address = address.strip()[:200]
     if not address:
         return Found(problem=_("Enter your address, for example 350 5th Ave, Manhattan."))

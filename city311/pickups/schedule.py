@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from city311.catalog.cache import attach_texts, catalog
@@ -77,6 +78,8 @@ class Schedules:
         self.region = region
         self.exceptions = exceptions or []
         self.own_days = own_days or {}
+        # next_pickups' answers: see there.
+        self._next: dict[tuple[Rule, date, int, str | None], tuple[Pickup, ...]] = {}
 
     @classmethod
     def load(cls) -> Schedules:
@@ -136,7 +139,22 @@ class Schedules:
         return sorted(found, key=lambda p: (p.day, p.cancelled))
 
     def next_pickups(self, rule: Rule, after: date, count: int = 3) -> list[Pickup]:
-        """The next `count` collections on or after `after` (cancelled ones listed, not counted)."""
+        """The next `count` collections on or after `after` (cancelled ones listed, not counted).
+
+        Remembered per rule, day, count and language: the shared engine (`current`) answers
+        every lookup of a day with the same few routes' days, and working them out (holiday
+        rules walked day by day) was a third of a lookup's CPU (bench/pickup_lookup.py
+        --profile). The engine is dropped with its catalog version, so a change is never
+        answered from here; the memo is emptied past 20,000 answers (any ?from= may be asked)."""
+        key = (rule, after, count, get_language())
+        known = self._next.get(key)
+        if known is None:
+            if len(self._next) > 20_000:
+                self._next.clear()
+            known = self._next[key] = tuple(self._next_pickups(rule, after, count))
+        return list(known)
+
+    def _next_pickups(self, rule: Rule, after: date, count: int) -> list[Pickup]:
         found: list[Pickup] = []
         start = after
         while sum(not p.cancelled for p in found) < count and start < after + timedelta(days=800):

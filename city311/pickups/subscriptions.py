@@ -25,11 +25,11 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.html import escape, linebreaks
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django_q.tasks import async_task
 
 from city311.cities import profile
@@ -165,14 +165,18 @@ def start_sms(number: str) -> int:
 
 
 def tell_subscribers(
-    routes: Iterable[Route] | None, *, change: str, reasons: dict[str, str]
+    routes: Iterable[Route] | None,
+    *,
+    change: str,
+    reasons: dict[str, str],
+    addresses: Iterable[int] | None = None,
 ) -> int:
     """Plan a notice of `change` to every confirmed subscriber of an address on the routes
-    (every route: None). Call in the change's transaction; sent after it commits. Idempotent
-    per `change` key: planning it again writes nothing."""
-    subscribers = AddressSubscription.objects.filter(
-        confirmed_at__isnull=False, unsubscribed_at__isnull=True
-    )
+    (every route: None), or of the `addresses` given. Call in the change's transaction; sent
+    after it commits. Idempotent per `change` key: planning it again writes nothing."""
+    subscribers = _confirmed()
+    if addresses is not None:
+        subscribers = subscribers.filter(address_id__in=list(addresses))
     if routes is not None:
         on_routes = AddressRoute.objects.filter(route__in=list(routes)).values("address_id")
         subscribers = subscribers.filter(address_id__in=on_routes)
@@ -187,6 +191,62 @@ def tell_subscribers(
     if rows:
         _send_after_commit()
     return len(rows)
+
+
+def routes_of_subscribed() -> dict[int, frozenset[int]]:
+    """{address id: its route ids} for every address a confirmed subscriber follows: read
+    before the addresses are mapped again, so `tell_remapped` knows whose routes changed."""
+    found: dict[int, set[int]] = {}
+    followed = _confirmed().values("address_id")
+    for address_id, route_id in AddressRoute.objects.filter(address_id__in=followed).values_list(
+        "address_id", "route_id"
+    ):
+        found.setdefault(address_id, set()).add(route_id)
+    addresses = _confirmed().values_list("address_id", flat=True).distinct()
+    return {a: frozenset(found.get(a, ())) for a in addresses}
+
+
+def tell_remapped(before: dict[int, frozenset[int]], *, change: str) -> int:
+    """Plan a notice to every confirmed subscriber of an address whose routes are not those of
+    `before` (routes_of_subscribed, read before the remap), naming its new route; the notice
+    lists its new days. Call in the remap's transaction."""
+    after = routes_of_subscribed()
+    moved: dict[frozenset[int], list[int]] = {}
+    for address_id, routes in after.items():
+        if before.get(address_id, routes) != routes:
+            moved.setdefault(routes, []).append(address_id)
+    planned = 0
+    for route_ids, addresses in moved.items():
+        names = ", ".join(Route.objects.filter(pk__in=route_ids).values_list("name", flat=True))
+        planned += tell_subscribers(
+            None,
+            addresses=addresses,
+            change=f"{change}-{'-'.join(str(r) for r in sorted(route_ids))}",
+            reasons=_remapped_reasons(names),
+        )
+    return planned
+
+
+def _remapped_reasons(names: str) -> dict[str, str]:
+    reasons = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            if names:
+                reasons[language] = gettext(
+                    "The city redrew its collection routes: your address is now on the "
+                    "%(route)s route."
+                ) % {"route": names}
+            else:
+                reasons[language] = gettext(
+                    "The city redrew its collection routes: no route collects at your address now."
+                )
+    return reasons
+
+
+def _confirmed() -> QuerySet[AddressSubscription]:
+    return AddressSubscription.objects.filter(
+        confirmed_at__isnull=False, unsubscribed_at__isnull=True
+    )
 
 
 def _send_after_commit() -> None:

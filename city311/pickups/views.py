@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -15,6 +15,7 @@ from django.utils.http import quote_etag
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from city311.catalog.cache import catalog
 from city311.cities import profile
 from city311.pickups import calendars
 from city311.pickups.lookup import Found, Place, Upcoming, find_place, on_routes, upcoming
@@ -57,6 +58,7 @@ def lookup_page(request: HttpRequest) -> HttpResponse:
                 long=found.place.long,
                 address_pk=found.place.address_pk,
                 today=start,
+                route_ids=found.place.route_ids,
             )
             context["upcoming"] = items
             context["late"] = late_today(items, _today())
@@ -129,7 +131,13 @@ def _api_answer(
             status=400,
         )
     place = found.place
-    items = upcoming(lat=place.lat, long=place.long, address_pk=place.address_pk, today=start)
+    items = upcoming(
+        lat=place.lat,
+        long=place.long,
+        address_pk=place.address_pk,
+        today=start,
+        route_ids=place.route_ids,
+    )
     return {"address": place.label, "address_id": place.address_id}, items
 
 
@@ -150,8 +158,18 @@ def lookup_api(request: HttpRequest) -> JsonResponse:
 
 def late_today(items: list[Upcoming], today: date) -> list[RouteDay]:
     routes = {item.route.pk for item in items}
+    late = catalog().derived("pickups.late", _late_days)
+    return [row for row in late if row.route_id in routes and row.day == today]
+
+
+def _late_days() -> list[RouteDay]:
+    """Every route day announced late from yesterday on, as of the catalog version: a query
+    with its join on every lookup page was a fifth of the page's CPU (bench/pickup_lookup.py
+    --page --profile), for a banner shown a few days a year. Saving a route day (announcing
+    or ending a late route, in the staff page or the admin) moves the version (pickups/apps.py).
+    Shared between threads: read them, never change them."""
     return list(
-        RouteDay.objects.filter(route__in=routes, day=today, late_since__isnull=False)
+        RouteDay.objects.filter(late_since__isnull=False, day__gte=_today() - timedelta(days=1))
         .exclude(late_note="")
         .select_related("route")
     )

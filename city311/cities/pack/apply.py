@@ -35,6 +35,7 @@ from city311.geo.boundaries import replace_boundaries, union_as_city_limits
 from city311.geo.imports import import_addresses, import_intersections, import_places
 from city311.geo.models import Boundary, GeoDataset
 from city311.notifications.models import MessageTemplate
+from city311.pickups import actions as pickups_actions
 from city311.pickups import pack as pickups_pack
 from city311.pickups import routes as pickups_routes
 from city311.servicerequests.models import RoutingRule, ServiceRequest
@@ -105,8 +106,9 @@ def apply_pack(pack: Pack, *, progress: Progress | None = None, keep_city: bool 
         if pack.pickups is not None:
             applied.counts["pickup routes"] = pickups_pack.apply(pack.pickups, texts.add)
         if pack.pickups is not None or "addresses" in pack.geo:
-            # Which routes collect at each address, worked out once for every lookup.
-            pickups_routes.remap()
+            # Which routes collect at each address, worked out once for every lookup; bookings
+            # and subscribers of an address now on another route follow it.
+            pickups_actions.remap_and_follow(pickups_routes.remap)
         texts.write()
         # After the translations: each revision keeps the article in every language.
         knowledge.record(articles)
