@@ -7,6 +7,7 @@ the dispatch task; tests/test_notifications_worker.py runs it in real worker pro
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
@@ -28,6 +29,7 @@ from city311.servicerequests.models import (
 )
 from city311.servicerequests.tasks import dispatch_events
 from city311.test import CityMixin
+from tests.helpers import wait_for
 
 
 class Recorder:
@@ -233,6 +235,35 @@ class DeliveryTests(StreamTestCase):
         self.assertIn(sr.pk, {e.request_id for e in steady.given})
         self.assertEqual(ConsumerCursor.objects.get(name="a-failing").failures, 2)
         self.assertEqual(ConsumerCursor.objects.get(name="b-steady").failures, 0)
+
+    def test_a_long_replay_lets_another_writer_in_between_its_batches(self):
+        # A consumer replaying history writes batch after batch; a resident's filing waiting
+        # for the database (SQLite has one writer at a time) gets in between two of them, not
+        # after the whole replay.
+        for _ in range(4):
+            self.report()
+        dispatch_events()
+
+        def slow(events: Sequence[RequestEvent]) -> None:
+            ConsumedEvent.objects.create(consumer="slow-scratch", event=events[0])
+            time.sleep(0.3)
+
+        stream.register(stream.Consumer(name="slow", handle=slow, batch=1))
+        self.addCleanup(stream.unregister, "slow")
+        replay = threading.Thread(target=dispatch_events)
+        replay.start()
+        try:
+            self.assertTrue(
+                wait_for(
+                    lambda: ConsumedEvent.objects.filter(consumer="slow-scratch").exists(),
+                    timeout=10,
+                    every=0.05,
+                )
+            )
+            self.report()
+            self.assertTrue(replay.is_alive(), "the filing waited for the whole replay")
+        finally:
+            replay.join()
 
     def test_a_failing_then_is_logged_without_its_text_and_the_events_stay_handled(self):
         def send() -> None:

@@ -140,15 +140,21 @@ def _send(
     sent = tried = 0
     # Claims of a worker that died (or of this thread's task that failed) go back first.
     outbox.release_dead(Delivery.objects.all())
+    more = False
     while tried < limit and not unreachable:
         if time.monotonic() >= deadline:
-            return sent, True
+            more = True
+            break
         batch = outbox.claim(deliveries.select_related(*MESSAGE_READS), min(CLAIM, limit - tried))
         if not batch:
             break
         tried += len(batch)
         sent += _send_batch(batch, transports, unreachable)
-    return sent, False
+    if sent:
+        # A line a task, not a message: a burst of news (the demo's first minutes, a storm's
+        # closures) would otherwise bury everything else the log says.
+        log.info("Sent %s message%s to residents and staff", sent, "" if sent == 1 else "s")
+    return sent, more
 
 
 def _send_batch(
@@ -199,7 +205,8 @@ def send_one(delivery: Delivery, transports: dict[str, Transport], unreachable: 
         _retry_later(delivery, f"internal error: {type(e).__name__}")
         return 0
     mark_sent(delivery, detail)
-    log.info("Delivery %s sent by %s", delivery.pk, channel)
+    # One line a message is for debugging; the task says how many it sent (`_send`).
+    log.debug("Delivery %s sent by %s", delivery.pk, channel)
     return 1
 
 
