@@ -608,6 +608,19 @@ def test_console_contacts(city, client, name, settings):
     assert (sr.tracking_number in card.content.decode()) == (name in SEES_CONTACTS)
 
 
+def test_contact_totals_are_for_those_who_see_contacts_and_reports(city, client):
+    # One city for every person (the figures are the whole city's, not a department's).
+    for name in PEOPLE:
+        client.force_login(person(city, name))
+        for page in ("/reports/contacts/", "/reports/contacts.csv"):
+            status = 200 if name in {"sofia", "max", "ada"} else 403
+            assert client.get(page).status_code == status, (name, page)
+    client.logout()
+    assert client.get("/reports/contacts/").status_code == 302
+    # Whether a person answers now is public: it names nobody.
+    assert client.get("/contacts/hours.json").status_code == 200
+
+
 def test_contacts_need_a_signed_in_staff_member(city, client):
     assert client.post("/console/card/", {"phone": "718-555-0199"}).status_code == 302
     assert client.post("/console/caller/", {"phone": "718-555-0199"}).status_code == 302
@@ -1131,6 +1144,8 @@ def test_the_matrix_covers_every_report_page():
         "monthly/",
         "monthly.csv",
         "monthly.pdf",
+        "contacts/",
+        "contacts.csv",
     }
 
 

@@ -6,17 +6,21 @@ figure is one a contact actually had. Handle times are those end_interaction mea
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from statistics import median
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from city311.cities import profile
 from city311.contacts.models import Interaction, Kind, WrapUp
-from city311.servicerequests.vocabulary import Channel
+from city311.servicerequests.vocabulary import CONTACT_CHANNELS, Channel
 
 REPEAT_DAYS = 7
 ANSWER_TARGET_S = 10  # NYC 311's mandate: 85% of calls answered within 10 s
@@ -190,3 +194,142 @@ def _repeat_callers(rows: list[Interaction], start: datetime) -> int:
         ):
             repeat += 1
     return repeat
+
+
+# Weekly and monthly totals, as the reports read them ------------------------------------------
+
+GRAINS = ("week", "month")
+# The most periods one table holds: a year of weeks, five years of months.
+MAX_PERIODS = {"week": 53, "month": 60}
+NOT_WRAPPED = ""  # a contact still open (or never wrapped up) has no kind yet
+
+
+@dataclass
+class PeriodTotals:
+    """Every contact that started in [start, end] (the city's local dates, end included)."""
+
+    start: date
+    end: date
+    contacts: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)  # Kind value (or NOT_WRAPPED) → count
+    by_channel: dict[str, int] = field(default_factory=dict)  # Channel value → count
+    handle_seconds: list[int] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return len(self.handle_seconds)
+
+    @property
+    def median_handle(self) -> float | None:
+        return median(self.handle_seconds) if self.handle_seconds else None
+
+    @property
+    def p90_handle(self) -> int | None:
+        return nearest_rank(self.handle_seconds, 90) if self.handle_seconds else None
+
+
+class PeriodProblem(ValueError):
+    """A grain or range the totals cannot give; the message says what to ask instead."""
+
+
+def period_start(day: date, grain: str) -> date:
+    """The Monday of `day`'s week, or the first of its month."""
+    return day - timedelta(days=day.weekday()) if grain == "week" else day.replace(day=1)
+
+
+def _next_start(start: date, grain: str) -> date:
+    if grain == "week":
+        return start + timedelta(days=7)
+    return (start + timedelta(days=32)).replace(day=1)
+
+
+def periods(grain: str, first: date, last: date) -> list[tuple[date, date]]:
+    """The weeks (Monday to Sunday) or months holding `first` to `last`, oldest first."""
+    if grain not in GRAINS:
+        raise PeriodProblem(
+            _("Give by= as week or month, not %(grain)s.") % {"grain": repr(grain[:20])}
+        )
+    if last < first:
+        raise PeriodProblem(_("The first day comes after the last: swap them."))
+    out = []
+    start = period_start(first, grain)
+    while start <= last:
+        after = _next_start(start, grain)
+        out.append((start, after - timedelta(days=1)))
+        if len(out) > MAX_PERIODS[grain]:
+            too_many = (
+                _("At most %(count)s weeks at once: choose a shorter range.")
+                if grain == "week"
+                else _("At most %(count)s months at once: choose a shorter range.")
+            )
+            raise PeriodProblem(too_many % {"count": MAX_PERIODS[grain]})
+        start = after
+    return out
+
+
+def totals(grain: str, first: date, last: date) -> list[PeriodTotals]:
+    """Contacts by week or month from `first` to `last` (whole periods): counts by kind and
+    by channel, handle time median and 90th percentile (nearest rank), exact, read from the
+    contact log itself. PeriodProblem for a grain or range it cannot give."""
+    spans = periods(grain, first, last)
+    out = [PeriodTotals(start, end) for start, end in spans]
+    since = day_bounds(spans[0][0])[0]
+    until = day_bounds(spans[-1][1])[1]
+    tz = profile.zone()
+    starts = [p.start for p in out]
+    rows = (
+        Interaction.objects.filter(started_at__gte=since, started_at__lt=until)
+        .order_by()
+        .values_list("started_at", "kind", "channel", "handle_seconds")
+    )
+    for started_at, kind, channel, handle in rows.iterator(chunk_size=5000):
+        day = started_at.astimezone(tz).date()
+        p = out[_index(starts, day)]
+        p.contacts += 1
+        p.by_kind[kind] = p.by_kind.get(kind, 0) + 1
+        p.by_channel[channel] = p.by_channel.get(channel, 0) + 1
+        if kind and handle is not None:
+            p.handle_seconds.append(handle)
+    return out
+
+
+def _index(starts: list[date], day: date) -> int:
+    """The period holding `day`: the last that starts on or before it."""
+    return bisect_right(starts, day) - 1
+
+
+def totals_columns() -> list[str]:
+    kinds = [k.value for k in Kind] + ["not_wrapped"]
+    channels = [str(c.value) for c in CONTACT_CHANNELS]
+    return [
+        "period_start",
+        "period_end",
+        "contacts",
+        *(f"kind_{k}" for k in kinds),
+        *(f"channel_{c}" for c in channels),
+        "handled",
+        "handle_median_s",
+        "handle_p90_s",
+    ]
+
+
+def totals_csv(found: list[PeriodTotals]) -> str:
+    """One row a period, columns `totals_columns()`: a data file, no names of anyone."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(totals_columns())
+    for p in found:
+        writer.writerow(
+            [
+                p.start.isoformat(),
+                p.end.isoformat(),
+                p.contacts,
+                *(p.by_kind.get(k.value, 0) for k in Kind),
+                p.by_kind.get(NOT_WRAPPED, 0),
+                *(p.by_channel.get(str(c.value), 0) for c in CONTACT_CHANNELS),
+                p.handled,
+                "" if p.median_handle is None else f"{p.median_handle:g}",
+                "" if p.p90_handle is None else p.p90_handle,
+            ]
+        )
+    return out.getvalue()
