@@ -465,6 +465,7 @@ def test_the_matrix_covers_every_console_page():
         "popped/",
         "popped/stream/",
         "supervisor/",
+        "supervisor/stream/",
         "callbacks/",
         "callbacks/<int:pk>/called-back/",
         "wrap-up/",
@@ -591,6 +592,9 @@ def test_console_contacts(city, client, name, settings):
     if stream.streaming:
         b"".join(stream.streaming_content)  # read to its end, as a browser would
     supervisor = client.get("/console/supervisor/")
+    live = client.get("/console/supervisor/stream/", {"since": "x"})  # not now's: ends at once
+    if live.streaming:
+        b"".join(live.streaming_content)
     logged = Interaction.objects.filter(staff=person(city, name))
     if name in LOGS:
         assert (caller.status_code, wrap.status_code, answered.status_code) == (200, 302, 302)
@@ -605,6 +609,7 @@ def test_console_contacts(city, client, name, settings):
     assert card.status_code == (200 if name in SEES_CONTACTS else 403)
     # The call centre's figures: those who see contacts and reports.
     assert supervisor.status_code == (200 if name in {"sofia", "max", "ada"} else 403)
+    assert live.status_code == (200 if name in {"sofia", "max", "ada"} else 403)
     assert (sr.tracking_number in card.content.decode()) == (name in SEES_CONTACTS)
 
 

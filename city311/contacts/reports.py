@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from statistics import median
 
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -109,6 +110,24 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     tz = profile.zone()
     start = timezone.make_aware(datetime.combine(day, time.min), tz)
     return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), tz)
+
+
+def log_version(day: date | None = None) -> str:
+    """A fingerprint of `day`'s contact log (today by default): it changes whenever a contact
+    of the day starts, is answered, wrapped up or ends. The supervisor's page carries the one
+    its figures were read at; its stream wakes when the log's is no longer that. One
+    aggregate over the day's rows (interaction_started_at)."""
+    start, end = day_bounds(day or city_today())
+    found = Interaction.objects.filter(started_at__gte=start, started_at__lt=end).aggregate(
+        n=Count("id"),
+        last=Max("id"),
+        answered=Count("answered_at"),
+        wrapped=Count("id", filter=~Q(kind="")),
+        ended=Count("ended_at"),
+    )
+    day_key = (day or city_today()).isoformat()
+    counts = (found[k] or 0 for k in ("n", "last", "answered", "wrapped", "ended"))
+    return day_key + "." + ".".join(str(v) for v in counts)
 
 
 def _times(label: str, values: list[int]) -> HandleTimes:
