@@ -115,6 +115,8 @@ class ContactTotalsTests(BaseTestCase):
         )
         self.assertContains(r, "Contactos por semana y por mes")
         self.assertContains(r, "Tiempo de atención, percentil 90")
+        self.assertContains(r, "Transferencia o remisión")  # every kind's name, not only some
+        self.assertNotContains(r, "Transfer or referral")
 
     def test_what_cannot_be_read_is_a_400_saying_what_to_ask(self):
         for query, says in (
