@@ -84,6 +84,21 @@ class ContactTotalsTests(BaseTestCase):
             ],
         )
 
+    def test_contacts_with_the_same_handle_time_each_count(self):
+        for day, seconds in (("05", 10), ("06", 10), ("07", 50), ("08", 50), ("09", 10)):
+            start = at(f"2026-01-{day}T09:00")
+            actions.record_interaction(
+                channel="phone",
+                kind=Kind.INFORMATION,
+                started_at=start,
+                ended_at=start + timedelta(seconds=seconds),
+            )
+        rows = self.csv_rows(by="week", **{"from": "2026-01-05", "to": "2026-01-11"})
+        # 10, 10, 10, 50, 50: the middle one is 10; the 90th percentile is the 5th, 50.
+        self.assertEqual(rows[1], "2026-01-05,2026-01-11,5,5,0,0,0,0,0,5,0,0,0,0,5,10,50")
+        rows = self.csv_rows(by="week", **{"from": "2026-01-05", "to": "2026-01-08"})
+        self.assertEqual(rows[1].split(",")[-3:], ["5", "10", "50"])  # whole weeks, always
+
     def test_the_page_shows_the_same_figures_and_links_its_csv(self):
         r = self.client.get(
             "/reports/contacts/", {"by": "week", "from": "2026-11-23", "to": "2026-12-06"}
