@@ -465,6 +465,7 @@ def test_the_matrix_covers_every_console_page():
         "popped/",
         "popped/stream/",
         "supervisor/",
+        "supervisor/stream/",
         "callbacks/",
         "callbacks/<int:pk>/called-back/",
         "wrap-up/",
@@ -591,6 +592,9 @@ def test_console_contacts(city, client, name, settings):
     if stream.streaming:
         b"".join(stream.streaming_content)  # read to its end, as a browser would
     supervisor = client.get("/console/supervisor/")
+    live = client.get("/console/supervisor/stream/", {"since": "x"})  # not now's: ends at once
+    if live.streaming:
+        b"".join(live.streaming_content)
     logged = Interaction.objects.filter(staff=person(city, name))
     if name in LOGS:
         assert (caller.status_code, wrap.status_code, answered.status_code) == (200, 302, 302)
@@ -605,7 +609,21 @@ def test_console_contacts(city, client, name, settings):
     assert card.status_code == (200 if name in SEES_CONTACTS else 403)
     # The call centre's figures: those who see contacts and reports.
     assert supervisor.status_code == (200 if name in {"sofia", "max", "ada"} else 403)
+    assert live.status_code == (200 if name in {"sofia", "max", "ada"} else 403)
     assert (sr.tracking_number in card.content.decode()) == (name in SEES_CONTACTS)
+
+
+def test_contact_totals_are_for_those_who_see_contacts_and_reports(city, client):
+    # One city for every person (the figures are the whole city's, not a department's).
+    for name in PEOPLE:
+        client.force_login(person(city, name))
+        for page in ("/reports/contacts/", "/reports/contacts.csv"):
+            status = 200 if name in {"sofia", "max", "ada"} else 403
+            assert client.get(page).status_code == status, (name, page)
+    client.logout()
+    assert client.get("/reports/contacts/").status_code == 302
+    # Whether a person answers now is public: it names nobody.
+    assert client.get("/contacts/hours.json").status_code == 200
 
 
 def test_contacts_need_a_signed_in_staff_member(city, client):
@@ -1131,6 +1149,8 @@ def test_the_matrix_covers_every_report_page():
         "monthly/",
         "monthly.csv",
         "monthly.pdf",
+        "contacts/",
+        "contacts.csv",
     }
 
 

@@ -745,7 +745,7 @@ class CallCentreHoursTests(CallCentreTestCase):
         saturday = call_centre_hours.availability(self.at("2026-12-05T10:00"))
         self.assertEqual(saturday.back_at, self.at("2026-12-07T07:00"))
         self.assertIn("people are back Monday at", saturday.text)
-        self.assertIn("The website and the app take reports at any time.", saturday.text)
+        self.assertIn("At any time: report on the website", saturday.text)
 
     @override_settings(CITY311_CALL_CENTRE_HOURS="Mo-Fr 07:00-18:00")
     def test_a_public_holiday_is_closed(self):

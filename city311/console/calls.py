@@ -7,7 +7,7 @@ request ends the contact in views.new_request; answering with an article ends it
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -36,6 +36,10 @@ from city311.servicerequests.vocabulary import Channel
 _logs = staff_required(
     can=access.can_log_contacts,
     message=gettext_lazy("Call takers and administrators log contacts here."),
+)
+_supervises = staff_required(
+    can=access.can_see_call_centre_reports,
+    message=gettext_lazy("Supervisors, managers and administrators see the call centre's figures."),
 )
 _sees = staff_required(
     can=access.can_see_contacts,
@@ -198,18 +202,19 @@ def card(request: HttpRequest) -> HttpResponse:
     return render(request, "console/card.html", context, status=status)
 
 
-@staff_required(
-    can=access.can_see_call_centre_reports,
-    message=gettext_lazy("Supervisors, managers and administrators see the call centre's figures."),
-)
+@_supervises
 def supervisor(request: HttpRequest) -> HttpResponse:
-    """The call centre's figures for a day: today's live (the page asks for itself again
-    every 30 seconds), or any earlier day's (`?day=2026-12-03`), as the reports read them."""
+    """The call centre's figures for a day: today's live (its stream, supervisor_stream, says
+    when a contact changed and the page asks for its figures again; every 30 seconds only
+    while the stream is not connected), or any earlier day's (`?day=2026-12-03`), as the
+    reports read them."""
     today = reports.city_today()
     day, problem = _day_asked(request.GET.get("day", ""), today)
     if problem:
         context = {"problem": problem, "today": today, "day": today}
         return render(request, "console/supervisor.html", context, status=400)
+    # Read before the figures: a contact changed in between wakes the stream at once.
+    version = reports.log_version(day) if day == today else ""
     figures = reports.figures_for(day)
     partial = request.headers.get("HX-Request")
     template = "console/_supervisor.html" if partial else "console/supervisor.html"
@@ -221,6 +226,7 @@ def supervisor(request: HttpRequest) -> HttpResponse:
         "today": today,
         "day": day,
         "live": day == today,
+        "version": version,
         "day_before": day - timedelta(days=1),
         "day_after": day + timedelta(days=1) if day < today else None,
     }
@@ -316,20 +322,16 @@ def _take_a_stream() -> bool:
 
 
 class _Stream:
-    """The stream's events; its place is given back when the server closes the response,
-    whether the events were sent, cut short by the browser, or never started."""
+    """A stream's events: `retry`, then `news` the moment `wait()` says so, or `quiet` when
+    it times out. Its place is given back when the server closes the response, whether the
+    events were sent, cut short by the browser, or never started."""
 
-    def __init__(self, staff: Any) -> None:
-        self.staff, self.closed = staff, False
+    def __init__(self, wait: Callable[[], bool], news: str, quiet: str) -> None:
+        self.wait, self.news, self.quiet, self.closed = wait, news, quiet, False
 
     def __iter__(self) -> Iterator[str]:
         yield f"retry: {RETRY_MS}\n\n"
-        given = wakeups.wait_for_call(
-            self.staff.pk,
-            lambda: actions.has_call_in_hand(self.staff),
-            seconds=settings.CITY311_CONSOLE_STREAM_SECONDS,
-        )
-        yield "event: call\ndata: answered\n\n" if given else ": no call yet\n\n"
+        yield self.news if self.wait() else self.quiet
 
     def close(self) -> None:
         global _streams_open
@@ -348,14 +350,48 @@ def call_stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     The news comes through the database (contacts.wakeups), so the webhook may land on any
     web process or machine. When this process has no place for another stream the answer is
     a 204, which tells the browser not to reconnect: the page's 2-second poll goes on."""
+    staff: Any = request.user  # signed in (_logs)
+
+    def given() -> bool:
+        return wakeups.wait_for_call(
+            staff.pk,
+            lambda: actions.has_call_in_hand(staff),
+            seconds=settings.CITY311_CONSOLE_STREAM_SECONDS,
+        )
+
+    return _event_stream(given, "event: call\ndata: answered\n\n", ": no call yet\n\n")
+
+
+def _event_stream(
+    wait: Callable[[], bool], news: str, quiet: str
+) -> HttpResponse | StreamingHttpResponse:
     if not _take_a_stream():
         return HttpResponse(status=204)
     # Django closes the response (and so the _Stream) when the server is done with it.
-    response = StreamingHttpResponse(_Stream(request.user), content_type="text/event-stream")
+    response = StreamingHttpResponse(_Stream(wait, news, quiet), content_type="text/event-stream")
     response["Cache-Control"] = "no-store"
     # nginx and other proxies: pass each event on as it comes.
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+@_supervises
+def supervisor_stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """Today's live view's stream (`?since=` the log version its figures were read at,
+    contacts.reports.log_version): `event: contacts` the moment a contact anywhere starts, is
+    answered, wrapped up or ends (or at once when the log is already past `since`), then
+    the stream ends and the page asks for its figures again. Nothing in it names anyone.
+    Shares the console's places for streams (CITY311_CONSOLE_STREAMS): a 204 when none is
+    free, and the page's 30-second poll goes on."""
+    since = request.GET.get("since", "")[:80]
+
+    def changed() -> bool:
+        return wakeups.wait_for_contacts(
+            lambda: reports.log_version() != since,
+            seconds=settings.CITY311_CONSOLE_STREAM_SECONDS,
+        )
+
+    return _event_stream(changed, "event: contacts\ndata: changed\n\n", ": nothing new\n\n")
 
 
 @_logs

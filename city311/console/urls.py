@@ -14,6 +14,7 @@ urlpatterns = [
     path("popped/", calls.popped, name="popped"),
     path("popped/stream/", calls.call_stream, name="call_stream"),
     path("supervisor/", calls.supervisor, name="supervisor"),
+    path("supervisor/stream/", calls.supervisor_stream, name="supervisor_stream"),
     path("callbacks/", calls.callback_queue, name="callbacks"),
     path("callbacks/<int:pk>/called-back/", calls.called_back, name="called_back"),
     path("wrap-up/", calls.wrap_up, name="wrap_up"),

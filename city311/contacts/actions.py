@@ -58,7 +58,7 @@ def start_interaction(
             f"Unknown channel for a contact: use one of {', '.join(CONTACT_CHANNELS)}."
         )
     at = at or timezone.now()
-    return Interaction.objects.create(
+    interaction = Interaction.objects.create(
         channel=channel,
         staff=by if getattr(by, "is_authenticated", False) else None,
         phone=phones.normalise_or_blank(phone),
@@ -68,6 +68,9 @@ def start_interaction(
         started_at=at,
         answered_at=at if answered else None,
     )
+    # After the row: without a transaction around it, PostgreSQL sends the news at once.
+    wakeups.contacts_changed()
+    return interaction
 
 
 def current_for(staff: Any) -> Interaction | None:
@@ -120,6 +123,7 @@ def answer_interaction(
     if by is not None and interaction.staff_id is None:
         interaction.staff = by
     interaction.save(update_fields=["answered_at", "staff"])
+    wakeups.contacts_changed()
     if interaction.staff_id is not None and not interaction.kind and interaction.ended_at is None:
         # Their console's open stream, in whatever web process holds it, pops the card.
         wakeups.call_given(interaction.staff_id)
@@ -173,6 +177,7 @@ def end_interaction(
             "handle_seconds",
         ]
     )
+    wakeups.contacts_changed()
     return interaction
 
 
@@ -190,6 +195,7 @@ def hang_up(
         interaction.wrap_up = WrapUp.ABANDONED
     _measure(interaction)
     interaction.save(update_fields=["ended_at", "hold_seconds", "wrap_up", "handle_seconds"])
+    wakeups.contacts_changed()
     return interaction
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import TypedDict
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from city311.cities import profile
@@ -61,21 +63,55 @@ def schedule() -> Schedule:
     )
 
 
+# What works when nobody answers, as apps read it (`after_hours` in the JSON answer).
+AFTER_HOURS = ("website", "app", "sms", "phone_menu")
+
+
+class AvailabilityPayload(TypedDict):
+    """`GET /contacts/hours.json`: the answer apps read (docs/call-centre.md)."""
+
+    person_available: bool
+    back_at: str | None  # ISO 8601 in the city's time; null when open (or never back)
+    text: str  # the sentence every channel says, in `language`
+    after_hours: list[str]  # what works when nobody answers: AFTER_HOURS
+    hours: str  # the centre's hours as the city wrote them ("24/7", "Mo-Fr 07:00-18:00")
+    time_zone: str
+    language: str
+
+
 @dataclass(frozen=True)
 class Availability:
     open: bool
     back_at: datetime | None  # when people answer again, if closed
     text: str
 
+    def payload(self) -> AvailabilityPayload:
+        city = profile.current()
+        return {
+            "person_available": self.open,
+            "back_at": self.back_at.isoformat() if self.back_at else None,
+            "text": self.text,
+            "after_hours": list(AFTER_HOURS),
+            "hours": city.call_centre_hours,
+            "time_zone": str(city.time_zone),
+            "language": get_language() or "en",
+        }
+
 
 def availability(at: datetime | None = None) -> Availability:
-    """Whether a person answers now and, if not, when people are back (in words)."""
+    """Whether a person answers now and, if not, when people are back and what still works
+    (in words, in the active language). Every channel says this one answer: the portal's home
+    page, the phone tree's greeting and its "a person" choice, the texts' last reply, the
+    e-mail acknowledgement and `GET /contacts/hours.json` for apps."""
     hours = schedule()
     at = (at or now_local()).astimezone(hours.tz)
     if engine.is_open(hours, at):
         return Availability(True, None, _("A person answers now."))
     back = engine.next_opening(hours, at)
-    later = _("The website and the app take reports at any time.")
+    later = _(
+        "At any time: report on the website, in the app or by text; hear a request's status, "
+        "pickup days and opening hours on the phone menu."
+    )
     if back is None:
         return Availability(False, None, _("Nobody answers the phones now.") + " " + later)
     text = _("Nobody answers the phones now; people are back %(when)s.") % {

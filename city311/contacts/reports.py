@@ -6,17 +6,23 @@ figure is one a contact actually had. Handle times are those end_interaction mea
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from statistics import median
 
+from django.db.models import Count, Max, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from city311.cities import profile
 from city311.contacts.models import Interaction, Kind, WrapUp
-from city311.servicerequests.vocabulary import Channel
+from city311.servicerequests.vocabulary import CONTACT_CHANNELS, Channel
 
 REPEAT_DAYS = 7
 ANSWER_TARGET_S = 10  # NYC 311's mandate: 85% of calls answered within 10 s
@@ -107,6 +113,24 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min), tz)
 
 
+def log_version(day: date | None = None) -> str:
+    """A fingerprint of `day`'s contact log (today by default): it changes whenever a contact
+    of the day starts, is answered, wrapped up or ends. The supervisor's page carries the one
+    its figures were read at; its stream wakes when the log's is no longer that. One
+    aggregate over the day's rows (interaction_started_at)."""
+    start, end = day_bounds(day or city_today())
+    found = Interaction.objects.filter(started_at__gte=start, started_at__lt=end).aggregate(
+        n=Count("id"),
+        last=Max("id"),
+        answered=Count("answered_at"),
+        wrapped=Count("id", filter=~Q(kind="")),
+        ended=Count("ended_at"),
+    )
+    day_key = (day or city_today()).isoformat()
+    counts = (found[k] or 0 for k in ("n", "last", "answered", "wrapped", "ended"))
+    return day_key + "." + ".".join(str(v) for v in counts)
+
+
 def _times(label: str, values: list[int]) -> HandleTimes:
     return HandleTimes(label, len(values), median(values), nearest_rank(values, 90))
 
@@ -190,3 +214,162 @@ def _repeat_callers(rows: list[Interaction], start: datetime) -> int:
         ):
             repeat += 1
     return repeat
+
+
+# Weekly and monthly totals, as the reports read them ------------------------------------------
+
+GRAINS = ("week", "month")
+# The most periods one table holds: a year of weeks, five years of months.
+MAX_PERIODS = {"week": 53, "month": 60}
+NOT_WRAPPED = ""  # a contact still open (or never wrapped up) has no kind yet
+
+
+@dataclass
+class PeriodTotals:
+    """Every contact that started in [start, end] (the city's local dates, end included)."""
+
+    start: date
+    end: date
+    contacts: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)  # Kind value (or NOT_WRAPPED) → count
+    by_channel: dict[str, int] = field(default_factory=dict)  # Channel value → count
+    # How many wrapped-up contacts took each handle time (seconds → count): exact figures
+    # from a few hundred rows rather than one row a contact.
+    handle_counts: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def handled(self) -> int:
+        return sum(self.handle_counts.values())
+
+    def _at(self, rank: int) -> int:
+        """The handle time at 1-based `rank` in ascending order."""
+        seen = 0
+        for seconds in sorted(self.handle_counts):
+            seen += self.handle_counts[seconds]
+            if seen >= rank:
+                return seconds
+        raise IndexError(rank)
+
+    @property
+    def median_handle(self) -> float | None:
+        """As statistics.median: the middle time, or the mean of the two middle ones."""
+        n = self.handled
+        if not n:
+            return None
+        if n % 2:
+            return self._at(n // 2 + 1)
+        return (self._at(n // 2) + self._at(n // 2 + 1)) / 2
+
+    @property
+    def p90_handle(self) -> int | None:
+        """Nearest rank, as nearest_rank: a time some contact had."""
+        n = self.handled
+        return self._at(max(1, math.ceil(90 / 100 * n))) if n else None
+
+
+class PeriodProblem(ValueError):
+    """A grain or range the totals cannot give; the message says what to ask instead."""
+
+
+def period_start(day: date, grain: str) -> date:
+    """The Monday of `day`'s week, or the first of its month."""
+    return day - timedelta(days=day.weekday()) if grain == "week" else day.replace(day=1)
+
+
+def _next_start(start: date, grain: str) -> date:
+    if grain == "week":
+        return start + timedelta(days=7)
+    return (start + timedelta(days=32)).replace(day=1)
+
+
+def periods(grain: str, first: date, last: date) -> list[tuple[date, date]]:
+    """The weeks (Monday to Sunday) or months holding `first` to `last`, oldest first."""
+    if grain not in GRAINS:
+        raise PeriodProblem(
+            _("Give by= as week or month, not %(grain)s.") % {"grain": repr(grain[:20])}
+        )
+    if last < first:
+        raise PeriodProblem(_("The first day comes after the last: swap them."))
+    out = []
+    start = period_start(first, grain)
+    while start <= last:
+        after = _next_start(start, grain)
+        out.append((start, after - timedelta(days=1)))
+        if len(out) > MAX_PERIODS[grain]:
+            too_many = (
+                _("At most %(count)s weeks at once: choose a shorter range.")
+                if grain == "week"
+                else _("At most %(count)s months at once: choose a shorter range.")
+            )
+            raise PeriodProblem(too_many % {"count": MAX_PERIODS[grain]})
+        start = after
+    return out
+
+
+def totals(grain: str, first: date, last: date) -> list[PeriodTotals]:
+    """Contacts by week or month from `first` to `last` (whole periods): counts by kind and
+    by channel, handle time median and 90th percentile (nearest rank), exact, read from the
+    contact log itself. PeriodProblem for a grain or range it cannot give."""
+    spans = periods(grain, first, last)
+    out = [PeriodTotals(start, end) for start, end in spans]
+    since = day_bounds(spans[0][0])[0]
+    until = day_bounds(spans[-1][1])[1]
+    tz = profile.zone()
+    starts = [p.start for p in out]
+    # Counted by the database, by the city's local date: one row a day, kind and channel,
+    # and one a day and handle time, however many contacts (interaction_started_at).
+    rows = Interaction.objects.filter(started_at__gte=since, started_at__lt=until).annotate(
+        day=TruncDate("started_at", tzinfo=tz)
+    )
+    for row in rows.values("day", "kind", "channel").annotate(n=Count("id")).order_by():
+        p = out[_index(starts, row["day"])]
+        p.contacts += row["n"]
+        p.by_kind[row["kind"]] = p.by_kind.get(row["kind"], 0) + row["n"]
+        p.by_channel[row["channel"]] = p.by_channel.get(row["channel"], 0) + row["n"]
+    handled = rows.exclude(kind="").filter(handle_seconds__isnull=False)
+    for row in handled.values("day", "handle_seconds").annotate(n=Count("id")).order_by():
+        counts = out[_index(starts, row["day"])].handle_counts
+        counts[row["handle_seconds"]] = counts.get(row["handle_seconds"], 0) + row["n"]
+    return out
+
+
+def _index(starts: list[date], day: date) -> int:
+    """The period holding `day`: the last that starts on or before it."""
+    return bisect_right(starts, day) - 1
+
+
+def totals_columns() -> list[str]:
+    kinds = [k.value for k in Kind] + ["not_wrapped"]
+    channels = [str(c.value) for c in CONTACT_CHANNELS]
+    return [
+        "period_start",
+        "period_end",
+        "contacts",
+        *(f"kind_{k}" for k in kinds),
+        *(f"channel_{c}" for c in channels),
+        "handled",
+        "handle_median_s",
+        "handle_p90_s",
+    ]
+
+
+def totals_csv(found: list[PeriodTotals]) -> str:
+    """One row a period, columns `totals_columns()`: a data file, no names of anyone."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(totals_columns())
+    for p in found:
+        writer.writerow(
+            [
+                p.start.isoformat(),
+                p.end.isoformat(),
+                p.contacts,
+                *(p.by_kind.get(k.value, 0) for k in Kind),
+                p.by_kind.get(NOT_WRAPPED, 0),
+                *(p.by_channel.get(str(c.value), 0) for c in CONTACT_CHANNELS),
+                p.handled,
+                "" if p.median_handle is None else f"{p.median_handle:g}",
+                "" if p.p90_handle is None else p.p90_handle,
+            ]
+        )
+    return out.getvalue()

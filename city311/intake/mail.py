@@ -28,6 +28,7 @@ from city311.catalog import search
 from city311.contacts import actions as contacts
 from city311.contacts.models import Kind, WrapUp
 from city311.geo.locate import LocationProblem, locate
+from city311.intake import mailack
 from city311.intake.mailparse import ParsedMail, parse, strip_quoted
 from city311.intake.models import InboundMail, MailFile, MailStatus
 from city311.notifications.models import Delivery
@@ -283,6 +284,8 @@ def _new(mail: InboundMail, parsed: ParsedMail) -> InboundMail:
     if certain:
         assert service_type is not None
         _file(mail, service_type.service_code)
+    if mail.status == MailStatus.WAITING:
+        transaction.on_commit(lambda: mailack.acknowledge(mail))
     return mail
 
 

@@ -24,6 +24,7 @@ from django.utils.translation import pgettext_lazy
 
 from city311.catalog.models import Datatype, ServiceAttribute, ServiceType
 from city311.catalog.search import suggest
+from city311.contacts import hours as call_centre
 from city311.contacts.actions import record_interaction
 from city311.contacts.models import Kind, WrapUp
 from city311.geo import geocoding
@@ -298,13 +299,14 @@ def _duplicate(c: TextConversation, word: str) -> str:
         follow_request(sr, phone=c.phone, language=c.language)
         c.step, c.request = TextStep.DONE, sr
         _log(c, Kind.NEW_REQUEST, WrapUp.FOLLOWED_EXISTING, sr)
-        return say(
+        followed = say(
             "followed",
             c.language,
             number=sr.tracking_number,
             status=status_words(sr.status, sr.resolution),
             url=_url(sr),
         )
+        return with_people(followed, c.language)
     return say("duplicates", c.language, options="")
 
 
@@ -383,7 +385,7 @@ def _file(c: TextConversation) -> str:
         # background, cleaned like any photo; if it never comes, staff are told, with the link.
         media.fetch_texted_photo(sr, c.media_url)
         reply += " " + say("photo_received", c.language)
-    return reply
+    return with_people(reply, c.language)
 
 
 def status_reply(phone: str, body: str, language: str) -> str:
@@ -406,13 +408,21 @@ def status_reply(phone: str, body: str, language: str) -> str:
             language=language,
             request=sr,
         )
-        return say(
+        reply = say(
             "status",
             language,
             number=sr.tracking_number,
             status=status_words(sr.status, sr.resolution),
             url=_url(sr),
         )
+    return with_people(reply, language)
+
+
+def with_people(reply: str, language: str) -> str:
+    """A conversation's last reply (filed, followed, a status) ends with whether a person
+    answers the phones now, and if not when people are back and what works meanwhile."""
+    with translation.override(language):
+        return f"{reply} {call_centre.availability().text}"
 
 
 def _log(c: TextConversation, kind: str, wrap_up: str, sr: ServiceRequest) -> None:

@@ -79,7 +79,7 @@ def incoming(request: HttpRequest) -> HttpResponse:
 @signed_by_twilio
 def language(request: HttpRequest) -> HttpResponse:
     digits = request.POST.get("Digits") or request.GET.get("Digits", "")
-    return _twiml(voice.main_menu("es" if digits == "2" else "en"))
+    return _twiml(voice.welcome("es" if digits == "2" else "en"))
 
 
 @signed_by_twilio

@@ -106,6 +106,14 @@ def main_menu(language: str, before: str = "") -> VoiceResponse:
     return r
 
 
+def welcome(language: str) -> VoiceResponse:
+    """The menu the caller hears first in their language, after whether a person answers now
+    (and, after hours, when people are back and that this menu still works)."""
+    with translation.override(language):
+        people = call_centre.availability().text
+    return main_menu(language, people)
+
+
 def ask(
     language: str, name: str, key: str, *, speech: bool = False, digits: int = 0, **query: str
 ) -> VoiceResponse:

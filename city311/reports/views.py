@@ -13,12 +13,15 @@ from django.utils.translation import gettext_lazy as _
 
 from city311.accounts.decorators import staff_required
 from city311.catalog.models import ServiceType
+from city311.contacts import reports as contact_reports
+from city311.contacts.access import can_see_call_centre_reports
+from city311.contacts.models import Kind
 from city311.geo.models import Boundary, BoundaryKind
 from city311.reports import heat, mapsvg, metrics, monthly, queries
 from city311.reports.access import can_see_reports, report_departments
 from city311.reports.forms import GRAINS, KIND_LABELS, ReportForm
 from city311.servicerequests.models import Team
-from city311.servicerequests.vocabulary import Resolution
+from city311.servicerequests.vocabulary import CONTACT_CHANNELS, Resolution
 
 # Lazy: read in the language of the 403 page that shows it (cast: staff_required takes str).
 REPORTS_ONLY = cast(str, _("The reports are for supervisors and managers."))
@@ -235,3 +238,59 @@ def monthly_report(request: HttpRequest, fmt: str = "html") -> HttpResponse:
         return response
     context = {"report": report, "statuses": monthly.STATUSES, "month": f"{report.month:%Y-%m}"}
     return render(request, "reports/monthly.html", context)
+
+
+CONTACTS_ONLY = cast(
+    str, _("Supervisors, managers and administrators see the call centre's figures.")
+)
+# How far back the contact totals look unless asked: twelve weeks, or twelve months.
+CONTACT_PERIODS_SHOWN = 12
+
+
+def _contact_range(request: HttpRequest, grain: str) -> tuple[date, date]:
+    """The first and last day asked (`from`, `to`), else the last twelve weeks or months."""
+    today = contact_reports.city_today()
+    asked = []
+    for name in ("from", "to"):
+        given = request.GET.get(name, "").strip()[:20]
+        try:
+            asked.append(date.fromisoformat(given) if given else None)
+        except ValueError:
+            raise contact_reports.PeriodProblem(
+                gettext("“%(given)s” is not a day: give it as 2026-12-03.") % {"given": given}
+            ) from None
+    last = asked[1] or today
+    if asked[0] is not None:
+        return asked[0], last
+    first = contact_reports.period_start(last, grain)
+    for _n in range(CONTACT_PERIODS_SHOWN - 1):
+        first = contact_reports.period_start(first - timedelta(days=1), grain)
+    return first, last
+
+
+@staff_required(can=can_see_call_centre_reports, message=CONTACTS_ONLY)
+def contact_totals(request: HttpRequest, fmt: str = "html") -> HttpResponse:
+    """Contacts by week or month (`?by=week|month&from=&to=`): by kind and channel, handle
+    time median and p90 (contacts.reports.totals); a page, or contacts.csv."""
+    grain = request.GET.get("by", "week")
+    try:
+        first, last = _contact_range(request, grain)
+        found = contact_reports.totals(grain, first, last)
+    except contact_reports.PeriodProblem as e:
+        return _bad(request, None, str(e))
+    if fmt == "csv":
+        response = HttpResponse(
+            contact_reports.totals_csv(found), content_type="text/csv; charset=utf-8"
+        )
+        name = f"contacts-{grain}-{first.isoformat()}-{last.isoformat()}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    context = {
+        "found": found,
+        "grain": grain,
+        "first": first,
+        "last": last,
+        "kinds": [(k.value, k.label) for k in Kind],
+        "channels": [(c.value, c.label) for c in CONTACT_CHANNELS],
+    }
+    return render(request, "reports/contacts.html", context)
