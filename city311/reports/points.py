@@ -58,7 +58,9 @@ class Cluster:
 
 def open_requests(cut: Cut) -> QuerySet[ServiceRequest]:
     """The live open requests of this cut that have a place (the work queue's, not history)."""
-    found = ServiceRequest.objects.filter(LIVE_WORK, lat__isnull=False, long__isnull=False)
+    found: QuerySet[ServiceRequest] = ServiceRequest.objects.filter(
+        LIVE_WORK, lat__isnull=False, long__isnull=False
+    )
     found = cut.narrow(found, type_field="service_type_id")
     if cut.area_kind:
         found = found.filter(Q(**{f"areas__{cut.area_kind}__code": cut.area_code}))
@@ -79,7 +81,8 @@ def drawing(cut: Cut, kind: str) -> dict[str, Any] | None:
         return None
     paths, frame = mapsvg.drawn(kind) if kind else ({}, None)
     if len(rows) <= CAP:
-        located = [(round(r[2], ROUNDED_DIGITS), round(r[3], ROUNDED_DIGITS), r) for r in rows]
+        # Every row has a place (open_requests); rounded as the open data rounds it.
+        located = [(_rounded(r[2]), _rounded(r[3]), r) for r in rows]
         frame = frame or _frame_around([(lat, long) for lat, long, _ in located])
         points = [_point(frame, lat, long, row) for lat, long, row in located]
         return _parts(frame, paths, total=len(points), points=points, clusters=[])
@@ -88,6 +91,10 @@ def drawing(cut: Cut, kind: str) -> dict[str, Any] | None:
     top = max(c.n for c in cells)
     clusters = [_cluster(frame, cut, kind, c, top) for c in cells]
     return _parts(frame, paths, total=sum(c.n for c in cells), points=[], clusters=clusters)
+
+
+def _rounded(degrees: float | None) -> float:
+    return round(degrees or 0.0, ROUNDED_DIGITS)
 
 
 def _parts(frame: mapsvg.Frame, paths: dict[str, str], **drawn: Any) -> dict[str, Any]:
