@@ -77,10 +77,11 @@ def recount(request_ids: Iterable[int] | None = None) -> None:
             if sql.postgres:
                 cursor.execute(f"ANALYZE {SCOPE}")
             cursor.execute(sql.contributions(-1, scoped))
-            cursor.execute(f"DELETE FROM {FACT} WHERE request_id IN (SELECT id FROM {SCOPE})")
+            cursor.execute(f"DELETE FROM {FACT} WHERE {sql.in_scope('request_id')}")
         cursor.execute(sql.facts(scoped))
         cursor.execute(sql.contributions(+1, scoped))
-        if sql.postgres:
+        if sql.postgres and not scoped:
+            # Millions of rows to group: plan on their real number.
             cursor.execute(f"ANALYZE {DELTA}")
         for table, day in (
             (DayTotal._meta.db_table, "day"),
@@ -141,6 +142,14 @@ class _Dialect:
         if not ZONE_NAME.match(self.zone):
             raise ValueError(f"Unexpected time zone name {self.zone!r}.")
 
+    def in_scope(self, column: str) -> str:
+        if self.postgres:
+            # As an array, not a semi-join: the planner then reads the few requests' events
+            # by the index, where a join on a freshly loaded table's stale statistics chose
+            # to scan every event (0.9 s against 18 ms for 2,000 requests of 1.6 M events).
+            return f"{column} = ANY(ARRAY(SELECT id FROM {SCOPE}))"
+        return f"{column} IN (SELECT id FROM {SCOPE})"
+
     def local_day(self, column: str) -> str:
         if self.postgres:
             return f"(({column}) AT TIME ZONE '{self.zone}')::date"
@@ -182,8 +191,8 @@ class _Dialect:
 
     def facts(self, scoped: bool) -> str:
         """INSERT the facts of the requests in scope (rollup._fact, set-wise)."""
-        in_scope = f"AND request_id IN (SELECT id FROM {SCOPE})" if scoped else ""
-        requests_in_scope = f"AND r.id IN (SELECT id FROM {SCOPE})" if scoped else ""
+        in_scope = f"AND {self.in_scope('request_id')}" if scoped else ""
+        requests_in_scope = f"AND {self.in_scope('r.id')}" if scoped else ""
         closed = f"(r.status = '{Status.CLOSED.value}' AND r.closed_at IS NOT NULL)"
         response = (
             f"kind IN ({_kinds(RESPONSE_KINDS)}) AND (kind <> '{Event.NOTE}' OR public) "
@@ -230,7 +239,7 @@ WHERE TRUE {requests_in_scope}
     def contributions(self, sign: int, scoped: bool) -> str:
         """INSERT into the deltas what the facts in scope count (rollup.contributions), times
         `sign`: one row per day a count falls on, for the whole city and for each area."""
-        in_scope = f"AND request_id IN (SELECT id FROM {SCOPE})" if scoped else ""
+        in_scope = f"AND {self.in_scope('request_id')}" if scoped else ""
         seconds = self.seconds("closed_at", "requested_at")
         close_seconds = f"CASE WHEN {seconds} > 0 THEN {seconds} ELSE 0.0 END"
         response_hours = f"({self.seconds('first_response_at', 'requested_at')} / 3600)"
