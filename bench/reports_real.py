@@ -90,7 +90,30 @@ def rebuild() -> None:
           f"({used:.0f} s CPU in this process and its backend; load {load()})")  # fmt: skip
 
 
-def maps(rounds: int) -> None:
+def big_backlog(rounds: int, pid: int, code: str, share: int) -> None:
+    """The open points with one stored request in `share` made live open work (a big city's
+    backlog), in a transaction rolled back afterwards."""
+    from django.db import connection, transaction
+
+    from city311.reports import points, queries
+    from city311.servicerequests.models import LIVE_WORK, ServiceRequest
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {ServiceRequest._meta.db_table} SET historical = FALSE, status = 'open', "
+                f"closed_at = NULL WHERE id % {int(share)} = 0"
+            )
+            cursor.execute(f"ANALYZE {ServiceRequest._meta.db_table}")
+        live = ServiceRequest.objects.filter(LIVE_WORK).count()
+        print(f"  with {live:,} live open requests (one in {share}; rolled back after):")
+        for name, data in (("open points, city", {}), ("open points, type", {"type": code})):
+            cut = queries.cut_for(None, _cleaned(data))
+            _report(name, rounds, pid, lambda cut=cut: points.drawing(cut, "council_district"))
+        transaction.set_rollback(True)
+
+
+def maps(rounds: int, open_share: int = 0) -> None:
     from django.conf import settings
     from django.contrib.auth.models import Group, User
     from django.db.models import Count
@@ -151,11 +174,27 @@ def maps(rounds: int) -> None:
     for name, data in (("open points, city", {}), ("open points, type", {"type": code})):
         cut = queries.cut_for(None, _cleaned(data))
         _report(name, rounds, pid, lambda cut=cut: points.drawing(cut, "council_district"))
+    if open_share:
+        big_backlog(rounds, pid, code, open_share)
     for name, query in (
         ("dashboard page, city, 30 days", ""),
         ("dashboard page, type, this year", f"type={code}&period=this_year"),
     ):
         _report(name, max(3, rounds // 2), pid, lambda q=query: _get(client, f"/reports/?{q}"))
+
+
+def maps_only_backlog(rounds: int, share: int) -> None:
+    from django.db.models import Count
+
+    from city311.catalog.models import ServiceType
+    from city311.servicerequests.models import ServiceRequest
+
+    busiest = (
+        ServiceRequest.objects.values("service_type_id").annotate(n=Count("pk")).order_by("-n")
+    ).first()
+    assert busiest is not None
+    code = ServiceType.objects.get(pk=busiest["service_type_id"]).service_code
+    big_backlog(rounds, backend_pid(), code, share)
 
 
 def _cleaned(data: dict) -> dict:
@@ -187,13 +226,23 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=5000)
     parser.add_argument("--no-rebuild", action="store_true")
     parser.add_argument("--no-catch-up", action="store_true")
+    parser.add_argument("--no-maps", action="store_true")
+    parser.add_argument(
+        "--open-share",
+        type=int,
+        default=10,
+        help="Also time the open points with one request in N made open (0: not).",
+    )
     args = parser.parse_args()
     setup()
     if not args.no_rebuild:
         rebuild()
     if not args.no_catch_up:
         catch_up(args.sample)
-    maps(args.rounds)
+    if not args.no_maps:
+        maps(args.rounds, args.open_share)
+    elif args.open_share:
+        maps_only_backlog(args.rounds, args.open_share)
 
 
 if __name__ == "__main__":
