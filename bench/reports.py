@@ -33,13 +33,17 @@ import sys
 import tempfile
 import time
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/city311_bench_reports"
 TARGET_MS = 500.0
 ANSWERS = ("tiles", "chart", "channels", "types", "map")
-BYTES_PER_REQUEST = 1500  # facts, day totals and their indexes, measured on a million
+BYTES_PER_REQUEST = 2200  # facts, totals and their indexes: 11 GB for 5,000,000 (measured)
 ONLY = ""  # --only: the filters timed
+# (engine, filter, answer): wall p95 and CPU samples, for the side-by-side table.
+WALL: dict[tuple[str, str, str], float] = {}
+CPU: dict[tuple[str, str, str], list[float]] = {}
 
 
 def setup() -> None:
@@ -259,6 +263,31 @@ def answers(data: dict) -> dict[str, object]:
     }
 
 
+def backend_pid() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def backend_cpu(pid: int) -> float:
+    """CPU seconds the PostgreSQL backend has used (the database runs on this machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(answer, pid: int | None) -> tuple[float, float]:
+    """Wall and CPU milliseconds of one call: this process's CPU, plus the database
+    backend's when `pid` is given (clock ticks: 10 ms steps)."""
+    cpu, server = time.process_time(), backend_cpu(pid) if pid else 0.0
+    t = time.perf_counter()
+    answer()
+    wall = (time.perf_counter() - t) * 1000
+    used = time.process_time() - cpu + ((backend_cpu(pid) - server) if pid else 0.0)
+    return wall, used * 1000
+
+
 def p95(samples: list[float]) -> float:
     return sorted(samples)[max(0, int(len(samples) * 0.95) - 1)] if samples else 0.0
 
@@ -284,6 +313,7 @@ def time_postgres(rounds: int) -> dict[str, float]:
     client = Client()
     client.force_login(manager)
     worst: dict[str, float] = {}
+    pid = backend_pid()
     print(f"\nPostgreSQL, p95 of {rounds} rounds, ms (target {TARGET_MS:.0f}):")
     print(f"  {'filter':30}" + "".join(f"{h:>8}" for h in (*ANSWERS, "page")))
     for name, data in filters():
@@ -291,9 +321,9 @@ def time_postgres(rounds: int) -> dict[str, float]:
         for key, answer in answers(data).items():
             answer()  # once to warm the cache, as a dashboard in use is
             for _ in range(rounds):
-                t = time.perf_counter()
-                answer()
-                times.setdefault(key, []).append((time.perf_counter() - t) * 1000)
+                wall, cpu = timed(answer, pid)
+                times.setdefault(key, []).append(wall)
+                CPU.setdefault(("pg", name, key), []).append(cpu)
         query = {k: v for k, v in data.items() if v is not None}
         if data.get("period") == "custom":
             from django.utils import timezone
@@ -307,6 +337,8 @@ def time_postgres(rounds: int) -> dict[str, float]:
             times.setdefault("page", []).append((time.perf_counter() - t) * 1000)
             assert response.status_code == 200, response.status_code
         row = {k: p95(v) for k, v in times.items()}
+        for key in ANSWERS:
+            WALL[("pg", name, key)] = row[key]
         worst[name] = max(v for k, v in row.items() if k != "page")
         print(f"  {name:30}" + "".join(f"{row[k]:8.0f}" for k in (*ANSWERS, "page")))
     return worst
@@ -393,10 +425,12 @@ def time_duckdb(rounds: int, folder: Path) -> dict[str, float] | None:
             samples = []
             db.execute(sql, {"s": start, "e": end}).fetchall()
             for _ in range(rounds):
-                t = time.perf_counter()
-                db.execute(sql, {"s": start, "e": end}).fetchall()
-                samples.append((time.perf_counter() - t) * 1000)
+                run = partial(db.execute, sql, {"s": start, "e": end})
+                wall, cpu = timed(lambda run=run: run().fetchall(), None)
+                samples.append(wall)
+                CPU.setdefault(("duckdb", name, key), []).append(cpu)
             row[key] = p95(samples)
+            WALL[("duckdb", name, key)] = row[key]
         worst[name] = max(row.values())
         print(f"  {name:30}" + "".join(f"{row[k]:8.0f}" for k in ANSWERS))
     return worst
@@ -441,6 +475,22 @@ def main() -> None:
             print(f"  {name:30} PostgreSQL {pg[name]:6.0f} ms, DuckDB {duck[name]:6.0f} ms "
                   f"(PostgreSQL/DuckDB {ratio:.2f})")  # fmt: skip
     print(f"median of the PostgreSQL worst answers: {statistics.median(pg.values()):.0f} ms")
+    side_by_side()
+
+
+def side_by_side() -> None:
+    """Each answer of each filter: PostgreSQL's wall and CPU p95 (CPU: this process and the
+    database backend), DuckDB's beside it (CPU: every DuckDB thread)."""
+    print("\nEach answer, p95 ms: PostgreSQL wall / CPU | DuckDB over Parquet wall / CPU")
+    names = list(dict.fromkeys(name for _, name, _ in WALL))
+    for name in names:
+        cells = []
+        for key in ANSWERS:
+            pg = f"{WALL.get(('pg', name, key), 0):.0f}/{p95(CPU.get(('pg', name, key), [])):.0f}"
+            duck = ("duckdb", name, key)
+            other = f"{WALL[duck]:.0f}/{p95(CPU.get(duck, [])):.0f}" if duck in WALL else "-"
+            cells.append(f"{key} {pg} | {other}")
+        print(f"  {name:28} " + "; ".join(cells))
 
 
 if __name__ == "__main__":

@@ -20,8 +20,11 @@ said; times are set after the real actions ran, so the answers do not depend on 
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import datetime, timedelta
 from io import StringIO
+from unittest import mock
 
 from django.core.management import call_command
 from django.test import override_settings
@@ -30,7 +33,8 @@ from django.utils import timezone
 from city311.contacts import actions as contacts
 from city311.geo.models import Boundary
 from city311.notifications.models import Follower, SurveyResponse
-from city311.reports.models import DayTotal, RequestFact
+from city311.reports import points, rollup
+from city311.reports.models import DayTotal, MonthSummary, MonthTotal, RequestFact
 from city311.servicerequests import actions
 from city311.servicerequests.models import RequestEvent, ServiceRequest
 from city311.servicerequests.tasks import dispatch_events
@@ -293,13 +297,53 @@ class RollupTests(HandBuiltCity):
         refresh(sr.pk for sr in self.r.values())
         self.assertEqual(self.totals(), before)
 
+    def every_row(self) -> dict[str, list[tuple]]:
+        """Every fact, and every total that counts something, of the three tables."""
+        rows: dict[str, list[tuple]] = {
+            "facts": sorted(
+                (*row[:7], sorted(row[7].items()), *row[8:])
+                for row in RequestFact.objects.values_list()
+            )
+        }
+        for model in (DayTotal, MonthTotal, MonthSummary):
+            fields = [f.attname for f in model._meta.concrete_fields if f.attname != "id"]
+            rows[model.__name__] = sorted(
+                tuple(round(row[f], 3) if f == "closed_seconds" else row[f] for f in fields)
+                for row in model.objects.values(*fields)
+                if any(row[f] for f in fields[8:])
+            )
+        return rows
+
     def test_the_rebuild_command_counts_what_the_stream_counted(self):
-        before = self.totals()
+        # The stream counted in Python, request by request; the rebuild recounts in SQL.
+        before = self.every_row()
         out = StringIO()
         call_command("rebuild_reports", stdout=out)
         self.assertIn("Counted 8 requests", out.getvalue())
-        self.assertEqual(self.totals(), before)
         self.assertEqual(RequestFact.objects.count(), 8)
+        after = self.every_row()
+        for table, rows in before.items():
+            self.assertTrue(rows, table)
+            self.assertEqual(after[table], rows, table)
+
+    def test_a_set_wise_catch_up_moves_the_totals_as_the_stream_does(self):
+        # After a bulk load the stream's batches name many requests at once: they are
+        # recounted in SQL, the old facts counted out and the new ones in.
+        actions.close_request(self.r["G"], resolution="completed", note="Done.", by=self.dana)
+        actions.reopen_request(self.r["A"], reason="Sunk again", by=self.dana)
+        actions.resume_request(self.r["D"], by=self.dana)
+        with mock.patch.object(rollup, "SET_WISE_FROM", 1):
+            dispatch_events()
+        set_wise = self.every_row()
+        call_command("rebuild_reports", stdout=StringIO())
+        self.assertEqual(self.every_row(), set_wise)
+        # And the facts read in SQL are the facts read in Python, field for field.
+        ids = [sr.pk for sr in self.r.values()]
+        stored = RequestFact.objects.in_bulk(ids)
+        for pk, fact in rollup.read_facts(ids).items():
+            self.assertTrue(rollup._same(stored[pk], fact), pk)
+        # G closed, A reopened: still five closed in the last 30 days.
+        self.assertEqual(self.tiles()["closed"].value.number, 5)
 
     def test_a_request_filed_now_is_in_todays_figures(self):
         self.report()
@@ -489,3 +533,59 @@ class LongPeriodTests(HandBuiltCity):
         response = self.client.get(f"/reports/?since={today - 400 * DAY}&until={today}&by=day")
         self.assertEqual(response.context["grain"], "month")
         self.assertEqual(sum(row["received"] for row in response.context["series"]), 8)
+
+
+class OpenPointsTests(HandBuiltCity):
+    """The dashboard's map of open requests: C, D and G are open (C past due)."""
+
+    def open_map(self, query: str = "") -> str:
+        self.sign_in(self.max)
+        response = self.client.get(f"/reports/?{query}")
+        self.assertEqual(response.status_code, 200)
+        page = response.content.decode()
+        return page[page.index('id="open-map"') : page.index('id="backlog"')]
+
+    def test_each_open_request_is_a_point_linking_to_it_in_the_work_queue(self):
+        section = self.open_map()
+        links = re.findall(r'<a class="point" href="([^"]+)"', section)
+        expected = [f"/work/requests/{self.r[name].tracking_number}/" for name in "CDG"]
+        self.assertEqual(sorted(links), sorted(expected))
+        c = self.r["C"].tracking_number
+        self.assertIn(f'aria-label="{c}, Pothole, open 9 days, overdue"', section)
+        g = self.r["G"].tracking_number
+        self.assertIn(f'aria-label="{g}, Pothole, open 1 days"', section)
+        for name in "ABEFH":
+            self.assertNotIn(self.r[name].tracking_number, section)
+        self.assertEqual(self.client.get(expected[0]).status_code, 200)
+
+    def test_no_personal_data_is_on_the_map(self):
+        section = self.open_map()
+        for private in ("Rosa", "Diaz", "rosa@example.org", "718-555-0199", "Dumont", "Deep hole"):
+            self.assertNotIn(private, section)
+
+    def test_the_points_follow_the_filters(self):
+        section = self.open_map("channel=phone")
+        self.assertEqual(section.count('class="point"'), 1)
+        self.assertIn(self.r["G"].tracking_number, section)
+
+    def test_past_the_cap_nearby_requests_are_drawn_together(self):
+        # G moved into district 1: the circle there links to that district's open work.
+        areas = {"council_district": {"code": "1", "name": "District 1"}}
+        ServiceRequest.objects.filter(pk=self.r["G"].pk).update(lat=40.62, long=-73.98, areas=areas)
+        with mock.patch.object(points, "CAP", 2):
+            section = self.open_map()
+        self.assertNotIn('class="point"', section)
+        self.assertIn("3 open requests with a place: more than 2", section)
+        self.assertIn('aria-label="1 open request near here (District 1)"', section)
+        self.assertIn('aria-label="2 open requests near here (—)"', section)
+        link = re.search(r'<a class="cluster" href="([^"]+)" aria-label="1 open', section)
+        assert link is not None
+        self.assertIn("area=council_district%3A1", link[1])
+        queue = self.client.get(html.unescape(link[1]))
+        self.assertEqual(queue.status_code, 200)
+        self.assertContains(queue, self.r["G"].tracking_number)
+        self.assertNotContains(queue, self.r["D"].tracking_number)  # not in district 1
+
+    def test_with_no_open_request_the_map_says_so(self):
+        section = self.open_map("channel=email")
+        self.assertIn("No open request with a place in this selection.", section)

@@ -92,13 +92,13 @@ def city_box() -> tuple[float, float, float, float] | None:
     )
 
 
-def grid_for(box: tuple[float, float, float, float] | None) -> Grid:
-    """About ACROSS square cells over the city's width, each a whole number (at least one)
+def grid_for(box: tuple[float, float, float, float] | None, *, across: int = ACROSS) -> Grid:
+    """About `across` square cells over the city's width, each a whole number (at least one)
     of the open data's rounding steps."""
     if box is None:
         return Grid(10, 10)
     west, south, east, north = box
-    long_steps = max(1, math.ceil((east - west) / ACROSS / STEP))
+    long_steps = max(1, math.ceil((east - west) / across / STEP))
     squeeze = math.cos(math.radians((south + north) / 2))
     return Grid(max(1, math.ceil(long_steps * squeeze)), long_steps)
 

@@ -17,7 +17,7 @@ from city311.contacts import reports as contact_reports
 from city311.contacts.access import can_see_call_centre_reports
 from city311.contacts.models import Kind
 from city311.geo.models import Boundary, BoundaryKind
-from city311.reports import heat, mapsvg, metrics, monthly, queries
+from city311.reports import heat, mapsvg, metrics, monthly, points, queries
 from city311.reports.access import can_see_reports, report_departments
 from city311.reports.forms import GRAINS, KIND_LABELS, ReportForm
 from city311.servicerequests.models import Team
@@ -83,6 +83,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "map_kind": map_kind,
         "map": _map(map_kind, areas),
         "areas": areas,
+        "open_map": points.drawing(cut, map_kind),
         "min_n": metrics.min_n(),
         "choices": _choices(departments),
         "catalogue": metrics.CATALOGUE,

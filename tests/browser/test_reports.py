@@ -62,3 +62,15 @@ def test_a_manager_filters_the_dashboard_reads_the_map_clicks_through_and_export
     counts = tab.page.locator("#busiest tbody td.num").all_inner_texts()
     assert squares == len(counts) >= 1 and sum(int(n) for n in counts) == 2
     tab.step("the heat map of potholes last month")
+    # Back on the dashboard, the open requests as points: each is a link to its request.
+    tab.page.go_back()
+    tab.page.get_by_role("heading", name="Open requests on the map").wait_for()
+    points = tab.page.locator("figure.open-points a.point")
+    assert points.count() == 3  # open potholes in the zone, whenever received
+    point = tab.page.locator(
+        f'figure.open-points a[href="/work/requests/{north[0].tracking_number}/"]'
+    )
+    assert point.get_attribute("aria-label").startswith(f"{north[0].tracking_number}, Pothole")
+    point.click()
+    tab.page.wait_for_url(f"**/work/requests/{north[0].tracking_number}/")
+    tab.step("an open pothole from the map, in the work queue")

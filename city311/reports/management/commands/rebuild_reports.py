@@ -16,16 +16,13 @@ class Command(BaseCommand):
         "history, or to repair them). The event stream keeps them up to date otherwise."
     )
 
-    def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--chunk", type=int, default=5000, help="Requests read at a time.")
-
-    def handle(self, *args: Any, chunk: int, **options: Any) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
 
         def progress(done: int) -> None:
             if options["verbosity"] > 1:
                 self.stdout.write(f"{done:,} requests counted")
 
-        done = rebuild(chunk=max(100, chunk), progress=progress)
+        done = rebuild(progress=progress)
         seconds = time.monotonic() - started
         self.stdout.write(f"Counted {done:,} requests in {seconds:.1f} s.")
