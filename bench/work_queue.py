@@ -513,6 +513,7 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
+    from city311.lib.memory import freeze_what_is_loaded
     from city311.servicerequests.models import ServiceRequest, Status
 
     settings.ALLOWED_HOSTS = ["*"]
@@ -554,6 +555,7 @@ def main() -> None:
         client = Client()
         client.force_login(user)
         client.get("/work/")  # warm: templates, catalog
+        freeze_what_is_loaded()  # as a web process does once it is warm (city311/wsgi.py)
         print(f"\n{who}: {'filter':52}   wall p50    p95    CPU p50    p95")
         walls_all: list[float] = []
         cpus_all: list[float] = []
