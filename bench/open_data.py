@@ -205,7 +205,12 @@ def import_records(rows: int, rollup_sample: int) -> None:
         f"{loaded / seconds:,.0f} rows/s (goal >= {IMPORT_GOAL:,} on PostgreSQL); rejected "
         f"{len(result.rejected)}; peak {peak_mb():.0f} MB; {cpu:.1f} CPU s in this process"
     )
-    names = {"Staged": "stage", "Inserted": "check+insert", "Counting": "events+due"}
+    names = {
+        "Staged": "stage (read + COPY)",
+        "Checked": "engines + type + check",
+        "Inserted": "insert",
+        "Wrote": "events + due dates",
+    }
     print("  steps: " + ", ".join(f"{names.get(k, k)} {v:.1f} s" for k, v in steps.items()))
     sample = list(
         ServiceRequest.objects.order_by("pk").values_list("pk", flat=True)[:rollup_sample]
