@@ -355,6 +355,33 @@ class ImportTests(OpenDataTestCase):
             RequestEvent.objects.filter(request=first, kind="request.imported").count(), 1
         )
 
+    def test_rejected_lines_are_also_written_to_a_rejects_file(self):
+        lines = [
+            ",".join(nyc.COLUMNS),
+            _line("6001", "05/01/2022 12:00:03 AM"),
+            _line("6002", "05/01/2022 12:00:03 XM"),
+            "6003,too,few",
+        ]
+        with tempfile.TemporaryDirectory() as folder:
+            path = self.write(folder, "some.csv", "\n".join(lines) + "\n")
+            rejects = Path(folder) / "rejects.csv"
+            with self.assertRaisesMessage(CommandError, "2 lines were rejected"):
+                call_command(
+                    "import_nyc", str(path), rejects=str(rejects), stdout=io.StringIO(),
+                    stderr=io.StringIO(),
+                )  # fmt: skip
+            written = list(csv.reader(rejects.open(newline="")))
+        self.assertEqual(
+            written,
+            [
+                ["file", "line", "reason"],
+                ["some.csv", "3", "Created Date '05/01/2022 12:00:03 XM' is not a date and "
+                 "time such as 05/01/2022 12:00:03 AM"],
+                ["some.csv", "4", "41 fields expected, 3 found"],
+            ],
+        )  # fmt: skip
+        self.assertTrue(ServiceRequest.objects.filter(external_id="6001").exists())
+
     def test_the_reports_count_the_imported_requests_at_once(self):
         lines = [
             ",".join(nyc.COLUMNS),
