@@ -101,7 +101,7 @@ def export_one(code: str) -> None:
             out.write(chunk)
             size += len(chunk)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    db_cpu = database_cpu() - db_cpu
+    db_cpu = database_cpu() - db_cpu if db_cpu >= 0 else 0.0
     print(f"{code} {rows} {seconds:.3f} {size} {before:.0f} {peak_mb():.0f} {cpu:.2f} {db_cpu:.2f}")
 
 
@@ -231,14 +231,19 @@ def import_records(rows: int, rollup_sample: int) -> None:
 
         result = nycimport.import_nyc(path, say=say, catch_up=False)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-        db_cpu = database_cpu() - db_cpu
+        db_cpu = database_cpu() - db_cpu if db_cpu >= 0 else -1.0
     loaded = result.imported
     print(
         f"\nimport_nyc (set-based load, rollups apart): {loaded:,} rows in {seconds:.1f} s = "
         f"{loaded / seconds:,.0f} rows/s (goal >= {IMPORT_GOAL:,} on PostgreSQL); rejected "
         f"{len(result.rejected)}; peak {peak_mb():.0f} MB; load {os.getloadavg()[0]:.1f}"
     )
-    if db_cpu >= 0:
+    if db_cpu < 0:
+        print(
+            f"  CPU: {cpu:.1f} s (the database's included) = {loaded / cpu:,.0f} rows per "
+            "CPU-second"
+        )
+    else:
         print(
             f"  CPU: {cpu:.1f} s in this process + {db_cpu:.1f} s in its PostgreSQL backend = "
             f"{loaded / (cpu + db_cpu):,.0f} rows per CPU-second (what a quiet machine's "
