@@ -382,6 +382,28 @@ class ImportTests(OpenDataTestCase):
         )  # fmt: skip
         self.assertTrue(ServiceRequest.objects.filter(external_id="6001").exists())
 
+    def test_a_tracking_number_drawn_twice_or_already_taken_is_drawn_again(self):
+        taken = self.pothole_sr.tracking_number
+        draws = iter([[taken, taken, taken]])
+        real = nycimport.new_tracking_numbers
+
+        def unlucky(count: int) -> list[str]:
+            return next(draws, None) or real(count)
+
+        lines = [",".join(nyc.COLUMNS)] + [
+            _line(key, "05/01/2022 12:00:03 AM") for key in ("7001", "7002", "7003")
+        ]
+        with tempfile.TemporaryDirectory() as folder:
+            path = self.write(folder, "draws.csv", "\n".join(lines) + "\n")
+            with mock.patch.object(nycimport, "new_tracking_numbers", unlucky):
+                out, err = self.import_file(path)
+        self.assertIn("imported 3 requests, rejected 0 lines", out, err)
+        numbers = set(
+            ServiceRequest.objects.filter(historical=True).values_list("tracking_number", flat=True)
+        )
+        self.assertEqual(len(numbers), 3)
+        self.assertNotIn(taken, numbers)
+
     def test_the_reports_count_the_imported_requests_at_once(self):
         lines = [
             ",".join(nyc.COLUMNS),

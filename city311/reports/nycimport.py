@@ -26,7 +26,7 @@ import csv
 import gzip
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -411,8 +411,9 @@ def _stage(path: Path, progress: Callable[[int], None] | None) -> int:
 # What the city's engines add, each question asked once per distinct answer
 
 
-def _copy_rows(table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """Rows into a temporary table: COPY on PostgreSQL, batched inserts on SQLite."""
+def _copy_rows(table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """Rows into a temporary table as they come: COPY on PostgreSQL, batched inserts on
+    SQLite."""
     names = ", ".join(columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -421,7 +422,10 @@ def _copy_rows(table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> N
                     copy.write_row(row)
         else:
             marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+            rows = iter(rows)
+            while batch := list(islice(rows, BATCH)):
+                cursor.executemany(sql, batch)
         cursor.execute(f"ANALYZE {table}")
 
 
@@ -603,33 +607,33 @@ def _validate(dialect: Dialect, application: str) -> None:
 
 
 def _draw_numbers(count: int) -> None:
-    """`count` fresh tracking numbers, the nth for the nth valid line: drawn again while any
-    is drawn twice or already taken."""
+    """`count` fresh tracking numbers, the nth for the nth valid line, drawn a batch at a time
+    into the database (a million of them held in Python took 200 MB); those drawn twice or
+    already taken are found by the database and drawn again until none is."""
     table = ServiceRequest._meta.db_table
-    drawn: set[str] = set()
-    while len(drawn) < count:
-        drawn.update(new_tracking_numbers(count - len(drawn)))
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMPORARY TABLE {NUMBERS} (nth integer PRIMARY KEY, tracking_number text)"
         )
-    _copy_rows(NUMBERS, ["nth", "tracking_number"], list(enumerate(drawn, start=1)))
+    # Each batch drawn before its COPY: drawing reads the city's profile, and the connection
+    # cannot answer a query while a COPY is under way on it.
+    for start in range(0, count, BATCH):
+        drawn = new_tracking_numbers(min(BATCH, count - start))
+        _copy_rows(NUMBERS, ["nth", "tracking_number"], enumerate(drawn, start=start + 1))
     while True:
         taken = _distinct(
-            f"SELECT n.nth FROM {NUMBERS} n JOIN {table} r ON r.tracking_number = n.tracking_number"
+            f"SELECT n.nth FROM {NUMBERS} n JOIN {table} r "
+            "ON r.tracking_number = n.tracking_number "
+            f"UNION SELECT nth FROM (SELECT nth, row_number() OVER (PARTITION BY tracking_number "
+            f"ORDER BY nth) AS k FROM {NUMBERS}) numbered WHERE k > 1"
         )
         if not taken:
             return
-        fresh: list[str] = []
-        while len(fresh) < len(taken):
-            for number in new_tracking_numbers(len(taken) - len(fresh)):
-                if number not in drawn:
-                    drawn.add(number)
-                    fresh.append(number)
+        fresh = new_tracking_numbers(len(taken))
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"UPDATE {NUMBERS} SET tracking_number = %s WHERE nth = %s",
-                [(number, nth) for number, (nth,) in zip(fresh, taken, strict=False)],
+                [(number, nth) for number, (nth,) in zip(fresh, taken, strict=True)],
             )
 
 
