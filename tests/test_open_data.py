@@ -31,6 +31,7 @@ from city311.reports.models import RequestFact
 from city311.servicerequests import actions
 from city311.servicerequests.models import RequestEvent, ServiceRequest
 from city311.test import BaseTestCase, city_today
+from tests import small_city
 
 PACK_HISTORY = Path(__file__).resolve().parent.parent / "city311/demo/cities/nyc/history"
 PERSONAL = ("Rosa", "Diaz", "rosa@example.org", "718-555-0199", "7185550199")
@@ -354,6 +355,55 @@ class ImportTests(OpenDataTestCase):
             RequestEvent.objects.filter(request=first, kind="request.imported").count(), 1
         )
 
+    def test_rejected_lines_are_also_written_to_a_rejects_file(self):
+        lines = [
+            ",".join(nyc.COLUMNS),
+            _line("6001", "05/01/2022 12:00:03 AM"),
+            _line("6002", "05/01/2022 12:00:03 XM"),
+            "6003,too,few",
+        ]
+        with tempfile.TemporaryDirectory() as folder:
+            path = self.write(folder, "some.csv", "\n".join(lines) + "\n")
+            rejects = Path(folder) / "rejects.csv"
+            with self.assertRaisesMessage(CommandError, "2 lines were rejected"):
+                call_command(
+                    "import_nyc", str(path), rejects=str(rejects), stdout=io.StringIO(),
+                    stderr=io.StringIO(),
+                )  # fmt: skip
+            written = list(csv.reader(rejects.open(newline="")))
+        self.assertEqual(
+            written,
+            [
+                ["file", "line", "reason"],
+                ["some.csv", "3", "Created Date '05/01/2022 12:00:03 XM' is not a date and "
+                 "time such as 05/01/2022 12:00:03 AM"],
+                ["some.csv", "4", "41 fields expected, 3 found"],
+            ],
+        )  # fmt: skip
+        self.assertTrue(ServiceRequest.objects.filter(external_id="6001").exists())
+
+    def test_a_tracking_number_drawn_twice_or_already_taken_is_drawn_again(self):
+        taken = self.pothole_sr.tracking_number
+        draws = iter([[taken, taken, taken]])
+        real = nycimport.new_tracking_numbers
+
+        def unlucky(count: int) -> list[str]:
+            return next(draws, None) or real(count)
+
+        lines = [",".join(nyc.COLUMNS)] + [
+            _line(key, "05/01/2022 12:00:03 AM") for key in ("7001", "7002", "7003")
+        ]
+        with tempfile.TemporaryDirectory() as folder:
+            path = self.write(folder, "draws.csv", "\n".join(lines) + "\n")
+            with mock.patch.object(nycimport, "new_tracking_numbers", unlucky):
+                out, err = self.import_file(path)
+        self.assertIn("imported 3 requests, rejected 0 lines", out, err)
+        numbers = set(
+            ServiceRequest.objects.filter(historical=True).values_list("tracking_number", flat=True)
+        )
+        self.assertEqual(len(numbers), 3)
+        self.assertNotIn(taken, numbers)
+
     def test_the_reports_count_the_imported_requests_at_once(self):
         lines = [
             ",".join(nyc.COLUMNS),
@@ -384,6 +434,68 @@ class ImportTests(OpenDataTestCase):
                 "import_nyc", "/no/such/file.csv", stdout=io.StringIO(), stderr=io.StringIO()
             )
 
+    def test_a_date_is_read_only_when_it_exists_and_to_the_second(self):
+        lines = [
+            ",".join(nyc.COLUMNS),
+            _line("4001", "02/29/2024 10:00:00 AM"),
+            _line("4002", "02/29/2023 10:00:00 AM"),
+            _line("4003", "2022-06-31T10:00:00.000"),
+            _line("4004", "2024-02-29T23:59:59.250"),
+            _line("4005", "05/01/2022 12:30:00 PM", closed="05/01/2022 12:30:00 AM"),
+            _line("4006", "2100-02-29T10:00:00"),
+            _line("4007", "2000-02-29T00:00:00"),
+        ]
+        with tempfile.TemporaryDirectory() as folder:
+            out, err = self.import_file(self.write(folder, "dates.csv", "\n".join(lines) + "\n"))
+        self.assertIn("imported 3 requests, rejected 4 lines", out)
+        self.assertIn("line 3: Created Date '02/29/2023 10:00:00 AM' is not a date", err)
+        self.assertIn("line 4: Created Date '2022-06-31T10:00:00.000' is not a date", err)
+        self.assertIn("line 6: Closed Date is before Created Date", err)
+        self.assertIn("line 7: Created Date '2100-02-29T10:00:00' is not a date", err)
+        zone = profile.zone()
+        at = {
+            sr.external_id: sr.requested_at.astimezone(zone).isoformat()
+            for sr in ServiceRequest.objects.filter(historical=True)
+        }
+        self.assertEqual(
+            at,
+            {
+                "4001": "2024-02-29T10:00:00-05:00",
+                "4004": "2024-02-29T23:59:59-05:00",
+                "4007": "2000-02-29T00:00:00-05:00",
+            },
+        )
+
+    def test_lines_take_their_points_areas_and_their_agencys_department(self):
+        with tempfile.TemporaryDirectory() as folder:
+            boroughs = small_city.write_geojson(
+                Path(folder) / "boroughs.geojson",
+                [small_city.feature("Brooklyn", small_city.square(-73.95, 40.67, -73.93, 40.69),
+                                    code="3")],
+            )  # fmt: skip
+            call_command(
+                "import_boundaries", str(boroughs), kind="borough", code_property="code",
+                verbosity=0,
+            )  # fmt: skip
+        lines = [
+            ",".join(nyc.COLUMNS),
+            _line("5001", "05/01/2022 10:00:00 AM", latitude="40.6782"),
+            _line("5002", "05/01/2022 11:00:00 AM", latitude="40.6782", agency="parks"),
+            _line("5003", "05/01/2022 12:00:00 PM"),
+        ]
+        with tempfile.TemporaryDirectory() as folder:
+            out, err = self.import_file(self.write(folder, "areas.csv", "\n".join(lines) + "\n"))
+        self.assertIn("imported 3 requests, rejected 0 lines", out, err)
+        found = {sr.external_id: sr for sr in ServiceRequest.objects.filter(historical=True)}
+        brooklyn = {"borough": {"code": "3", "name": "Brooklyn"}}
+        self.assertEqual(found["5001"].areas, brooklyn)
+        self.assertEqual(found["5002"].areas, brooklyn)
+        self.assertEqual(found["5003"].areas, {})
+        # No agency: the type's department, by the city's routing; an agency the city has: it.
+        self.assertEqual(found["5001"].department, self.streets)
+        self.assertEqual(found["5002"].department, self.parks)
+        self.assertEqual(len({sr.tracking_number for sr in found.values()}), 3)
+
     def test_export_then_import_then_export_gives_the_same_file(self):
         started = self.report(channel="email", description="Another one")
         actions.start_request(started, by=self.dana)
@@ -397,10 +509,10 @@ class ImportTests(OpenDataTestCase):
 
 
 def _line(key: str, created: str, *, closed: str = "", latitude: str = "", longitude: str = "",
-          status: str = "Open") -> str:  # fmt: skip
+          status: str = "Open", agency: str = "") -> str:  # fmt: skip
     values = dict.fromkeys(nyc.COLUMNS, "")
     values.update({
-        "Unique Key": key, "Created Date": created, "Closed Date": closed, "Agency": "",
+        "Unique Key": key, "Created Date": created, "Closed Date": closed, "Agency": agency,
         "Complaint Type": "Pothole", "Status": status, "Latitude": latitude,
         "Longitude": longitude or ("-73.9442" if latitude else ""),
     })  # fmt: skip

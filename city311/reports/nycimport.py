@@ -1,18 +1,21 @@
 """`city311 import_nyc`: New York City-shaped 311 files loaded set-wise.
 
 1. Stage. The file is read once (gzip or plain, any of the layouts `nyc.canonical_header`
-   knows) into a staging table of text columns: on PostgreSQL through COPY, on SQLite by
-   batched inserts. Nothing is typed there (PostgreSQL 15 cannot skip a bad row inside COPY),
-   but what only the city's own engines can answer is added as the rows pass, a batch at a
-   time: the areas the point is in (one vectorised lookup per batch), the service type (the
-   catalog's own names and codes, then the city's complaint-type mapping, `nyc.Mapping`), the
-   department (the file's agency when it names one, else the city's routing rules), and a
-   fresh tracking number. Each row keeps the number of the line it starts on.
-2. Validate, set-based: one UPDATE per rule marks the rows it rejects with the reason (a date
-   that is not a date, a latitude that is not a number, a key already imported...).
-3. Insert, set-based: INSERT ... SELECT the valid rows, typed in SQL, in file order, then
-   their history events (imported, and closed) the same way.
-4. The report rollups catch up on the imported requests, and the event stream is woken.
+   knows) into a staging table of text columns: on PostgreSQL through one COPY, on SQLite by
+   batched inserts. Nothing is typed there (PostgreSQL 15 cannot skip a bad row inside COPY);
+   each row keeps the number of the line it starts on.
+2. Ask the city's engines once per distinct question, not once per line: the service type of
+   each complaint type and descriptor (the catalog's own names and codes, then the city's
+   mapping, `nyc.Mapping`), the areas of each distinct point (one vectorised lookup per batch
+   of points), the department of each agency and of each type and set of areas (the city's
+   routing rules). Each answer set is a temporary table the lines are joined with.
+3. Type and validate, set-based: one statement types every text once (a time by a pattern
+   that admits only real dates, then PostgreSQL's own reading), one UPDATE marks each line
+   with the first rule it fails (a date that is not a date, a latitude that is not a number,
+   a key already imported...), one the keys repeated in the file.
+4. Insert, set-based: INSERT ... SELECT the valid rows, typed, in file order, each with a
+   tracking number drawn for it, then their history events (imported, and closed) the same way.
+5. The report rollups catch up on the imported requests, and the event stream is woken.
 
 Every rejected line is reported by its number and reason; the valid ones are loaded.
 """
@@ -23,8 +26,7 @@ import csv
 import gzip
 import io
 import json
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -48,7 +50,7 @@ from city311.servicerequests.vocabulary import Event, Status
 
 STAGING = "city311_nyc_staging"
 BATCH = 10000
-# The file's columns kept, then what the city's engines add while staging.
+# The file's columns kept.
 READ = [
     "unique_key",
     "created_date",
@@ -68,8 +70,15 @@ READ = [
     "longitude",
     "open_data_channel_type",
 ]
-ADDED = ["service_type_id", "department_id", "areas", "tracking_number"]
-STAGED = ["line", "problem", *READ, *ADDED]
+STAGED = ["line", "problem", *READ]
+TIMES = ["created_date", "closed_date", "due_date", "resolution_action_updated_date"]
+TIME_LABELS = ["Created Date", "Closed Date", "Due Date", "Resolution Action Updated Date"]
+# The engines' answers, one row per distinct question (nycimport._map_*), the typed lines, and
+# the tracking numbers drawn; all temporary, dropped at the end.
+TYPES, POINTS = "city311_nyc_types", "city311_nyc_points"
+AGENCIES, ROUTES = "city311_nyc_agencies", "city311_nyc_routes"
+TYPED, NUMBERS = "city311_nyc_typed", "city311_nyc_numbers"
+TEMPORARY = [STAGING, TYPES, POINTS, AGENCIES, ROUTES, TYPED, NUMBERS]
 DEFAULT_MAPPING = (
     Path(__file__).resolve().parent.parent / "demo" / "cities" / "nyc" / "history" / "mapping.json"
 )
@@ -234,71 +243,44 @@ def _number(text: str) -> float | None:
     return value if value == value and value != 0.0 else None  # NaN and 0: no point
 
 
-def staged_batches(path: Path, catalog: Catalog) -> Iterator[list[list[Any]]]:
-    """The staging rows of the file, a batch at a time through the city's engines. A batch is
-    made whole before it is written: the engines may read the database, which cannot answer
-    while a COPY is under way on the same connection."""
-    lines = read_lines(path)
-    complaint, descriptor = READ.index("complaint_type"), READ.index("descriptor")
-    agency = READ.index("agency")
-    lat_at, long_at = READ.index("latitude"), READ.index("longitude")
-    while batch := list(islice(lines, BATCH)):
-        lats = [_number(values[lat_at]) for _line, _problem, values in batch]
-        longs = [_number(values[long_at]) for _line, _problem, values in batch]
-        found = catalog.areas_at(lats, longs)
-        numbers = new_tracking_numbers(len(batch))
-        rows = []
-        for (line, problem, values), areas, number in zip(batch, found, numbers, strict=True):
-            st = catalog.service_type(values[complaint], values[descriptor])
-            department = catalog.department(st, values[agency], areas) if st else None
-            rows.append(
-                [
-                    line,
-                    problem,
-                    *values,
-                    st.pk if st else None,
-                    department,
-                    catalog.areas_json(areas),
-                    number,
-                ]
-            )
-        yield rows
-
-
 # The SQL that differs by database
 
 
+# Dates that exist, by pattern alone (a 31st of June or a 29th of February 2023 is no date), so
+# PostgreSQL's own reading of a timestamp, which would stop the statement on one, is asked only
+# of those: a CASE on the pattern is the guard PostgreSQL 15 has for a cast (no
+# pg_input_is_valid yet). The same texts as nyc.parse_time reads.
+_LEAP = r"(?:[1-9]\d(?:0[48]|[2468][048]|[13579][26])|(?:[2468][048]|[13579][26])00)"
+_LONG, _SHORT = r"(?:0[13578]|1[02])", r"(?:0[469]|11)"
+_DAY28, _DAY30, _DAY31 = (
+    r"(?:0[1-9]|1\d|2[0-8])",
+    r"(?:0[1-9]|[12]\d|30)",
+    r"(?:0[1-9]|[12]\d|3[01])",
+)
+US_VALID = (
+    rf"^(?:(?:{_LONG}/{_DAY31}|{_SHORT}/{_DAY30}|02/{_DAY28})/[1-9]\d{{3}}|02/29/{_LEAP}) "
+    r"(?:0\d|1[0-2]):[0-5]\d:[0-5]\d [AP]M$"
+)
+ISO_VALID = (
+    rf"^(?:[1-9]\d{{3}}-(?:{_LONG}-{_DAY31}|{_SHORT}-{_DAY30}|02-{_DAY28})|{_LEAP}-02-29)"
+    r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?$"
+)
+
+
 def _postgres_time(column: str, zone: str) -> str:
-    """A staged text as the moment it names in the city's time, NULL when it is not one: the
-    patterns of nyc.parse_time, with the day checked against the month's length first (so a
-    31st of June is NULL, not an error that would stop the statement)."""
+    """A staged text as the moment it names in the city's time, NULL when it is not one. The
+    US form is rewritten as ISO first, so the session's DateStyle cannot change its reading;
+    fractions of a second are dropped, as nyc.parse_time drops them."""
     c = f"s.{column}"
-    zone_sql = f"'{zone}'"
-
-    def when(pattern: str, y: str, m: str, d: str, hour: str, minute: str, second: str) -> str:
-        days = f"date_part('day', make_date({y}, {m}, 1) + interval '1 month - 1 day')"
-        moment = f"make_timestamptz({y}, {m}, {d}, {hour}, {minute}, {second}, {zone_sql})"
-        return f"WHEN {c} ~ '^{pattern}$' AND {d} <= {days} THEN {moment}"
-
-    us = when(
-        nyc.US_PATTERN,
-        f"substr({c}, 7, 4)::int",
-        f"substr({c}, 1, 2)::int",
-        f"substr({c}, 4, 2)::int",
-        f"(mod(substr({c}, 12, 2)::int, 12) + CASE substr({c}, 21, 1) WHEN 'P' THEN 12 ELSE 0 END)",
-        f"substr({c}, 15, 2)::int",
-        f"substr({c}, 18, 2)::int",
+    us_as_iso = (
+        f"substr({c}, 7, 4) || '-' || substr({c}, 1, 2) || '-' || substr({c}, 4, 2) || ' ' "
+        f"|| substr({c}, 12, 11)"
     )
-    iso = when(
-        nyc.ISO_PATTERN,
-        f"substr({c}, 1, 4)::int",
-        f"substr({c}, 6, 2)::int",
-        f"substr({c}, 9, 2)::int",
-        f"substr({c}, 12, 2)::int",
-        f"substr({c}, 15, 2)::int",
-        f"substr({c}, 18, 2)::int",
+    return (
+        f"(CASE WHEN {c} ~ '{US_VALID}' THEN CAST({us_as_iso} AS timestamp) "
+        f"AT TIME ZONE '{zone}' WHEN {c} ~ '{ISO_VALID}' THEN CAST(substr({c}, 1, 19) "
+        f"AS timestamp) AT TIME ZONE '{zone}' END)"
     )
-    return f"(CASE {us} {iso} END)"
 
 
 NUMBER_PATTERN = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -388,58 +370,189 @@ def _sqlite_utc(moment: datetime) -> str:
 
 
 def _create_staging() -> None:
-    columns = ", ".join(f"{c} {'integer' if c in ('line',) else 'text'}" for c in STAGED)
+    columns = ", ".join(f"{c} {'integer' if c == 'line' else 'text'}" for c in STAGED)
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+        for table in TEMPORARY:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute(f"CREATE TEMPORARY TABLE {STAGING} ({columns})")
 
 
-def _stage(batches: Iterator[list[list[Any]]], progress: Callable[[int], None] | None) -> int:
+def _stage(path: Path, progress: Callable[[int], None] | None) -> int:
+    """The file's lines into the staging table as they are read, text as written."""
     count = 0
     names = ", ".join(STAGED)
+    lines = read_lines(path)
     with connection.cursor() as cursor:
-        for batch in batches:
-            if connection.vendor == "postgresql":
-                with cursor.cursor.copy(f"COPY {STAGING} ({names}) FROM STDIN") as copy:
-                    for row in batch:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join(["%s"] * len(STAGED))
-                cursor.executemany(f"INSERT INTO {STAGING} ({names}) VALUES ({marks})", batch)
-            count += len(batch)
-            if progress:
-                progress(len(batch))
-        for column in ("line", "unique_key", "tracking_number"):
-            cursor.execute(f"CREATE INDEX {STAGING}_{column} ON {STAGING} ({column})")
+        if connection.vendor == "postgresql":
+            # One COPY for the whole file: nothing else is asked of the database meanwhile.
+            with cursor.cursor.copy(f"COPY {STAGING} ({names}) FROM STDIN") as copy:
+                while batch := list(islice(lines, BATCH)):
+                    for line, problem, values in batch:
+                        copy.write_row((line, problem, *values))
+                    count += len(batch)
+                    if progress:
+                        progress(len(batch))
+        else:
+            marks = ", ".join(["%s"] * len(STAGED))
+            sql = f"INSERT INTO {STAGING} ({names}) VALUES ({marks})"
+            while batch := list(islice(lines, BATCH)):
+                cursor.executemany(
+                    sql, [(line, problem, *values) for line, problem, values in batch]
+                )
+                count += len(batch)
+                if progress:
+                    progress(len(batch))
         # A temporary table has no statistics until asked: without them PostgreSQL plans the
-        # checks as if it held a few rows.
+        # engines' joins as if on a few rows (the routes' question took 13 times as long).
         cursor.execute(f"ANALYZE {STAGING}")
     return count
 
 
-# Validating
+# What the city's engines add, each question asked once per distinct answer
 
 
-def _validate(dialect: Dialect, application: str) -> None:
+def _copy_rows(table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """Rows into a temporary table as they come: COPY on PostgreSQL, batched inserts on
+    SQLite."""
+    names = ", ".join(columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+            rows = iter(rows)
+            while batch := list(islice(rows, BATCH)):
+                cursor.executemany(sql, batch)
+        cursor.execute(f"ANALYZE {table}")
+
+
+def _distinct(sql: str) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+
+
+def _map_types(catalog: Catalog) -> None:
+    """The service type of each complaint type and descriptor found in the file: the catalog's
+    own names and codes first, then the city's mapping (a few hundred pairs, not a row each)."""
+    pairs = _distinct(
+        f"SELECT DISTINCT complaint_type, descriptor FROM {STAGING} WHERE problem = ''"
+    )
+    rows = []
+    for complaint, descriptor in pairs:
+        st = catalog.service_type(complaint, descriptor)
+        if st is not None:
+            rows.append((complaint, descriptor, st.pk))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {TYPES} (complaint_type text, descriptor text, "
+            "service_type_id integer)"
+        )
+    _copy_rows(TYPES, ["complaint_type", "descriptor", "service_type_id"], rows)
+
+
+def _map_points(catalog: Catalog) -> None:
+    """The areas of each distinct point of the file (one vectorised lookup per batch of
+    points): a city's requests come again and again from the same places."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {POINTS} (latitude text, longitude text, areas text, "
+            "area_key text)"
+        )
+    points = _distinct(
+        f"SELECT DISTINCT latitude, longitude FROM {STAGING} "
+        "WHERE problem = '' AND latitude <> '' AND longitude <> ''"
+    )
+    rows = []
+    for start in range(0, len(points), BATCH):
+        batch = points[start : start + BATCH]
+        found = catalog.areas_at(
+            [_number(lat) for lat, _long in batch], [_number(long) for _lat, long in batch]
+        )
+        rows += [
+            (lat, long, catalog.areas_json(areas), ",".join(map(str, areas)))
+            for (lat, long), areas in zip(batch, found, strict=True)
+            if areas
+        ]
+    _copy_rows(POINTS, ["latitude", "longitude", "areas", "area_key"], rows)
+
+
+def _map_departments(catalog: Catalog) -> None:
+    """The department of each line: the file's agency when it names one of the city's
+    departments, else the city's routing rules for the type and the areas (asked once for
+    each type and set of areas found)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {AGENCIES} (agency text, department_id integer)")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {ROUTES} (service_type_id integer, area_key text, "
+            "department_id integer)"
+        )
+    _copy_rows(AGENCIES, ["agency", "department_id"], list(catalog.departments.items()))
+    combinations = _distinct(
+        f"SELECT DISTINCT t.service_type_id, coalesce(p.area_key, '') FROM {STAGING} s "
+        f"JOIN {TYPES} t ON t.complaint_type = s.complaint_type "
+        "AND t.descriptor = s.descriptor "
+        f"LEFT JOIN {POINTS} p ON p.latitude = s.latitude AND p.longitude = s.longitude "
+        f"WHERE s.problem = '' AND upper(s.agency) NOT IN (SELECT agency FROM {AGENCIES})"
+    )
+    types = {st.pk: st for st in catalog.types.values()}
+    rows = []
+    for type_id, key in combinations:
+        areas = tuple(int(i) for i in key.split(",")) if key else ()
+        rows.append((type_id, key, catalog.department(types[type_id], "", areas)))
+    _copy_rows(ROUTES, ["service_type_id", "area_key", "department_id"], rows)
+
+
+# Typing and validating
+
+
+def _type_lines(dialect: Dialect) -> None:
+    """Every staged line with its texts typed (once each) and the engines' answers joined."""
     d = dialect
+    typed = ", ".join(
+        [
+            *(f"{d.time(c)} AS t_{c}" for c in TIMES),
+            f"{d.number('latitude')} AS t_latitude",
+            f"{d.number('longitude')} AS t_longitude",
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {TYPED} AS SELECT s.*, t.service_type_id, "
+            "coalesce(a.department_id, r.department_id) AS department_id, "
+            f"coalesce(p.areas, '{{}}') AS areas, {typed} FROM {STAGING} s "
+            f"LEFT JOIN {TYPES} t ON t.complaint_type = s.complaint_type "
+            "AND t.descriptor = s.descriptor "
+            f"LEFT JOIN {POINTS} p ON p.latitude = s.latitude AND p.longitude = s.longitude "
+            f"LEFT JOIN {AGENCIES} a ON a.agency = upper(s.agency) "
+            f"LEFT JOIN {ROUTES} r ON r.service_type_id = t.service_type_id "
+            "AND r.area_key = coalesce(p.area_key, '')"
+        )
+        cursor.execute(f"CREATE INDEX {TYPED}_line ON {TYPED} (line)")
+        # No ANALYZE here (half a second of the database's CPU at 100,000 lines): the typed
+        # lines are read whole, by scans and hash joins, which their size on disk plans well.
+
+
+def _checks() -> list[tuple[str, str]]:
+    """(condition, reason) of every rule a line must pass, in the order they are told: a
+    line is rejected for the first it fails."""
     table = ServiceRequest._meta.db_table
     checks = [
         ("s.unique_key = ''", "'Unique Key is empty'"),
         ("length(s.unique_key) > 60", "'Unique Key is longer than 60 characters'"),
         (
-            f"{d.time('created_date')} IS NULL",
+            "s.t_created_date IS NULL",
             "'Created Date ' || QUOTE(s.created_date) || "
             "' is not a date and time such as 05/01/2022 12:00:03 AM'",
         ),
     ]
-    for column, label in (
-        ("closed_date", "Closed Date"),
-        ("due_date", "Due Date"),
-        ("resolution_action_updated_date", "Resolution Action Updated Date"),
-    ):
+    for column, label in zip(TIMES[1:], TIME_LABELS[1:], strict=True):
         checks.append(
             (
-                f"s.{column} <> '' AND {d.time(column)} IS NULL",
+                f"s.{column} <> '' AND s.t_{column} IS NULL",
                 f"'{label} ' || QUOTE(s.{column}) || ' is not a date and time'",
             )
         )
@@ -447,69 +560,80 @@ def _validate(dialect: Dialect, application: str) -> None:
         ("latitude", "Latitude", -90, 90),
         ("longitude", "Longitude", -180, 180),
     ):
-        value = d.number(column)
+        value = f"s.t_{column}"
         checks.append(
             (
                 f"s.{column} <> '' AND ({value} IS NULL OR {value} < {low} OR {value} > {high})",
                 f"'{label} ' || QUOTE(s.{column}) || ' is not a number between {low} and {high}'",
             )
         )
-    lat, long = d.number("latitude"), d.number("longitude")
     checks += [
         (
-            f"(coalesce({lat}, 0) = 0) <> (coalesce({long}, 0) = 0)",
+            "(coalesce(s.t_latitude, 0) = 0) <> (coalesce(s.t_longitude, 0) = 0)",
             "'give both Latitude and Longitude, or neither'",
         ),
-        (
-            f"{d.time('closed_date')} < {d.time('created_date')}",
-            "'Closed Date is before Created Date'",
-        ),
+        ("s.t_closed_date < s.t_created_date", "'Closed Date is before Created Date'"),
         ("s.service_type_id IS NULL", "'no service type in the catalog for Complaint Type ' || "
          "QUOTE(s.complaint_type)"),
         (
             f"s.unique_key IN (SELECT r.external_id FROM {table} r WHERE r.application = %s)",
             "'Unique Key ' || QUOTE(s.unique_key) || ' was imported already'",
         ),
-        (
-            # The second and later lines of a key: numbered in one sort, not compared in pairs.
-            f"s.line IN (SELECT line FROM (SELECT line, row_number() OVER "
-            f"(PARTITION BY unique_key ORDER BY line) AS nth FROM {STAGING} "
-            "WHERE problem = '') numbered WHERE nth > 1)",
-            "'Unique Key ' || QUOTE(s.unique_key) || ' is also on an earlier line'",
-        ),
     ]  # fmt: skip
+    return checks
+
+
+def _validate(dialect: Dialect, application: str) -> None:
+    """Mark each line that fails a rule with the first rule's reason: one pass for the rules
+    of a line, one for the keys repeated in the file."""
+    quote = "quote_literal(" if dialect.postgres else "quote("
+    checks = _checks()
+    cases = " ".join(f"WHEN {c} THEN {r.replace('QUOTE(', quote)}" for c, r in checks)
     with connection.cursor() as cursor:
-        for condition, reason in checks:
-            # The reason is set on the staging table's own row: its columns unqualified.
-            reason = re.sub(r"\bs\.(\w+)", r"\1", reason)
-            reason = reason.replace("QUOTE(", "quote_literal(" if d.postgres else "quote(")
-            cursor.execute(
-                f"UPDATE {STAGING} SET problem = {reason} "
-                f"WHERE problem = '' AND line IN (SELECT s.line FROM {STAGING} s "
-                f"WHERE s.problem = '' AND {condition})",
-                [application] if "%s" in condition else None,
-            )
+        cursor.execute(
+            f"UPDATE {TYPED} SET problem = c.reason FROM (SELECT s.line, CASE {cases} END "
+            f"AS reason FROM {TYPED} s WHERE s.problem = '') c "
+            f"WHERE {TYPED}.line = c.line AND c.reason IS NOT NULL",
+            [application],
+        )
+        # The second and later lines of a key: numbered in one sort, not compared in pairs.
+        cursor.execute(
+            f"UPDATE {TYPED} SET problem = 'Unique Key ' || {quote}unique_key) || "
+            "' is also on an earlier line' "
+            f"WHERE line IN (SELECT line FROM (SELECT line, row_number() OVER "
+            f"(PARTITION BY unique_key ORDER BY line) AS nth FROM {TYPED} "
+            "WHERE problem = '') numbered WHERE nth > 1)"
+        )
 
 
-def _unique_numbers() -> None:
-    """Draw again the tracking numbers already taken, or drawn twice in the file."""
+def _draw_numbers(count: int) -> None:
+    """`count` fresh tracking numbers, the nth for the nth valid line, drawn a batch at a time
+    into the database (a million of them held in Python took 200 MB); those drawn twice or
+    already taken are found by the database and drawn again until none is."""
     table = ServiceRequest._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {NUMBERS} (nth integer PRIMARY KEY, tracking_number text)"
+        )
+    # Each batch drawn before its COPY: drawing reads the city's profile, and the connection
+    # cannot answer a query while a COPY is under way on it.
+    for start in range(0, count, BATCH):
+        drawn = new_tracking_numbers(min(BATCH, count - start))
+        _copy_rows(NUMBERS, ["nth", "tracking_number"], enumerate(drawn, start=start + 1))
     while True:
+        taken = _distinct(
+            f"SELECT n.nth FROM {NUMBERS} n JOIN {table} r "
+            "ON r.tracking_number = n.tracking_number "
+            f"UNION SELECT nth FROM (SELECT nth, row_number() OVER (PARTITION BY tracking_number "
+            f"ORDER BY nth) AS k FROM {NUMBERS}) numbered WHERE k > 1"
+        )
+        if not taken:
+            return
+        fresh = new_tracking_numbers(len(taken))
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT s.line FROM {STAGING} s JOIN {table} r "
-                f"ON r.tracking_number = s.tracking_number "
-                f"UNION SELECT line FROM (SELECT line, row_number() OVER "
-                f"(PARTITION BY tracking_number ORDER BY line) AS nth FROM {STAGING}) "
-                "numbered WHERE nth > 1"
-            )
-            lines = [line for (line,) in cursor.fetchall()]
-            if not lines:
-                return
-            numbers = new_tracking_numbers(len(lines))
             cursor.executemany(
-                f"UPDATE {STAGING} SET tracking_number = %s WHERE line = %s",
-                list(zip(numbers, lines, strict=True)),
+                f"UPDATE {NUMBERS} SET tracking_number = %s WHERE nth = %s",
+                [(number, nth) for number, (nth,) in zip(fresh, taken, strict=True)],
             )
 
 
@@ -558,19 +682,11 @@ def _gin_indexes(table: str) -> list[str]:
         return [name for (name,) in cursor.fetchall()]
 
 
-def _insert_requests(dialect: Dialect, application: str) -> int:
+def _insert_requests(dialect: Dialect, application: str) -> None:
     d = dialect
-    # Each staged text is typed once, in a materialised step, and read as often as needed.
-    typed = (
-        f"WITH typed AS MATERIALIZED (SELECT s.*, {d.time('created_date')} AS t_created, "
-        f"{d.time('closed_date')} AS t_closed, {d.time('due_date')} AS t_due, "
-        f"{d.time('resolution_action_updated_date')} AS t_updated, "
-        f"{d.number('latitude')} AS t_lat, {d.number('longitude')} AS t_long "
-        f"FROM {STAGING} s WHERE s.problem = '')"
-    )
     closed = (
-        "coalesce(s.t_closed, CASE WHEN lower(s.status) = 'closed' "
-        "THEN coalesce(s.t_updated, s.t_created) END)"
+        "coalesce(s.t_closed_date, CASE WHEN lower(s.status) = 'closed' "
+        "THEN coalesce(s.t_resolution_action_updated_date, s.t_created_date) END)"
     )
     words = " OR ".join(
         f"lower(s.resolution_description) LIKE '%%{w}%%'" for w in nyc.NO_ACTION_WORDS
@@ -578,7 +694,7 @@ def _insert_requests(dialect: Dialect, application: str) -> int:
     in_progress = ", ".join(f"'{s}'" for s in nyc.STATUS_IN_PROGRESS)
     channels = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in nyc.CHANNEL_IN.items())
     given = {
-        "tracking_number": "s.tracking_number",
+        "tracking_number": "n.tracking_number",
         "service_type_id": "t.id",
         "status": (
             f"CASE WHEN {closed} IS NOT NULL THEN '{Status.CLOSED}' "
@@ -593,8 +709,8 @@ def _insert_requests(dialect: Dialect, application: str) -> int:
             "CASE WHEN s.descriptor = '' THEN s.complaint_type "
             "ELSE s.complaint_type || ' - ' || s.descriptor END"
         ),
-        "lat": "CASE WHEN s.t_lat = 0 THEN NULL ELSE s.t_lat END",
-        "long": "CASE WHEN s.t_long = 0 THEN NULL ELSE s.t_long END",
+        "lat": "CASE WHEN s.t_latitude = 0 THEN NULL ELSE s.t_latitude END",
+        "long": "CASE WHEN s.t_longitude = 0 THEN NULL ELSE s.t_longitude END",
         "address_string": (
             "CASE WHEN s.incident_address = '' AND s.intersection_street_1 <> '' "
             "THEN s.intersection_street_1 || ' and ' || s.intersection_street_2 "
@@ -606,42 +722,46 @@ def _insert_requests(dialect: Dialect, application: str) -> int:
         "application": _literal(application),
         "external_id": "s.unique_key",
         "historical": d.true,
-        "department_id": "CAST(s.department_id AS integer)",
+        "department_id": "s.department_id",
         "urgent": "t.urgency = 'urgent'",
-        "requested_at": "s.t_created",
-        "updated_at": f"coalesce(s.t_updated, {closed}, s.t_created)",
+        "requested_at": "s.t_created_date",
+        "updated_at": f"coalesce(s.t_resolution_action_updated_date, {closed}, s.t_created_date)",
         "closed_at": closed,
-        "due_at": f"coalesce(s.t_due, {d.due_by_sla('s.t_created')})",
+        "due_at": f"coalesce(s.t_due_date, {d.due_by_sla('s.t_created_date')})",
     }
     types = ServiceType._meta.db_table
+    # The nth valid line takes the nth tracking number drawn.
     source = (
-        f"FROM typed s JOIN {types} t ON t.id = CAST(s.service_type_id AS integer) ORDER BY s.line"
+        f"FROM (SELECT v.*, row_number() OVER (ORDER BY v.line) AS nth FROM {TYPED} v "
+        f"WHERE v.problem = '') s JOIN {NUMBERS} n ON n.nth = s.nth "
+        f"JOIN {types} t ON t.id = s.service_type_id ORDER BY s.line"
     )
     if not d.postgres:
-        return _insert_select(ServiceRequest, given, source, prefix=typed)
+        _insert_select(ServiceRequest, given, source)
+        return
     # The word-search and area indexes (GIN) take a bulk load's entries faster gathered in
     # their pending list and merged once, sorted, than merged each time 4 MB of them pile up.
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL gin_pending_list_limit = '1GB'")
-    inserted = _insert_select(ServiceRequest, given, source, prefix=typed)
+    _insert_select(ServiceRequest, given, source)
     with connection.cursor() as cursor:
         for name in _gin_indexes(ServiceRequest._meta.db_table):
             cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [name])
         cursor.execute("RESET gin_pending_list_limit")
-    return inserted
 
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _insert_events(dialect: Dialect, application: str) -> None:
+def _insert_events(dialect: Dialect, application: str, first_id: int) -> None:
     d = dialect
     table = ServiceRequest._meta.db_table
     label = _literal(f"Imported from {application}"[:120])
+    # The requests just inserted: past the last id before the load, of this load's application
+    # (the primary key's range, not a join with the staged lines).
     source = (
-        f"FROM {table} r JOIN {STAGING} s ON s.tracking_number = r.tracking_number "
-        "WHERE s.problem = ''"
+        f"FROM {table} r WHERE r.id > {int(first_id)} AND r.application = {_literal(application)}"
     )
     common = {"request_id": "r.id", "actor_label": label, "public": d.true}
     _insert_select(
@@ -652,7 +772,7 @@ def _insert_events(dialect: Dialect, application: str) -> None:
             "at": "r.requested_at",
             "data": d.json_object("'external_id'", "r.external_id"),
         },
-        source,
+        source + " ORDER BY r.id",
     )
     _insert_select(
         RequestEvent,
@@ -663,7 +783,7 @@ def _insert_events(dialect: Dialect, application: str) -> None:
             "note": "r.status_notes",
             "data": d.json_object("'resolution'", "r.resolution", "'imported'", d.json_true),
         },
-        source + " AND r.closed_at IS NOT NULL",
+        source + " AND r.closed_at IS NOT NULL ORDER BY r.id",
     )
 
 
@@ -706,17 +826,21 @@ def import_nyc(
         first_id = ServiceRequest.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         dialect = Dialect()
         _create_staging()
-        staged = _stage(staged_batches(path, catalog), progress)
+        staged = _stage(path, progress)
         say(f"Staged {staged:,} lines; checking them.")
+        _map_types(catalog)
+        _map_points(catalog)
+        _map_departments(catalog)
+        _type_lines(dialect)
         _validate(dialect, application)
-        _unique_numbers()
-        _insert_requests(dialect, application)
         with connection.cursor() as cursor:
-            # Every valid line made one request (SQLite's rowcount says -1 after a WITH).
-            cursor.execute(f"SELECT count(*) FROM {STAGING} WHERE problem = ''")
+            cursor.execute(f"SELECT count(*) FROM {TYPED} WHERE problem = ''")
             result.imported = cursor.fetchone()[0]
+        _draw_numbers(result.imported)
+        say(f"Checked {staged:,} lines; inserting {result.imported:,} requests.")
+        _insert_requests(dialect, application)
         say(f"Inserted {result.imported:,} requests; writing their history.")
-        _insert_events(dialect, application)
+        _insert_events(dialect, application, first_id)
         if dialect.postgres:
             _business_hours_due(application, first_id)
             # A bulk load can double a table: plan the next reads (the heat map's GROUP BY,
@@ -725,19 +849,17 @@ def import_nyc(
                 for model in (ServiceRequest, RequestEvent):
                     cursor.execute(f"ANALYZE {model._meta.db_table}")
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT line, problem FROM {STAGING} WHERE problem <> '' ORDER BY line")
+            cursor.execute(f"SELECT line, problem FROM {TYPED} WHERE problem <> '' ORDER BY line")
             result.rejected = [(line, problem) for line, problem in cursor.fetchall()]
-            cursor.execute(f"DROP TABLE {STAGING}")
-        ids = (
-            list(
+            for table in TEMPORARY:
+                cursor.execute(f"DROP TABLE {table}")
+        say(f"Wrote the history of {result.imported:,} requests.")
+        if catch_up:
+            ids = list(
                 ServiceRequest.objects.filter(pk__gt=first_id, application=application)
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
-            if catch_up
-            else []
-        )
-        if catch_up:
             say(f"Counting {len(ids):,} requests into the reports.")
             for start in range(0, len(ids), 5000):
                 rollup.refresh(ids[start : start + 5000])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import time
+from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,13 @@ class Command(BaseCommand):
             "pack's). The catalog's own service names and codes always match first.",
         )
         parser.add_argument(
+            "--rejects",
+            type=Path,
+            metavar="CSV",
+            help="Also write every rejected line to this CSV file (file, line, reason), to "
+            "correct and load again.",
+        )
+        parser.add_argument(
             "--no-rollups",
             action="store_true",
             help="Leave the report rollups alone (for a very large load: run rebuild_reports "
@@ -37,6 +46,26 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, files: list[Path], mapping: Path, **options: Any) -> None:
+        with ExitStack() as stack:
+            rejects = None
+            if options["rejects"]:
+                try:
+                    out = stack.enter_context(Path(options["rejects"]).open("w", newline=""))
+                except OSError as e:
+                    raise CommandError(
+                        f"Cannot write {options['rejects']}: {e.strerror}."
+                    ) from None
+                rejects = csv.writer(out)
+                rejects.writerow(["file", "line", "reason"])
+            self.load(
+                files,
+                mapping,
+                rejects,
+                no_rollups=options["no_rollups"],
+                verbosity=options["verbosity"],
+            )
+
+    def load(self, files: list[Path], mapping: Path, writer: Any, **options: Any) -> None:
         quiet = options["verbosity"] < 1
         rejected_anywhere = 0
         for path in files:
@@ -58,6 +87,8 @@ class Command(BaseCommand):
                 bar.close()
             for line, problem in result.rejected:
                 self.stderr.write(f"{path.name}, line {line}: {problem}")
+                if writer is not None:
+                    writer.writerow([path.name, line, problem])
             seconds = time.monotonic() - started
             rate = result.imported / seconds if seconds else 0
             self.stdout.write(
