@@ -69,17 +69,17 @@ CONSUMER_SECONDS = 10.0
 @dataclass(frozen=True)
 class Consumer:
     name: str
-    # Called with a batch of events in id order; must be idempotent. Returns how many outbox
-    # rows it wrote: 0 spares the dispatch its `then`; None (not counted) runs it.
-    handle: Callable[[Sequence[RequestEvent]], int | None]
+    # Called with a batch of events in id order; must be idempotent. Its return is ignored.
+    handle: Callable[[Sequence[RequestEvent]], object]
     # The event kinds it reads (vocabulary.Event); None for every kind.
     kinds: frozenset[str] | None = None
     start: str = FROM_NOW
     # Loaded with each event, so the handler does not query per event.
     select_related: tuple[str, ...] = ("request",)
     batch: int = 200
-    # Run in the same task once every consumer has read, when this one's handler wrote rows:
-    # the sender of the outbox rows it wrote, so a burst's first task sends what it planned.
+    # Run in the same task once every consumer has read, when this one was given events: the
+    # sender of its outbox rows, so a burst's first task sends what it planned. (Not only when
+    # the handler wrote rows: other writers, such as a texted photo's fetch, count on it.)
     then: Callable[[], object] | None = None
 
     def __post_init__(self) -> None:
@@ -210,15 +210,13 @@ def dispatch(since: int | None = None) -> dict[str, int]:
         # Before reading: a commit after this point queues a dispatch of its own.
         redisclient.client().delete(_pending_key())
     given: dict[str, int] = {}
-    wrote: set[str] = set()
     more = False
     for group in _groups(since):
         result = _run(group, since, deadline=time.monotonic() + CONSUMER_SECONDS)
         given.update(result.given)
-        wrote |= result.wrote
         more = more or result.more
     for consumer in consumers():
-        if consumer.name in wrote and consumer.then is not None:
+        if given.get(consumer.name) and consumer.then is not None:
             try:
                 consumer.then()
             except Exception as e:
@@ -234,8 +232,6 @@ def dispatch(since: int | None = None) -> dict[str, int]:
 @dataclass
 class _Result:
     given: dict[str, int] = field(default_factory=dict)
-    # Consumers whose handler wrote something (or did not say): their `then` runs.
-    wrote: set[str] = field(default_factory=set)
     more: bool = False
 
 
@@ -360,13 +356,11 @@ def _batch_once(
             try:
                 # A savepoint: a handler that raises takes back only its own writes.
                 with transaction.atomic():
-                    wrote = consumer.handle(batch)
+                    consumer.handle(batch)
             except Exception as e:
                 failed[consumer.name] = e
                 continue
             result.given[consumer.name] += len(batch)
-            if wrote is None or (isinstance(wrote, int) and wrote > 0):
-                result.wrote.add(consumer.name)
         # Every visible event of ours up to `reach` is handled now: the whole window, or, when
         # it was not full, every one there is.
         reach = events[-1].pk if full else cursor.settled_upto

@@ -26,6 +26,14 @@ from tests.browser.harness import DESKTOP, Tab
 from tests.browser.test_staff import sign_in
 
 
+@pytest.fixture(autouse=True)
+def room_for_streams(settings):
+    """One live server serves the whole file, and a closed tab's stream is held by its server
+    thread until the stream's time is up: with the default two places per process, a test
+    found both taken by the tests before it and was refused its stream (the 2 s ask instead)."""
+    settings.CITY311_CONSOLE_STREAMS = 32
+
+
 class Keys:
     """The keyboard, counting every key pressed (typed words count as one keystroke)."""
 
