@@ -48,7 +48,7 @@ def setup() -> None:
     os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE)
     os.environ.setdefault("CITY311_DATA_DIR", str(Path.cwd() / "var" / "bench"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "city311.settings")
-    sys.path[:0] = [str(ROOT)]
+    sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
     import django
 
     django.setup()
@@ -111,26 +111,14 @@ def time_heat(rounds: int) -> None:
     import statistics
     from datetime import date
 
-    from django.conf import settings
-    from django.contrib.auth.models import Group, User
     from django.db.models import Count
-    from django.test import Client
+    from pages import manager_client
 
-    from city311.accounts import roles
     from city311.geo.models import Boundary
     from city311.reports import heat, queries
     from city311.servicerequests.models import ServiceRequest
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    settings.ALLOWED_HOSTS = ["*"]
-    roles.ensure_roles()
-    manager, _ = User.objects.get_or_create(username="bench-manager")
-    manager.groups.add(Group.objects.get(name=roles.MANAGER))
-    client = Client()
-    client.force_login(manager)
+    client = manager_client()
     busiest = (
         ServiceRequest.objects.values("service_type__service_code")
         .annotate(n=Count("pk"))

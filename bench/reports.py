@@ -295,23 +295,9 @@ def p95(samples: list[float]) -> float:
 def time_postgres(rounds: int) -> dict[str, float]:
     from urllib.parse import urlencode
 
-    from django.conf import settings
-    from django.contrib.auth.models import Group, User
-    from django.test import Client
+    from pages import manager_client
 
-    from city311.accounts import roles
-
-    # Page time without `collectstatic` first: the hashed manifest is a deployment step.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    settings.ALLOWED_HOSTS = ["*"]
-    roles.ensure_roles()
-    manager, _ = User.objects.get_or_create(username="bench-manager")
-    manager.groups.add(Group.objects.get(name=roles.MANAGER))
-    client = Client()
-    client.force_login(manager)
+    client = manager_client()
     worst: dict[str, float] = {}
     pid = backend_pid()
     print(f"\nPostgreSQL, p95 of {rounds} rounds, ms (target {TARGET_MS:.0f}):")

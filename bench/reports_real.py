@@ -114,27 +114,15 @@ def big_backlog(rounds: int, pid: int, code: str, share: int) -> None:
 
 
 def maps(rounds: int, open_share: int = 0) -> None:
-    from django.conf import settings
-    from django.contrib.auth.models import Group, User
     from django.db.models import Count
-    from django.test import Client
     from django.utils import timezone
+    from pages import manager_client
 
-    from city311.accounts import roles
     from city311.catalog.models import ServiceType
     from city311.reports import heat, points, queries
     from city311.servicerequests.models import LIVE_WORK, ServiceRequest
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    settings.ALLOWED_HOSTS = ["*"]
-    roles.ensure_roles()
-    manager, _ = User.objects.get_or_create(username="bench-manager")
-    manager.groups.add(Group.objects.get(name=roles.MANAGER))
-    client = Client()
-    client.force_login(manager)
+    client = manager_client()
     busiest = (
         ServiceRequest.objects.values("service_type_id")
         .annotate(n=Count("pk"))
