@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import ConsoleMessage, Page, Request, Response, Route
+from playwright.sync_api import ConsoleMessage, Page, Request, Response, Route, expect
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -192,6 +192,11 @@ class Tab:
 
     def focused_is(self, locator: Any) -> bool:
         return bool(locator.evaluate("el => el === document.activeElement"))
+
+    def wait_for_focus(self, locator: Any) -> None:
+        """Wait for `locator` to take the focus, as a page's deferred script gives it (on a
+        busy machine a moment after the element shows); fail if it never comes."""
+        expect(locator).to_be_focused()
 
     def tab_to(self, locator: Any, *, limit: int = 80, backwards: bool = False) -> None:
         """Press Tab (or Shift+Tab) until `locator` has the focus, as a keyboard user would,

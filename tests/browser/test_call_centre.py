@@ -190,7 +190,7 @@ def test_the_callers_card_pops_into_the_page_and_nothing_typed_is_lost(open_tab,
     )
     assert tab.page.get_by_label("What is the caller asking?").input_value() == "recycling"
     assert "555-0199" in tab.page.get_by_label("Caller's number").input_value()
-    assert tab.page.evaluate("() => document.activeElement.id") == "card-heading"
+    tab.wait_for_focus(tab.page.locator("#card-heading"))
     news = tab.page.get_by_role("status").filter(has_text="Call answered from")
     assert "555-0199" in news.inner_text()
     tab.page.get_by_text("End the call without a request").wait_for()

@@ -73,12 +73,7 @@ def test_it_reports_a_pothole_with_a_photo_and_gives_a_tracking_number(tab, tmp_
     press_continue(tab)  # the size is required: the error summary takes the focus
     summary = tab.page.locator("[data-error-summary]")
     summary.wait_for()
-    # The page's deferred script moves the focus, which on a busy machine may come a moment
-    # after the summary shows (once in a CI run): wait for it, and fail if it never comes.
-    tab.page.wait_for_function(
-        "() => document.activeElement && document.activeElement.matches('[data-error-summary]')"
-    )
-    assert tab.focused_is(summary)
+    tab.wait_for_focus(summary)
     tab.step("questions with an error")
     choose(tab, "Larger than a car tire")
     tab.step("questions answered")
@@ -152,7 +147,7 @@ def test_it_refuses_an_address_outside_the_city_with_the_referral(tab, tmp_path)
     error = tab.page.locator(".usa-error-message")
     error.wait_for()
     assert "outside" in error.inner_text().lower() or "city" in error.inner_text().lower()
-    assert tab.focused_is(tab.page.locator("[data-error-summary]"))
+    tab.wait_for_focus(tab.page.locator("[data-error-summary]"))
     tab.step("outside the city")
     give_address(tab, "1350 Dumont Avenue")
     tab.page.get_by_role("heading", name="About the problem").wait_for()
@@ -219,7 +214,7 @@ def test_it_reports_by_keyboard_alone(tab):
     suggestion = tab.page.get_by_role("button", name="1350 Dumont Avenue")
     suggestion.wait_for()
     keys.press("ArrowDown")
-    assert tab.focused_is(suggestion)
+    tab.wait_for_focus(suggestion)
     tab.step("keyboard: address suggestions")
     keys.press("Enter")
     assert tab.page.get_by_label("Address or place").input_value().startswith("1350 Dumont Avenue")

@@ -24,11 +24,11 @@ def test_it_finds_a_request_by_number_after_the_check_digit_catches_a_typo(tab, 
     summary = tab.page.locator("[data-error-summary]")
     summary.wait_for()
     assert "Check the number" in summary.inner_text()
-    assert tab.focused_is(summary)
+    tab.wait_for_focus(summary)
     assert tab.page.get_by_label("Tracking number").get_attribute("aria-invalid") == "true"
     tab.step("the typo caught")
     summary.get_by_role("link").click()  # the summary's link leads to the field
-    assert tab.focused_is(tab.page.get_by_label("Tracking number"))
+    tab.wait_for_focus(tab.page.get_by_label("Tracking number"))
     tab.page.get_by_label("Tracking number").fill(sr.tracking_number.replace("-", " "))
     tab.page.get_by_role("button", name="Find my request").click()
     tab.page.get_by_role("heading", name="Pothole", level=1).wait_for()
