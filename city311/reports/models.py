@@ -175,3 +175,38 @@ class MonthSummary(Totals):
         constraints = [models.UniqueConstraint(fields=CUT, name="monthsummary_one_cut")]
         indexes = [models.Index(fields=["area_kind", "day"], name="monthsummary_kind_day")]
         verbose_name_plural = "month summaries"
+
+
+class OpenDataLine(models.Model):
+    """One request as each open-data file writes it, ready to send (reports.openlines): kept
+    by the `open_data` consumer of the event stream and rebuilt after bulk loads, so that a
+    download reads ready text in the order of `requested_at` rather than formatting it."""
+
+    request = models.OneToOneField(
+        ServiceRequest, on_delete=models.CASCADE, primary_key=True, related_name="open_data_line"
+    )
+    requested_at = models.DateTimeField()
+    # When the database was read for these lines: an older reading never replaces a newer.
+    rendered_at = models.DateTimeField()
+    # The lines without their line end; `parquet` is the row as Arrow's CSV reader types it.
+    nyc = models.TextField()
+    georeport = models.TextField()
+    geojson = models.TextField()
+    parquet = models.TextField()
+
+    class Meta:
+        indexes = [models.Index(fields=["requested_at", "request"], name="opendata_line_order")]
+
+    def __str__(self) -> str:
+        return f"Open data of {self.request_id}"
+
+
+class OpenDataShape(models.Model):
+    """What the lines were written for (openlines.shape: the city's kinds of area, its time
+    zone and phone region, the catalog's names and which types publish descriptions). When
+    the city's differ, the lines are not served until they are rebuilt."""
+
+    shape = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.shape

@@ -1,0 +1,331 @@
+"""Open data's lines, ready to send: each request as every file writes it, kept current.
+
+Formatting every row at the download (reports.sqlcsv, sqlgeojson, sqlparquet) costs the
+database about a CPU-second per 100,000 rows (the sort, `to_char`, the JSON), whatever else
+is done. Here the same code formats each request once, when it changes, into
+`OpenDataLine` (the four formats' text), and a download is one range scan of that table by its
+(`requested_at`, request) index: `COPY` of one text column, passed on as it comes.
+
+- **Kept by the event stream.** The `open_data` consumer renders the requests of each batch of
+  events, set-based (the four formats' queries over the batch's ids, the lines upserted in
+  one statement), on the worker: nothing is added to the request's own transaction.
+- **Today included.** A download first renders the requests whose events the consumer has
+  not read yet (`ready`): at most a few, the consumer reading after every commit; more than
+  `CATCH_UP_LIMIT` (a history being replayed) and the file is formatted as it is read, as
+  before. So a file holds every change committed before it started, as the old path did.
+- **The city as the lines were written for it.** `shape()` fingerprints what a line depends
+  on beyond its request: the kinds of area (the GeoJSON and Parquet columns), the time zone,
+  the phone region that redaction reads, the catalog's names and which types publish their
+  descriptions (the redaction and rounding rule), the departments' names. When the city's
+  differs from the lines', nothing is served from them: the download formats as it reads,
+  and the consumer (or `city311 rebuild_reports`) rebuilds them.
+- **Bulk loads**: `import_nyc` renders what it loaded in the same transaction;
+  `rebuild_reports` rebuilds the lines with the rollups. A writer that bypasses the actions
+  (a raw UPDATE) must rebuild, as for the rollups.
+
+PostgreSQL only: on SQLite the files are written by Python as they are read (`opendata`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from city311.catalog.models import Department, ServiceType
+from city311.cities import profile
+from city311.lib import phones
+from city311.reports import opendata, sqlcsv, sqlgeojson, sqlparquet
+from city311.reports.models import OpenDataLine, OpenDataShape
+from city311.servicerequests.models import (
+    ConsumedEvent,
+    ConsumerCursor,
+    RequestEvent,
+    ServiceRequest,
+)
+
+CONSUMER = "open_data"
+# Bump when a format's text changes: the lines are then rebuilt before they are served.
+VERSION = 1
+LINE = OpenDataLine._meta.db_table
+RENDER = "reports_open_data_render"
+# Requests rendered at once (their four lines are held in memory: ~2 KB a request).
+RENDER_BATCH = 10_000
+# A download renders at most this many requests' pending events itself (see the docstring).
+CATCH_UP_LIMIT = 2_000
+# The formats' columns, in the order they are rendered.
+COLUMNS = ("nyc", "georeport", "geojson", "parquet")
+
+
+def shape() -> str:
+    """The fingerprint of what the lines depend on beyond their requests."""
+    types = ServiceType.objects.order_by("pk").values_list(
+        "pk", "service_code", "service_name", "group", "publish_description"
+    )
+    departments = Department.objects.order_by("pk").values_list("pk", "slug", "name")
+    facts = [
+        VERSION,
+        opendata.area_kinds(),
+        profile.zone().key,
+        phones.region(),
+        opendata.ROUNDED_DIGITS,
+        list(types),
+        list(departments),
+    ]
+    return hashlib.sha256(json.dumps(facts, default=str).encode()).hexdigest()
+
+
+def _written_for() -> str | None:
+    return OpenDataShape.objects.filter(pk=1).values_list("shape", flat=True).first()
+
+
+# Writing the lines
+
+
+def render(ids: Sequence[int] | None) -> int:
+    """Write the lines of these requests (None: every request), `RENDER_BATCH` at a time; the
+    number of requests rendered. A reading older than the line's is never written over it."""
+    if connection.vendor != "postgresql":
+        return 0
+    done = 0
+    for batch in _batches(ids):
+        done += _render_batch(batch)
+    return done
+
+
+def _batches(ids: Sequence[int] | None) -> Iterator[list[int]]:
+    if ids is not None:
+        for start in range(0, len(ids), RENDER_BATCH):
+            yield list(ids[start : start + RENDER_BATCH])
+        return
+    last = 0
+    while True:
+        found = list(
+            ServiceRequest.objects.filter(pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:RENDER_BATCH]
+        )
+        if not found:
+            return
+        yield found
+        last = found[-1]
+
+
+def _render_batch(ids: list[int]) -> int:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Before the first reading: the moment this rendering's data is as of, at the latest.
+        cursor.execute("SELECT clock_timestamp()")
+        (read_at,) = cursor.fetchone()
+        rendered = [
+            ((pk, line[:-1]) for pk, line in sqlcsv.lines("nyc", None, None, ids)),
+            ((pk, line[:-1]) for pk, line in sqlcsv.lines("georeport", None, None, ids)),
+            sqlgeojson.features(None, None, ids),
+            sqlparquet.rows(None, None, ids),
+        ]
+        # A COPY out and a COPY in cannot share the connection: each format is read whole
+        # (a batch's worth) before it is written to the scratch table.
+        texts = [[(pk, kind, text.decode()) for pk, text in found] for kind, found in
+                 enumerate(rendered)]  # fmt: skip
+        cursor.execute(f"DROP TABLE IF EXISTS {RENDER}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {RENDER} (request_id bigint, kind smallint, line text)"
+        )
+        with (
+            connection.connection.cursor() as raw,
+            raw.copy(f"COPY {RENDER} (request_id, kind, line) FROM STDIN") as copy,
+        ):
+            for found in texts:
+                for row in found:
+                    copy.write_row(row)
+        joins = " ".join(
+            f"JOIN {RENDER} f{kind} ON f{kind}.request_id = f0.request_id AND f{kind}.kind = {kind}"
+            for kind in range(1, len(COLUMNS))
+        )
+        names = ", ".join(COLUMNS)
+        cursor.execute(
+            f"INSERT INTO {LINE} (request_id, requested_at, rendered_at, {names})"
+            f" SELECT sr.id, sr.requested_at, %s,"
+            f" {', '.join(f'f{kind}.line' for kind in range(len(COLUMNS)))}"
+            f" FROM {RENDER} f0 {joins}"
+            f" JOIN {ServiceRequest._meta.db_table} sr ON sr.id = f0.request_id"
+            " WHERE f0.kind = 0 ORDER BY sr.id"
+            " ON CONFLICT (request_id) DO UPDATE SET requested_at = excluded.requested_at,"
+            " rendered_at = excluded.rendered_at,"
+            f" {', '.join(f'{c} = excluded.{c}' for c in COLUMNS)}"
+            f" WHERE {LINE}.rendered_at <= excluded.rendered_at",
+            [read_at],
+        )
+        cursor.execute(f"DROP TABLE {RENDER}")
+        return len(texts[0])
+
+
+def rebuild() -> int:
+    """Every line again, for the city as it is now (after a bulk load, a change of the
+    catalog, or to repair); the number of requests rendered. Holds the consumer's cursor while
+    it runs and then marks the events up to its start handled, as `rollup.rebuild` does."""
+    if connection.vendor != "postgresql":
+        return 0
+    with transaction.atomic():
+        cursor, _ = ConsumerCursor.objects.select_for_update().get_or_create(name=CONSUMER)
+        newest = RequestEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        done = _rebuild_lines()
+        cursor.done_upto = max(cursor.done_upto, newest)
+        cursor.seen_upto = max(cursor.seen_upto, newest)
+        cursor.settled_upto = max(cursor.settled_upto, newest)
+        cursor.seen_at = timezone.now()
+        cursor.save()
+    return done
+
+
+def _rebuild_lines() -> int:
+    current = shape()
+    with connection.cursor() as cursor:
+        # Not TRUNCATE: a transaction that wrote lines (a load, then this) holds their
+        # foreign-key checks, which TRUNCATE refuses to run behind.
+        cursor.execute(f"DELETE FROM {LINE}")
+    done = render(None)
+    OpenDataShape.objects.update_or_create(pk=1, defaults={"shape": current})
+    return done
+
+
+# The consumer
+
+
+def handle_events(events: Sequence[RequestEvent]) -> None:
+    """The stream's handler: render the requests these events changed, on the worker. When
+    the city has changed under the lines (shape), every line is rebuilt. A request whose
+    line was read well after its event (a settle window: the event had committed) is left:
+    a replay after a rebuild or an import renders nothing twice."""
+    if connection.vendor != "postgresql":
+        return
+    if _written_for() != shape():
+        _rebuild_lines()
+        return
+    latest: dict[int, datetime] = {}
+    for event in events:
+        seen = latest.get(event.request_id)
+        latest[event.request_id] = event.at if seen is None else max(seen, event.at)
+    margin = timedelta(seconds=settings.CITY311_STREAM_SETTLE_SECONDS)
+    rendered = dict(
+        OpenDataLine.objects.filter(request_id__in=list(latest)).values_list(
+            "request_id", "rendered_at"
+        )
+    )
+    stale = [
+        pk for pk, at in sorted(latest.items()) if pk not in rendered or rendered[pk] < at + margin
+    ]
+    render(stale)
+
+
+def refresh() -> int:
+    """Rebuild the lines when the city has changed under them (the schedule's, and after a
+    change of the catalog); the number rendered (0 when they were current)."""
+    if connection.vendor != "postgresql" or _written_for() == shape():
+        return 0
+    return rebuild()
+
+
+# Reading them
+
+
+def ready() -> bool:
+    """Whether a download may read the lines: on PostgreSQL, written for the city as it is,
+    and brought up to date here with the events the consumer has not read yet (none or a few
+    when it keeps up; past `CATCH_UP_LIMIT`, no)."""
+    if connection.vendor != "postgresql" or _written_for() != shape():
+        return False
+    after = (
+        ConsumerCursor.objects.filter(name=CONSUMER).values_list("done_upto", flat=True).first()
+        or 0
+    )
+    handled = ConsumedEvent.objects.filter(consumer=CONSUMER, event_id__gt=after)
+    waiting = list(
+        RequestEvent.objects.filter(pk__gt=after)
+        .exclude(pk__in=handled.values("event_id"))
+        .values_list("request_id", flat=True)[: CATCH_UP_LIMIT + 1]
+    )
+    if len(waiting) > CATCH_UP_LIMIT:
+        return False
+    if waiting:
+        render(sorted(set(waiting)))
+    return True
+
+
+def _copy(column: str, since: date | None, until: date | None) -> Iterator[bytes]:
+    """The column's text of the range's requests, oldest first, a line each (with its end).
+
+    PostgreSQL's CSV with a quote and a delimiter no line holds (0x01, 0x02) passes a line on
+    as it is; one it quotes anyway (a line end inside a quoted value) is unquoted here."""
+    where, params = sqlcsv.period(since, until)
+    sql = (
+        f"COPY (SELECT {column} FROM {LINE} sr{where}"
+        " ORDER BY sr.requested_at, sr.request_id)"
+        " TO STDOUT (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
+    )
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor, cursor.copy(sql, params) as copy:
+        for data in copy:
+            line = bytes(data)
+            if line[0] == 1:
+                line = line[1:-2].replace(b"\x01\x01", b"\x01") + b"\n"
+            yield line
+
+
+def _joined(lines: Iterator[bytes], head: bytes, tail: bytes, sep: bytes = b"") -> Iterator[bytes]:
+    parts = [head]
+    first = True
+    for line in lines:
+        if sep and not first:
+            parts.append(sep)
+        parts.append(line)
+        first = False
+        if len(parts) >= 2000:
+            yield b"".join(parts)
+            parts = []
+    parts.append(tail)
+    yield b"".join(parts)
+
+
+def export(code: str, since: date | None, until: date | None) -> Iterator[bytes]:
+    """The file of format `code` for the range, read from the lines (`ready()` first)."""
+    if code in ("nyc", "georeport"):
+        return _joined(_copy(code, since, until), sqlcsv.header(code), b"")
+    if code == "geojson":
+        features = (line[:-1] for line in _copy(code, since, until))
+        return _joined(features, sqlgeojson.HEAD, sqlgeojson.TAIL, b",")
+    return _parquet(since, until)
+
+
+def _parquet(since: date | None, until: date | None) -> Iterator[bytes]:
+    """A row group (`opendata.ROW_GROUP` lines) at a time, typed by Arrow's CSV reader."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = opendata.parquet_schema(opendata.area_kinds())
+    types: dict[str, Any] = {f.name: f.type for f in schema}
+    spool = opendata._Spool()
+    writer = pq.ParquetWriter(pa.PythonFile(spool, mode="w"), schema, compression="zstd")
+    block: list[bytes] = []
+    written = 0
+    for line in _copy("parquet", since, until):
+        block.append(line)
+        if len(block) == opendata.ROW_GROUP:
+            writer.write_table(sqlparquet.read_block(b"".join(block), schema.names, types))
+            written += len(block)
+            block = []
+            yield spool.take()
+    if block or not written:
+        table = (
+            sqlparquet.read_block(b"".join(block), schema.names, types)
+            if block
+            else schema.empty_table()
+        )
+        writer.write_table(table)
+    writer.close()
+    yield spool.take()
