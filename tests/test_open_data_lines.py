@@ -17,6 +17,7 @@ from unittest import mock
 from django.core.management import call_command
 from django.db import connection
 
+from city311.catalog.models import ServiceType
 from city311.reports import opendata, openlines
 from city311.reports.tasks import refresh_open_data
 from city311.servicerequests import actions
@@ -111,4 +112,24 @@ class KeptCurrentTests(base.OpenDataTestCase):
         if connection.vendor == "postgresql":
             with mock.patch.object(openlines, "CATCH_UP_LIMIT", 0):
                 self.assertTrue(openlines.ready())
+        self.assert_as_formatted_now()
+
+    def test_a_department_renamed_reaches_the_lines_of_its_requests(self):
+        department = self.pothole_sr.department
+        department.name = "Streets and Sidewalks"
+        department.save(update_fields=["name"])
+        for when in ("before the lines are written again", "after the schedule wrote them"):
+            rows = csv.DictReader(io.StringIO(self.download("nyc").decode()))
+            names = {r["Unique Key"]: r["Agency Name"] for r in rows}
+            self.assertEqual(names[self.pothole_sr.tracking_number], department.name, when)
+            self.assert_as_formatted_now()
+            refresh_open_data()
+        if connection.vendor == "postgresql":
+            self.assertTrue(openlines.ready())
+
+    def test_a_new_type_in_the_catalog_leaves_the_lines_served(self):
+        ServiceType.objects.create(
+            service_code="graffiti", service_name="Graffiti", department=self.streets
+        )
+        self.assertEqual(openlines.ready(), connection.vendor == "postgresql")
         self.assert_as_formatted_now()

@@ -202,11 +202,14 @@ class OpenDataLine(models.Model):
 
 
 class OpenDataShape(models.Model):
-    """What the lines were written for (openlines.shape: the city's kinds of area, its time
-    zone and phone region, the catalog's names and which types publish descriptions). When
-    the city's differ, the lines are not served until they are rebuilt."""
+    """What the lines were written for (openlines): the city's kinds of area, its time zone
+    and phone region (`shape`), and each type's and department's names and whether the type
+    publishes descriptions (`catalog`). When these differ from the city's, the lines are not
+    served until the lines they touch are written again."""
 
     shape = models.CharField(max_length=64)
+    # {"t<type id>" or "d<department id>": the fingerprint of what a line reads of it}
+    catalog = models.JSONField(default=dict)
 
     def __str__(self) -> str:
         return self.shape

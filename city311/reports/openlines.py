@@ -36,6 +36,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from city311.catalog.models import Department, ServiceType
@@ -64,25 +65,37 @@ COLUMNS = ("nyc", "georeport", "geojson", "parquet")
 
 
 def shape() -> str:
-    """The fingerprint of what the lines depend on beyond their requests."""
-    types = ServiceType.objects.order_by("pk").values_list(
-        "pk", "service_code", "service_name", "group", "publish_description"
-    )
-    departments = Department.objects.order_by("pk").values_list("pk", "slug", "name")
+    """The fingerprint of what every line depends on beyond its request and its catalog."""
     facts = [
         VERSION,
         opendata.area_kinds(),
         profile.zone().key,
         phones.region(),
         opendata.ROUNDED_DIGITS,
-        list(types),
-        list(departments),
     ]
-    return hashlib.sha256(json.dumps(facts, default=str).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(facts).encode()).hexdigest()
 
 
-def _written_for() -> str | None:
-    return OpenDataShape.objects.filter(pk=1).values_list("shape", flat=True).first()
+def catalog() -> dict[str, str]:
+    """What a line reads of its type and department, by "t<id>" and "d<id>": names, codes,
+    and whether the type publishes its descriptions (the redaction and rounding rule)."""
+    types = ServiceType.objects.values_list(
+        "pk", "service_code", "service_name", "group", "publish_description"
+    )
+    departments = Department.objects.values_list("pk", "slug", "name")
+    found = {f"t{pk}": json.dumps(rest) for pk, *rest in types}
+    found.update({f"d{pk}": json.dumps(rest) for pk, *rest in departments})
+    return {key: hashlib.sha256(text.encode()).hexdigest()[:16] for key, text in found.items()}
+
+
+def _changed(written: dict[str, str], now: dict[str, str]) -> list[str]:
+    """The types and departments whose lines were written otherwise than they now read (a
+    new one has no lines yet; one removed has none left)."""
+    return sorted(key for key, value in written.items() if key in now and now[key] != value)
+
+
+def _written_for() -> OpenDataShape | None:
+    return OpenDataShape.objects.filter(pk=1).first()
 
 
 # Writing the lines
@@ -184,13 +197,35 @@ def rebuild() -> int:
 
 
 def _rebuild_lines() -> int:
-    current = shape()
+    current, types = shape(), catalog()
     with connection.cursor() as cursor:
         # Not TRUNCATE: a transaction that wrote lines (a load, then this) holds their
         # foreign-key checks, which TRUNCATE refuses to run behind.
         cursor.execute(f"DELETE FROM {LINE}")
     done = render(None)
-    OpenDataShape.objects.update_or_create(pk=1, defaults={"shape": current})
+    OpenDataShape.objects.update_or_create(pk=1, defaults={"shape": current, "catalog": types})
+    return done
+
+
+def _catch_up_catalog(written: OpenDataShape) -> int:
+    """Write again the lines of the types and departments that changed since theirs were
+    written; the number of requests rendered."""
+    now = catalog()
+    changed = _changed(written.catalog, now)
+    if not changed and written.catalog.keys() >= now.keys():
+        return 0
+    types = [int(key[1:]) for key in changed if key[0] == "t"]
+    departments = [int(key[1:]) for key in changed if key[0] == "d"]
+    ids = list(
+        ServiceRequest.objects.filter(
+            Q(service_type_id__in=types) | Q(department_id__in=departments)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    done = render(ids)
+    written.catalog = now
+    written.save(update_fields=["catalog"])
     return done
 
 
@@ -199,14 +234,17 @@ def _rebuild_lines() -> int:
 
 def handle_events(events: Sequence[RequestEvent]) -> None:
     """The stream's handler: render the requests these events changed, on the worker. When
-    the city has changed under the lines (shape), every line is rebuilt. A request whose
-    line was read well after its event (a settle window: the event had committed) is left:
-    a replay after a rebuild or an import renders nothing twice."""
+    the city has changed under the lines (`shape`), every line is rebuilt; when a type or a
+    department has, its requests' lines. A request whose line was read well after its event
+    (a settle window: the event had committed) is left: a replay after a rebuild or an
+    import renders nothing twice."""
     if connection.vendor != "postgresql":
         return
-    if _written_for() != shape():
+    written = _written_for()
+    if written is None or written.shape != shape():
         _rebuild_lines()
         return
+    _catch_up_catalog(written)
     latest: dict[int, datetime] = {}
     for event in events:
         seen = latest.get(event.request_id)
@@ -224,11 +262,16 @@ def handle_events(events: Sequence[RequestEvent]) -> None:
 
 
 def refresh() -> int:
-    """Rebuild the lines when the city has changed under them (the schedule's, and after a
-    change of the catalog); the number rendered (0 when they were current)."""
-    if connection.vendor != "postgresql" or _written_for() == shape():
+    """Bring the lines in line with the city (the schedule's, after a change of the catalog
+    or of the city's settings): every line when the city changed, the lines of a changed type
+    or department otherwise; the number rendered (0 when they were current)."""
+    if connection.vendor != "postgresql":
         return 0
-    return rebuild()
+    written = _written_for()
+    if written is None or written.shape != shape():
+        return rebuild()
+    with transaction.atomic():
+        return _catch_up_catalog(written)
 
 
 # Reading them
@@ -238,7 +281,10 @@ def ready() -> bool:
     """Whether a download may read the lines: on PostgreSQL, written for the city as it is,
     and brought up to date here with the events the consumer has not read yet (none or a few
     when it keeps up; past `CATCH_UP_LIMIT`, no)."""
-    if connection.vendor != "postgresql" or _written_for() != shape():
+    if connection.vendor != "postgresql":
+        return False
+    written = _written_for()
+    if written is None or written.shape != shape() or _changed(written.catalog, catalog()):
         return False
     after = (
         ConsumerCursor.objects.filter(name=CONSUMER).values_list("done_upto", flat=True).first()
