@@ -142,9 +142,11 @@ def _render_batch(ids: list[int]) -> int:
             sqlparquet.rows(None, None, ids),
         ]
         # A COPY out and a COPY in cannot share the connection: each format is read whole
-        # (a batch's worth) before it is written to the scratch table.
-        texts = [[(pk, kind, text.decode()) for pk, text in found] for kind, found in
-                 enumerate(rendered)]  # fmt: skip
+        # (a batch's worth) before it is written to the scratch table, as COPY's text rows.
+        texts = [
+            [b"%d\t%d\t%s\n" % (pk, kind, _escaped(text)) for pk, text in found]
+            for kind, found in enumerate(rendered)
+        ]
         cursor.execute(f"DROP TABLE IF EXISTS {RENDER}")
         cursor.execute(
             f"CREATE TEMPORARY TABLE {RENDER} (request_id bigint, kind smallint, line text)"
@@ -154,8 +156,7 @@ def _render_batch(ids: list[int]) -> int:
             raw.copy(f"COPY {RENDER} (request_id, kind, line) FROM STDIN") as copy,
         ):
             for found in texts:
-                for row in found:
-                    copy.write_row(row)
+                copy.write(b"".join(found))
         joins = " ".join(
             f"JOIN {RENDER} f{kind} ON f{kind}.request_id = f0.request_id AND f{kind}.kind = {kind}"
             for kind in range(1, len(COLUMNS))
@@ -176,6 +177,14 @@ def _render_batch(ids: list[int]) -> int:
         )
         cursor.execute(f"DROP TABLE {RENDER}")
         return len(texts[0])
+
+
+def _escaped(text: bytes) -> bytes:
+    """A value as COPY's text format reads it back."""
+    if b"\\" in text or b"\t" in text or b"\n" in text or b"\r" in text:
+        text = text.replace(b"\\", b"\\\\").replace(b"\t", b"\\t")
+        text = text.replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+    return text
 
 
 def rebuild() -> int:
