@@ -178,27 +178,45 @@ class MonthSummary(Totals):
 
 
 class OpenDataLine(models.Model):
-    """One request as each open-data file writes it, ready to send (reports.openlines): kept
-    by the `open_data` consumer of the event stream and rebuilt after bulk loads, so that a
-    download reads ready text in the order of `requested_at` rather than formatting it."""
+    """One request as one open-data file writes it, ready to send (reports.openlines): kept by
+    the `open_data` consumer of the event stream and rebuilt after bulk loads, so that a
+    download reads ready text in the order of `requested_at` rather than formatting it. A
+    table per format: a download reads only its own format's pages."""
 
     request = models.OneToOneField(
-        ServiceRequest, on_delete=models.CASCADE, primary_key=True, related_name="open_data_line"
+        ServiceRequest, on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
     requested_at = models.DateTimeField()
-    # When the database was read for these lines: an older reading never replaces a newer.
+    # When the database was read for this line: an older reading never replaces a newer.
     rendered_at = models.DateTimeField()
-    # The lines without their line end; `parquet` is the row as Arrow's CSV reader types it.
-    nyc = models.TextField()
-    georeport = models.TextField()
-    geojson = models.TextField()
-    parquet = models.TextField()
+    # Without its line end (Parquet's: the row as Arrow's CSV reader types it).
+    line = models.TextField()
 
     class Meta:
-        indexes = [models.Index(fields=["requested_at", "request"], name="opendata_line_order")]
+        abstract = True
 
     def __str__(self) -> str:
         return f"Open data of {self.request_id}"
+
+
+class OpenDataNyc(OpenDataLine):
+    class Meta:
+        indexes = [models.Index(fields=["requested_at", "request"], name="opendata_nyc_order")]
+
+
+class OpenDataGeoReport(OpenDataLine):
+    class Meta:
+        indexes = [models.Index(fields=["requested_at", "request"], name="opendata_geo_order")]
+
+
+class OpenDataGeoJson(OpenDataLine):
+    class Meta:
+        indexes = [models.Index(fields=["requested_at", "request"], name="opendata_json_order")]
+
+
+class OpenDataParquet(OpenDataLine):
+    class Meta:
+        indexes = [models.Index(fields=["requested_at", "request"], name="opendata_pq_order")]
 
 
 class OpenDataShape(models.Model):

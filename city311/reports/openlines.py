@@ -2,9 +2,9 @@
 
 Formatting every row at the download (reports.sqlcsv, sqlgeojson, sqlparquet) costs the
 database about a CPU-second per 100,000 rows (the sort, `to_char`, the JSON), whatever else
-is done. Here the same code formats each request once, when it changes, into
-`OpenDataLine` (the four formats' text), and a download is one range scan of that table by its
-(`requested_at`, request) index: `COPY` of one text column, passed on as it comes.
+is done. Here the same code formats each request once, when it changes, into a table per
+format (`OpenDataNyc`, ...: the line's text), and a download is one range scan of its format's
+table by the (`requested_at`, request) index: `COPY` of one text column, passed on as it comes.
 
 - **Kept by the event stream.** The `open_data` consumer renders the requests of each batch of
   events, set-based (the four formats' queries over the batch's ids, the lines upserted in
@@ -43,7 +43,13 @@ from city311.catalog.models import Department, ServiceType
 from city311.cities import profile
 from city311.lib import phones
 from city311.reports import opendata, sqlcsv, sqlgeojson, sqlparquet
-from city311.reports.models import OpenDataLine, OpenDataShape
+from city311.reports.models import (
+    OpenDataGeoJson,
+    OpenDataGeoReport,
+    OpenDataNyc,
+    OpenDataParquet,
+    OpenDataShape,
+)
 from city311.servicerequests.models import (
     ConsumedEvent,
     ConsumerCursor,
@@ -54,14 +60,18 @@ from city311.servicerequests.models import (
 CONSUMER = "open_data"
 # Bump when a format's text changes: the lines are then rebuilt before they are served.
 VERSION = 1
-LINE = OpenDataLine._meta.db_table
+# Each format's table, in the order they are rendered.
+TABLES = {
+    "nyc": OpenDataNyc._meta.db_table,
+    "georeport": OpenDataGeoReport._meta.db_table,
+    "geojson": OpenDataGeoJson._meta.db_table,
+    "parquet": OpenDataParquet._meta.db_table,
+}
 RENDER = "reports_open_data_render"
 # Requests rendered at once (their four lines are held in memory: ~2 KB a request).
 RENDER_BATCH = 10_000
 # A download renders at most this many requests' pending events itself (see the docstring).
 CATCH_UP_LIMIT = 2_000
-# The formats' columns, in the order they are rendered.
-COLUMNS = ("nyc", "georeport", "geojson", "parquet")
 
 
 def shape() -> str:
@@ -117,17 +127,20 @@ def _batches(ids: Sequence[int] | None) -> Iterator[list[int]]:
         for start in range(0, len(ids), RENDER_BATCH):
             yield list(ids[start : start + RENDER_BATCH])
         return
-    last = 0
+    # Every request, oldest first: the lines are then laid down in the order a download
+    # reads them (its index scan reads the table's pages in turn).
+    last: tuple[Any, int] | None = None
     while True:
-        found = list(
-            ServiceRequest.objects.filter(pk__gt=last)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:RENDER_BATCH]
-        )
-        if not found:
+        found = ServiceRequest.objects.order_by("requested_at", "pk")
+        if last is not None:
+            found = found.filter(
+                Q(requested_at__gt=last[0]) | Q(requested_at=last[0], pk__gt=last[1])
+            )
+        batch = list(found.values_list("requested_at", "pk")[:RENDER_BATCH])
+        if not batch:
             return
-        yield found
-        last = found[-1]
+        yield [pk for _at, pk in batch]
+        last = batch[-1]
 
 
 def _render_batch(ids: list[int]) -> int:
@@ -157,24 +170,17 @@ def _render_batch(ids: list[int]) -> int:
         ):
             for found in texts:
                 copy.write(b"".join(found))
-        joins = " ".join(
-            f"JOIN {RENDER} f{kind} ON f{kind}.request_id = f0.request_id AND f{kind}.kind = {kind}"
-            for kind in range(1, len(COLUMNS))
-        )
-        names = ", ".join(COLUMNS)
-        cursor.execute(
-            f"INSERT INTO {LINE} (request_id, requested_at, rendered_at, {names})"
-            f" SELECT sr.id, sr.requested_at, %s,"
-            f" {', '.join(f'f{kind}.line' for kind in range(len(COLUMNS)))}"
-            f" FROM {RENDER} f0 {joins}"
-            f" JOIN {ServiceRequest._meta.db_table} sr ON sr.id = f0.request_id"
-            " WHERE f0.kind = 0 ORDER BY sr.id"
-            " ON CONFLICT (request_id) DO UPDATE SET requested_at = excluded.requested_at,"
-            " rendered_at = excluded.rendered_at,"
-            f" {', '.join(f'{c} = excluded.{c}' for c in COLUMNS)}"
-            f" WHERE {LINE}.rendered_at <= excluded.rendered_at",
-            [read_at],
-        )
+        for kind, table in enumerate(TABLES.values()):
+            cursor.execute(
+                f"INSERT INTO {table} (request_id, requested_at, rendered_at, line)"
+                f" SELECT sr.id, sr.requested_at, %s, f.line FROM {RENDER} f"
+                f" JOIN {ServiceRequest._meta.db_table} sr ON sr.id = f.request_id"
+                f" WHERE f.kind = {kind} ORDER BY sr.requested_at, sr.id"
+                " ON CONFLICT (request_id) DO UPDATE SET requested_at = excluded.requested_at,"
+                " rendered_at = excluded.rendered_at, line = excluded.line"
+                f" WHERE {table}.rendered_at <= excluded.rendered_at",
+                [read_at],
+            )
         cursor.execute(f"DROP TABLE {RENDER}")
         return len(texts[0])
 
@@ -210,7 +216,8 @@ def _rebuild_lines() -> int:
     with connection.cursor() as cursor:
         # Not TRUNCATE: a transaction that wrote lines (a load, then this) holds their
         # foreign-key checks, which TRUNCATE refuses to run behind.
-        cursor.execute(f"DELETE FROM {LINE}")
+        for table in TABLES.values():
+            cursor.execute(f"DELETE FROM {table}")
     done = render(None)
     OpenDataShape.objects.update_or_create(pk=1, defaults={"shape": current, "catalog": types})
     return done
@@ -260,7 +267,7 @@ def handle_events(events: Sequence[RequestEvent]) -> None:
         latest[event.request_id] = event.at if seen is None else max(seen, event.at)
     margin = timedelta(seconds=settings.CITY311_STREAM_SETTLE_SECONDS)
     rendered = dict(
-        OpenDataLine.objects.filter(request_id__in=list(latest)).values_list(
+        OpenDataNyc.objects.filter(request_id__in=list(latest)).values_list(
             "request_id", "rendered_at"
         )
     )
@@ -312,24 +319,27 @@ def ready() -> bool:
     return True
 
 
-def _copy(column: str, since: date | None, until: date | None) -> Iterator[bytes]:
-    """The column's text of the range's requests, oldest first, a line each (with its end).
+def _copy(code: str, since: date | None, until: date | None) -> Iterator[bytes]:
+    """The format's lines of the range's requests, oldest first, each with its line end.
 
-    PostgreSQL's CSV with a quote and a delimiter no line holds (0x01, 0x02) passes a line on
-    as it is; one it quotes anyway (a line end inside a quoted value) is unquoted here."""
+    Read in the index's order (a sort would spill the lines to disk). PostgreSQL's CSV with a
+    quote and a delimiter no line holds (0x01, 0x02) passes a line on as it is; one it quotes
+    anyway (a line end inside a quoted value) is unquoted here."""
     where, params = sqlcsv.period(since, until)
     sql = (
-        f"COPY (SELECT {column} FROM {LINE} sr{where}"
+        f"COPY (SELECT line FROM {TABLES[code]} sr{where}"
         " ORDER BY sr.requested_at, sr.request_id)"
         " TO STDOUT (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
     )
     connection.ensure_connection()
-    with connection.connection.cursor() as cursor, cursor.copy(sql, params) as copy:
-        for data in copy:
-            line = bytes(data)
-            if line[0] == 1:
-                line = line[1:-2].replace(b"\x01\x01", b"\x01") + b"\n"
-            yield line
+    with transaction.atomic(), connection.connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        with cursor.copy(sql, params) as copy:
+            for data in copy:
+                line = bytes(data)
+                if line[0] == 1:
+                    line = line[1:-2].replace(b"\x01\x01", b"\x01") + b"\n"
+                yield line
 
 
 def _joined(lines: Iterator[bytes], head: bytes, tail: bytes, sep: bytes = b"") -> Iterator[bytes]:
