@@ -97,7 +97,7 @@ def export_one(code: str, live: bool) -> None:
     if code == "parquet":
         # Loaded before the clock starts, as in a server process that served one already
         # (about 0.2 CPU-s and 0.6 s at load 8 on this machine: a third of 100,000 rows' time).
-        import pyarrow.csv  # noqa: F401
+        import pyarrow.csv
         import pyarrow.parquet  # noqa: F401
     if not live and not openlines.ready():
         raise SystemExit("The open data's lines are not ready: run rebuild_reports.")
