@@ -319,8 +319,9 @@ def ready() -> bool:
     return True
 
 
-def _copy(code: str, since: date | None, until: date | None) -> Iterator[bytes]:
-    """The format's lines of the range's requests, oldest first, each with its line end.
+def _copy(code: str, since: date | None, until: date | None, size: int) -> Iterator[bytes]:
+    """The format's lines of the range's requests, oldest first, each with its line end, in
+    blocks of `size` lines (the last one shorter; none for no lines).
 
     Read in the index's order (a sort would spill the lines to disk). PostgreSQL's CSV with a
     quote and a delimiter no line holds (0x01, 0x02) passes a line on as it is; one it quotes
@@ -331,6 +332,7 @@ def _copy(code: str, since: date | None, until: date | None) -> Iterator[bytes]:
         " ORDER BY sr.requested_at, sr.request_id)"
         " TO STDOUT (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
     )
+    block: list[bytes] = []
     connection.ensure_connection()
     with transaction.atomic(), connection.connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_sort = off")
@@ -339,32 +341,29 @@ def _copy(code: str, since: date | None, until: date | None) -> Iterator[bytes]:
                 line = bytes(data)
                 if line[0] == 1:
                     line = line[1:-2].replace(b"\x01\x01", b"\x01") + b"\n"
-                yield line
-
-
-def _joined(lines: Iterator[bytes], head: bytes, tail: bytes, sep: bytes = b"") -> Iterator[bytes]:
-    parts = [head]
-    first = True
-    for line in lines:
-        if sep and not first:
-            parts.append(sep)
-        parts.append(line)
-        first = False
-        if len(parts) >= 2000:
-            yield b"".join(parts)
-            parts = []
-    parts.append(tail)
-    yield b"".join(parts)
+                block.append(line)
+                if len(block) == size:
+                    yield b"".join(block)
+                    block = []
+    if block:
+        yield b"".join(block)
 
 
 def export(code: str, since: date | None, until: date | None) -> Iterator[bytes]:
     """The file of format `code` for the range, read from the lines (`ready()` first)."""
     if code in ("nyc", "georeport"):
-        return _joined(_copy(code, since, until), sqlcsv.header(code), b"")
-    if code == "geojson":
-        features = (line[:-1] for line in _copy(code, since, until))
-        return _joined(features, sqlgeojson.HEAD, sqlgeojson.TAIL, b",")
-    return _parquet(since, until)
+        yield sqlcsv.header(code)
+        yield from _copy(code, since, until, 2000)
+    elif code == "geojson":
+        # A feature is one line (JSON escapes its line ends): the line ends become commas.
+        yield sqlgeojson.HEAD
+        first = True
+        for block in _copy(code, since, until, 2000):
+            yield (b"" if first else b",") + block[:-1].replace(b"\n", b",")
+            first = False
+        yield sqlgeojson.TAIL
+    else:
+        yield from _parquet(since, until)
 
 
 def _parquet(since: date | None, until: date | None) -> Iterator[bytes]:
@@ -376,21 +375,12 @@ def _parquet(since: date | None, until: date | None) -> Iterator[bytes]:
     types: dict[str, Any] = {f.name: f.type for f in schema}
     spool = opendata._Spool()
     writer = pq.ParquetWriter(pa.PythonFile(spool, mode="w"), schema, compression="zstd")
-    block: list[bytes] = []
     written = 0
-    for line in _copy("parquet", since, until):
-        block.append(line)
-        if len(block) == opendata.ROW_GROUP:
-            writer.write_table(sqlparquet.read_block(b"".join(block), schema.names, types))
-            written += len(block)
-            block = []
-            yield spool.take()
-    if block or not written:
-        table = (
-            sqlparquet.read_block(b"".join(block), schema.names, types)
-            if block
-            else schema.empty_table()
-        )
-        writer.write_table(table)
+    for block in _copy("parquet", since, until, opendata.ROW_GROUP):
+        writer.write_table(sqlparquet.read_block(block, schema.names, types))
+        written += 1
+        yield spool.take()
+    if not written:
+        writer.write_table(schema.empty_table())
     writer.close()
     yield spool.take()
