@@ -304,6 +304,31 @@ def time_lines(rebuild: bool) -> None:
         )
 
 
+def compare_paths(codes: list[str]) -> None:
+    """Whether each file from the lines is the one formatted as read: the same bytes (Parquet:
+    the same table; its bytes hold the writer's version)."""
+    import hashlib
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from city311.reports import opendata
+
+    for code in codes:
+        files = []
+        for ready in (False, True):
+            if code == "parquet":
+                body = b"".join(opendata.export(code, ready=ready))
+                files.append(pq.read_table(pa.BufferReader(body)))
+            else:
+                digest = hashlib.sha256()
+                for chunk in opendata.export(code, ready=ready):
+                    digest.update(chunk)
+                files.append(digest.hexdigest())
+        same = files[0].equals(files[1]) if code == "parquet" else files[0] == files[1]
+        print(f"  {code:10} lines and as read: {'the same' if same else 'DIFFERENT'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
@@ -316,6 +341,9 @@ def main() -> None:
     parser.add_argument("--formats", default="", help="Export only these (comma-separated).")
     parser.add_argument("--no-heat", action="store_true", help="Skip the heat map.")
     parser.add_argument("--live", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--compare", action="store_true", help="Check the lines give the files formatted as read."
+    )
     parser.add_argument(
         "--rebuild-lines", action="store_true", help="Time a rebuild of the open data's lines."
     )
@@ -370,6 +398,9 @@ def main() -> None:
                 f"{name:10} {path:9} {rate:>10,.0f} {megabytes:>7.1f} {peak:>8} {cpu:>6} "
                 f"{db_cpu:>8} {per_cpu:>10,.0f} {os.getloadavg()[0]:>5.1f}"
             )
+    if args.compare and connection.vendor == "postgresql":
+        print("\nthe two paths' files:")
+        compare_paths(args.formats.split(",") if args.formats else list(opendata.FORMATS))
     if not args.no_heat:
         time_heat(args.rounds)
 
