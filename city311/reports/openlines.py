@@ -319,9 +319,12 @@ def ready() -> bool:
     return True
 
 
-def _copy(code: str, since: date | None, until: date | None, size: int) -> Iterator[bytes]:
+def _copy(
+    code: str, since: date | None, until: date | None, size: int
+) -> Iterator[tuple[bytes, bool]]:
     """The format's lines of the range's requests, oldest first, each with its line end, in
-    blocks of `size` lines (the last one shorter; none for no lines).
+    blocks of `size` lines (the last one shorter; none for no lines), and whether a line of
+    the block holds a line end or a carriage return of its own (COPY quoted it).
 
     Read in the index's order (a sort would spill the lines to disk). PostgreSQL's CSV with a
     quote and a delimiter no line holds (0x01, 0x02) passes a line on as it is; one it quotes
@@ -333,6 +336,7 @@ def _copy(code: str, since: date | None, until: date | None, size: int) -> Itera
         " TO STDOUT (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
     )
     block: list[bytes] = []
+    quoted = False
     connection.ensure_connection()
     with transaction.atomic(), connection.connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_sort = off")
@@ -341,24 +345,26 @@ def _copy(code: str, since: date | None, until: date | None, size: int) -> Itera
                 line = bytes(data)
                 if line[0] == 1:
                     line = line[1:-2].replace(b"\x01\x01", b"\x01") + b"\n"
+                    quoted = True
                 block.append(line)
                 if len(block) == size:
-                    yield b"".join(block)
-                    block = []
+                    yield b"".join(block), quoted
+                    block, quoted = [], False
     if block:
-        yield b"".join(block)
+        yield b"".join(block), quoted
 
 
 def export(code: str, since: date | None, until: date | None) -> Iterator[bytes]:
     """The file of format `code` for the range, read from the lines (`ready()` first)."""
     if code in ("nyc", "georeport"):
         yield sqlcsv.header(code)
-        yield from _copy(code, since, until, 2000)
+        for block, _quoted in _copy(code, since, until, 2000):
+            yield block
     elif code == "geojson":
         # A feature is one line (JSON escapes its line ends): the line ends become commas.
         yield sqlgeojson.HEAD
         first = True
-        for block in _copy(code, since, until, 2000):
+        for block, _quoted in _copy(code, since, until, 2000):
             yield (b"" if first else b",") + block[:-1].replace(b"\n", b",")
             first = False
         yield sqlgeojson.TAIL
@@ -376,8 +382,10 @@ def _parquet(since: date | None, until: date | None) -> Iterator[bytes]:
     spool = opendata._Spool()
     writer = pq.ParquetWriter(pa.PythonFile(spool, mode="w"), schema, compression="zstd")
     written = 0
-    for block in _copy("parquet", since, until, opendata.ROW_GROUP):
-        writer.write_table(sqlparquet.read_block(block, schema.names, types))
+    for block, quoted in _copy("parquet", since, until, opendata.ROW_GROUP):
+        # Arrow reads a block four times as fast when no value holds a line end.
+        table = sqlparquet.read_block(block, schema.names, types, newlines=quoted)
+        writer.write_table(table)
         written += 1
         yield spool.take()
     if not written:

@@ -57,14 +57,17 @@ def query(
     return sql, params, names
 
 
-def read_block(block: bytes, names: list[str], types: dict[str, Any]) -> Any:
-    """Rows of the database's CSV (NULL unquoted, an empty text quoted) as an Arrow table."""
+def read_block(
+    block: bytes, names: list[str], types: dict[str, Any], *, newlines: bool = True
+) -> Any:
+    """Rows of the database's CSV (NULL unquoted, an empty text quoted) as an Arrow table;
+    `newlines`: a value may hold a line end (Arrow's slower parser)."""
     import pyarrow.csv as pcsv
 
     return pcsv.read_csv(
         io.BytesIO(block),
         read_options=pcsv.ReadOptions(column_names=names, use_threads=False),
-        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        parse_options=pcsv.ParseOptions(newlines_in_values=newlines),
         convert_options=pcsv.ConvertOptions(
             column_types=types,
             null_values=[""],
