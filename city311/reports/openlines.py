@@ -7,8 +7,8 @@ format (`OpenDataNyc`, ...: the line's text), and a download is one range scan o
 table by the (`requested_at`, request) index: `COPY` of one text column, passed on as it comes.
 
 - **Kept by the event stream.** The `open_data` consumer renders the requests of each batch of
-  events, set-based (the four formats' queries over the batch's ids, the lines upserted in
-  one statement), on the worker: nothing is added to the request's own transaction.
+  events, set-based (the four formats' queries over the batch's ids, each format's lines
+  upserted in one statement), on the worker: nothing is added to the request's own transaction.
 - **Today included.** A download first renders the requests whose events the consumer has
   not read yet (`ready`): at most a few, the consumer reading after every commit; more than
   `CATCH_UP_LIMIT` (a history being replayed) and the file is formatted as it is read, as
