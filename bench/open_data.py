@@ -86,18 +86,26 @@ def write_records(path: Path, rows: int) -> None:
             writer.writerow([row.get(c, "") for c in nyc.COLUMNS])
 
 
-def export_one(code: str) -> None:
-    """In a fresh process: one export to /dev/null, timed, with this process's peak memory."""
+def export_one(code: str, live: bool) -> None:
+    """In a fresh process: one export to /dev/null, timed, with this process's peak memory:
+    formatted as read (`live`, the path before the lines) or from the lines kept ready."""
     setup()
-    from city311.reports import opendata
+    from city311.reports import opendata, openlines
     from city311.servicerequests.models import ServiceRequest
 
     rows = ServiceRequest.objects.count()
+    if code == "parquet":
+        # Loaded before the clock starts, as in a server process that served one already
+        # (about 0.2 CPU-s and 0.6 s at load 8 on this machine: a third of 100,000 rows' time).
+        import pyarrow.csv
+        import pyarrow.parquet  # noqa: F401
+    if not live and not openlines.ready():
+        raise SystemExit("The open data's lines are not ready: run rebuild_reports.")
     before = peak_mb()
     started, cpu, db_cpu = time.perf_counter(), time.process_time(), database_cpu()
     size = 0
     with open(os.devnull, "wb") as out:
-        for chunk in opendata.export(code):
+        for chunk in opendata.export(code, ready=not live):
             out.write(chunk)
             size += len(chunk)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -257,6 +265,70 @@ def import_records(rows: int, rollup_sample: int) -> None:
     )
 
 
+def time_lines(rebuild: bool) -> None:
+    """The write side of the lines: a whole rebuild (`--rebuild-lines`, or when they are not
+    ready), and what the stream's consumer costs per wake-up: the lines of 1, 26 (a burst of
+    filings read together) and 500 requests rendered, as `handle_events` renders them."""
+    from django.db import transaction
+
+    from city311.reports import openlines
+    from city311.servicerequests.models import ServiceRequest
+
+    if rebuild or not openlines.ready():
+        started, cpu, db_cpu = time.perf_counter(), time.process_time(), database_cpu()
+        done = openlines.rebuild()
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        db_cpu = database_cpu() - db_cpu if db_cpu >= 0 else -1.0
+        print(
+            f"\nlines rebuilt (openlines.rebuild, set-based): {done:,} requests in {seconds:.1f} s"
+            f" = {done / seconds:,.0f}/s; CPU {cpu:.1f} s here + {db_cpu:.1f} s in PostgreSQL;"
+            f" load {os.getloadavg()[0]:.1f}"
+        )
+    ids = list(ServiceRequest.objects.order_by("-pk").values_list("pk", flat=True)[:2000])
+    print("consumer's render per wake-up (ms per call, ms per request; median of 5):")
+    for size in (1, 26, 500):
+        times, cpus, db_cpus = [], [], []
+        for n in range(5):
+            batch = ids[n * size : (n + 1) * size] if size * 5 <= len(ids) else ids[:size]
+            started, cpu, db_cpu = time.perf_counter(), time.process_time(), database_cpu()
+            with transaction.atomic():
+                openlines.render(batch)
+            times.append((time.perf_counter() - started) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
+            db_cpus.append((database_cpu() - db_cpu) * 1000)
+        wall, here, there = sorted(times)[2], sorted(cpus)[2], sorted(db_cpus)[2]
+        print(
+            f"  {size:>4} requests: {wall:7.1f} ms ({wall / size:6.2f} ms/request),"
+            f" CPU {here:5.1f} ms here + {there:5.1f} ms in PostgreSQL"
+            f" (clock ticks of 10 ms); load {os.getloadavg()[0]:.1f}"
+        )
+
+
+def compare_paths(codes: list[str]) -> None:
+    """Whether each file from the lines is the one formatted as read: the same bytes (Parquet:
+    the same table; its bytes hold the writer's version)."""
+    import hashlib
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from city311.reports import opendata
+
+    for code in codes:
+        files = []
+        for ready in (False, True):
+            if code == "parquet":
+                body = b"".join(opendata.export(code, ready=ready))
+                files.append(pq.read_table(pa.BufferReader(body)))
+            else:
+                digest = hashlib.sha256()
+                for chunk in opendata.export(code, ready=ready):
+                    digest.update(chunk)
+                files.append(digest.hexdigest())
+        same = files[0].equals(files[1]) if code == "parquet" else files[0] == files[1]
+        print(f"  {code:10} lines and as read: {'the same' if same else 'DIFFERENT'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
@@ -268,9 +340,21 @@ def main() -> None:
     )
     parser.add_argument("--formats", default="", help="Export only these (comma-separated).")
     parser.add_argument("--no-heat", action="store_true", help="Skip the heat map.")
+    parser.add_argument("--live", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--compare", action="store_true", help="Check the lines give the files formatted as read."
+    )
+    parser.add_argument(
+        "--rebuild-lines", action="store_true", help="Time a rebuild of the open data's lines."
+    )
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="Skip the exports formatted as read (the path before the lines).",
+    )
     args = parser.parse_args()
     if args.export_one:
-        export_one(args.export_one)
+        export_one(args.export_one, args.live)
         return
     setup()
     from django.core.management import call_command
@@ -284,28 +368,39 @@ def main() -> None:
         import_records(args.rows, args.rollup_sample)
     print(f"database: {connection.vendor}, {ServiceRequest.objects.count():,} requests, "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    if connection.vendor == "postgresql":
+        time_lines(args.rebuild_lines)
     goal = f"goal >= {EXPORT_GOAL:,} rows/s, < {MEMORY_GOAL_MB} MB"
     print(
-        f"\n{'format':10} {'rows/s':>10} {'MB/s':>7} {'peak MB':>8} {'CPU s':>6} {'DB CPU s':>8} "
-        f"{'rows/CPU-s':>10}   {goal}"
+        f"\n{'format':10} {'path':9} {'rows/s':>10} {'MB/s':>7} {'peak MB':>8} {'CPU s':>6} "
+        f"{'DB CPU s':>8} {'rows/CPU-s':>10} {'load':>5}   {goal}"
     )
+    # Each format formatted as read (before) and from the lines (after), one after the other,
+    # each in a fresh process: the machine's load moves both alike.
+    paths: list[tuple[str, list[str]]] = [("as read", ["--live"])]  # SQLite: Python's writers
+    if connection.vendor == "postgresql":
+        paths = [("lines", [])] if args.no_baseline else [*paths, ("lines", [])]
     for code in args.formats.split(",") if args.formats else opendata.FORMATS:
-        done = subprocess.run(
-            [sys.executable, __file__, "--export-one", code],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=os.environ,
-        )
-        name, rows, secs, size, _before, peak, cpu, db_cpu = done.stdout.split()[-8:]
-        rate = int(rows) / float(secs)
-        megabytes = int(size) / float(secs) / 1e6
-        # The backend's own CPU (a parallel query's workers are not counted).
-        per_cpu = int(rows) / max(float(cpu) + max(float(db_cpu), 0), 0.01)
-        print(
-            f"{name:10} {rate:>10,.0f} {megabytes:>7.1f} {peak:>8} {cpu:>6} {db_cpu:>8} "
-            f"{per_cpu:>10,.0f}"
-        )
+        for path, flags in paths:
+            done = subprocess.run(
+                [sys.executable, __file__, "--export-one", code, *flags],
+                capture_output=True,
+                text=True,
+                check=True,
+                env=os.environ,
+            )
+            name, rows, secs, size, _before, peak, cpu, db_cpu = done.stdout.split()[-8:]
+            rate = int(rows) / float(secs)
+            megabytes = int(size) / float(secs) / 1e6
+            # The backend's own CPU (a parallel query's workers are not counted).
+            per_cpu = int(rows) / max(float(cpu) + max(float(db_cpu), 0), 0.01)
+            print(
+                f"{name:10} {path:9} {rate:>10,.0f} {megabytes:>7.1f} {peak:>8} {cpu:>6} "
+                f"{db_cpu:>8} {per_cpu:>10,.0f} {os.getloadavg()[0]:>5.1f}"
+            )
+    if args.compare and connection.vendor == "postgresql":
+        print("\nthe two paths' files:")
+        compare_paths(args.formats.split(",") if args.formats else list(opendata.FORMATS))
     if not args.no_heat:
         time_heat(args.rounds)
 

@@ -39,6 +39,8 @@ SCHEDULES = [
     ("city311.servicerequests.expected.refresh", 24 * 60),
     # Last month's charter report, written once the day after the month ends.
     ("city311.reports.tasks.write_monthly_reports", 24 * 60),
+    # The open data's lines rebuilt when the catalog or the city changed under them.
+    ("city311.reports.tasks.refresh_open_data", 5),
 ]
 
 

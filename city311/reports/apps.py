@@ -6,6 +6,7 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self) -> None:
+        from city311.reports import openlines
         from city311.reports.rollup import handle_events
         from city311.servicerequests import stream
 
@@ -20,5 +21,18 @@ class ReportsConfig(AppConfig):
                 start=stream.REPLAY,
                 select_related=(),
                 batch=500,
+            )
+        )
+        # The open data's lines ready to send (reports.openlines): each event's request is
+        # rendered again on the worker; from the first event, so a new install renders its
+        # history (downloads format as they read until it has caught up).
+        stream.register(
+            stream.Consumer(
+                name=openlines.CONSUMER,
+                handle=openlines.handle_events,
+                kinds=None,
+                start=stream.REPLAY,
+                select_related=(),
+                batch=2000,
             )
         )

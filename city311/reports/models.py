@@ -175,3 +175,59 @@ class MonthSummary(Totals):
         constraints = [models.UniqueConstraint(fields=CUT, name="monthsummary_one_cut")]
         indexes = [models.Index(fields=["area_kind", "day"], name="monthsummary_kind_day")]
         verbose_name_plural = "month summaries"
+
+
+class OpenDataLine(models.Model):
+    """One request as one open-data file writes it, ready to send (reports.openlines): kept by
+    the `open_data` consumer of the event stream and rebuilt after bulk loads, so that a
+    download reads ready text in the order of `requested_at` rather than formatting it. A
+    table per format: a download reads only its own format's pages."""
+
+    request = models.OneToOneField(
+        ServiceRequest, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    # When the database was read for this line: an older reading never replaces a newer.
+    rendered_at = models.DateTimeField()
+    # Without its line end (Parquet's: the row as Arrow's CSV reader types it).
+    line = models.TextField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"Open data of {self.request_id}"
+
+
+class OpenDataNyc(OpenDataLine):
+    class Meta:
+        indexes = [models.Index(fields=["requested_at", "request"], name="opendata_nyc_order")]
+
+
+class OpenDataGeoReport(OpenDataLine):
+    class Meta:
+        indexes = [models.Index(fields=["requested_at", "request"], name="opendata_geo_order")]
+
+
+class OpenDataGeoJson(OpenDataLine):
+    class Meta:
+        indexes = [models.Index(fields=["requested_at", "request"], name="opendata_json_order")]
+
+
+class OpenDataParquet(OpenDataLine):
+    class Meta:
+        indexes = [models.Index(fields=["requested_at", "request"], name="opendata_pq_order")]
+
+
+class OpenDataShape(models.Model):
+    """What the lines were written for (openlines): the city's kinds of area, its time zone
+    and phone region (`shape`), and each type's and department's names and whether the type
+    publishes descriptions (`catalog`). When these differ from the city's, the lines are not
+    served until the lines they touch are written again."""
+
+    shape = models.CharField(max_length=64)
+    # {"t<type id>" or "d<department id>": the fingerprint of what a line reads of it}
+    catalog = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return self.shape

@@ -41,7 +41,7 @@ from city311.catalog.calendar import Calendar
 from city311.catalog.models import Department, ServiceType, SlaUnit
 from city311.cities import profile
 from city311.geo.boundaries import AreaIndex, area_index
-from city311.reports import nyc, rollup
+from city311.reports import nyc, openlines, rollup
 from city311.servicerequests import stream
 from city311.servicerequests.models import RequestEvent, ServiceRequest
 from city311.servicerequests.routing import Router
@@ -854,15 +854,18 @@ def import_nyc(
             for table in TEMPORARY:
                 cursor.execute(f"DROP TABLE {table}")
         say(f"Wrote the history of {result.imported:,} requests.")
+        ids = list(
+            ServiceRequest.objects.filter(pk__gt=first_id, application=application)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         if catch_up:
-            ids = list(
-                ServiceRequest.objects.filter(pk__gt=first_id, application=application)
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
             say(f"Counting {len(ids):,} requests into the reports.")
             for start in range(0, len(ids), 5000):
                 rollup.refresh(ids[start : start + 5000])
+        # Their open-data lines, set-based (the stream's consumer then finds them current).
+        if openlines.render(ids):
+            say(f"Rendered the open data of {len(ids):,} requests.")
         # The other consumers of the stream see the imported events (notifications skip them).
         stream.wake_on_commit()
     return result

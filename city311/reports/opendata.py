@@ -598,9 +598,18 @@ FORMATS: dict[str, Format] = {
 }  # fmt: skip
 
 
-def export(code: str, since: date | None = None, until: date | None = None) -> Iterator[bytes]:
-    """The file of format `code` for the range, as a stream of bytes."""
+def export(
+    code: str, since: date | None = None, until: date | None = None, *, ready: bool = True
+) -> Iterator[bytes]:
+    """The file of format `code` for the range, as a stream of bytes. On PostgreSQL, read from
+    the lines kept ready (reports.openlines) when they are current, else (or with
+    `ready=False`, the benchmark's baseline) formatted by the database as it is read."""
     check_range(since, until)
+    if ready:
+        from city311.reports import openlines
+
+        if openlines.ready():
+            return openlines.export(code, since, until)
     if code in ("nyc", "georeport") and connection.vendor == "postgresql":
         from city311.reports import sqlcsv
 

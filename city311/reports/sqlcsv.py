@@ -213,9 +213,16 @@ def requests_joined() -> str:
     )
 
 
-def period(since: date | None, until: date | None) -> tuple[str, list[Any]]:
-    """The WHERE of an export's period (the days `opendata.bounds` gives), and its parameters."""
-    where, params = [], []
+def period(
+    since: date | None, until: date | None, ids: list[int] | None = None
+) -> tuple[str, list[Any]]:
+    """The WHERE of an export's period (the days `opendata.bounds` gives), and its parameters;
+    with `ids`, of those requests alone (the pre-rendered lines, reports.openlines)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if ids is not None:
+        where.append("sr.id = ANY(%s)")
+        params.append(ids)
     start, end = opendata.bounds(since, until)
     if start is not None:
         where.append("sr.requested_at >= %s")
@@ -233,17 +240,20 @@ def area_columns(kind: str) -> tuple[str, str]:
     return f"CASE WHEN {code} IS NOT NULL THEN coalesce({name}, '') END", code
 
 
-def query(code: str, since: date | None, until: date | None) -> tuple[str, list[Any]]:
+def query(
+    code: str, since: date | None, until: date | None, ids: list[int] | None = None
+) -> tuple[str, list[Any]]:
     """The SELECT of the format's rows, oldest first: whether Python decides the row, the
-    format's columns, then `RAW`. Each request's values are read once, in a subquery kept
-    apart (OFFSET 0) so that its expressions are not copied into every column using them."""
+    request's id, the format's columns, then `RAW`. Each request's values are read once, in a
+    subquery kept apart (OFFSET 0) so that its expressions are not copied into every column
+    using them."""
     zone = profile.zone().key
     values = dict(BASE)
     kinds = opendata.area_kinds()  # as `opendata.records`, the kinds of area the city loaded
     for name, kind in (("borough_name", "borough"), ("district", "community_district")):
         if kind not in kinds:
             values[name] = "NULL::text"
-    where, params = period(since, until)
+    where, params = period(since, until, ids)
     base = (
         f"SELECT sr.id, {', '.join(f'{sql} AS {name}' for name, sql in values.items())}"
         f"{requests_joined()}{where}"
@@ -252,6 +262,7 @@ def query(code: str, since: date | None, until: date | None) -> tuple[str, list[
     decided = f"SELECT r.*, ({_python_decides()}) AS python FROM ({base}) r OFFSET 0"
     selected = [
         "CASE WHEN python THEN 't' ELSE 'f' END",
+        "id",
         *(f"nullif({column}, '')" for column in _columns(code, zone)),
         # 'v' before a value tells it from NULL in the CSV that carries it.
         *(f"CASE WHEN python THEN coalesce('v' || {name}, '') END" for name in RAW),
@@ -289,32 +300,52 @@ def _decide(code: str, row: list[str], width: int, redacted: Any) -> list[Any]:
     return out
 
 
-def export(code: str, since: date | None, until: date | None) -> Iterator[bytes]:
-    """The file of format `code` ("nyc" or "georeport") for the range, as bytes.
+def header(code: str) -> bytes:
+    """The file's first line."""
+    names = nyc.COLUMNS if code == "nyc" else [name for name, _meaning in opendata.GEOREPORT]
+    sink = opendata._Lines()
+    csv.writer(sink, lineterminator="\n").writerow(names)
+    return sink.take()
+
+
+def lines(
+    code: str, since: date | None, until: date | None, ids: list[int] | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """Each request's line of format `code` ("nyc" or "georeport"), oldest first, with the
+    request's id: of the range, or of the requests `ids`.
 
     PostgreSQL sends each row of a COPY as a message of its own: a row it decided ("f,") is
-    passed on without its first column and the empty `RAW` ones; a row for Python ("t,") is
-    read, decided and written by `csv.writer`."""
-    header = nyc.COLUMNS if code == "nyc" else [name for name, _meaning in opendata.GEOREPORT]
-    width = len(header)
-    sql, params = query(code, since, until)
+    passed on without its first two columns and the empty `RAW` ones; a row for Python ("t,")
+    is read, decided and written by `csv.writer`."""
+    width = len(nyc.COLUMNS if code == "nyc" else opendata.GEOREPORT)
+    sql, params = query(code, since, until, ids)
     redacted = lru_cache(maxsize=8192)(public_text)
     sink = opendata._Lines()
     writer = csv.writer(sink, lineterminator="\n")
-    writer.writerow(header)
-    parts = [sink.take()]
     tail = len(RAW) + 1  # the empty RAW columns and the line's end
     connection.ensure_connection()
     copy_sql = f"COPY ({sql}) TO STDOUT (FORMAT csv)"
     with connection.connection.cursor() as cursor, cursor.copy(copy_sql, params) as copy:
         for data in copy:
-            if data[0] == ord("f"):
-                parts.append(bytes(data[2:-tail]) + b"\n")
+            row = bytes(data)
+            comma = row.index(b",", 2)
+            pk = int(row[2:comma])
+            if row[0] == ord("f"):
+                yield pk, row[comma + 1 : -tail] + b"\n"
             else:
-                (row,) = csv.reader(io.StringIO(bytes(data).decode(), newline=""))
-                writer.writerow(_decide(code, row, width, redacted))
-                parts.append(sink.take())
-            if len(parts) >= 1000:
-                yield b"".join(parts)
-                parts = []
+                (values,) = csv.reader(io.StringIO(row.decode(), newline=""))
+                del values[1]
+                writer.writerow(_decide(code, values, width, redacted))
+                yield pk, sink.take()
+
+
+def export(code: str, since: date | None, until: date | None) -> Iterator[bytes]:
+    """The file of format `code` ("nyc" or "georeport") for the range, as bytes, formatted
+    at the download (the path the pre-rendered lines of reports.openlines replace)."""
+    parts = [header(code)]
+    for _pk, line in lines(code, since, until):
+        parts.append(line)
+        if len(parts) >= 1000:
+            yield b"".join(parts)
+            parts = []
     yield b"".join(parts)

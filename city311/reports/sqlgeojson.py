@@ -48,9 +48,11 @@ def _json(value: str) -> str:
     return f"coalesce(to_json({value})::text, 'null')"
 
 
-def query(since: date | None, until: date | None) -> tuple[str, list[Any]]:
-    """The SELECT of the features, oldest first: whether Python decides the row, the feature's
-    JSON text."""
+def query(
+    since: date | None, until: date | None, ids: list[int] | None = None
+) -> tuple[str, list[Any]]:
+    """The SELECT of the features, oldest first: whether Python decides the row, the request's
+    id, the feature's JSON text."""
     zone = profile.zone().key
     published = "st.publish_description"
     properties = {
@@ -83,9 +85,9 @@ def query(since: date | None, until: date | None) -> tuple[str, list[Any]]:
         f" OR (NOT {published} AND sr.lat IS NOT NULL AND sr.long IS NOT NULL)"
         f" OR NOT {_plain('sr.lat')} OR NOT {_plain('sr.long')}"
     )
-    where, params = period(since, until)
+    where, params = period(since, until, ids)
     sql = (
-        f"SELECT CASE WHEN {python} THEN 't' ELSE 'f' END, {feature}"
+        f"SELECT CASE WHEN {python} THEN 't' ELSE 'f' END, sr.id, {feature}"
         f"{requests_joined()}{where}"
         " ORDER BY sr.requested_at, sr.id"
     )
@@ -108,26 +110,42 @@ def _decide(text: str, redacted: Any) -> str:
     return json.dumps(feature, ensure_ascii=False)
 
 
-def export(since: date | None, until: date | None) -> Iterator[bytes]:
-    """The GeoJSON file for the range, as bytes. A COPY in text format would escape the
-    feature's backslashes, so the rows come as PostgreSQL's CSV of two columns: the mark, and
-    the feature quoted (its quotes doubled)."""
-    sql, params = query(since, until)
+HEAD = b'{"type":"FeatureCollection","features":['
+TAIL = b"]}\n"
+
+
+def features(
+    since: date | None, until: date | None, ids: list[int] | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """Each request's feature, oldest first, with the request's id: of the range, or of the
+    requests `ids`. A COPY in text format would escape the feature's backslashes, so the rows
+    come as PostgreSQL's CSV of three columns: the mark, the id, and the feature quoted (its
+    quotes doubled)."""
+    sql, params = query(since, until, ids)
     redacted = lru_cache(maxsize=8192)(public_text)
-    parts = [b'{"type":"FeatureCollection","features":[']
-    first = True
     connection.ensure_connection()
     copy_sql = f"COPY ({sql}) TO STDOUT (FORMAT csv)"
     with connection.connection.cursor() as cursor, cursor.copy(copy_sql, params) as copy:
         for data in copy:
-            # f,"{...}"\n: the feature between the quotes, each of its quotes doubled.
-            feature = bytes(data[3:-2]).replace(b'""', b'"')
-            if data[0] == ord("t"):
+            # f,123,"{...}"\n: the feature between the quotes, each of its quotes doubled.
+            row = bytes(data)
+            comma = row.index(b",", 2)
+            feature = row[comma + 2 : -2].replace(b'""', b'"')
+            if row[0] == ord("t"):
                 feature = _decide(feature.decode(), redacted).encode()
-            parts.append(feature if first else b"," + feature)
-            first = False
-            if len(parts) >= 1000:
-                yield b"".join(parts)
-                parts = []
-    parts.append(b"]}\n")
+            yield int(row[2:comma]), feature
+
+
+def export(since: date | None, until: date | None) -> Iterator[bytes]:
+    """The GeoJSON file for the range, as bytes, formatted at the download (the path the
+    pre-rendered lines of reports.openlines replace)."""
+    parts = [HEAD]
+    first = True
+    for _pk, feature in features(since, until):
+        parts.append(feature if first else b"," + feature)
+        first = False
+        if len(parts) >= 1000:
+            yield b"".join(parts)
+            parts = []
+    parts.append(TAIL)
     yield b"".join(parts)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -34,9 +34,11 @@ from city311.servicerequests.publish import public_text
 UTC_TEXT = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 
-def query(since: date | None, until: date | None) -> tuple[str, list[Any], list[str]]:
+def query(
+    since: date | None, until: date | None, ids: list[int] | None = None
+) -> tuple[str, list[Any], list[str]]:
     """The SELECT of the rows, oldest first, and the names of its columns: `python` (whether
-    Python decides the row), then the schema's columns in order."""
+    Python decides the row), the request's `id`, then the schema's columns in order."""
     kinds = opendata.area_kinds()
     values = dict(ANALYST_COLUMNS)
     for name in opendata.TIMES:
@@ -48,23 +50,24 @@ def query(since: date | None, until: date | None) -> tuple[str, list[Any], list[
         f" OR (st.publish_description AND sr.description ~ '{MAY_REDACT}')"
         " OR (NOT st.publish_description AND sr.lat IS NOT NULL AND sr.long IS NOT NULL)"
     )
-    where, params = period(since, until)
-    names = ["python", *opendata.parquet_schema(kinds).names]
-    selected = [f"({python})", *(values[name] for name in names[1:])]
+    where, params = period(since, until, ids)
+    names = ["python", "id", *opendata.parquet_schema(kinds).names]
+    selected = [f"({python})", "sr.id", *(values[name] for name in names[2:])]
     sql = f"SELECT {', '.join(selected)}{requests_joined()}{where} ORDER BY sr.requested_at, sr.id"
     return sql, params, names
 
 
-def _table(block: bytes, names: list[str], schema: Any, redacted: Any) -> Any:
-    """One row group's CSV as the schema's table, Python's rules applied to marked rows."""
-    import pyarrow as pa
+def read_block(
+    block: bytes, names: list[str], types: dict[str, Any], *, newlines: bool = True
+) -> Any:
+    """Rows of the database's CSV (NULL unquoted, an empty text quoted) as an Arrow table;
+    `newlines`: a value may hold a line end (Arrow's slower parser)."""
     import pyarrow.csv as pcsv
 
-    types = {"python": pa.bool_(), **{f.name: f.type for f in schema}}
-    table = pcsv.read_csv(
+    return pcsv.read_csv(
         io.BytesIO(block),
         read_options=pcsv.ReadOptions(column_names=names, use_threads=False),
-        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        parse_options=pcsv.ParseOptions(newlines_in_values=newlines),
         convert_options=pcsv.ConvertOptions(
             column_types=types,
             null_values=[""],
@@ -74,6 +77,15 @@ def _table(block: bytes, names: list[str], schema: Any, redacted: Any) -> Any:
             false_values=["f"],
         ),
     )
+
+
+def _table(block: bytes, names: list[str], schema: Any, redacted: Any) -> Any:
+    """One row group's CSV as the schema's table (with the requests' `id` first), Python's
+    rules applied to marked rows."""
+    import pyarrow as pa
+
+    types = {"python": pa.bool_(), "id": pa.int64(), **{f.name: f.type for f in schema}}
+    table = read_block(block, names, types)
     marked = [i for i, m in enumerate(table.column("python").to_pylist()) if m]
     table = table.drop_columns(["python"])
     if not marked:
@@ -96,8 +108,53 @@ def _table(block: bytes, names: list[str], schema: Any, redacted: Any) -> Any:
     return table
 
 
+def _csv_value(value: Any) -> str:
+    """A value as the database's CSV writes it for `read_block` (every text quoted)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return '"' + str(value).replace('"', '""') + '"'
+
+
+def rows(
+    since: date | None, until: date | None, ids: list[int] | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """Each request's row as CSV that `read_block` reads into the schema's columns (no line
+    end), Python's rules applied, with the request's id: of the range, or of the requests
+    `ids`. A row the database decided is passed on as it wrote it; the marked ones are read
+    by Arrow, decided as the export decides them, and written again."""
+    schema = opendata.parquet_schema(opendata.area_kinds())
+    sql, params, names = query(since, until, ids)
+    redacted = lru_cache(maxsize=8192)(public_text)
+    marked: list[bytes] = []
+    connection.ensure_connection()
+    with (
+        connection.connection.cursor() as cursor,
+        cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy,
+    ):
+        for data in copy:
+            row = bytes(data)
+            comma = row.index(b",", 2)
+            if row[0] == ord("f"):
+                yield int(row[2:comma]), row[comma + 1 : -1]
+            else:
+                marked.append(row)
+    for start in range(0, len(marked), opendata.ROW_GROUP):
+        table = _table(b"".join(marked[start : start + opendata.ROW_GROUP]), names, schema,
+                       redacted)  # fmt: skip
+        for values in table.to_pylist():
+            pk = values.pop("id")
+            yield pk, ",".join(_csv_value(v) for v in values.values()).encode()
+
+
 def export(since: date | None, until: date | None) -> Iterator[bytes]:
-    """The Parquet file for the range, as bytes, a row group (`opendata.ROW_GROUP`) at a time.
+    """The Parquet file for the range, as bytes, a row group (`opendata.ROW_GROUP`) at a time,
+    formatted at the download (the path the pre-rendered lines of reports.openlines replace).
 
     PostgreSQL sends each row of a COPY as a message of its own: a row group is that many
     messages, read by Arrow in one go."""
@@ -109,7 +166,7 @@ def export(since: date | None, until: date | None) -> Iterator[bytes]:
     redacted = lru_cache(maxsize=8192)(public_text)
     spool = opendata._Spool()
     writer = pq.ParquetWriter(pa.PythonFile(spool, mode="w"), schema, compression="zstd")
-    rows: list[bytes] = []
+    block: list[bytes] = []
     written = 0
     connection.ensure_connection()
     with (
@@ -117,15 +174,18 @@ def export(since: date | None, until: date | None) -> Iterator[bytes]:
         cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy,
     ):
         for data in copy:
-            rows.append(bytes(data))
-            if len(rows) == opendata.ROW_GROUP:
-                writer.write_table(_table(b"".join(rows), names, schema, redacted))
-                written += len(rows)
-                rows = []
+            block.append(bytes(data))
+            if len(block) == opendata.ROW_GROUP:
+                table = _table(b"".join(block), names, schema, redacted)
+                writer.write_table(table.drop_columns(["id"]))
+                written += len(block)
+                block = []
                 yield spool.take()
-    if rows or not written:
-        block = b"".join(rows)
-        table = _table(block, names, schema, redacted) if rows else schema.empty_table()
+    if block or not written:
+        if block:
+            table = _table(b"".join(block), names, schema, redacted).drop_columns(["id"])
+        else:
+            table = schema.empty_table()
         writer.write_table(table)
     writer.close()
     yield spool.take()

@@ -28,3 +28,12 @@ def write_monthly_reports() -> list[str]:
             (folder / f"{stem}.pdf").write_bytes(pdf)
             written.append(f"{stem}.pdf")
     return written
+
+
+def refresh_open_data() -> int:
+    """Rebuild the open data's lines when the city changed under them (a type made sensitive,
+    a department renamed, a new kind of area, another time zone or phone region): until then
+    downloads format as they read. Run by the schedule; the number of requests rendered."""
+    from city311.reports import openlines
+
+    return openlines.refresh()

@@ -9,6 +9,7 @@ from tqdm import tqdm
 from city311.cities.pack.apply import PackRefused
 from city311.demo import activity, loader
 from city311.demo.loader import learn_from_history
+from city311.reports import openlines
 
 
 class Command(BaseCommand):
@@ -96,6 +97,9 @@ class Command(BaseCommand):
             ) as bar:
                 loader.load_generated_history(history, progress=bar.update, city=city)
             say(f"Generated history: {history} requests added.")
+            # The open data's lines of the whole history, set-based (PostgreSQL; the stream's
+            # consumer would otherwise render them a batch of events at a time).
+            openlines.rebuild()
         if not options.get("history_later", False):
             learn_from_history()
             say("Service suggestion model and expected closing times: queued for the worker.")

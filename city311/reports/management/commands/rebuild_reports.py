@@ -7,13 +7,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from city311.reports import openlines
 from city311.reports.rollup import rebuild
 
 
 class Command(BaseCommand):
     help = (
         "Recount the reports' facts and day totals from every request (after a bulk load of "
-        "history, or to repair them). The event stream keeps them up to date otherwise."
+        "history, or to repair them), and the open data's lines ready to send. The event "
+        "stream keeps them up to date otherwise."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -26,3 +28,8 @@ class Command(BaseCommand):
         done = rebuild(progress=progress)
         seconds = time.monotonic() - started
         self.stdout.write(f"Counted {done:,} requests in {seconds:.1f} s.")
+        started = time.monotonic()
+        rendered = openlines.rebuild()
+        if rendered:
+            seconds = time.monotonic() - started
+            self.stdout.write(f"Wrote the open data of {rendered:,} requests in {seconds:.1f} s.")

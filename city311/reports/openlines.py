@@ -1,0 +1,394 @@
+"""Open data's lines, ready to send: each request as every file writes it, kept current.
+
+Formatting every row at the download (reports.sqlcsv, sqlgeojson, sqlparquet) costs the
+database about a CPU-second per 100,000 rows (the sort, `to_char`, the JSON), whatever else
+is done. Here the same code formats each request once, when it changes, into a table per
+format (`OpenDataNyc`, ...: the line's text), and a download is one range scan of its format's
+table by the (`requested_at`, request) index: `COPY` of one text column, passed on as it comes.
+
+- **Kept by the event stream.** The `open_data` consumer renders the requests of each batch of
+  events, set-based (the four formats' queries over the batch's ids, each format's lines
+  upserted in one statement), on the worker: nothing is added to the request's own transaction.
+- **Today included.** A download first renders the requests whose events the consumer has
+  not read yet (`ready`): at most a few, the consumer reading after every commit; more than
+  `CATCH_UP_LIMIT` (a history being replayed) and the file is formatted as it is read, as
+  before. So a file holds every change committed before it started, as the old path did.
+- **The city as the lines were written for it.** `shape()` fingerprints what a line depends
+  on beyond its request: the kinds of area (the GeoJSON and Parquet columns), the time zone,
+  the phone region that redaction reads, the catalog's names and which types publish their
+  descriptions (the redaction and rounding rule), the departments' names. When the city's
+  differs from the lines', nothing is served from them: the download formats as it reads,
+  and the consumer (or `city311 rebuild_reports`) rebuilds them.
+- **Bulk loads**: `import_nyc` renders what it loaded in the same transaction;
+  `rebuild_reports` rebuilds the lines with the rollups. A writer that bypasses the actions
+  (a raw UPDATE) must rebuild, as for the rollups.
+
+PostgreSQL only: on SQLite the files are written by Python as they are read (`opendata`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from city311.catalog.models import Department, ServiceType
+from city311.cities import profile
+from city311.lib import phones
+from city311.reports import opendata, sqlcsv, sqlgeojson, sqlparquet
+from city311.reports.models import (
+    OpenDataGeoJson,
+    OpenDataGeoReport,
+    OpenDataNyc,
+    OpenDataParquet,
+    OpenDataShape,
+)
+from city311.servicerequests.models import (
+    ConsumedEvent,
+    ConsumerCursor,
+    RequestEvent,
+    ServiceRequest,
+)
+
+CONSUMER = "open_data"
+# Bump when a format's text changes: the lines are then rebuilt before they are served.
+VERSION = 1
+# Each format's table, in the order they are rendered.
+TABLES = {
+    "nyc": OpenDataNyc._meta.db_table,
+    "georeport": OpenDataGeoReport._meta.db_table,
+    "geojson": OpenDataGeoJson._meta.db_table,
+    "parquet": OpenDataParquet._meta.db_table,
+}
+RENDER = "reports_open_data_render"
+# Requests rendered at once (their four lines are held in memory: ~2 KB a request).
+RENDER_BATCH = 10_000
+# A download renders at most this many requests' pending events itself (see the docstring).
+CATCH_UP_LIMIT = 2_000
+
+
+def shape() -> str:
+    """The fingerprint of what every line depends on beyond its request and its catalog."""
+    facts = [
+        VERSION,
+        opendata.area_kinds(),
+        profile.zone().key,
+        phones.region(),
+        opendata.ROUNDED_DIGITS,
+    ]
+    return hashlib.sha256(json.dumps(facts).encode()).hexdigest()
+
+
+def catalog() -> dict[str, str]:
+    """What a line reads of its type and department, by "t<id>" and "d<id>": names, codes,
+    and whether the type publishes its descriptions (the redaction and rounding rule)."""
+    types = ServiceType.objects.values_list(
+        "pk", "service_code", "service_name", "group", "publish_description"
+    )
+    departments = Department.objects.values_list("pk", "slug", "name")
+    found = {f"t{pk}": json.dumps(rest) for pk, *rest in types}
+    found.update({f"d{pk}": json.dumps(rest) for pk, *rest in departments})
+    return {key: hashlib.sha256(text.encode()).hexdigest()[:16] for key, text in found.items()}
+
+
+def _changed(written: dict[str, str], now: dict[str, str]) -> list[str]:
+    """The types and departments whose lines were written otherwise than they now read (a
+    new one has no lines yet; one removed has none left)."""
+    return sorted(key for key, value in written.items() if key in now and now[key] != value)
+
+
+def _written_for() -> OpenDataShape | None:
+    return OpenDataShape.objects.filter(pk=1).first()
+
+
+# Writing the lines
+
+
+def render(ids: Sequence[int] | None) -> int:
+    """Write the lines of these requests (None: every request), `RENDER_BATCH` at a time; the
+    number of requests rendered. A reading older than the line's is never written over it."""
+    if connection.vendor != "postgresql":
+        return 0
+    done = 0
+    for batch in _batches(ids):
+        done += _render_batch(batch)
+    return done
+
+
+def _batches(ids: Sequence[int] | None) -> Iterator[list[int]]:
+    if ids is not None:
+        for start in range(0, len(ids), RENDER_BATCH):
+            yield list(ids[start : start + RENDER_BATCH])
+        return
+    # Every request, oldest first: the lines are then laid down in the order a download
+    # reads them (its index scan reads the table's pages in turn).
+    last: tuple[Any, int] | None = None
+    while True:
+        found = ServiceRequest.objects.order_by("requested_at", "pk")
+        if last is not None:
+            found = found.filter(
+                Q(requested_at__gt=last[0]) | Q(requested_at=last[0], pk__gt=last[1])
+            )
+        batch = list(found.values_list("requested_at", "pk")[:RENDER_BATCH])
+        if not batch:
+            return
+        yield [pk for _at, pk in batch]
+        last = batch[-1]
+
+
+def _render_batch(ids: list[int]) -> int:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Before the first reading: the moment this rendering's data is as of, at the latest.
+        cursor.execute("SELECT clock_timestamp()")
+        (read_at,) = cursor.fetchone()
+        rendered = [
+            ((pk, line[:-1]) for pk, line in sqlcsv.lines("nyc", None, None, ids)),
+            ((pk, line[:-1]) for pk, line in sqlcsv.lines("georeport", None, None, ids)),
+            sqlgeojson.features(None, None, ids),
+            sqlparquet.rows(None, None, ids),
+        ]
+        # A COPY out and a COPY in cannot share the connection: each format is read whole
+        # (a batch's worth) before it is written to the scratch table, as COPY's text rows.
+        texts = [
+            [b"%d\t%d\t%s\n" % (pk, kind, _escaped(text)) for pk, text in found]
+            for kind, found in enumerate(rendered)
+        ]
+        cursor.execute(f"DROP TABLE IF EXISTS {RENDER}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {RENDER} (request_id bigint, kind smallint, line text)"
+        )
+        with (
+            connection.connection.cursor() as raw,
+            raw.copy(f"COPY {RENDER} (request_id, kind, line) FROM STDIN") as copy,
+        ):
+            for found in texts:
+                copy.write(b"".join(found))
+        for kind, table in enumerate(TABLES.values()):
+            cursor.execute(
+                f"INSERT INTO {table} (request_id, requested_at, rendered_at, line)"
+                f" SELECT sr.id, sr.requested_at, %s, f.line FROM {RENDER} f"
+                f" JOIN {ServiceRequest._meta.db_table} sr ON sr.id = f.request_id"
+                f" WHERE f.kind = {kind} ORDER BY sr.requested_at, sr.id"
+                " ON CONFLICT (request_id) DO UPDATE SET requested_at = excluded.requested_at,"
+                " rendered_at = excluded.rendered_at, line = excluded.line"
+                f" WHERE {table}.rendered_at <= excluded.rendered_at",
+                [read_at],
+            )
+        cursor.execute(f"DROP TABLE {RENDER}")
+        return len(texts[0])
+
+
+def _escaped(text: bytes) -> bytes:
+    """A value as COPY's text format reads it back."""
+    if b"\\" in text or b"\t" in text or b"\n" in text or b"\r" in text:
+        text = text.replace(b"\\", b"\\\\").replace(b"\t", b"\\t")
+        text = text.replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+    return text
+
+
+def rebuild() -> int:
+    """Every line again, for the city as it is now (after a bulk load, a change of the
+    catalog, or to repair); the number of requests rendered. Holds the consumer's cursor while
+    it runs and then marks the events up to its start handled, as `rollup.rebuild` does."""
+    if connection.vendor != "postgresql":
+        return 0
+    with transaction.atomic():
+        cursor, _ = ConsumerCursor.objects.select_for_update().get_or_create(name=CONSUMER)
+        newest = RequestEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        done = _rebuild_lines()
+        cursor.done_upto = max(cursor.done_upto, newest)
+        cursor.seen_upto = max(cursor.seen_upto, newest)
+        cursor.settled_upto = max(cursor.settled_upto, newest)
+        cursor.seen_at = timezone.now()
+        cursor.save()
+    return done
+
+
+def _rebuild_lines() -> int:
+    current, types = shape(), catalog()
+    with connection.cursor() as cursor:
+        # Not TRUNCATE: a transaction that wrote lines (a load, then this) holds their
+        # foreign-key checks, which TRUNCATE refuses to run behind.
+        for table in TABLES.values():
+            cursor.execute(f"DELETE FROM {table}")
+    done = render(None)
+    OpenDataShape.objects.update_or_create(pk=1, defaults={"shape": current, "catalog": types})
+    return done
+
+
+def _catch_up_catalog(written: OpenDataShape) -> int:
+    """Write again the lines of the types and departments that changed since theirs were
+    written; the number of requests rendered."""
+    now = catalog()
+    changed = _changed(written.catalog, now)
+    if not changed and written.catalog.keys() >= now.keys():
+        return 0
+    types = [int(key[1:]) for key in changed if key[0] == "t"]
+    departments = [int(key[1:]) for key in changed if key[0] == "d"]
+    ids = list(
+        ServiceRequest.objects.filter(
+            Q(service_type_id__in=types) | Q(department_id__in=departments)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    done = render(ids)
+    written.catalog = now
+    written.save(update_fields=["catalog"])
+    return done
+
+
+# The consumer
+
+
+def handle_events(events: Sequence[RequestEvent]) -> None:
+    """The stream's handler: render the requests these events changed, on the worker. When
+    the city has changed under the lines (`shape`), every line is rebuilt; when a type or a
+    department has, its requests' lines. A request whose line was read well after its event
+    (a settle window: the event had committed) is left: a replay after a rebuild or an
+    import renders nothing twice."""
+    if connection.vendor != "postgresql":
+        return
+    written = _written_for()
+    if written is None or written.shape != shape():
+        _rebuild_lines()
+        return
+    _catch_up_catalog(written)
+    latest: dict[int, datetime] = {}
+    for event in events:
+        seen = latest.get(event.request_id)
+        latest[event.request_id] = event.at if seen is None else max(seen, event.at)
+    margin = timedelta(seconds=settings.CITY311_STREAM_SETTLE_SECONDS)
+    rendered = dict(
+        OpenDataNyc.objects.filter(request_id__in=list(latest)).values_list(
+            "request_id", "rendered_at"
+        )
+    )
+    stale = [
+        pk for pk, at in sorted(latest.items()) if pk not in rendered or rendered[pk] < at + margin
+    ]
+    render(stale)
+
+
+def refresh() -> int:
+    """Bring the lines in line with the city (the schedule's, after a change of the catalog
+    or of the city's settings): every line when the city changed, the lines of a changed type
+    or department otherwise; the number rendered (0 when they were current)."""
+    if connection.vendor != "postgresql":
+        return 0
+    written = _written_for()
+    if written is None or written.shape != shape():
+        return rebuild()
+    with transaction.atomic():
+        return _catch_up_catalog(written)
+
+
+# Reading them
+
+
+def ready() -> bool:
+    """Whether a download may read the lines: on PostgreSQL, written for the city as it is,
+    and brought up to date here with the events the consumer has not read yet (none or a few
+    when it keeps up; past `CATCH_UP_LIMIT`, no)."""
+    if connection.vendor != "postgresql":
+        return False
+    written = _written_for()
+    if written is None or written.shape != shape() or _changed(written.catalog, catalog()):
+        return False
+    after = (
+        ConsumerCursor.objects.filter(name=CONSUMER).values_list("done_upto", flat=True).first()
+        or 0
+    )
+    handled = ConsumedEvent.objects.filter(consumer=CONSUMER, event_id__gt=after)
+    waiting = list(
+        RequestEvent.objects.filter(pk__gt=after)
+        .exclude(pk__in=handled.values("event_id"))
+        .values_list("request_id", flat=True)[: CATCH_UP_LIMIT + 1]
+    )
+    if len(waiting) > CATCH_UP_LIMIT:
+        return False
+    if waiting:
+        render(sorted(set(waiting)))
+    return True
+
+
+def _copy(
+    code: str, since: date | None, until: date | None, size: int
+) -> Iterator[tuple[bytes, bool]]:
+    """The format's lines of the range's requests, oldest first, each with its line end, in
+    blocks of `size` lines (the last one shorter; none for no lines), and whether a line of
+    the block holds a line end or a carriage return of its own (COPY quoted it).
+
+    Read in the index's order (a sort would spill the lines to disk). PostgreSQL's CSV with a
+    quote and a delimiter no line holds (0x01, 0x02) passes a line on as it is; one it quotes
+    anyway (a line end inside a quoted value) is unquoted here."""
+    where, params = sqlcsv.period(since, until)
+    sql = (
+        f"COPY (SELECT line FROM {TABLES[code]} sr{where}"
+        " ORDER BY sr.requested_at, sr.request_id)"
+        " TO STDOUT (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
+    )
+    block: list[bytes] = []
+    quoted = False
+    connection.ensure_connection()
+    with transaction.atomic(), connection.connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_sort = off")
+        with cursor.copy(sql, params) as copy:
+            for data in copy:
+                line = bytes(data)
+                if line[0] == 1:
+                    line = line[1:-2].replace(b"\x01\x01", b"\x01") + b"\n"
+                    quoted = True
+                block.append(line)
+                if len(block) == size:
+                    yield b"".join(block), quoted
+                    block, quoted = [], False
+    if block:
+        yield b"".join(block), quoted
+
+
+def export(code: str, since: date | None, until: date | None) -> Iterator[bytes]:
+    """The file of format `code` for the range, read from the lines (`ready()` first)."""
+    if code in ("nyc", "georeport"):
+        yield sqlcsv.header(code)
+        for block, _quoted in _copy(code, since, until, 2000):
+            yield block
+    elif code == "geojson":
+        # A feature is one line (JSON escapes its line ends): the line ends become commas.
+        yield sqlgeojson.HEAD
+        first = True
+        for block, _quoted in _copy(code, since, until, 2000):
+            yield (b"" if first else b",") + block[:-1].replace(b"\n", b",")
+            first = False
+        yield sqlgeojson.TAIL
+    else:
+        yield from _parquet(since, until)
+
+
+def _parquet(since: date | None, until: date | None) -> Iterator[bytes]:
+    """A row group (`opendata.ROW_GROUP` lines) at a time, typed by Arrow's CSV reader."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = opendata.parquet_schema(opendata.area_kinds())
+    types: dict[str, Any] = {f.name: f.type for f in schema}
+    spool = opendata._Spool()
+    writer = pq.ParquetWriter(pa.PythonFile(spool, mode="w"), schema, compression="zstd")
+    written = 0
+    for block, quoted in _copy("parquet", since, until, opendata.ROW_GROUP):
+        # Arrow reads a block four times as fast when no value holds a line end.
+        table = sqlparquet.read_block(block, schema.names, types, newlines=quoted)
+        writer.write_table(table)
+        written += 1
+        yield spool.take()
+    if not written:
+        writer.write_table(schema.empty_table())
+    writer.close()
+    yield spool.take()

@@ -1,0 +1,135 @@
+"""Open data read from lines kept ready (reports.openlines), through the download pages.
+
+Every export test of tests/test_open_data.py runs again with the lines written (as
+`city311 rebuild_reports` writes them after a bulk load): on PostgreSQL the files then come
+from the lines and must be the same bytes as formatting at the download and as the Python
+writer. Then what keeps them current: a request's change, a new request, a type made
+sensitive, a file asked for while the consumer is far behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from unittest import mock
+
+from django.core.management import call_command
+from django.db import connection
+
+from city311.catalog.models import ServiceType
+from city311.reports import opendata, openlines
+from city311.reports.tasks import refresh_open_data
+from city311.servicerequests import actions
+from city311.servicerequests.tasks import dispatch_events
+from tests import test_open_data as base
+
+
+class ReadyLinesExportTests(base.ExportTests):
+    """The export tests, with the lines written before each one."""
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        call_command("rebuild_reports", stdout=io.StringIO())
+
+    def download(self, code: str, **query: str) -> bytes:
+        if connection.vendor == "postgresql":
+            # The file comes from the lines (nothing waits for the city to change).
+            self.assertTrue(openlines.ready())
+        return super().download(code, **query)
+
+
+def georeport(body: bytes) -> dict[str, dict[str, str]]:
+    return {r["service_request_id"]: r for r in csv.DictReader(io.StringIO(body.decode()))}
+
+
+def formatted(code: str) -> bytes:
+    """The file as the database (or Python, on SQLite) formats it at the download."""
+    return b"".join(opendata.export(code, ready=False))
+
+
+class KeptCurrentTests(base.OpenDataTestCase):
+    @classmethod
+    def setUpTestData(cls) -> None:
+        super().setUpTestData()
+        call_command("rebuild_reports", stdout=io.StringIO())
+
+    def assert_as_formatted_now(self) -> None:
+        for code in ("nyc", "georeport", "geojson"):
+            self.assertEqual(self.download(code), formatted(code), code)
+
+    def test_a_changed_request_is_changed_in_the_next_download(self):
+        before = georeport(self.download("georeport"))[self.camp_sr.tracking_number]
+        self.assertEqual(before["status_description"], "open")
+        actions.close_request(
+            self.camp_sr, resolution="completed", note="Cleared; ask 718-555-0123", by=self.dana
+        )
+        # Before the worker has read the event: the download renders it first.
+        after = georeport(self.download("georeport"))[self.camp_sr.tracking_number]
+        self.assertEqual(after["status_description"], "closed")
+        self.assertEqual(after["status_notes"], "Cleared; ask [phone removed]")
+        self.assert_as_formatted_now()
+        # The worker's consumer then reads it, and the file stays the same.
+        dispatch_events()
+        self.assertEqual(georeport(self.download("georeport"))[self.camp_sr.tracking_number], after)
+        self.assert_as_formatted_now()
+
+    def test_a_request_filed_a_moment_ago_is_in_the_next_download(self):
+        fresh = self.report(description="Just now, near 5th Ave")
+        for code in base.FORMATS:
+            self.assertIn(fresh.tracking_number, base.as_text(code, self.download(code)), code)
+
+    def test_a_type_made_sensitive_reaches_every_line_of_it(self):
+        pothole = self.pothole_sr.service_type
+        for _ in range(3):
+            self.report(description="Another hole by 12 Main St")
+        pothole.publish_description = False
+        pothole.save(update_fields=["publish_description"])
+        # At once, whether or not the lines were written again yet:
+        for when in ("before the lines are rebuilt", "after the schedule rebuilt them"):
+            rows = georeport(self.download("georeport"))
+            potholes = [r for r in rows.values() if r["service_name"] == "Pothole"]
+            self.assertEqual(len(potholes), 4, when)
+            for row in potholes:
+                self.assertEqual((row["description"], row["address"]), ("", ""), when)
+                self.assertEqual(len(row["lat"].split(".")[1]), 3, when)
+            features = json.loads(self.download("geojson"))["features"]
+            self.assertEqual(sum(f["properties"]["sensitive"] for f in features), 5, when)
+            self.assert_as_formatted_now()
+            refresh_open_data()
+        if connection.vendor == "postgresql":
+            self.assertTrue(openlines.ready())
+
+    def test_a_download_while_the_consumer_is_far_behind_is_formatted_as_read(self):
+        for _ in range(3):
+            self.report(description="A backlog")
+        with mock.patch.object(openlines, "CATCH_UP_LIMIT", 1):
+            self.assertFalse(openlines.ready())
+            self.assert_as_formatted_now()
+            self.assertEqual(len(georeport(self.download("georeport"))), 5)
+        dispatch_events()
+        if connection.vendor == "postgresql":
+            with mock.patch.object(openlines, "CATCH_UP_LIMIT", 0):
+                self.assertTrue(openlines.ready())
+        self.assert_as_formatted_now()
+
+    def test_a_department_renamed_reaches_the_lines_of_its_requests(self):
+        department = self.pothole_sr.department
+        department.name = "Streets and Sidewalks"
+        department.save(update_fields=["name"])
+        for when in ("before the lines are written again", "after the schedule wrote them"):
+            rows = csv.DictReader(io.StringIO(self.download("nyc").decode()))
+            names = {r["Unique Key"]: r["Agency Name"] for r in rows}
+            self.assertEqual(names[self.pothole_sr.tracking_number], department.name, when)
+            self.assert_as_formatted_now()
+            refresh_open_data()
+        if connection.vendor == "postgresql":
+            self.assertTrue(openlines.ready())
+
+    def test_a_new_type_in_the_catalog_leaves_the_lines_served(self):
+        ServiceType.objects.create(
+            service_code="graffiti", service_name="Graffiti", department=self.streets
+        )
+        self.assertEqual(openlines.ready(), connection.vendor == "postgresql")
+        self.assert_as_formatted_now()
