@@ -71,6 +71,8 @@ READ = [
     "open_data_channel_type",
 ]
 STAGED = ["line", "problem", *READ]
+# The staged columns the engines' questions and joins read.
+JOINED = ["problem", "complaint_type", "descriptor", "latitude", "longitude", "agency"]
 TIMES = ["created_date", "closed_date", "due_date", "resolution_action_updated_date"]
 TIME_LABELS = ["Created Date", "Closed Date", "Due Date", "Resolution Action Updated Date"]
 # The engines' answers, one row per distinct question (nycimport._map_*), the typed lines, and
@@ -404,7 +406,10 @@ def _stage(path: Path, progress: Callable[[int], None] | None) -> int:
                     progress(len(batch))
         # A temporary table has no statistics until asked: without them PostgreSQL plans the
         # engines' joins as if on a few rows (the routes' question took 13 times as long).
-        cursor.execute(f"ANALYZE {STAGING}")
+        # On PostgreSQL only the columns those joins and questions read: the others'
+        # statistics (the notes, the addresses) were most of its cost.
+        postgres = connection.vendor == "postgresql"
+        cursor.execute(f"ANALYZE {STAGING}" + (f" ({', '.join(JOINED)})" if postgres else ""))
     return count
 
 
@@ -794,22 +799,25 @@ def _insert_events(dialect: Dialect, application: str, first_id: int) -> None:
 # rebuild's sorts of the whole table cost more than the load's own index entries.
 BULK_FROM = 10_000
 INDEX_CHOICES = ("auto", "rebuild", "keep")
+# Requests counted into the reports per set-wise recount after a load.
+CATCH_UP = 50_000
 
 
-def bulk_load_wanted(indexes: str, loading: int) -> bool:
-    """Whether to set the requests' and events' indexes aside for this load (`indexes`: auto,
-    rebuild or keep); on PostgreSQL only."""
-    if connection.vendor != "postgresql" or indexes == "keep" or not loading:
-        return False
-    if indexes == "rebuild":
-        return True
-    if loading < BULK_FROM:
-        return False
+def _held(limit: int) -> int:
+    """The requests the table holds, counted no further than `limit` (a table of millions is
+    not read whole to compare it with a load)."""
     table = ServiceRequest._meta.db_table
     with connection.cursor() as cursor:
-        # Counted no further than the load's size: a table of millions is not read whole.
-        cursor.execute(f"SELECT count(*) FROM (SELECT FROM {table} LIMIT %s) held", [loading + 1])
-        return cursor.fetchone()[0] <= loading
+        cursor.execute(f"SELECT count(*) FROM (SELECT FROM {table} LIMIT %s) held", [limit])
+        return int(cursor.fetchone()[0])
+
+
+def bulk_load_wanted(indexes: str, loading: int, held: int) -> bool:
+    """Whether to set the requests' and events' indexes aside for a load of `loading` requests
+    into a table that holds `held` (`indexes`: auto, rebuild or keep); on PostgreSQL only."""
+    if connection.vendor != "postgresql" or indexes == "keep" or not loading:
+        return False
+    return indexes == "rebuild" or (loading >= BULK_FROM and held <= loading)
 
 
 @dataclass
@@ -918,6 +926,12 @@ def import_nyc(
     with transaction.atomic():
         first_id = ServiceRequest.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         dialect = Dialect()
+        if dialect.postgres:
+            # The load's sorts (file order, the numbering of the valid lines, repeated keys)
+            # and hash joins over every line, in memory rather than spilled to disk in batches
+            # (the default 4 MB spilled 100,000 lines' sorts in 60 MB runs).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '256MB'")
         _create_staging()
         staged = _stage(path, progress)
         say(f"Staged {staged:,} lines; checking them.")
@@ -931,7 +945,8 @@ def import_nyc(
             result.imported = cursor.fetchone()[0]
         _draw_numbers(result.imported)
         aside = None
-        if bulk_load_wanted(indexes, result.imported):
+        held = _held(result.imported * 10) if dialect.postgres else 0
+        if bulk_load_wanted(indexes, result.imported, held):
             aside = set_indexes_aside([ServiceRequest._meta.db_table, RequestEvent._meta.db_table])
             say(
                 f"Checked {staged:,} lines; set {len(aside.indexes)} indexes and "
@@ -944,21 +959,23 @@ def import_nyc(
         _insert_events(dialect, application, first_id)
         if dialect.postgres:
             _business_hours_due(application, first_id)
-            if aside is not None:
-                say(f"History written; building {len(aside.indexes)} indexes again.")
-                put_indexes_back(aside)
-                say(f"Built {len(aside.indexes)} indexes and {len(aside.keys)} foreign keys.")
-            # A bulk load can double a table: plan the next reads (the heat map's GROUP BY,
-            # the queue) on its new size, not on statistics of before (or none yet).
+        say(f"Wrote the history of {result.imported:,} requests.")
+        if aside is not None:
+            put_indexes_back(aside)
+            say(f"Built {len(aside.indexes)} indexes and {len(aside.keys)} foreign keys again.")
+        if dialect.postgres and result.imported * 10 >= held:
+            # A load of a tenth of the table or more (autovacuum's own threshold): plan the
+            # next reads (the heat map's GROUP BY, the queue) on the table's new size, not on
+            # statistics of before (or none yet). A smaller one leaves them to autovacuum.
             with connection.cursor() as cursor:
                 for model in (ServiceRequest, RequestEvent):
                     cursor.execute(f"ANALYZE {model._meta.db_table}")
+            say("Counted the requests' statistics for the planner.")
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT line, problem FROM {TYPED} WHERE problem <> '' ORDER BY line")
             result.rejected = [(line, problem) for line, problem in cursor.fetchall()]
             for table in TEMPORARY:
                 cursor.execute(f"DROP TABLE {table}")
-        say(f"Wrote the history of {result.imported:,} requests.")
         if catch_up:
             ids = list(
                 ServiceRequest.objects.filter(pk__gt=first_id, application=application)
@@ -966,8 +983,10 @@ def import_nyc(
                 .values_list("pk", flat=True)
             )
             say(f"Counting {len(ids):,} requests into the reports.")
-            for start in range(0, len(ids), 5000):
-                rollup.refresh(ids[start : start + 5000])
+            # Set-wise (reports.recount), CATCH_UP at a time: each recount upserts every day
+            # total its requests touch, so fewer, larger ones write each total fewer times.
+            for start in range(0, len(ids), CATCH_UP):
+                rollup.refresh(ids[start : start + CATCH_UP])
         # The other consumers of the stream see the imported events (notifications skip them).
         stream.wake_on_commit()
     return result
