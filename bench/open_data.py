@@ -242,6 +242,8 @@ def floor_figures(path: Path) -> dict[str, tuple[float, float]]:
 
         def build() -> None:
             cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            # One process, so the backend's CPU is all of it (no parallel build workers).
+            cursor.execute("SET LOCAL max_parallel_maintenance_workers = 0")
             for definition in definitions:
                 cursor.execute(definition)
 
