@@ -831,13 +831,13 @@ class SetAside:
 def set_indexes_aside(tables: list[str]) -> SetAside:
     """Drop the tables' secondary indexes and their foreign keys, as pg_restore loads a table
     before it indexes it: an index built once from sorted entries costs a fraction of the same
-    entries inserted one by one (the three trigram GIN above all), and a foreign key added again
-    is checked by one join instead of a trigger per row at the commit. Kept: the primary key,
-    every unique index (the tracking numbers, the filings' keys: they guard the load itself),
-    and the partial indexes of live requests alone (`NOT historical`), which an imported,
-    historical request never enters. The tables are locked for the rest of the transaction
-    (ACCESS EXCLUSIVE: readers wait too, as for a restore); a failure rolls the drops back with
-    the rest, so the table keeps every index."""
+    entries inserted one by one (the three GIN, two of them trigrams, above all), and a foreign
+    key added again is checked by one join instead of a trigger per row at the commit. Kept:
+    the primary key, every unique index (the tracking numbers, the filings' keys: they guard
+    the load itself), and the partial indexes of live requests alone (`NOT historical`), which
+    an imported, historical request never enters. The tables are locked for the rest of the
+    transaction (ACCESS EXCLUSIVE: readers wait too, as for a restore); a failure rolls the
+    drops back with the rest, so the table keeps every index."""
     aside = SetAside()
     with connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
@@ -874,13 +874,13 @@ def put_indexes_back(aside: SetAside) -> None:
     checked by one join)."""
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        # Room to sort an index's entries in memory (the GIN builds gather theirs in it).
+        # Room to sort an index's entries in memory (the GIN builds gather theirs in it), until
+        # the transaction ends.
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         for _name, definition in aside.indexes:
             cursor.execute(definition)
         for table, name, definition in aside.keys:
             cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
-        cursor.execute("RESET maintenance_work_mem")
 
 
 def _business_hours_due(application: str, first_id: int) -> None:
