@@ -599,6 +599,30 @@ class BulkImportTests(OpenDataTestCase):
             out, err = self.import_file(path, "rebuild")
             self.assertIn("imported 0 requests, rejected 6 lines", out, err)
 
+    def test_auto_rebuilds_only_for_a_load_as_large_as_the_table(self):
+        postgres = connection.vendor == "postgresql"
+        with tempfile.TemporaryDirectory() as folder, mock.patch.object(nycimport, "BULK_FROM", 3):
+            first = Path(folder) / "first.csv"
+            keys = ("9001", "9002", "9003")
+            first.write_text(_lines(keys))
+            # 3 lines into a table of 2 requests: the bulk path (on PostgreSQL).
+            out, err = self.import_file(first, "auto")
+            self.assertIn("imported 3 requests", out, err)
+            self.assertEqual("indexes and 8 foreign keys aside" in err, postgres, err)
+            # 3 more into a table of 5: inserted into the indexes as they are.
+            second = Path(folder) / "second.csv"
+            second.write_text(_lines(("9004", "9005", "9006")))
+            out, err = self.import_file(second, "auto")
+            self.assertIn("imported 3 requests", out, err)
+            self.assertNotIn("aside", err)
+            # Below BULK_FROM, never.
+            third = Path(folder) / "third.csv"
+            third.write_text(_lines(("9007", "9008")))
+            ServiceRequest.objects.all().delete()
+            out, err = self.import_file(third, "auto")
+            self.assertIn("imported 2 requests", out, err)
+            self.assertNotIn("aside", err)
+
     def test_export_then_bulk_import_then_export_gives_the_same_file(self):
         started = self.report(channel="email", description="Another one")
         actions.start_request(started, by=self.dana)
@@ -647,6 +671,11 @@ class BulkImportTests(OpenDataTestCase):
                 self.import_file(path, "rebuild")
         self.assertEqual(self.schema(), before)
         self.assertEqual(ServiceRequest.objects.count(), count)
+
+
+def _lines(keys: tuple[str, ...]) -> str:
+    rows = [",".join(nyc.COLUMNS), *(_line(key, "05/01/2022 10:00:00 AM") for key in keys)]
+    return "\n".join(rows) + "\n"
 
 
 def _rejects(err: str) -> list[str]:
