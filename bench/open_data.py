@@ -15,7 +15,10 @@ What it does:
 2. Writes `--rows` lines in NYC's 41-column layout, drawn from the real records shipped with
    the New York pack (their types, places, channels and notes), each with a new key and a
    time in the last two years, and times `city311 import_nyc` on it (staging, validation,
-   inserts, history events, the rollups' catch-up; the last timed apart).
+   inserts, history events, the rollups' catch-up; the last timed apart), with each step's
+   time and, on PostgreSQL, the floors: the file COPY'd alone, the requests inserted into a
+   bare copy of their table, that copy's indexes built. `--indexes keep|rebuild|auto` is the
+   command's own option (auto: the bulk path into the emptied table).
 3. Runs `city311 export_open_data` once per format, each in a fresh process, and prints rows/s
    (the export's own time, not the process start) and the process's peak resident memory.
 4. Times the heat map of a type (`/reports/heat/`, reports.heat) over these requests: the
