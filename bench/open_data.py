@@ -15,7 +15,10 @@ What it does:
 2. Writes `--rows` lines in NYC's 41-column layout, drawn from the real records shipped with
    the New York pack (their types, places, channels and notes), each with a new key and a
    time in the last two years, and times `city311 import_nyc` on it (staging, validation,
-   inserts, history events, the rollups' catch-up; the last timed apart).
+   inserts, history events, the rollups' catch-up; the last timed apart), with each step's
+   time and, on PostgreSQL, the floors: the file COPY'd alone, the requests inserted into a
+   bare copy of their table, that copy's indexes built. `--indexes keep|rebuild|auto` is the
+   command's own option (auto: the bulk path into the emptied table).
 3. Runs `city311 export_open_data` once per format, each in a fresh process, and prints rows/s
    (the export's own time, not the process start) and the process's peak resident memory.
 4. Times the heat map of a type (`/reports/heat/`, reports.heat) over these requests: the
@@ -38,6 +41,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/city311_bench_opendata"
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,7 +204,66 @@ def empty_requests() -> None:
         cursor.execute(f"TRUNCATE {ServiceRequest._meta.db_table} CASCADE")
 
 
-def import_records(rows: int, rollup_sample: int) -> None:
+def floor_figures(path: Path) -> dict[str, tuple[float, float]]:
+    """What the import cannot go below on this server, for the requests just imported: the
+    file COPY'd as it is into a table of 41 text columns (no Python per line), the requests
+    inserted into a bare copy of their table (no index, no key), and the requests' indexes
+    built on that copy. All rolled back."""
+    import re
+
+    from django.db import connection, transaction
+
+    from city311.reports import nyc
+    from city311.servicerequests.models import ServiceRequest
+
+    table = ServiceRequest._meta.db_table
+    found: dict[str, tuple[float, float]] = {}
+
+    def timed(name: str, run: Any) -> None:
+        started, cpu = time.perf_counter(), database_cpu()
+        run()
+        found[name] = (time.perf_counter() - started, database_cpu() - cpu)
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        columns = ", ".join(f"c{i} text" for i in range(len(nyc.COLUMNS)))
+        cursor.execute(f"CREATE TEMPORARY TABLE bench_file ({columns})")
+
+        def copy_file() -> None:
+            with (
+                path.open("rb") as f,
+                cursor.cursor.copy("COPY bench_file FROM STDIN (FORMAT csv, HEADER)") as copy,
+            ):
+                while data := f.read(1 << 20):
+                    copy.write(data)
+
+        timed("COPY of the file alone (41 text columns)", copy_file)
+        cursor.execute(f"CREATE TEMPORARY TABLE bench_bare (LIKE {table} INCLUDING DEFAULTS)")
+        timed(
+            "INSERT of the requests into their bare table",
+            lambda: cursor.execute(f"INSERT INTO bench_bare SELECT * FROM {table}"),
+        )
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = %s AND indexdef NOT LIKE %s",
+            [table, "%UNIQUE%"],
+        )
+        definitions = [
+            re.sub(r"^CREATE INDEX \S+ ON \S+", "CREATE INDEX ON bench_bare", d)
+            for (d,) in cursor.fetchall()
+        ]
+
+        def build() -> None:
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            # One process, so the backend's CPU is all of it (no parallel build workers).
+            cursor.execute("SET LOCAL max_parallel_maintenance_workers = 0")
+            for definition in definitions:
+                cursor.execute(definition)
+
+        timed(f"its {len(definitions)} secondary indexes built on it", build)
+        transaction.set_rollback(True)
+    return found
+
+
+def import_records(rows: int, rollup_sample: int, indexes: str) -> None:
     """Empty the requests, write `rows` records and time `import_nyc` on them."""
     from django.db import connection
 
@@ -225,9 +288,12 @@ def import_records(rows: int, rollup_sample: int) -> None:
             steps[text.split(" ")[0]] = now - last[0]
             last[0] = now
 
-        result = nycimport.import_nyc(path, say=say, catch_up=False)
+        result = nycimport.import_nyc(path, say=say, catch_up=False, indexes=indexes)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        steps["commit"] = time.perf_counter() - last[0]
         db_cpu = database_cpu() - db_cpu if db_cpu >= 0 else -1.0
+        if connection.vendor == "postgresql":
+            floors = floor_figures(path)
     loaded = result.imported
     print(
         f"\nimport_nyc (set-based load, rollups apart): {loaded:,} rows in {seconds:.1f} s = "
@@ -250,14 +316,21 @@ def import_records(rows: int, rollup_sample: int) -> None:
         "Checked": "engines + type + check",
         "Inserted": "insert",
         "Wrote": "events + due dates",
+        "Built": "indexes + foreign keys built",
+        "Counted": "ANALYZE",
+        "commit": "commit (deferred key checks)",
     }
     print("  steps: " + ", ".join(f"{names.get(k, k)} {v:.1f} s" for k, v in steps.items()))
+    if connection.vendor == "postgresql":
+        print("  floors (the same rows, nothing else asked; s wall / s backend CPU):")
+        for name, (wall, cpu_s) in floors.items():
+            print(f"    {name:58} {wall:6.2f} / {cpu_s:5.2f}")
     sample = list(
         ServiceRequest.objects.order_by("pk").values_list("pk", flat=True)[:rollup_sample]
     )
     started = time.perf_counter()
-    for start in range(0, len(sample), 5000):
-        rollup.refresh(sample[start : start + 5000])
+    for start in range(0, len(sample), nycimport.CATCH_UP):
+        rollup.refresh(sample[start : start + nycimport.CATCH_UP])
     seconds = time.perf_counter() - started
     print(
         f"  rollup catch-up (rollup.refresh, as import_nyc runs it): {len(sample):,} requests "
@@ -333,6 +406,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--rollup-sample", type=int, default=10_000)
+    parser.add_argument(
+        "--indexes", default="auto", help="import_nyc's --indexes: auto, rebuild or keep."
+    )
     parser.add_argument("--export-one", help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=5, help="Heat map rounds.")
     parser.add_argument(
@@ -365,7 +441,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     if not args.reuse:
-        import_records(args.rows, args.rollup_sample)
+        import_records(args.rows, args.rollup_sample, args.indexes)
     print(f"database: {connection.vendor}, {ServiceRequest.objects.count():,} requests, "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")  # fmt: skip
     if connection.vendor == "postgresql":

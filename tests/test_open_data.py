@@ -20,6 +20,7 @@ from unittest import mock
 import pyarrow as pa
 import pyarrow.parquet as pq
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from city311.catalog.models import ServiceType
@@ -514,6 +515,179 @@ class ImportTests(OpenDataTestCase):
             out, err = self.import_file(first)
             self.assertIn("imported 3 requests, rejected 0 lines", out, err)
             self.assertEqual(self.download("nyc"), first.read_bytes())
+
+
+class BulkImportTests(OpenDataTestCase):
+    """`--indexes rebuild` (PostgreSQL): the requests' and events' secondary indexes and foreign
+    keys set aside for the insert and built again, as a restore does. On SQLite the option
+    changes nothing, and the same tests hold."""
+
+    def import_file(self, path: Path, indexes: str) -> tuple[str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            call_command("import_nyc", str(path), indexes=indexes, stdout=out, stderr=err)
+        except CommandError as e:
+            err.write(str(e))
+        return out.getvalue(), err.getvalue()
+
+    def schema(self) -> dict[str, object]:
+        """Every index and constraint of the requests and events, with its definition."""
+        tables = [ServiceRequest._meta.db_table, RequestEvent._meta.db_table]
+        with connection.cursor() as cursor:
+            found: dict[str, object] = {
+                table: connection.introspection.get_constraints(cursor, table) for table in tables
+            }
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s)",
+                    [tables],
+                )
+                found["indexes"] = dict(cursor.fetchall())
+                cursor.execute(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = ANY(%s::regclass[])",
+                    [tables],
+                )
+                found["constraints"] = dict(cursor.fetchall())
+        return found
+
+    def loaded(self) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], bytes]:
+        """The imported requests and their events (without ids or tracking numbers), and the
+        open data's NYC file."""
+        imported = ServiceRequest.objects.filter(historical=True).order_by("external_id")
+        requests = list(
+            imported.values_list(
+                "external_id", "service_type_id", "department_id", "status", "resolution",
+                "status_notes", "description", "lat", "long", "areas", "address_string",
+                "zipcode", "channel", "requested_at", "updated_at", "closed_at", "due_at",
+                "urgent", "application",
+            )
+        )  # fmt: skip
+        events = list(
+            RequestEvent.objects.filter(request__historical=True)
+            .order_by("request__external_id", "kind")
+            .values_list("request__external_id", "kind", "at", "actor_label", "note", "data")
+        )
+        return requests, events, self.download("nyc")
+
+    def lines(self) -> str:
+        rows = [
+            ",".join(nyc.COLUMNS),
+            _line("8001", "05/01/2022 10:00:00 AM", latitude="40.6782"),
+            _line("8002", "05/01/2022 11:00:00 AM", closed="05/03/2022 09:15:00 AM",
+                  status="Closed", agency="parks"),
+            _line("8003", "13/45/2022 12:00:03 AM"),
+            _line("8004", "06/02/2022 08:00:00 PM", status="In Progress"),
+            _line("8001", "05/01/2022 10:00:00 AM"),
+            "8005,too,few",
+        ]  # fmt: skip
+        return "\n".join(rows) + "\n"
+
+    def test_the_bulk_load_gives_what_the_incremental_one_does(self):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "history.csv"
+            path.write_text(self.lines())
+            out, err = self.import_file(path, "keep")
+            self.assertIn("imported 3 requests, rejected 3 lines", out, err)
+            self.assertNotIn("indexes aside", err)
+            incremental = self.loaded(), err
+            ServiceRequest.objects.filter(historical=True).delete()
+            out, err = self.import_file(path, "rebuild")
+            self.assertIn("imported 3 requests, rejected 3 lines", out, err)
+            if connection.vendor == "postgresql":
+                self.assertIn("indexes and 8 foreign keys aside", err)
+            # The same requests, events, rejected lines (by number) and export.
+            self.assertEqual(
+                (self.loaded(), _rejects(err)), (incremental[0], _rejects(incremental[1]))
+            )
+            self.assertIn("line 4: Created Date '13/45/2022 12:00:03 AM' is not a date", err)
+            self.assertIn("line 6: Unique Key '8001' is also on an earlier line", err)
+            self.assertIn("line 7: 41 fields expected, 3 found", err)
+            # Again: every key is already there.
+            out, err = self.import_file(path, "rebuild")
+            self.assertIn("imported 0 requests, rejected 6 lines", out, err)
+
+    def test_auto_rebuilds_only_for_a_load_as_large_as_the_table(self):
+        postgres = connection.vendor == "postgresql"
+        with tempfile.TemporaryDirectory() as folder, mock.patch.object(nycimport, "BULK_FROM", 3):
+            first = Path(folder) / "first.csv"
+            keys = ("9001", "9002", "9003")
+            first.write_text(_lines(keys))
+            # 3 lines into a table of 2 requests: the bulk path (on PostgreSQL).
+            out, err = self.import_file(first, "auto")
+            self.assertIn("imported 3 requests", out, err)
+            self.assertEqual("indexes and 8 foreign keys aside" in err, postgres, err)
+            # 3 more into a table of 5: inserted into the indexes as they are.
+            second = Path(folder) / "second.csv"
+            second.write_text(_lines(("9004", "9005", "9006")))
+            out, err = self.import_file(second, "auto")
+            self.assertIn("imported 3 requests", out, err)
+            self.assertNotIn("aside", err)
+            # Below BULK_FROM, never.
+            third = Path(folder) / "third.csv"
+            third.write_text(_lines(("9007", "9008")))
+            ServiceRequest.objects.all().delete()
+            out, err = self.import_file(third, "auto")
+            self.assertIn("imported 2 requests", out, err)
+            self.assertNotIn("aside", err)
+
+    def test_export_then_bulk_import_then_export_gives_the_same_file(self):
+        started = self.report(channel="email", description="Another one")
+        actions.start_request(started, by=self.dana)
+        with tempfile.TemporaryDirectory() as folder:
+            first = Path(folder) / "first.csv"
+            first.write_bytes(self.download("nyc"))
+            ServiceRequest.objects.all().delete()
+            out, err = self.import_file(first, "rebuild")
+            self.assertIn("imported 3 requests, rejected 0 lines", out, err)
+            self.assertEqual(self.download("nyc"), first.read_bytes())
+
+    def test_after_a_bulk_load_every_index_and_foreign_key_is_there(self):
+        before = self.schema()
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "history.csv"
+            path.write_text(self.lines())
+            out, err = self.import_file(path, "rebuild")
+        self.assertIn("imported 3 requests", out, err)
+        self.assertEqual(self.schema(), before)
+        if connection.vendor == "postgresql":
+            # Each index built again is valid and in use, and each foreign key checks again.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_index WHERE indrelid = %s::regclass "
+                    "AND NOT (indisvalid AND indisready)",
+                    [ServiceRequest._meta.db_table],
+                )
+                self.assertEqual(cursor.fetchone()[0], 0)
+            sr = ServiceRequest.objects.filter(historical=True).first()
+            assert sr is not None
+            with self.assertRaises(IntegrityError), transaction.atomic():
+                ServiceRequest.objects.filter(pk=sr.pk).update(service_type_id=999_999)
+                connection.check_constraints()
+
+    def test_a_failure_during_a_bulk_load_leaves_every_index_and_no_request(self):
+        before = self.schema()
+        count = ServiceRequest.objects.count()
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "history.csv"
+            path.write_text(self.lines())
+            # The requests are in, their history fails half way (a full disk, say).
+            with (
+                mock.patch.object(nycimport, "_insert_events", side_effect=OSError("disk full")),
+                self.assertRaisesMessage(OSError, "disk full"),
+            ):
+                self.import_file(path, "rebuild")
+        self.assertEqual(self.schema(), before)
+        self.assertEqual(ServiceRequest.objects.count(), count)
+
+
+def _lines(keys: tuple[str, ...]) -> str:
+    rows = [",".join(nyc.COLUMNS), *(_line(key, "05/01/2022 10:00:00 AM") for key in keys)]
+    return "\n".join(rows) + "\n"
+
+
+def _rejects(err: str) -> list[str]:
+    return [line for line in err.splitlines() if ", line " in line]
 
 
 def _line(key: str, created: str, *, closed: str = "", latitude: str = "", longitude: str = "",

@@ -45,6 +45,17 @@ class Command(BaseCommand):
             "once afterwards instead of catching up file by file).",
         )
 
+        parser.add_argument(
+            "--indexes",
+            choices=nycimport.INDEX_CHOICES,
+            default="auto",
+            help="PostgreSQL: 'rebuild' drops the requests' secondary indexes and foreign keys "
+            "for the load and builds them again after, as a restore does (the tables are "
+            "locked meanwhile, readers included); 'keep' inserts into them as they are; "
+            f"'auto' (default) rebuilds for a load of {nycimport.BULK_FROM:,} requests or more "
+            "into a table that holds no more than the load brings (a first import).",
+        )
+
     def handle(self, *args: Any, files: list[Path], mapping: Path, **options: Any) -> None:
         with ExitStack() as stack:
             rejects = None
@@ -62,6 +73,7 @@ class Command(BaseCommand):
                 mapping,
                 rejects,
                 no_rollups=options["no_rollups"],
+                indexes=options["indexes"],
                 verbosity=options["verbosity"],
             )
 
@@ -80,6 +92,7 @@ class Command(BaseCommand):
                     progress=bar.update,
                     say=None if quiet else partial(tqdm.write, file=self.stderr),
                     catch_up=not options["no_rollups"],
+                    indexes=options["indexes"],
                 )
             except nycimport.ImportFailed as e:
                 raise CommandError(str(e)) from None
