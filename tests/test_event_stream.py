@@ -103,6 +103,20 @@ class DeliveryTests(StreamTestCase):
             [(e.request_id, e.kind) for e in closures.given], [(sr.pk, "request.closed")]
         )
 
+    def test_a_consumer_not_woken_by_commits_reads_at_the_schedules_run(self):
+        lines, rollup = Recorder(), self.consumer("rollup")
+        stream.register(
+            stream.Consumer(name="lines", handle=lines, start=stream.REPLAY, woken=False)
+        )
+        self.addCleanup(stream.unregister, "lines")
+        sr = self.report()
+        first = RequestEvent.objects.filter(request=sr).order_by("pk").first().pk
+        dispatch_events(since=first)  # the commit's wake-up
+        self.assertEqual(lines.given, [])
+        self.assertEqual(len(rollup.given), RequestEvent.objects.count())
+        dispatch_events()  # the schedule's, every minute
+        self.assertEqual(lines.ids, rollup.ids)
+
     def test_a_consumer_added_later_from_now_hears_nothing_of_last_years_events(self):
         old = self.rosa_reports_and_dana_works()
         RequestEvent.objects.update(at=timezone.now() - timedelta(days=365))

@@ -81,6 +81,10 @@ class Consumer:
     # sender of its outbox rows, so a burst's first task sends what it planned. (Not only when
     # the handler wrote rows: other writers, such as a texted photo's fetch, count on it.)
     then: Callable[[], object] | None = None
+    # Read when a commit wakes the stream. False for work that is cheaper in the schedule's
+    # larger batches (every minute) and that no one waits on: the open data's lines, which a
+    # download brings up to date itself before it reads.
+    woken: bool = True
 
     def __post_init__(self) -> None:
         if self.start not in (FROM_NOW, REPLAY):
@@ -241,7 +245,7 @@ def _groups(since: int | None) -> list[list[Consumer]]:
     Starts a new consumer's cursor, in a transaction of its own, so that a handler failing on
     its first batch keeps the start (and the failure is noted on it).
     """
-    every = consumers()
+    every = [c for c in consumers() if c.woken or since is None]
     cursors = {c.name: c for c in ConsumerCursor.objects.filter(name__in=[c.name for c in every])}
     for consumer in every:
         if consumer.name not in cursors:
