@@ -216,6 +216,9 @@ class WorkerTests(CityMixin, TransactionTestCase):
             CITY311_WORKER_PROCESSES="1",
             REDIS_URL=REDIS_URL,
             CITY311_TASK_LEASE_SECONDS="3",
+            # No scheduled task joins the one counted: on a loaded machine the test outlasted
+            # the workers' first look (30 s), and the far worker held 3 tasks, not 1.
+            CITY311_SCHEDULER_SECONDS="3600",
         )
         client = redis.Redis.from_url(REDIS_URL)
         waiting = f"django_q:{queue}:q"
