@@ -219,6 +219,9 @@ else:
 # machine whose lease ran out (the machine lost, the worker killed) has its tasks handed back by
 # any other worker within about this time.
 CITY311_TASK_LEASE_SECONDS = envint("CITY311_TASK_LEASE_SECONDS", "30", minimum=3)
+# How often a worker looks for schedules that are due (django-q's own look is every 30 s, fixed;
+# city311 runs it instead): the periodic tasks and the SLA alarms run this late at most.
+CITY311_SCHEDULER_SECONDS = envint("CITY311_SCHEDULER_SECONDS", "30", minimum=1)
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

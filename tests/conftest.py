@@ -66,9 +66,21 @@ def _outbound_to_loopback(settings):
 
 
 def pytest_collection_modifyitems(items):
-    """Files that mostly wait (on the servers and workers they start, or on the clock) go first:
-    the parallel workers, handed whole files in this order, fill those waits with the rest."""
-    items.sort(key=lambda item: item.get_closest_marker("waits") is None)
+    """Files that mostly wait (on the servers and workers they start, or on the clock) are
+    handed out early, one between each two others: the parallel workers, handed whole files in
+    this order, then wait on one while they work on the other. Handed out all first, they had
+    every worker waiting at once (at 8-21% of a core each, measured) for the run's first
+    minutes, and the machine's two cores idle; none is left for the end either."""
+    files: dict[str, list] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::")[0], []).append(item)
+    waiting = [f for f in files.values() if f[0].get_closest_marker("waits") is not None]
+    working = [f for f in files.values() if f[0].get_closest_marker("waits") is None]
+    order = []
+    while waiting or working:
+        order += waiting.pop(0) if waiting else []
+        order += working.pop(0) if working else []
+    items[:] = order
 
 
 def _delete_rather_than_truncate() -> None:

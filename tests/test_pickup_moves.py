@@ -166,6 +166,9 @@ def _change(client: Client, data: dict[str, str], out: dict[str, object], key: s
 
 def _waiting_on_locks() -> int:
     with connection.cursor() as cursor:
+        # Asked inside the transaction that holds the days: PostgreSQL answers from the
+        # snapshot its first look took (the count never moved, and the wait ran its full 20 s).
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity "
             "WHERE wait_event_type = 'Lock' AND datname = current_database()"

@@ -89,11 +89,13 @@ class WorkerTests(CityMixin, TransactionTestCase):
             CITY311_QUEUE_NAME=f"test-{uuid.uuid4().hex[:8]}",
             CITY311_WORKER_PROCESSES="1",
             REDIS_URL=REDIS_URL,
+            # The worker's first look at its schedules 5 s after it starts, not 30.
+            CITY311_SCHEDULER_SECONDS="5",
         )
         worker = start_city311("worker", env=env)
         try:
-            # The schedule's first dispatch runs as the worker starts; the next is a minute on,
-            # so a note planned sooner than that was woken for.
+            # The schedule's first dispatch runs at the worker's first look; the next is a
+            # minute on, so a note planned sooner than that was woken for.
             started = wait_for(lambda: Success.objects.filter(func=DISPATCH).exists(), timeout=60)
             self.assertTrue(started, "the worker never ran its scheduled dispatch")
             written = run_city311("shell", "-c", ADD_NOTE.format(pk=self.sr.pk), env=env)
@@ -214,6 +216,9 @@ class WorkerTests(CityMixin, TransactionTestCase):
             CITY311_WORKER_PROCESSES="1",
             REDIS_URL=REDIS_URL,
             CITY311_TASK_LEASE_SECONDS="3",
+            # No scheduled task joins the one counted: on a loaded machine the test outlasted
+            # the workers' first look (30 s), and the far worker held 3 tasks, not 1.
+            CITY311_SCHEDULER_SECONDS="3600",
         )
         client = redis.Redis.from_url(REDIS_URL)
         waiting = f"django_q:{queue}:q"

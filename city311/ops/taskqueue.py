@@ -32,7 +32,7 @@ from time import monotonic, sleep
 from types import FrameType
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
@@ -40,6 +40,7 @@ from django_q.brokers.redis_broker import Redis
 from django_q.cluster import Cluster
 from django_q.conf import Conf
 from django_q.models import OrmQ
+from django_q.scheduler import scheduler
 
 from city311.lib.outbox import holder_gone, process_holder
 from city311.ops.models import TaskClaim
@@ -150,6 +151,9 @@ def release_dead_tasks() -> int:
 def run_cluster(grace: float = STOP_GRACE_SECONDS) -> int:
     """Run the task cluster until SIGTERM or SIGINT, then stop it within `grace` seconds.
     Returns how many tasks in hand were ended and went back to the queue."""
+    # The schedules are looked at here, every CITY311_SCHEDULER_SECONDS, not by the cluster's
+    # sentinel, whose look comes every 30 s whatever it is told.
+    Conf.SCHEDULER = False
     cluster = Cluster()
     asked = threading.Event()
 
@@ -159,15 +163,19 @@ def run_cluster(grace: float = STOP_GRACE_SECONDS) -> int:
     # In place of the cluster's own handlers, which wait for every task in hand.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, ask_to_stop)
+    # The cluster's processes are forked from this one: none shares its database connection.
+    connections.close_all()
     cluster.start()
     sentinel = cluster.sentinel
     broker = get_broker() if settings.REDIS_URL else None
     keep = _LeaseKeeper(broker, sentinel.pid) if isinstance(broker, HeldRedis) else None
+    look = _SchedulerLook()
     while not asked.wait(0.2):
         if not sentinel.is_alive():
             return 0
         if keep is not None:
             keep.tick()
+        look.tick()
     cluster.stop_event.set()
     sentinel.join(grace)
     if not sentinel.is_alive():
@@ -177,6 +185,22 @@ def run_cluster(grace: float = STOP_GRACE_SECONDS) -> int:
             os.kill(pid, signal.SIGKILL)
     sentinel.join()
     return release_dead_tasks()
+
+
+class _SchedulerLook:
+    """Queues the scheduled tasks that are due, every CITY311_SCHEDULER_SECONDS (the first
+    look one period after the start, as django-q's own)."""
+
+    def __init__(self) -> None:
+        self.every = settings.CITY311_SCHEDULER_SECONDS
+        self.next = monotonic() + self.every
+
+    def tick(self) -> None:
+        if monotonic() < self.next:
+            return
+        self.next = monotonic() + self.every
+        # django-q's look: a schedule that fails is logged, and the next look tries again.
+        scheduler(broker=get_broker())
 
 
 class _LeaseKeeper:
