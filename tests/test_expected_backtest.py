@@ -61,7 +61,12 @@ class BacktestTests(BaseTestCase):
                 for row in month_of_requests(m, [100 if i < 6 else 10] * 60)
             ]
         )
-        result = backtest.backtest(backtest.cases_from_files([path]).cases)
+        # Another point to judge beside it, fitted on the past: "as long as the first month".
+        result = backtest.backtest(
+            backtest.cases_from_files([path]).cases,
+            candidates={"first month": lambda past, cutoff: lambda case: 100.0},
+        )
+        self.assertEqual(result.error("first month", ["2024-12"]), (90.0, 60))
         self.assertEqual(result.error("baseline", ["2024-12"]), (90.0, 60))
         self.assertEqual(result.error("point", ["2024-12"]), (0.0, 60))
         self.assertEqual(result.lower("point", ["2024-12"]), 1.0)

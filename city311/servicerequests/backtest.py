@@ -11,7 +11,7 @@ The per-type median baseline is computed from the same training data (closed req
   (as not covered) once it has been open longer than that time, and is left out before;
 - the point forecast against the per-type median: the median absolute error on the closed test
   requests both can answer; beside it a bound no forecast can be expected to pass: each type's
-  median in the test period itself, known only in hindsight.
+  median in the test request's month itself, known only in hindsight.
 
 `cases_from_file` reads a city's export without a database (the continuous history the demo does
 not have: its records are one-month samples of different years, so most of its test months
@@ -167,9 +167,6 @@ class Result:
         return sorted(self.periods) if months is None else [m for m in months if m in self.periods]
 
 
-POINTS = ("point", "hindsight")
-
-
 Candidate = Callable[[list[Case], datetime], Callable[[Case], float | None]]
 
 
@@ -182,12 +179,21 @@ def backtest(
     periods: dict[str, Period] = defaultdict(Period)
     levels: dict[str, int] = defaultdict(int)
     ordered = sorted(cases, key=lambda c: c.requested_at)
+    # A bound, not a forecast: each type's median in the test request's month itself (known
+    # only in hindsight; a month whatever the step: a day's few requests would be their own).
+    in_month: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for c in ordered:
+        if c.closed_at is not None:
+            in_month[(_month(c.requested_at), c.type_id)].append(
+                _hours(c.closed_at - c.requested_at)
+            )
+    hindsight_median = {key: median(h) for key, h in in_month.items()}
     for cutoff, until in cutoffs(ordered, step):
         past = [c for c in ordered if c.requested_at < cutoff]
         test = [c for c in ordered if cutoff <= c.requested_at < until]
         if not past or not test:
             continue
-        period = periods[f"{timezone.localtime(cutoff):%Y-%m}"]
+        period = periods[_month(cutoff)]
         if cutoff - past[-1].requested_at > timedelta(days=31):
             period.after_gap = True
         told = expected.forecast_groups(past, cutoff)
@@ -198,11 +204,6 @@ def backtest(
                 per_type[c.type_id].append(_hours(c.closed_at - c.requested_at))
         type_median = {t: median(h) for t, h in per_type.items()}
         fitted = {name: fit(past, cutoff) for name, fit in (candidates or {}).items()}
-        hindsight: dict[int, list[float]] = defaultdict(list)
-        for c in test:
-            if c.closed_at is not None:
-                hindsight[c.type_id].append(_hours(c.closed_at - c.requested_at))
-        hindsight_median = {t: median(h) for t, h in hindsight.items()}
         for c in test:
             chosen = expected.pick(told, c.type_id, c.district, c.season)
             if chosen is None:
@@ -220,7 +221,9 @@ def backtest(
                 if found.typical_hours is not None and c.type_id in type_median:
                     period.errors["baseline"].append(abs(took - type_median[c.type_id]))
                     period.errors["point"].append(abs(took - found.typical_hours))
-                    period.errors["hindsight"].append(abs(took - hindsight_median[c.type_id]))
+                    period.errors["hindsight"].append(
+                        abs(took - hindsight_median[(_month(c.requested_at), c.type_id)])
+                    )
                     for name, point in fitted.items():
                         guess = point(c)
                         guess = found.typical_hours if guess is None else guess
@@ -248,6 +251,10 @@ def cutoffs(cases: list[Case], step: str) -> Iterator[tuple[datetime, datetime]]
             timezone.make_aware(datetime(year, month, 1)),
             timezone.make_aware(datetime(year + month // 12, month % 12 + 1, 1)),
         )
+
+
+def _month(at: datetime) -> str:
+    return f"{timezone.localtime(at):%Y-%m}"
 
 
 def _hours(delta: timedelta) -> float:
