@@ -16,7 +16,8 @@ pages say so, and only the SLA date is given.
 estimator itself, shared with the back-test (bench/expected.py).
 
 The point forecast ("a request like this one typically takes about 2 days") is the middle of
-the shortest span in which half the type's requests closed, city-wide; the 80% time is
+the shortest span in which half the type's requests closed, city-wide, the recent ones weighing
+most (`typical_of`); the 80% time is
 calibrated on the newest requests (`calibration_factor`) so that it covers 80% of what comes next.
 """
 
