@@ -101,6 +101,36 @@ class ExpectedDateTests(BaseTestCase):
             " A request like this one typically takes about 1 day.",
         )
 
+    def test_the_typical_time_follows_the_types_recent_requests(self):
+        # 300 potholes of a year ago took 10 days; the 100 of the last weeks take a day. Weighed
+        # by recency (half as much every 90 days older), the recent ones are most of the weight:
+        # "about 1 day", not the 10 days most of the history (its newest 400 alike) would say.
+        now = timezone.now()
+        filed = [(now - timedelta(days=365, hours=i), 10) for i in range(300)]
+        filed += [(now - timedelta(days=30, hours=i), 1) for i in range(100)]
+        import_history(
+            [
+                HistoricalRecord(
+                    service_code="pothole",
+                    requested_at=at,
+                    closed_at=at + timedelta(days=days),
+                    **WHERE,
+                )
+                for at, days in filed
+            ],
+            source="test history",
+        )
+        expected.refresh()
+        sr = self.report()
+        self.assertContains(
+            self.client.get(f"/track/{sr.tracking_number}"),
+            "A request like this one typically takes about 1 day.",
+        )
+        r = self.client.get(
+            f"/open311/v2/requests/{sr.tracking_number}.json", {"extensions": "true"}
+        )
+        self.assertEqual(r.json()[0]["extended_attributes"]["expected_close_typical_hours"], 24.0)
+
     def test_the_typical_time_is_never_more_than_the_80_percent_time(self):
         # This district closes everything within 2 hours; the type elsewhere takes 3 days.
         now = timezone.now()
