@@ -22,13 +22,8 @@ class ForwardingForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         super().clean()
-        data = self.cleaned_data
-        if data.get("base_url"):
-            try:
-                outbound.check_url(data["base_url"], internal=bool(data.get("internal")))
-            except forms.ValidationError as e:
-                self.add_error("base_url", e)
-        return data
+        outbound.check_url_field(self, "base_url")
+        return self.cleaned_data
 
 
 @admin.register(Forwarding)

@@ -39,6 +39,8 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.forms import BaseForm
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -218,6 +220,30 @@ def check_url(url: str, *, internal: bool = False) -> None:
         raise ValidationError(f"{e} {e.fix}", code="internal_address") from None
     except (requests.ConnectionError, ValueError):
         return
+
+
+def internal_field() -> models.BooleanField[bool, bool]:
+    """The box an administrator ticks for a receiver on the city's own network (a webhook
+    endpoint, a forwarding server): its address may then be private or loopback."""
+    return models.BooleanField(
+        gettext_lazy("on the city's network"),
+        default=False,
+        help_text=gettext_lazy(
+            "Tick only for one of the city's own systems at a private or loopback address. "
+            "Otherwise city311 refuses such addresses, and always refuses link-local ones."
+        ),
+    )
+
+
+def check_url_field(form: BaseForm, name: str) -> None:
+    """In an admin form's clean(): its field `name`, an address to post to, checked as
+    `check_url` does with the form's `internal` box; what is wrong is said on the field."""
+    url = form.cleaned_data.get(name)
+    if url:
+        try:
+            check_url(url, internal=bool(form.cleaned_data.get("internal")))
+        except ValidationError as e:
+            form.add_error(name, e)
 
 
 class GuardedAdapter(HTTPAdapter):

@@ -32,13 +32,8 @@ class EndpointForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         super().clean()
-        data = self.cleaned_data
-        if data.get("url"):
-            try:
-                outbound.check_url(data["url"], internal=bool(data.get("internal")))
-            except forms.ValidationError as e:
-                self.add_error("url", e)
-        return data
+        outbound.check_url_field(self, "url")
+        return self.cleaned_data
 
 
 @admin.register(WebhookEndpoint)
