@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -15,15 +14,12 @@ from city311.forwarding.models import ForwardedRequest, Forwarding
 from city311.lib import outbound, outbox
 
 
-class ForwardingForm(forms.ModelForm):
+class ForwardingForm(outbound.AddressForm):
+    address_field = "base_url"
+
     class Meta:
         model = Forwarding
         exclude: list[str] = []
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        outbound.check_url_field(self, "base_url")
-        return self.cleaned_data
 
 
 @admin.register(Forwarding)

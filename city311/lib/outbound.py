@@ -40,7 +40,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.forms import BaseForm
+from django.forms import ModelForm
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -235,15 +235,22 @@ def internal_field() -> models.BooleanField[bool, bool]:
     )
 
 
-def check_url_field(form: BaseForm, name: str) -> None:
-    """In an admin form's clean(): its field `name`, an address to post to, checked as
-    `check_url` does with the form's `internal` box; what is wrong is said on the field."""
-    url = form.cleaned_data.get(name)
-    if url:
-        try:
-            check_url(url, internal=bool(form.cleaned_data.get("internal")))
-        except ValidationError as e:
-            form.add_error(name, e)
+class AddressForm(ModelForm):
+    """An admin's form for a receiver (a webhook endpoint, a forwarding server): its address to
+    post to, the field `address_field`, checked as `check_url` does with the form's `internal`
+    box; what is wrong is said on the field."""
+
+    address_field = "url"
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        url = self.cleaned_data.get(self.address_field)
+        if url:
+            try:
+                check_url(url, internal=bool(self.cleaned_data.get("internal")))
+            except ValidationError as e:
+                self.add_error(self.address_field, e)
+        return self.cleaned_data
 
 
 class GuardedAdapter(HTTPAdapter):

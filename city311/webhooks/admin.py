@@ -17,7 +17,7 @@ from city311.webhooks import tasks
 from city311.webhooks.models import KINDS, WebhookEndpoint, WebhookPost
 
 
-class EndpointForm(forms.ModelForm):
+class EndpointForm(outbound.AddressForm):
     kinds = forms.MultipleChoiceField(
         label=_("kinds"),
         choices=KINDS,
@@ -29,11 +29,6 @@ class EndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ["name", "url", "internal", "secret", "kinds", "service_types", "active"]
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        outbound.check_url_field(self, "url")
-        return self.cleaned_data
 
 
 @admin.register(WebhookEndpoint)
