@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -12,6 +10,7 @@ from django.utils.translation import ngettext
 
 from city311.forwarding.models import ForwardedRequest, Forwarding
 from city311.lib import outbound, outbox
+from city311.lib.admin import ViewOnlyAdmin
 
 
 class ForwardingForm(outbound.AddressForm):
@@ -53,7 +52,7 @@ class ForwardingAdmin(admin.ModelAdmin):
 
 
 @admin.register(ForwardedRequest)
-class ForwardedRequestAdmin(admin.ModelAdmin):
+class ForwardedRequestAdmin(ViewOnlyAdmin):
     list_display = [
         "request",
         "forwarding",
@@ -84,9 +83,3 @@ class ForwardedRequestAdmin(admin.ModelAdmin):
             )
             % {"count": count},
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

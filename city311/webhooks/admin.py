@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from city311.lib import outbound
+from city311.lib.admin import ViewOnlyAdmin
 from city311.lib.outbox import OutboxStatus
 from city311.webhooks import tasks
 from city311.webhooks.models import KINDS, WebhookEndpoint, WebhookPost
@@ -69,7 +70,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookPost)
-class WebhookPostAdmin(admin.ModelAdmin):
+class WebhookPostAdmin(ViewOnlyAdmin):
+    """Viewable, never edited: the body is what was signed."""
+
     list_display = [
         "webhook_id",
         "endpoint",
@@ -134,10 +137,3 @@ class WebhookPostAdmin(admin.ModelAdmin):
             )
             % {"count": count},
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Viewable, never edited: the body is what was signed.
-        return False
