@@ -170,6 +170,10 @@ if "sqlite" in str(_db["ENGINE"]):
 # (Assigned, not defaulted: dj-database-url always sets CONN_MAX_AGE to 0.)
 _db["CONN_MAX_AGE"] = envint("CITY311_DB_CONN_MAX_AGE", "600", minimum=0)
 _db["CONN_HEALTH_CHECKS"] = True
+# On SQLite, a long batch writer (a history import, a replay) pauses this long between two
+# batches so the web processes' writes are not kept waiting for the whole load (lib/batches.py):
+# a little longer than a waiting writer's 100 ms between looks at the lock.
+CITY311_SQLITE_PAUSE_MS = envint("CITY311_SQLITE_PAUSE_MS", "120", minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = envurl("REDIS_URL", "", schemes=("redis", "rediss", "unix"))

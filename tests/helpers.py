@@ -6,8 +6,10 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -88,3 +90,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def meanwhile(
+    work: Callable[[], object], *, started: Callable[[], bool]
+) -> Iterator[threading.Thread]:
+    """`work` on a thread of its own; the block runs once `started()` says it is under way (a
+    long writer has committed its first batch), and the thread is joined after it."""
+    thread = threading.Thread(target=work)
+    thread.start()
+    try:
+        assert wait_for(started, timeout=10, every=0.05), "the work did not start"
+        yield thread
+    finally:
+        thread.join()

@@ -6,36 +6,24 @@ phone system's events reach another process (the test's live server)."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 
 import pytest
 import requests
-from django.conf import settings
-from django.test import Client, override_settings
+from django.test import override_settings
 
 from city311.contacts.models import Interaction
-from city311.contacts.webhook import sign
-from city311.test import BaseTestCase, CityMixin
-from tests.helpers import city311_env, free_port, wait_for
-
-SECRET = "the-phone-systems-shared-secret"
-ROSA = "718-555-0199"
-
-
-def signed(body: dict) -> tuple[bytes, dict[str, str]]:
-    raw = json.dumps(body).encode()
-    stamp = str(int(time.time()))
-    return raw, {
-        "Content-Type": "application/json",
-        "X-City311-Timestamp": stamp,
-        "X-City311-Signature": sign(raw, stamp, SECRET),
-    }
+from city311.test import BaseTestCase
+from tests.live_console import (  # noqa: F401 - city and other_process are fixtures
+    ROSA,
+    SECRET,
+    Listener,
+    city,
+    other_process,
+    phone_event,
+    signed,
+    signed_in,
+)
 
 
 @override_settings(CITY311_CALL_EVENTS_SECRET=SECRET, CITY311_CONSOLE_STREAM_SECONDS=0.5)
@@ -108,104 +96,25 @@ class StreamAndPollTests(BaseTestCase):
         self.assertEqual(self.client.get("/console/popped/stream/").status_code, 403)
 
 
-@pytest.fixture
-def city(transactional_db, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.CITY311_CALL_EVENTS_SECRET = SECRET
-    c = CityMixin()
-    c.make_city()
-    return c
-
-
-@pytest.fixture
-def other_process(city, tmp_path):
-    """A second web process (gunicorn, as `city311 up` runs it) on the same database: it
-    shares nothing else with the test's live server."""
-    port = free_port()
-    env = city311_env(SECRET_KEY=settings.SECRET_KEY, CITY311_CALL_EVENTS_SECRET=SECRET)
-    log = (tmp_path / "gunicorn.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "city311.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--threads",
-            "4",
-            "--worker-class",
-            "gthread",
-            "--graceful-timeout",
-            "1",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its worker is ended with it, whatever happens
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return requests.get(f"{url}/contacts/calls/events", timeout=10).status_code == 405
-        except requests.RequestException:  # not listening yet, or still loading the app
-            return False
-
-    try:
-        assert wait_for(up, timeout=90), (tmp_path / "gunicorn.log").read_text()
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
-
-
 @pytest.mark.waits
 def test_the_card_pops_within_a_second_of_answered_landing_on_another_process(
-    city, live_server, other_process
+    city,  # noqa: F811
+    live_server,
+    other_process,  # noqa: F811
 ):
-    omar = Client()
-    omar.force_login(city.omar)
+    _, cookies = signed_in(city.omar)
     city.report()
-    cookies = {settings.SESSION_COOKIE_NAME: omar.cookies[settings.SESSION_COOKIE_NAME].value}
-    raw, headers = signed({"event": "started", "call_id": "CA9", "from": ROSA})
-    requests.post(f"{live_server.url}/contacts/calls/events", raw, headers=headers, timeout=10)
-
-    heard: list[tuple[float, str]] = []
-    opened = threading.Event()
-
-    def listen() -> None:
-        with requests.get(
-            f"{other_process}/console/popped/stream/", cookies=cookies, stream=True, timeout=30
-        ) as r:
-            assert r.headers["Content-Type"] == "text/event-stream", r.status_code
-            for line in r.iter_lines(decode_unicode=True):
-                opened.set()
-                if line:
-                    heard.append((time.monotonic(), line))
-                if line == "data: answered":
-                    return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert opened.wait(20), "the stream did not open"
-    time.sleep(0.5)  # the stream is waiting on its own connection now
-    raw, headers = signed({"event": "answered", "call_id": "CA9", "user": "omar"})
-    reply = requests.post(
-        f"{live_server.url}/contacts/calls/events", raw, headers=headers, timeout=10
+    phone_event(live_server.url, event="started", call_id="CA9", **{"from": ROSA})
+    stream = Listener(
+        f"{other_process}/console/popped/stream/",
+        cookies=cookies,
+        last=lambda line: line == "data: answered",
     )
+    reply = phone_event(live_server.url, event="answered", call_id="CA9", user="omar")
     answered = time.monotonic()
     assert reply.status_code == 200, reply.text
-    listener.join(10)
-    assert "event: call" in [line for _, line in heard], heard
-    delay = heard[-1][0] - answered
+    assert "event: call" in stream.lines(), stream.heard
+    delay = stream.seconds_after(answered)
     print(f"card popped {delay * 1000:.0f} ms after the webhook answered")
     assert delay < 1.0, delay
     card = requests.get(f"{live_server.url}/console/", cookies=cookies, timeout=10)

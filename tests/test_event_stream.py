@@ -29,7 +29,7 @@ from city311.servicerequests.models import (
 )
 from city311.servicerequests.tasks import dispatch_events
 from city311.test import CityMixin
-from tests.helpers import wait_for
+from tests.helpers import meanwhile
 
 
 class Recorder:
@@ -264,20 +264,10 @@ class DeliveryTests(StreamTestCase):
 
         stream.register(stream.Consumer(name="slow", handle=slow, batch=1))
         self.addCleanup(stream.unregister, "slow")
-        replay = threading.Thread(target=dispatch_events)
-        replay.start()
-        try:
-            self.assertTrue(
-                wait_for(
-                    lambda: ConsumedEvent.objects.filter(consumer="slow-scratch").exists(),
-                    timeout=10,
-                    every=0.05,
-                )
-            )
+        first_batch = ConsumedEvent.objects.filter(consumer="slow-scratch").exists
+        with meanwhile(dispatch_events, started=first_batch) as replay:
             self.report()
             self.assertTrue(replay.is_alive(), "the filing waited for the whole replay")
-        finally:
-            replay.join()
 
     def test_a_failing_then_is_logged_without_its_text_and_the_events_stay_handled(self):
         def send() -> None:

@@ -7,17 +7,22 @@ logged through the test's live server."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-import requests
-from django.conf import settings
-from django.test import Client, override_settings
+from django.test import override_settings
 
+from city311.accounts import roles
 from city311.contacts import actions
-from city311.test import BaseTestCase
-from tests.test_call_pop import ROSA, city, other_process, signed  # noqa: F401 - fixtures
+from city311.test import BaseTestCase, make_user
+from tests.live_console import (  # noqa: F401 - city and other_process are fixtures
+    ROSA,
+    Listener,
+    city,
+    other_process,
+    phone_event,
+    signed_in,
+)
 
 
 @override_settings(CITY311_CONSOLE_STREAM_SECONDS=0.5)
@@ -93,47 +98,20 @@ def test_a_contact_logged_on_another_process_updates_the_view_within_a_second(
     live_server,
     other_process,  # noqa: F811
 ):
-    from city311.accounts import roles
-    from city311.test import make_user
-
-    sofia = Client()
-    sofia.force_login(make_user("sofia-live", roles.SUPERVISOR))
-    cookies = {settings.SESSION_COOKIE_NAME: sofia.cookies[settings.SESSION_COOKIE_NAME].value}
+    sofia, cookies = signed_in(make_user("sofia-live", roles.SUPERVISOR))
     since = sofia.get("/console/supervisor/").context["version"]
-
-    heard: list[tuple[float, str]] = []
-    opened = threading.Event()
-
-    def listen() -> None:
-        with requests.get(
-            f"{other_process}/console/supervisor/stream/",
-            params={"since": since},
-            cookies=cookies,
-            stream=True,
-            timeout=30,
-        ) as r:
-            assert r.headers["Content-Type"] == "text/event-stream", r.status_code
-            for line in r.iter_lines(decode_unicode=True):
-                opened.set()
-                if line:
-                    heard.append((time.monotonic(), line))
-                if line.startswith("data:") or line.startswith(": nothing"):
-                    return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert opened.wait(20), "the stream did not open"
-    time.sleep(0.5)  # the stream is waiting on its own connection now
-    # A call starts: the phone system's event reaches the other web process (the live server).
-    raw, headers = signed({"event": "started", "call_id": "CA7", "from": ROSA})
-    reply = requests.post(
-        f"{live_server.url}/contacts/calls/events", raw, headers=headers, timeout=10
+    stream = Listener(
+        f"{other_process}/console/supervisor/stream/",
+        params={"since": since},
+        cookies=cookies,
+        last=lambda line: line.startswith("data:") or line.startswith(": nothing"),
     )
+    # A call starts: the phone system's event reaches the other web process (the live server).
+    reply = phone_event(live_server.url, event="started", call_id="CA7", **{"from": ROSA})
     logged = time.monotonic()
     assert reply.status_code == 200, reply.text
-    listener.join(10)
-    assert "event: contacts" in [line for _, line in heard], heard
-    delay = heard[-1][0] - logged
+    assert "event: contacts" in stream.lines(), stream.heard
+    delay = stream.seconds_after(logged)
     print(f"supervisor's view told {delay * 1000:.0f} ms after the contact was logged")
     assert delay < 1.0, delay
     figures = sofia.get("/console/supervisor/", HTTP_HX_REQUEST="true")

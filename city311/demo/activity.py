@@ -35,6 +35,7 @@ from city311.cities import profile
 from city311.geo.boundaries import AreaIndex, area_index
 from city311.geo.locate import areas_snapshot
 from city311.geo.models import AddressPoint
+from city311.lib.batches import paced
 from city311.servicerequests import stream
 from city311.servicerequests.bulk import Filing, Row, write_filings
 from city311.servicerequests.imports import HistoricalRecord
@@ -179,7 +180,7 @@ def load_activity(
 ) -> int:
     """Write the activity; returns how many requests."""
     filings = activity(now=now, seed=seed, history=history)
-    for at in range(0, len(filings), batch):
+    for at in paced(range(0, len(filings), batch)):
         write_filings(filings[at : at + batch])
     stream.wake_on_commit()
     return len(filings)

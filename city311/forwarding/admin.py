@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -13,22 +10,15 @@ from django.utils.translation import ngettext
 
 from city311.forwarding.models import ForwardedRequest, Forwarding
 from city311.lib import outbound, outbox
+from city311.lib.admin import ViewOnlyAdmin
 
 
-class ForwardingForm(forms.ModelForm):
+class ForwardingForm(outbound.AddressForm):
+    address_field = "base_url"
+
     class Meta:
         model = Forwarding
         exclude: list[str] = []
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        if data.get("base_url"):
-            try:
-                outbound.check_url(data["base_url"], internal=bool(data.get("internal")))
-            except forms.ValidationError as e:
-                self.add_error("base_url", e)
-        return data
 
 
 @admin.register(Forwarding)
@@ -62,7 +52,7 @@ class ForwardingAdmin(admin.ModelAdmin):
 
 
 @admin.register(ForwardedRequest)
-class ForwardedRequestAdmin(admin.ModelAdmin):
+class ForwardedRequestAdmin(ViewOnlyAdmin):
     list_display = [
         "request",
         "forwarding",
@@ -93,9 +83,3 @@ class ForwardedRequestAdmin(admin.ModelAdmin):
             )
             % {"count": count},
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from city311.catalog.models import Department, ServiceType
+from city311.lib import outbound
 from city311.lib.outbox import OutboxItem, outbox_indexes
 from city311.servicerequests.models import ServiceRequest
 
@@ -33,14 +34,7 @@ class Forwarding(models.Model):
     remote_service_code = models.CharField(
         max_length=100, blank=True, help_text=_("Its service_code; empty: the same code as ours.")
     )
-    internal = models.BooleanField(
-        _("on the city's network"),
-        default=False,
-        help_text=_(
-            "Tick only for one of the city's own systems at a private or loopback address. "
-            "Otherwise city311 refuses such addresses, and always refuses link-local ones."
-        ),
-    )
+    internal = outbound.internal_field()
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Where the last look at its updates reached: the next one reads from a little before.

@@ -1,9 +1,7 @@
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from city311.geo.models import AddressPoint, Boundary, GeoDataset, Place
+from city311.lib.admin import ViewOnlyAdmin
 
 
 @admin.register(Boundary)
@@ -24,18 +22,12 @@ class PlaceAdmin(admin.ModelAdmin):
 
 
 @admin.register(AddressPoint)
-class AddressPointAdmin(admin.ModelAdmin):
+class AddressPointAdmin(ViewOnlyAdmin):
     """Addresses come from the city's file (city311 import_addresses); here they are read-only."""
 
     list_display = ["number", "street", "city", "postcode", "lat", "long", "source_id"]
     search_fields = ["street_key", "source_id", "number"]
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(GeoDataset)

@@ -23,6 +23,7 @@ from shapely.geometry import mapping, shape
 
 from city311.geo.datasets import bump_version
 from city311.geo.models import AddressPoint, GeoDataset, Intersection, Place, PlaceKind
+from city311.lib.batches import let_others_write
 
 Progress = Callable[[int], None]
 ADDRESS_COLUMNS = ["LON", "LAT", "NUMBER", "STREET", "UNIT", "CITY", "POSTCODE", "ID"]
@@ -140,6 +141,7 @@ def _write_addresses(
         )
         if len(points) >= 5000:
             loaded += _flush(points, progress)
+            let_others_write()
     return loaded + _flush(points, progress)
 
 

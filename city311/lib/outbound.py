@@ -39,6 +39,8 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.forms import ModelForm
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -218,6 +220,37 @@ def check_url(url: str, *, internal: bool = False) -> None:
         raise ValidationError(f"{e} {e.fix}", code="internal_address") from None
     except (requests.ConnectionError, ValueError):
         return
+
+
+def internal_field() -> models.BooleanField[bool, bool]:
+    """The box an administrator ticks for a receiver on the city's own network (a webhook
+    endpoint, a forwarding server): its address may then be private or loopback."""
+    return models.BooleanField(
+        gettext_lazy("on the city's network"),
+        default=False,
+        help_text=gettext_lazy(
+            "Tick only for one of the city's own systems at a private or loopback address. "
+            "Otherwise city311 refuses such addresses, and always refuses link-local ones."
+        ),
+    )
+
+
+class AddressForm(ModelForm):
+    """An admin's form for a receiver (a webhook endpoint, a forwarding server): its address to
+    post to, the field `address_field`, checked as `check_url` does with the form's `internal`
+    box; what is wrong is said on the field."""
+
+    address_field = "url"
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        url = self.cleaned_data.get(self.address_field)
+        if url:
+            try:
+                check_url(url, internal=bool(self.cleaned_data.get("internal")))
+            except ValidationError as e:
+                self.add_error(self.address_field, e)
+        return self.cleaned_data
 
 
 class GuardedAdapter(HTTPAdapter):

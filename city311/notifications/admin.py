@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from city311.lib.admin import ViewOnlyAdmin
 from city311.notifications.messages import forget_overrides
 from city311.notifications.models import (
     Delivery,
@@ -39,7 +40,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ViewOnlyAdmin):
     """Read-only: what was sent and how it went. Addresses are not shown."""
 
     list_display = ["pk", "request", "kind", "channel", "status", "attempts", "sent_at"]
@@ -56,12 +57,6 @@ class DeliveryAdmin(admin.ModelAdmin):
         "error",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(SurveyResponse)

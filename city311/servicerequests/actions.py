@@ -127,6 +127,15 @@ def _not_closed(sr: ServiceRequest, doing: Text) -> None:
         )
 
 
+def _said(text: str, required: Text) -> str:
+    """`text` without the white space around it; a RequestError saying `required` when that
+    leaves nothing (a reason, a note, a result a person must write)."""
+    text = text.strip()
+    if not text:
+        raise RequestError(required, code="required")
+    return text
+
+
 def _name(person: Any) -> str:
     return str(person.get_full_name() or person.get_username())
 
@@ -251,11 +260,8 @@ def transfer_request(
             code="unchanged",
             department=department.name,
         )
-    if not reason.strip():
-        raise RequestError(
-            _("Say why the request is transferred, so the next team knows."), code="required"
-        )
-    check_note(reason.strip())
+    reason = _said(reason, _("Say why the request is transferred, so the next team knows."))
+    check_note(reason)
     previous = sr.department
     sr.department = department
     sr.assignee = None
@@ -277,7 +283,7 @@ def transfer_request(
             "from": previous.slug if previous else None,
             "to": department.slug,
             "team": sr.team.slug if sr.team else None,
-            "reason": reason.strip(),
+            "reason": reason,
         },
     )
     return sr
@@ -310,12 +316,9 @@ def reclassify_request(
             code="invalid",
             type=service_type.service_name,
         )
-    reason = reason.strip()
-    if not reason:
-        raise RequestError(
-            _("Say why the type changes, so the next team (and the classifier) knows."),
-            code="required",
-        )
+    reason = _said(
+        reason, _("Say why the type changes, so the next team (and the classifier) knows.")
+    )
     check_note(reason)
     previous = sr.service_type
     previous_department = sr.department
@@ -379,9 +382,7 @@ def _area_ids(sr: ServiceRequest) -> set[int]:
 def add_note(sr: ServiceRequest, *, text: str, public: bool, by: Actor) -> ServiceRequest:
     """A note on the request; a public one becomes its latest public word (status_notes)."""
     sr = _locked(sr)
-    text = text.strip()
-    if not text:
-        raise RequestError(_("Write the note before saving it."), code="required")
+    text = _said(text, _("Write the note before saving it."))
     sr.updated_at = timezone.now()
     fields = ["updated_at"]
     if public:
@@ -425,12 +426,7 @@ def close_request(
             code="required",
             choices=choices,
         )
-    note = note.strip()
-    if not note:
-        raise RequestError(
-            _("Write a public note saying what was done; the resident will read it."),
-            code="required",
-        )
+    note = _said(note, _("Write a public note saying what was done; the resident will read it."))
     if resolution == Resolution.DUPLICATE:
         duplicate_of = _duplicate_parent(sr, duplicate_of)
     elif duplicate_of is not None:
@@ -601,11 +597,7 @@ def reopen_request(sr: ServiceRequest, *, reason: str, by: Actor) -> ServiceRequ
             code="not_closed",
             number=sr.tracking_number,
         )
-    reason = reason.strip()
-    if not reason:
-        raise RequestError(
-            _("Say why the request is reopened: what is still wrong?"), code="required"
-        )
+    reason = _said(reason, _("Say why the request is reopened: what is still wrong?"))
     now = timezone.now()
     sr.status = Status.OPEN if sr.department_id else Status.NEW
     sr.resolution = ""
@@ -1052,9 +1044,7 @@ def add_work_order(sr: ServiceRequest, *, title: str, by: Actor, assignee: Any =
     """One piece of the request's work (a visit, a crew's job), with its own assignee."""
     sr = _locked(sr)
     _not_closed(sr, _("adding work to it"))
-    title = title.strip()
-    if not title:
-        raise RequestError(_("Say what the work order is for."), code="required")
+    title = _said(title, _("Say what the work order is for."))
     if len(title) > 200:
         raise RequestError(
             _("The work order's title is too long: use at most 200 characters."),
@@ -1140,14 +1130,12 @@ def finish_work_order(
     sr, order = _locked_order(order)
     _not_closed(sr, _("finishing its work"))
     _order_open(order)
-    result = result.strip()
-    if not result:
-        raise RequestError(
-            _("Say why the work order is cancelled.")
-            if cancelled
-            else _("Write what was done; the resident reads it."),
-            code="required",
-        )
+    result = _said(
+        result,
+        _("Say why the work order is cancelled.")
+        if cancelled
+        else _("Write what was done; the resident reads it."),
+    )
     now = timezone.now()
     order.status = WorkOrderStatus.CANCELLED if cancelled else WorkOrderStatus.DONE
     order.result = result
@@ -1193,9 +1181,7 @@ def add_work_order_note(
         )
     with attachments.unless_committed() as written, transaction.atomic():
         sr, order = _locked_order(order)
-        text = text.strip()
-        if not text:
-            raise RequestError(_("Write the note before saving it."), code="required")
+        text = _said(text, _("Write the note before saving it."))
         sr.updated_at = timezone.now()
         sr.save(update_fields=["updated_at"])
         stored = [attachments.attach(sr, photo, written=written) for photo in photos]
@@ -1254,12 +1240,7 @@ def hand_back_work_order(order: WorkOrder, *, reason: str, by: Actor) -> WorkOrd
     sr, order = _locked_order(order)
     _not_closed(sr, _("handing its work back"))
     _order_open(order)
-    reason = reason.strip()
-    if not reason:
-        raise RequestError(
-            _("Say why the work order is handed back; the supervisor reads it."),
-            code="required",
-        )
+    reason = _said(reason, _("Say why the work order is handed back; the supervisor reads it."))
     before = order.assignee_id
     order.assignee = None
     order.status = WorkOrderStatus.OPEN

@@ -22,6 +22,7 @@ from city311.catalog.calendar import Calendar
 from city311.catalog.models import ServiceType
 from city311.geo.boundaries import Area, AreaIndex, area_index
 from city311.geo.locate import areas_snapshot
+from city311.lib.batches import paced
 from city311.servicerequests import stream
 from city311.servicerequests.bulk import Filing, Row, write_filings
 from city311.servicerequests.models import Channel, Resolution, Status
@@ -92,7 +93,7 @@ def import_history(
     named = {(a.kind, a.name.casefold()): a for a in areas.areas}
     router = Router()
     total = 0
-    for batch in _batches(records, batch_size):
+    for batch in paced(_batches(records, batch_size)):
         problems = [
             (total + i + 1, field, message)
             for i, r in enumerate(batch)

@@ -49,6 +49,7 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from city311.lib import redisclient
+from city311.lib.batches import let_others_write
 from city311.servicerequests.models import ConsumedEvent, ConsumerCursor, RequestEvent
 
 log = logging.getLogger(__name__)
@@ -305,25 +306,12 @@ def _run(group: list[Consumer], since: int | None, *, deadline: float) -> _Resul
         if time.monotonic() >= deadline:
             result.more = True
             break
-        _let_others_write()
+        let_others_write()
     for consumer in group:
         if consumer.name in failed:
             del result.given[consumer.name]
             _note_failure(consumer, failed[consumer.name])
     return result
-
-
-# SQLite lets one writer at a time, and one waiting for the lock looks again every 100 ms at
-# most (its busy handler). Batches back to back (a rollup replaying history) left a gap of a
-# millisecond between them: the web processes and the other workers waited for the whole
-# replay or gave up ("database is locked", seen after the demo's history loaded).
-SQLITE_PAUSE_SECONDS = 0.12
-
-
-def _let_others_write() -> None:
-    """Between two batches on SQLite: long enough for every waiting writer to look once."""
-    if transaction.get_connection().vendor == "sqlite":
-        time.sleep(SQLITE_PAUSE_SECONDS)
 
 
 def _batch_once(

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from city311.lib.batches import paced
 from city311.servicerequests import stream
 from city311.servicerequests.actions import escalate_request, note_overdue
 from city311.servicerequests.models import ServiceRequest
@@ -46,7 +47,7 @@ def escalate_requests(limit: int = 1000) -> int:
     sweep = Sweep()
     found = list(due.values_list("pk", flat=True)[:limit])
     recorded = 0
-    for at in range(0, len(found), SWEEP_BATCH):
+    for at in paced(range(0, len(found), SWEEP_BATCH)):
         # A batch per transaction: one wake-up of the event stream for its events, not one
         # per request (a sweep catching up after a day away records thousands).
         with transaction.atomic():

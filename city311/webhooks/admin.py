@@ -12,12 +12,13 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from city311.lib import outbound
+from city311.lib.admin import ViewOnlyAdmin
 from city311.lib.outbox import OutboxStatus
 from city311.webhooks import tasks
 from city311.webhooks.models import KINDS, WebhookEndpoint, WebhookPost
 
 
-class EndpointForm(forms.ModelForm):
+class EndpointForm(outbound.AddressForm):
     kinds = forms.MultipleChoiceField(
         label=_("kinds"),
         choices=KINDS,
@@ -29,16 +30,6 @@ class EndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ["name", "url", "internal", "secret", "kinds", "service_types", "active"]
-
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        if data.get("url"):
-            try:
-                outbound.check_url(data["url"], internal=bool(data.get("internal")))
-            except forms.ValidationError as e:
-                self.add_error("url", e)
-        return data
 
 
 @admin.register(WebhookEndpoint)
@@ -79,7 +70,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookPost)
-class WebhookPostAdmin(admin.ModelAdmin):
+class WebhookPostAdmin(ViewOnlyAdmin):
+    """Viewable, never edited: the body is what was signed."""
+
     list_display = [
         "webhook_id",
         "endpoint",
@@ -144,10 +137,3 @@ class WebhookPostAdmin(admin.ModelAdmin):
             )
             % {"count": count},
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Viewable, never edited: the body is what was signed.
-        return False

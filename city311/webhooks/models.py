@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from city311.catalog.models import ServiceType
+from city311.lib import outbound
 from city311.lib.outbox import OutboxItem, OutboxStatus, outbox_indexes
 from city311.servicerequests.models import RequestEvent, ServiceRequest
 from city311.servicerequests.vocabulary import Event
@@ -67,14 +68,7 @@ class WebhookEndpoint(models.Model):
         related_name="+",
         help_text=_("Only requests of these types; none chosen: every type."),
     )
-    internal = models.BooleanField(
-        _("on the city's network"),
-        default=False,
-        help_text=_(
-            "Tick only for one of the city's own systems at a private or loopback address. "
-            "Otherwise city311 refuses such addresses, and always refuses link-local ones."
-        ),
-    )
+    internal = outbound.internal_field()
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Health, for the admin's list: how the last tries went.

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.forms import BaseForm
 from django.http import (
     Http404,
     HttpRequest,
@@ -38,6 +40,8 @@ from city311.servicerequests.vocabulary import Event
 from city311.work import bulk as bulk_actions
 from city311.work import forms, queries, sla
 from city311.work.models import SavedView
+
+F = TypeVar("F", bound=BaseForm)
 
 
 def _selection(request: HttpRequest) -> tuple[forms.QueueForm, queries.Selection | None, str]:
@@ -281,11 +285,10 @@ def _crew_start(request: HttpRequest, order: WorkOrder) -> str:
 
 
 def _crew_note(request: HttpRequest, order: WorkOrder) -> str:
-    form = forms.CrewOrderNoteForm(request.POST, request.FILES)
-    if not form.is_valid():
-        raise RequestError(
-            _("Write the note (at most 4,000 characters) before saving it."), code="required"
-        )
+    form = _valid(
+        forms.CrewOrderNoteForm(request.POST, request.FILES),
+        _("Write the note (at most 4,000 characters) before saving it."),
+    )
     upload = form.cleaned_data["photo"]
     photos = attachments.clean_photos([upload] if upload else [])
     actions.add_work_order_note(
@@ -299,9 +302,9 @@ def _crew_note(request: HttpRequest, order: WorkOrder) -> str:
 
 
 def _crew_done(request: HttpRequest, order: WorkOrder) -> str:
-    form = forms.CrewOrderDoneForm(request.POST)
-    if not form.is_valid():
-        raise RequestError(_("Write what was done (at most 4,000 characters)."), code="required")
+    form = _valid(
+        forms.CrewOrderDoneForm(request.POST), _("Write what was done (at most 4,000 characters).")
+    )
     actions.finish_work_order(order, result=form.cleaned_data["result"], by=request.user)
     if order.request.work_orders.exclude(status__in=["done", "cancelled"]).exists():
         return _("Work order %(number)s done.") % {"number": order.number}
@@ -311,11 +314,10 @@ def _crew_done(request: HttpRequest, order: WorkOrder) -> str:
 
 
 def _crew_hand_back(request: HttpRequest, order: WorkOrder) -> str:
-    form = forms.CrewOrderHandBackForm(request.POST)
-    if not form.is_valid():
-        raise RequestError(
-            _("Say why you hand the work order back (at most 4,000 characters)."), code="required"
-        )
+    form = _valid(
+        forms.CrewOrderHandBackForm(request.POST),
+        _("Say why you hand the work order back (at most 4,000 characters)."),
+    )
     actions.hand_back_work_order(order, reason=form.cleaned_data["reason"], by=request.user)
     return _("Work order %(number)s handed back: a supervisor will give it again.") % {
         "number": order.number
@@ -481,12 +483,28 @@ def _start(request: HttpRequest, sr: ServiceRequest) -> str:
     return _("Work started.")
 
 
-def _note(request: HttpRequest, sr: ServiceRequest) -> str:
-    form = forms.NoteForm(request.POST)
+def _valid(form: F, message: str) -> F:
+    """`form`, once valid; else a RequestError saying `message`, what the action needs."""
     if not form.is_valid():
+        raise RequestError(message, code="required")
+    return form
+
+
+def _department_person(sr: ServiceRequest, pk: int) -> User:
+    """The member of the request's department with id `pk`."""
+    person = next((u for u in queries.department_staff(sr) if u.pk == pk), None)
+    if person is None:
         raise RequestError(
-            _("Write the note (at most 4,000 characters) before saving it."), code="required"
+            _("That person does not work in this department."), code="not_in_department"
         )
+    return person
+
+
+def _note(request: HttpRequest, sr: ServiceRequest) -> str:
+    form = _valid(
+        forms.NoteForm(request.POST),
+        _("Write the note (at most 4,000 characters) before saving it."),
+    )
     actions.add_note(
         sr, text=form.cleaned_data["text"], public=form.cleaned_data["public"], by=request.user
     )
@@ -494,9 +512,7 @@ def _note(request: HttpRequest, sr: ServiceRequest) -> str:
 
 
 def _close(request: HttpRequest, sr: ServiceRequest) -> str:
-    form = forms.CloseForm(request.POST)
-    if not form.is_valid():
-        raise RequestError(_("Choose a resolution and write what was done."), code="required")
+    form = _valid(forms.CloseForm(request.POST), _("Choose a resolution and write what was done."))
     parent = None
     if form.cleaned_data["duplicate_of"]:
         try:
@@ -545,11 +561,10 @@ def _reopen(request: HttpRequest, sr: ServiceRequest) -> str:
 
 
 def _transfer(request: HttpRequest, sr: ServiceRequest) -> str:
-    form = forms.TransferForm(request.POST)
-    if not form.is_valid():
-        raise RequestError(
-            _("Choose the department and say why the request goes there."), code="required"
-        )
+    form = _valid(
+        forms.TransferForm(request.POST),
+        _("Choose the department and say why the request goes there."),
+    )
     department = form.cleaned_data["department"]
     actions.transfer_request(
         sr, department=department, reason=form.cleaned_data["reason"], by=request.user
@@ -558,11 +573,10 @@ def _transfer(request: HttpRequest, sr: ServiceRequest) -> str:
 
 
 def _reclassify(request: HttpRequest, sr: ServiceRequest) -> str:
-    form = forms.ReclassifyForm(request.POST)
-    if not form.is_valid():
-        raise RequestError(
-            _("Choose the new type and say why the request is filed under it."), code="required"
-        )
+    form = _valid(
+        forms.ReclassifyForm(request.POST),
+        _("Choose the new type and say why the request is filed under it."),
+    )
     service_type = form.cleaned_data["service_type"]
     sr = actions.reclassify_request(
         sr, service_type=service_type, reason=form.cleaned_data["reason"], by=request.user
@@ -622,15 +636,9 @@ def _locate(request: HttpRequest, sr: ServiceRequest) -> str:
 def _assign(request: HttpRequest, sr: ServiceRequest) -> str:
     if not access.can_assign_request(request.user, sr):
         raise PermissionDenied(_("Only a supervisor of this department can assign requests."))
-    form = forms.AssignForm(request.POST)
-    if not form.is_valid():
-        raise RequestError(_("Choose who to assign the request to."), code="required")
+    form = _valid(forms.AssignForm(request.POST), _("Choose who to assign the request to."))
     pk = form.cleaned_data["assignee"]
-    to = next((u for u in queries.department_staff(sr) if u.pk == pk), None) if pk else None
-    if pk and to is None:
-        raise RequestError(
-            _("That person does not work in this department."), code="not_in_department"
-        )
+    to = _department_person(sr, pk) if pk else None
     actions.assign_request(sr, to=to, by=request.user)
     return _("Assignment saved.")
 
@@ -651,11 +659,10 @@ def _team(request: HttpRequest, sr: ServiceRequest) -> str:
 
 
 def _complete(request: HttpRequest, sr: ServiceRequest) -> str:
-    form = forms.CompleteForm(request.POST, request.FILES)
-    if not form.is_valid():
-        raise RequestError(
-            _("Write what was done before closing (at most 4,000 characters)."), code="required"
-        )
+    form = _valid(
+        forms.CompleteForm(request.POST, request.FILES),
+        _("Write what was done before closing (at most 4,000 characters)."),
+    )
     upload = form.cleaned_data["photo"]
     photos = attachments.clean_photos([upload] if upload else [])
     actions.close_with_photos(sr, note=form.cleaned_data["note"], photos=photos, by=request.user)
@@ -663,21 +670,16 @@ def _complete(request: HttpRequest, sr: ServiceRequest) -> str:
 
 
 def _work_order(request: HttpRequest, sr: ServiceRequest) -> str:
-    form = forms.WorkOrderForm(request.POST)
-    if not form.is_valid():
-        raise RequestError(
-            _("Say what the work order is for (at most 200 characters)."), code="required"
-        )
+    form = _valid(
+        forms.WorkOrderForm(request.POST),
+        _("Say what the work order is for (at most 200 characters)."),
+    )
     pk = form.cleaned_data["assignee"]
     person = None
     if pk:
         if pk != request.user.pk and not access.can_assign_request(request.user, sr):
             raise PermissionDenied(_("Only a supervisor can give a work order to someone else."))
-        person = next((u for u in queries.department_staff(sr) if u.pk == pk), None)
-        if person is None:
-            raise RequestError(
-                _("That person does not work in this department."), code="not_in_department"
-            )
+        person = _department_person(sr, pk)
     order = actions.add_work_order(
         sr, title=form.cleaned_data["title"], assignee=person, by=request.user
     )
@@ -687,9 +689,7 @@ def _work_order(request: HttpRequest, sr: ServiceRequest) -> str:
 def _order(request: HttpRequest, sr: ServiceRequest) -> tuple[WorkOrder, str]:
     """The work order the form names, if the user may work it (access.can_work_order, as on
     the crew's page), and the result written."""
-    form = forms.WorkOrderDoneForm(request.POST)
-    if not form.is_valid():
-        raise RequestError(_("Choose the work order."), code="required")
+    form = _valid(forms.WorkOrderDoneForm(request.POST), _("Choose the work order."))
     order = sr.work_orders.filter(number=form.cleaned_data["number"]).first()
     if order is None:
         raise RequestError(_("This request has no such work order."), code="unknown_work_order")
@@ -701,11 +701,10 @@ def _order(request: HttpRequest, sr: ServiceRequest) -> tuple[WorkOrder, str]:
 
 def _work_order_note(request: HttpRequest, sr: ServiceRequest) -> str:
     order, _result = _order(request, sr)
-    form = forms.NoteForm(request.POST)
-    if not form.is_valid():
-        raise RequestError(
-            _("Write the note (at most 4,000 characters) before saving it."), code="required"
-        )
+    form = _valid(
+        forms.NoteForm(request.POST),
+        _("Write the note (at most 4,000 characters) before saving it."),
+    )
     actions.add_work_order_note(
         order, text=form.cleaned_data["text"], public=form.cleaned_data["public"], by=request.user
     )
@@ -724,13 +723,7 @@ def _work_order_reassign(request: HttpRequest, sr: ServiceRequest) -> str:
     pk = int(raw) if raw else None
     if pk != request.user.pk and not access.can_assign_request(request.user, sr):
         raise PermissionDenied(_("Only a supervisor can give a work order to someone else."))
-    person = None
-    if pk is not None:
-        person = next((u for u in queries.department_staff(sr) if u.pk == pk), None)
-        if person is None:
-            raise RequestError(
-                _("That person does not work in this department."), code="not_in_department"
-            )
+    person = _department_person(sr, pk) if pk is not None else None
     actions.reassign_work_order(order, to=person, by=request.user)
     if person is None:
         return _("Work order %(number)s given to nobody.") % {"number": order.number}
