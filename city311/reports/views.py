@@ -189,14 +189,16 @@ def heat_map(request: HttpRequest) -> HttpResponse:
         found = heat.cells(cut, start, end, grid)
         busiest = heat.busiest(found, map_kind)
         for row in busiest:
-            area = row["area"]
-            extra = {"area": f"{area.kind}:{area.code}"} if area else {}
-            row["link"] = cut.link(status="any", since=start, until=end, **extra)
+            # The square's own requests: the work queue's `box` of its published points.
+            row["link"] = cut.link(status="any", since=start, until=end, box=row["cell"].box)
+        drawing = heat.drawing(found, map_kind)
+        for square in drawing["squares"] if drawing else []:
+            square["link"] = cut.link(status="any", since=start, until=end, box=square["cell"].box)
         context.update(
             grid=grid,
             cells=len(found),
             total=sum(c.n for c in found),
-            heat=heat.drawing(found, map_kind),
+            heat=drawing,
             busiest=busiest,
             areas=queries.by_area(cut, map_kind, start, end, today) if map_kind else [],
             metres=heat.cell_metres(grid, box),
