@@ -13,18 +13,19 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Floor
 
+from city311.cities import profile
 from city311.geo.boundaries import areas_at
 from city311.geo.models import Boundary
 from city311.reports import mapsvg
 from city311.reports.models import HeatCell, HeatGrid, MonthTotal, RequestFact
 from city311.reports.opendata import ROUNDED_DIGITS
-from city311.reports.queries import Cut, _moments, parts
+from city311.reports.queries import Cut, parts
 from city311.servicerequests.models import ServiceRequest
 
 STEP = 10.0**-ROUNDED_DIGITS
@@ -151,8 +152,12 @@ def cell_metres(grid: Grid, box: tuple[float, float, float, float] | None) -> in
 
 
 def requests_of(cut: Cut, start: date, end: date) -> QuerySet[ServiceRequest]:
-    """The requests of this cut received in the period, with a point."""
-    first, last = _moments(start, end)
+    """The requests of this cut received in the period, with a point. The period's days are
+    the city's, as the heat cells' months are, also outside a request (whose middleware makes
+    the city's zone the current one), as in the benchmark."""
+    zone = profile.zone()
+    first = datetime.combine(start, time(), tzinfo=zone)
+    last = datetime.combine(end + timedelta(days=1), time(), tzinfo=zone)
     found: QuerySet[ServiceRequest] = ServiceRequest.objects.filter(
         requested_at__gte=first, requested_at__lt=last, lat__isnull=False, long__isnull=False
     )
