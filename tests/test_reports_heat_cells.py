@@ -184,8 +184,10 @@ class HeatCellTests(BaseTestCase):
         since, until = self.two_ago - timedelta(days=1), city_today()
         response = self.heat(f"period=custom&since={since}&until={until}")
         page = response.content.decode()
-        links = re.findall(r'<a class="square" href="([^"]+)"', page)
-        self.assertEqual(len(links), len(response.context["heat"]["squares"]))
+        found = re.findall(r'<a class="square" href="([^"]+)" aria-label="(\d+) requests? in', page)
+        links = [link for link, _ in found]
+        drawn = response.context["heat"]["squares"]
+        self.assertEqual([int(n) for _, n in found], [s["cell"].n for s in drawn])
         grid = response.context["grid"]
         everyone = ServiceRequest.objects.filter(
             service_type__service_code="pothole", requested_at__gte=midnight(since)
