@@ -22,9 +22,11 @@ What it does:
 3. Runs `city311 export_open_data` once per format, each in a fresh process, and prints rows/s
    (the export's own time, not the process start) and the process's peak resident memory.
 4. Times the heat map of a type (`/reports/heat/`, reports.heat) over these requests: the
-   busiest type and a one-district cut, the grid's GROUP BY alone and the whole page, p95 of
+   busiest type and a one-borough cut, its grid counted from the heat cells, by a scan of the
+   requests, and by that scan over a covering index, alternated, and the whole page, p95 of
    `--rounds` (the open data's requests are real-shaped and have points, which the dashboard
-   benchmark's generated facts have not). `--reuse` keeps the requests of an earlier run.
+   benchmark's generated facts have not). The rollups are rebuilt first when the heat cells
+   are not counted. `--reuse` keeps the requests of an earlier run.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -118,18 +121,40 @@ def export_one(code: str, live: bool) -> None:
 
 
 def time_heat(rounds: int) -> None:
-    """p50 and p95 of the heat map over the requests loaded, ms: the grid's one GROUP BY and
-    the whole page, for the busiest type over every day, and in one district."""
+    """The heat map over the requests loaded, for the busiest type over every day and in one
+    borough: three ways of counting its grid, alternated round by round in one run, p50 / p95
+    wall ms and p95 CPU ms (this process and its PostgreSQL backend):
+    - cells: reports.heat.cells, whole months from the heat cells (models.HeatCell), the edge
+      days from the requests (what the page does);
+    - scan: reports.heat.counted, the whole period from the requests (what it did before);
+    - covering: the same scan with an index that holds the type, time and point (created in a
+      transaction and rolled back each round, PostgreSQL only);
+    and the whole page. The heat cells are rebuilt first when they are not counted."""
     import statistics
     from datetime import date
 
+    from django.db import connection, transaction
     from django.db.models import Count
     from pages import manager_client
 
     from city311.geo.models import Boundary
-    from city311.reports import heat, queries
+    from city311.reports import heat, queries, rollup
+    from city311.reports.models import HeatCell, RequestFact
     from city311.servicerequests.models import ServiceRequest
 
+    grid = heat.current_grid()
+    # The import's catch-up was timed on a sample only: count the rest (once) as a city would.
+    behind = RequestFact.objects.count() < ServiceRequest.objects.count()
+    if behind or heat.counted_grid() != grid:
+        started, cpu, db_cpu = time.perf_counter(), time.process_time(), database_cpu()
+        done = rollup.rebuild()
+        print(f"\nrebuild_reports (facts, totals, heat cells): {done:,} requests in "
+              f"{time.perf_counter() - started:.0f} s, CPU {time.process_time() - cpu:.0f} s "
+              f"+ database {database_cpu() - db_cpu:.0f} s")  # fmt: skip
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE reports_heatcell")
+                cursor.execute(f"VACUUM ANALYZE {ServiceRequest._meta.db_table}")
     client = manager_client()
     busiest = (
         ServiceRequest.objects.values("service_type__service_code")
@@ -148,29 +173,58 @@ def time_heat(rounds: int) -> None:
     cases = [("type", {"type": code})]
     if district is not None:
         cases.append(("type + borough", {"type": code, "area": f"borough:{district.code}"}))
-    grid = heat.grid_for(heat.city_box())
-    print(f"\nheat map of {code} ({busiest['n']:,} requests), {since} to {until}, "
-          f"p50 / p95 of {rounds} rounds, ms")  # fmt: skip
+    postgres = connection.vendor == "postgresql"
+    covering = (
+        f"CREATE INDEX bench_heat_covering ON {ServiceRequest._meta.db_table} "
+        "(service_type_id, requested_at) INCLUDE (lat, long, areas) WHERE lat IS NOT NULL "
+        "AND long IS NOT NULL"
+    )
+    cells = HeatCell.objects.count()
+    print(f"\nheat map of {code} ({busiest['n']:,} requests), {since} to {until}; "
+          f"{cells:,} heat cell rows; load {os.getloadavg()[0]:.1f}; "
+          f"p50 / p95 wall, p95 CPU, of {rounds} rounds, ms")  # fmt: skip
+
+    def timed(answer: Any) -> tuple[float, float]:
+        cpu, db_cpu, t = time.process_time(), database_cpu(), time.perf_counter()
+        answer()
+        wall = (time.perf_counter() - t) * 1000
+        used = time.process_time() - cpu + (database_cpu() - db_cpu if postgres else 0.0)
+        return wall, used * 1000
+
+    def p95(v: list[float]) -> float:
+        return sorted(v)[max(0, -(-95 * len(v) // 100) - 1)]
+
     for name, data in cases:
         cut = queries.cut_for(None, data)
         query = {**data, "period": "custom", "since": str(since), "until": str(until)}
-        times: dict[str, list[float]] = {"cells": [], "page": []}
+        times: dict[str, list[tuple[float, float]]] = {}
+        answers = {
+            "cells": partial(heat.cells, cut, since, until, grid),
+            "scan": partial(heat.counted, cut, since, until, grid),
+            "page": partial(client.get, "/reports/heat/", query),
+        }
+        same = sorted((c.row, c.column, c.n) for c in answers["cells"]())
+        assert same == sorted((c.row, c.column, c.n) for c in answers["scan"]()), "differ"
         for n in range(rounds + 1):
-            t = time.perf_counter()
-            found = heat.cells(cut, since, until, grid)
-            cells_ms = (time.perf_counter() - t) * 1000
-            t = time.perf_counter()
-            response = client.get("/reports/heat/", query)
-            page_ms = (time.perf_counter() - t) * 1000
-            assert response.status_code == 200, response.status_code
-            if n:  # the first warms the caches, as a page in use is
-                times["cells"].append(cells_ms)
-                times["page"].append(page_ms)
-        figures = ", ".join(
-            f"{k} {statistics.median(v):.0f} / {sorted(v)[max(0, -(-95 * len(v) // 100) - 1)]:.0f}"
+            for key, answer in answers.items():
+                found = timed(answer)
+                if n:  # the first warms the caches, as a page in use is
+                    times.setdefault(key, []).append(found)
+            if postgres:
+                with transaction.atomic():
+                    with connection.cursor() as cursor:
+                        cursor.execute(covering)
+                        cursor.execute(f"ANALYZE {ServiceRequest._meta.db_table}")
+                    found = timed(answers["scan"])
+                    transaction.set_rollback(True)
+                if n:
+                    times.setdefault("covering", []).append(found)
+        figures = "; ".join(
+            f"{k} {statistics.median(w for w, _ in v):.0f} / {p95([w for w, _ in v]):.0f} "
+            f"(CPU {p95([c for _, c in v]):.0f})"
             for k, v in times.items()
         )
-        print(f"  {name:16} {len(found):,} cells; {figures}")
+        print(f"  {name:16} {len(same):,} squares; {figures}")
 
 
 def database_cpu() -> float:

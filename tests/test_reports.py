@@ -573,7 +573,7 @@ class OpenPointsTests(HandBuiltCity):
         self.assertIn(self.r["G"].tracking_number, section)
 
     def test_past_the_cap_nearby_requests_are_drawn_together(self):
-        # G moved into district 1: the circle there links to that district's open work.
+        # G moved into district 1: the circle there links to its square's own open work.
         areas = {"council_district": {"code": "1", "name": "District 1"}}
         ServiceRequest.objects.filter(pk=self.r["G"].pk).update(lat=40.62, long=-73.98, areas=areas)
         with mock.patch.object(points, "CAP", 2):
@@ -584,7 +584,7 @@ class OpenPointsTests(HandBuiltCity):
         self.assertIn('aria-label="2 open requests near here (—)"', section)
         link = re.search(r'<a class="cluster" href="([^"]+)" aria-label="1 open', section)
         assert link is not None
-        self.assertIn("area=council_district%3A1", link[1])
+        self.assertIn("box=", link[1])
         queue = self.client.get(html.unescape(link[1]))
         self.assertEqual(queue.status_code, 200)
         self.assertContains(queue, self.r["G"].tracking_number)

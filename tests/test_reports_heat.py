@@ -82,7 +82,7 @@ class HeatMapTests(BaseTestCase):
         self.assertIn("District 1", table)
         first = response.context["busiest"][0]
         self.assertEqual(first["cell"].n, 3)
-        self.assertIn("area=council_district%3A1", first["link"])
+        self.assertIn("box=-73.990%2C40.610%2C-73.990%2C40.610", first["link"])  # its own
         self.assertIn("type=pothole", first["link"])
         queue = self.client.get(first["link"])
         for sr in self.near:

@@ -6,9 +6,12 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self) -> None:
+        from django.db.models.signals import pre_delete
+
         from city311.reports import openlines
-        from city311.reports.rollup import handle_events
+        from city311.reports.rollup import handle_events, request_deleted
         from city311.servicerequests import stream
+        from city311.servicerequests.models import ServiceRequest
 
         # Every history event reaches the rollups: each one re-reads its request's state, so
         # the facts and day totals include today. From the first event ever: a new install (or
@@ -39,4 +42,8 @@ class ReportsConfig(AppConfig):
                 batch=2000,
                 woken=False,
             )
+        )
+        # A request deleted outright leaves no event behind: count it out as it goes.
+        pre_delete.connect(
+            request_deleted, sender=ServiceRequest, weak=False, dispatch_uid="reports-forget"
         )

@@ -11,18 +11,21 @@ the open data does.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Floor
 
+from city311.cities import profile
 from city311.geo.boundaries import areas_at
 from city311.geo.models import Boundary
 from city311.reports import mapsvg
+from city311.reports.models import HeatCell, HeatGrid, MonthTotal, RequestFact
 from city311.reports.opendata import ROUNDED_DIGITS
-from city311.reports.queries import Cut, _moments
+from city311.reports.queries import Cut, parts
 from city311.servicerequests.models import ServiceRequest
 
 STEP = 10.0**-ROUNDED_DIGITS
@@ -41,6 +44,10 @@ class Grid:
 
     lat_steps: int
     long_steps: int
+
+    def cell(self, lat_step: int, long_step: int) -> tuple[int, int]:
+        """The row and column of the cell a point rounded to these whole steps falls in."""
+        return lat_step // self.lat_steps, long_step // self.long_steps
 
     @property
     def lat_step(self) -> float:
@@ -70,6 +77,15 @@ class Cell:
     @property
     def lat(self) -> float:
         return round(self.south + self.grid.lat_step / 2, ROUNDED_DIGITS)
+
+    @property
+    def box(self) -> str:
+        """The published points the cell holds, as the work queue's `box` filter reads them:
+        west,south,east,north, its first and last rounded points, in degrees."""
+        south, west = self.row * self.grid.lat_steps, self.column * self.grid.long_steps
+        north, east = south + self.grid.lat_steps - 1, west + self.grid.long_steps - 1
+        digits = ROUNDED_DIGITS
+        return ",".join(f"{steps * STEP:.{digits}f}" for steps in (west, south, east, north))
 
     @property
     def long(self) -> float:
@@ -103,6 +119,32 @@ def grid_for(box: tuple[float, float, float, float] | None, *, across: int = ACR
     return Grid(max(1, math.ceil(long_steps * squeeze)), long_steps)
 
 
+def current_grid() -> Grid:
+    """The grid the city's boundaries give now."""
+    return grid_for(city_box())
+
+
+def counted_grid(*, start: bool = False) -> Grid | None:
+    """The grid the heat cells are counted in (models.HeatGrid); None when they are not
+    counted. With `start`, a city with no facts yet starts counting in the current grid (the
+    consumer then counts every request from its first); a city counted before the heat cells
+    existed waits for `rebuild_reports`."""
+    found = HeatGrid.objects.first()
+    if found is not None:
+        return Grid(found.lat_steps, found.long_steps)
+    if start and not RequestFact.objects.exists():
+        return reset_grid()
+    return None
+
+
+def reset_grid() -> Grid:
+    """Count the heat cells in the current grid from now on (the caller recounts them)."""
+    grid = current_grid()
+    HeatGrid.objects.all().delete()
+    HeatGrid.objects.create(lat_steps=grid.lat_steps, long_steps=grid.long_steps)
+    return grid
+
+
 def cell_metres(grid: Grid, box: tuple[float, float, float, float] | None) -> int:
     """A cell's width on the ground, about."""
     middle = (box[1] + box[3]) / 2 if box else 0.0
@@ -110,8 +152,12 @@ def cell_metres(grid: Grid, box: tuple[float, float, float, float] | None) -> in
 
 
 def requests_of(cut: Cut, start: date, end: date) -> QuerySet[ServiceRequest]:
-    """The requests of this cut received in the period, with a point."""
-    first, last = _moments(start, end)
+    """The requests of this cut received in the period, with a point. The period's days are
+    the city's, as the heat cells' months are, also outside a request (whose middleware makes
+    the city's zone the current one), as in the benchmark."""
+    zone = profile.zone()
+    first = datetime.combine(start, time(), tzinfo=zone)
+    last = datetime.combine(end + timedelta(days=1), time(), tzinfo=zone)
     found: QuerySet[ServiceRequest] = ServiceRequest.objects.filter(
         requested_at__gte=first, requested_at__lt=last, lat__isnull=False, long__isnull=False
     )
@@ -122,8 +168,36 @@ def requests_of(cut: Cut, start: date, end: date) -> QuerySet[ServiceRequest]:
 
 
 def cells(cut: Cut, start: date, end: date, grid: Grid) -> list[Cell]:
-    """The grid's cells holding requests of this cut in the period, with their counts: one
-    GROUP BY in the database over the rounded points."""
+    """The grid's cells holding requests of this cut in the period, with their counts: the
+    whole months from the heat cells (models.HeatCell), when they are counted in this grid and
+    the cut is one they keep (no team or urgency), the days before and after them from the
+    requests; otherwise the whole period from the requests."""
+    periods = parts(start, end)
+    monthly = [(first, last) for model, first, last in periods if model is MonthTotal]
+    kept = cut.team_id is None and cut.urgent is None
+    if not monthly or not kept or counted_grid() != grid:
+        return counted(cut, start, end, grid)
+    found: dict[tuple[int, int], int] = defaultdict(int)
+    first_month, last_month = monthly[0]
+    rows = cut.narrow(HeatCell.objects.filter(area_kind=cut.area_kind, area_code=cut.area_code))
+    rows = rows.filter(month__gte=first_month, month__lte=last_month)
+    for row, column, n in (
+        rows.values("cell_row", "cell_column")
+        .annotate(n=Sum("n"))
+        .order_by()
+        .values_list("cell_row", "cell_column", "n")
+    ):
+        found[(row, column)] += n
+    for model, first, last in periods:
+        if model is not MonthTotal:
+            for c in counted(cut, first, last, grid):
+                found[(c.row, c.column)] += c.n
+    return [Cell(row, column, n, grid) for (row, column), n in found.items() if n > 0]
+
+
+def counted(cut: Cut, start: date, end: date, grid: Grid) -> list[Cell]:
+    """The grid's cells holding requests of this cut in the period, counted from the
+    requests themselves: one GROUP BY in the database over the rounded points."""
     # The point rounded to the open data's steps, as a whole number of steps (floor of x +
     # 1/2: Python's round but for exact ties), then the cell those steps fall in.
     lat = Floor(F("lat") / STEP + 0.5)

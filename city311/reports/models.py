@@ -47,6 +47,10 @@ class RequestFact(models.Model):
     # Open with its clock paused before the due date: not late (docs/sla.md).
     held = models.BooleanField(default=False)
     reopened = models.BooleanField(default=False)
+    # The place rounded as the open data rounds it, in whole steps of 10^-ROUNDED_DIGITS
+    # degrees (reports.heat.STEP): the heat map's cells are counted from these. None: no place.
+    lat_step = models.IntegerField(null=True)
+    long_step = models.IntegerField(null=True)
 
     class Meta:
         indexes = [
@@ -116,6 +120,9 @@ class Totals(models.Model):
         return f"{self.day} {self.area_kind}:{self.area_code}"
 
 
+# What the map reads of each area (reports.queries._grouped).
+MAP_COUNTERS = ["received", "closed", "closed_target", "closed_on_time", "open_due"]
+
 CUT = ["area_kind", "area_code", "day", "type_id", "department_id", "team_id", "channel", "urgent"]
 
 
@@ -135,8 +142,14 @@ class DayTotal(Totals):
                 condition=models.Q(open_now__gt=0) | models.Q(open_due__gt=0),
                 include=[*CUT[3:], "open_now", "open_due"],
             ),
-            # The map: every area of one kind over a range of days.
-            models.Index(fields=["area_kind", "day"], name="daytotal_kind_day"),
+            # The map: every area of one kind over a range of days. Covering (on PostgreSQL):
+            # the days at a long period's edges are read from the index alone, not from a
+            # heap page per few rows (bench/reports.py, "city, ten years").
+            models.Index(
+                fields=["area_kind", "day"],
+                name="daytotal_kind_day",
+                include=["area_code", *CUT[3:], *MAP_COUNTERS],
+            ),
         ]
 
 
@@ -173,7 +186,19 @@ class MonthSummary(Totals):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=CUT, name="monthsummary_one_cut")]
-        indexes = [models.Index(fields=["area_kind", "day"], name="monthsummary_kind_day")]
+        indexes = [
+            models.Index(fields=["area_kind", "day"], name="monthsummary_kind_day"),
+            # The rows by area (every type and channel): the map's ten years of districts are
+            # a few thousand entries read from this index alone (covering, on PostgreSQL),
+            # where the planner scanned the whole table (82 ms of a 213 ms map at 1,000,000
+            # requests, most of it waiting on the disk).
+            models.Index(
+                fields=["area_kind", "department_id", "day"],
+                name="monthsummary_areas",
+                condition=models.Q(type_id=EVERY_TYPE, channel=EVERY_CHANNEL),
+                include=["area_code", *MAP_COUNTERS],
+            ),
+        ]
         verbose_name_plural = "month summaries"
 
 
@@ -231,3 +256,47 @@ class OpenDataShape(models.Model):
 
     def __str__(self) -> str:
         return self.shape
+
+
+class HeatGrid(models.Model):
+    """The grid the heat cells are counted in (one row): cells `lat_steps` by `long_steps`
+    rounding steps (reports.heat.Grid). The consumer counts into this grid; `rebuild_reports`
+    sets it to the one the city's boundaries give now (reports.heat.current_grid), and the heat
+    map reads the cells only while the two agree (a new import of boundaries changes the grid:
+    until the rebuild, the map counts the requests themselves)."""
+
+    lat_steps = models.IntegerField()
+    long_steps = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.lat_steps}x{self.long_steps}"
+
+
+# A heat cell's key, in the order of its unique constraint (area first: every read names one).
+HEAT_KEY = ("area_kind", "area_code", "type_id", "month", "department_id", "channel",
+            "cell_row", "cell_column")  # fmt: skip
+
+
+class HeatCell(models.Model):
+    """How many requests of a type were received in a month (local, the first day of it) in
+    one cell of the heat map's grid (HeatGrid), per department and channel, for the whole city
+    (`area_kind` "") and for each area they were filed in: the heat map's whole months read
+    these, a few thousand rows for ten years of a type, not one per request. Kept by the
+    `reports` consumer with the totals (reports.rollup, reports.recount); a cut by team or
+    urgency, and the days before and after the whole months, count the requests themselves."""
+
+    month = models.DateField()
+    type_id = models.IntegerField()
+    department_id = models.IntegerField()
+    channel = models.CharField(max_length=12)
+    area_kind = models.CharField(max_length=30)
+    area_code = models.CharField(max_length=60)
+    cell_row = models.IntegerField()
+    cell_column = models.IntegerField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=list(HEAT_KEY), name="heatcell_one_cell")]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.type_id} ({self.cell_row}, {self.cell_column}): {self.n}"

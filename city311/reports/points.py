@@ -5,7 +5,7 @@ request in the work queue.
 A big city has more open work than a map can show one by one: up to `CAP` requests are drawn
 as points; beyond that they are counted into squares by the database (one GROUP BY, never one
 row per request) and each square is drawn as a circle sized by its count, linking to the work
-queue's list of the open requests in the district its middle falls in.
+queue's list of the open requests in that square (its `box` filter).
 
 What a point tells: the tracking number, the type, how long it has been open, whether it is
 overdue. Nothing about the resident; the place is rounded as the open data rounds it.
@@ -154,9 +154,8 @@ def _cells(found: QuerySet[ServiceRequest]) -> list[heat.Cell]:
 def _cluster(frame: mapsvg.Frame, cut: Cut, kind: str, cell: heat.Cell, top: int) -> Cluster:
     x, y = frame.xy(cell.long, cell.lat)
     area = next((a for a in areas_at(cell.lat, cell.long) if a.kind == kind), None)
-    # A cut already narrowed to one area keeps it: the cluster lies inside that area.
-    narrower = area is not None and not cut.area_kind
-    link = cut.link(area=f"{area.kind}:{area.code}") if area and narrower else cut.link()
+    # The square's own open requests: the work queue's `box` of its published points.
+    link = cut.link(box=cell.box)
     return Cluster(
         x=f"{x:.1f}",
         y=f"{y:.1f}",

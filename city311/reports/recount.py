@@ -25,6 +25,7 @@ from django.db import connection
 
 from city311.cities import profile
 from city311.geo.models import BoundaryKind
+from city311.reports import heat
 from city311.reports.models import (
     CLOSE_COLUMNS,
     COUNTERS,
@@ -32,9 +33,11 @@ from city311.reports.models import (
     EVERY_DEPARTMENT,
     EVERY_TEAM,
     EVERY_TYPE,
+    HEAT_KEY,
     HOUR_BUCKETS,
     RESPONSE_COLUMNS,
     DayTotal,
+    HeatCell,
     MonthSummary,
     MonthTotal,
     RequestFact,
@@ -48,6 +51,7 @@ REQUEST = ServiceRequest._meta.db_table
 EVENT = RequestEvent._meta.db_table
 SCOPE = "reports_recount_scope"
 DELTA = "reports_recount_delta"
+HEAT_DELTA = "reports_recount_heat"
 RESPONSE_KINDS = (Event.STARTED, Event.ASSIGNED, Event.CLOSED, Event.NOTE)
 CLOCK_KINDS = (Event.PAUSED, Event.RESUMED, Event.REOPENED)
 ZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-/]+$")
@@ -58,7 +62,14 @@ def recount(request_ids: Iterable[int] | None = None) -> None:
     rollups, as `rollup.rebuild` empties them) up to date, set-wise. Run inside a transaction
     that holds the consumer's cursor (rollup.rebuild, rollup.catch_up)."""
     sql = _Dialect()
+    # The heat cells: into the current grid on a rebuild, else the one they are counted in.
+    grid = heat.counted_grid(start=True) if request_ids is not None else heat.reset_grid()
     with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {HEAT_DELTA}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {HEAT_DELTA} AS SELECT {', '.join(HEAT_KEY)}, n "
+            f"FROM {HeatCell._meta.db_table} WHERE 1 = 0"
+        )
         cursor.execute(f"DROP TABLE IF EXISTS {DELTA}")
         cursor.execute(
             f"CREATE TEMPORARY TABLE {DELTA} AS SELECT {', '.join((*KEY, *COUNTERS))} "
@@ -77,9 +88,14 @@ def recount(request_ids: Iterable[int] | None = None) -> None:
             if sql.postgres:
                 cursor.execute(f"ANALYZE {SCOPE}")
             cursor.execute(sql.contributions(-1, scoped))
+            if grid is not None:
+                cursor.execute(sql.heat_cells(-1, scoped, grid))
             cursor.execute(f"DELETE FROM {FACT} WHERE {sql.in_scope('request_id')}")
         cursor.execute(sql.facts(scoped))
         cursor.execute(sql.contributions(+1, scoped))
+        if grid is not None:
+            cursor.execute(sql.heat_cells(+1, scoped, grid))
+            cursor.execute(sql.heat_upsert())
         if sql.postgres and not scoped:
             # Millions of rows to group: plan on their real number.
             cursor.execute(f"ANALYZE {DELTA}")
@@ -92,6 +108,7 @@ def recount(request_ids: Iterable[int] | None = None) -> None:
         for select, where in _summary_kinds(sql.month("day")):
             cursor.execute(sql.upsert(summaries, select, where))
         cursor.execute(f"DROP TABLE {DELTA}")
+        cursor.execute(f"DROP TABLE {HEAT_DELTA}")
         if scoped:
             cursor.execute(f"DROP TABLE {SCOPE}")
 
@@ -229,7 +246,9 @@ SELECT r.id, r.service_type_id, COALESCE(r.department_id, 0), COALESCE(r.team_id
        CASE WHEN {closed} AND r.due_at IS NOT NULL THEN {stopped} <= r.due_at END,
        CASE WHEN NOT {closed} AND r.paused_at IS NOT NULL AND r.due_at IS NOT NULL
             AND r.paused_at < r.due_at THEN TRUE ELSE FALSE END,
-       COALESCE(ev.reopened, 0) = 1
+       COALESCE(ev.reopened, 0) = 1,
+       {self.steps("r.lat", "r.long")},
+       {self.steps("r.long", "r.lat")}
 FROM {REQUEST} r
 LEFT JOIN ev ON ev.request_id = r.id
 LEFT JOIN cl ON cl.request_id = r.id
@@ -295,6 +314,45 @@ WITH f AS (
 SELECT day, type_id, department_id, team_id, channel, urgent, area_kind, area_code, {sums}
 FROM places
 GROUP BY day, type_id, department_id, team_id, channel, urgent, area_kind, area_code
+"""
+
+    def steps(self, column: str, other: str) -> str:
+        """A coordinate in the open data's whole rounding steps (rollup.steps): none unless
+        the request has both coordinates."""
+        step = f"CAST({heat.STEP!r} AS {'float8' if self.postgres else 'REAL'})"
+        return (
+            f"CASE WHEN {column} IS NOT NULL AND {other} IS NOT NULL "
+            f"THEN CAST(floor({column} / {step} + 0.5) AS integer) END"
+        )
+
+    def heat_cells(self, sign: int, scoped: bool, grid: heat.Grid) -> str:
+        """INSERT into the heat deltas the cells the facts in scope count in (rollup.heat_cells),
+        times `sign`: the month and cell, for the whole city and each area."""
+        in_scope = f"AND {self.in_scope('request_id')}" if scoped else ""
+        return f"""
+INSERT INTO {HEAT_DELTA} ({", ".join(HEAT_KEY)}, n)
+WITH f AS (
+  SELECT type_id, department_id, channel, areas, {self.month("received_day")} AS month,
+         CAST(floor(lat_step * 1.0 / {grid.lat_steps}) AS integer) AS cell_row,
+         CAST(floor(long_step * 1.0 / {grid.long_steps}) AS integer) AS cell_column
+  FROM {FACT} WHERE lat_step IS NOT NULL AND long_step IS NOT NULL {in_scope}
+), places AS (
+  SELECT f.*, '' AS area_kind, '' AS area_code FROM f
+  UNION ALL
+  SELECT f.*, a.key, a.value FROM f, {self.area_rows("f.areas")} a
+)
+SELECT {", ".join(HEAT_KEY)}, {sign} * COUNT(*) FROM places
+GROUP BY {", ".join(HEAT_KEY)}
+"""
+
+    def heat_upsert(self) -> str:
+        table = HeatCell._meta.db_table
+        return f"""
+INSERT INTO {table} ({", ".join(HEAT_KEY)}, n)
+SELECT {", ".join(HEAT_KEY)}, SUM(n) FROM {HEAT_DELTA} WHERE TRUE
+GROUP BY {", ".join(HEAT_KEY)}
+HAVING SUM(n) <> 0
+ON CONFLICT ({", ".join(HEAT_KEY)}) DO UPDATE SET n = {table}.n + excluded.n
 """
 
     def upsert(self, table: str, select: str, where: str) -> str:

@@ -8,6 +8,7 @@ nothing the second time: the consumer is idempotent, as the stream requires.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from city311.cities import profile
 from city311.geo.models import BoundaryKind
-from city311.reports import recount
+from city311.reports import heat, recount
 from city311.reports.models import (
     CLOSE_COLUMNS,
     COUNTERS,
@@ -26,9 +27,11 @@ from city311.reports.models import (
     EVERY_DEPARTMENT,
     EVERY_TEAM,
     EVERY_TYPE,
+    HEAT_KEY,
     HOUR_BUCKETS,
     RESPONSE_COLUMNS,
     DayTotal,
+    HeatCell,
     MonthSummary,
     MonthTotal,
     RequestFact,
@@ -59,6 +62,12 @@ def bucket(hours: float) -> int:
     return len(HOUR_BUCKETS) - 1
 
 
+def steps(degrees: float) -> int:
+    """A coordinate rounded as the open data rounds it, in whole steps (heat.STEP): floor of
+    x + 1/2, as the heat map's SQL and recount's do."""
+    return math.floor(degrees / heat.STEP + 0.5)
+
+
 def local_day(moment: datetime, zone: Any) -> date:
     return moment.astimezone(zone).date()
 
@@ -85,6 +94,8 @@ def read_facts(request_ids: Iterable[int]) -> dict[int, RequestFact]:
         "resolution",
         "due_at",
         "paused_at",
+        "lat",
+        "long",
     )
     events = RequestEvent.objects.filter(
         request_id__in=ids, kind__in=(*RESPONSE_KINDS, *CLOCK_KINDS)
@@ -120,6 +131,8 @@ def _fact(sr: ServiceRequest, history: list[Any], zone: Any) -> RequestFact:
         due_day=local_day(sr.due_at, zone) if sr.due_at else None,
         reopened=any(kind == Event.REOPENED for kind, *_ in history),
     )
+    if sr.lat is not None and sr.long is not None:
+        fact.lat_step, fact.long_step = steps(sr.lat), steps(sr.long)
     if closed and sr.due_at is not None and sr.closed_at is not None:
         stopped = min(sr.closed_at, _clock_stopped_at(history) or sr.closed_at)
         fact.on_time = stopped <= sr.due_at
@@ -181,6 +194,35 @@ def contributions(fact: RequestFact) -> Iterator[tuple[Key, dict[str, float]]]:
     for day, counts in by_day.items():
         for kind, code in places:
             yield (day, *cut, kind, code), counts
+
+
+HeatKey = tuple[str, str, int, date, int, str, int, int]
+
+
+def heat_cells(fact: RequestFact, grid: heat.Grid) -> Iterator[HeatKey]:
+    """The heat cells one request counts in (models.HEAT_KEY's order): its month and cell, for
+    the whole city and each area; none without a place."""
+    if fact.lat_step is None or fact.long_step is None:
+        return
+    row, column = grid.cell(fact.lat_step, fact.long_step)
+    month = fact.received_day.replace(day=1)
+    for kind, code in [("", ""), *sorted(fact.areas.items())]:
+        yield (kind, code, fact.type_id, month, fact.department_id, fact.channel, row, column)
+
+
+def write_heat(cells: dict[HeatKey, int]) -> None:
+    """Add these counts to the heat cells (INSERT ... ON CONFLICT DO UPDATE)."""
+    values = [(*key, n) for key, n in cells.items() if n]
+    if not values:
+        return
+    table = connection.ops.quote_name(HeatCell._meta.db_table)
+    marks = ", ".join(["%s"] * (len(HEAT_KEY) + 1))
+    sql = (
+        f"INSERT INTO {table} ({', '.join(HEAT_KEY)}, n) VALUES ({marks}) "
+        f"ON CONFLICT ({', '.join(HEAT_KEY)}) DO UPDATE SET n = {table}.n + excluded.n"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, values)
 
 
 def add(totals: Counts, fact: RequestFact | None, sign: int) -> None:
@@ -288,9 +330,11 @@ def refresh(request_ids: Iterable[int]) -> None:
     if len(ids) >= SET_WISE_FROM:
         recount.recount(ids)
         return
+    grid = heat.counted_grid(start=True)
     old = RequestFact.objects.in_bulk(ids)
     new = read_facts(ids)
     totals: Counts = defaultdict(dict)
+    cells: dict[HeatKey, int] = defaultdict(int)
     changed = []
     for pk in ids:
         before, after = old.get(pk), new.get(pk)
@@ -298,12 +342,40 @@ def refresh(request_ids: Iterable[int]) -> None:
             continue
         add(totals, before, -1)
         add(totals, after, +1)
+        for fact, sign in ((before, -1), (after, +1)):
+            if fact is not None and grid is not None:
+                for key in heat_cells(fact, grid):
+                    cells[key] += sign
         if after is not None:
             changed.append(after)
     write(totals)
+    write_heat(cells)
     RequestFact.objects.bulk_create(
         changed, update_conflicts=True, unique_fields=["request"], update_fields=FACT_FIELDS[1:]
     )
+
+
+def forget(request_ids: Iterable[int]) -> None:
+    """Count requests about to be deleted out of the totals and heat cells, and drop their
+    facts (the `pre_delete` of a request, reports.apps): a deleted request leaves no event for
+    the consumer to read, so it would stay counted until the next rebuild."""
+    old = RequestFact.objects.in_bulk(list(request_ids))
+    if not old:
+        return
+    grid = heat.counted_grid()
+    totals: Counts = defaultdict(dict)
+    cells: dict[HeatKey, int] = defaultdict(int)
+    for fact in old.values():
+        add(totals, fact, -1)
+        for key in heat_cells(fact, grid) if grid is not None else ():
+            cells[key] -= 1
+    write(totals)
+    write_heat(cells)
+    RequestFact.objects.filter(pk__in=list(old)).delete()
+
+
+def request_deleted(sender: Any, instance: ServiceRequest, **kwargs: Any) -> None:
+    forget([instance.pk])
 
 
 def _same(a: RequestFact, b: RequestFact) -> bool:
@@ -324,6 +396,7 @@ def rebuild(*, progress: Any = None) -> int:
         DayTotal.objects.all().delete()
         MonthTotal.objects.all().delete()
         MonthSummary.objects.all().delete()
+        HeatCell.objects.all().delete()
         RequestFact.objects.all().delete()
         recount.recount(None)
         done = RequestFact.objects.count()

@@ -8,7 +8,7 @@ from typing import Any, cast
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from city311.accounts.decorators import staff_required
@@ -189,14 +189,21 @@ def heat_map(request: HttpRequest) -> HttpResponse:
         found = heat.cells(cut, start, end, grid)
         busiest = heat.busiest(found, map_kind)
         for row in busiest:
-            area = row["area"]
-            extra = {"area": f"{area.kind}:{area.code}"} if area else {}
-            row["link"] = cut.link(status="any", since=start, until=end, **extra)
+            # The square's own requests: the work queue's `box` of its published points.
+            row["link"] = cut.link(status="any", since=start, until=end, box=row["cell"].box)
+        drawing = heat.drawing(found, map_kind)
+        for square in drawing["squares"] if drawing else []:
+            n = square["cell"].n
+            square["link"] = cut.link(status="any", since=start, until=end, box=square["cell"].box)
+            # Said here, not by a template tag per square: a city's map has hundreds.
+            square["label"] = ngettext(
+                "%(shown)s request in this square", "%(shown)s requests in this square", n
+            ) % {"shown": metrics.count_text(n)}
         context.update(
             grid=grid,
             cells=len(found),
             total=sum(c.n for c in found),
-            heat=heat.drawing(found, map_kind),
+            heat=drawing,
             busiest=busiest,
             areas=queries.by_area(cut, map_kind, start, end, today) if map_kind else [],
             metres=heat.cell_metres(grid, box),

@@ -102,6 +102,9 @@ class QueueForm(forms.Form):
     group = forms.CharField(label=_("Group"), required=False, max_length=80)
     closed_since = forms.DateField(label=_("Closed on or after"), required=False)
     closed_until = forms.DateField(label=_("Closed on or before"), required=False)
+    # From the reports' maps: a square's requests, by their places as the open data rounds
+    # them (west,south,east,north in degrees, its first and last published points).
+    box = forms.CharField(label=_("Square on the map"), required=False, max_length=100)
     sort = forms.ChoiceField(label=_("Sort"), choices=QUEUE_SORTS, required=False)
     page = forms.IntegerField(min_value=1, max_value=200, required=False)
 
@@ -120,6 +123,23 @@ class QueueForm(forms.Form):
                 _("Give the area as kind:code, for example community_district:301.")
             )
         return value
+
+    def clean_box(self) -> tuple[float, float, float, float] | None:
+        value: str = self.cleaned_data["box"].strip()
+        if not value:
+            return None
+        try:
+            west, south, east, north = (float(part) for part in value.split(","))
+        except ValueError:
+            raise forms.ValidationError(
+                _("Give the square as west,south,east,north in degrees, for example "
+                  "-74.010,40.600,-74.001,40.609.")
+            ) from None  # fmt: skip
+        if west > east or south > north:
+            raise forms.ValidationError(
+                _("The square's west is past its east, or its south past its north.")
+            )
+        return west, south, east, north
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

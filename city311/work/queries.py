@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Floor
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -184,6 +185,8 @@ def select(user: Any, filters: dict[str, Any], *, now: datetime | None = None) -
         rows = rows.filter(closed_at__gte=_day_start(filters["closed_since"]))
     if filters.get("closed_until"):
         rows = rows.filter(closed_at__lt=_day_start(filters["closed_until"], after=True))
+    if filters.get("box"):
+        rows = _in_box(rows, filters["box"])
     if filters.get("q"):
         rows = _search(rows, filters["q"])
     sort = filters.get("sort") or ("newest" if status in ("closed", "any") else "due")
@@ -232,6 +235,23 @@ def _filter_where(rows: QuerySet[ServiceRequest], filters: dict[str, Any]) -> An
         else:
             rows = rows.filter(**{f"areas__{kind}__code": code})
     return rows
+
+
+def _in_box(rows: QuerySet[ServiceRequest], box: tuple[float, float, float, float]) -> Any:
+    """The requests whose place, rounded as the open data rounds it (reports.heat: floor of
+    x / step + 1/2, in whole steps), lies in the box's published points, edges included: a
+    heat map square's or an open-points cluster's own requests."""
+    from city311.reports.heat import STEP
+
+    west, south, east, north = (round(degrees / STEP) for degrees in box)
+    rows = rows.filter(
+        # The box with a step's margin, plain columns for an index; then exactly as rounded.
+        lat__gte=(south - 1) * STEP, lat__lte=(north + 1) * STEP,
+        long__gte=(west - 1) * STEP, long__lte=(east + 1) * STEP,
+    )  # fmt: skip
+    return rows.alias(
+        lat_step=Floor(F("lat") / STEP + 0.5), long_step=Floor(F("long") / STEP + 0.5)
+    ).filter(lat_step__gte=south, lat_step__lte=north, long_step__gte=west, long_step__lte=east)
 
 
 def _filter_who(rows: QuerySet[ServiceRequest], user: Any, filters: dict[str, Any]) -> Any:
