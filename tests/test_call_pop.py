@@ -17,6 +17,7 @@ from city311.test import BaseTestCase
 from tests.live_console import (  # noqa: F401 - city and other_process are fixtures
     ROSA,
     SECRET,
+    STREAM_ROOM,
     Listener,
     city,
     other_process,
@@ -26,7 +27,11 @@ from tests.live_console import (  # noqa: F401 - city and other_process are fixt
 )
 
 
-@override_settings(CITY311_CALL_EVENTS_SECRET=SECRET, CITY311_CONSOLE_STREAM_SECONDS=0.5)
+@override_settings(
+    CITY311_CALL_EVENTS_SECRET=SECRET,
+    CITY311_CONSOLE_STREAM_SECONDS=0.5,
+    CITY311_CONSOLE_STREAMS=STREAM_ROOM,
+)
 class StreamAndPollTests(BaseTestCase):
     """The stream and the poll, through Django's test client."""
 

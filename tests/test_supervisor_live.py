@@ -17,6 +17,7 @@ from city311.contacts import actions
 from city311.test import BaseTestCase, make_user
 from tests.live_console import (  # noqa: F401 - city and other_process are fixtures
     ROSA,
+    STREAM_ROOM,
     Listener,
     city,
     other_process,
@@ -25,7 +26,7 @@ from tests.live_console import (  # noqa: F401 - city and other_process are fixt
 )
 
 
-@override_settings(CITY311_CONSOLE_STREAM_SECONDS=0.5)
+@override_settings(CITY311_CONSOLE_STREAM_SECONDS=0.5, CITY311_CONSOLE_STREAMS=STREAM_ROOM)
 class SupervisorStreamTests(BaseTestCase):
     """The stream and the page, through Django's test client."""
 
