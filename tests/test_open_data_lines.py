@@ -133,3 +133,31 @@ class KeptCurrentTests(base.OpenDataTestCase):
         )
         self.assertEqual(openlines.ready(), connection.vendor == "postgresql")
         self.assert_as_formatted_now()
+
+    def test_lines_written_for_an_older_version_are_rebuilt_a_step_at_a_time(self):
+        """An upgrade that changes a format's text: the worker's tasks are stopped at 120 s, so
+        the rebuild goes a step at a time, each committed, the files correct meanwhile."""
+        for _ in range(3):
+            self.report(description="Filed before the upgrade")
+        dispatch_events()
+        with (
+            mock.patch.object(openlines, "VERSION", openlines.VERSION + 1),
+            mock.patch.object(openlines, "RENDER_BATCH", 2),
+            mock.patch.object(openlines, "STEP_SECONDS", 0),
+        ):
+            self.assertFalse(openlines.ready())
+            steps = []
+            while not steps or steps[-1]:
+                self.assert_as_formatted_now()
+                if connection.vendor == "postgresql":
+                    self.assertFalse(openlines.ready(), steps)
+                steps.append(refresh_open_data())
+                self.assertLess(len(steps), 10, "the rebuild never ends")
+            if connection.vendor == "postgresql":
+                self.assertEqual(steps, [2, 2, 1, 0])  # five requests, two a step, then done
+                self.assertTrue(openlines.ready())
+            self.assert_as_formatted_now()
+            # A request filed afterwards is in the next file (the download renders it first).
+            self.report(description="Filed while the lines were rebuilt")
+            self.assertEqual(len(georeport(self.download("georeport"))), 6)
+            self.assert_as_formatted_now()

@@ -253,6 +253,12 @@ class OpenDataShape(models.Model):
     shape = models.CharField(max_length=64)
     # {"t<type id>" or "d<department id>": the fingerprint of what a line reads of it}
     catalog = models.JSONField(default=dict)
+    # A rebuild done a step at a time by the worker (openlines.rebuild_step): the shape it
+    # writes the lines for ('' when none runs), and the last request it wrote, in the order
+    # (requested_at, id) it writes them.
+    rebuilding = models.CharField(max_length=64, blank=True, default="")
+    rebuilt_at = models.DateTimeField(null=True, blank=True)
+    rebuilt_id = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return self.shape

@@ -18,7 +18,11 @@ table by the (`requested_at`, request) index: `COPY` of one text column, passed 
   the phone region that redaction reads, the catalog's names and which types publish their
   descriptions (the redaction and rounding rule), the departments' names. When the city's
   differs from the lines', nothing is served from them: the download formats as it reads,
-  and the consumer (or `city311 rebuild_reports`) rebuilds them.
+  and the consumer (or `city311 rebuild_reports`) rebuilds them. The worker rebuilds a step
+  at a time (`rebuild_step`, about `STEP_SECONDS` each, committed), since a task is stopped
+  at 120 s and a large city's lines take minutes: a city upgrading to a version with the
+  lines, or changing its time zone, has them back within the hour, downloads correct
+  meanwhile.
 - **Bulk loads**: `import_nyc` renders what it loaded in the same transaction;
   `rebuild_reports` rebuilds the lines with the rollups. A writer that bypasses the actions
   (a raw UPDATE) must rebuild, as for the rollups.
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -72,6 +77,10 @@ RENDER = "reports_open_data_render"
 RENDER_BATCH = 10_000
 # A download renders at most this many requests' pending events itself (see the docstring).
 CATCH_UP_LIMIT = 2_000
+# A rebuild by the worker renders batches for about this long, then leaves the rest to its
+# next run: django-q stops a task at 120 s (Q_CLUSTER timeout), and a rebuild stopped so would
+# roll back and start again, for ever.
+STEP_SECONDS = 20.0
 
 
 def shape() -> str:
@@ -127,9 +136,14 @@ def _batches(ids: Sequence[int] | None) -> Iterator[list[int]]:
         for start in range(0, len(ids), RENDER_BATCH):
             yield list(ids[start : start + RENDER_BATCH])
         return
-    # Every request, oldest first: the lines are then laid down in the order a download
-    # reads them (its index scan reads the table's pages in turn).
-    last: tuple[Any, int] | None = None
+    for batch, _last in _batches_after(None):
+        yield batch
+
+
+def _batches_after(last: tuple[Any, int] | None) -> Iterator[tuple[list[int], tuple[Any, int]]]:
+    """Every request after `last` (requested_at, id), oldest first, in batches, each with its
+    last request's key: the lines are then laid down in the order a download reads them (its
+    index scan reads the table's pages in turn)."""
     while True:
         found = ServiceRequest.objects.order_by("requested_at", "pk")
         if last is not None:
@@ -139,8 +153,8 @@ def _batches(ids: Sequence[int] | None) -> Iterator[list[int]]:
         batch = list(found.values_list("requested_at", "pk")[:RENDER_BATCH])
         if not batch:
             return
-        yield [pk for _at, pk in batch]
         last = batch[-1]
+        yield [pk for _at, pk in batch], last
 
 
 def _render_batch(ids: list[int]) -> int:
@@ -219,8 +233,46 @@ def _rebuild_lines() -> int:
         for table in TABLES.values():
             cursor.execute(f"DELETE FROM {table}")
     done = render(None)
-    OpenDataShape.objects.update_or_create(pk=1, defaults={"shape": current, "catalog": types})
+    OpenDataShape.objects.update_or_create(
+        pk=1,
+        defaults={
+            "shape": current,
+            "catalog": types,
+            "rebuilding": "",
+            "rebuilt_at": None,
+            "rebuilt_id": 0,
+        },
+    )
     return done
+
+
+def rebuild_step(seconds: float | None = None) -> tuple[int, bool]:
+    """Rebuild the lines for the city as it is now, from where the last step stopped, for
+    about `seconds` (`STEP_SECONDS`); (requests rendered, whether the lines are now
+    complete). Run inside the caller's transaction, which commits the progress with them."""
+    current = shape()
+    written, _ = OpenDataShape.objects.select_for_update().get_or_create(
+        pk=1, defaults={"shape": "", "catalog": {}}
+    )
+    if written.shape == current and not written.rebuilding:
+        return 0, True
+    if written.rebuilding != current:  # a new rebuild (or the city changed under the last)
+        written.rebuilding, written.rebuilt_at, written.rebuilt_id = current, None, 0
+        # The catalog as the first batch reads it: a type changed during the rebuild then
+        # differs from it, and its lines are written again once the rebuild is done.
+        written.catalog = catalog()
+    done, stop = 0, time.monotonic() + (STEP_SECONDS if seconds is None else seconds)
+    after = (written.rebuilt_at, written.rebuilt_id) if written.rebuilt_at else None
+    for batch, last in _batches_after(after):
+        done += _render_batch(batch)
+        written.rebuilt_at, written.rebuilt_id = last
+        if time.monotonic() >= stop:
+            written.save()
+            return done, False
+    written.shape, written.rebuilding = current, ""
+    written.rebuilt_at, written.rebuilt_id = None, 0
+    written.save()
+    return done, True
 
 
 def _catch_up_catalog(written: OpenDataShape) -> int:
@@ -257,10 +309,12 @@ def handle_events(events: Sequence[RequestEvent]) -> None:
     if connection.vendor != "postgresql":
         return
     written = _written_for()
-    if written is None or written.shape != shape():
-        _rebuild_lines()
-        return
-    _catch_up_catalog(written)
+    if written is None or written.shape != shape() or written.rebuilding:
+        # A step of the rebuild; the batch's own requests are rendered below either way.
+        rebuild_step()
+        written = _written_for()
+    if written is not None and not written.rebuilding:
+        _catch_up_catalog(written)
     latest: dict[int, datetime] = {}
     for event in events:
         seen = latest.get(event.request_id)
@@ -283,10 +337,10 @@ def refresh() -> int:
     or department otherwise; the number rendered (0 when they were current)."""
     if connection.vendor != "postgresql":
         return 0
-    written = _written_for()
-    if written is None or written.shape != shape():
-        return rebuild()
     with transaction.atomic():
+        written = _written_for()
+        if written is None or written.shape != shape() or written.rebuilding:
+            return rebuild_step()[0]
         return _catch_up_catalog(written)
 
 
@@ -300,7 +354,12 @@ def ready() -> bool:
     if connection.vendor != "postgresql":
         return False
     written = _written_for()
-    if written is None or written.shape != shape() or _changed(written.catalog, catalog()):
+    if (
+        written is None
+        or written.rebuilding
+        or written.shape != shape()
+        or _changed(written.catalog, catalog())
+    ):
         return False
     after = (
         ConsumerCursor.objects.filter(name=CONSUMER).values_list("done_upto", flat=True).first()
