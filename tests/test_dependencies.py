@@ -17,6 +17,7 @@ import threading
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 
 from django.test import SimpleTestCase
@@ -66,6 +67,36 @@ class LockFileTests(SimpleTestCase):
         for name, version in pins(ROOT / "requirements.lock").items():
             with self.subTest(package=name):
                 self.assertEqual(tested.get(name), version)
+
+    def test_a_package_asked_for_with_an_extra_is_pinned_with_it(self):
+        """pip 23.2 takes weasyprint's 'fonttools[woff]>=4.59.2' as a requirement of its own and,
+        once fonttools has a newer release than the lock's, refuses a --require-hashes install
+        of a lock that names it as plain 'fonttools==': a fresh CI install failed so. The lock
+        must name each such package with the extra (.ci/lock's WITH_EXTRAS)."""
+        for lock in ("requirements-test.lock", "requirements.lock"):
+            text = (ROOT / lock).read_text()
+            named = {
+                canonicalize_name(m.group(1)): set(m.group(2).split(","))
+                for m in re.finditer(r"^([A-Za-z0-9_.\-]+)\[([a-z0-9,\-]+)\]==", text, re.M)
+            }
+            for name in pins(ROOT / lock):
+                try:
+                    asks = metadata.requires(name) or []
+                except metadata.PackageNotFoundError:
+                    continue  # for another platform or Python (its marker says so)
+                for line in asks:
+                    asked = Requirement(line)
+                    if not asked.extras or (asked.marker and "extra" in str(asked.marker)):
+                        continue
+                    wanted = canonicalize_name(asked.name)
+                    if wanted not in pins(ROOT / lock):
+                        continue
+                    with self.subTest(lock=lock, package=wanted, by=name):
+                        self.assertTrue(
+                            asked.extras <= named.get(wanted, set()),
+                            f"{lock} names {wanted} without [{','.join(sorted(asked.extras))}],"
+                            f" which {name} asks for: add it to WITH_EXTRAS in .ci/lock",
+                        )
 
     def test_the_readme_and_ci_install_from_the_lock_files(self):
         readme = (ROOT / "README.md").read_text()
