@@ -144,26 +144,16 @@ def main() -> None:
     setup()
     fill(args.requests)
 
-    # Pages render without `collectstatic` (the hashed manifest), as in the tests.
-    from django.conf import settings
-    from django.contrib.auth.models import Group, User
-    from django.test import Client
+    from django.contrib.auth.models import User
+    from pages import staff_client
 
     from city311.accounts import roles
     from city311.contacts.models import Interaction
     from city311.contacts.queries import open_requests_near
     from city311.servicerequests.models import Contact, ServiceRequest
 
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    settings.ALLOWED_HOSTS = ["*"]
-    roles.ensure_roles()
-    omar, _ = User.objects.get_or_create(username="bench-call-taker")
-    omar.groups.add(Group.objects.get(name=roles.CALL_TAKER))
-    client = Client()
-    client.force_login(omar)
+    client = staff_client("bench-call-taker", roles.CALL_TAKER)
+    omar = User.objects.get(username="bench-call-taker")
     callers = max(1, args.requests // 5)
     rng = random.Random(17)
     stored = ServiceRequest.objects.count()

@@ -6,7 +6,14 @@ from typing import Any
 
 
 def manager_client() -> Any:
-    """Django's test client signed in as a manager (made once), with static files served
+    """Django's test client signed in as a manager (made once): `staff_client`."""
+    from city311.accounts import roles
+
+    return staff_client("bench-manager", roles.MANAGER)
+
+
+def staff_client(username: str, role: str) -> Any:
+    """Django's test client signed in as `username` in `role` (made once), with static files served
     without `collectstatic` first (the hashed manifest is a deployment step)."""
     from django.conf import settings
     from django.contrib.auth.models import Group, User
@@ -20,8 +27,8 @@ def manager_client() -> Any:
     }
     settings.ALLOWED_HOSTS = ["*"]
     roles.ensure_roles()
-    manager, _ = User.objects.get_or_create(username="bench-manager")
-    manager.groups.add(Group.objects.get(name=roles.MANAGER))
+    person, _ = User.objects.get_or_create(username=username)
+    person.groups.add(Group.objects.get(name=role))
     client = Client()
-    client.force_login(manager)
+    client.force_login(person)
     return client
