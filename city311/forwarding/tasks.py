@@ -131,17 +131,13 @@ class ForwardSender(outbox.Sender[ForwardedRequest]):
     def attempt(self, forward: ForwardedRequest) -> str:
         """Post it; the remote id (or token) it was given is kept on `forward` for `sent`."""
         rule = forward.forwarding
-        try:
+        with outbound.answer_or_try_later():
             response = self.client.post(
                 rule.url("requests.json"),
                 internal=rule.internal,
                 data=request_fields(forward),
                 timeout=_timeout(),
             )
-        except outbound.Refused as e:
-            raise outbox.TryLater(f"refused: {e}", down=True) from None
-        except requests.RequestException as e:
-            raise outbox.TryLater(f"no answer: {type(e).__name__}", down=True) from None
         if response.status_code >= 500 or response.status_code == 429:
             raise outbox.TryLater(f"HTTP {response.status_code}", down=True)
         answer = _json(response)

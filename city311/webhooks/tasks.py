@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from datetime import UTC, datetime, timedelta
 
-import requests
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
@@ -141,7 +140,7 @@ class PostSender(outbox.Sender[WebhookPost]):
 
     def attempt(self, post: WebhookPost) -> str:
         timeout = settings.CITY311_WEBHOOK_TIMEOUT_SECONDS
-        try:
+        with outbound.answer_or_try_later():
             response = self.client.post(
                 post.endpoint.url,
                 internal=post.endpoint.internal,
@@ -150,15 +149,6 @@ class PostSender(outbox.Sender[WebhookPost]):
                 timeout=(min(timeout, 5), timeout),
                 allow_redirects=False,
             )
-        except outbound.Refused as e:
-            # Its host is (now) inside the city's network: tried again on the schedule, in
-            # case DNS or the endpoint is put right; the error says what the administrator
-            # can do.
-            raise outbox.TryLater(f"refused: {e}", down=True) from None
-        except requests.RequestException as e:
-            # Refused, reset, timed out: the receiver is down or hangs. The error names the
-            # exception's type only (its text quotes the URL, which may hold a token).
-            raise outbox.TryLater(f"no answer: {type(e).__name__}", down=True) from None
         if not 200 <= response.status_code < 300:
             raise outbox.TryLater(f"HTTP {response.status_code}")
         return f"HTTP {response.status_code}"
