@@ -1,5 +1,6 @@
-"""What the console's live tests share (tests/test_call_pop.py, tests/test_supervisor_live.py):
-the phone system's signed webhook, a second web process on the same database, a signed-in
+"""What the console's live tests share (tests/test_call_pop.py, tests/test_supervisor_live.py;
+tests/test_call_centre.py posts its phone events through it too): the phone system's signed
+webhook, a second web process on the same database, a signed-in
 member of staff's session cookie, and a listener that holds a server-sent event stream the way
 a browser's EventSource does, noting when it hears each line."""
 
@@ -20,6 +21,7 @@ import pytest
 import requests
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.http import HttpResponse
 from django.test import Client
 
 from city311.contacts.webhook import sign
@@ -35,15 +37,30 @@ ROSA = "718-555-0199"
 STREAM_ROOM = 32
 
 
-def signed(body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
-    """A phone-system event as it comes: its JSON and the headers that sign it."""
+def signed(
+    body: dict[str, Any], *, secret: str = SECRET, timestamp: float | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """A phone-system event as it comes: its JSON and the headers that sign it (with `secret`,
+    stamped `timestamp`, by default now)."""
     raw = json.dumps(body).encode()
-    stamp = str(int(time.time()))
+    stamp = str(int(time.time() if timestamp is None else timestamp))
     return raw, {
         "Content-Type": "application/json",
         "X-City311-Timestamp": stamp,
-        "X-City311-Signature": sign(raw, stamp, SECRET),
+        "X-City311-Signature": sign(raw, stamp, secret),
     }
+
+
+def post_phone_event(
+    client: Client, *, secret: str = SECRET, timestamp: float | None = None, **fields: Any
+) -> HttpResponse:
+    """The phone system tells the city about a call, through Django's test `client`."""
+    raw, headers = signed(fields, secret=secret, timestamp=timestamp)
+    content_type = headers.pop("Content-Type")
+    response: HttpResponse = client.post(
+        "/contacts/calls/events", raw, content_type=content_type, headers=headers
+    )
+    return response
 
 
 def phone_event(base_url: str, **fields: Any) -> requests.Response:

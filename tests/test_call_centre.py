@@ -3,7 +3,6 @@ the caller's card shows what the city knows of their number, and Dana sees none 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import date, datetime, timedelta
@@ -16,7 +15,6 @@ from city311.accounts.models import StaffProfile
 from city311.contacts import actions, reports
 from city311.contacts import hours as call_centre_hours
 from city311.contacts.models import Interaction
-from city311.contacts.webhook import sign
 from city311.knowledge.actions import save_article
 from city311.knowledge.models import Article
 from city311.lib.openinghours import HoursError
@@ -24,6 +22,7 @@ from city311.notifications.actions import follow_request
 from city311.servicerequests import actions as sr_actions
 from city311.test import BaseTestCase
 from tests import small_city
+from tests.live_console import SECRET, post_phone_event
 
 ROSA = "+17185550199"
 # A poll between calls: the session, the user, their two-factor devices (two), their
@@ -327,23 +326,12 @@ class ScriptTests(CallCentreTestCase):
         self.assertLess(main.index("Transfer the caller to 911"), main.index("<form"))
 
 
-SECRET = "the-phone-systems-shared-secret"
-
-
 @override_settings(CITY311_CALL_EVENTS_SECRET=SECRET)
 class CallEventsTests(CallCentreTestCase):
     """The phone system tells the city about a call through the signed webhook."""
 
-    def event(self, secret=SECRET, timestamp=None, **fields):
-        body = json.dumps(fields).encode()
-        stamp = str(int(timestamp if timestamp is not None else time.time()))
-        return self.client.post(
-            "/contacts/calls/events",
-            body,
-            content_type="application/json",
-            HTTP_X_CITY311_TIMESTAMP=stamp,
-            HTTP_X_CITY311_SIGNATURE=sign(body, stamp, secret),
-        )
+    def event(self, **fields):
+        return post_phone_event(self.client, **fields)
 
     def test_a_call_is_timed_by_its_events_less_hold(self):
         t0 = timezone.now().replace(microsecond=0) - timedelta(minutes=5)

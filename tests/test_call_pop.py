@@ -22,7 +22,7 @@ from tests.live_console import (  # noqa: F401 - city and other_process are fixt
     city,
     other_process,
     phone_event,
-    signed,
+    post_phone_event,
     signed_in,
 )
 
@@ -40,14 +40,7 @@ class StreamAndPollTests(BaseTestCase):
         self.sign_in(self.omar)
 
     def event(self, **fields):
-        raw, headers = signed(fields)
-        return self.client.post(
-            "/contacts/calls/events",
-            raw,
-            content_type="application/json",
-            HTTP_X_CITY311_TIMESTAMP=headers["X-City311-Timestamp"],
-            HTTP_X_CITY311_SIGNATURE=headers["X-City311-Signature"],
-        )
+        return post_phone_event(self.client, **fields)
 
     def stream(self) -> tuple[int, str, str]:
         r = self.client.get("/console/popped/stream/")

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.core import mail
+from django.db import DatabaseError
 from django.test import override_settings
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -32,6 +33,7 @@ from city311.notifications.models import (
 )
 from city311.notifications.queries import deliveries_for
 from city311.notifications.tasks import (
+    DeliverySender,
     send_deliveries,
     send_due_deliveries,
     sweep,
@@ -614,6 +616,29 @@ class SendingTests(NotificationTestCase):
             self.assertEqual(send_due_deliveries(), 0)
         tries = Counter(Delivery.objects.values_list("status", "attempts"))
         self.assertEqual(tries, {(DeliveryStatus.PENDING, 1): 1, (DeliveryStatus.PENDING, 0): 29})
+
+    def test_a_send_the_database_stops_gives_back_the_messages_it_had_not_tried_at_once(self):
+        # The database goes away as the first message of a claim is marked sent. That one
+        # went out: it stays claimed, to go again (with its Message-ID) once the claim is
+        # released. The rest of the claim was never tried: back in the queue at once, no try
+        # counted, for any worker to take, rather than held until the lease runs out.
+        for i in range(5):
+            self.report(email=f"resident{i}@example.org", phone="")
+        for event in RequestEvent.objects.all():
+            plan_deliveries(event)
+        waiting = Delivery.objects.count()
+
+        class DatabaseGone(DeliverySender):
+            def sent(self, delivery: Delivery, detail: str) -> bool:
+                raise DatabaseError("server closed the connection unexpectedly")
+
+        with self.assertRaises(DatabaseError):
+            DatabaseGone(Delivery.objects.all(), {}).send_due(limit=100)
+        self.assertEqual(len(mail.outbox), 1)
+        tries = Counter(Delivery.objects.values_list("status", "attempts"))
+        self.assertEqual(
+            tries, {(DeliveryStatus.SENDING, 1): 1, (DeliveryStatus.PENDING, 0): waiting - 1}
+        )
 
     def test_it_writes_texts_to_files_with_the_file_provider(self):
         with tempfile.TemporaryDirectory() as folder:

@@ -23,8 +23,7 @@ marked its rule so; a redirect is followed only to a public address.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -97,28 +96,76 @@ def handle_events(events: Sequence[RequestEvent]) -> int:
 
 def send_due_forwards(limit: int = 1000) -> int:
     """Post every forward that is due; how many the other servers took."""
-    deadline = time.monotonic() + SEND_SECONDS
-    down: set[int] = set()
-    sent = tried = 0
-    outbox.release_dead(ForwardedRequest.objects.all())
     with outbound.Client() as client:
-        while tried < limit:
-            if time.monotonic() >= deadline:
-                async_task("city311.forwarding.tasks.send_due_forwards")
-                break
-            rows = ForwardedRequest.objects.filter(forwarding__active=True).exclude(
-                forwarding__in=down
-            )
-            batch = outbox.claim(rows.select_related("forwarding", "request__service_type"), CLAIM)
-            if not batch:
-                break
-            tried += len(batch)
-            for forward in batch:
-                if forward.forwarding_id in down:
-                    outbox.put_back(forward)
-                else:
-                    sent += post_one(forward, client, down)
+        sent, more = ForwardSender(client).send_due(limit)
+    if more:
+        async_task("city311.forwarding.tasks.send_due_forwards")
     return sent
+
+
+class ForwardSender(outbox.Sender[ForwardedRequest]):
+    """Forwards to their servers (city311.lib.outbox.Sender). A server that does not answer,
+    or answers 5xx or 429, is tried again on the schedule and gets no more tries in this task;
+    a refusal (4xx, or an answer that is no GeoReport answer) is a dead letter at once."""
+
+    model = ForwardedRequest
+    noun = "Forward"
+    claim_size = CLAIM
+    seconds = SEND_SECONDS
+
+    def __init__(self, client: outbound.Client) -> None:
+        self.client = client
+
+    def due(self, down: set[Hashable]) -> QuerySet[ForwardedRequest]:
+        rows = ForwardedRequest.objects.filter(forwarding__active=True)
+        return rows.exclude(forwarding__in=down).select_related(
+            "forwarding", "request__service_type"
+        )
+
+    def destination(self, forward: ForwardedRequest) -> int:
+        return forward.forwarding_id
+
+    def policy(self) -> outbox.Policy:
+        return policy()
+
+    def attempt(self, forward: ForwardedRequest) -> str:
+        """Post it; the remote id (or token) it was given is kept on `forward` for `sent`."""
+        rule = forward.forwarding
+        with outbound.answer_or_try_later():
+            response = self.client.post(
+                rule.url("requests.json"),
+                internal=rule.internal,
+                data=request_fields(forward),
+                timeout=_timeout(),
+            )
+        if response.status_code >= 500 or response.status_code == 429:
+            raise outbox.TryLater(f"HTTP {response.status_code}", down=True)
+        answer = _json(response)
+        if response.status_code >= 400 or not isinstance(answer, list) or not answer:
+            # Refused (a code it does not know, a missing answer): trying again will not help.
+            raise outbox.GiveUp(f"HTTP {response.status_code}: {_describe(answer)}"[:300])
+        first = answer[0] if isinstance(answer[0], dict) else {}
+        forward.remote_id = str(first.get("service_request_id") or "")
+        forward.token = str(first.get("token") or "")
+        return f"HTTP {response.status_code}"
+
+    def sent(self, forward: ForwardedRequest, detail: str) -> bool:
+        rule = forward.forwarding
+        with transaction.atomic():
+            if not outbox.mark_sent(forward, detail):
+                return False
+            forward.save(update_fields=["remote_id", "token"])
+            actions.record_forwarded(
+                forward.request,
+                to=rule.name,
+                remote_id=forward.remote_id or forward.token,
+                link=forward.link,
+            )
+        Forwarding.objects.filter(pk=rule.pk).update(last_success_at=timezone.now(), last_error="")
+        return True
+
+    def failed(self, forward: ForwardedRequest, error: str) -> None:
+        Forwarding.objects.filter(pk=forward.forwarding_id).update(last_error=error[:300])
 
 
 def request_fields(forward: ForwardedRequest) -> dict[str, Any]:
@@ -145,49 +192,6 @@ def request_fields(forward: ForwardedRequest) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v not in ("", None)}
 
 
-def post_one(forward: ForwardedRequest, client: outbound.Client, down: set[int]) -> int:
-    rule = forward.forwarding
-    try:
-        response = client.post(
-            rule.url("requests.json"),
-            internal=rule.internal,
-            data=request_fields(forward),
-            timeout=_timeout(),
-        )
-    except outbound.Refused as e:
-        down.add(rule.pk)
-        _failed(forward, f"refused: {e}")
-        return 0
-    except requests.RequestException as e:
-        down.add(rule.pk)
-        _failed(forward, f"no answer: {type(e).__name__}")
-        return 0
-    if response.status_code >= 500 or response.status_code == 429:
-        down.add(rule.pk)
-        _failed(forward, f"HTTP {response.status_code}")
-        return 0
-    answer = _json(response)
-    if response.status_code >= 400 or not isinstance(answer, list) or not answer:
-        # Refused (a code it does not know, a missing answer): trying again will not help.
-        error = f"HTTP {response.status_code}: {_describe(answer)}"[:300]
-        outbox.give_up(forward, error)
-        Forwarding.objects.filter(pk=rule.pk).update(last_error=error)
-        return 0
-    first = answer[0] if isinstance(answer[0], dict) else {}
-    remote_id = str(first.get("service_request_id") or "")
-    token = str(first.get("token") or "")
-    with transaction.atomic():
-        if not outbox.mark_sent(forward, f"HTTP {response.status_code}"):
-            return 0
-        forward.remote_id, forward.token = remote_id, token
-        forward.save(update_fields=["remote_id", "token"])
-        actions.record_forwarded(
-            forward.request, to=rule.name, remote_id=remote_id or token, link=forward.link
-        )
-    Forwarding.objects.filter(pk=rule.pk).update(last_success_at=timezone.now(), last_error="")
-    return 1
-
-
 def _json(response: requests.Response) -> Any:
     try:
         return response.json()
@@ -200,12 +204,6 @@ def _describe(answer: Any) -> str:
     if isinstance(answer, list) and answer and isinstance(answer[0], dict):
         return str(answer[0].get("description") or "")
     return "not a GeoReport answer"
-
-
-def _failed(forward: ForwardedRequest, error: str) -> None:
-    Forwarding.objects.filter(pk=forward.forwarding_id).update(last_error=error[:300])
-    if not outbox.retry_later(forward, error, policy()):
-        log.warning("Forward %s failed after %s tries: %s", forward.pk, forward.attempts, error)
 
 
 def watching(rule: Forwarding) -> QuerySet[ForwardedRequest]:

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,6 +48,8 @@ from django.utils.translation import gettext_lazy
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.util.connection import allowed_gai_family
+
+from city311.lib import outbox
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_REDIRECTS = 5
@@ -284,6 +287,23 @@ class GuardedAdapter(HTTPAdapter):
             pool_kwargs["assert_hostname"] = name.strip("[]")
         host_params["host"] = address
         return host_params, pool_kwargs
+
+
+@contextmanager
+def answer_or_try_later() -> Iterator[None]:
+    """Around an outbox's post: a refused address or no answer is `outbox.TryLater` with the
+    destination down, so its other rows wait for their backoff instead of each waiting out the
+    timeout now. The error names the exception's type only: its text quotes the URL, which may
+    hold a token."""
+    try:
+        yield
+    except Refused as e:
+        # The host is (now) on the city's network: tried again on the schedule, in case DNS
+        # or the address is put right; the error says what the administrator can do.
+        raise outbox.TryLater(f"refused: {e}", down=True) from None
+    except requests.RequestException as e:
+        # Refused, reset, timed out: the receiver is down or hangs.
+        raise outbox.TryLater(f"no answer: {type(e).__name__}", down=True) from None
 
 
 class Client:

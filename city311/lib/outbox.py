@@ -23,29 +23,36 @@ done just before the kill may be done again: senders pass a key (the row's id) t
 far side recognise a repeat.
 
 A new outbound kind: a model subclassing `OutboxItem` with its own fields, the two indexes of
-`outbox_indexes`, a `Policy`, and a task that claims, sends and marks. See docs/event-stream.md
-and docs/operations.md.
+`outbox_indexes`, a `Policy`, and a `Sender` that says which rows are due, how to try one and
+what the answer means; its `send_due` claims, sends and marks. See docs/event-stream.md and
+docs/operations.md.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import random
 import socket
 import threading
+import time
+import traceback
 import uuid
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from django.apps import apps
-from django.db import models
+from django.db import DatabaseError, models
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+
+log = logging.getLogger(__name__)
 
 
 class OutboxStatus(models.TextChoices):
@@ -323,3 +330,148 @@ def release_dead_everywhere() -> int:
         for model in apps.get_models()
         if issubclass(model, OutboxItem)
     )
+
+
+# Sending: what a try of one row can come to, besides being taken.
+
+
+class TryLater(Exception):
+    """This try failed and a later one may work (the far side is down, busy or slow)."""
+
+    def __init__(self, error: str, *, down: bool = False) -> None:
+        super().__init__(error)
+        # The destination did not answer at all: its other rows are not tried in this task.
+        self.down = down
+
+
+class GiveUp(Exception):
+    """This will never work (a refusal, an invalid number): the dead letter at once."""
+
+
+class Cancel(Exception):
+    """No longer wanted (the follower stopped following): not sent, and not an error."""
+
+
+class Sender(Generic[Item]):
+    """The send loop of one outbox: claim the due rows a few at a time, try each, mark each.
+
+    A subclass says which rows are due (`due`), where one goes (`destination`), how to try it
+    (`attempt`: the far side's words when it took it, else one of the exceptions above) and how
+    often (`policy`). A row that fails is tried again by the policy's schedule or put in the
+    dead letter; `sent` and `failed` add what a channel records besides (an endpoint's health).
+    An exception of any other kind is a bug or a database hiccup: the row is tried again like
+    a temporary failure, logged by the exception's type and place only (its text might quote
+    an address). A task stopped by an error it cannot handle (the database gone while marking)
+    gives the rows it claimed and did not try back to the queue at once, their attempts not
+    counted, instead of leaving them to `release_dead` or the lease.
+    """
+
+    model: type[Item]
+    # "Webhook post": what the log lines call a row.
+    noun: ClassVar[str]
+    # Rows claimed by one update. More means fewer queries; but a worker killed mid-batch
+    # leaves its unsent claims waiting for the lease, so keep it small.
+    claim_size: ClassVar[int] = 20
+    # One task sends for at most this long, then leaves the rest to a task queued behind it:
+    # a task that ran on for minutes would hold up the other tasks of its worker process.
+    seconds: ClassVar[float] = 20.0
+    # End the task when one destination does not answer (one mail server serves everyone),
+    # rather than go on with the others.
+    stop_when_down: ClassVar[bool] = False
+
+    def due(self, down: set[Hashable]) -> QuerySet[Item]:
+        """The rows to claim from, leaving out those of the destinations in `down`."""
+        raise NotImplementedError
+
+    def destination(self, item: Item) -> Hashable:
+        raise NotImplementedError
+
+    def policy(self) -> Policy:
+        raise NotImplementedError
+
+    def attempt(self, item: Item) -> str:
+        """Try to send one claimed row; what the far side said when it took it."""
+        raise NotImplementedError
+
+    def sent(self, item: Item, detail: str) -> bool:
+        """Mark a row the far side took; whether it counts as sent."""
+        mark_sent(item, detail)
+        return True
+
+    def failed(self, item: Item, error: str) -> None:
+        """What a channel records of a failed try besides the row (its destination's health)."""
+
+    def send_due(self, limit: int) -> tuple[int, bool]:
+        """The number sent, and whether time ran out with rows still due."""
+        deadline = time.monotonic() + self.seconds
+        down: set[Hashable] = set()
+        sent = tried = 0
+        # Claims of a worker that died (or of this thread's task that failed) go back first.
+        release_dead(self.model._default_manager.all())
+        while tried < limit and not (down and self.stop_when_down):
+            if time.monotonic() >= deadline:
+                return sent, True
+            batch = claim(self.due(down), min(self.claim_size, limit - tried))
+            if not batch:
+                break
+            tried += len(batch)
+            sent += self._send_batch(batch, down)
+        return sent, False
+
+    def _send_batch(self, batch: list[Item], down: set[Hashable]) -> int:
+        sent = 0
+        untried = list(reversed(batch))
+        try:
+            while untried:
+                item = untried.pop()
+                if self.destination(item) in down:
+                    put_back(item)
+                else:
+                    sent += self.send_one(item, down)
+        except BaseException:
+            for item in untried:
+                # The database may be what failed: the lease gives back what this cannot.
+                with contextlib.suppress(DatabaseError):
+                    put_back(item)
+            raise
+        return sent
+
+    def send_one(self, item: Item, down: set[Hashable]) -> int:
+        """Try one claimed row and record how it went; 1 when it was sent."""
+        try:
+            detail = self.attempt(item)
+        except Cancel as e:
+            cancel(item, str(e))
+            return 0
+        except GiveUp as e:
+            self.failed(item, str(e))
+            give_up(item, str(e))
+            log.warning("%s %s failed for good: %s", self.noun, item.pk, e)
+            return 0
+        except TryLater as e:
+            if e.down:
+                down.add(self.destination(item))
+            self._retry_later(item, str(e))
+            return 0
+        except Exception as e:
+            frame = traceback.extract_tb(e.__traceback__)[-1]
+            log.error(
+                "%s %s could not be sent: %s at %s:%s",
+                self.noun,
+                item.pk,
+                type(e).__name__,
+                frame.filename,
+                frame.lineno,
+            )
+            self._retry_later(item, f"internal error: {type(e).__name__}")
+            return 0
+        return int(self.sent(item, detail))
+
+    def _retry_later(self, item: Item, error: str) -> None:
+        self.failed(item, error)
+        policy = self.policy()
+        if retry_later(item, error, policy):
+            wait = policy.backoff(item.attempts)
+            log.info("%s %s will be retried in %ss: %s", self.noun, item.pk, wait, error)
+        else:
+            log.warning("%s %s failed after %s tries: %s", self.noun, item.pk, item.attempts, error)

@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import timedelta
 
 from django.conf import settings
@@ -37,12 +36,7 @@ from django_q.tasks import async_task
 
 from city311.lib import outbox
 from city311.notifications.actions import plan_many
-from city311.notifications.channels import (
-    PermanentFailure,
-    TemporaryFailure,
-    Transport,
-    transport_for,
-)
+from city311.notifications.channels import Transport, transport_for
 from city311.notifications.messages import make_message
 from city311.notifications.models import Delivery
 from city311.servicerequests.models import Channel, RequestEvent
@@ -126,88 +120,57 @@ def send_deliveries(
     return sent
 
 
+class DeliverySender(outbox.Sender[Delivery]):
+    """Deliveries through their channels' transports (city311.lib.outbox.Sender)."""
+
+    model = Delivery
+    noun = "Delivery"
+    claim_size = CLAIM
+    seconds = SEND_SECONDS
+    # After a channel's server fails to answer, the rest of its batch goes back to the queue
+    # and the task ends: the next tries wait for the backoff, not for the next batch.
+    stop_when_down = True
+
+    def __init__(self, deliveries: QuerySet[Delivery], transports: dict[str, Transport]) -> None:
+        self.deliveries = deliveries
+        self.transports = transports
+
+    def due(self, down: set[Hashable]) -> QuerySet[Delivery]:
+        return self.deliveries.select_related(*MESSAGE_READS)
+
+    def destination(self, delivery: Delivery) -> str:
+        return delivery.channel
+
+    def policy(self) -> outbox.Policy:
+        return policy()
+
+    def attempt(self, delivery: Delivery) -> str:
+        follower, channel = delivery.follower, delivery.channel
+        if follower.unsubscribed_at is not None or channel not in follower.channels:
+            raise outbox.Cancel("stopped following")
+        if channel not in self.transports:
+            self.transports[channel] = transport_for(channel)
+        message = make_message(delivery)
+        address = follower.address(channel)
+        return self.transports[channel].send(address, message, key=f"delivery-{delivery.pk}")
+
+    def sent(self, delivery: Delivery, detail: str) -> bool:
+        mark_sent(delivery, detail)
+        # One line a message is for debugging; the task says how many it sent (`_send`).
+        log.debug("Delivery %s sent by %s", delivery.pk, delivery.channel)
+        return True
+
+
 def _send(
     deliveries: QuerySet[Delivery], *, limit: int, transports: dict[str, Transport]
 ) -> tuple[int, bool]:
-    """The number sent, and whether SEND_SECONDS ran out with deliveries still due.
-
-    A task that ran on for minutes would hold up the other tasks of its worker process.
-    """
-    deadline = time.monotonic() + SEND_SECONDS
-    # After a channel's server fails to answer, the rest of its batch goes back to the queue
-    # and the task ends: the next tries wait for the backoff, not for the next batch.
-    unreachable: set[str] = set()
-    sent = tried = 0
-    # Claims of a worker that died (or of this thread's task that failed) go back first.
-    outbox.release_dead(Delivery.objects.all())
-    more = False
-    while tried < limit and not unreachable:
-        if time.monotonic() >= deadline:
-            more = True
-            break
-        batch = outbox.claim(deliveries.select_related(*MESSAGE_READS), min(CLAIM, limit - tried))
-        if not batch:
-            break
-        tried += len(batch)
-        sent += _send_batch(batch, transports, unreachable)
+    """The number sent, and whether SEND_SECONDS ran out with deliveries still due."""
+    sent, more = DeliverySender(deliveries, transports).send_due(limit)
     if sent:
         # A line a task, not a message: a burst of news (the demo's first minutes, a storm's
         # closures) would otherwise bury everything else the log says.
         log.info("Sent %s message%s to residents and staff", sent, "" if sent == 1 else "s")
     return sent, more
-
-
-def _send_batch(
-    batch: list[Delivery], transports: dict[str, Transport], unreachable: set[str]
-) -> int:
-    sent = 0
-    for delivery in batch:
-        if delivery.channel in unreachable:
-            outbox.put_back(delivery)
-            continue
-        sent += send_one(delivery, transports, unreachable)
-    return sent
-
-
-def send_one(delivery: Delivery, transports: dict[str, Transport], unreachable: set[str]) -> int:
-    """Send one claimed delivery and record how it went; 1 when it was sent."""
-    follower = delivery.follower
-    channel = delivery.channel
-    address = follower.address(channel)
-    if follower.unsubscribed_at is not None or channel not in follower.channels:
-        outbox.cancel(delivery, "stopped following")
-        return 0
-    if channel not in transports:
-        transports[channel] = transport_for(channel)
-    try:
-        message = make_message(delivery)
-        detail = transports[channel].send(address, message, key=f"delivery-{delivery.pk}")
-    except PermanentFailure as e:
-        log.warning("Delivery %s failed for good: %s", delivery.pk, e)
-        outbox.give_up(delivery, str(e))
-        return 0
-    except TemporaryFailure as e:
-        if e.unreachable:
-            unreachable.add(channel)
-        _retry_later(delivery, str(e))
-        return 0
-    except Exception as e:
-        # A bug or a database hiccup: retried like a temporary failure, and logged without the
-        # exception's text or traceback, which might quote the address.
-        frame = traceback.extract_tb(e.__traceback__)[-1]
-        log.error(
-            "Delivery %s could not be sent: %s at %s:%s",
-            delivery.pk,
-            type(e).__name__,
-            frame.filename,
-            frame.lineno,
-        )
-        _retry_later(delivery, f"internal error: {type(e).__name__}")
-        return 0
-    mark_sent(delivery, detail)
-    # One line a message is for debugging; the task says how many it sent (`_send`).
-    log.debug("Delivery %s sent by %s", delivery.pk, channel)
-    return 1
 
 
 def mark_sent(delivery: Delivery, detail: str) -> None:
@@ -227,16 +190,6 @@ def mark_sent(delivery: Delivery, detail: str) -> None:
         wait = min(wait * 2, 2.0)
         # A connection the database dropped is closed here and opened anew by the next query.
         close_old_connections()
-
-
-def _retry_later(delivery: Delivery, error: str) -> None:
-    """Exponential backoff; give up after CITY311_DELIVERY_MAX_ATTEMPTS with the error kept."""
-    rules = policy()
-    if outbox.retry_later(delivery, error, rules):
-        wait = rules.backoff(delivery.attempts)
-        log.info("Delivery %s will be retried in %ss: %s", delivery.pk, wait, error)
-    else:
-        log.warning("Delivery %s failed after %s tries: %s", delivery.pk, delivery.attempts, error)
 
 
 def release_stale_claims() -> int:

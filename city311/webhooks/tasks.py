@@ -22,12 +22,9 @@ connection goes to the address checked; no redirect is followed.
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from datetime import UTC, datetime, timedelta
 
-import requests
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
@@ -39,8 +36,6 @@ from city311.lib.outbox import OutboxStatus
 from city311.servicerequests.models import Channel, RequestEvent
 from city311.webhooks.models import WebhookEndpoint, WebhookPost
 from city311.webhooks.payloads import body
-
-log = logging.getLogger(__name__)
 
 CLAIM = 20
 # One task sends for at most this long, then leaves the rest to a task queued behind it.
@@ -116,27 +111,59 @@ def send_due_posts(limit: int = 10_000) -> int:
 
 
 def _send(posts: QuerySet[WebhookPost], *, limit: int) -> tuple[int, bool]:
-    deadline = time.monotonic() + SEND_SECONDS
-    # An endpoint that did not answer gets no more tries in this task: its posts wait for
-    # their backoff instead of each waiting out the timeout now.
-    unreachable: set[int] = set()
-    sent = tried = 0
-    outbox.release_dead(WebhookPost.objects.all())
     with outbound.Client() as client:
-        while tried < limit:
-            if time.monotonic() >= deadline:
-                return sent, True
-            rows = sendable(posts.exclude(endpoint__in=unreachable)).select_related("endpoint")
-            batch = outbox.claim(rows, min(CLAIM, limit - tried))
-            if not batch:
-                break
-            tried += len(batch)
-            for post in batch:
-                if post.endpoint_id in unreachable:
-                    outbox.put_back(post)
-                else:
-                    sent += send_one(post, client, unreachable)
-    return sent, False
+        return PostSender(posts, client).send_due(limit)
+
+
+class PostSender(outbox.Sender[WebhookPost]):
+    """Posts to their endpoints, signed (city311.lib.outbox.Sender). Any answer but 2xx is
+    tried again on the schedule; an endpoint that did not answer gets no more tries in this
+    task: its posts wait for their backoff instead of each waiting out the timeout now."""
+
+    model = WebhookPost
+    noun = "Webhook post"
+    claim_size = CLAIM
+    seconds = SEND_SECONDS
+
+    def __init__(self, posts: QuerySet[WebhookPost], client: outbound.Client) -> None:
+        self.posts = posts
+        self.client = client
+
+    def due(self, down: set[Hashable]) -> QuerySet[WebhookPost]:
+        return sendable(self.posts.exclude(endpoint__in=down)).select_related("endpoint")
+
+    def destination(self, post: WebhookPost) -> int:
+        return post.endpoint_id
+
+    def policy(self) -> outbox.Policy:
+        return policy()
+
+    def attempt(self, post: WebhookPost) -> str:
+        timeout = settings.CITY311_WEBHOOK_TIMEOUT_SECONDS
+        with outbound.answer_or_try_later():
+            response = self.client.post(
+                post.endpoint.url,
+                internal=post.endpoint.internal,
+                data=post.body.encode(),
+                headers=signed_headers(post),
+                timeout=(min(timeout, 5), timeout),
+                allow_redirects=False,
+            )
+        if not 200 <= response.status_code < 300:
+            raise outbox.TryLater(f"HTTP {response.status_code}")
+        return f"HTTP {response.status_code}"
+
+    def sent(self, post: WebhookPost, detail: str) -> bool:
+        outbox.mark_sent(post, detail)
+        _succeeded(post.endpoint)
+        return True
+
+    def failed(self, post: WebhookPost, error: str) -> None:
+        WebhookEndpoint.objects.filter(pk=post.endpoint_id).update(
+            last_failure_at=timezone.now(),
+            last_error=error[:300],
+            failures_in_a_row=F("failures_in_a_row") + 1,
+        )
 
 
 def signed_headers(post: WebhookPost, now: datetime | None = None) -> dict[str, str]:
@@ -152,38 +179,6 @@ def signed_headers(post: WebhookPost, now: datetime | None = None) -> dict[str, 
     }
 
 
-def send_one(post: WebhookPost, client: outbound.Client, unreachable: set[int]) -> int:
-    """Post one claimed row and record how it went; 1 when the receiver took it."""
-    timeout = settings.CITY311_WEBHOOK_TIMEOUT_SECONDS
-    try:
-        response = client.post(
-            post.endpoint.url,
-            internal=post.endpoint.internal,
-            data=post.body.encode(),
-            headers=signed_headers(post),
-            timeout=(min(timeout, 5), timeout),
-            allow_redirects=False,
-        )
-    except outbound.Refused as e:
-        # Its host is (now) inside the city's network: tried again on the schedule, in case
-        # DNS or the endpoint is put right; the error says what the administrator can do.
-        unreachable.add(post.endpoint_id)
-        _failed(post, f"refused: {e}")
-        return 0
-    except requests.RequestException as e:
-        # Refused, reset, timed out: the receiver is down or hangs. The error names the
-        # exception's type only (its text quotes the URL, which may hold a token).
-        unreachable.add(post.endpoint_id)
-        _failed(post, f"no answer: {type(e).__name__}")
-        return 0
-    if 200 <= response.status_code < 300:
-        outbox.mark_sent(post, f"HTTP {response.status_code}")
-        _succeeded(post.endpoint)
-        return 1
-    _failed(post, f"HTTP {response.status_code}")
-    return 0
-
-
 # The endpoint's row is every post's: when all is well, its "last success" is written at most
 # this often, not once a post, so the posts' writes do not queue behind one row.
 HEALTH_EVERY = timedelta(seconds=30)
@@ -196,18 +191,6 @@ def _succeeded(endpoint: WebhookEndpoint) -> None:
         return
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(last_success_at=now, failures_in_a_row=0)
     endpoint.last_success_at, endpoint.failures_in_a_row = now, 0
-
-
-def _failed(post: WebhookPost, error: str) -> None:
-    WebhookEndpoint.objects.filter(pk=post.endpoint_id).update(
-        last_failure_at=timezone.now(),
-        last_error=error[:300],
-        failures_in_a_row=F("failures_in_a_row") + 1,
-    )
-    if outbox.retry_later(post, error, policy()):
-        log.info("Webhook post %s will be retried: %s", post.pk, error)
-    else:
-        log.warning("Webhook post %s failed after %s tries: %s", post.pk, post.attempts, error)
 
 
 def replay(posts: QuerySet[WebhookPost]) -> int:

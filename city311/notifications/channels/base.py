@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from city311.lib import outbox
 from city311.notifications.messages import Message
 
 
-class TemporaryFailure(Exception):
+class TemporaryFailure(outbox.TryLater):
     """Try again later: the server was busy or unreachable (SMTP 4xx, connection refused).
 
     `unreachable` says the server itself could not be reached, so the rest of a batch on the
@@ -15,11 +16,11 @@ class TemporaryFailure(Exception):
     """
 
     def __init__(self, message: str, *, unreachable: bool = False) -> None:
-        super().__init__(message)
+        super().__init__(message, down=unreachable)
         self.unreachable = unreachable
 
 
-class PermanentFailure(Exception):
+class PermanentFailure(outbox.GiveUp):
     """Trying again cannot help: the address or number is refused for good."""
 
 
