@@ -212,7 +212,14 @@ def city(requests: int, days: int) -> City:
 # on the day received (received, still open, responded, how long it took to respond and to
 # close), on the day closed (closed, on time: due in 5 days) and, while open, on the day due.
 MONTH_SQL = """
-WITH f AS MATERIALIZED ({facts}),
+WITH f AS MATERIALIZED (
+  -- The month's requests, and the earlier ones that close or fall due in it (the test runs
+  -- before the rest of a request is drawn).
+  SELECT * FROM ({facts}) fact
+  WHERE received_day >= %(first)s
+     OR (closed AND closed_day >= %(first)s AND closed_day < %(after)s)
+     OR (NOT closed AND due_day >= %(first)s)
+),
 c AS (
   SELECT received_day AS day, type_id, department_id, team_id, channel, urgent, borough,
          council_district, community_district, 1 AS received, 0 AS closed_n, 0 AS on_time,
