@@ -10,17 +10,24 @@ size (default 2,000,000); the figures say what was run.
         .venv/bin/python bench/reports.py --requests 2000000
 
 What it does:
-1. Checks the free disk space (30 M requests and their rollups need about 45 GB) and says so.
+1. Checks the free disk space (the rollups' size grows slower than the requests: 3.4 GB at
+   1,000,000, about 41 GB at 30,000,000 by the rows a month makes at that size) and says so.
 2. Migrates the database, loads the demo catalog and New York's districts.
-3. Generates `--requests` request facts in SQL (a type, department, channel, urgency, three
-   districts, received over ten years, closed or open, on time or late, first response), then
-   counts them into the day totals (reports.models.DayTotal) with one INSERT ... SELECT that
-   does what reports.rollup.contributions does per request. The real path (the stream
-   consumer and `rebuild_reports`) is timed separately on real requests with `--real`.
+3. Counts `--requests` requests into the day totals, month totals and month summaries, a month
+   at a time in `--workers` connections, as reports.rollup counts them (`--check` compares the
+   two on a small size). The requests are not kept: each one's facts (a type, department,
+   channel, urgency, three districts, received over ten years in order, closed or open, on
+   time or late, first response) are a function of its number, drawn again by each month that
+   counts it. The rollups are unlogged, and their unique keys and indexes are built after the
+   counting. The real path (the stream consumer and `rebuild_reports`) is timed on real
+   requests by bench/reports_real.py.
 4. Times every answer of the dashboard (reports.queries: tiles with the previous period,
    chart by day/month, channels, types, the map by council district) for each filter, and
-   the whole page through Django's test client.
-5. With duckdb installed: exports the facts as Parquet and times the same answers there.
+   the whole page through Django's test client. These answers read the rollups only; the
+   page's open points read the requests, and the requests table is empty here (the open
+   points and the heat map over real requests: bench/reports_real.py).
+5. With duckdb installed: DuckDB draws the same requests with the same SQL into Parquet and
+   the same answers are timed there.
 """
 
 from __future__ import annotations
@@ -31,15 +38,17 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/city311_bench_reports"
 TARGET_MS = 500.0
 ANSWERS = ("tiles", "chart", "channels", "types", "map")
-BYTES_PER_REQUEST = 2200  # facts, totals and their indexes: 11 GB for 5,000,000 (measured)
 ONLY = ""  # --only: the filters timed
 # (engine, filter, answer): wall p95 and CPU samples, for the side-by-side table.
 WALL: dict[tuple[str, str, str], float] = {}
@@ -69,72 +78,123 @@ def setup() -> None:
 
 def check_disk(requests: int) -> None:
     free = shutil.disk_usage(tempfile.gettempdir()).free
-    need = requests * BYTES_PER_REQUEST
+    # The rollups and their indexes: 3.35 GB at 1,000,000 requests (measured), rows growing
+    # as the requests to the power 0.75 (the combinations seen fill up).
+    need = 3.35e9 * (requests / 1e6) ** 0.75
     print(f"disk: {free / 1e9:.0f} GB free; {requests:,} requests need about {need / 1e9:.1f} GB")
     if need > free:
         sys.exit("Not enough free disk space for this size: choose a smaller --requests.")
 
 
-GENERATE = """
-DROP TABLE IF EXISTS bench_fact;
-CREATE UNLOGGED TABLE bench_fact AS
-WITH raw AS (
-  SELECT g AS id,
-         1 + floor(random() * %(types)s)::int AS t,
-         (ARRAY['web','phone','mobile_app','email','open311','walk_in'])
-           [1 + floor(random() * 6)::int] AS channel,
-         random() < 0.05 AS urgent,
-         1 + floor(random() * %(boroughs)s)::int AS b,
-         1 + floor(random() * %(councils)s)::int AS c,
-         1 + floor(random() * %(communities)s)::int AS cd,
-         current_date - floor(random() * %(days)s)::int AS received_day,
-         random() AS r1, random() AS r2, random() AS r3
-  FROM generate_series(1, %(requests)s) g
-)
-SELECT id, (%(type_ids)s::int[])[t] AS type_id, (%(type_depts)s::int[])[t] AS department_id,
-       0 AS team_id,
-       channel, urgent,
-       (%(borough_codes)s::text[])[b] AS borough,
-       (%(council_codes)s::text[])[c] AS council_district,
-       (%(community_codes)s::text[])[cd] AS community_district,
-       received_day,
-       (received_day < current_date - 30 AND r1 < 0.97) OR r1 < 0.6 AS closed,
-       exp(r2 * 8) AS close_hours,
-       exp(r3 * 5) AS response_hours,
-       received_day + 5 AS due_day
-FROM raw;
+# The generator: each request's facts are a function of its number alone, written in SQL that
+# PostgreSQL and DuckDB compute alike, so both engines make the same requests without a copy
+# from one to the other, and any month's requests can be made again without keeping them.
+# Uniform numbers in [0, 1): an affine step then two squarings modulo the prime 2^31 - 1
+# (every product stays under 2^62).
+PRIME = 2147483647
+STREAMS = {  # name: (multiplier, addend): one independent stream per drawn attribute
+    "type": (1103515245, 12345),
+    "channel": (69069, 1),
+    "urgent": (1664525, 1013904223),
+    "borough": (22695477, 1),
+    "council": (134775813, 1),
+    "community": (214013, 2531011),
+    "closed": (16807, 48271),
+    "close": (48271, 16807),
+    "response": (397204094, 7),
+}
+CHANNELS = ("web", "phone", "mobile_app", "email", "open311", "walk_in")
+# Upper bounds of models.HOUR_BUCKETS (hours), and the longest a request takes to close
+# (exp(8) hours, rounded to whole days) or to fall due: how far back a month's closings and
+# due dates reach.
+BOUNDS = (1, 4, 8, 24, 48, 72, 120, 168, 336, 720, 2160)
+REACH_DAYS = 125
+
+
+def uniform(name: str) -> str:
+    a, b = STREAMS[name]
+    y = f"mod(id * {a} + {b}, {PRIME})"
+    z = f"mod({y} * {y} + 7, {PRIME})"
+    return f"(mod({z} * {z} + 11, {PRIME})::float8 / {PRIME})"
+
+
+def pick(name: str, n: int) -> str:
+    return f"(1 + floor({uniform(name)} * {n})::int)"
+
+
+def bucket(hours: str) -> str:
+    """reports.rollup.bucket in SQL: the first bucket whose bound the hours do not pass (the
+    number of bounds under them)."""
+    return " + ".join(f"({hours} > {b})::int" for b in BOUNDS)
+
+
+def array(values: list) -> str:
+    return "ARRAY[" + ", ".join(repr(v) if isinstance(v, str) else str(v) for v in values) + "]"
+
+
+@dataclass
+class City:
+    """What the generated requests are drawn from: the catalog's types (with their
+    departments) and the districts, and the days of the history."""
+
+    requests: int
+    days: int
+    today: date
+    type_ids: list[int]
+    type_departments: list[int]
+    codes: dict[str, list[str]]
+
+    @property
+    def first_day(self) -> date:
+        return self.today - timedelta(days=self.days - 1)
+
+    def day_of(self, request: int) -> date:
+        """The day request number `request` (from 1) was received: the history's days in
+        order, as many requests each."""
+        return self.first_day + timedelta(days=(request - 1) * self.days // self.requests)
+
+    def first_of(self, day: date) -> int:
+        """The first request received on `day` or after."""
+        k = max(0, (day - self.first_day).days)
+        return -(-k * self.requests // self.days) + 1
+
+    def facts(self, ids: str) -> str:
+        """A SELECT of the facts of the requests numbered by `ids` (a FROM item giving `id`)."""
+        received = (
+            f"(DATE '{self.first_day}' + "
+            f"floor((id - 1) * {self.days}::float8 / {self.requests})::int)"
+        )
+        close_hours = f"exp({uniform('close')} * 8)"
+        codes = self.codes
+        return f"""
+SELECT id, type_id, department_id, 0 AS team_id, channel, urgent, borough,
+       council_district, community_district, received_day,
+       (received_day < DATE '{self.today}' - 30 AND r < 0.97) OR r < 0.6 AS closed,
+       close_hours, response_hours, received_day + 5 AS due_day,
+       received_day + (close_hours / 24)::int AS closed_day
+FROM (
+  SELECT id,
+         ({array(self.type_ids)})[{pick("type", len(self.type_ids))}] AS type_id,
+         ({array(self.type_departments)})[{pick("type", len(self.type_ids))}]
+           AS department_id,
+         ({array(list(CHANNELS))})[{pick("channel", len(CHANNELS))}] AS channel,
+         {uniform("urgent")} < 0.05 AS urgent,
+         ({array(codes["borough"])})[{pick("borough", len(codes["borough"]))}] AS borough,
+         ({array(codes["council_district"])})
+           [{pick("council", len(codes["council_district"]))}] AS council_district,
+         ({array(codes["community_district"])})
+           [{pick("community", len(codes["community_district"]))}] AS community_district,
+         {received} AS received_day,
+         {uniform("closed")} AS r,
+         {close_hours} AS close_hours,
+         exp({uniform("response")} * 5) AS response_hours
+  FROM {ids}
+) drawn
 """
 
-BOUNDS = "ARRAY[1,4,8,24,48,72,120,168,336,720,2160]::float8[]"
 
-ROLLUP = """
-INSERT INTO reports_daytotal (day, type_id, department_id, team_id, channel, urgent, area_kind,
-  area_code, received, closed, closed_target, closed_on_time, closed_reopened, closed_seconds,
-  open_now, open_due, responded, {close_cols}, {response_cols})
-WITH c AS (
-  SELECT received_day AS day, f.*, 1 AS received, 0 AS closed_n, 0 AS on_time,
-         (NOT closed)::int AS open_now, 0 AS open_due, 1 AS responded,
-         CASE WHEN closed THEN width_bucket(close_hours, {bounds}) ELSE -1 END AS cb,
-         width_bucket(response_hours, {bounds}) AS rb, 0::float8 AS seconds
-  FROM bench_fact f
-  UNION ALL
-  SELECT received_day + (close_hours / 24)::int, f.*, 0, 1, (close_hours <= 120)::int, 0, 0,
-         0, -1, -1, close_hours * 3600
-  FROM bench_fact f WHERE closed
-  UNION ALL
-  SELECT due_day, f.*, 0, 0, 0, 0, 1, 0, -1, -1, 0 FROM bench_fact f WHERE NOT closed
-)
-SELECT day, type_id, department_id, team_id, channel, urgent, p.kind, p.code,
-       sum(received), sum(closed_n), sum(closed_n), sum(on_time), 0, sum(seconds),
-       sum(open_now), sum(open_due), sum(responded), {close_sums}, {response_sums}
-FROM c CROSS JOIN LATERAL (VALUES ('', ''), ('borough', borough),
-  ('council_district', council_district), ('community_district', community_district)) p(kind, code)
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-"""
-
-
-def generate(requests: int, days: int) -> None:
-    from django.db import connection
+def city(requests: int, days: int) -> City:
+    from django.utils import timezone
 
     from city311.catalog.models import ServiceType
     from city311.geo.models import Boundary
@@ -142,81 +202,285 @@ def generate(requests: int, days: int) -> None:
     types = list(
         ServiceType.objects.exclude(urgency="emergency")
         .exclude(department=None)
+        .order_by("pk")
         .values_list("pk", "department_id")
     )
     codes = {
-        kind: list(Boundary.objects.filter(kind=kind).values_list("code", flat=True))
+        kind: list(
+            Boundary.objects.filter(kind=kind).order_by("code").values_list("code", flat=True)
+        )
         for kind in ("borough", "council_district", "community_district")
     }
-    params = {
-        "requests": requests,
-        "days": days,
-        "types": len(types),
-        "type_ids": [t for t, _ in types],
-        "type_depts": [d for _, d in types],
-        "boroughs": len(codes["borough"]),
-        "councils": len(codes["council_district"]),
-        "communities": len(codes["community_district"]),
-        "borough_codes": codes["borough"],
-        "council_codes": codes["council_district"],
-        "community_codes": codes["community_district"],
-    }
-    started = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setseed(0.311)")
-        cursor.execute(GENERATE, params)
-    print(f"facts: {requests:,} generated in {time.perf_counter() - started:.0f} s")
+    return City(
+        requests, days, timezone.localdate(), [t for t, _ in types], [d for _, d in types], codes
+    )
 
 
-def count_totals() -> None:
-    """The day and month totals and the month summaries of the generated facts."""
+# What the requests add to one month's day totals (reports.rollup.contributions, set-wise):
+# on the day received (received, still open, responded, how long it took to respond and to
+# close), on the day closed (closed, on time: due in 5 days) and, while open, on the day due.
+MONTH_SQL = """
+WITH f AS MATERIALIZED (
+  -- The month's requests, and the earlier ones that close or fall due in it (the test runs
+  -- before the rest of a request is drawn).
+  SELECT * FROM ({facts}) fact
+  WHERE received_day >= %(first)s
+     OR (closed AND closed_day >= %(first)s AND closed_day < %(after)s)
+     OR (NOT closed AND due_day >= %(first)s)
+),
+c AS (
+  SELECT received_day AS day, type_id, department_id, team_id, channel, urgent, borough,
+         council_district, community_district, 1 AS received, 0 AS closed_n, 0 AS on_time,
+         0::float8 AS seconds, (NOT closed)::int AS open_now, 0 AS open_due,
+         CASE WHEN closed THEN {close_bucket} ELSE -1 END AS cb, {response_bucket} AS rb
+  FROM f WHERE received_day >= %(first)s AND received_day < %(after)s
+  UNION ALL
+  SELECT closed_day, type_id, department_id, team_id, channel, urgent, borough,
+         council_district, community_district, 0, 1, (close_hours <= 120)::int,
+         close_hours * 3600, 0, 0, -1, -1
+  FROM f WHERE closed AND closed_day >= %(first)s AND closed_day < %(after)s
+  UNION ALL
+  SELECT due_day, type_id, department_id, team_id, channel, urgent, borough,
+         council_district, community_district, 0, 0, 0, 0, 0, 1, -1, -1
+  FROM f WHERE NOT closed AND due_day >= %(first)s AND due_day < %(after)s
+),
+days AS (
+  INSERT INTO reports_daytotal ({key}, {counters})
+  SELECT day, type_id, department_id, team_id, channel, urgent, p.kind, p.code,
+         sum(received), sum(closed_n), sum(closed_n), sum(on_time), 0, sum(seconds),
+         sum(open_now), sum(open_due), sum(received), {close_sums}, {response_sums}
+  FROM c CROSS JOIN LATERAL (VALUES ('', ''), ('borough', borough),
+    ('council_district', council_district), ('community_district', community_district))
+    p(kind, code)
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+  RETURNING {key}, {counters}
+)
+INSERT INTO bench_month ({key}, {counters})
+SELECT %(first)s, type_id, department_id, team_id, channel, urgent, area_kind, area_code,
+       {sums}
+FROM days GROUP BY 2, 3, 4, 5, 6, 7, 8
+"""
+
+
+def month_sql(town: City, first: date, after: date) -> tuple[str, dict]:
+    """The statement that writes one month's day totals, and its month totals into
+    bench_month, from the requests that can count in it."""
+    from city311.reports.models import CLOSE_COLUMNS, COUNTERS
+    from city311.reports.rollup import KEY
+
+    lo = town.first_of(first - timedelta(days=REACH_DAYS))
+    hi = min(town.requests, town.first_of(after) - 1)
+    n = len(CLOSE_COLUMNS)
+    sql = MONTH_SQL.format(
+        facts=town.facts(f"generate_series({lo}::bigint, {hi}) AS g(id)"),
+        close_bucket=bucket("close_hours"),
+        response_bucket=bucket("response_hours"),
+        key=", ".join(KEY),
+        counters=", ".join(COUNTERS),
+        close_sums=", ".join(f"sum((cb = {i})::int)" for i in range(n)),
+        response_sums=", ".join(f"sum((rb = {i})::int)" for i in range(n)),
+        sums=", ".join(f"sum({c})" for c in COUNTERS),
+    )
+    return sql, {"first": first, "after": after}
+
+
+def months(town: City) -> list[tuple[date, date]]:
+    """The months the history's totals fall in: up to the last due date and closing."""
+    found = []
+    first = town.first_day.replace(day=1)
+    last = town.today + timedelta(days=REACH_DAYS)
+    while first <= last:
+        after = (first + timedelta(days=32)).replace(day=1)
+        found.append((first, after))
+        first = after
+    return found
+
+
+ROLLUPS = ("reports_daytotal", "reports_monthtotal", "reports_monthsummary")
+
+
+def rollup_models() -> list:
+    from city311.reports.models import DayTotal, MonthSummary, MonthTotal
+
+    return [DayTotal, MonthTotal, MonthSummary]
+
+
+def fill(town: City, workers: int) -> None:
+    """Count the generated requests into the day totals, month totals and month summaries,
+    a month at a time in `workers` connections, with the rollups' indexes built afterwards."""
+    import psycopg
     from django.db import connection
 
     from city311.reports import rollup
-    from city311.reports.models import (
-        CLOSE_COLUMNS,
-        COUNTERS,
-        RESPONSE_COLUMNS,
-        DayTotal,
-        MonthSummary,
-        MonthTotal,
-    )
+    from city311.reports.models import COUNTERS
 
-    started = time.perf_counter()
-    n = len(CLOSE_COLUMNS)
-    sql = ROLLUP.format(
-        bounds=BOUNDS,
-        close_cols=", ".join(CLOSE_COLUMNS),
-        response_cols=", ".join(RESPONSE_COLUMNS),
-        close_sums=", ".join(f"sum((cb = {i + 1})::int)" for i in range(n)),
-        response_sums=", ".join(f"sum((rb = {i + 1})::int)" for i in range(n)),
-    )
-    DayTotal.objects.all().delete()
-    MonthTotal.objects.all().delete()
-    MonthSummary.objects.all().delete()
-    columns = ", ".join(f.column for f in DayTotal._meta.concrete_fields if f.column != "id")
-    grouped = ", ".join(f"sum({c})" for c in COUNTERS)
+    phase = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("SET work_mem = '256MB'")
-        cursor.execute(sql)
-        # The month totals: the same counts by the month's first day (reports.rollup.write).
-        cursor.execute(
-            f"INSERT INTO reports_monthtotal ({columns}) SELECT "
-            f"date_trunc('month', day)::date, type_id, department_id, team_id, channel, urgent, "
-            f"area_kind, area_code, {grouped} FROM reports_daytotal GROUP BY 1, 2, 3, 4, 5, 6, 7, 8"
-        )
-    rollup.summarise_months()
+        cursor.execute(f"TRUNCATE {', '.join(ROLLUPS)}")
+        for table in ROLLUPS:
+            # Derived data the benchmark can make again: no write-ahead log.
+            cursor.execute(f"ALTER TABLE {table} SET UNLOGGED")
+        # The unique keys and indexes are built once, after the counting (models' Meta).
+        for model in rollup_models():
+            table = model._meta.db_table
+            for constraint in model._meta.constraints:
+                cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {constraint.name}")
+            for index in model._meta.indexes:
+                cursor.execute(f"DROP INDEX IF EXISTS {index.name}")
+    url = os.environ["DATABASE_URL"]
+    columns = ", ".join((*rollup.KEY, *COUNTERS))
+    summarise = rollup.SUMMARISE_SQL.replace("reports_monthtotal", "bench_month")
+    todo = months(town)
+    done = [0]
+    lock = threading.Lock()
+
+    def work(share: list[tuple[date, date]]) -> float:
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute("SET work_mem = '256MB'")
+            db.execute(
+                f"CREATE TEMP TABLE bench_month AS SELECT {columns} FROM reports_monthtotal "
+                f"WITH NO DATA"
+            )
+            for first, after in share:
+                sql, params = month_sql(town, first, after)
+                with db.transaction():
+                    db.execute(sql, params)
+                    db.execute(
+                        f"INSERT INTO reports_monthtotal ({columns}) SELECT * FROM bench_month"
+                    )
+                    db.execute(summarise)
+                    db.execute("TRUNCATE bench_month")
+                with lock:
+                    done[0] += 1
+                    if done[0] % 12 == 0:
+                        print(f"  {done[0]} of {len(todo)} months, "
+                              f"{time.perf_counter() - phase:.0f} s", flush=True)  # fmt: skip
+            return backend_cpu_of(db)
+
+    shares = [todo[i::workers] for i in range(workers)]
+    with ThreadPoolExecutor(workers) as pool:
+        cpu = sum(pool.map(work, shares))
+    counted = time.perf_counter() - phase
+    print(f"counted: {len(todo)} months in {counted:.0f} s ({cpu:.0f} s of database CPU, "
+          f"{workers} connections)")  # fmt: skip
+    phase = time.perf_counter()
+    pid = backend_pid()
+    used = backend_cpu(pid)
     with connection.cursor() as cursor:
-        # As autovacuum does in a running city: the visibility map lets the backlog's covering
-        # index answer without the table.
-        cursor.execute("VACUUM ANALYZE reports_daytotal")
-        cursor.execute("VACUUM ANALYZE reports_monthtotal")
-        cursor.execute("VACUUM ANALYZE reports_monthsummary")
-    rows, months = DayTotal.objects.count(), MonthTotal.objects.count()
-    summaries = MonthSummary.objects.count()
-    print(f"totals: {rows:,} day rows, {months:,} month rows, {summaries:,} month summary "
-          f"rows, counted in "
-          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+        cursor.execute("SET maintenance_work_mem = '1GB'")
+        cursor.execute("SET max_parallel_maintenance_workers = 1")
+    with connection.schema_editor() as editor:
+        for model in rollup_models():
+            for constraint in model._meta.constraints:
+                editor.add_constraint(model, constraint)
+            for index in model._meta.indexes:
+                editor.add_index(model, index)
+    print(f"indexes: built in {time.perf_counter() - phase:.0f} s "
+          f"({backend_cpu(pid) - used:.0f} s of database CPU)")  # fmt: skip
+    phase, used = time.perf_counter(), backend_cpu(pid)
+    with connection.cursor() as cursor:
+        for table in ROLLUPS:
+            # As autovacuum does in a running city: the visibility map lets the covering
+            # indexes answer without the table.
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    print(f"vacuum: {time.perf_counter() - phase:.0f} s "
+          f"({backend_cpu(pid) - used:.0f} s of database CPU)")  # fmt: skip
+    sizes()
+
+
+def sizes() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        total = 0
+        for table in ROLLUPS:
+            count = f"SELECT count(*) FROM {table}"
+            cursor.execute(
+                f"SELECT ({count}), pg_table_size(%s), pg_indexes_size(%s)", [table, table]
+            )
+            rows, heap, indexes = cursor.fetchone()
+            total += heap + indexes
+            print(f"  {table}: {rows:,} rows, {heap / 1e6:,.0f} MB table, "
+                  f"{indexes / 1e6:,.0f} MB indexes")  # fmt: skip
+            cursor.execute(
+                "SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) "
+                "FROM pg_index WHERE indrelid = %s::regclass ORDER BY 2 DESC",
+                [table],
+            )
+            print("    " + ", ".join(f"{n} {b / 1e6:,.0f} MB" for n, b in cursor.fetchall()))
+    print(f"  rollups in all: {total / 1e9:.2f} GB")
+
+
+def backend_cpu_of(db) -> float:
+    pid = db.execute("SELECT pg_backend_pid()").fetchone()[0]
+    return backend_cpu(pid)
+
+
+def check(town: City) -> None:
+    """Count the generated requests again in Python, one at a time, with the product's own
+    reports.rollup (contributions, then the month totals and summaries it writes), and
+    compare with the totals filled in SQL; and compare DuckDB's requests with PostgreSQL's.
+    For small sizes: --check with --requests 20000 or so."""
+    from collections import defaultdict
+    from datetime import datetime
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from city311.reports import rollup
+    from city311.reports.models import COUNTERS, DayTotal, MonthSummary, MonthTotal, RequestFact
+
+    columns = ["id", "type_id", "department_id", "team_id", "channel", "urgent", "borough",
+               "council_district", "community_district", "received_day", "closed",
+               "close_hours", "response_hours", "due_day", "closed_day"]  # fmt: skip
+    sql = town.facts(f"generate_series(1::bigint, {town.requests}) AS g(id)")
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY id")
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    zone = timezone.get_current_timezone()
+    days: rollup.Counts = defaultdict(dict)
+    for row in rows:
+        at = datetime.combine(row["received_day"], datetime.min.time(), zone)
+        closed = row["closed"]
+        fact = RequestFact(
+            type_id=row["type_id"], department_id=row["department_id"], team_id=0,
+            channel=row["channel"], urgent=row["urgent"], historical=False,
+            areas={k: row[k] for k in ("borough", "council_district", "community_district")},
+            requested_at=at, received_day=row["received_day"],
+            first_response_at=at + timedelta(hours=row["response_hours"]),
+            closed_at=at + timedelta(hours=row["close_hours"]) if closed else None,
+            closed_day=row["closed_day"] if closed else None,
+            due_day=row["due_day"], on_time=row["close_hours"] <= 120 if closed else None,
+        )  # fmt: skip
+        rollup.add(days, fact, +1)
+    months: rollup.Counts = defaultdict(dict)
+    for (day, *rest), counts in days.items():
+        row = months[(day.replace(day=1), *rest)]
+        for name, value in counts.items():
+            row[name] = row.get(name, 0) + value
+    summaries = rollup.summaries(list(months.items()))
+    for model, expected in ((DayTotal, days), (MonthTotal, months), (MonthSummary, summaries)):
+        found = {tuple(getattr(r, k) for k in rollup.KEY): r for r in model._default_manager.all()}
+        extra, missing = set(found) - set(expected), set(expected) - set(found)
+        assert not extra and not missing, (model.__name__, list(extra)[:3], list(missing)[:3])
+        for key, counts in expected.items():
+            for name in COUNTERS:
+                have, want = getattr(found[key], name), counts.get(name, 0)
+                assert abs(have - want) <= 1e-6 * max(1.0, abs(want)), (key, name, have, want)
+        print(f"check: {model.__name__} the same as reports.rollup counts ({len(found):,} rows)")
+    try:
+        import duckdb
+    except ImportError:
+        return
+    ids = f"(SELECT range AS id FROM range(1, {town.requests + 1})) AS g"
+    theirs = duckdb.connect().execute(town.facts(ids) + " ORDER BY id").fetchall()
+    assert len(theirs) == len(rows)
+    for mine, other in zip(rows, theirs, strict=True):
+        for name, value in zip(columns, other, strict=True):
+            same = abs(mine[name] - value) <= 1e-9 * abs(value) if name.endswith("hours") else (
+                mine[name] == value)  # fmt: skip
+            assert same, (mine, other)
+    print(f"check: DuckDB made the same {len(rows):,} requests")
 
 
 def filters() -> list[tuple[str, dict]]:
@@ -355,30 +619,22 @@ FROM facts WHERE {where} GROUP BY 1
 """
 
 
-def time_duckdb(rounds: int, folder: Path) -> dict[str, float] | None:
+def time_duckdb(rounds: int, folder: Path, town: City) -> dict[str, float] | None:
     try:
         import duckdb
     except ImportError:
         print("\nDuckDB over Parquet: duckdb is not installed, so no comparison was run.")
         return None
-    from django.db import connection
     from django.utils import timezone
 
     from city311.reports import queries
 
-    csv_path, parquet = folder / "facts.csv", folder / "facts.parquet"
+    parquet = folder / "facts.parquet"
     started = time.perf_counter()
-    with connection.cursor() as cursor, open(csv_path, "wb") as out:
-        raw = cursor.connection  # psycopg 3: COPY streams the table out
-        with raw.cursor().copy("COPY bench_fact TO STDOUT (FORMAT csv, HEADER)") as copy:
-            for block in copy:
-                out.write(block)
     db = duckdb.connect()
-    db.execute(
-        f"COPY (SELECT *, received_day + CAST(close_hours / 24 AS INTEGER) AS closed_day "
-        f"FROM read_csv_auto('{csv_path}')) TO '{parquet}' (FORMAT parquet)"
-    )
-    csv_path.unlink()
+    # The same requests as PostgreSQL's totals counted, made by the same generator.
+    ids = f"(SELECT range AS id FROM range(1, {town.requests + 1})) AS g"
+    db.execute(f"COPY ({town.facts(ids)}) TO '{parquet}' (FORMAT parquet)")
     db.execute(f"CREATE VIEW facts AS SELECT * FROM read_parquet('{parquet}')")
     print(f"\nDuckDB {duckdb.__version__} over Parquet ({parquet.stat().st_size / 1e6:.0f} MB, "
           f"written in {time.perf_counter() - started:.0f} s), p95 ms:")  # fmt: skip
@@ -429,28 +685,35 @@ def main() -> None:
         "--days", type=int, default=3650, help="History spread over this many days."
     )
     parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--reuse", action="store_true", help="Keep the facts already generated.")
     parser.add_argument(
-        "--recount", action="store_true", help="With --reuse: count the totals again."
+        "--reuse", action="store_true", help="Keep the totals already counted (same --requests)."
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="Connections counting months side by side."
     )
     parser.add_argument(
         "--only", default="", help="Time only the filters whose name contains this (e.g. 'ten')."
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="Compare with the product's own counting, and stop."
     )
     parser.add_argument("--no-duckdb", action="store_true", help="Skip the DuckDB comparison.")
     args = parser.parse_args()
     check_disk(args.requests)
     setup()
+    town = city(args.requests, args.days)
     if not args.reuse:
-        generate(args.requests, args.days)
-    if not args.reuse or args.recount:
-        count_totals()
+        fill(town, args.workers)
+    if args.check:
+        check(town)
+        return
     global ONLY
     ONLY = args.only
     pg = time_postgres(args.rounds)
     duck = None
     if not args.no_duckdb:
         with tempfile.TemporaryDirectory() as folder:
-            duck = time_duckdb(args.rounds, Path(folder))
+            duck = time_duckdb(args.rounds, Path(folder), town)
     slowest = max(pg.values())
     verdict = "meets" if slowest < TARGET_MS else "misses"
     print(f"\nslowest PostgreSQL answer p95: {slowest:.0f} ms over {args.requests:,} requests")

@@ -498,6 +498,25 @@ class LongPeriodTests(HandBuiltCity):
                       "type=pothole&area=council_district:2", "channel=web&map=council_district",
                       "type=pothole&channel=web"))  # fmt: skip
 
+    def test_the_map_and_types_of_a_period_that_is_over_read_the_totals_once(self):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from city311.reports import queries
+
+        today = city_today()
+        start, end = today - 12 * DAY, today - DAY
+        cut = queries.cut_for(None, {})
+        with CaptureQueriesContext(connection) as read:
+            areas = queries.by_area(cut, "council_district", start, end, today)
+            types = queries.by_type(cut, start, end, today)
+        totals = [q for q in read.captured_queries if "reports_" in q["sql"]]
+        # One read per table the period spans (days, or months and days), per answer.
+        self.assertEqual(len(totals), 2 * len(queries.parts(start, end)))
+        past_due = {row["code"]: row["past_due"] for row in areas}
+        self.assertEqual(past_due, {"1": 1, "2": 0})  # C, due 4 days ago; D is held
+        self.assertEqual([(row["name"], row["past_due"]) for row in types], [("Pothole", 1)])
+
     def assert_same_over_months_and_days(self, first, today, queries) -> None:
         for query in queries:
             long = self.client.get(f"/reports/?since={first}&until={today}&{query}").context
