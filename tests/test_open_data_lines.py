@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import threading
+from datetime import timedelta
 from unittest import mock
 
 import pyarrow as pa
@@ -22,6 +23,7 @@ from django.db import connection
 
 from city311.catalog.models import ServiceType
 from city311.reports import opendata, openlines
+from city311.reports.models import OpenDataGeoJson, OpenDataGeoReport, OpenDataNyc, OpenDataParquet
 from city311.reports.tasks import refresh_open_data
 from city311.servicerequests import actions
 from city311.servicerequests.models import ServiceRequest
@@ -202,3 +204,21 @@ class KeptCurrentTests(base.OpenDataTestCase):
             expected = pq.read_table(pa.BufferReader(formatted("parquet")))
             self.assertEqual(again.to_pylist(), expected.to_pylist())
             self.assertEqual(again.num_rows, 7)
+
+    def test_a_line_read_before_the_one_written_never_replaces_it(self):
+        """The consumer and a download may render the same request at once: each format's
+        line is written in one statement, and the later reading wins whichever commits last."""
+        if connection.vendor != "postgresql":
+            self.assertEqual(openlines.render([self.camp_sr.pk]), 0)  # Python's writers
+            return
+        tables = [OpenDataNyc, OpenDataGeoReport, OpenDataGeoJson, OpenDataParquet]
+        written = [t.objects.get(request=self.camp_sr) for t in tables]
+        pk, moment = self.camp_sr.pk, written[0].rendered_at
+        openlines._write([pk], [["read earlier"]] * 4, moment - timedelta(seconds=1))
+        self.assertEqual(
+            [t.objects.get(request=self.camp_sr).line for t in tables], [w.line for w in written]
+        )
+        openlines._write([pk], [["read later"]] * 4, moment + timedelta(seconds=1))
+        self.assertEqual(
+            [t.objects.get(request=self.camp_sr).line for t in tables], ["read later"] * 4
+        )

@@ -74,7 +74,6 @@ TABLES = {
     "geojson": OpenDataGeoJson._meta.db_table,
     "parquet": OpenDataParquet._meta.db_table,
 }
-RENDER = "reports_open_data_render"
 # Lines a download reads at once (a block of CSV or GeoJSON: ~4 MB).
 READ_BLOCK = 4096
 T = TypeVar("T")
@@ -163,53 +162,53 @@ def _batches_after(last: tuple[Any, int] | None) -> Iterator[tuple[list[int], tu
 
 
 def _render_batch(ids: list[int]) -> int:
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Before the first reading: the moment this rendering's data is as of, at the latest.
-        cursor.execute("SELECT clock_timestamp()")
-        (read_at,) = cursor.fetchone()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Before the first reading: the moment this rendering's data is as of, at the
+            # latest.
+            cursor.execute("SELECT clock_timestamp()")
+            (read_at,) = cursor.fetchone()
         rendered = [
-            ((pk, line[:-1]) for pk, line in sqlcsv.lines("nyc", None, None, ids)),
-            ((pk, line[:-1]) for pk, line in sqlcsv.lines("georeport", None, None, ids)),
-            sqlgeojson.features(None, None, ids),
-            sqlparquet.rows(None, None, ids),
+            {pk: line[:-1] for pk, line in sqlcsv.lines("nyc", None, None, ids)},
+            {pk: line[:-1] for pk, line in sqlcsv.lines("georeport", None, None, ids)},
+            dict(sqlgeojson.features(None, None, ids)),
+            dict(sqlparquet.rows(None, None, ids)),
         ]
-        # A COPY out and a COPY in cannot share the connection: each format is read whole
-        # (a batch's worth) before it is written to the scratch table, as COPY's text rows.
-        texts = [
-            [b"%d\t%d\t%s\n" % (pk, kind, _escaped(text)) for pk, text in found]
-            for kind, found in enumerate(rendered)
-        ]
-        cursor.execute(f"DROP TABLE IF EXISTS {RENDER}")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {RENDER} (request_id bigint, kind smallint, line text)"
+        # The requests every format read (one deleted meanwhile has no lines to write).
+        found = [pk for pk in rendered[0] if all(pk in lines for lines in rendered[1:])]
+        if found:
+            _write(found, [[lines[pk].decode() for pk in found] for lines in rendered], read_at)
+        return len(found)
+
+
+def _write(ids: list[int], lines: list[list[str]], read_at: datetime) -> None:
+    """The lines of these requests (one list per format, in `TABLES`' order), upserted into
+    every format's table by one statement: the lines go as arrays, each table's upsert is a
+    part of the statement. A line read before the one already written is not written."""
+    import psycopg
+
+    columns = ", ".join("%b::text[]" for _ in TABLES)
+    parts = []
+    for kind, table in enumerate(TABLES.values()):
+        parts.append(
+            f"INSERT INTO {table} (request_id, requested_at, rendered_at, line)"
+            f" SELECT id, requested_at, %s, line{kind} FROM rendered ORDER BY requested_at, id"
+            " ON CONFLICT (request_id) DO UPDATE SET requested_at = excluded.requested_at,"
+            " rendered_at = excluded.rendered_at, line = excluded.line"
+            f" WHERE {table}.rendered_at <= excluded.rendered_at"
         )
-        with (
-            connection.connection.cursor() as raw,
-            raw.copy(f"COPY {RENDER} (request_id, kind, line) FROM STDIN") as copy,
-        ):
-            for found in texts:
-                copy.write(b"".join(found))
-        for kind, table in enumerate(TABLES.values()):
-            cursor.execute(
-                f"INSERT INTO {table} (request_id, requested_at, rendered_at, line)"
-                f" SELECT sr.id, sr.requested_at, %s, f.line FROM {RENDER} f"
-                f" JOIN {ServiceRequest._meta.db_table} sr ON sr.id = f.request_id"
-                f" WHERE f.kind = {kind} ORDER BY sr.requested_at, sr.id"
-                " ON CONFLICT (request_id) DO UPDATE SET requested_at = excluded.requested_at,"
-                " rendered_at = excluded.rendered_at, line = excluded.line"
-                f" WHERE {table}.rendered_at <= excluded.rendered_at",
-                [read_at],
-            )
-        cursor.execute(f"DROP TABLE {RENDER}")
-        return len(texts[0])
-
-
-def _escaped(text: bytes) -> bytes:
-    """A value as COPY's text format reads it back."""
-    if b"\\" in text or b"\t" in text or b"\n" in text or b"\r" in text:
-        text = text.replace(b"\\", b"\\\\").replace(b"\t", b"\\t")
-        text = text.replace(b"\n", b"\\n").replace(b"\r", b"\\r")
-    return text
+    names = ", ".join(f"line{kind}" for kind in range(len(TABLES)))
+    sql = (
+        f"WITH lines (id, {names}) AS (SELECT * FROM unnest(%b::bigint[], {columns})),"
+        f" rendered AS (SELECT lines.*, sr.requested_at FROM lines"
+        f" JOIN {ServiceRequest._meta.db_table} sr USING (id)),"
+        + ", ".join(f" written{kind} AS ({part})" for kind, part in enumerate(parts[:-1]))
+        + f" {parts[-1]}"
+    )
+    connection.ensure_connection()
+    # Bound by the server (Django's cursor would write the arrays into the statement's text).
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, [ids, *lines, *[read_at] * len(TABLES)])
 
 
 def rebuild() -> int:
