@@ -4,11 +4,13 @@ Formatting every row at the download (reports.sqlcsv, sqlgeojson, sqlparquet) co
 database about a CPU-second per 100,000 rows (the sort, `to_char`, the JSON), whatever else
 is done. Here the same code formats each request once, when it changes, into a table per
 format (`OpenDataNyc`, ...: the line's text), and a download is one range scan of its format's
-table by the (`requested_at`, request) index: `COPY` of one text column, passed on as it comes.
+table by the (`requested_at`, request) index, in blocks of lines the database joins
+(`_blocks`), passed on as they come.
 
 - **Kept by the event stream.** The `open_data` consumer renders the requests of each batch of
-  events, set-based (the four formats' queries over the batch's ids, each format's lines
-  upserted in one statement), on the worker: nothing is added to the request's own transaction.
+  events, set-based (the four formats' queries over the batch's ids, then every format's
+  lines upserted by one statement, `_write`), on the worker: nothing is added to the
+  request's own transaction.
 - **Today included.** A download first renders the requests whose events the consumer has
   not read yet (`ready`): at most a few, the consumer reading after every commit; more than
   `CATCH_UP_LIMIT` (a history being replayed) and the file is formatted as it is read, as
