@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import threading
+import time
 from datetime import timedelta
 from unittest import mock
 
@@ -194,16 +195,19 @@ class KeptCurrentTests(base.OpenDataTestCase):
         for _ in range(5):
             self.report(description="One of many")
         self.written_around_the_actions()
-        with mock.patch.object(opendata, "ROW_GROUP", 2):
-            stream = opendata.export("parquet")
-            self.assertTrue(next(stream))
-            stream.close()
-            reading = [t for t in threading.enumerate() if t.name == "open-data-read-ahead"]
-            self.assertEqual(reading, [])
-            again = pq.read_table(pa.BufferReader(self.download("parquet")))
-            expected = pq.read_table(pa.BufferReader(formatted("parquet")))
-            self.assertEqual(again.to_pylist(), expected.to_pylist())
-            self.assertEqual(again.num_rows, 7)
+        # Row groups of 2: the thread waits to hand over the third; of 4: the end of the file.
+        for size in (2, 4):
+            with self.subTest(size=size), mock.patch.object(opendata, "ROW_GROUP", size):
+                stream = opendata.export("parquet")
+                self.assertTrue(next(stream))
+                time.sleep(0.3)  # the thread has read ahead, and waits to hand it over
+                stream.close()
+                reading = [t for t in threading.enumerate() if t.name == "open-data-read-ahead"]
+                self.assertEqual(reading, [])
+                again = pq.read_table(pa.BufferReader(self.download("parquet")))
+                expected = pq.read_table(pa.BufferReader(formatted("parquet")))
+                self.assertEqual(again.to_pylist(), expected.to_pylist())
+                self.assertEqual(again.num_rows, 7)
 
     def test_a_line_read_before_the_one_written_never_replaces_it(self):
         """The consumer and a download may render the same request at once: each format's

@@ -486,20 +486,24 @@ def _read_ahead(found: Iterator[T]) -> Iterator[T]:
     ahead: queue.Queue[Any] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
+    def hand_over(item: Any) -> bool:
+        """Whether the item was handed over (not when the caller stopped meanwhile)."""
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def read() -> None:
         try:
             for item in found:
-                while not stop.is_set():
-                    try:
-                        ahead.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not hand_over(item):
                     return
-            ahead.put(_END)
+            hand_over(_END)
         except BaseException as error:  # the caller raises it
-            ahead.put(error)
+            hand_over(error)
 
     thread = threading.Thread(target=read, name="open-data-read-ahead", daemon=True)
     thread.start()
