@@ -12,15 +12,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
+import time
+from datetime import timedelta
 from unittest import mock
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from django.core.management import call_command
 from django.db import connection
 
 from city311.catalog.models import ServiceType
 from city311.reports import opendata, openlines
+from city311.reports.models import OpenDataGeoJson, OpenDataGeoReport, OpenDataNyc, OpenDataParquet
 from city311.reports.tasks import refresh_open_data
 from city311.servicerequests import actions
+from city311.servicerequests.models import ServiceRequest
 from city311.servicerequests.tasks import dispatch_events
 from tests import test_open_data as base
 
@@ -161,3 +168,61 @@ class KeptCurrentTests(base.OpenDataTestCase):
             self.report(description="Filed while the lines were rebuilt")
             self.assertEqual(len(georeport(self.download("georeport"))), 6)
             self.assert_as_formatted_now()
+
+    def test_a_file_read_a_few_lines_at_a_time_is_the_whole_file(self):
+        """The database sends the lines in blocks, each the next ones after the last line sent
+        (by time received, then request): requests received at the same moment straddle a
+        block's end, and a row group holds a block."""
+        for _ in range(5):
+            self.report(description="Filed in the same second")
+        ServiceRequest.objects.update(requested_at=self.camp_sr.requested_at)
+        self.written_around_the_actions()
+        with (
+            mock.patch.object(openlines, "READ_BLOCK", 2),
+            mock.patch.object(opendata, "ROW_GROUP", 2),
+        ):
+            self.assert_as_formatted_now()
+            georeport_rows = georeport(self.download("georeport"))
+            parquet = pq.ParquetFile(pa.BufferReader(self.download("parquet")))
+            expected = pq.read_table(pa.BufferReader(formatted("parquet")))
+        self.assertEqual(len(georeport_rows), 7)
+        self.assertEqual(parquet.read().to_pylist(), expected.to_pylist())
+        self.assertEqual(parquet.metadata.num_row_groups, 4)
+
+    def test_a_download_stopped_half_way_leaves_the_connection_ready(self):
+        """A visitor who leaves mid-file: the Parquet file's read-ahead of the next row group
+        stops with it, and the next download reads the lines as before."""
+        for _ in range(5):
+            self.report(description="One of many")
+        self.written_around_the_actions()
+        # Row groups of 2: the thread waits to hand over the third; of 4: the end of the file.
+        for size in (2, 4):
+            with self.subTest(size=size), mock.patch.object(opendata, "ROW_GROUP", size):
+                stream = opendata.export("parquet")
+                self.assertTrue(next(stream))
+                time.sleep(0.3)  # the thread has read ahead, and waits to hand it over
+                stream.close()
+                reading = [t for t in threading.enumerate() if t.name == "open-data-read-ahead"]
+                self.assertEqual(reading, [])
+                again = pq.read_table(pa.BufferReader(self.download("parquet")))
+                expected = pq.read_table(pa.BufferReader(formatted("parquet")))
+                self.assertEqual(again.to_pylist(), expected.to_pylist())
+                self.assertEqual(again.num_rows, 7)
+
+    def test_a_line_read_before_the_one_written_never_replaces_it(self):
+        """The consumer and a download may render the same request at once: each format's
+        line is written in one statement, and the later reading wins whichever commits last."""
+        if connection.vendor != "postgresql":
+            self.assertEqual(openlines.render([self.camp_sr.pk]), 0)  # Python's writers
+            return
+        tables = [OpenDataNyc, OpenDataGeoReport, OpenDataGeoJson, OpenDataParquet]
+        written = [t.objects.get(request=self.camp_sr) for t in tables]
+        pk, moment = self.camp_sr.pk, written[0].rendered_at
+        openlines._write([pk], [["read earlier"]] * 4, moment - timedelta(seconds=1))
+        self.assertEqual(
+            [t.objects.get(request=self.camp_sr).line for t in tables], [w.line for w in written]
+        )
+        openlines._write([pk], [["read later"]] * 4, moment + timedelta(seconds=1))
+        self.assertEqual(
+            [t.objects.get(request=self.camp_sr).line for t in tables], ["read later"] * 4
+        )

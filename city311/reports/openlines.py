@@ -4,11 +4,13 @@ Formatting every row at the download (reports.sqlcsv, sqlgeojson, sqlparquet) co
 database about a CPU-second per 100,000 rows (the sort, `to_char`, the JSON), whatever else
 is done. Here the same code formats each request once, when it changes, into a table per
 format (`OpenDataNyc`, ...: the line's text), and a download is one range scan of its format's
-table by the (`requested_at`, request) index: `COPY` of one text column, passed on as it comes.
+table by the (`requested_at`, request) index, in blocks of lines the database joins
+(`_blocks`), passed on as they come.
 
 - **Kept by the event stream.** The `open_data` consumer renders the requests of each batch of
-  events, set-based (the four formats' queries over the batch's ids, each format's lines
-  upserted in one statement), on the worker: nothing is added to the request's own transaction.
+  events, set-based (the four formats' queries over the batch's ids, then every format's
+  lines upserted by one statement, `_write`), on the worker: nothing is added to the
+  request's own transaction.
 - **Today included.** A download first renders the requests whose events the consumer has
   not read yet (`ready`): at most a few, the consumer reading after every commit; more than
   `CATCH_UP_LIMIT` (a history being replayed) and the file is formatted as it is read, as
@@ -34,10 +36,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -72,7 +76,9 @@ TABLES = {
     "geojson": OpenDataGeoJson._meta.db_table,
     "parquet": OpenDataParquet._meta.db_table,
 }
-RENDER = "reports_open_data_render"
+# Lines a download reads at once (a block of CSV or GeoJSON: ~4 MB).
+READ_BLOCK = 4096
+T = TypeVar("T")
 # Requests rendered at once (their four lines are held in memory: ~2 KB a request).
 RENDER_BATCH = 10_000
 # A download renders at most this many requests' pending events itself (see the docstring).
@@ -158,53 +164,53 @@ def _batches_after(last: tuple[Any, int] | None) -> Iterator[tuple[list[int], tu
 
 
 def _render_batch(ids: list[int]) -> int:
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Before the first reading: the moment this rendering's data is as of, at the latest.
-        cursor.execute("SELECT clock_timestamp()")
-        (read_at,) = cursor.fetchone()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Before the first reading: the moment this rendering's data is as of, at the
+            # latest.
+            cursor.execute("SELECT clock_timestamp()")
+            (read_at,) = cursor.fetchone()
         rendered = [
-            ((pk, line[:-1]) for pk, line in sqlcsv.lines("nyc", None, None, ids)),
-            ((pk, line[:-1]) for pk, line in sqlcsv.lines("georeport", None, None, ids)),
-            sqlgeojson.features(None, None, ids),
-            sqlparquet.rows(None, None, ids),
+            {pk: line[:-1] for pk, line in sqlcsv.lines("nyc", None, None, ids)},
+            {pk: line[:-1] for pk, line in sqlcsv.lines("georeport", None, None, ids)},
+            dict(sqlgeojson.features(None, None, ids)),
+            dict(sqlparquet.rows(None, None, ids)),
         ]
-        # A COPY out and a COPY in cannot share the connection: each format is read whole
-        # (a batch's worth) before it is written to the scratch table, as COPY's text rows.
-        texts = [
-            [b"%d\t%d\t%s\n" % (pk, kind, _escaped(text)) for pk, text in found]
-            for kind, found in enumerate(rendered)
-        ]
-        cursor.execute(f"DROP TABLE IF EXISTS {RENDER}")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {RENDER} (request_id bigint, kind smallint, line text)"
+        # The requests every format read (one deleted meanwhile has no lines to write).
+        found = [pk for pk in rendered[0] if all(pk in lines for lines in rendered[1:])]
+        if found:
+            _write(found, [[lines[pk].decode() for pk in found] for lines in rendered], read_at)
+        return len(found)
+
+
+def _write(ids: list[int], lines: list[list[str]], read_at: datetime) -> None:
+    """The lines of these requests (one list per format, in `TABLES`' order), upserted into
+    every format's table by one statement: the lines go as arrays, each table's upsert is a
+    part of the statement. A line read before the one already written is not written."""
+    import psycopg
+
+    columns = ", ".join("%b::text[]" for _ in TABLES)
+    parts = []
+    for kind, table in enumerate(TABLES.values()):
+        parts.append(
+            f"INSERT INTO {table} (request_id, requested_at, rendered_at, line)"
+            f" SELECT id, requested_at, %s, line{kind} FROM rendered ORDER BY requested_at, id"
+            " ON CONFLICT (request_id) DO UPDATE SET requested_at = excluded.requested_at,"
+            " rendered_at = excluded.rendered_at, line = excluded.line"
+            f" WHERE {table}.rendered_at <= excluded.rendered_at"
         )
-        with (
-            connection.connection.cursor() as raw,
-            raw.copy(f"COPY {RENDER} (request_id, kind, line) FROM STDIN") as copy,
-        ):
-            for found in texts:
-                copy.write(b"".join(found))
-        for kind, table in enumerate(TABLES.values()):
-            cursor.execute(
-                f"INSERT INTO {table} (request_id, requested_at, rendered_at, line)"
-                f" SELECT sr.id, sr.requested_at, %s, f.line FROM {RENDER} f"
-                f" JOIN {ServiceRequest._meta.db_table} sr ON sr.id = f.request_id"
-                f" WHERE f.kind = {kind} ORDER BY sr.requested_at, sr.id"
-                " ON CONFLICT (request_id) DO UPDATE SET requested_at = excluded.requested_at,"
-                " rendered_at = excluded.rendered_at, line = excluded.line"
-                f" WHERE {table}.rendered_at <= excluded.rendered_at",
-                [read_at],
-            )
-        cursor.execute(f"DROP TABLE {RENDER}")
-        return len(texts[0])
-
-
-def _escaped(text: bytes) -> bytes:
-    """A value as COPY's text format reads it back."""
-    if b"\\" in text or b"\t" in text or b"\n" in text or b"\r" in text:
-        text = text.replace(b"\\", b"\\\\").replace(b"\t", b"\\t")
-        text = text.replace(b"\n", b"\\n").replace(b"\r", b"\\r")
-    return text
+    names = ", ".join(f"line{kind}" for kind in range(len(TABLES)))
+    sql = (
+        f"WITH lines (id, {names}) AS (SELECT * FROM unnest(%b::bigint[], {columns})),"
+        f" rendered AS (SELECT lines.*, sr.requested_at FROM lines"
+        f" JOIN {ServiceRequest._meta.db_table} sr USING (id)),"
+        + ", ".join(f" written{kind} AS ({part})" for kind, part in enumerate(parts[:-1]))
+        + f" {parts[-1]}"
+    )
+    connection.ensure_connection()
+    # Bound by the server (Django's cursor would write the arrays into the statement's text).
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, [ids, *lines, *[read_at] * len(TABLES)])
 
 
 def rebuild() -> int:
@@ -378,53 +384,65 @@ def ready() -> bool:
     return True
 
 
-def _copy(
-    code: str, since: date | None, until: date | None, size: int
-) -> Iterator[tuple[bytes, bool]]:
-    """The format's lines of the range's requests, oldest first, each with its line end, in
-    blocks of `size` lines (the last one shorter; none for no lines), and whether a line of
-    the block holds a line end or a carriage return of its own (COPY quoted it).
+def _blocks(
+    code: str, since: date | None, until: date | None, size: int, separator: bytes
+) -> Iterator[tuple[bytes, int]]:
+    """The format's lines of the range's requests, oldest first, `size` at a time: each block
+    the lines joined by `separator` (no line end after the last) and its number of lines.
 
-    Read in the index's order (a sort would spill the lines to disk). PostgreSQL's CSV with a
-    quote and a delimiter no line holds (0x01, 0x02) passes a line on as it is; one it quotes
-    anyway (a line end inside a quoted value) is unquoted here."""
+    The database joins them (`string_agg` over `size` lines read in the index's order, a sort
+    would spill them to disk) and sends the block as one value, raw (binary results, no
+    escaping): Python does nothing per line. Each block is the next `size` lines after the
+    last one sent, by their key (`requested_at`, request), each read as committed when it
+    is asked for: a request filed during the download is in it if it sorts after the
+    lines already sent, and every change committed before the download started is."""
+    import psycopg
+    from psycopg.types.string import ByteaBinaryLoader
+
     where, params = sqlcsv.period(since, until)
-    sql = (
-        f"COPY (SELECT line FROM {TABLES[code]} sr{where}"
-        " ORDER BY sr.requested_at, sr.request_id)"
-        " TO STDOUT (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
+    after = f"{' AND' if where else ' WHERE'} (sr.requested_at, sr.request_id) > (%s, %s)"
+    lines = (
+        f"SELECT line, requested_at, request_id FROM {TABLES[code]} sr{{}}"
+        f" ORDER BY sr.requested_at, sr.request_id LIMIT {size}"
     )
-    block: list[bytes] = []
-    quoted = False
+    joined = "SELECT string_agg(line, %s), count(*), max(requested_at),"
+    joined += " (array_agg(request_id))[count(*)] FROM ({}) s"
+    first = joined.format(lines.format(where))
+    following = joined.format(lines.format(where + after))
+    params = [separator.decode(), *params]
     connection.ensure_connection()
-    with transaction.atomic(), connection.connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_sort = off")
-        with cursor.copy(sql, params) as copy:
-            for data in copy:
-                line = bytes(data)
-                if line[0] == 1:
-                    line = line[1:-2].replace(b"\x01\x01", b"\x01") + b"\n"
-                    quoted = True
-                block.append(line)
-                if len(block) == size:
-                    yield b"".join(block), quoted
-                    block, quoted = [], False
-    if block:
-        yield b"".join(block), quoted
+    # Read on this connection (from a thread too, `_read_ahead`: Django's are per thread).
+    database = connection.connection
+
+    def read() -> Iterator[tuple[bytes, int]]:
+        with psycopg.Cursor(database) as cursor:
+            # The text as it is stored, as bytes: not decoded, not encoded again.
+            cursor.adapters.register_loader("text", ByteaBinaryLoader)
+            cursor.execute(first, params, binary=True)
+            while True:
+                block, count, last_at, last_id = cursor.fetchone() or (b"", 0, None, 0)
+                if not count:
+                    return
+                yield block, count
+                if count < size:
+                    return
+                cursor.execute(following, [*params, last_at, last_id], binary=True)
+
+    return read()
 
 
 def export(code: str, since: date | None, until: date | None) -> Iterator[bytes]:
     """The file of format `code` for the range, read from the lines (`ready()` first)."""
     if code in ("nyc", "georeport"):
         yield sqlcsv.header(code)
-        for block, _quoted in _copy(code, since, until, 2000):
-            yield block
+        for block, _count in _blocks(code, since, until, READ_BLOCK, b"\n"):
+            yield block + b"\n"
     elif code == "geojson":
-        # A feature is one line (JSON escapes its line ends): the line ends become commas.
+        # A feature is one line (JSON escapes its line ends): the features joined by commas.
         yield sqlgeojson.HEAD
         first = True
-        for block, _quoted in _copy(code, since, until, 2000):
-            yield (b"" if first else b",") + block[:-1].replace(b"\n", b",")
+        for block, _count in _blocks(code, since, until, READ_BLOCK, b","):
+            yield block if first else b"," + block
             first = False
         yield sqlgeojson.TAIL
     else:
@@ -432,7 +450,8 @@ def export(code: str, since: date | None, until: date | None) -> Iterator[bytes]
 
 
 def _parquet(since: date | None, until: date | None) -> Iterator[bytes]:
-    """A row group (`opendata.ROW_GROUP` lines) at a time, typed by Arrow's CSV reader."""
+    """A row group (`opendata.ROW_GROUP` lines) at a time, typed by Arrow's CSV reader; the
+    next row group is read from the database while Arrow reads and writes this one."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -441,9 +460,12 @@ def _parquet(since: date | None, until: date | None) -> Iterator[bytes]:
     spool = opendata._Spool()
     writer = pq.ParquetWriter(pa.PythonFile(spool, mode="w"), schema, compression="zstd")
     written = 0
-    for block, quoted in _copy("parquet", since, until, opendata.ROW_GROUP):
-        # Arrow reads a block four times as fast when no value holds a line end.
-        table = sqlparquet.read_block(block, schema.names, types, newlines=quoted)
+    blocks = _blocks("parquet", since, until, opendata.ROW_GROUP, b"\n")
+    for block, count in _read_ahead(blocks):
+        # Arrow reads a block four times as fast when no value holds a line end (or a
+        # carriage return, which its CSV reader takes for one).
+        newlines = b"\r" in block or block.count(b"\n") != count - 1
+        table = sqlparquet.read_block(block, schema.names, types, newlines=newlines)
         writer.write_table(table)
         written += 1
         yield spool.take()
@@ -451,3 +473,47 @@ def _parquet(since: date | None, until: date | None) -> Iterator[bytes]:
         writer.write_table(schema.empty_table())
     writer.close()
     yield spool.take()
+
+
+_END = object()
+
+
+def _read_ahead(found: Iterator[T]) -> Iterator[T]:
+    """`found`'s items, the next one read by a thread while the caller works on this one
+    (Arrow lets the thread run while it reads and writes; the database's connection is
+    used by one thread at a time). At most two items are held; the thread stops when the
+    caller does."""
+    ahead: queue.Queue[Any] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand_over(item: Any) -> bool:
+        """Whether the item was handed over (not when the caller stopped meanwhile)."""
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for item in found:
+                if not hand_over(item):
+                    return
+            hand_over(_END)
+        except BaseException as error:  # the caller raises it
+            hand_over(error)
+
+    thread = threading.Thread(target=read, name="open-data-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := ahead.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+        if hasattr(found, "close"):
+            found.close()

@@ -12,7 +12,6 @@ mark as `sqlcsv`), and rounding a sensitive type's point.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -62,10 +61,11 @@ def read_block(
 ) -> Any:
     """Rows of the database's CSV (NULL unquoted, an empty text quoted) as an Arrow table;
     `newlines`: a value may hold a line end (Arrow's slower parser)."""
+    import pyarrow as pa
     import pyarrow.csv as pcsv
 
     return pcsv.read_csv(
-        io.BytesIO(block),
+        pa.py_buffer(block),
         read_options=pcsv.ReadOptions(column_names=names, use_threads=False),
         parse_options=pcsv.ParseOptions(newlines_in_values=newlines),
         convert_options=pcsv.ConvertOptions(
