@@ -1,12 +1,16 @@
 """CPU per Open311 POST and per bare insert: this process's and its PostgreSQL backend's.
 
+With --worker, the task worker runs as in production and its CPU counts too: the event
+stream's dispatches and their consumers, and every PostgreSQL backend of the database (the
+worker's as well as this process's), measured after the worker has caught up with each side.
+
 Throughput ratios (intake_ratio.py) need a quiet machine; CPU time per request does not, and
 at saturation on one machine the throughput ratio is about the inverse ratio of CPU per
 request. Drives the same URLs through Django's WSGI handler in-process, one client, after a
 warm-up; each side alternates A B A B.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/city311_bench_intake \\
-    REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/intake_cpu.py
+    REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/intake_cpu.py [--worker]
 """
 
 from __future__ import annotations
@@ -29,6 +33,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400, help="per side and round")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--worker", action="store_true", help="run the task worker and count its CPU too"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=2.0, help="seconds for the worker to catch up (--worker)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("DATABASE_URL", intake_ratio.DEFAULT_DATABASE)
     intake_ratio.create_database(os.environ["DATABASE_URL"])
@@ -64,28 +74,66 @@ def main() -> None:
         fields = Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    totals: dict[str, list[float]] = {"Open311 POST": [0, 0], "bare insert": [0, 0]}
+    worker = None
+    if args.worker:
+        # The worker takes the environment as it is: REDIS_URL for a Redis queue, as in
+        # production; it reads the database this process fills.
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(intake_ratio.ROOT), str(BENCH)]))
+        worker = intake_ratio.task_worker(env)
+    database = str(connection.settings_dict["NAME"])
+
+    def cpu() -> tuple[float, float, float]:
+        """(this process, the worker, PostgreSQL) CPU seconds so far."""
+        if worker is None:
+            return time.process_time(), 0.0, backend_cpu() if local else 0.0
+        parts = intake_ratio.cpu_by_part({"worker": worker.pid}, database)
+        return time.process_time(), parts["worker"], parts["postgres"]
+
+    names = ("python", "worker", "postgres")
+    totals: dict[str, list[float]] = {"Open311 POST": [0, 0, 0], "bare insert": [0, 0, 0]}
     sides = {"Open311 POST": post, "bare insert": bare}
-    for side in sides.values():
-        for i in range(50):
-            side(i)
     local = connection.vendor == "postgresql" and os.path.exists("/proc/self/stat")
-    for round_ in range(args.rounds):
-        for name, side in sides.items():
-            b0, p0 = backend_cpu() if local else 0.0, time.process_time()
-            for i in range(args.requests):
+    try:
+        for side in sides.values():
+            for i in range(50):
                 side(i)
-            b1, p1 = backend_cpu() if local else 0.0, time.process_time()
-            totals[name][0] += p1 - p0
-            totals[name][1] += b1 - b0
-            print(
-                f"round {round_ + 1} {name:13} python {1000 * (p1 - p0) / args.requests:6.2f} ms"
-                f"  postgres {1000 * (b1 - b0) / args.requests:5.2f} ms  per request"
-            )
+        if worker is not None:
+            time.sleep(args.settle)
+        for round_ in range(args.rounds):
+            for name, side in sides.items():
+                before = cpu()
+                for i in range(args.requests):
+                    side(i)
+                if worker is not None:
+                    # What the side's requests asked of the worker, done before it is read.
+                    time.sleep(args.settle)
+                after = cpu()
+                used = [b - a for a, b in zip(before, after, strict=True)]
+                totals[name] = [t + u for t, u in zip(totals[name], used, strict=True)]
+                print(
+                    f"round {round_ + 1} {name:13} "
+                    + "  ".join(
+                        f"{part} {1000 * u / args.requests:5.2f} ms"
+                        for part, u in zip(names, used, strict=True)
+                        if part != "worker" or worker is not None
+                    )
+                    + f"  per request (load {os.getloadavg()[0]:.2f})"
+                )
+    finally:
+        if worker is not None:
+            intake_ratio.stop(worker)
     n = args.requests * args.rounds
-    each = {name: (py / n * 1000, pg / n * 1000) for name, (py, pg) in totals.items()}
-    for name, (py, pg) in each.items():
-        print(f"{name:13} python {py:6.2f} ms + postgres {pg:5.2f} ms = {py + pg:6.2f} ms CPU")
+    each = {name: [t / n * 1000 for t in parts] for name, parts in totals.items()}
+    for name, parts in each.items():
+        print(
+            f"{name:13} "
+            + " + ".join(
+                f"{part} {ms:5.2f} ms"
+                for part, ms in zip(names, parts, strict=True)
+                if part != "worker" or worker is not None
+            )
+            + f" = {sum(parts):6.2f} ms CPU"
+        )
     post_cpu, bare_cpu = sum(each["Open311 POST"]), sum(each["bare insert"])
     print(f"CPU ratio bare/POST {bare_cpu / post_cpu:.2f} (issue 10's throughput goal: >= 0.30)")
 

@@ -392,6 +392,10 @@ CITY311_STREAM_SETTLE_SECONDS = envint("CITY311_STREAM_SETTLE_SECONDS", "120", m
 # (each costs every consumer several queries). The delay every event reaches its consumers
 # with; 0 reads at once.
 CITY311_STREAM_GATHER_MS = envint("CITY311_STREAM_GATHER_MS", "200", minimum=0)
+# With the task queue on Redis, each process tells Redis of its commits at most once this often
+# (one round trip for all the commits of the interval, instead of one a commit), from a thread
+# of its own. Added to the delay above; 0 tells Redis in the committing thread, every commit.
+CITY311_STREAM_WAKE_MS = envint("CITY311_STREAM_WAKE_MS", "50", minimum=0)
 # Where residents open the links in messages: their request's page, unsubscribe, the survey.
 CITY311_SITE_URL = envurl("CITY311_SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
 # The right-hand side of the Message-ID of every e-mail sent.

@@ -6,20 +6,27 @@ the dispatch task; tests/test_notifications_worker.py runs it in real worker pro
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
+from unittest import mock
 
+import redis
+from django.conf import settings
 from django.db import connection, transaction
 from django.test import TestCase, TransactionTestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import OrmQ
+from django_q.signing import SignedPackage
 
 from city311.lib import outbox
 from city311.notifications.models import Delivery, DeliveryStatus, Follower
+from city311.ops.taskqueue import HeldRedis
 from city311.servicerequests import actions, stream
 from city311.servicerequests.models import (
     ConsumedEvent,
@@ -29,7 +36,7 @@ from city311.servicerequests.models import (
 )
 from city311.servicerequests.tasks import dispatch_events
 from city311.test import CityMixin
-from tests.helpers import meanwhile
+from tests.helpers import meanwhile, wait_for
 
 
 class Recorder:
@@ -284,6 +291,111 @@ class DeliveryTests(StreamTestCase):
         self.assertNotIn("rosa@example.org", " ".join(logs.output))
         dispatch_events()
         self.assertEqual(len(rollup.given), 2)
+
+
+REDIS_URL = os.environ.get("CITY311_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+class RedisQueueTests(StreamTestCase):
+    """With REDIS_URL the queue is on Redis, and a burst of commits queues one dispatch."""
+
+    def setUp(self):
+        super().setUp()
+        queue = f"test-{uuid.uuid4().hex[:8]}"
+        redis_settings = override_settings(
+            REDIS_URL=REDIS_URL,
+            Q_CLUSTER={**settings.Q_CLUSTER, "name": queue},
+            CITY311_STREAM_GATHER_MS=0,
+            # Told in the committing thread, so what a commit queued is there when it returns.
+            CITY311_STREAM_WAKE_MS=0,
+        )
+        redis_settings.enable()
+        self.addCleanup(redis_settings.disable)
+        self.redis = redis.Redis.from_url(REDIS_URL)
+        self.broker = HeldRedis(list_key=queue)
+        self.broker.connection = self.redis
+        patch = mock.patch.object(stream, "_broker", lambda: self.broker)
+        patch.start()
+        self.addCleanup(patch.stop)
+        self.addCleanup(lambda: [self.redis.delete(k) for k in self.redis.scan_iter(f"*{queue}*")])
+
+    def run_queued(self) -> int:
+        """Run the dispatches queued on Redis, as a worker would; how many there were."""
+        tasks = self.redis.lrange(self.broker.list_key, 0, -1)
+        self.redis.delete(self.broker.list_key)
+        for package in tasks:
+            task = SignedPackage.loads(package)
+            self.assertEqual(task["func"], stream.WAKE_TASK)
+            dispatch_events(*task["args"], **task["kwargs"])
+        return len(tasks)
+
+    def test_a_burst_of_commits_queues_one_dispatch_that_reads_every_one(self):
+        rollup = self.consumer("rollup")
+        first = self.report()
+        second = self.report()
+        self.assertEqual(self.run_queued(), 1)
+        self.assertEqual(
+            {e.request_id for e in rollup.given}, {first.pk, second.pk}, "both filings read"
+        )
+        # The key went with the dispatch: the next commit queues a dispatch of its own.
+        actions.add_note(first, text="Crew on site", public=True, by=self.dana)
+        self.assertEqual(self.run_queued(), 1)
+        self.assertEqual(rollup.given[-1].kind, "request.note")
+
+    def test_a_commit_whose_lower_ids_commit_after_higher_ones_is_read_by_the_bursts_dispatch(
+        self,
+    ):
+        # Ids are handed out before commit: a transaction that took id n + 2 can commit after
+        # the one that took n + 5 queued the dispatch. It finds the dispatch queued and queues
+        # nothing; the dispatch still reads from n + 2.
+        rollup = self.consumer("rollup")
+        sr = self.report()
+        self.run_queued()
+        top = RequestEvent.objects.order_by("-pk").first().pk
+        with transaction.atomic():
+            RequestEvent.objects.create(pk=top + 5, request=sr, kind="request.note", note="5")
+            stream.wake_on_commit(top + 5)
+        with transaction.atomic():
+            RequestEvent.objects.create(pk=top + 2, request=sr, kind="request.note", note="2")
+            stream.wake_on_commit(top + 2)
+        self.assertEqual(self.run_queued(), 1)
+        self.assertEqual(sorted(rollup.ids[-2:]), [top + 2, top + 5])
+
+    def test_a_dispatch_whose_key_expired_reads_from_every_cursor(self):
+        # A worker late past the key's lifetime: the commits it was queued for are still read.
+        rollup = self.consumer("rollup")
+        sr = self.report()
+        self.redis.delete(stream._pending_key())
+        self.assertEqual(self.run_queued(), 1)
+        self.assertEqual({e.request_id for e in rollup.given}, {sr.pk})
+
+    def test_a_burst_of_commits_in_one_process_is_told_to_redis_together_and_all_is_read(self):
+        # The first filing is told at once and queues the dispatch; the four during the
+        # interval after it are told together when it is up, and queue nothing more.
+        rollup = self.consumer("rollup")
+        with override_settings(CITY311_STREAM_WAKE_MS=300):
+            filed = [self.report(description=f"Hole {n}") for n in range(5)]
+            time.sleep(1)
+            self.assertEqual(self.run_queued(), 1)
+            self.assertEqual({e.request_id for e in rollup.given}, {sr.pk for sr in filed})
+            # The process's thread goes on telling: a later filing is heard too.
+            later = self.report(description="Hole 6")
+            self.assertTrue(wait_for(lambda: self.redis.llen(self.broker.list_key), 10))
+            self.run_queued()
+            self.assertIn(later.pk, {e.request_id for e in rollup.given})
+
+    def test_a_commit_wakes_only_the_consumers_woken_by_commits(self):
+        lines, rollup = Recorder(), self.consumer("rollup")
+        stream.register(
+            stream.Consumer(name="lines", handle=lines, start=stream.REPLAY, woken=False)
+        )
+        self.addCleanup(stream.unregister, "lines")
+        self.report()
+        self.run_queued()
+        self.assertEqual(lines.given, [])
+        self.assertEqual(len(rollup.given), RequestEvent.objects.count())
+        dispatch_events()  # the schedule's, every minute
+        self.assertEqual(lines.ids, rollup.ids)
 
 
 class WakeUpTests(StreamTestCase):

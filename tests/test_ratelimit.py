@@ -68,6 +68,21 @@ class AcrossProcessesTests(TransactionTestCase):
             for key in client.scan_iter(f"*{scope}*"):
                 client.delete(key)
 
+    @override_settings(REDIS_URL=REDIS_URL)
+    def test_a_count_on_redis_is_forgotten_soon_after_its_window_ends(self):
+        scope = f"test:{uuid.uuid4().hex}"
+        client = redis.Redis.from_url(REDIS_URL)
+        try:
+            for _ in range(3):
+                ratelimit.hit(scope, "one app", limit=LIMIT, window_s=60)
+            (key,) = client.scan_iter(f"*{scope}*")
+            self.assertEqual(int(client.get(key)), 3)
+            # Set with the first count and kept: within the window's minute and the grace.
+            self.assertTrue(0 < client.ttl(key) <= 60 + ratelimit.REDIS_GRACE_S, client.ttl(key))
+        finally:
+            for key in client.scan_iter(f"*{scope}*"):
+                client.delete(key)
+
 
 class RedisDownTests(TransactionTestCase):
     @override_settings(REDIS_URL="redis://127.0.0.1:1/0")

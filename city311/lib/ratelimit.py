@@ -4,7 +4,7 @@ Every rate limit of city311 counts here: Open311 POSTs per API key a minute, and
 follows and reopens per connection or contact an hour. A check is one round trip, atomic across
 any number of processes and machines:
 
-- with `REDIS_URL`, on Redis: INCR and EXPIREAT in one MULTI/EXEC pipeline;
+- with `REDIS_URL`, on Redis: INCR, and EXPIREAT on a new key, in one Lua call;
 - without, in the database: one `INSERT ... ON CONFLICT DO UPDATE SET count = count + 1
   RETURNING count` on `ops.RateCounter` (SQLite 3.35+ and PostgreSQL), swept periodically.
 
@@ -28,6 +28,12 @@ from city311.lib import redisclient
 
 # Redis keeps a key a little past its window, so a slow clock never reads a fresh count.
 REDIS_GRACE_S = 60
+# Atomic on Redis, one command and one reply: the counter, ending with its window.
+_INCR_SCRIPT = """
+local used = redis.call('INCR', KEYS[1])
+if used == 1 then redis.call('EXPIREAT', KEYS[1], ARGV[1]) end
+return used
+"""
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +79,7 @@ def _incr_redis(name: str, ends: int) -> int | None:
 
     key = f"city311:{settings.Q_CLUSTER['name']}:rate:{name}"
     try:
-        pipe = redisclient.client().pipeline(transaction=True)
-        pipe.incr(key)
-        pipe.expireat(key, ends + REDIS_GRACE_S)
-        used, _ = pipe.execute()
+        used = redisclient.script(_INCR_SCRIPT)(keys=[key], args=[ends + REDIS_GRACE_S])
     except (redis.RedisError, OSError, ValueError, AttributeError) as e:
         log.warning("Rate limit counted in the database: Redis failed (%s)", type(e).__name__)
         return None

@@ -29,3 +29,15 @@ def client(url: str = "") -> redis.Redis:
         found = _local.client = redis.Redis.from_url(url)
         _local.url = url
     return found
+
+
+def script(lua: str) -> redis.commands.core.Script:
+    """A Lua script on the calling thread's client: EVALSHA, one round trip once Redis has it."""
+    scripts: dict[str, redis.commands.core.Script] | None = getattr(_local, "scripts", None)
+    found = client()
+    if scripts is None or getattr(_local, "scripts_for", None) is not found:
+        scripts = _local.scripts = {}
+        _local.scripts_for = found
+    if lua not in scripts:
+        scripts[lua] = found.register_script(lua)
+    return scripts[lua]

@@ -30,7 +30,10 @@ logged without its text) and is tried again at the next wake-up; the other consu
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -164,12 +167,26 @@ def _queue_in_this_database(alias: str) -> bool:
 
 
 # With the queue on Redis, a burst of commits shares one queued dispatch: the first commit
-# queues it and sets this flag (on Redis); later commits, finding the flag, queue
-# nothing, since the dispatch clears the flag before it reads and so reads their events too.
-# A dispatch lost with its worker holds the flag back for at most PENDING_SECONDS; the
-# scheduled dispatch remains the backstop.
+# queues it and sets this key (on Redis) to its first event id; later commits, finding the
+# key, queue nothing and only lower it to their own first event id if that is lower. The
+# dispatch takes the key away before it reads (GETDEL), and reads from the lowest id it held:
+# every commit that found the key is read, as one group, skipping the consumers that read at
+# the schedule's run. A dispatch lost with its worker holds the key back for at most
+# PENDING_SECONDS; the scheduled dispatch remains the backstop.
 PENDING_KEY = "city311:{queue}:stream:dispatch-pending"
 PENDING_SECONDS = 5
+# One round trip: set the key if it is missing (1: queue a dispatch), else keep the lower id.
+_PENDING_SCRIPT = """
+local held = redis.call('GET', KEYS[1])
+if not held then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  return 1
+end
+if tonumber(ARGV[1]) < tonumber(held) then
+  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+end
+return 0
+"""
 
 
 def _pending_key() -> str:
@@ -179,13 +196,83 @@ def _pending_key() -> str:
 
 def _wake(since: int | None) -> None:
     if not isinstance(_broker(), ORM):
-        if not redisclient.client().set(_pending_key(), 1, nx=True, ex=PENDING_SECONDS):
-            return  # a dispatch is queued and has not started: it will read this commit
-        # It may read for later commits too, whose ids can be lower: from each cursor.
-        since = None
+        # 0 when the commit did not say: the dispatch then reads on from each cursor.
+        if settings.CITY311_STREAM_WAKE_MS:
+            _waker.add(since or 0)
+        else:
+            _tell_redis(since or 0)
+        return
     # save=False: one wake-up a commit is too many to keep a success row each (django-q would
     # insert one and prune the table for every filing); failures are still kept.
     async_task(WAKE_TASK, since, broker=_broker(), save=False)
+
+
+def _tell_redis(since: int) -> None:
+    """Set or lower the pending key; queue a dispatch when there was none (one round trip,
+    two when it queues)."""
+    first = redisclient.script(_PENDING_SCRIPT)(
+        keys=[_pending_key()], args=[since, PENDING_SECONDS]
+    )
+    if first:
+        # The dispatch takes the lowest first id of the commits it reads from the key.
+        async_task(WAKE_TASK, None, pending=True, broker=_broker(), save=False)
+    # Else a dispatch is queued and has not started: it will read this commit.
+
+
+class _Waker:
+    """One per process: the commits of a process within CITY311_STREAM_WAKE_MS share one
+    round trip to Redis, made by a thread of the process's own after they committed.
+
+    The first commit after a quiet spell is told at once; the ones during the interval that
+    follows, together at its end, with the lowest of their first event ids. The thread is a
+    daemon; a process ending tells what it still holds as it exits. A process killed outright
+    loses at most an interval's wake-ups, which the scheduled dispatch delivers.
+    """
+
+    def __init__(self) -> None:
+        self._ready = threading.Condition()
+        self._since: int | None = None  # the lowest first id not told yet; None: nothing
+        self._pid = 0
+        # A child forked while the thread held the lock would otherwise wait on it for ever.
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        self._ready, self._since, self._pid = threading.Condition(), None, 0
+
+    def add(self, since: int) -> None:
+        with self._ready:
+            if self._pid != os.getpid():  # first use, or a forked child: the thread is gone
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, name="stream-waker", daemon=True).start()
+            self._since = since if self._since is None else min(self._since, since)
+            self._ready.notify()
+
+    def flush(self) -> None:
+        """Tell Redis now what is waiting (at exit)."""
+        with self._ready:
+            since, self._since = self._since, None
+        if since is not None:
+            self._tell(since)
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while self._since is None:
+                    self._ready.wait()
+                since, self._since = self._since, None
+            self._tell(since)
+            time.sleep(settings.CITY311_STREAM_WAKE_MS / 1000)
+
+    def _tell(self, since: int) -> None:
+        try:
+            _tell_redis(since)
+        except Exception as e:
+            # The events are committed: the scheduled dispatch delivers them within a minute.
+            log.warning("Event stream not woken (%s): the schedule delivers", type(e).__name__)
+
+
+_waker = _Waker()
+atexit.register(_waker.flush)
 
 
 def _woken() -> None:
@@ -195,25 +282,29 @@ def _woken() -> None:
 # Dispatching
 
 
-def dispatch(since: int | None = None) -> dict[str, int]:
+def dispatch(since: int | None = None, *, pending: bool = False) -> dict[str, int]:
     """Run every consumer from its cursor; the number of events each was given.
 
     Woken by a commit, `since` is that commit's first event id: events before it were woken
     for by their own commits, so only the ones from there on are looked at. Without it (the
-    schedule), every event after each cursor is. A consumer that raises is logged and left
-    for the next dispatch; the others go on.
+    schedule), every event after each cursor is. `pending`: woken by commits on a Redis
+    queue, which left their lowest first event id in the pending key (see `_wake`). A
+    consumer that raises is logged and left for the next dispatch; the others go on.
 
     Consumers that start reading at the same event (all of them, once they are caught up)
     share their reads: one look at the cursors, one read of the events, one write of what
     each handled, whatever their number. A consumer far behind (a rollup replaying history)
     reads on its own, so it never holds back the others.
     """
-    if not isinstance(_broker(), ORM):
-        # The burst's later commits find the flag still set and queue nothing: this dispatch
+    if pending:
+        # The burst's later commits find the key still set and queue nothing: this dispatch
         # reads them all (settings.CITY311_STREAM_GATHER_MS).
         time.sleep(settings.CITY311_STREAM_GATHER_MS / 1000)
-        # Before reading: a commit after this point queues a dispatch of its own.
-        redisclient.client().delete(_pending_key())
+        # Before reading: a commit after this point queues a dispatch of its own. No key (it
+        # expired, its worker being late): from each cursor, with every consumer, as the
+        # schedule does, so that the commits of the expired key are read too.
+        held = redisclient.client().getdel(_pending_key())
+        since = int(held) if held is not None else None
     given: dict[str, int] = {}
     more = False
     for group in _groups(since):

@@ -20,13 +20,14 @@ def flag_overdue_requests(limit: int = 1000) -> int:
     return sum(note_overdue(sr) for sr in due.order_by("due_at")[:limit])
 
 
-def dispatch_events(since: int | None = None) -> dict[str, int]:
+def dispatch_events(since: int | None = None, *, pending: bool = False) -> dict[str, int]:
     """Hand new history events to every consumer of the event stream (stream.dispatch).
 
-    Queued once per commit that wrote events, with the commit's first event id, and every
-    minute by the schedule, without, as a backstop.
+    Queued once per commit that wrote events, with the commit's first event id (with a Redis
+    queue, once per burst of commits, `pending`), and every minute by the schedule, without,
+    as a backstop.
     """
-    return stream.dispatch(since)
+    return stream.dispatch(since, pending=pending)
 
 
 # The scheduler looks at its schedules every 30 seconds or so, and the sweep runs each minute:
