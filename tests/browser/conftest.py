@@ -14,6 +14,7 @@ from datetime import time
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from playwright.sync_api import Browser, sync_playwright
 
 from city311.accounts import roles
@@ -22,6 +23,7 @@ from city311.demo.loader import load_catalog
 from city311.test import make_user
 from tests import small_city
 from tests.browser.harness import CHROMIUM_ARGS, PHONE, Tab, artifacts_dir, chromium_path
+from tests.rows import built_once
 
 
 @pytest.fixture(scope="package")
@@ -57,17 +59,21 @@ def city(transactional_db, settings, tmp_path) -> dict[str, Any]:
             "LOCATION": f"browser-{uuid.uuid4()}",
         }
     }
-    roles.ensure_roles()
-    BusinessHours.objects.bulk_create(
-        BusinessHours(weekday=d, opens=time(8, 0), closes=time(17, 0)) for d in range(5)
-    )
-    load_catalog()
-    small_city.load(tmp_path)
-    streets = Department.objects.get(slug="transportation")
-    return {
-        "omar": make_user("omar", roles.CALL_TAKER),
-        "dana": make_user("dana", roles.DEPARTMENT_STAFF, streets),
-    }
+
+    def build() -> None:
+        roles.ensure_roles()
+        BusinessHours.objects.bulk_create(
+            BusinessHours(weekday=d, opens=time(8, 0), closes=time(17, 0)) for d in range(5)
+        )
+        load_catalog()
+        small_city.load(tmp_path)
+        streets = Department.objects.get(slug="transportation")
+        make_user("omar", roles.CALL_TAKER)
+        make_user("dana", roles.DEPARTMENT_STAFF, streets)
+
+    # Built by the first test of the process, its rows written back for the next ones.
+    built_once("small city", build)
+    return {name: User.objects.get(username=name) for name in ("omar", "dana")}
 
 
 @pytest.fixture
