@@ -56,8 +56,8 @@ class ServiceRequest(models.Model):
     # Unique by the constraint below, not unique=True: on PostgreSQL that would also build a
     # varchar_pattern_ops index for LIKE that nothing uses and every insert pays for.
     tracking_number = models.CharField(max_length=12)
-    # Indexed by sr_type_status and sr_type_requested_at, which begin with it: no index of its
-    # own for every insert to keep up.
+    # Indexed by sr_type_requested_at (and sr_type_queue for unclosed requests), which begins
+    # with it: no index of its own for every insert to keep up.
     service_type = models.ForeignKey(
         ServiceType, on_delete=models.PROTECT, related_name="requests", db_index=False
     )
@@ -106,6 +106,10 @@ class ServiceRequest(models.Model):
     # Idempotency-Key header): the same key files once, however often it is sent.
     idempotency_key = models.CharField(max_length=64, blank=True, editable=False)
 
+    # Its own index (the ForeignKey's), on every request: a supervisor's queue of any status
+    # or closed counts their department's requests from it (a department of 2.5% of a
+    # million: 0.2 ms, and 29-78 ms by a scan of the table without), and a department's
+    # PROTECT check on delete finds its requests there.
     department = models.ForeignKey(
         Department, on_delete=models.PROTECT, related_name="requests", null=True, blank=True
     )
@@ -281,9 +285,11 @@ class ServiceRequest(models.Model):
             # Open311 GET requests by date window and updates feeds.
             models.Index(fields=["requested_at"], name="sr_requested_at"),
             models.Index(fields=["updated_at"], name="sr_updated_at"),
-            models.Index(fields=["service_type", "status"], name="sr_type_status"),
             # The portal's recent requests of one type, newest first, keyset-paged
-            # (city311.portal.queries.recent_requests and map_points).
+            # (city311.portal.queries.recent_requests and map_points); a type with any status
+            # or closed in the work queue and Open311, and the type's PROTECT check on delete.
+            # (A (type, status) index beside it served nothing these do not: at a million the
+            # queue's "type, closed" count reads this one in 1 ms.)
             models.Index(fields=["service_type", "requested_at"], name="sr_type_requested_at"),
             # Duplicate offers: unclosed requests of a type within a box around a point
             # (city311.servicerequests.duplicates.find_duplicates).

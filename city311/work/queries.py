@@ -222,8 +222,8 @@ def _filter_where(rows: QuerySet[ServiceRequest], filters: dict[str, Any]) -> An
                 code="unknown_type",
                 service_code=filters["type"],
             )
-        # By id, not through a join on the code: sr_type_queue (not closed) or sr_type_status
-        # serve it.
+        # By id, not through a join on the code: sr_type_queue (not closed) or
+        # sr_type_requested_at (any status, closed) serve it.
         rows = rows.filter(service_type_id=found.pk)
     if filters.get("group"):
         rows = rows.filter(service_type__group=filters["group"])
