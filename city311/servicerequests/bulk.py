@@ -188,7 +188,7 @@ class SetAside:
     keys: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def set_indexes_aside(tables: list[str]) -> SetAside:
+def set_indexes_aside(tables: list[str], *, unique_keys: bool = False) -> SetAside:
     """Drop the tables' secondary indexes and their foreign keys, as pg_restore loads a table
     before it indexes it: an index built once from sorted entries costs a fraction of the same
     entries inserted one by one (the three GIN, two of them trigrams, above all), and a foreign
@@ -197,7 +197,9 @@ def set_indexes_aside(tables: list[str]) -> SetAside:
     the load itself), and the partial indexes of live requests alone (`NOT historical`), which
     an imported, historical request never enters. The tables are locked for the rest of the
     transaction (ACCESS EXCLUSIVE: readers wait too, as for a restore); a failure rolls the
-    drops back with the rest, so the table keeps every index."""
+    drops back with the rest, so the table keeps every index. `unique_keys`: the unique
+    constraints too, for tables refilled whole whose rows cannot clash (the reports' rollups,
+    recounted from nothing)."""
     aside = SetAside()
     with connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
@@ -216,9 +218,9 @@ def set_indexes_aside(tables: list[str]) -> SetAside:
         aside.indexes = list(cursor.fetchall())
         cursor.execute(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
-            "FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) "
+            "FROM pg_constraint WHERE contype::text = ANY(%s) AND conrelid = ANY(%s::regclass[]) "
             "ORDER BY conname",
-            [tables],
+            [["f", "u"] if unique_keys else ["f"], tables],
         )
         aside.keys = list(cursor.fetchall())
         quote = connection.ops.quote_name
