@@ -700,6 +700,26 @@ class BulkImportTests(OpenDataTestCase):
                 ServiceRequest.objects.filter(pk=sr.pk).update(service_type_id=999_999)
                 connection.check_constraints()
 
+    def test_demo_history_takes_the_same_bulk_path(self):
+        loader.load_catalog()  # New York's types, which the generated history files under
+        before, count = self.schema(), ServiceRequest.objects.count()
+        postgres = connection.vendor == "postgresql"
+        with (
+            mock.patch.object(bulk, "BULK_FROM", 20),
+            mock.patch.object(bulk, "put_indexes_back", wraps=bulk.put_indexes_back) as built,
+        ):
+            loader.load_generated_history(30)
+            self.assertEqual(built.called, postgres)
+            # A load smaller than the table goes into the indexes as they are.
+            built.reset_mock()
+            loader.load_generated_history(20)
+            self.assertFalse(built.called)
+        self.assertEqual(self.schema(), before)
+        self.assertEqual(ServiceRequest.objects.count(), count + 50)
+        generated = ServiceRequest.objects.filter(application="generated")
+        imported = RequestEvent.objects.filter(request__in=generated, kind="request.imported")
+        self.assertEqual(imported.count(), 50)
+
     def test_a_failure_during_a_bulk_load_leaves_every_index_and_no_request(self):
         before = self.schema()
         count = ServiceRequest.objects.count()
