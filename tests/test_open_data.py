@@ -29,8 +29,8 @@ from city311.cities import profile
 from city311.demo import loader
 from city311.geo.models import Boundary
 from city311.reports import nyc, nycimport, opendata
-from city311.reports.models import RequestFact
-from city311.servicerequests import actions
+from city311.reports.models import DayTotal, HeatCell, MonthSummary, MonthTotal, RequestFact
+from city311.servicerequests import actions, bulk, stream
 from city311.servicerequests.models import RequestEvent, ServiceRequest
 from city311.test import BaseTestCase, city_today
 from tests import small_city
@@ -425,6 +425,42 @@ class ImportTests(OpenDataTestCase):
         fact = RequestFact.objects.get(request=sr)
         self.assertIsNotNone(fact.closed_day)
 
+    def test_the_reports_consumer_does_not_count_the_imported_requests_again(self):
+        stream.dispatch()  # the reports are up to date with the city
+        # Dana starts work on the encampment; the stream has not read it when the import runs.
+        actions.start_request(self.camp_sr, by=self.dana)
+        lines = [
+            ",".join(nyc.COLUMNS),
+            _line("2101", "05/01/2022 09:00:00 AM", closed="05/02/2022 08:00:00 AM",
+                  status="Closed", latitude="40.6782"),
+            _line("2102", "05/03/2022 10:00:00 AM"),
+            _line("2103", "06/03/2022 11:00:00 AM", closed="06/03/2022 01:00:00 PM",
+                  status="Closed"),
+        ]  # fmt: skip
+        with tempfile.TemporaryDirectory() as folder:
+            out, err = self.import_file(self.write(folder, "three.csv", "\n".join(lines) + "\n"))
+        self.assertIn("imported 3 requests", out, err)
+        # The import counted them (and Dana's start, still waiting): the consumer's next pass
+        # has nothing left to count.
+        self.assertEqual(stream.dispatch().get("reports", 0), 0)
+        imported = ServiceRequest.objects.filter(historical=True)
+        self.assertEqual(RequestFact.objects.filter(request__in=imported).count(), 3)
+        spring = "since=2022-05-01&until=2022-06-30"
+        streamed, tiles = rollup_rows(), (self.tiles(spring), self.tiles())
+        self.assertEqual(tiles[0]["received"].number, 3)
+        self.assertEqual(tiles[0]["closed"].number, 2)
+        # A rebuild from every request finds the same figures.
+        call_command("rebuild_reports", stdout=io.StringIO())
+        self.assertEqual(rollup_rows(), streamed)
+        self.assertEqual((self.tiles(spring), self.tiles()), tiles)
+
+    def tiles(self, query: str = "") -> dict[str, Any]:
+        """The dashboard's figures, as a manager reads them."""
+        self.sign_in(self.max)
+        response = self.client.get(f"/reports/?{query}")
+        self.assertEqual(response.status_code, 200)
+        return {t.metric.key: t.value for t in response.context["tiles"]}
+
     def test_importing_the_same_file_twice_rejects_what_is_already_there(self):
         lines = [",".join(nyc.COLUMNS), _line("3001", "05/01/2022 12:00:03 AM")]
         with tempfile.TemporaryDirectory() as folder:
@@ -616,7 +652,7 @@ class BulkImportTests(OpenDataTestCase):
 
     def test_auto_rebuilds_only_for_a_load_as_large_as_the_table(self):
         postgres = connection.vendor == "postgresql"
-        with tempfile.TemporaryDirectory() as folder, mock.patch.object(nycimport, "BULK_FROM", 3):
+        with tempfile.TemporaryDirectory() as folder, mock.patch.object(bulk, "BULK_FROM", 3):
             first = Path(folder) / "first.csv"
             keys = ("9001", "9002", "9003")
             first.write_text(_lines(keys))
@@ -664,6 +700,26 @@ class BulkImportTests(OpenDataTestCase):
                 ServiceRequest.objects.filter(pk=sr.pk).update(service_type_id=999_999)
                 connection.check_constraints()
 
+    def test_demo_history_takes_the_same_bulk_path(self):
+        loader.load_catalog()  # New York's types, which the generated history files under
+        before, count = self.schema(), ServiceRequest.objects.count()
+        postgres = connection.vendor == "postgresql"
+        with (
+            mock.patch.object(bulk, "BULK_FROM", 20),
+            mock.patch.object(bulk, "put_indexes_back", wraps=bulk.put_indexes_back) as built,
+        ):
+            loader.load_generated_history(30)
+            self.assertEqual(built.called, postgres)
+            # A load smaller than the table goes into the indexes as they are.
+            built.reset_mock()
+            loader.load_generated_history(20)
+            self.assertFalse(built.called)
+        self.assertEqual(self.schema(), before)
+        self.assertEqual(ServiceRequest.objects.count(), count + 50)
+        generated = ServiceRequest.objects.filter(application="generated")
+        imported = RequestEvent.objects.filter(request__in=generated, kind="request.imported")
+        self.assertEqual(imported.count(), 50)
+
     def test_a_failure_during_a_bulk_load_leaves_every_index_and_no_request(self):
         before = self.schema()
         count = ServiceRequest.objects.count()
@@ -678,6 +734,18 @@ class BulkImportTests(OpenDataTestCase):
                 self.import_file(path, "rebuild")
         self.assertEqual(self.schema(), before)
         self.assertEqual(ServiceRequest.objects.count(), count)
+
+
+def rollup_rows() -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the reports' facts, totals and heat cells, without ids."""
+    rows = {}
+    for model in (RequestFact, DayTotal, MonthTotal, MonthSummary, HeatCell):
+        fields = [f.attname for f in model._meta.concrete_fields if f.attname != "id"]
+        rows[model.__name__] = sorted(
+            tuple(json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in row)
+            for row in model.objects.values_list(*fields)
+        )
+    return rows
 
 
 def _lines(keys: tuple[str, ...]) -> str:

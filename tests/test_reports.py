@@ -27,6 +27,7 @@ from io import StringIO
 from unittest import mock
 
 from django.core.management import call_command
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
@@ -34,7 +35,7 @@ from city311.contacts import actions as contacts
 from city311.geo import datasets
 from city311.geo.models import Boundary
 from city311.notifications.models import Follower, SurveyResponse
-from city311.reports import points, rollup
+from city311.reports import points, recount, rollup
 from city311.reports.models import DayTotal, MonthSummary, MonthTotal, RequestFact
 from city311.servicerequests import actions
 from city311.servicerequests.models import RequestEvent, ServiceRequest
@@ -329,6 +330,23 @@ class RollupTests(HandBuiltCity):
         for table, rows in before.items():
             self.assertTrue(rows, table)
             self.assertEqual(after[table], rows, table)
+
+    def test_the_rebuild_builds_every_index_and_key_of_the_rollups_again(self):
+        # On PostgreSQL the rebuild sets them aside while it writes the empty tables.
+        def schema() -> dict[str, object]:
+            with connection.cursor() as cursor:
+                return {
+                    table: connection.introspection.get_constraints(cursor, table)
+                    for table in recount.ROLLUPS
+                }
+
+        before = schema()
+        call_command("rebuild_reports", stdout=StringIO())
+        self.assertEqual(schema(), before)
+        # The day totals' unique key holds again: the stream's upserts need it.
+        actions.close_request(self.r["G"], resolution="completed", note="Done.", by=self.dana)
+        dispatch_events()
+        self.assertEqual(self.tiles()["closed"].value.number, 6)
 
     def test_a_set_wise_catch_up_moves_the_totals_as_the_stream_does(self):
         # After a bulk load the stream's batches name many requests at once: they are

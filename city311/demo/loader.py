@@ -22,6 +22,7 @@ from city311.cities.pack.apply import Applied, apply_pack
 from city311.cities.pack.files import Problems, find, read_yaml
 from city311.cities.pack.reader import SECTIONS, read_pack
 from city311.demo.signins import write_signins
+from city311.servicerequests.bulk import bulk_load
 from city311.servicerequests.imports import HistoricalRecord, import_history
 from city311.servicerequests.models import Channel, Resolution, ServiceRequest
 
@@ -216,9 +217,13 @@ def generated_records(
 def load_generated_history(
     count: int, progress: Progress | None = None, *, city: str = DEFAULT_CITY
 ) -> int:
-    return import_history(
-        generated_records(count, city=city), source="generated", progress=progress
-    )
+    """Add `count` generated historical requests. A load as large as the city's requests goes
+    the bulk way, as `import_nyc`'s does (`bulk.bulk_load`: in one transaction, the indexes
+    built again after); a smaller one batch by batch into the indexes as they are."""
+    with bulk_load(count):
+        return import_history(
+            generated_records(count, city=city), source="generated", progress=progress
+        )
 
 
 def learn_from_history() -> None:

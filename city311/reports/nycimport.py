@@ -42,7 +42,7 @@ from city311.catalog.models import Department, ServiceType, SlaUnit
 from city311.cities import profile
 from city311.geo.boundaries import AreaIndex, area_index
 from city311.reports import nyc, openlines, rollup
-from city311.servicerequests import stream
+from city311.servicerequests import bulk, stream
 from city311.servicerequests.models import RequestEvent, ServiceRequest
 from city311.servicerequests.routing import Router
 from city311.servicerequests.tracking import new_tracking_numbers
@@ -792,95 +792,8 @@ def _insert_events(dialect: Dialect, application: str, first_id: int) -> None:
     )
 
 
-# Bulk mode (PostgreSQL): the secondary indexes and foreign keys set aside for the load
-
-# `auto` rebuilds the indexes when the load is at least this many requests and the table holds
-# no more requests than the load brings (a city's first import of its history): past that, the
-# rebuild's sorts of the whole table cost more than the load's own index entries.
-BULK_FROM = 10_000
-INDEX_CHOICES = ("auto", "rebuild", "keep")
 # Requests counted into the reports per set-wise recount after a load.
 CATCH_UP = 50_000
-
-
-def _held(limit: int) -> int:
-    """The requests the table holds, counted no further than `limit` (a table of millions is
-    not read whole to compare it with a load)."""
-    table = ServiceRequest._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM (SELECT FROM {table} LIMIT %s) held", [limit])
-        return int(cursor.fetchone()[0])
-
-
-def bulk_load_wanted(indexes: str, loading: int, held: int) -> bool:
-    """Whether to set the requests' and events' indexes aside for a load of `loading` requests
-    into a table that holds `held` (`indexes`: auto, rebuild or keep); on PostgreSQL only."""
-    if connection.vendor != "postgresql" or indexes == "keep" or not loading:
-        return False
-    return indexes == "rebuild" or (loading >= BULK_FROM and held <= loading)
-
-
-@dataclass
-class SetAside:
-    """What a bulk load dropped (name, definition), to create again as it was."""
-
-    indexes: list[tuple[str, str]] = field(default_factory=list)
-    keys: list[tuple[str, str, str]] = field(default_factory=list)
-
-
-def set_indexes_aside(tables: list[str]) -> SetAside:
-    """Drop the tables' secondary indexes and their foreign keys, as pg_restore loads a table
-    before it indexes it: an index built once from sorted entries costs a fraction of the same
-    entries inserted one by one (the three GIN, two of them trigrams, above all), and a foreign
-    key added again is checked by one join instead of a trigger per row at the commit. Kept:
-    the primary key, every unique index (the tracking numbers, the filings' keys: they guard
-    the load itself), and the partial indexes of live requests alone (`NOT historical`), which
-    an imported, historical request never enters. The tables are locked for the rest of the
-    transaction (ACCESS EXCLUSIVE: readers wait too, as for a restore); a failure rolls the
-    drops back with the rest, so the table keeps every index."""
-    aside = SetAside()
-    with connection.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE")
-        # A table with deferred checks still pending in this transaction (rows its caller
-        # wrote) cannot be altered: they are checked now.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        cursor.execute(
-            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-            "JOIN pg_class c ON c.oid = i.indexrelid "
-            "WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisunique "
-            "AND NOT i.indisprimary AND coalesce(pg_get_expr(i.indpred, i.indrelid), '') "
-            "NOT LIKE %s ORDER BY c.relname",
-            [tables, "%NOT historical%"],
-        )
-        aside.indexes = list(cursor.fetchall())
-        cursor.execute(
-            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
-            "FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) "
-            "ORDER BY conname",
-            [tables],
-        )
-        aside.keys = list(cursor.fetchall())
-        quote = connection.ops.quote_name
-        for table, name, _definition in aside.keys:
-            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
-        for name, _definition in aside.indexes:
-            cursor.execute(f"DROP INDEX {quote(name)}")
-    return aside
-
-
-def put_indexes_back(aside: SetAside) -> None:
-    """Build the indexes again, each in one sorted pass, and add the foreign keys back (each
-    checked by one join)."""
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        # Room to sort an index's entries in memory (the GIN builds gather theirs in it), until
-        # the transaction ends.
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        for _name, definition in aside.indexes:
-            cursor.execute(definition)
-        for table, name, definition in aside.keys:
-            cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
 
 
 def _business_hours_due(application: str, first_id: int) -> None:
@@ -916,7 +829,7 @@ def import_nyc(
     line with its reason. ImportFailed when the file cannot be read at all. `catch_up`: count
     the imported requests into the report rollups now (else `rebuild_reports` must, later).
     `indexes`: `rebuild` sets the requests' and events' secondary indexes and foreign keys aside
-    for the insert and builds them again after (PostgreSQL; `set_indexes_aside`), `keep`
+    for the insert and builds them again after (PostgreSQL; `bulk.bulk_load`), `keep`
     inserts into them as they are, `auto` rebuilds for a load of at least BULK_FROM requests
     into a table that holds no more than the load brings."""
     say = say or (lambda _text: None)
@@ -944,29 +857,35 @@ def import_nyc(
             cursor.execute(f"SELECT count(*) FROM {TYPED} WHERE problem = ''")
             result.imported = cursor.fetchone()[0]
         _draw_numbers(result.imported)
-        aside = None
-        held = _held(result.imported * 10) if dialect.postgres else 0
-        if bulk_load_wanted(indexes, result.imported, held):
-            aside = set_indexes_aside([ServiceRequest._meta.db_table, RequestEvent._meta.db_table])
-            say(
-                f"Checked {staged:,} lines; set {len(aside.indexes)} indexes and "
-                f"{len(aside.keys)} foreign keys aside to insert {result.imported:,} requests."
-            )
-        else:
-            say(f"Checked {staged:,} lines; inserting {result.imported:,} requests.")
-        _insert_requests(dialect, application)
-        say(f"Inserted {result.imported:,} requests; writing their history.")
-        _insert_events(dialect, application, first_id)
-        if dialect.postgres:
-            _business_hours_due(application, first_id)
-        say(f"Wrote the history of {result.imported:,} requests.")
+        # The import counts its requests into the reports itself (below): the reports' consumer
+        # is held meanwhile, with every other writer of requests and events, and is then moved
+        # past the imported events, so that it does not count them a second time. The events
+        # it had still to read are counted here with them.
+        claimed = stream.claim(rollup.CONSUMER) if catch_up else None
+        waiting = stream.waiting(claimed) if claimed is not None else []
+        held = bulk.held_requests(result.imported * 10) if dialect.postgres else 0
+        with bulk.bulk_load(result.imported, indexes=indexes) as aside:
+            if aside is not None:
+                say(
+                    f"Checked {staged:,} lines; set {len(aside.indexes)} indexes and "
+                    f"{len(aside.keys)} foreign keys aside to insert {result.imported:,} "
+                    "requests."
+                )
+            else:
+                say(f"Checked {staged:,} lines; inserting {result.imported:,} requests.")
+            _insert_requests(dialect, application)
+            say(f"Inserted {result.imported:,} requests; writing their history.")
+            _insert_events(dialect, application, first_id)
+            if dialect.postgres:
+                _business_hours_due(application, first_id)
+            say(f"Wrote the history of {result.imported:,} requests.")
         if aside is not None:
-            put_indexes_back(aside)
             say(f"Built {len(aside.indexes)} indexes and {len(aside.keys)} foreign keys again.")
-        if dialect.postgres and result.imported * 10 >= held:
+        elif dialect.postgres and result.imported * 10 >= held:
             # A load of a tenth of the table or more (autovacuum's own threshold): plan the
             # next reads (the heat map's GROUP BY, the queue) on the table's new size, not on
-            # statistics of before (or none yet). A smaller one leaves them to autovacuum.
+            # statistics of before (or none yet). A smaller one leaves them to autovacuum. (The
+            # bulk load counts them itself.)
             with connection.cursor() as cursor:
                 for model in (ServiceRequest, RequestEvent):
                     cursor.execute(f"ANALYZE {model._meta.db_table}")
@@ -982,11 +901,14 @@ def import_nyc(
             .values_list("pk", flat=True)
         )
         if catch_up:
-            say(f"Counting {len(ids):,} requests into the reports.")
+            counted = sorted({*ids, *waiting})
+            say(f"Counting {len(counted):,} requests into the reports.")
             # Set-wise (reports.recount), CATCH_UP at a time: each recount upserts every day
             # total its requests touch, so fewer, larger ones write each total fewer times.
-            for start in range(0, len(ids), CATCH_UP):
-                rollup.refresh(ids[start : start + CATCH_UP])
+            for start in range(0, len(counted), CATCH_UP):
+                rollup.refresh(counted[start : start + CATCH_UP])
+            if claimed is not None:
+                stream.handled(claimed)
         # Their open-data lines, set-based (the stream's consumer then finds them current).
         if openlines.render(ids):
             say(f"Rendered the open data of {len(ids):,} requests.")

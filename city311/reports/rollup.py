@@ -393,12 +393,7 @@ def rebuild(*, progress: Any = None) -> int:
     with transaction.atomic():
         cursor, _ = ConsumerCursor.objects.select_for_update().get_or_create(name=CONSUMER)
         newest = RequestEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        DayTotal.objects.all().delete()
-        MonthTotal.objects.all().delete()
-        MonthSummary.objects.all().delete()
-        HeatCell.objects.all().delete()
-        RequestFact.objects.all().delete()
-        recount.recount(None)
+        recount.rebuild()
         done = RequestFact.objects.count()
         if progress is not None:
             progress(done)

@@ -53,7 +53,12 @@ from django_q.tasks import async_task
 
 from city311.lib import redisclient
 from city311.lib.batches import let_others_write
-from city311.servicerequests.models import ConsumedEvent, ConsumerCursor, RequestEvent
+from city311.servicerequests.models import (
+    ConsumedEvent,
+    ConsumerCursor,
+    RequestEvent,
+    ServiceRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -562,3 +567,53 @@ def _note_failure(consumer: Consumer, e: Exception) -> None:
 def _where(e: Exception) -> str:
     frame = traceback.extract_tb(e.__traceback__)[-1]
     return f"{type(e).__name__} at {frame.filename}:{frame.lineno}"
+
+
+# A bulk writer doing a consumer's work itself
+
+
+def claim(name: str) -> ConsumerCursor | None:
+    """For a bulk load that does the work of the consumer `name` for its own events, in its
+    own transaction (`import_nyc` counts its requests into the reports): the consumer's cursor,
+    locked until the transaction ends, so no dispatch reads meanwhile. On PostgreSQL the
+    requests and events are locked against other writers too (SHARE ROW EXCLUSIVE: readers go
+    on; SQLite's write lock does the same), so that every event up to the load's last is
+    either committed before it or its own. None when the consumer has not started: its first
+    run reads everything anyway."""
+    cursor = ConsumerCursor.objects.select_for_update().filter(name=name).first()
+    if cursor is None:
+        return None
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        tables = [ServiceRequest._meta.db_table, RequestEvent._meta.db_table]
+        with connection.cursor() as c:
+            # Requests before events, as every action writes them: a writer holding the one
+            # never waits here for the other.
+            c.execute(f"LOCK TABLE {', '.join(tables)} IN SHARE ROW EXCLUSIVE MODE")
+    return cursor
+
+
+def waiting(cursor: ConsumerCursor) -> list[int]:
+    """The requests of the events after a claimed cursor that its consumer has not handled
+    yet (every one has committed, under the claim): the load counts them with its own."""
+    consumer = _consumers.get(cursor.name)
+    events = RequestEvent.objects.filter(pk__gt=cursor.done_upto).exclude(
+        pk__in=ConsumedEvent.objects.filter(
+            consumer=cursor.name, event_id__gt=cursor.done_upto
+        ).values("event_id")
+    )
+    if consumer is not None and consumer.kinds is not None:
+        events = events.filter(kind__in=sorted(consumer.kinds))
+    return sorted(set(events.values_list("request_id", flat=True)))
+
+
+def handled(cursor: ConsumerCursor) -> None:
+    """Move a claimed cursor past every event there is: the load handled the ones it wrote and
+    those `waiting` found. Under the claim no other event can come in below the newest."""
+    newest = _top()
+    cursor.done_upto = max(cursor.done_upto, newest)
+    cursor.settled_upto = max(cursor.settled_upto, newest)
+    cursor.seen_upto = max(cursor.seen_upto, newest)
+    cursor.seen_at = timezone.now()
+    cursor.save(update_fields=["done_upto", "settled_upto", "seen_upto", "seen_at"])
+    ConsumedEvent.objects.filter(consumer=cursor.name, event_id__lte=newest).delete()

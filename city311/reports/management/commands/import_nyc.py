@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from city311.reports import nycimport
+from city311.servicerequests import bulk
 
 
 class Command(BaseCommand):
@@ -47,12 +48,12 @@ class Command(BaseCommand):
 
         parser.add_argument(
             "--indexes",
-            choices=nycimport.INDEX_CHOICES,
+            choices=bulk.INDEX_CHOICES,
             default="auto",
             help="PostgreSQL: 'rebuild' drops the requests' secondary indexes and foreign keys "
             "for the load and builds them again after, as a restore does (the tables are "
             "locked meanwhile, readers included); 'keep' inserts into them as they are; "
-            f"'auto' (default) rebuilds for a load of {nycimport.BULK_FROM:,} requests or more "
+            f"'auto' (default) rebuilds for a load of {bulk.BULK_FROM:,} requests or more "
             "into a table that holds no more than the load brings (a first import).",
         )
 
