@@ -6,7 +6,12 @@ with 50 clients, Open311 POST >= 30% of the bare insert's requests/s and GET req
 acknowledged POST readable afterwards.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/city311_bench_intake \\
+    REDIS_URL=redis://127.0.0.1:6379/14 \\
         .venv/bin/python bench/intake_ratio.py             # 1,000,000 stored; reuses the database
+
+REDIS_URL as in production (the task queue, the rate limits, the stream's wake-ups); without
+it the task queue is the database's, each commit's wake-up is a queued task row, and the
+worker's share of the two cores is larger.
     .venv/bin/python bench/intake_ratio.py --rebuild       # drop the stored history, load anew
     .venv/bin/python bench/intake_ratio.py --history 20000 --seconds 5      # a quick look
 
