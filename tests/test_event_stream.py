@@ -384,6 +384,26 @@ class RedisQueueTests(StreamTestCase):
             self.run_queued()
             self.assertIn(later.pk, {e.request_id for e in rollup.given})
 
+    def test_a_process_ending_right_after_its_commit_still_tells_redis(self):
+        # A command's process commits and ends at once: at exit it waits for its thread,
+        # which is still telling Redis of that commit, instead of ending it half way.
+        real = stream._tell_redis
+        telling = threading.Event()
+
+        def slow(since: int) -> None:
+            telling.set()
+            time.sleep(0.5)
+            real(since)
+
+        with (
+            override_settings(CITY311_STREAM_WAKE_MS=300),
+            mock.patch.object(stream, "_tell_redis", slow),
+        ):
+            self.report()
+            self.assertTrue(telling.wait(5), "the process's thread never began telling Redis")
+            stream._waker.flush()  # what the process runs at exit
+            self.assertEqual(self.redis.llen(self.broker.list_key), 1, "the dispatch is queued")
+
     def test_a_commit_wakes_only_the_consumers_woken_by_commits(self):
         lines, rollup = Recorder(), self.consumer("rollup")
         stream.register(

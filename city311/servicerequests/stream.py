@@ -224,6 +224,10 @@ def _tell_redis(since: int) -> None:
     # Else a dispatch is queued and has not started: it will read this commit.
 
 
+# How long a process ending waits for its thread to finish telling Redis.
+FLUSH_SECONDS = 5.0
+
+
 class _Waker:
     """One per process: the commits of a process within CITY311_STREAM_WAKE_MS share one
     round trip to Redis, made by a thread of the process's own after they committed.
@@ -237,12 +241,13 @@ class _Waker:
     def __init__(self) -> None:
         self._ready = threading.Condition()
         self._since: int | None = None  # the lowest first id not told yet; None: nothing
+        self._telling = False  # the thread is telling Redis what it took
         self._pid = 0
         # A child forked while the thread held the lock would otherwise wait on it for ever.
         os.register_at_fork(after_in_child=self._forked)
 
     def _forked(self) -> None:
-        self._ready, self._since, self._pid = threading.Condition(), None, 0
+        self._ready, self._since, self._telling, self._pid = threading.Condition(), None, False, 0
 
     def add(self, since: int) -> None:
         with self._ready:
@@ -253,8 +258,11 @@ class _Waker:
             self._ready.notify()
 
     def flush(self) -> None:
-        """Tell Redis now what is waiting (at exit)."""
+        """Tell Redis now what is waiting (at exit), once the thread has told what it took:
+        a process ending right after its commit would otherwise end the daemon thread in
+        the middle of telling, and the wake-up would be lost."""
         with self._ready:
+            self._ready.wait_for(lambda: not self._telling, timeout=FLUSH_SECONDS)
             since, self._since = self._since, None
         if since is not None:
             self._tell(since)
@@ -265,7 +273,13 @@ class _Waker:
                 while self._since is None:
                     self._ready.wait()
                 since, self._since = self._since, None
-            self._tell(since)
+                self._telling = True
+            try:
+                self._tell(since)
+            finally:
+                with self._ready:
+                    self._telling = False
+                    self._ready.notify_all()
             time.sleep(settings.CITY311_STREAM_WAKE_MS / 1000)
 
     def _tell(self, since: int) -> None:
