@@ -81,6 +81,16 @@ class StreamTestCase(CityMixin, TransactionTestCase):
 
 
 class DeliveryTests(StreamTestCase):
+    def test_a_consumers_first_run_woken_by_a_commit_reads_from_its_start(self):
+        # Rosa's filing was woken for before the consumer existed. Its first run, woken by
+        # Dana's note, reads the filing too, and first (a note's follower comes from it).
+        sr = self.report()
+        rollup = self.consumer("rollup")
+        actions.add_note(sr, text="Crew booked", public=True, by=self.dana)
+        dispatch_events(RequestEvent.objects.filter(request=sr).latest("pk").pk)
+        every = list(RequestEvent.objects.order_by("pk").values_list("pk", flat=True))
+        self.assertEqual(rollup.ids, every)
+
     def test_two_consumers_each_see_every_event_once_in_order_per_request(self):
         rollup, audit = self.consumer("rollup"), self.consumer("audit")
         first = self.rosa_reports_and_dana_works()

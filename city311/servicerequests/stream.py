@@ -326,7 +326,8 @@ def dispatch(since: int | None = None, *, pending: bool = False) -> dict[str, in
         since = int(held) if held is not None else None
     given: dict[str, int] = {}
     more = False
-    for group in _groups(since):
+    groups, since = _groups(since)
+    for group in groups:
         result = _run(group, since, deadline=time.monotonic() + CONSUMER_SECONDS)
         given.update(result.given)
         more = more or result.more
@@ -350,16 +351,20 @@ class _Result:
     more: bool = False
 
 
-def _groups(since: int | None) -> list[list[Consumer]]:
-    """The consumers with something to read, grouped by the event they start after.
+def _groups(since: int | None) -> tuple[list[list[Consumer]], int | None]:
+    """The consumers with something to read, grouped by the event they start after; and
+    where this run reads from (`since`, or None when a consumer starts).
 
     Starts a new consumer's cursor, in a transaction of its own, so that a handler failing on
-    its first batch keeps the start (and the failure is noted on it).
+    its first batch keeps the start (and the failure is noted on it). A consumer's first run
+    reads from its start, not from the commit that woke it: the events before that commit
+    were woken for before it existed (a resident's filing before the note that follows it).
     """
     every = [c for c in consumers() if c.woken or since is None]
     cursors = {c.name: c for c in ConsumerCursor.objects.filter(name__in=[c.name for c in every])}
     for consumer in every:
         if consumer.name not in cursors:
+            since = None
             try:
                 with transaction.atomic():
                     cursors[consumer.name] = _start(consumer)
@@ -374,12 +379,13 @@ def _groups(since: int | None) -> list[list[Consumer]]:
         key = (_after(cursors[consumer.name], since), "" if since else consumer.name)
         by_start.setdefault(key, []).append(consumer)
     now = timezone.now()
-    return [
+    groups = [
         group
         for (after, _alone), group in sorted(by_start.items())
         if any(now - cursors[c.name].seen_at >= _settle() for c in group)
         or _anything_waiting(group, after)
     ]
+    return groups, since
 
 
 def _anything_waiting(group: list[Consumer], after: int) -> bool:
