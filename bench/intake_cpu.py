@@ -90,6 +90,15 @@ def main() -> None:
         return time.process_time(), parts["worker"], parts["postgres"]
 
     names = ("python", "worker", "postgres")
+
+    def shown(parts: tuple[str, ...], ms: list[float]) -> list[str]:
+        """Each part's milliseconds, the worker's only when it ran."""
+        return [
+            f"{part} {value:5.2f} ms"
+            for part, value in zip(parts, ms, strict=True)
+            if part != "worker" or worker is not None
+        ]
+
     totals: dict[str, list[float]] = {"Open311 POST": [0, 0, 0], "bare insert": [0, 0, 0]}
     sides = {"Open311 POST": post, "bare insert": bare}
     local = connection.vendor == "postgresql" and os.path.exists("/proc/self/stat")
@@ -112,11 +121,7 @@ def main() -> None:
                 totals[name] = [t + u for t, u in zip(totals[name], used, strict=True)]
                 print(
                     f"round {round_ + 1} {name:13} "
-                    + "  ".join(
-                        f"{part} {1000 * u / args.requests:5.2f} ms"
-                        for part, u in zip(names, used, strict=True)
-                        if part != "worker" or worker is not None
-                    )
+                    + "  ".join(shown(names, [1000 * u / args.requests for u in used]))
                     + f"  per request (load {os.getloadavg()[0]:.2f})"
                 )
     finally:
@@ -125,15 +130,7 @@ def main() -> None:
     n = args.requests * args.rounds
     each = {name: [t / n * 1000 for t in parts] for name, parts in totals.items()}
     for name, parts in each.items():
-        print(
-            f"{name:13} "
-            + " + ".join(
-                f"{part} {ms:5.2f} ms"
-                for part, ms in zip(names, parts, strict=True)
-                if part != "worker" or worker is not None
-            )
-            + f" = {sum(parts):6.2f} ms CPU"
-        )
+        print(f"{name:13} " + " + ".join(shown(names, parts)) + f" = {sum(parts):6.2f} ms CPU")
     post_cpu, bare_cpu = sum(each["Open311 POST"]), sum(each["bare insert"])
     print(f"CPU ratio bare/POST {bare_cpu / post_cpu:.2f} (issue 10's throughput goal: >= 0.30)")
 

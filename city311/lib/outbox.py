@@ -40,6 +40,7 @@ import threading
 import time
 import traceback
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -352,7 +353,7 @@ class Cancel(Exception):
     """No longer wanted (the follower stopped following): not sent, and not an error."""
 
 
-class Sender(Generic[Item]):
+class Sender(ABC, Generic[Item]):
     """The send loop of one outbox: claim the due rows a few at a time, try each, mark each.
 
     A subclass says which rows are due (`due`), where one goes (`destination`), how to try it
@@ -379,16 +380,20 @@ class Sender(Generic[Item]):
     # rather than go on with the others.
     stop_when_down: ClassVar[bool] = False
 
+    @abstractmethod
     def due(self, down: set[Hashable]) -> QuerySet[Item]:
         """The rows to claim from, leaving out those of the destinations in `down`."""
         raise NotImplementedError
 
+    @abstractmethod
     def destination(self, item: Item) -> Hashable:
         raise NotImplementedError
 
+    @abstractmethod
     def policy(self) -> Policy:
         raise NotImplementedError
 
+    @abstractmethod
     def attempt(self, item: Item) -> str:
         """Try to send one claimed row; what the far side said when it took it."""
         raise NotImplementedError
