@@ -54,7 +54,9 @@ class PhotoHost:
                 self.send_response(status)
                 for k, v in extra.items():
                     self.send_header(k, v)
-                self.send_header("content-length", str(len(body)))
+                # A server that gets its own header wrong: the length is no number.
+                length = "a lot" if self.path == "/odd-length.jpeg" else str(len(body))
+                self.send_header("content-length", length)
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -155,6 +157,20 @@ class PhotoTests(BaseTestCase):
         fetch = PhotoFetch.objects.get()
         assert fetch.status == OutboxStatus.PENDING and fetch.error.startswith("no answer")
         assert fetch_due_photos() == 0  # not yet due
+
+    def test_a_fetch_that_breaks_unforeseen_is_tried_again_and_holds_up_no_other(self):
+        sr = self.report()
+        self.update(sr, "u1", media_url=self.host.url("/odd-length.jpeg"))
+        self.update(sr, "u2", media_url=self.host.url("/photo.jpeg"))
+        dispatch_events()
+        odd = PhotoFetch.objects.get(url=self.host.url("/odd-length.jpeg"))
+        assert (odd.status, odd.attempts, odd.error) == (
+            OutboxStatus.PENDING,
+            1,
+            "internal error: ValueError",
+        )
+        good = PhotoFetch.objects.get(url=self.host.url("/photo.jpeg"))
+        assert good.status == OutboxStatus.SENT and sr.attachments.count() == 1
 
 
 class LongUpdateTests(BaseTestCase):

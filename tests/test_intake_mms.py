@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.test import Client, override_settings
+from django.utils import timezone
 from PIL import Image
 
 from city311.accounts import roles
 from city311.contacts.models import Interaction, Kind
 from city311.lib.outbox import OutboxStatus
+from city311.open311.media import POLICY, fetch_due_photos
 from city311.open311.models import PhotoFetch, PhotoSource
 from city311.servicerequests.models import Channel, RequestEvent, ServiceRequest
 from city311.servicerequests.tasks import dispatch_events
@@ -204,3 +206,18 @@ def test_a_photo_sent_before_the_words_is_kept_for_the_report(city, client, twil
     sr = ServiceRequest.objects.get()
     dispatch_events()
     assert sr.attachments.count() == 1
+
+
+def test_a_photo_whose_host_never_answers_is_told_to_staff_once_after_the_last_try(
+    city, client, twilio
+):
+    twilio.close()
+    sr = report_by_text(client, photo=twilio.url(MEDIA))
+    dispatch_events()
+    for _ in range(POLICY.max_attempts):
+        PhotoFetch.objects.update(due_at=timezone.now())
+        fetch_due_photos()
+    fetch = PhotoFetch.objects.get(request=sr)
+    assert (fetch.status, fetch.attempts) == (OutboxStatus.FAILED, POLICY.max_attempts)
+    (note,) = RequestEvent.objects.filter(request=sr, kind="request.note")
+    assert f"could not be fetched (no answer after {POLICY.max_attempts} tries)" in note.note

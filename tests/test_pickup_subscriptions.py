@@ -6,6 +6,8 @@ Nobody hears anything before confirming, nor of another route's change."""
 from __future__ import annotations
 
 import re
+import socket
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -13,9 +15,11 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
+from django_q.models import OrmQ
 
 from city311.pickups.models import AddressSubscription, SubscriptionNotice
 from city311.pickups.subscriptions import make_notice, send_notices, unsubscribe
+from city311.pickups.tasks import send_pickup_reminders
 from tests.test_intake_phone import twilio_post
 from tests.test_pickup_api import load_city
 
@@ -188,3 +192,65 @@ def test_bad_subscriptions_are_400s_that_name_the_field(client, city):
 def test_a_link_we_did_not_make_is_a_404(client, city):
     assert client.get("/pickups/subscription/stop/forged").status_code == 404
     assert client.get("/pickups/subscription/confirm/forged").status_code == 404
+
+
+# Sending goes through the outbox's one send loop (city311.lib.outbox.Sender).
+
+
+def _subscribers(count: int) -> None:
+    for i in range(count):
+        AddressSubscription.objects.create(
+            address_id=_point("dumont-1300"), email=f"r{i}@example.com", confirmed_at=timezone.now()
+        )
+
+
+def _no_smtp_server(settings) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once the socket closes
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+
+
+def test_a_notice_the_mail_server_cannot_take_backs_off_then_is_a_dead_letter(city, settings):
+    _subscribers(1)
+    change()
+    _no_smtp_server(settings)
+    settings.CITY311_DELIVERY_MAX_ATTEMPTS = 2
+    assert send_notices() == 0
+    notice = SubscriptionNotice.objects.get()
+    assert (notice.status, notice.attempts) == ("pending", 1)
+    assert "could not reach the SMTP server" in notice.error
+    assert notice.due_at > timezone.now() + timedelta(seconds=50)
+    assert send_notices() == 0  # not due yet: no second try
+    SubscriptionNotice.objects.update(due_at=timezone.now())
+    send_notices()
+    notice.refresh_from_db()
+    assert (notice.status, notice.attempts) == ("failed", 2)
+
+
+def test_when_the_mail_server_cannot_be_reached_one_try_is_spent_for_all_waiting(city, settings):
+    _subscribers(25)  # more than a worker claims at once
+    change()
+    _no_smtp_server(settings)
+    assert send_notices() == 0
+    tries = Counter(SubscriptionNotice.objects.values_list("status", "attempts"))
+    assert tries == {("pending", 1): 1, ("pending", 0): 24}
+
+
+def test_a_notice_held_by_a_worker_on_another_machine_is_sent_once_its_lease_runs_out(
+    city, settings
+):
+    _subscribers(1)
+    change()
+    # Another machine's worker claimed it; nothing else waits.
+    elsewhere = {"status": "sending", "claim": "t", "claimed_by": "elsewhere:1:1:1", "attempts": 1}
+    SubscriptionNotice.objects.update(claimed_at=timezone.now(), **elsewhere)
+    mail.outbox.clear()
+    assert send_notices() == 0 and not mail.outbox  # its claim stands
+    SubscriptionNotice.objects.update(claimed_at=timezone.now() - timedelta(hours=1))
+    send_pickup_reminders()  # the quarter-hour sweep queues the send a worker then runs
+    assert "city311.pickups.subscriptions.send_notices" in [q.func() for q in OrmQ.objects.all()]
+    assert send_notices() == 1
+    assert [m.to for m in mail.outbox] == [["r0@example.com"]]
+    assert SubscriptionNotice.objects.get().status == "sent"

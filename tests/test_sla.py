@@ -6,6 +6,7 @@ Dana works in Streets, Sofia supervises it, Max manages. Rosa reports.
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime, timedelta
 from unittest import mock
 
@@ -17,7 +18,7 @@ from city311.catalog.models import ServiceType, SlaUnit
 from city311.cities import profile
 from city311.notifications.digests import send_digests
 from city311.notifications.messages import forget_overrides
-from city311.notifications.models import DigestFrequency, DigestSubscription
+from city311.notifications.models import Digest, DigestFrequency, DigestSubscription
 from city311.notifications.tasks import send_due_deliveries
 from city311.servicerequests import actions
 from city311.servicerequests.models import (
@@ -365,3 +366,22 @@ class DigestTests(SlaTestCase):
             self.assertEqual(send_digests()["sent"], 0)
         self.assertEqual(mail.outbox[0].to, ["streets@city.example"])
         self.assertIn("1 open request for Streets", mail.outbox[0].subject)
+
+    def test_when_the_mail_server_cannot_be_reached_one_digest_spends_a_try(self):
+        self.streets.email = "streets@city.example"
+        self.streets.save()
+        DigestSubscription.objects.create(user=self.dana, frequency=DigestFrequency.DAILY)
+        DigestSubscription.objects.create(user=self.sofia, frequency=DigestFrequency.DAILY)
+        DigestSubscription.objects.create(department=self.streets, frequency=DigestFrequency.DAILY)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]  # nothing listens here once the socket closes
+        smtp = "django.core.mail.backends.smtp.EmailBackend"
+        with (
+            at(local(2026, 6, 2, 8, 0)),
+            self.settings(EMAIL_BACKEND=smtp, EMAIL_HOST="127.0.0.1", EMAIL_PORT=port),
+        ):
+            self.assertEqual(send_digests(), {"planned": 3, "sent": 0})
+        # The others wait for the next run untried, rather than each waiting out the timeout.
+        tries = sorted(Digest.objects.values_list("status", "attempts"))
+        self.assertEqual(tries, [("pending", 0), ("pending", 0), ("pending", 1)])

@@ -359,7 +359,8 @@ class Sender(ABC, Generic[Item]):
     A subclass says which rows are due (`due`), where one goes (`destination`), how to try it
     (`attempt`: the far side's words when it took it, else one of the exceptions above) and how
     often (`policy`). A row that fails is tried again by the policy's schedule or put in the
-    dead letter; `sent` and `failed` add what a channel records besides (an endpoint's health).
+    dead letter; `sent` and `failed` add what a channel records besides (an endpoint's health),
+    `dead` what it does when a row goes into the dead letter (a note to staff).
     An exception of any other kind is a bug or a database hiccup: the row is tried again like
     a temporary failure, logged by the exception's type and place only (its text might quote
     an address). A task stopped by an error it cannot handle (the database gone while marking)
@@ -406,6 +407,10 @@ class Sender(ABC, Generic[Item]):
     def failed(self, item: Item, error: str) -> None:
         """What a channel records of a failed try besides the row (its destination's health)."""
 
+    def dead(self, item: Item, error: str) -> None:
+        """What a kind does when a row of this task goes into the dead letter (given up at
+        once, or after the last try): called once, by the worker whose claim still stood."""
+
     def send_due(self, limit: int) -> tuple[int, bool]:
         """The number sent, and whether time ran out with rows still due."""
         deadline = time.monotonic() + self.seconds
@@ -450,7 +455,7 @@ class Sender(ABC, Generic[Item]):
             return 0
         except GiveUp as e:
             self.failed(item, str(e))
-            give_up(item, str(e))
+            self._give_up(item, str(e))
             log.warning("%s %s failed for good: %s", self.noun, item.pk, e)
             return 0
         except TryLater as e:
@@ -475,8 +480,13 @@ class Sender(ABC, Generic[Item]):
     def _retry_later(self, item: Item, error: str) -> None:
         self.failed(item, error)
         policy = self.policy()
-        if retry_later(item, error, policy):
+        if item.attempts >= policy.max_attempts:
+            self._give_up(item, error)
+            log.warning("%s %s failed after %s tries: %s", self.noun, item.pk, item.attempts, error)
+        elif retry_later(item, error, policy):
             wait = policy.backoff(item.attempts)
             log.info("%s %s will be retried in %ss: %s", self.noun, item.pk, wait, error)
-        else:
-            log.warning("%s %s failed after %s tries: %s", self.noun, item.pk, item.attempts, error)
+
+    def _give_up(self, item: Item, error: str) -> None:
+        if give_up(item, error):
+            self.dead(item, error)

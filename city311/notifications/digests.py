@@ -2,14 +2,15 @@
 
 `send_digests` runs every quarter hour (ops/schedules.py). From CITY311_DIGEST_HOUR of the
 city's day it writes one Digest row per subscription and period (the day, or the ISO week from
-Monday), then sends the pending rows through the outbox: a run that comes late sends the
-current period's digest once; a period that passed entirely unsent is not sent late (news of
-last week's queue is no news).
+Monday), then sends the pending rows through the outbox (`DigestSender`, its one send loop):
+a run that comes late sends the current period's digest once; a period that passed entirely
+unsent is not sent late (news of last week's queue is no news).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Hashable
 from datetime import datetime
 
 from django.conf import settings
@@ -17,11 +18,13 @@ from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django_q.tasks import async_task
 
 from city311.cities import profile
 from city311.lib import outbox
 from city311.lib.context import city as city_context
-from city311.notifications.channels import PermanentFailure, TemporaryFailure, transport_for
+from city311.notifications import tasks
+from city311.notifications.channels import Transport, transport_for
 from city311.notifications.messages import Message, site_url
 from city311.notifications.models import (
     Digest,
@@ -103,36 +106,45 @@ def send_digests(limit: int = 500) -> dict[str, int]:
     """The periodic task: write the digests that are due, and send the pending ones."""
     now = timezone.now()
     planned = plan_digests(now)
-    outbox.release_dead(Digest.objects.all())
     transport = transport_for("email")
-    sent = 0
-    pending = Digest.objects.select_related("subscription__user", "subscription__department")
-    while sent < limit:
-        batch = outbox.claim(pending, 20)
-        if not batch:
-            break
-        for digest in batch:
-            sent += _send(digest, transport, now)
+    try:
+        sent, more = DigestSender(transport, now).send_due(limit)
+    finally:
+        transport.close()
+    if more:
+        async_task("city311.notifications.digests.send_digests")
     return {"planned": planned, "sent": sent}
 
 
-def _send(digest: Digest, transport: object, now: datetime) -> int:
-    address = digest.subscription.address
-    if not address or not digest.subscription.active:
-        outbox.cancel(digest, "no address" if not address else "subscription ended")
-        return 0
-    try:
-        detail = transport.send(  # type: ignore[attr-defined]
-            address, make_digest(digest, now), key=f"digest-{digest.pk}"
-        )
-    except PermanentFailure as e:
-        outbox.give_up(digest, str(e))
-        return 0
-    except TemporaryFailure as e:
-        from city311.notifications.tasks import policy
+class DigestSender(outbox.Sender[Digest]):
+    """Digests by e-mail through the outbox's one send loop (city311.lib.outbox.Sender), retried
+    by the deliveries' policy. When the mail server does not answer, the task ends."""
 
-        outbox.retry_later(digest, str(e), policy())
-        return 0
-    outbox.mark_sent(digest, detail)
-    log.info("Digest %s sent", digest.pk)
-    return 1
+    model = Digest
+    noun = "Digest"
+    stop_when_down = True
+
+    def __init__(self, transport: Transport, now: datetime) -> None:
+        self.transport = transport
+        self.now = now
+
+    def due(self, down: set[Hashable]) -> QuerySet[Digest]:
+        return Digest.objects.select_related("subscription__user", "subscription__department")
+
+    def destination(self, digest: Digest) -> str:
+        return "email"
+
+    def policy(self) -> outbox.Policy:
+        return tasks.policy()
+
+    def attempt(self, digest: Digest) -> str:
+        address = digest.subscription.address
+        if not address or not digest.subscription.active:
+            raise outbox.Cancel("no address" if not address else "subscription ended")
+        message = make_digest(digest, self.now)
+        return self.transport.send(address, message, key=f"digest-{digest.pk}")
+
+    def sent(self, digest: Digest, detail: str) -> bool:
+        outbox.mark_sent(digest, detail)
+        log.info("Digest %s sent", digest.pk)
+        return True

@@ -3,11 +3,12 @@
 FixMyStreet sends a report's or an update's photo as `media_url`, a link. The "media"
 consumer of the event stream reads filed requests and notes; for each link whose host is in
 CITY311_MEDIA_FETCH_HOSTS it writes a `PhotoFetch` outbox row. `fetch_due_photos` (its `then`,
-and the sweep) fetches each: only over http(s), only from an allowed host, through the outbound
-guard (lib/outbound.py: every address of the host a public one, connected to as checked, so a
-link cannot make the server read the city's own network), without following redirects, at most
-CITY311_MEDIA_MAX_BYTES, and then through `attachments.clean_photo` like every upload (its type
-told by its bytes, EXIF and other metadata gone). A photo that will never do (too large, not
+and the sweep) fetches each through the outbox's one send loop (`PhotoFetcher`): only over
+http(s), only from an allowed host, through the outbound guard (lib/outbound.py: every address
+of the host a public one, connected to as checked, so a link cannot make the server read the
+city's own network), without following redirects, at most CITY311_MEDIA_MAX_BYTES, and then
+through `attachments.clean_photo` like every upload (its type told by its bytes, EXIF and other
+metadata gone). A photo that will never do (too large, not
 a photo, refused) is a dead letter at once; a host that does not answer is tried again later.
 Links from other hosts stay links: staff see them on the work page and open them themselves.
 
@@ -23,13 +24,15 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import QuerySet
+from django_q.tasks import async_task
 
 from city311.lib import outbound, outbox
 from city311.open311.models import PhotoFetch, PhotoSource
@@ -154,44 +157,64 @@ def fetch_texted_photo(sr: ServiceRequest, url: str) -> PhotoFetch:
 
 
 def fetch_due_photos(limit: int = 200) -> int:
-    """Fetch the linked photos that are due; how many were kept."""
-    kept = tried = 0
-    outbox.release_dead(PhotoFetch.objects.all())
+    """Fetch the linked photos that are due; how many were kept. A backlog too long for one
+    task is left to a new task queued behind the others."""
     with outbound.Client() as client:
-        while tried < limit:
-            batch = outbox.claim(PhotoFetch.objects.select_related("request"), CLAIM)
-            if not batch:
-                break
-            tried += len(batch)
-            kept += sum(fetch_one(fetch, client) for fetch in batch)
+        kept, more = PhotoFetcher(client).send_due(limit)
+    if more:
+        async_task("city311.open311.media.fetch_due_photos")
     return kept
 
 
-def fetch_one(fetch: PhotoFetch, client: outbound.Client) -> int:
-    try:
-        data = download(fetch.url, client, fetch.source)
-        photo = attachments.clean_photo(ContentFile(data, name="linked"))
-    except Refused as e:
-        _failed(fetch, str(e))
-        return 0
-    except attachments.MediaInvalid as e:
-        _failed(fetch, str(e.message))
-        return 0
-    except (requests.RequestException, ConnectionError) as e:
-        if not outbox.retry_later(fetch, f"no answer: {type(e).__name__}", POLICY):
-            _tell_staff(fetch, f"no answer after {fetch.attempts} tries")
-        return 0
-    with attachments.unless_committed() as written, transaction.atomic():
-        if not outbox.mark_sent(fetch, f"kept {len(photo.content):,} bytes"):
-            return 0
-        fetch.attachment = attachments.attach(fetch.request, photo, written=written)
-        fetch.save(update_fields=["attachment"])
-    return 1
+class PhotoFetcher(outbox.Sender[PhotoFetch]):
+    """Fetches through the outbox's one send loop (city311.lib.outbox.Sender): a photo that
+    will never do is a dead letter at once, a host that does not answer is tried again on
+    POLICY's schedule; a texted photo in the dead letter gets its note to staff."""
 
+    model = PhotoFetch
+    noun = "Photo fetch"
+    claim_size = CLAIM
 
-def _failed(fetch: PhotoFetch, error: str) -> None:
-    if outbox.give_up(fetch, error):
-        _tell_staff(fetch, error)
+    def __init__(self, client: outbound.Client) -> None:
+        self.client = client
+        # Each fetched photo, cleaned, from `attempt` until `sent` attaches it.
+        self.photos: dict[int, attachments.CleanPhoto] = {}
+
+    def due(self, down: set[Hashable]) -> QuerySet[PhotoFetch]:
+        return PhotoFetch.objects.select_related("request")
+
+    def destination(self, fetch: PhotoFetch) -> str:
+        return (urlsplit(fetch.url).hostname or "").lower()
+
+    def policy(self) -> outbox.Policy:
+        return POLICY
+
+    def attempt(self, fetch: PhotoFetch) -> str:
+        try:
+            data = download(fetch.url, self.client, fetch.source)
+            photo = attachments.clean_photo(ContentFile(data, name="linked"))
+        except Refused as e:
+            raise outbox.GiveUp(str(e)) from None
+        except attachments.MediaInvalid as e:
+            raise outbox.GiveUp(str(e.message)) from None
+        except (requests.RequestException, ConnectionError) as e:
+            raise outbox.TryLater(f"no answer: {type(e).__name__}") from None
+        self.photos[fetch.pk] = photo
+        return f"kept {len(photo.content):,} bytes"
+
+    def sent(self, fetch: PhotoFetch, detail: str) -> bool:
+        photo = self.photos.pop(fetch.pk)
+        with attachments.unless_committed() as written, transaction.atomic():
+            if not outbox.mark_sent(fetch, detail):
+                return False
+            fetch.attachment = attachments.attach(fetch.request, photo, written=written)
+            fetch.save(update_fields=["attachment"])
+        return True
+
+    def dead(self, fetch: PhotoFetch, error: str) -> None:
+        # A host that never answered: the note says how often it was tried.
+        last = fetch.attempts >= POLICY.max_attempts and error.startswith("no answer")
+        _tell_staff(fetch, f"no answer after {fetch.attempts} tries" if last else error)
 
 
 def _tell_staff(fetch: PhotoFetch, error: str) -> None:

@@ -51,6 +51,7 @@ OUTBOX_SWEEPS = [
     "city311.webhooks.tasks.sweep",
     "city311.forwarding.tasks.sweep",
     "city311.open311.media.sweep",
+    "city311.pickups.subscriptions.send_notices",
 ]
 
 

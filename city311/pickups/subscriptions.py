@@ -9,15 +9,15 @@ number that replies STOP to the city's number gets no more texts, START brings t
 
 Messages are rows of an outbox of their own (`SubscriptionNotice`, city311.lib.outbox),
 planned in the transaction of the change that causes them (`tell_subscribers`) and sent by
-`send_notices` on the task workers through the notifications' transports, with their retries
-and dead letter. A change is told once per subscriber and channel (the outbox's unique key).
-The message lists the address's next collections as the engine gives them when it is sent.
+`send_notices` on the task workers (`NoticeSender`, the outbox's one send loop) through the
+notifications' transports, with the deliveries' retries and dead letter. A change is told once
+per subscriber and channel (the outbox's unique key). The message lists the address's next
+collections as the engine gives them when it is sent.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,12 +40,7 @@ from city311.notifications import tokens
 from city311.notifications.actions import checked_contact
 from city311.notifications.actions import confirm as confirm
 from city311.notifications.actions import unsubscribe as unsubscribe
-from city311.notifications.channels import (
-    PermanentFailure,
-    TemporaryFailure,
-    Transport,
-    transport_for,
-)
+from city311.notifications.channels import Transport, transport_for
 from city311.notifications.messages import Message, site_url
 from city311.notifications.tasks import policy
 from city311.pickups.lookup import upcoming
@@ -56,8 +51,6 @@ from city311.pickups.models import (
     Route,
     SubscriptionNotice,
 )
-
-log = logging.getLogger(__name__)
 
 CLAIM = 20
 
@@ -262,54 +255,53 @@ def _send_after_commit() -> None:
 
 def send_notices(limit: int = 10_000) -> int:
     """Claim and send due notices, a few at a time; the number sent. One connection per
-    channel for the whole run, closed at its end."""
-    rows = SubscriptionNotice.objects.select_related("subscription__address")
-    outbox.release_dead(SubscriptionNotice.objects.all())
+    channel for the whole run, closed at its end. A backlog too long for one task is left to
+    a new task queued behind the others."""
     outbox.release_stale(SubscriptionNotice.objects.all(), policy())
     transports: dict[str, Transport] = {}
-    sent = tried = 0
     try:
-        while tried < limit:
-            batch = outbox.claim(rows, min(CLAIM, limit - tried))
-            if not batch:
-                break
-            tried += len(batch)
-            sent += sum(_send_one(notice, transports) for notice in batch)
+        sent, more = NoticeSender(transports).send_due(limit)
     finally:
         for transport in transports.values():
             transport.close()
+    if more:
+        async_task("city311.pickups.subscriptions.send_notices")
     return sent
 
 
-def _send_one(notice: SubscriptionNotice, transports: dict[str, Transport]) -> int:
-    subscription = notice.subscription
-    channel = notice.channel
-    if subscription.unsubscribed_at is not None or channel not in subscription.channels:
-        outbox.cancel(notice, "unsubscribed")
-        return 0
-    if notice.kind == NoticeKind.CHANGE and subscription.confirmed_at is None:
-        outbox.cancel(notice, "not confirmed")
-        return 0
-    if channel not in transports:
-        transports[channel] = transport_for(channel)
-    try:
+class NoticeSender(outbox.Sender[SubscriptionNotice]):
+    """Notices through the notifications' transports (city311.lib.outbox.Sender), retried by
+    the deliveries' policy. A channel whose server does not answer gets no more tries in this
+    task: its notices wait for their backoff."""
+
+    model = SubscriptionNotice
+    noun = "Pickup notice"
+    claim_size = CLAIM
+
+    def __init__(self, transports: dict[str, Transport]) -> None:
+        self.transports = transports
+
+    def due(self, down: set[Hashable]) -> QuerySet[SubscriptionNotice]:
+        rows = SubscriptionNotice.objects.exclude(channel__in=down)
+        return rows.select_related("subscription__address")
+
+    def destination(self, notice: SubscriptionNotice) -> str:
+        return notice.channel
+
+    def policy(self) -> outbox.Policy:
+        return policy()
+
+    def attempt(self, notice: SubscriptionNotice) -> str:
+        subscription, channel = notice.subscription, notice.channel
+        if subscription.unsubscribed_at is not None or channel not in subscription.channels:
+            raise outbox.Cancel("unsubscribed")
+        if notice.kind == NoticeKind.CHANGE and subscription.confirmed_at is None:
+            raise outbox.Cancel("not confirmed")
+        if channel not in self.transports:
+            self.transports[channel] = transport_for(channel)
         message = make_notice(notice)
-        detail = transports[channel].send(
-            subscription.contact(channel), message, key=f"pickup-notice-{notice.pk}"
-        )
-    except PermanentFailure as e:
-        outbox.give_up(notice, str(e))
-        return 0
-    except TemporaryFailure as e:
-        outbox.retry_later(notice, str(e), policy())
-        return 0
-    except Exception as e:
-        # Logged without the text, which might quote the address.
-        log.error("Pickup notice %s could not be sent: %s", notice.pk, type(e).__name__)
-        outbox.retry_later(notice, f"internal error: {type(e).__name__}", policy())
-        return 0
-    outbox.mark_sent(notice, detail)
-    return 1
+        contact = subscription.contact(channel)
+        return self.transports[channel].send(contact, message, key=f"pickup-notice-{notice.pk}")
 
 
 def make_notice(notice: SubscriptionNotice, now: datetime | None = None) -> Message:
