@@ -13,14 +13,14 @@ What it does:
 1. Checks the free disk space (the rollups' size grows slower than the requests: 3.4 GB at
    1,000,000, about 41 GB at 30,000,000 by the rows a month makes at that size) and says so.
 2. Migrates the database, loads the demo catalog and New York's districts.
-3. Counts `--requests` requests into the day totals, month totals and month summaries, a month
-   at a time in `--workers` connections, as reports.rollup counts them (`--check` compares the
-   two on a small size). The requests are not kept: each one's facts (a type, department,
-   channel, urgency, three districts, received over ten years in order, closed or open, on
-   time or late, first response) are a function of its number, drawn again by each month that
-   counts it. The rollups are unlogged, and their unique keys and indexes are built after the
-   counting. The real path (the stream consumer and `rebuild_reports`) is timed on real
-   requests by bench/reports_real.py.
+3. Counts `--requests` requests into the day totals and summaries, month totals and month
+   summaries, a month at a time in `--workers` connections, as reports.rollup counts them
+   (`--check` compares the two on a small size). The requests are not kept: each one's facts
+   (a type, department, channel, urgency, three districts, received over ten years in order,
+   closed or open, on time or late, first response) are a function of its number, drawn again
+   by each month that counts it. The rollups are unlogged, and their unique keys and indexes
+   are built after the counting. The real path (the stream consumer and `rebuild_reports`) is
+   timed on real requests by bench/reports_real.py.
 4. Times every answer of the dashboard (reports.queries: tiles with the previous period,
    chart by day/month, channels, types, the map by council district) for each filter, and
    the whole page through Django's test client. These answers read the rollups only; the
@@ -254,6 +254,12 @@ days AS (
     p(kind, code)
   GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
   RETURNING {key}, {counters}
+),
+summaries AS (
+  -- The day summaries (reports.models.DaySummary): each area's day, every cut summed.
+  INSERT INTO reports_daysummary ({key}, {counters})
+  SELECT day, {every}, FALSE, area_kind, area_code, {sums}
+  FROM days GROUP BY 1, 7, 8
 )
 INSERT INTO bench_month ({key}, {counters})
 SELECT %(first)s, type_id, department_id, team_id, channel, urgent, area_kind, area_code,
@@ -265,7 +271,14 @@ FROM days GROUP BY 2, 3, 4, 5, 6, 7, 8
 def month_sql(town: City, first: date, after: date) -> tuple[str, dict]:
     """The statement that writes one month's day totals, and its month totals into
     bench_month, from the requests that can count in it."""
-    from city311.reports.models import CLOSE_COLUMNS, COUNTERS
+    from city311.reports.models import (
+        CLOSE_COLUMNS,
+        COUNTERS,
+        EVERY_CHANNEL,
+        EVERY_DEPARTMENT,
+        EVERY_TEAM,
+        EVERY_TYPE,
+    )
     from city311.reports.rollup import KEY
 
     lo = town.first_of(first - timedelta(days=REACH_DAYS))
@@ -280,6 +293,7 @@ def month_sql(town: City, first: date, after: date) -> tuple[str, dict]:
         close_sums=", ".join(f"sum((cb = {i})::int)" for i in range(n)),
         response_sums=", ".join(f"sum((rb = {i})::int)" for i in range(n)),
         sums=", ".join(f"sum({c})" for c in COUNTERS),
+        every=f"{EVERY_TYPE}, {EVERY_DEPARTMENT}, {EVERY_TEAM}, '{EVERY_CHANNEL}'",
     )
     return sql, {"first": first, "after": after}
 
@@ -296,13 +310,13 @@ def months(town: City) -> list[tuple[date, date]]:
     return found
 
 
-ROLLUPS = ("reports_daytotal", "reports_monthtotal", "reports_monthsummary")
+ROLLUPS = ("reports_daytotal", "reports_daysummary", "reports_monthtotal", "reports_monthsummary")
 
 
 def rollup_models() -> list:
-    from city311.reports.models import DayTotal, MonthSummary, MonthTotal
+    from city311.reports.models import DaySummary, DayTotal, MonthSummary, MonthTotal
 
-    return [DayTotal, MonthTotal, MonthSummary]
+    return [DayTotal, DaySummary, MonthTotal, MonthSummary]
 
 
 def fill(town: City, workers: int) -> None:
@@ -418,7 +432,8 @@ def backend_cpu_of(db) -> float:
 
 def check(town: City) -> None:
     """Count the generated requests again in Python, one at a time, with the product's own
-    reports.rollup (contributions, then the month totals and summaries it writes), and
+    reports.rollup (contributions, then the day summaries, month totals and summaries it
+    writes), and
     compare with the totals filled in SQL; and compare DuckDB's requests with PostgreSQL's.
     For small sizes: --check with --requests 20000 or so."""
     from collections import defaultdict
@@ -428,7 +443,14 @@ def check(town: City) -> None:
     from django.utils import timezone
 
     from city311.reports import rollup
-    from city311.reports.models import COUNTERS, DayTotal, MonthSummary, MonthTotal, RequestFact
+    from city311.reports.models import (
+        COUNTERS,
+        DaySummary,
+        DayTotal,
+        MonthSummary,
+        MonthTotal,
+        RequestFact,
+    )
 
     columns = ["id", "type_id", "department_id", "team_id", "channel", "urgent", "borough",
                "council_district", "community_district", "received_day", "closed",
@@ -459,7 +481,13 @@ def check(town: City) -> None:
         for name, value in counts.items():
             row[name] = row.get(name, 0) + value
     summaries = rollup.summaries(list(months.items()))
-    for model, expected in ((DayTotal, days), (MonthTotal, months), (MonthSummary, summaries)):
+    by_area = rollup.summaries(list(days.items()), by_area_only=True)
+    for model, expected in (
+        (DayTotal, days),
+        (DaySummary, by_area),
+        (MonthTotal, months),
+        (MonthSummary, summaries),
+    ):
         found = {tuple(getattr(r, k) for k in rollup.KEY): r for r in model._default_manager.all()}
         extra, missing = set(found) - set(expected), set(expected) - set(found)
         assert not extra and not missing, (model.__name__, list(extra)[:3], list(missing)[:3])

@@ -29,7 +29,14 @@ from city311.cities import profile
 from city311.demo import loader
 from city311.geo.models import Boundary
 from city311.reports import nyc, nycimport, opendata
-from city311.reports.models import DayTotal, HeatCell, MonthSummary, MonthTotal, RequestFact
+from city311.reports.models import (
+    DaySummary,
+    DayTotal,
+    HeatCell,
+    MonthSummary,
+    MonthTotal,
+    RequestFact,
+)
 from city311.servicerequests import actions, bulk, stream
 from city311.servicerequests.models import RequestEvent, ServiceRequest
 from city311.test import BaseTestCase, city_today
@@ -739,7 +746,7 @@ class BulkImportTests(OpenDataTestCase):
 def rollup_rows() -> dict[str, list[tuple[object, ...]]]:
     """Every row of the reports' facts, totals and heat cells, without ids."""
     rows = {}
-    for model in (RequestFact, DayTotal, MonthTotal, MonthSummary, HeatCell):
+    for model in (RequestFact, DayTotal, DaySummary, MonthTotal, MonthSummary, HeatCell):
         fields = [f.attname for f in model._meta.concrete_fields if f.attname != "id"]
         rows[model.__name__] = sorted(
             tuple(json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in row)

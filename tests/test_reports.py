@@ -36,7 +36,7 @@ from city311.geo import datasets
 from city311.geo.models import Boundary
 from city311.notifications.models import Follower, SurveyResponse
 from city311.reports import points, recount, rollup
-from city311.reports.models import DayTotal, MonthSummary, MonthTotal, RequestFact
+from city311.reports.models import DaySummary, DayTotal, MonthSummary, MonthTotal, RequestFact
 from city311.servicerequests import actions
 from city311.servicerequests.models import RequestEvent, ServiceRequest
 from city311.servicerequests.tasks import dispatch_events
@@ -303,14 +303,14 @@ class RollupTests(HandBuiltCity):
         self.assertEqual(self.totals(), before)
 
     def every_row(self) -> dict[str, list[tuple]]:
-        """Every fact, and every total that counts something, of the three tables."""
+        """Every fact, and every total and summary that counts something."""
         rows: dict[str, list[tuple]] = {
             "facts": sorted(
                 (*row[:7], sorted(row[7].items()), *row[8:])
                 for row in RequestFact.objects.values_list()
             )
         }
-        for model in (DayTotal, MonthTotal, MonthSummary):
+        for model in (DayTotal, DaySummary, MonthTotal, MonthSummary):
             fields = [f.attname for f in model._meta.concrete_fields if f.attname != "id"]
             rows[model.__name__] = sorted(
                 tuple(round(row[f], 3) if f == "closed_seconds" else row[f] for f in fields)
@@ -566,6 +566,24 @@ class LongPeriodTests(HandBuiltCity):
         self.assertTrue(by_the_stream)
         MonthSummary.objects.all().delete()
         rollup.summarise_months()  # the bulk path, in one SQL statement
+        self.assertEqual(kept(), by_the_stream)
+
+    def test_the_day_summaries_are_the_day_totals_summed_by_area(self):
+        from city311.reports import rollup
+
+        def kept() -> list[tuple]:
+            fields = [f.attname for f in DaySummary._meta.concrete_fields if f.attname != "id"]
+            rows = DaySummary.objects.values_list(*fields)
+            rounded = (tuple(round(v, 3) if isinstance(v, float) else v for v in r) for r in rows)
+            return sorted(row for row in rounded if any(row[8:]))
+
+        by_the_stream = kept()
+        # One row a day an area counted something in: the city's and each district's.
+        self.assertTrue(any(row[6] == "" for row in by_the_stream))
+        self.assertTrue(any(row[6] == "council_district" for row in by_the_stream))
+        DaySummary.objects.all().delete()
+        with connection.cursor() as cursor:
+            cursor.execute(rollup.SUMMARISE_DAYS_SQL)  # the bulk path (migration, benchmark)
         self.assertEqual(kept(), by_the_stream)
 
     def test_a_long_period_charts_by_month(self):

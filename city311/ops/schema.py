@@ -79,6 +79,7 @@ BEYOND_THE_STATE: dict[tuple[str, str], Step] = {
     ("notifications", "0005_event_stream"): _notifications_cursor,
     ("ops", "0002_rate_counter_unlogged"): replay,
     ("reports", "0002_month_summary"): nothing,  # sums the month totals: none yet
+    ("reports", "0007_day_summary"): nothing,  # sums the day totals: none yet
     ("servicerequests", "0016_queue_search_indexes"): replay,
     ("servicerequests", "0018_sla_clock_for_open_requests"): nothing,
     ("servicerequests", "0023_live_work_search_indexes"): replay,

@@ -202,6 +202,30 @@ class MonthSummary(Totals):
         verbose_name_plural = "month summaries"
 
 
+class DaySummary(Totals):
+    """The day totals summed per area: every type, department, team, channel and urgency of
+    one day in one area (or the whole city) in one row, marked as MonthSummary's by-area rows.
+
+    An unfiltered view's answers over days read these: a short period's tiles and chart, the
+    days at a long period's edges, the map's days, and the backlog by day received. Without
+    them those read a day total for every combination of type, team, channel and urgency seen
+    that day: at 30,000,000 requests the whole city's 30 days were 25,641 rows and its backlog
+    1,187,529 (bench/reports.py). Kept by reports.rollup.write with the other totals.
+    """
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=CUT, name="daysummary_one_cut")]
+        indexes = [
+            # The map: every area of one kind over a range of days, from the index alone.
+            models.Index(
+                fields=["area_kind", "day"],
+                name="daysummary_kind_day",
+                include=["area_code", *MAP_COUNTERS],
+            ),
+        ]
+        verbose_name_plural = "day summaries"
+
+
 class OpenDataLine(models.Model):
     """One request as one open-data file writes it, ready to send (reports.openlines): kept by
     the `open_data` consumer of the event stream and rebuilt after bulk loads, so that a

@@ -22,6 +22,7 @@ from city311.reports.models import (
     EVERY_CHANNEL,
     EVERY_DEPARTMENT,
     EVERY_TYPE,
+    DaySummary,
     DayTotal,
     MonthSummary,
     MonthTotal,
@@ -183,6 +184,8 @@ def summed(
     for model, first, last in parts(start, end):
         if model is MonthTotal and summary is not None:
             rows = cut.rows(model=MonthSummary, area=kind is None).filter(summary)
+        elif model is DayTotal and _by_area_only(cut, by):
+            rows = cut.rows(model=DaySummary, area=kind is None)
         else:
             rows = cut.rows(model=model, area=kind is None)
         if kind is not None:
@@ -196,6 +199,20 @@ def summed(
             for c in counters:
                 into[c] += row[c] or 0
     return out
+
+
+def _by_area_only(cut: Cut, by: list[str]) -> bool:
+    """Whether the day summaries (models.DaySummary: every type, department, team, channel
+    and urgency of one area, a row a day) hold this cut's days grouped `by`: a cut by area
+    alone (or none), grouped by day or area at most."""
+    plain = cut.type_ids is None and cut.department_ids is None and cut.team_id is None
+    return plain and not cut.channel and cut.urgent is None and set(by) <= {"day", "area_code"}
+
+
+def day_rows(cut: Cut) -> QuerySet[Any]:
+    """The cut's area's rows by day: its day summaries where they hold its counts, else its
+    day totals."""
+    return cut.rows(model=DaySummary) if _by_area_only(cut, []) else cut.rows()
 
 
 def summary_for(cut: Cut, by: list[str], kind: str | None) -> Q | None:
@@ -233,10 +250,11 @@ def _sums(cut: Cut, start: date, end: date) -> dict[str, float]:
 OpenWork = tuple[dict[date, int], dict[date, int]]
 
 
-def open_work(rows: QuerySet[DayTotal]) -> OpenWork:
+def open_work(rows: QuerySet[Any]) -> OpenWork:
     """The requests open now by the day received (the backlog), and those open (not held) by
-    the day due, of these day totals: one read of the rows with open work (the partial
-    covering index `daytotal_open` holds exactly these), for every period at once."""
+    the day due, of these day totals or summaries (`day_rows`): one read of the rows with open
+    work (for day totals, the partial covering index `daytotal_open` holds exactly these), for
+    every period at once."""
     found = (
         rows.filter(Q(open_now__gt=0) | Q(open_due__gt=0))
         .values("day")
@@ -298,7 +316,7 @@ def facts_for(
 ) -> metrics.Facts:
     """What the metrics need for this cut and period (`work`: the open work by day, when
     already read: it is the same for every period)."""
-    backlog, due = work if work is not None else open_work(cut.rows())
+    backlog, due = work if work is not None else open_work(day_rows(cut))
     total, n = _satisfaction(cut, start, end)
     return metrics.Facts(
         sums=_sums(cut, start, end),
@@ -343,7 +361,7 @@ class Tile:
 
 
 def tiles(cut: Cut, start: date, end: date, today: date) -> tuple[list[Tile], metrics.Facts]:
-    work = open_work(cut.rows())
+    work = open_work(day_rows(cut))
     now_facts = facts_for(cut, start, end, today, work)
     before_start, before_end = previous(start, end)
     before_facts = facts_for(cut, before_start, before_end, today, work)
@@ -388,7 +406,7 @@ def series(cut: Cut, start: date, end: date, grain: str) -> list[dict[str, Any]]
     counters = ["received", "closed", "closed_target", "closed_on_time"]
     if grain in ("day", "week"):
         rows = (
-            cut.rows()
+            day_rows(cut)
             .filter(day__gte=start, day__lte=end)
             .annotate(bucket=Trunc("day", TRUNC[grain], output_field=DateField()))
             .values("bucket")

@@ -9,7 +9,7 @@ database, on PostgreSQL and SQLite alike:
    that says in SQL what rollup._fact says in Python;
 3. the new facts are counted in, as rollup.contributions does (one row per day a count falls
    on, for the whole city and each area);
-4. the deltas, grouped, are added to the day totals, the month totals and the month
+4. the deltas, grouped, are added to the day totals and summaries, the month totals and the month
    summaries (INSERT ... SELECT ... GROUP BY ... ON CONFLICT DO UPDATE).
 
 The two paths must agree number for number: tests/test_reports_recount.py builds a city
@@ -36,6 +36,7 @@ from city311.reports.models import (
     HEAT_KEY,
     HOUR_BUCKETS,
     RESPONSE_COLUMNS,
+    DaySummary,
     DayTotal,
     HeatCell,
     MonthSummary,
@@ -99,6 +100,7 @@ def recount(request_ids: Iterable[int]) -> None:
             (MonthTotal._meta.db_table, sql.month("day")),
         ):
             cursor.execute(sql.upsert(table, f"SELECT {day} AS day, {', '.join(KEY[1:])}", ""))
+        cursor.execute(sql.upsert(DaySummary._meta.db_table, *_by_area("day")))
         summaries = MonthSummary._meta.db_table
         for select, where in _summary_kinds(sql.month("day")):
             cursor.execute(sql.upsert(summaries, select, where))
@@ -110,6 +112,7 @@ def recount(request_ids: Iterable[int]) -> None:
 ROLLUPS = [
     FACT,
     DayTotal._meta.db_table,
+    DaySummary._meta.db_table,
     MonthTotal._meta.db_table,
     MonthSummary._meta.db_table,
     HeatCell._meta.db_table,
@@ -147,6 +150,7 @@ def rebuild() -> None:
         cursor.execute(sql.facts(False))
         days, months = DayTotal._meta.db_table, MonthTotal._meta.db_table
         cursor.execute(sql.contributions(+1, False, into=days))
+        cursor.execute(sql.upsert(DaySummary._meta.db_table, *_by_area("day"), source=days))
         select = f"SELECT {sql.month('day')} AS day, {', '.join(KEY[1:])}"
         cursor.execute(sql.upsert(months, select, "", source=days))
         for select, where in _summary_kinds(sql.month("day")):
@@ -158,11 +162,17 @@ def rebuild() -> None:
                 cursor.execute(f"ANALYZE {table}")
 
 
+def _by_area(day: str) -> tuple[str, str]:
+    """The summaries by area (every type, department, team, channel): models.DaySummary's
+    only kind, and the first of MonthSummary's."""
+    every = f"{EVERY_TYPE}, {EVERY_DEPARTMENT}, {EVERY_TEAM}, '{EVERY_CHANNEL}'"
+    return f"SELECT {day} AS day, {every}, FALSE, area_kind, area_code", ""
+
+
 def _summary_kinds(month: str) -> list[tuple[str, str]]:
     """The four kinds of month summary (models.MonthSummary; rollup.summaries in Python)."""
-    every = f"{EVERY_TYPE}, {EVERY_DEPARTMENT}, {EVERY_TEAM}, '{EVERY_CHANNEL}'"
     return [
-        (f"SELECT {month} AS day, {every}, FALSE, area_kind, area_code", ""),
+        _by_area(month),
         (
             f"SELECT {month} AS day, {EVERY_TYPE}, department_id, {EVERY_TEAM}, "
             f"'{EVERY_CHANNEL}', FALSE, area_kind, area_code",

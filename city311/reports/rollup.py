@@ -30,6 +30,7 @@ from city311.reports.models import (
     HEAT_KEY,
     HOUR_BUCKETS,
     RESPONSE_COLUMNS,
+    DaySummary,
     DayTotal,
     HeatCell,
     MonthSummary,
@@ -235,37 +236,46 @@ def add(totals: Counts, fact: RequestFact | None, sign: int) -> None:
 
 
 def write(totals: Counts) -> None:
-    """Add these counts to the day and month totals (INSERT ... ON CONFLICT DO UPDATE)."""
+    """Add these counts to the day and month totals and their summaries (INSERT ... ON
+    CONFLICT DO UPDATE)."""
     rows = [(key, counts) for key, counts in totals.items() if any(counts.values())]
     if not rows:
         return
     months: Counts = defaultdict(dict)
     for (day, *rest), counts in rows:
-        row = months[(day.replace(day=1), *rest)]  # type: ignore[index]
-        for name, value in counts.items():
-            row[name] = row.get(name, 0) + value
+        _add_to(months[(day.replace(day=1), *rest)], counts)  # type: ignore[index]
     month_rows = [(k, c) for k, c in months.items() if any(c.values())]
     _upsert(DayTotal._meta.db_table, rows)
+    _upsert(DaySummary._meta.db_table, list(summaries(rows, by_area_only=True).items()))
     _upsert(MonthTotal._meta.db_table, month_rows)
     _upsert(MonthSummary._meta.db_table, list(summaries(month_rows).items()))
 
 
-def summaries(month_rows: Sequence[tuple[Key, dict[str, float]]]) -> Counts:
-    """The month summaries these month totals add to (models.MonthSummary's four kinds)."""
+def summaries(
+    total_rows: Sequence[tuple[Key, dict[str, float]]], *, by_area_only: bool = False
+) -> Counts:
+    """The summaries these totals add to: models.MonthSummary's four kinds, or with
+    `by_area_only` the by-area kind alone (models.DaySummary)."""
     out: Counts = defaultdict(dict)
-    for (day, type_id, department_id, _team, channel, _urgent, kind, code), counts in month_rows:
+    for (day, type_id, department_id, _team, channel, _urgent, kind, code), counts in total_rows:
         keys: list[Key] = [
-            (day, EVERY_TYPE, EVERY_DEPARTMENT, EVERY_TEAM, EVERY_CHANNEL, False, kind, code),
-            (day, EVERY_TYPE, department_id, EVERY_TEAM, EVERY_CHANNEL, False, kind, code),
+            (day, EVERY_TYPE, EVERY_DEPARTMENT, EVERY_TEAM, EVERY_CHANNEL, False, kind, code)
         ]
-        if not kind:
-            keys.append((day, type_id, department_id, EVERY_TEAM, EVERY_CHANNEL, False, "", ""))
-            keys.append((day, EVERY_TYPE, department_id, EVERY_TEAM, channel, False, "", ""))
+        if not by_area_only:
+            keys.append(
+                (day, EVERY_TYPE, department_id, EVERY_TEAM, EVERY_CHANNEL, False, kind, code)
+            )
+            if not kind:
+                keys.append((day, type_id, department_id, EVERY_TEAM, EVERY_CHANNEL, False, "", ""))
+                keys.append((day, EVERY_TYPE, department_id, EVERY_TEAM, channel, False, "", ""))
         for key in keys:
-            row = out[key]
-            for name, value in counts.items():
-                row[name] = row.get(name, 0) + value
+            _add_to(out[key], counts)
     return out
+
+
+def _add_to(row: dict[str, float], counts: dict[str, float]) -> None:
+    for name, value in counts.items():
+        row[name] = row.get(name, 0) + value
 
 
 def _upsert(name: str, rows: list[tuple[Key, dict[str, float]]]) -> None:
@@ -311,6 +321,16 @@ FROM reports_monthtotal WHERE area_kind = '' GROUP BY day, type_id, department_i
 UNION ALL
 SELECT day, {EVERY_TYPE}, department_id, {EVERY_TEAM}, channel, FALSE, '', '', {_SUMS}
 FROM reports_monthtotal WHERE area_kind = '' GROUP BY day, channel, department_id
+"""
+
+
+# The day summaries from the day totals (models.DaySummary): after a bulk count, and to fill
+# them the first time (migration 0007); the summaries must be empty.
+SUMMARISE_DAYS_SQL = f"""
+INSERT INTO reports_daysummary ({", ".join((*KEY, *COUNTERS))})
+SELECT day, {EVERY_TYPE}, {EVERY_DEPARTMENT}, {EVERY_TEAM}, '{EVERY_CHANNEL}', FALSE, area_kind,
+       area_code, {_SUMS}
+FROM reports_daytotal GROUP BY day, area_kind, area_code
 """
 
 
