@@ -226,6 +226,11 @@ CITY311_TASK_LEASE_SECONDS = envint("CITY311_TASK_LEASE_SECONDS", "30", minimum=
 # How often a worker looks for schedules that are due (django-q's own look is every 30 s, fixed;
 # city311 runs it instead): the periodic tasks and the SLA alarms run this late at most.
 CITY311_SCHEDULER_SECONDS = envint("CITY311_SCHEDULER_SECONDS", "30", minimum=1)
+# How much lower the task worker's CPU priority is than that of the process that starts it (its
+# niceness goes up by this much; 0 leaves it as it is). On a machine shared with the web server,
+# a resident waiting for a page comes before the worker catching up with a burst of filings:
+# the catch-up takes a little longer, and runs at full speed whenever the web is idle.
+CITY311_WORKER_NICE = envint("CITY311_WORKER_NICE", "10", minimum=0, maximum=19)
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
