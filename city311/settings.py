@@ -401,6 +401,9 @@ CITY311_STREAM_GATHER_MS = envint("CITY311_STREAM_GATHER_MS", "200", minimum=0)
 # (one round trip for all the commits of the interval, instead of one a commit), from a thread
 # of its own. Added to the delay above; 0 tells Redis in the committing thread, every commit.
 CITY311_STREAM_WAKE_MS = envint("CITY311_STREAM_WAKE_MS", "50", minimum=0)
+# How long one dispatch task of the event stream reads (each group of consumers) before it leaves
+# the rest of a backlog to a new task queued behind the worker's other tasks.
+CITY311_STREAM_TASK_SECONDS = envint("CITY311_STREAM_TASK_SECONDS", "10", minimum=0)
 # Where residents open the links in messages: their request's page, unsubscribe, the survey.
 CITY311_SITE_URL = envurl("CITY311_SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
 # The right-hand side of the Message-ID of every e-mail sent.
