@@ -206,6 +206,23 @@ def cpu_by_part(groups: dict[str, int], database: str) -> dict[str, float]:
     return used
 
 
+def behind() -> int:
+    """How far the task worker is behind the filings: the most requests any consumer woken by
+    commits has events of still to handle. Read between rounds (a few queries), so readers see
+    which rounds ran while the worker was catching up with the ones before."""
+    from django.db import connection
+
+    from city311.servicerequests import stream
+    from city311.servicerequests.models import ConsumerCursor
+
+    woken = [c.name for c in stream.consumers() if c.woken]
+    most = max(
+        (len(stream.waiting(c)) for c in ConsumerCursor.objects.filter(name__in=woken)), default=0
+    )
+    connection.close()
+    return most
+
+
 def serve(port: int, workers: int, threads: int, env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [
@@ -411,9 +428,11 @@ def main() -> None:
             for pair in pairs:
                 for n in range(args.rounds):
                     for side, (name, url, script, extra) in zip("AB", sides[pair], strict=True):
+                        waiting = behind()
                         before = cpu_by_part(groups, database)
                         r = wrk(url, script, clients, args.seconds, *extra)
                         after = cpu_by_part(groups, database)
+                        left = behind()
                         results.setdefault((pair, clients, side), []).append(r)
                         posted += r.ok if script == "post.lua" else 0
                         print(
@@ -428,7 +447,9 @@ def main() -> None:
                         per = {k: (after[k] - before[k]) * 1000 / max(r.ok, 1) for k in after}
                         print(
                             "                CPU per answered request: "
-                            + ", ".join(f"{k} {v:.2f} ms" for k, v in per.items()),
+                            + ", ".join(f"{k} {v:.2f} ms" for k, v in per.items())
+                            + f"; worker behind by {waiting:,} requests at the start, "
+                            f"{left:,} at the end",
                             flush=True,
                         )
         ids = sorted(

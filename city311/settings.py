@@ -226,6 +226,11 @@ CITY311_TASK_LEASE_SECONDS = envint("CITY311_TASK_LEASE_SECONDS", "30", minimum=
 # How often a worker looks for schedules that are due (django-q's own look is every 30 s, fixed;
 # city311 runs it instead): the periodic tasks and the SLA alarms run this late at most.
 CITY311_SCHEDULER_SECONDS = envint("CITY311_SCHEDULER_SECONDS", "30", minimum=1)
+# How much lower the task worker's CPU priority is than that of the process that starts it (its
+# niceness goes up by this much; 0 leaves it as it is). On a machine shared with the web server,
+# a resident waiting for a page comes before the worker catching up with a burst of filings:
+# the catch-up takes a little longer, and runs at full speed whenever the web is idle.
+CITY311_WORKER_NICE = envint("CITY311_WORKER_NICE", "10", minimum=0, maximum=19)
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -396,6 +401,9 @@ CITY311_STREAM_GATHER_MS = envint("CITY311_STREAM_GATHER_MS", "200", minimum=0)
 # (one round trip for all the commits of the interval, instead of one a commit), from a thread
 # of its own. Added to the delay above; 0 tells Redis in the committing thread, every commit.
 CITY311_STREAM_WAKE_MS = envint("CITY311_STREAM_WAKE_MS", "50", minimum=0)
+# How long one dispatch task of the event stream reads (each group of consumers) before it leaves
+# the rest of a backlog to a new task queued behind the worker's other tasks.
+CITY311_STREAM_TASK_SECONDS = envint("CITY311_STREAM_TASK_SECONDS", "10", minimum=0)
 # Where residents open the links in messages: their request's page, unsubscribe, the survey.
 CITY311_SITE_URL = envurl("CITY311_SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
 # The right-hand side of the Message-ID of every e-mail sent.

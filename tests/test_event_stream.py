@@ -79,6 +79,19 @@ class StreamTestCase(CityMixin, TransactionTestCase):
     def queued_wake_ups(self) -> int:
         return sum(1 for task in OrmQ.objects.all() if task.func() == stream.WAKE_TASK)
 
+    def run_queued_dispatches(self, limit: int) -> int:
+        """Run the dispatches queued in the database, oldest first, as a worker would (those
+        they queue too), at most `limit`; how many ran."""
+        for ran in range(limit):
+            task = next(
+                (t for t in OrmQ.objects.order_by("pk") if t.func() == stream.WAKE_TASK), None
+            )
+            if task is None:
+                return ran
+            task.delete()
+            dispatch_events(*task.task["args"], **task.task["kwargs"])
+        return limit
+
 
 class DeliveryTests(StreamTestCase):
     def test_a_consumers_first_run_woken_by_a_commit_reads_from_its_start(self):
@@ -107,6 +120,27 @@ class DeliveryTests(StreamTestCase):
             for sr in (first, second):
                 history = [e.pk for e in recorder.given if e.request_id == sr.pk]
                 self.assertEqual(history, sorted(history))
+
+    def test_a_backlog_longer_than_one_task_is_read_on_by_the_next_task_not_from_its_start(self):
+        # A burst of filings left more events than one dispatch task reads in its time (here
+        # one batch of two): each task queued behind it reads on from where it stopped. Reading
+        # again from the burst's first event, the tasks re-read what was handled and never got
+        # further than the first batch.
+        rollup = Recorder()
+        stream.register(stream.Consumer(name="rollup", handle=rollup, batch=2))
+        self.addCleanup(stream.unregister, "rollup")
+        dispatch_events()
+        burst = [self.report() for _ in range(3)]
+        first = RequestEvent.objects.filter(request=burst[0]).order_by("pk").first().pk
+        waiting = list(
+            RequestEvent.objects.filter(pk__gte=first).order_by("pk").values_list("pk", flat=True)
+        )
+        OrmQ.objects.all().delete()  # the burst's own wake-ups: the first is run here
+        with override_settings(CITY311_STREAM_TASK_SECONDS=0):
+            dispatch_events(first)
+            tasks = self.run_queued_dispatches(limit=3 * len(waiting))
+        self.assertEqual([pk for pk in rollup.ids if pk >= first], waiting)
+        self.assertLessEqual(1 + tasks, len(waiting) // 2 + 1)
 
     def test_a_consumer_reads_only_the_kinds_it_names(self):
         closures = Recorder()

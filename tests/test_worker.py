@@ -19,6 +19,7 @@ from city311.notifications.models import Delivery
 from city311.servicerequests.models import RequestEvent, ServiceRequest
 from city311.test import CityMixin
 from tests.helpers import city311_env, run_city311, start_city311, stop, wait_for
+from tests.processes import descendants
 
 # Waits on other processes and the clock: first, so parallel workers fill the wait.
 pytestmark = pytest.mark.waits
@@ -78,6 +79,35 @@ class WorkerTests(CityMixin, TransactionTestCase):
 
     def test_a_worker_runs_tasks_from_the_database_queue(self):
         self.check_worker_runs_the_overdue_sweep()
+
+    def test_a_worker_and_its_processes_run_at_a_lower_cpu_priority_than_the_web(self):
+        # Rosa's page must not wait behind the worker catching up with a burst of filings.
+        env = city311_env(
+            CITY311_QUEUE_NAME=f"test-{uuid.uuid4().hex[:8]}",
+            CITY311_WORKER_PROCESSES="2",
+            CITY311_WORKER_NICE="5",
+        )
+        # Started 5 below the ceiling (19), so that the worker's own step shows; lowering a
+        # niceness (a test run under `nice -n 19`) needs root, which CI has.
+        base = min(os.getpriority(os.PRIO_PROCESS, 0), 14)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "city311", "worker"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, base),
+        )
+        try:
+            # The cluster: its sentinel, pusher, monitor and two task processes.
+            started = wait_for(lambda: len(descendants(worker.pid)) >= 5, timeout=60)
+            pids = [worker.pid, *descendants(worker.pid)]
+            niceness = {os.getpriority(os.PRIO_PROCESS, pid) for pid in pids}
+        finally:
+            output = stop(worker)
+        self.assertTrue(started, f"the worker's cluster did not start:\n{output}")
+        self.assertEqual(niceness, {base + 5})
+        self.assertIn(f"lower CPU priority (nice {base + 5}, CITY311_WORKER_NICE=5)", output)
 
     def test_a_worker_runs_tasks_from_redis(self):
         self.check_worker_runs_the_overdue_sweep(REDIS_URL=REDIS_URL)
@@ -281,6 +311,18 @@ ANOTHER_MACHINE = [
     "--mount-proc",
     "--kill-child",
 ]
+
+
+def test_a_worker_told_an_impossible_priority_says_what_is_wrong():
+    env = city311_env(CITY311_QUEUE_NAME=f"test-{uuid.uuid4().hex[:8]}")
+    for value, why in (
+        ("20", "CITY311_WORKER_NICE=20 is too large: it must be at most 19."),
+        ("-5", "CITY311_WORKER_NICE=-5 is too small: it must be at least 0."),
+        ("low", "CITY311_WORKER_NICE='low' is not a whole number."),
+    ):
+        ran = run_city311("worker", env={**env, "CITY311_WORKER_NICE": value}, timeout=30)
+        assert ran.returncode != 0, value
+        assert why in ran.stderr
 
 
 @pytest.mark.django_db

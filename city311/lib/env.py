@@ -29,7 +29,9 @@ def envbool(name: str, default: str) -> bool:
     raise ConfigError(f"{name}={value!r} is not a yes/no value: use true or false.")
 
 
-def envint(name: str, default: str, *, minimum: int | None = None) -> int:
+def envint(
+    name: str, default: str, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     value = os.environ.get(name, default).strip()
     try:
         number = int(value)
@@ -37,6 +39,8 @@ def envint(name: str, default: str, *, minimum: int | None = None) -> int:
         raise ConfigError(f"{name}={value!r} is not a whole number.") from None
     if minimum is not None and number < minimum:
         raise ConfigError(f"{name}={number} is too small: it must be at least {minimum}.")
+    if maximum is not None and number > maximum:
+        raise ConfigError(f"{name}={number} is too large: it must be at most {maximum}.")
     return number
 
 

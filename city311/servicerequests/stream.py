@@ -71,8 +71,6 @@ FROM_NOW = "from_now"
 REPLAY = "replay"
 
 WAKE_TASK = "city311.servicerequests.tasks.dispatch_events"
-# One consumer reads for at most this long per task, then leaves the rest to a new task.
-CONSUMER_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -326,11 +324,16 @@ def dispatch(since: int | None = None, *, pending: bool = False) -> dict[str, in
         since = int(held) if held is not None else None
     given: dict[str, int] = {}
     more = False
+    resume: int | None = None  # the last event read, when this task's time ran out
     groups, since = _groups(since)
     for group in groups:
-        result = _run(group, since, deadline=time.monotonic() + CONSUMER_SECONDS)
+        # One group reads for at most this long, then leaves the rest to a new task.
+        deadline = time.monotonic() + settings.CITY311_STREAM_TASK_SECONDS
+        result = _run(group, since, deadline=deadline)
         given.update(result.given)
-        more = more or result.more
+        if result.more:
+            more = True
+            resume = result.upto if resume is None else min(resume, result.upto)
     for consumer in consumers():
         if given.get(consumer.name) and consumer.then is not None:
             try:
@@ -340,7 +343,14 @@ def dispatch(since: int | None = None, *, pending: bool = False) -> dict[str, in
                 # own schedule (the outbox's sweep), so only say so.
                 log.error("Event consumer %s: then failed: %s", consumer.name, _where(e))
     if more:
-        # A backlog (a replay, a long outage): the rest in a task behind the others queued.
+        # A backlog (a burst's catch-up, a replay, a long outage): the rest in a task behind
+        # the others queued. Woken by a commit, it reads on after the last event this one read,
+        # not from the commit's first again: within the settle window the cursors stay behind,
+        # and every task re-read (and loaded, request and all) each event its forerunners had
+        # handled, so a long catch-up cost more per event the longer it was, and on a busy
+        # machine a task could spend its whole time re-reading and move nothing.
+        if since is not None and resume:
+            since = resume + 1
         async_task(WAKE_TASK, since, broker=_broker(), save=False)
     return given
 
@@ -349,6 +359,9 @@ def dispatch(since: int | None = None, *, pending: bool = False) -> dict[str, in
 class _Result:
     given: dict[str, int] = field(default_factory=dict)
     more: bool = False
+    # With `more`: the last event read, every consumer having handled it and those before;
+    # 0 when one of them failed (the next task reads again from where this one started).
+    upto: int = 0
 
 
 def _groups(since: int | None) -> tuple[list[list[Consumer]], int | None]:
@@ -421,6 +434,7 @@ def _run(group: list[Consumer], since: int | None, *, deadline: float) -> _Resul
             break
         if time.monotonic() >= deadline:
             result.more = True
+            result.upto = 0 if failed else read_upto
             break
         let_others_write()
     for consumer in group:

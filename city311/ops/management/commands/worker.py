@@ -1,4 +1,5 @@
 import gc
+import os
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +16,9 @@ class Command(BaseCommand):
     help = "Run a task worker: sends notifications and runs periodic work. Start as many as needed."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # First, so that the cluster's processes, forked below, inherit it.
+        lowered = settings.CITY311_WORKER_NICE
+        niceness = os.nice(lowered)
         protect_data_files()
         ensure_schedules()
         # A worker restarted after a crash takes back at once what the dead one had claimed.
@@ -22,6 +26,11 @@ class Command(BaseCommand):
         handed_back = release_dead_tasks()
         broker = "Redis" if settings.REDIS_URL else "the database"
         self.stdout.write(f"city311 worker: taking tasks from {broker}. Ctrl-C stops it.")
+        if lowered:
+            self.stdout.write(
+                f"city311 worker: running at a lower CPU priority (nice {niceness}, "
+                f"CITY311_WORKER_NICE={lowered}): web requests come first on a shared machine."
+            )
         if released:
             self.stdout.write(
                 f"city311 worker: {released} messages claimed by a stopped worker are queued again."
