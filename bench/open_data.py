@@ -65,15 +65,16 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def write_records(path: Path, rows: int) -> None:
-    """`rows` lines shaped like the shipped 41-column records, with fresh keys and times."""
+def write_records(path: Path, rows: int, first_key: int = 90_000_000) -> None:
+    """`rows` lines shaped like the shipped 41-column records, with fresh keys (from
+    `first_key`) and times."""
     from city311.reports import nyc
 
     source = ROOT / "city311/demo/cities/nyc/history/nyc311_pyboot_2022-05_41cols.csv.gz"
     with gzip.open(source, "rt", newline="") as f:
         reader = csv.DictReader(f)
         real = [r for r in reader if r["Latitude"]]
-    rng = random.Random(311)
+    rng = random.Random(first_key)
     now = datetime.now()
     with path.open("w", newline="") as f:
         writer = csv.writer(f)
@@ -81,7 +82,7 @@ def write_records(path: Path, rows: int) -> None:
         for n in range(rows):
             row = dict(rng.choice(real))
             created = now - timedelta(seconds=rng.randint(3600, 730 * 86400))
-            row["Unique Key"] = str(90_000_000 + n)
+            row["Unique Key"] = str(first_key + n)
             row["Created Date"] = created.strftime("%m/%d/%Y %I:%M:%S %p")
             closed = created + timedelta(hours=rng.expovariate(1 / 96))
             if row["Closed Date"] and closed < now:
@@ -258,11 +259,12 @@ def empty_requests() -> None:
         cursor.execute(f"TRUNCATE {ServiceRequest._meta.db_table} CASCADE")
 
 
-def floor_figures(path: Path) -> dict[str, tuple[float, float]]:
-    """What the import cannot go below on this server, for the requests just imported: the
-    file COPY'd as it is into a table of 41 text columns (no Python per line), the requests
-    inserted into a bare copy of their table (no index, no key), and the requests' indexes
-    built on that copy. All rolled back."""
+def floor_figures(path: Path, application: str) -> dict[str, tuple[float, float]]:
+    """What the import cannot go below on this server, for the requests just imported (those
+    of `application`, not the ones stored before): the file COPY'd as it is into a table of
+    41 text columns (no Python per line), the requests inserted into a bare copy of their
+    table (no index, no key), and the requests' indexes built on that copy. All rolled
+    back."""
     import re
 
     from django.db import connection, transaction
@@ -294,7 +296,10 @@ def floor_figures(path: Path) -> dict[str, tuple[float, float]]:
         cursor.execute(f"CREATE TEMPORARY TABLE bench_bare (LIKE {table} INCLUDING DEFAULTS)")
         timed(
             "INSERT of the requests into their bare table",
-            lambda: cursor.execute(f"INSERT INTO bench_bare SELECT * FROM {table}"),
+            lambda: cursor.execute(
+                f"INSERT INTO bench_bare SELECT * FROM {table} WHERE application = %s",
+                [application],
+            ),
         )
         cursor.execute(
             "SELECT indexdef FROM pg_indexes WHERE tablename = %s AND indexdef NOT LIKE %s",
@@ -317,8 +322,41 @@ def floor_figures(path: Path) -> dict[str, tuple[float, float]]:
     return found
 
 
-def import_records(rows: int, rollup_sample: int, indexes: str) -> None:
-    """Empty the requests, write `rows` records and time `import_nyc` on them."""
+def fill(stored: int, folder: Path) -> None:
+    """Requests stored before the timed import, up to `stored`: files of the same shape (other
+    keys) loaded by `import_nyc` 100,000 at a time, the rollups and lines as it leaves them."""
+    from city311.reports import nycimport
+    from city311.servicerequests.models import ServiceRequest
+
+    have = ServiceRequest.objects.count()
+    part = 0
+    while have < stored:
+        part += 1
+        path = folder / f"stored-{have}.csv"
+        write_records(path, min(100_000, stored - have), first_key=50_000_000 + have)
+        started = time.perf_counter()
+        nycimport.import_nyc(path, catch_up=False)
+        path.unlink()
+        have = ServiceRequest.objects.count()
+        print(f"  stored {have:,} requests ({time.perf_counter() - started:.0f} s for this part)",
+              flush=True)  # fmt: skip
+    if connection_vendor() == "postgresql":
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM ANALYZE {ServiceRequest._meta.db_table}")
+
+
+def connection_vendor() -> str:
+    from django.db import connection
+
+    return connection.vendor
+
+
+def import_records(rows: int, rollup_sample: int, indexes: str, stored: int) -> None:
+    """Empty the requests (or fill them up to `stored`), write `rows` records and time
+    `import_nyc` on them, each step's wall time and CPU (this process's and its PostgreSQL
+    backend's)."""
     from django.db import connection
 
     from city311.demo import loader
@@ -326,28 +364,33 @@ def import_records(rows: int, rollup_sample: int, indexes: str) -> None:
     from city311.servicerequests.models import ServiceRequest
 
     loader.load_pack("nyc", sections={"catalog", "calendar", "boundaries"})
-    empty_requests()
-    rollup.rebuild()
-    print(f"database: {connection.vendor}, {rows:,} rows, {os.cpu_count()} CPUs")
-
+    if not stored:
+        empty_requests()
+        rollup.rebuild()
     with tempfile.TemporaryDirectory() as folder:
+        if stored:
+            fill(stored, Path(folder))
+        held = ServiceRequest.objects.count()
+        print(f"database: {connection.vendor}, {rows:,} rows into {held:,} stored requests, "
+              f"{os.cpu_count()} CPUs")  # fmt: skip
         path = Path(folder) / "records.csv"
         write_records(path, rows)
         started, cpu, db_cpu = time.perf_counter(), time.process_time(), database_cpu()
-        steps: dict[str, float] = {}
-        last = [started]
+        steps: dict[str, tuple[float, float, float]] = {}
+        last = [started, cpu, db_cpu]
 
         def say(text: str) -> None:
-            now = time.perf_counter()
-            steps[text.split(" ")[0]] = now - last[0]
-            last[0] = now
+            now, here, there = time.perf_counter(), time.process_time(), database_cpu()
+            steps[text.split(" ")[0]] = (now - last[0], here - last[1], there - last[2])
+            last[:] = [now, here, there]
 
         result = nycimport.import_nyc(path, say=say, catch_up=False, indexes=indexes)
+        # The transaction's end is in import_nyc: its deferred checks ran at the commit.
+        say("commit")
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-        steps["commit"] = time.perf_counter() - last[0]
         db_cpu = database_cpu() - db_cpu if db_cpu >= 0 else -1.0
         if connection.vendor == "postgresql":
-            floors = floor_figures(path)
+            floors = floor_figures(path, result.application)
     loaded = result.imported
     print(
         f"\nimport_nyc (set-based load, rollups apart): {loaded:,} rows in {seconds:.1f} s = "
@@ -366,15 +409,18 @@ def import_records(rows: int, rollup_sample: int, indexes: str) -> None:
             "rows/s would be with one core each; WAL writer and checkpoints not counted)"
         )
     names = {
-        "Staged": "stage (read + COPY)",
-        "Checked": "engines + type + check",
-        "Inserted": "insert",
+        "Staged": "stage (engines' set-up, read + COPY)",
+        "Checked": "engines + type + check + numbers",
+        "Inserted": "insert requests",
         "Wrote": "events + due dates",
         "Built": "indexes + foreign keys built",
         "Counted": "ANALYZE",
+        "Rendered": "open-data lines",
         "commit": "commit (deferred key checks)",
     }
-    print("  steps: " + ", ".join(f"{names.get(k, k)} {v:.1f} s" for k, v in steps.items()))
+    print("  steps (wall s / CPU s here / CPU s in PostgreSQL):")
+    for key, (wall, here, there) in steps.items():
+        print(f"    {names.get(key, key):40} {wall:7.2f} / {here:5.2f} / {there:5.2f}")
     if connection.vendor == "postgresql":
         print("  floors (the same rows, nothing else asked; s wall / s backend CPU):")
         for name, (wall, cpu_s) in floors.items():
@@ -461,6 +507,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--rollup-sample", type=int, default=10_000)
     parser.add_argument(
+        "--stored",
+        type=int,
+        default=0,
+        help="Keep the stored requests and fill them up to this many first (0: empty them).",
+    )
+    parser.add_argument(
         "--indexes", default="auto", help="import_nyc's --indexes: auto, rebuild or keep."
     )
     parser.add_argument("--export-one", help=argparse.SUPPRESS)
@@ -495,7 +547,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     if not args.reuse:
-        import_records(args.rows, args.rollup_sample, args.indexes)
+        import_records(args.rows, args.rollup_sample, args.indexes, args.stored)
     print(f"database: {connection.vendor}, {ServiceRequest.objects.count():,} requests, "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")  # fmt: skip
     if connection.vendor == "postgresql":

@@ -226,3 +226,25 @@ class KeptCurrentTests(base.OpenDataTestCase):
         self.assertEqual(
             [t.objects.get(request=self.camp_sr).line for t in tables], ["read later"] * 4
         )
+
+    def test_a_line_the_database_writes_whole_quotes_its_values_as_the_file_does(self):
+        """A line no rule of Python's could change (no digit, no '@', nothing beyond ASCII) is
+        written by the database alone, its values quoted as the download's CSV quotes them: a
+        comma, a quote, a line end, an empty text (Parquet's), every format the same bytes."""
+        sr = self.report(description="Plain words")
+        ServiceRequest.objects.filter(pk=sr.pk).update(
+            status_notes='Crew said "done", then left\nfor the day',
+            address_string='Main St, corner "B"',
+            zipcode="",
+        )
+        self.written_around_the_actions()
+        self.assert_as_formatted_now()
+        for code in ("nyc", "georeport", "geojson"):
+            python = b"".join(opendata.FORMATS[code].write(opendata.records()))
+            self.assertEqual(self.download(code), python, code)
+        written = pq.read_table(pa.BufferReader(self.download("parquet")))
+        expected = pq.read_table(pa.BufferReader(formatted("parquet")))
+        self.assertEqual(written.to_pylist(), expected.to_pylist())
+        if connection.vendor == "postgresql":
+            line = OpenDataNyc.objects.get(request_id=sr.pk).line
+            self.assertIn('"Crew said ""done"", then left\nfor the day"', line)

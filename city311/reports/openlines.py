@@ -8,9 +8,12 @@ table by the (`requested_at`, request) index, in blocks of lines the database jo
 (`_blocks`), passed on as they come.
 
 - **Kept by the event stream.** The `open_data` consumer renders the requests of each batch of
-  events, set-based (the four formats' queries over the batch's ids, then every format's
-  lines upserted by one statement, `_write`), on the worker: nothing is added to the
-  request's own transaction.
+  events, set-based, on the worker: nothing is added to the request's own transaction. Each
+  format's line is written inside the database, one statement per format (its query over
+  the batch's ids, the line joined from its columns as the download's CSV would write them,
+  upserted: `_write_decided`); only the few requests a rule of Python's could change (a
+  note to redact, a sensitive point to round: the queries' mark) go through Python, all
+  four of their lines upserted by one statement (`_write`).
 - **Today included.** A download first renders the requests whose events the consumer has
   not read yet (`ready`): at most a few, the consumer reading after every commit; more than
   `CATCH_UP_LIMIT` (a history being replayed) and the file is formatted as it is read, as
@@ -51,7 +54,7 @@ from django.utils import timezone
 from city311.catalog.models import Department, ServiceType
 from city311.cities import profile
 from city311.lib import phones
-from city311.reports import opendata, sqlcsv, sqlgeojson, sqlparquet
+from city311.reports import nyc, opendata, sqlcsv, sqlgeojson, sqlparquet
 from city311.reports.models import (
     OpenDataGeoJson,
     OpenDataGeoReport,
@@ -170,17 +173,110 @@ def _render_batch(ids: list[int]) -> int:
             # latest.
             cursor.execute("SELECT clock_timestamp()")
             (read_at,) = cursor.fetchone()
+        decided, marked = _write_decided(ids, read_at)
+        if not marked:
+            return decided
+        # The few a rule of Python's could change: every format's line of each, by Python.
         rendered = [
-            {pk: line[:-1] for pk, line in sqlcsv.lines("nyc", None, None, ids)},
-            {pk: line[:-1] for pk, line in sqlcsv.lines("georeport", None, None, ids)},
-            dict(sqlgeojson.features(None, None, ids)),
-            dict(sqlparquet.rows(None, None, ids)),
+            {pk: line[:-1] for pk, line in sqlcsv.lines("nyc", None, None, marked)},
+            {pk: line[:-1] for pk, line in sqlcsv.lines("georeport", None, None, marked)},
+            dict(sqlgeojson.features(None, None, marked)),
+            dict(sqlparquet.rows(None, None, marked)),
         ]
         # The requests every format read (one deleted meanwhile has no lines to write).
         found = [pk for pk in rendered[0] if all(pk in lines for lines in rendered[1:])]
         if found:
             _write(found, [[lines[pk].decode() for pk in found] for lines in rendered], read_at)
-        return len(found)
+        return decided + len(found)
+
+
+# What makes PostgreSQL's CSV quote a text (a comma, a quote, a line end).
+QUOTED = r"""E'[",\n\r]'"""
+
+
+def _csv_field(value: str) -> str:
+    """A text as PostgreSQL's `COPY ... (FORMAT csv)` writes it among other columns: NULL as
+    nothing, quoted when empty or holding a comma, a quote or a line end (quotes doubled)."""
+    return (
+        f"CASE WHEN {value} IS NULL THEN '' WHEN {value} = '' OR {value} ~ {QUOTED}"
+        f" THEN '\"' || replace({value}, '\"', '\"\"') || '\"' ELSE {value} END"
+    )
+
+
+def _csv_line(values: list[str]) -> str:
+    """The CSV line of these texts, none of them empty (the CSV formats write '' as NULL): as
+    they are, joined by commas, unless one of them is to be quoted (one test of the whole
+    row), then each as `_csv_field` writes it."""
+    plain = " || ',' || ".join(f"coalesce({v}, '')" for v in values)
+    quoted = " || ',' || ".join(_csv_field(v) for v in values)
+    return f"CASE WHEN concat({', '.join(values)}) ~ {QUOTED} THEN {quoted} ELSE {plain} END"
+
+
+def _formats_sql(ids: list[int]) -> list[tuple[str, str, list[Any], str]]:
+    """Each format's query over the requests `ids` (the same the download formats as it reads,
+    `sqlcsv`, `sqlgeojson`, `sqlparquet`) as (its named columns, the query, its parameters,
+    the line the database writes of a row it decided), in `TABLES`' order. The line is the
+    text the download's COPY would have sent for the row, the same bytes."""
+    import pyarrow as pa
+
+    found: list[tuple[str, str, list[Any], str]] = []
+    for code in ("nyc", "georeport"):
+        width = len(nyc.COLUMNS if code == "nyc" else opendata.GEOREPORT)
+        sql, more = sqlcsv.query(code, None, None, ids)
+        names = ["mark", "id", *(f"c{i}" for i in range(width))]
+        names += [f"r{i}" for i in range(len(sqlcsv.RAW))]
+        line = _csv_line([f"f.c{i}" for i in range(width)])
+        found.append((", ".join(names), sql, more, line))
+    sql, more = sqlgeojson.query(None, None, ids)
+    found.append(("mark, id, line", sql, more, "f.line"))
+    sql, more, names = sqlparquet.query(None, None, ids)
+    schema = opendata.parquet_schema(opendata.area_kinds())
+    values = []
+    for field in schema:
+        column = f'f."{field.name}"'
+        if field.type == pa.bool_():
+            values.append(f"CASE WHEN {column} THEN 't' WHEN NOT {column} THEN 'f' ELSE '' END")
+        elif field.type == pa.float64():
+            values.append(f"coalesce({column}::text, '')")
+        else:
+            values.append(_csv_field(column))
+    columns = ", ".join(["mark", *(f'"{name}"' for name in names[1:])])
+    found.append((columns, sql, more, " || ',' || ".join(values)))
+    return found
+
+
+def _write_decided(ids: list[int], read_at: datetime) -> tuple[int, list[int]]:
+    """Write, inside the database, each format's line of each of these requests that the
+    database decides whole (one statement per format: its query, its upsert); (how many
+    requests were written in every format, the ids of the others, for Python)."""
+    import psycopg
+
+    formats = _formats_sql(ids)
+    marks = ["f.mark = 't'", "f.mark = 't'", "f.mark = 't'", "f.mark"]
+    marked: set[int] = set()
+    read = 0
+    connection.ensure_connection()
+    # Bound by the server (the ids as one array).
+    with psycopg.Cursor(connection.connection) as cursor:
+        for kind, table in enumerate(TABLES.values()):
+            names, sql, params, line = formats[kind]
+            cursor.execute(
+                f"WITH f ({names}) AS ({sql}), times AS (SELECT id, requested_at"
+                f" FROM {ServiceRequest._meta.db_table} WHERE id = ANY(%s)), written AS ("
+                f"INSERT INTO {table} (request_id, requested_at, rendered_at, line)"
+                f" SELECT f.id, times.requested_at, %s, {line} FROM f"
+                " JOIN times ON times.id = f.id"
+                f" WHERE NOT ({marks[kind]}) ORDER BY times.requested_at, f.id"
+                " ON CONFLICT (request_id) DO UPDATE SET requested_at = excluded.requested_at,"
+                " rendered_at = excluded.rendered_at, line = excluded.line"
+                f" WHERE {table}.rendered_at <= excluded.rendered_at)"
+                f" SELECT count(*), array(SELECT f.id FROM f WHERE {marks[kind]}) FROM f",
+                [*params, ids, read_at],
+            )
+            found, ids_marked = cursor.fetchone() or (0, [])
+            read = read if kind else found
+            marked.update(ids_marked)
+    return read - len(marked), sorted(marked)
 
 
 def _write(ids: list[int], lines: list[list[str]], read_at: datetime) -> None:
