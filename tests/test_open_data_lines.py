@@ -172,22 +172,29 @@ class KeptCurrentTests(base.OpenDataTestCase):
     def test_a_file_read_a_few_lines_at_a_time_is_the_whole_file(self):
         """The database sends the lines in blocks, each the next ones after the last line sent
         (by time received, then request): requests received at the same moment straddle a
-        block's end, and a row group holds a block."""
+        block's end. A block holds at most `READ_BLOCK` lines and about `BLOCK_BYTES` (one
+        line when a line is larger), and never crosses a row group's end: a row group is
+        whole blocks."""
         for _ in range(5):
             self.report(description="Filed in the same second")
         ServiceRequest.objects.update(requested_at=self.camp_sr.requested_at)
         self.written_around_the_actions()
-        with (
-            mock.patch.object(openlines, "READ_BLOCK", 2),
-            mock.patch.object(opendata, "ROW_GROUP", 2),
-        ):
-            self.assert_as_formatted_now()
-            georeport_rows = georeport(self.download("georeport"))
-            parquet = pq.ParquetFile(pa.BufferReader(self.download("parquet")))
-            expected = pq.read_table(pa.BufferReader(formatted("parquet")))
-        self.assertEqual(len(georeport_rows), 7)
-        self.assertEqual(parquet.read().to_pylist(), expected.to_pylist())
-        self.assertEqual(parquet.metadata.num_row_groups, 4)
+        # (lines, bytes, row group): blocks of two lines; of two then one (row groups of
+        # three); of one line each (the bytes).
+        for lines, size, group, groups in ((2, 1 << 20, 2, 4), (2, 1 << 20, 3, 3), (100, 1, 2, 4)):
+            with (
+                self.subTest(lines=lines, size=size, group=group),
+                mock.patch.object(openlines, "READ_BLOCK", lines),
+                mock.patch.object(openlines, "BLOCK_BYTES", size),
+                mock.patch.object(opendata, "ROW_GROUP", group),
+            ):
+                self.assert_as_formatted_now()
+                georeport_rows = georeport(self.download("georeport"))
+                parquet = pq.ParquetFile(pa.BufferReader(self.download("parquet")))
+                expected = pq.read_table(pa.BufferReader(formatted("parquet")))
+                self.assertEqual(len(georeport_rows), 7)
+                self.assertEqual(parquet.read().to_pylist(), expected.to_pylist())
+                self.assertEqual(parquet.metadata.num_row_groups, groups)
 
     def test_a_download_stopped_half_way_leaves_the_connection_ready(self):
         """A visitor who leaves mid-file: the Parquet file's read-ahead of the next row group
@@ -195,9 +202,14 @@ class KeptCurrentTests(base.OpenDataTestCase):
         for _ in range(5):
             self.report(description="One of many")
         self.written_around_the_actions()
-        # Row groups of 2: the thread waits to hand over the third; of 4: the end of the file.
+        # Row groups of 2, one block held ahead: the thread waits to hand over the third; of 4:
+        # the end of the file.
         for size in (2, 4):
-            with self.subTest(size=size), mock.patch.object(opendata, "ROW_GROUP", size):
+            with (
+                self.subTest(size=size),
+                mock.patch.object(opendata, "ROW_GROUP", size),
+                mock.patch.object(openlines, "READ_AHEAD", 1),
+            ):
                 stream = opendata.export("parquet")
                 self.assertTrue(next(stream))
                 time.sleep(0.3)  # the thread has read ahead, and waits to hand it over

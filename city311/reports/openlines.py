@@ -79,8 +79,15 @@ TABLES = {
     "geojson": OpenDataGeoJson._meta.db_table,
     "parquet": OpenDataParquet._meta.db_table,
 }
-# Lines a download reads at once (a block of CSV or GeoJSON: ~4 MB).
-READ_BLOCK = 4096
+# A download reads its lines in blocks of about `BLOCK_BYTES`, at most `READ_BLOCK` lines. Not
+# larger: a block of 4 MB or more is memory fresh from the system in the database (the joined
+# text, then its message) and in Python, touched page by page, and cost both twice the CPU per
+# line that blocks of 1 MB did (GeoJSON and Parquet, 100,000 lines, measured).
+BLOCK_BYTES = 1 << 20
+READ_BLOCK = 16384
+# Blocks a Parquet download reads ahead while Arrow reads and writes a row group (at most
+# ~16 MB): more than a row group's, so the reading runs on through Arrow's work.
+READ_AHEAD = 16
 T = TypeVar("T")
 # Requests rendered at once (their four lines are held in memory: ~2 KB a request).
 RENDER_BATCH = 10_000
@@ -481,17 +488,25 @@ def ready() -> bool:
 
 
 def _blocks(
-    code: str, since: date | None, until: date | None, size: int, separator: bytes
+    code: str,
+    since: date | None,
+    until: date | None,
+    separator: bytes,
+    *,
+    group: int = 0,
 ) -> Iterator[tuple[bytes, int]]:
-    """The format's lines of the range's requests, oldest first, `size` at a time: each block
-    the lines joined by `separator` (no line end after the last) and its number of lines.
+    """The format's lines of the range's requests, oldest first, a block at a time: each block
+    the lines joined by `separator` (no line end after the last) and its number of lines,
+    about `BLOCK_BYTES` (the next block's lines are the last one's bytes per line into it), at
+    most `READ_BLOCK` lines; with `group`, no block crosses a multiple of `group` lines (a
+    Parquet row group is whole blocks).
 
-    The database joins them (`string_agg` over `size` lines read in the index's order, a sort
+    The database joins them (`string_agg` over the lines read in the index's order, a sort
     would spill them to disk) and sends the block as one value, raw (binary results, no
-    escaping): Python does nothing per line. Each block is the next `size` lines after the
-    last one sent, by their key (`requested_at`, request), each read as committed when it
-    is asked for: a request filed during the download is in it if it sorts after the
-    lines already sent, and every change committed before the download started is."""
+    escaping): Python does nothing per line. Each block is the next lines after the last one
+    sent, by their key (`requested_at`, request), each read as committed when it is asked
+    for: a request filed during the download is in it if it sorts after the lines already
+    sent, and every change committed before the download started is."""
     import psycopg
     from psycopg.types.string import ByteaBinaryLoader
 
@@ -499,7 +514,7 @@ def _blocks(
     after = f"{' AND' if where else ' WHERE'} (sr.requested_at, sr.request_id) > (%s, %s)"
     lines = (
         f"SELECT line, requested_at, request_id FROM {TABLES[code]} sr{{}}"
-        f" ORDER BY sr.requested_at, sr.request_id LIMIT {size}"
+        " ORDER BY sr.requested_at, sr.request_id LIMIT %s"
     )
     joined = "SELECT string_agg(line, %s), count(*), max(requested_at),"
     joined += " (array_agg(request_id))[count(*)] FROM ({}) s"
@@ -510,35 +525,47 @@ def _blocks(
     # Read on this connection (from a thread too, `_read_ahead`: Django's are per thread).
     database = connection.connection
 
+    def size(sent: int, per_line: float) -> int:
+        wanted = max(1, min(READ_BLOCK, int(BLOCK_BYTES / per_line)))
+        return min(wanted, group - sent % group) if group else wanted
+
     def read() -> Iterator[tuple[bytes, int]]:
         with psycopg.Cursor(database) as cursor:
             # The text as it is stored, as bytes: not decoded, not encoded again.
             cursor.adapters.register_loader("text", ByteaBinaryLoader)
-            cursor.execute(first, params, binary=True)
+            # The first block guesses a kilobyte a line (a GeoJSON feature's size).
+            sent, limit = 0, size(0, 1024)
+            cursor.execute(first, [*params, limit], binary=True)
             while True:
                 block, count, last_at, last_id = cursor.fetchone() or (b"", 0, None, 0)
                 if not count:
                     return
                 yield block, count
-                if count < size:
+                if count < limit:
                     return
-                cursor.execute(following, [*params, last_at, last_id], binary=True)
+                sent += count
+                limit = size(sent, max(len(block), 1) / count)
+                cursor.execute(following, [*params, last_at, last_id, limit], binary=True)
 
     return read()
 
 
 def export(code: str, since: date | None, until: date | None) -> Iterator[bytes]:
-    """The file of format `code` for the range, read from the lines (`ready()` first)."""
+    """The file of format `code` for the range, read from the lines (`ready()` first). The
+    separators between blocks go as chunks of their own: a block is not copied to add one."""
     if code in ("nyc", "georeport"):
         yield sqlcsv.header(code)
-        for block, _count in _blocks(code, since, until, READ_BLOCK, b"\n"):
-            yield block + b"\n"
+        for block, _count in _blocks(code, since, until, b"\n"):
+            yield block
+            yield b"\n"
     elif code == "geojson":
         # A feature is one line (JSON escapes its line ends): the features joined by commas.
         yield sqlgeojson.HEAD
         first = True
-        for block, _count in _blocks(code, since, until, READ_BLOCK, b","):
-            yield block if first else b"," + block
+        for block, _count in _blocks(code, since, until, b","):
+            if not first:
+                yield b","
+            yield block
             first = False
         yield sqlgeojson.TAIL
     else:
@@ -547,7 +574,7 @@ def export(code: str, since: date | None, until: date | None) -> Iterator[bytes]
 
 def _parquet(since: date | None, until: date | None) -> Iterator[bytes]:
     """A row group (`opendata.ROW_GROUP` lines) at a time, typed by Arrow's CSV reader; the
-    next row group is read from the database while Arrow reads and writes this one."""
+    next blocks are read from the database while Arrow reads and writes this row group."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -556,16 +583,29 @@ def _parquet(since: date | None, until: date | None) -> Iterator[bytes]:
     spool = opendata._Spool()
     writer = pq.ParquetWriter(pa.PythonFile(spool, mode="w"), schema, compression="zstd")
     written = 0
-    blocks = _blocks("parquet", since, until, opendata.ROW_GROUP, b"\n")
-    for block, count in _read_ahead(blocks):
+    blocks = _blocks("parquet", since, until, b"\n", group=opendata.ROW_GROUP)
+    pieces: list[bytes] = []
+    lines = 0
+
+    def row_group() -> Any:
+        block = b"\n".join(pieces)
         # Arrow reads a block four times as fast when no value holds a line end (or a
         # carriage return, which its CSV reader takes for one).
-        newlines = b"\r" in block or block.count(b"\n") != count - 1
-        table = sqlparquet.read_block(block, schema.names, types, newlines=newlines)
-        writer.write_table(table)
-        written += 1
-        yield spool.take()
-    if not written:
+        newlines = b"\r" in block or block.count(b"\n") != lines - 1
+        return sqlparquet.read_block(block, schema.names, types, newlines=newlines)
+
+    # Blocks end at a row group's end: a row group is its blocks joined, read by Arrow at once.
+    for block, count in _read_ahead(blocks):
+        pieces.append(block)
+        lines += count
+        if lines == opendata.ROW_GROUP:
+            writer.write_table(row_group())
+            written += 1
+            pieces, lines = [], 0
+            yield spool.take()
+    if pieces:
+        writer.write_table(row_group())
+    elif not written:
         writer.write_table(schema.empty_table())
     writer.close()
     yield spool.take()
@@ -574,12 +614,12 @@ def _parquet(since: date | None, until: date | None) -> Iterator[bytes]:
 _END = object()
 
 
-def _read_ahead(found: Iterator[T]) -> Iterator[T]:
-    """`found`'s items, the next one read by a thread while the caller works on this one
+def _read_ahead(found: Iterator[T], held: int = READ_AHEAD) -> Iterator[T]:
+    """`found`'s items, the next ones read by a thread while the caller works on this one
     (Arrow lets the thread run while it reads and writes; the database's connection is
-    used by one thread at a time). At most two items are held; the thread stops when the
-    caller does."""
-    ahead: queue.Queue[Any] = queue.Queue(maxsize=1)
+    used by one thread at a time). At most `held` items wait, and the one being handed
+    over; the thread stops when the caller does."""
+    ahead: queue.Queue[Any] = queue.Queue(maxsize=held)
     stop = threading.Event()
 
     def hand_over(item: Any) -> bool:
