@@ -56,6 +56,7 @@ from city311.lib.batches import let_others_write
 from city311.servicerequests.models import (
     ConsumedEvent,
     ConsumerCursor,
+    QueuedDispatch,
     RequestEvent,
     ServiceRequest,
 )
@@ -127,9 +128,10 @@ def consumers() -> list[Consumer]:
 def wake_on_commit(since: int | None = None) -> None:
     """Ask for one dispatch when the current transaction commits; once per transaction.
 
-    With the task queue in the database (no REDIS_URL), the task row is written inside the
-    transaction: it commits with the events and rolls back with them, at the cost of one
-    insert and no commit of its own. With Redis, the task is pushed after commit.
+    With the task queue in the database (no REDIS_URL), the wake-up is written inside the
+    transaction: it commits with the events and rolls back with them, and costs no commit of
+    its own. A dispatch queued moments before and not begun is joined (`_join`), else one is
+    queued. With Redis, the task is pushed after commit.
 
     Django keeps the callbacks of the open transaction in `run_on_commit`, and drops those of
     a savepoint that rolls back (whose task row rolls back too), so looking there asks again
@@ -144,7 +146,10 @@ def wake_on_commit(since: int | None = None) -> None:
         if any(_is_wake_up(entry[1]) for entry in connection.run_on_commit):
             return
         if _queue_in_this_database(connection.alias):
-            _wake(since)
+            if since is None:
+                _wake(since)
+            elif not _join(since):
+                _queue_joinable(since)
             transaction.on_commit(_woken)
             return
     # robust: the events are committed whatever happens here; if the broker cannot be reached,
@@ -167,6 +172,83 @@ def _broker() -> Broker:
 
 def _queue_in_this_database(alias: str) -> bool:
     return isinstance(_broker(), ORM) and alias == Conf.ORM
+
+
+# With the queue in the database, a burst of commits shares one queued dispatch too, without a
+# write of its own for the commits that join it and without one row every commit writes (which
+# would make each filing wait for the others' commits). The first commit queues a dispatch with
+# a QueuedDispatch row, in its transaction; a commit within CITY311_STREAM_GATHER_MS of it whose
+# first event id is not below the row's holds a share lock on the row until it commits, and
+# queues nothing. The dispatch deletes the row before it reads: the delete waits for every
+# share lock, so every commit that joined is visible to the read, and a commit looking for a
+# row after the dispatch took it (or while it is taking it: SKIP LOCKED) finds none and queues
+# its own. On SQLite, where a transaction holds the one write lock from its start, no dispatch
+# can take the row between a commit finding it and committing.
+
+
+def _join(since: int) -> bool:
+    """Hold a share lock until commit on a dispatch queued moments ago that will read from
+    `since` or before, and that no worker is taking; whether there was one."""
+    connection = transaction.get_connection()
+    table = connection.ops.quote_name(QueuedDispatch._meta.db_table)
+    # Django's select_for_update has no shared mode; a row lock every commit held in turn
+    # would have each filing wait for the commit of the one before.
+    lock = " FOR SHARE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    opened = timezone.now() - timedelta(milliseconds=settings.CITY311_STREAM_GATHER_MS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE since <= %s AND queued_at >= %s LIMIT 1{lock}",
+            [since, connection.ops.adapt_datetimefield_value(opened)],
+        )
+        return cursor.fetchone() is not None
+
+
+def _queue_joinable(since: int) -> None:
+    queued = QueuedDispatch.objects.create(since=since)
+    async_task(WAKE_TASK, since, queued=queued.pk, broker=_broker(), save=False)
+
+
+# How long a dispatch waits for the commits that joined it to commit; past it, it reads without
+# those still open (a long transaction), which the scheduled dispatch reads.
+JOINED_SECONDS = 5.0
+
+
+def _take(queued: int) -> None:
+    """Delete the dispatch's QueuedDispatch row once its gathering time is over and every
+    commit that joined it has committed. Gone already (the schedule's run cleared it, or this
+    task runs again): nothing to wait for."""
+    deadline = time.monotonic() + JOINED_SECONDS
+    while True:
+        with transaction.atomic():
+            row = QueuedDispatch.objects.select_for_update(skip_locked=True).filter(pk=queued)
+            taken = row.first()
+            if taken is not None:
+                gathered = taken.queued_at + timedelta(
+                    milliseconds=settings.CITY311_STREAM_GATHER_MS
+                )
+                wait = (gathered - timezone.now()).total_seconds()
+                if wait <= 0:
+                    taken.delete()
+                    return
+            elif QueuedDispatch.objects.filter(pk=queued).exists():
+                wait = 0.02  # joined by commits still open
+            else:
+                return
+        if time.monotonic() + wait > deadline:
+            log.warning("Event stream: commits joining a dispatch still open; the schedule reads")
+            return
+        time.sleep(wait)
+
+
+def _forget_stale() -> None:
+    """The schedule's run deletes QueuedDispatch rows left behind (their dispatch failed for
+    good, or gave up waiting on a commit): the run reads from every cursor after it."""
+    stale = timezone.now() - timedelta(minutes=1)
+    with transaction.atomic():
+        left = QueuedDispatch.objects.select_for_update(skip_locked=True)
+        QueuedDispatch.objects.filter(
+            pk__in=list(left.filter(queued_at__lt=stale).values_list("pk", flat=True))
+        ).delete()
 
 
 # With the queue on Redis, a burst of commits shares one queued dispatch: the first commit
@@ -299,13 +381,16 @@ def _woken() -> None:
 # Dispatching
 
 
-def dispatch(since: int | None = None, *, pending: bool = False) -> dict[str, int]:
+def dispatch(
+    since: int | None = None, *, pending: bool = False, queued: int | None = None
+) -> dict[str, int]:
     """Run every consumer from its cursor; the number of events each was given.
 
     Woken by a commit, `since` is that commit's first event id: events before it were woken
     for by their own commits, so only the ones from there on are looked at. Without it (the
     schedule), every event after each cursor is. `pending`: woken by commits on a Redis
-    queue, which left their lowest first event id in the pending key (see `_wake`). A
+    queue, which left their lowest first event id in the pending key (see `_wake`). `queued`:
+    the QueuedDispatch row of a database queue that later commits joined (see `_join`). A
     consumer that raises is logged and left for the next dispatch; the others go on.
 
     Consumers that start reading at the same event (all of them, once they are caught up)
@@ -322,6 +407,11 @@ def dispatch(since: int | None = None, *, pending: bool = False) -> dict[str, in
         # schedule does, so that the commits of the expired key are read too.
         held = redisclient.client().getdel(_pending_key())
         since = int(held) if held is not None else None
+    elif queued is not None:
+        # Before reading: every commit that joined has committed.
+        _take(queued)
+    elif since is None and isinstance(_broker(), ORM):
+        _forget_stale()
     given: dict[str, int] = {}
     more = False
     resume: int | None = None  # the last event read, when this task's time ran out
