@@ -591,6 +591,9 @@ class QueuedDispatch(models.Model):
     row away (which waits for those locks) before it reads, so it reads every commit that joined.
     """
 
+    # The task queue's name (settings.Q_CLUSTER): a commit joins only a dispatch its own
+    # workers will run.
+    queue = models.CharField(max_length=100)
     # The first event id of the commit that queued it: only commits from there on may join.
     since = models.BigIntegerField()
     queued_at = models.DateTimeField(default=timezone.now)

@@ -5,7 +5,9 @@ How an event travels:
 1. An action writes a `RequestEvent` (`servicerequests.actions._record`) in its transaction.
 2. The first event of a transaction asks for one wake-up (`wake_on_commit`): one
    `dispatch_events` task however many events the transaction wrote, visible to workers once it
-   commits, and none if it rolls back.
+   commits, and none if it rolls back. The commits of a burst share one queued task: on Redis
+   through a pending key (`_tell_redis`), in the database by joining a queued dispatch's
+   QueuedDispatch row (`_join`).
 3. The task runs `dispatch()`: each registered consumer in turn reads the events after its own
    cursor, in id order, and hands them to its handler in batches.
 4. The schedule (city311.ops.schedules) runs the same task every minute: a lost wake-up, a
@@ -197,14 +199,19 @@ def _join(since: int) -> bool:
     opened = timezone.now() - timedelta(milliseconds=settings.CITY311_STREAM_GATHER_MS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id FROM {table} WHERE since <= %s AND queued_at >= %s LIMIT 1{lock}",
-            [since, connection.ops.adapt_datetimefield_value(opened)],
+            f"SELECT id FROM {table} WHERE queue = %s AND since <= %s AND queued_at >= %s"
+            f" LIMIT 1{lock}",
+            [_queue_name(), since, connection.ops.adapt_datetimefield_value(opened)],
         )
         return cursor.fetchone() is not None
 
 
+def _queue_name() -> str:
+    return str(settings.Q_CLUSTER["name"])
+
+
 def _queue_joinable(since: int) -> None:
-    queued = QueuedDispatch.objects.create(since=since)
+    queued = QueuedDispatch.objects.create(queue=_queue_name(), since=since)
     async_task(WAKE_TASK, since, queued=queued.pk, broker=_broker(), save=False)
 
 
@@ -245,7 +252,9 @@ def _forget_stale() -> None:
     good, or gave up waiting on a commit): the run reads from every cursor after it."""
     stale = timezone.now() - timedelta(minutes=1)
     with transaction.atomic():
-        left = QueuedDispatch.objects.select_for_update(skip_locked=True)
+        left = QueuedDispatch.objects.select_for_update(skip_locked=True).filter(
+            queue=_queue_name()
+        )
         QueuedDispatch.objects.filter(
             pk__in=list(left.filter(queued_at__lt=stale).values_list("pk", flat=True))
         ).delete()
