@@ -39,6 +39,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache, partial, update_wrapper
@@ -148,10 +149,7 @@ def wake_on_commit(since: int | None = None) -> None:
         if any(_is_wake_up(entry[1]) for entry in connection.run_on_commit):
             return
         if _queue_in_this_database(connection.alias):
-            if since is None:
-                _wake(since)
-            elif not _join(since):
-                _queue_joinable(since)
+            _wake_database(since)
             transaction.on_commit(_woken)
             return
     # robust: the events are committed whatever happens here; if the broker cannot be reached,
@@ -185,17 +183,40 @@ def _queue_in_this_database(alias: str) -> bool:
 # share lock, so every commit that joined is visible to the read, and a commit looking for a
 # row after the dispatch took it (or while it is taking it: SKIP LOCKED) finds none and queues
 # its own. On SQLite, where a transaction holds the one write lock from its start, no dispatch
-# can take the row between a commit finding it and committing.
+# can take the row between a commit finding it and committing. A wake-up asked for after commit
+# (a filing that PostgreSQL writes in one statement, outside a transaction) needs no lock: its
+# events are committed before it looks, and a row it still sees is read after it.
+
+
+def _wake_database(since: int | None) -> None:
+    """Join a queued dispatch, else queue one: in the transaction that wrote the events, or
+    after they committed (a filing written by one statement on PostgreSQL, in autocommit)."""
+    if since is not None and _join(since):
+        return
+    if since is None:
+        # save=False: one wake-up a commit is too many to keep a success row each (django-q
+        # would insert one and prune the table for every filing); failures are still kept.
+        async_task(WAKE_TASK, since, broker=_broker(), save=False)
+        return
+    connection = transaction.get_connection()
+    # After commit, both rows or neither: a row without its task would hold the commits
+    # joining it until the schedule's run.
+    with nullcontext() if connection.in_atomic_block else transaction.atomic():
+        queued = QueuedDispatch.objects.create(queue=_queue_name(), since=since)
+        async_task(WAKE_TASK, since, queued=queued.pk, broker=_broker(), save=False)
 
 
 def _join(since: int) -> bool:
-    """Hold a share lock until commit on a dispatch queued moments ago that will read from
-    `since` or before, and that no worker is taking; whether there was one."""
+    """Join a dispatch queued moments ago that will read from `since` or before and that no
+    worker has taken; whether there was one. In a transaction, hold a share lock on its row
+    until commit; after commit the events are visible to the dispatch's read already, since
+    it takes the row away before it reads."""
     connection = transaction.get_connection()
     table = connection.ops.quote_name(QueuedDispatch._meta.db_table)
     # Django's select_for_update has no shared mode; a row lock every commit held in turn
     # would have each filing wait for the commit of the one before.
-    lock = " FOR SHARE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    held = connection.vendor == "postgresql" and connection.in_atomic_block
+    lock = " FOR SHARE SKIP LOCKED" if held else ""
     opened = timezone.now() - timedelta(milliseconds=settings.CITY311_STREAM_GATHER_MS)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -208,11 +229,6 @@ def _join(since: int) -> bool:
 
 def _queue_name() -> str:
     return str(settings.Q_CLUSTER["name"])
-
-
-def _queue_joinable(since: int) -> None:
-    queued = QueuedDispatch.objects.create(queue=_queue_name(), since=since)
-    async_task(WAKE_TASK, since, queued=queued.pk, broker=_broker(), save=False)
 
 
 # How long a dispatch waits for the commits that joined it to commit; past it, it reads without
@@ -296,9 +312,7 @@ def _wake(since: int | None) -> None:
         else:
             _tell_redis(since or 0)
         return
-    # save=False: one wake-up a commit is too many to keep a success row each (django-q would
-    # insert one and prune the table for every filing); failures are still kept.
-    async_task(WAKE_TASK, since, broker=_broker(), save=False)
+    _wake_database(since)
 
 
 def _tell_redis(since: int) -> None:
