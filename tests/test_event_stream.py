@@ -559,7 +559,14 @@ class DatabaseQueueTests(StreamTestCase):
         writer = threading.Thread(target=note)
         writer.start()
         self.assertTrue(joined.wait(10), "the note was never written")
-        with meanwhile(self.run_queued, started=lambda: True) as worker:
+
+        def dispatch() -> None:
+            try:
+                self.run_queued()
+            finally:
+                connection.close()
+
+        with meanwhile(dispatch, started=lambda: True) as worker:
             time.sleep(0.5)
             self.assertTrue(worker.is_alive(), "the dispatch read before the note committed")
             finish.set()

@@ -240,26 +240,25 @@ def _take(queued: int) -> None:
     """Delete the dispatch's QueuedDispatch row once its gathering time is over and every
     commit that joined it has committed. Gone already (the schedule's run cleared it, or this
     task runs again): nothing to wait for."""
-    deadline = time.monotonic() + JOINED_SECONDS
+    gather = timedelta(milliseconds=settings.CITY311_STREAM_GATHER_MS)
+    waited = 0.0  # for commits that joined, after the gathering time
     while True:
         with transaction.atomic():
-            row = QueuedDispatch.objects.select_for_update(skip_locked=True).filter(pk=queued)
-            taken = row.first()
-            if taken is not None:
-                gathered = taken.queued_at + timedelta(
-                    milliseconds=settings.CITY311_STREAM_GATHER_MS
-                )
-                wait = (gathered - timezone.now()).total_seconds()
-                if wait <= 0:
-                    taken.delete()
-                    return
-            elif QueuedDispatch.objects.filter(pk=queued).exists():
-                wait = 0.02  # joined by commits still open
-            else:
+            rows = QueuedDispatch.objects.filter(pk=queued)
+            queued_at = rows.values_list("queued_at", flat=True).first()
+            if queued_at is None:
                 return
-        if time.monotonic() + wait > deadline:
-            log.warning("Event stream: commits joining a dispatch still open; the schedule reads")
-            return
+            wait = (queued_at + gather - timezone.now()).total_seconds()
+            if wait <= 0:
+                if list(rows.select_for_update(skip_locked=True).values_list("pk", flat=True)):
+                    rows.delete()
+                    return
+                wait = 0.02  # joined by commits still open
+                waited += wait
+                if waited > JOINED_SECONDS:
+                    # Past the gathering time nothing joins it any more: left to the schedule.
+                    log.warning("Event stream: a commit joining a dispatch is still open")
+                    return
         time.sleep(wait)
 
 
