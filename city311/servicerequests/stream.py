@@ -177,9 +177,10 @@ def _queue_in_this_database(alias: str) -> bool:
 # With the queue in the database, a burst of commits shares one queued dispatch too, without a
 # write of its own for the commits that join it and without one row every commit writes (which
 # would make each filing wait for the others' commits). The first commit queues a dispatch with
-# a QueuedDispatch row, in its transaction; a commit within CITY311_STREAM_GATHER_MS of it whose
-# first event id is not below the row's holds a share lock on the row until it commits, and
-# queues nothing. The dispatch deletes the row before it reads: the delete waits for every
+# a QueuedDispatch row, in its transaction; a commit within the gathering time (`_gathering`)
+# of it whose first event id is not below the row's holds a share lock on the row until it
+# commits, and queues nothing. (Not for longer: share locks taken one after another would keep
+# the dispatch waiting for ever.) The dispatch deletes the row before it reads: the delete waits for every
 # share lock, so every commit that joined is visible to the read, and a commit looking for a
 # row after the dispatch took it (or while it is taking it: SKIP LOCKED) finds none and queues
 # its own. On SQLite, where a transaction holds the one write lock from its start, no dispatch
@@ -217,7 +218,7 @@ def _join(since: int) -> bool:
     # would have each filing wait for the commit of the one before.
     held = connection.vendor == "postgresql" and connection.in_atomic_block
     lock = " FOR SHARE SKIP LOCKED" if held else ""
-    opened = timezone.now() - timedelta(milliseconds=settings.CITY311_STREAM_GATHER_MS)
+    opened = timezone.now() - _gathering()
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id FROM {table} WHERE queue = %s AND since <= %s AND queued_at >= %s"
@@ -231,6 +232,15 @@ def _queue_name() -> str:
     return str(settings.Q_CLUSTER["name"])
 
 
+def _gathering() -> timedelta:
+    """How long after a dispatch is queued commits may join it: CITY311_STREAM_GATHER_MS and
+    the time a worker may take to see the task (it looks every Conf.POLL seconds), so that a
+    burst shares a dispatch as long as the dispatch has not begun, as on Redis. None with 0."""
+    if not settings.CITY311_STREAM_GATHER_MS:
+        return timedelta(0)
+    return timedelta(milliseconds=settings.CITY311_STREAM_GATHER_MS, seconds=Conf.POLL)
+
+
 # How long a dispatch waits for the commits that joined it to commit; past it, it reads without
 # those still open (a long transaction), which the scheduled dispatch reads.
 JOINED_SECONDS = 5.0
@@ -240,7 +250,7 @@ def _take(queued: int) -> None:
     """Delete the dispatch's QueuedDispatch row once its gathering time is over and every
     commit that joined it has committed. Gone already (the schedule's run cleared it, or this
     task runs again): nothing to wait for."""
-    gather = timedelta(milliseconds=settings.CITY311_STREAM_GATHER_MS)
+    gather = _gathering()
     waited = 0.0  # for commits that joined, after the gathering time
     while True:
         with transaction.atomic():
