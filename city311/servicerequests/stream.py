@@ -176,17 +176,17 @@ def _queue_in_this_database(alias: str) -> bool:
 
 # With the queue in the database, a burst of commits shares one queued dispatch too, without a
 # write of its own for the commits that join it and without one row every commit writes (which
-# would make each filing wait for the others' commits). The first commit queues a dispatch with
-# a QueuedDispatch row, in its transaction; a commit within the gathering time (`_gathering`)
-# of it whose first event id is not below the row's holds a share lock on the row until it
-# commits, and queues nothing. (Not for longer: share locks taken one after another would keep
-# the dispatch waiting for ever.) The dispatch deletes the row before it reads: the delete waits for every
-# share lock, so every commit that joined is visible to the read, and a commit looking for a
-# row after the dispatch took it (or while it is taking it: SKIP LOCKED) finds none and queues
-# its own. On SQLite, where a transaction holds the one write lock from its start, no dispatch
-# can take the row between a commit finding it and committing. A wake-up asked for after commit
-# (a filing that PostgreSQL writes in one statement, outside a transaction) needs no lock: its
-# events are committed before it looks, and a row it still sees is read after it.
+# would make each filing wait for the others' commits). The first commit queues a dispatch with a
+# QueuedDispatch row, in its transaction; a commit within the gathering time (`_gathering`) of it
+# whose first event id is not below the row's holds a share lock on the row until it commits, and
+# queues nothing. (Not for longer: share locks taken one after another would keep the dispatch
+# waiting for ever.) The dispatch deletes the row before it reads: the delete waits for every
+# share lock, so every commit that joined is visible to the read, and a commit looking for a row
+# after the dispatch took it (or while it is taking it: SKIP LOCKED) finds none and queues its
+# own. On SQLite, where a transaction holds the one write lock from its start, no dispatch can
+# take the row between a commit finding it and committing. A wake-up asked for after commit (a
+# filing that PostgreSQL writes in one statement, outside a transaction) needs no lock: its events
+# are committed before it looks, and a row it still sees is read after it.
 
 
 def _wake_database(since: int | None) -> None:
