@@ -392,9 +392,11 @@ CITY311_LINK_SURVEY_DAYS = envint(
 # The event stream (servicerequests/stream.py): longer than any transaction that writes history
 # events takes. Ids are handed out before commit, so until then a lower id may still turn up.
 CITY311_STREAM_SETTLE_SECONDS = envint("CITY311_STREAM_SETTLE_SECONDS", "120", minimum=0)
-# With the task queue on Redis, a dispatch woken by a commit waits this long before it reads,
-# so that the commits of a burst are handled in one batch instead of a dispatch for every few
-# (each costs every consumer several queries). The delay every event reaches its consumers
+# A dispatch woken by a commit waits this long before it reads, so that the commits of a burst
+# are handled in one batch instead of a dispatch for every few (each costs every consumer
+# several queries): on Redis from when it starts; with the task queue in the database, from
+# when it was queued, plus the half second a worker may take to see it, and the commits of
+# that time join it instead of queuing one each. The delay every event reaches its consumers
 # with; 0 reads at once.
 CITY311_STREAM_GATHER_MS = envint("CITY311_STREAM_GATHER_MS", "200", minimum=0)
 # With the task queue on Redis, each process tells Redis of its commits at most once this often

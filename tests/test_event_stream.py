@@ -462,6 +462,8 @@ class RedisQueueTests(StreamTestCase):
         self.assertEqual(lines.ids, rollup.ids)
 
 
+# No time to gather: each commit queues its own dispatch, as one commit after a quiet spell does.
+@override_settings(CITY311_STREAM_GATHER_MS=0)
 class WakeUpTests(StreamTestCase):
     def test_a_transaction_writing_five_events_queues_one_wake_up(self):
         sr = self.report()
@@ -492,6 +494,85 @@ class WakeUpTests(StreamTestCase):
                 pass
             actions.add_note(sr, text="Kept", public=True, by=self.dana)
         self.assertEqual(self.queued_wake_ups(), before + 1)
+
+
+# Commits within a minute of each other gather, so that the test does not race the clock.
+@override_settings(CITY311_STREAM_GATHER_MS=60_000)
+class DatabaseQueueTests(StreamTestCase):
+    """The task queue in the database (no REDIS_URL): a burst of commits shares a dispatch."""
+
+    def run_queued(self) -> int:
+        """Run the dispatches queued in the database, as a worker would; how many there were.
+        The gathering time is over by then."""
+        tasks = [task for task in OrmQ.objects.order_by("pk") if task.func() == stream.WAKE_TASK]
+        with override_settings(CITY311_STREAM_GATHER_MS=0):
+            for task in tasks:
+                dispatch_events(*task.args(), **task.kwargs())
+                task.delete()
+        return len(tasks)
+
+    def test_a_burst_of_commits_queues_one_dispatch_that_reads_every_one(self):
+        rollup = self.consumer("rollup")
+        first, second = self.report(), self.report()
+        actions.add_note(first, text="Crew on site", public=True, by=self.dana)
+        self.assertEqual(self.run_queued(), 1)
+        every = list(RequestEvent.objects.order_by("pk").values_list("pk", flat=True))
+        self.assertEqual(sorted(rollup.ids), every)
+        # The dispatch took its row with it: the next commit queues a dispatch of its own.
+        actions.add_note(second, text="Crew booked", public=True, by=self.dana)
+        self.assertEqual(self.run_queued(), 1)
+        self.assertEqual(rollup.given[-1].kind, "request.note")
+
+    def test_a_commit_whose_lower_ids_commit_after_higher_ones_queues_its_own_and_is_read(self):
+        # Ids are handed out before commit: the transaction that took n + 2 commits after the
+        # one that took n + 5 queued a dispatch reading from n + 5, so it cannot join that one
+        # and queues its own; n + 3, later still, joins the dispatch reading from n + 2.
+        rollup = self.consumer("rollup")
+        sr = self.report()
+        self.run_queued()
+        top = RequestEvent.objects.order_by("-pk").first().pk
+        for offset in (5, 2, 3):
+            with transaction.atomic():
+                RequestEvent.objects.create(
+                    pk=top + offset, request=sr, kind="request.note", note=str(offset)
+                )
+                stream.wake_on_commit(top + offset)
+        self.assertEqual(self.run_queued(), 2)
+        self.assertEqual(sorted(rollup.ids[-3:]), [top + 2, top + 3, top + 5])
+
+    def test_a_commit_joining_a_dispatch_a_worker_has_taken_is_read_once_it_commits(self):
+        # Dana's note joins the dispatch Rosa's filing queued, and is still writing when a
+        # worker takes that dispatch: the dispatch waits for the note's commit and reads it.
+        rollup = self.consumer("rollup")
+        sr = self.report()
+        joined, finish = threading.Event(), threading.Event()
+
+        def note() -> None:
+            try:
+                with transaction.atomic():
+                    actions.add_note(sr, text="Crew booked", public=True, by=self.dana)
+                    joined.set()
+                    finish.wait(10)
+            finally:
+                connection.close()
+
+        writer = threading.Thread(target=note)
+        writer.start()
+        self.assertTrue(joined.wait(10), "the note was never written")
+
+        def dispatch() -> None:
+            try:
+                self.run_queued()
+            finally:
+                connection.close()
+
+        with meanwhile(dispatch, started=lambda: True) as worker:
+            time.sleep(0.5)
+            self.assertTrue(worker.is_alive(), "the dispatch read before the note committed")
+            finish.set()
+        writer.join()
+        self.assertIn("request.note", [e.kind for e in rollup.given])
+        self.assertEqual(self.queued_wake_ups(), 0)
 
 
 class OutboxTestCase(CityMixin):

@@ -12,7 +12,7 @@ import redis
 from django.test import TransactionTestCase
 from django_q import core_signing
 from django_q.conf import Conf
-from django_q.models import Success
+from django_q.models import OrmQ, Success
 from django_q.signing import PickleSerializer
 
 from city311.notifications.models import Delivery
@@ -165,6 +165,33 @@ class WorkerTests(CityMixin, TransactionTestCase):
         finally:
             for key in client.scan_iter(f"*{queue}*"):
                 client.delete(key)
+
+    def test_a_burst_of_commits_on_the_database_queue_queues_one_dispatch_and_every_note_is_heard(
+        self,
+    ):
+        # Five notes in five commits of one process, no Redis: the first queues a dispatch
+        # and the four after it join that one; the worker's one dispatch hands all five on.
+        queue = f"test-{uuid.uuid4().hex[:8]}"
+        # Long enough for the five commits on a busy machine.
+        env = city311_env(
+            CITY311_QUEUE_NAME=queue,
+            CITY311_WORKER_PROCESSES="1",
+            CITY311_STREAM_GATHER_MS="5000",
+        )
+        burst = "; ".join([ADD_NOTE.format(pk=self.sr.pk)] * 5)
+        written = run_city311("shell", "-c", burst, env=env)
+        self.assertEqual(written.returncode, 0, written.stderr)
+        queued = [task_function(t.payload.encode(), queue) for t in OrmQ.objects.filter(key=queue)]
+        self.assertEqual(queued, [DISPATCH])
+        worker = start_city311("worker", env=env)
+        try:
+            heard = wait_for(
+                lambda: Delivery.objects.filter(request=self.sr, kind="request.note").count() == 5,
+                timeout=60,
+            )
+        finally:
+            output = stop(worker)
+        self.assertTrue(heard, f"not every note was planned:\n{output}")
 
     def test_ctrl_c_puts_the_task_in_hand_back_on_the_redis_queue(self):
         queue = f"test-{uuid.uuid4().hex[:8]}"

@@ -583,6 +583,25 @@ class ConsumerCursor(models.Model):
         return f"{self.name} at {self.done_upto}"
 
 
+class QueuedDispatch(models.Model):
+    """A dispatch of the event stream queued in the database queue and not begun: the commits of
+    the next moments join it instead of queuing one each (city311.servicerequests.stream).
+
+    A commit joins by holding a share lock on the row until it commits; the dispatch takes the
+    row away (which waits for those locks) before it reads, so it reads every commit that joined.
+    """
+
+    # The task queue's name (settings.Q_CLUSTER): a commit joins only a dispatch its own
+    # workers will run.
+    queue = models.CharField(max_length=100)
+    # The first event id of the commit that queued it: only commits from there on may join.
+    since = models.BigIntegerField()
+    queued_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"dispatch from {self.since}"
+
+
 class ConsumedEvent(models.Model):
     """An event above its consumer's `done_upto` that the consumer handled; pruned as it moves."""
 

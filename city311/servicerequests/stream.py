@@ -5,7 +5,9 @@ How an event travels:
 1. An action writes a `RequestEvent` (`servicerequests.actions._record`) in its transaction.
 2. The first event of a transaction asks for one wake-up (`wake_on_commit`): one
    `dispatch_events` task however many events the transaction wrote, visible to workers once it
-   commits, and none if it rolls back.
+   commits, and none if it rolls back. The commits of a burst share one queued task: on Redis
+   through a pending key (`_tell_redis`), in the database by joining a queued dispatch's
+   QueuedDispatch row (`_join`).
 3. The task runs `dispatch()`: each registered consumer in turn reads the events after its own
    cursor, in id order, and hands them to its handler in batches.
 4. The schedule (city311.ops.schedules) runs the same task every minute: a lost wake-up, a
@@ -37,6 +39,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache, partial, update_wrapper
@@ -56,6 +59,7 @@ from city311.lib.batches import let_others_write
 from city311.servicerequests.models import (
     ConsumedEvent,
     ConsumerCursor,
+    QueuedDispatch,
     RequestEvent,
     ServiceRequest,
 )
@@ -127,9 +131,10 @@ def consumers() -> list[Consumer]:
 def wake_on_commit(since: int | None = None) -> None:
     """Ask for one dispatch when the current transaction commits; once per transaction.
 
-    With the task queue in the database (no REDIS_URL), the task row is written inside the
-    transaction: it commits with the events and rolls back with them, at the cost of one
-    insert and no commit of its own. With Redis, the task is pushed after commit.
+    With the task queue in the database (no REDIS_URL), the wake-up is written inside the
+    transaction: it commits with the events and rolls back with them, and costs no commit of
+    its own. A dispatch queued moments before and not begun is joined (`_join`), else one is
+    queued. With Redis, the task is pushed after commit.
 
     Django keeps the callbacks of the open transaction in `run_on_commit`, and drops those of
     a savepoint that rolls back (whose task row rolls back too), so looking there asks again
@@ -144,7 +149,7 @@ def wake_on_commit(since: int | None = None) -> None:
         if any(_is_wake_up(entry[1]) for entry in connection.run_on_commit):
             return
         if _queue_in_this_database(connection.alias):
-            _wake(since)
+            _wake_database(since)
             transaction.on_commit(_woken)
             return
     # robust: the events are committed whatever happens here; if the broker cannot be reached,
@@ -167,6 +172,117 @@ def _broker() -> Broker:
 
 def _queue_in_this_database(alias: str) -> bool:
     return isinstance(_broker(), ORM) and alias == Conf.ORM
+
+
+# With the queue in the database, a burst of commits shares one queued dispatch too, without a
+# write of its own for the commits that join it and without one row every commit writes (which
+# would make each filing wait for the others' commits). The first commit queues a dispatch with a
+# QueuedDispatch row, in its transaction; a commit within the gathering time (`_gathering`) of it
+# whose first event id is not below the row's holds a share lock on the row until it commits, and
+# queues nothing. (Not for longer: share locks taken one after another would keep the dispatch
+# waiting for ever.) The dispatch deletes the row before it reads: the delete waits for every
+# share lock, so every commit that joined is visible to the read, and a commit looking for a row
+# after the dispatch took it (or while it is taking it: SKIP LOCKED) finds none and queues its
+# own. On SQLite, where a transaction holds the one write lock from its start, no dispatch can
+# take the row between a commit finding it and committing. A wake-up asked for after commit (a
+# filing that PostgreSQL writes in one statement, outside a transaction) needs no lock: its events
+# are committed before it looks, and a row it still sees is read after it.
+
+
+def _wake_database(since: int | None) -> None:
+    """Join a queued dispatch, else queue one: in the transaction that wrote the events, or
+    after they committed (a filing written by one statement on PostgreSQL, in autocommit)."""
+    if since is not None and _join(since):
+        return
+    if since is None:
+        # save=False: one wake-up a commit is too many to keep a success row each (django-q
+        # would insert one and prune the table for every filing); failures are still kept.
+        async_task(WAKE_TASK, since, broker=_broker(), save=False)
+        return
+    connection = transaction.get_connection()
+    # After commit, both rows or neither: a row without its task would hold the commits
+    # joining it until the schedule's run.
+    with nullcontext() if connection.in_atomic_block else transaction.atomic():
+        queued = QueuedDispatch.objects.create(queue=_queue_name(), since=since)
+        async_task(WAKE_TASK, since, queued=queued.pk, broker=_broker(), save=False)
+
+
+def _join(since: int) -> bool:
+    """Join a dispatch queued moments ago that will read from `since` or before and that no
+    worker has taken; whether there was one. In a transaction, hold a share lock on its row
+    until commit; after commit the events are visible to the dispatch's read already, since
+    it takes the row away before it reads."""
+    connection = transaction.get_connection()
+    table = connection.ops.quote_name(QueuedDispatch._meta.db_table)
+    # Django's select_for_update has no shared mode; a row lock every commit held in turn
+    # would have each filing wait for the commit of the one before.
+    held = connection.vendor == "postgresql" and connection.in_atomic_block
+    lock = " FOR SHARE SKIP LOCKED" if held else ""
+    opened = timezone.now() - _gathering()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE queue = %s AND since <= %s AND queued_at >= %s"
+            f" LIMIT 1{lock}",
+            [_queue_name(), since, connection.ops.adapt_datetimefield_value(opened)],
+        )
+        return cursor.fetchone() is not None
+
+
+def _queue_name() -> str:
+    return str(settings.Q_CLUSTER["name"])
+
+
+def _gathering() -> timedelta:
+    """How long after a dispatch is queued commits may join it: CITY311_STREAM_GATHER_MS and
+    the time a worker may take to see the task (it looks every Conf.POLL seconds), so that a
+    burst shares a dispatch as long as the dispatch has not begun, as on Redis. None with 0."""
+    if not settings.CITY311_STREAM_GATHER_MS:
+        return timedelta(0)
+    return timedelta(milliseconds=settings.CITY311_STREAM_GATHER_MS, seconds=Conf.POLL)
+
+
+# How long a dispatch waits for the commits that joined it to commit; past it, it reads without
+# those still open (a long transaction), which the scheduled dispatch reads.
+JOINED_SECONDS = 5.0
+
+
+def _take(queued: int) -> None:
+    """Delete the dispatch's QueuedDispatch row once its gathering time is over and every
+    commit that joined it has committed. Gone already (the schedule's run cleared it, or this
+    task runs again): nothing to wait for."""
+    gather = _gathering()
+    waited = 0.0  # for commits that joined, after the gathering time
+    while True:
+        with transaction.atomic():
+            rows = QueuedDispatch.objects.filter(pk=queued)
+            queued_at = rows.values_list("queued_at", flat=True).first()
+            if queued_at is None:
+                return
+            wait = (queued_at + gather - timezone.now()).total_seconds()
+            if wait <= 0:
+                if list(rows.select_for_update(skip_locked=True).values_list("pk", flat=True)):
+                    rows.delete()
+                    return
+                wait = 0.02  # joined by commits still open
+                waited += wait
+                if waited > JOINED_SECONDS:
+                    # Past the gathering time nothing joins it any more: left to the schedule.
+                    log.warning("Event stream: a commit joining a dispatch is still open")
+                    return
+        time.sleep(wait)
+
+
+def _forget_stale() -> None:
+    """The schedule's run deletes QueuedDispatch rows left behind (their dispatch failed for
+    good, or gave up waiting on a commit): the run reads from every cursor after it."""
+    stale = timezone.now() - timedelta(minutes=1)
+    with transaction.atomic():
+        left = QueuedDispatch.objects.select_for_update(skip_locked=True).filter(
+            queue=_queue_name()
+        )
+        QueuedDispatch.objects.filter(
+            pk__in=list(left.filter(queued_at__lt=stale).values_list("pk", flat=True))
+        ).delete()
 
 
 # With the queue on Redis, a burst of commits shares one queued dispatch: the first commit
@@ -205,9 +321,7 @@ def _wake(since: int | None) -> None:
         else:
             _tell_redis(since or 0)
         return
-    # save=False: one wake-up a commit is too many to keep a success row each (django-q would
-    # insert one and prune the table for every filing); failures are still kept.
-    async_task(WAKE_TASK, since, broker=_broker(), save=False)
+    _wake_database(since)
 
 
 def _tell_redis(since: int) -> None:
@@ -299,13 +413,16 @@ def _woken() -> None:
 # Dispatching
 
 
-def dispatch(since: int | None = None, *, pending: bool = False) -> dict[str, int]:
+def dispatch(
+    since: int | None = None, *, pending: bool = False, queued: int | None = None
+) -> dict[str, int]:
     """Run every consumer from its cursor; the number of events each was given.
 
     Woken by a commit, `since` is that commit's first event id: events before it were woken
     for by their own commits, so only the ones from there on are looked at. Without it (the
     schedule), every event after each cursor is. `pending`: woken by commits on a Redis
-    queue, which left their lowest first event id in the pending key (see `_wake`). A
+    queue, which left their lowest first event id in the pending key (see `_wake`). `queued`:
+    the QueuedDispatch row of a database queue that later commits joined (see `_join`). A
     consumer that raises is logged and left for the next dispatch; the others go on.
 
     Consumers that start reading at the same event (all of them, once they are caught up)
@@ -322,6 +439,11 @@ def dispatch(since: int | None = None, *, pending: bool = False) -> dict[str, in
         # schedule does, so that the commits of the expired key are read too.
         held = redisclient.client().getdel(_pending_key())
         since = int(held) if held is not None else None
+    elif queued is not None:
+        # Before reading: every commit that joined has committed.
+        _take(queued)
+    elif since is None and isinstance(_broker(), ORM):
+        _forget_stale()
     given: dict[str, int] = {}
     more = False
     resume: int | None = None  # the last event read, when this task's time ran out

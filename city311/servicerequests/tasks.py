@@ -20,14 +20,16 @@ def flag_overdue_requests(limit: int = 1000) -> int:
     return sum(note_overdue(sr) for sr in due.order_by("due_at")[:limit])
 
 
-def dispatch_events(since: int | None = None, *, pending: bool = False) -> dict[str, int]:
+def dispatch_events(
+    since: int | None = None, *, pending: bool = False, queued: int | None = None
+) -> dict[str, int]:
     """Hand new history events to every consumer of the event stream (stream.dispatch).
 
-    Queued once per commit that wrote events, with the commit's first event id (with a Redis
-    queue, once per burst of commits, `pending`), and every minute by the schedule, without,
-    as a backstop.
+    Queued once per burst of commits that wrote events: with the first commit's first event
+    id and the row later commits joined (`queued`) on a database queue, `pending` on Redis.
+    Every minute by the schedule, without, as a backstop.
     """
-    return stream.dispatch(since, pending=pending)
+    return stream.dispatch(since, pending=pending, queued=queued)
 
 
 # The scheduler looks at its schedules every 30 seconds or so, and the sweep runs each minute:
