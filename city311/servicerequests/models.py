@@ -598,6 +598,9 @@ class QueuedDispatch(models.Model):
     since = models.BigIntegerField()
     queued_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        verbose_name_plural = "queued dispatches"
+
     def __str__(self) -> str:
         return f"dispatch from {self.since}"
 

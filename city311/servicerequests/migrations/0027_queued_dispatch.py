@@ -19,5 +19,8 @@ class Migration(migrations.Migration):
                 ('since', models.BigIntegerField()),
                 ('queued_at', models.DateTimeField(default=django.utils.timezone.now)),
             ],
+            options={
+                'verbose_name_plural': 'queued dispatches',
+            },
         ),
     ]
