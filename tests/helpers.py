@@ -40,6 +40,10 @@ def city311_env(**extra: str) -> dict[str, str]:
     env["DATABASE_URL"] = test_database_url()
     env["CITY311_DATA_DIR"] = str(settings.DATA_DIR)
     env["PYTHONUNBUFFERED"] = "1"
+    # A worker the tests start keeps the web's CPU priority: CI runs two suites side by side,
+    # so a lowered worker would wait behind the other suite's servers and tests, not behind
+    # its own web (the lowering itself: tests/test_worker.py, which sets it).
+    env["CITY311_WORKER_NICE"] = "0"
     env.update(extra)
     return env
 
