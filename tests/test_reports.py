@@ -553,38 +553,24 @@ class LongPeriodTests(HandBuiltCity):
 
     def test_the_month_summaries_are_the_month_totals_summed(self):
         from city311.reports import rollup
-        from city311.reports.models import MonthSummary
 
-        def kept() -> list[tuple]:
-            fields = [f.attname for f in MonthSummary._meta.concrete_fields if f.attname != "id"]
-            rows = MonthSummary.objects.values_list(*fields)
-            # Seconds are floats, summed in another order by each path.
-            rounded = (tuple(round(v, 3) if isinstance(v, float) else v for v in r) for r in rows)
-            return sorted(row for row in rounded if any(row[8:]))
-
-        by_the_stream = kept()
+        by_the_stream = counting_rows(MonthSummary)
         self.assertTrue(by_the_stream)
         MonthSummary.objects.all().delete()
         rollup.summarise_months()  # the bulk path, in one SQL statement
-        self.assertEqual(kept(), by_the_stream)
+        self.assertEqual(counting_rows(MonthSummary), by_the_stream)
 
     def test_the_day_summaries_are_the_day_totals_summed_by_area(self):
         from city311.reports import rollup
 
-        def kept() -> list[tuple]:
-            fields = [f.attname for f in DaySummary._meta.concrete_fields if f.attname != "id"]
-            rows = DaySummary.objects.values_list(*fields)
-            rounded = (tuple(round(v, 3) if isinstance(v, float) else v for v in r) for r in rows)
-            return sorted(row for row in rounded if any(row[8:]))
-
-        by_the_stream = kept()
+        by_the_stream = counting_rows(DaySummary)
         # One row a day an area counted something in: the city's and each district's.
         self.assertTrue(any(row[6] == "" for row in by_the_stream))
         self.assertTrue(any(row[6] == "council_district" for row in by_the_stream))
         DaySummary.objects.all().delete()
         with connection.cursor() as cursor:
             cursor.execute(rollup.SUMMARISE_DAYS_SQL)  # the bulk path (migration, benchmark)
-        self.assertEqual(kept(), by_the_stream)
+        self.assertEqual(counting_rows(DaySummary), by_the_stream)
 
     def test_a_long_period_charts_by_month(self):
         self.sign_in(self.max)
@@ -592,6 +578,15 @@ class LongPeriodTests(HandBuiltCity):
         response = self.client.get(f"/reports/?since={today - 400 * DAY}&until={today}&by=day")
         self.assertEqual(response.context["grain"], "month")
         self.assertEqual(sum(row["received"] for row in response.context["series"]), 8)
+
+
+def counting_rows(model: type) -> list[tuple]:
+    """A totals table's rows that count something, without ids, sorted; seconds rounded (they
+    are floats, summed in another order by each path)."""
+    fields = [f.attname for f in model._meta.concrete_fields if f.attname != "id"]
+    rows = model.objects.values_list(*fields)
+    rounded = (tuple(round(v, 3) if isinstance(v, float) else v for v in r) for r in rows)
+    return sorted(row for row in rounded if any(row[8:]))
 
 
 class OpenPointsTests(HandBuiltCity):
